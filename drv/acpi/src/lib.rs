@@ -1,0 +1,2 @@
+//! ACPI table walk and DMAR parser
+#![no_std]

@@ -1,0 +1,2 @@
+//! The IDL compiler: parses idl/*.idl and generates Rust
+

@@ -1,0 +1,2 @@
+//! IDL runtime: transports, dispatch loop, client errors
+#![no_std]

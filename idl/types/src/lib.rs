@@ -1,0 +1,2 @@
+//! Types shared by the IDL interfaces
+#![no_std]

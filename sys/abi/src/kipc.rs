@@ -1,0 +1,41 @@
+//! Kernel IPC: messages the supervisor sends to [`crate::TaskId::KERNEL`].
+//!
+//! Only the task the build marks as supervisor may use these (Hubris lets any
+//! task, its issue #1083); everyone else gets [`crate::rc::ACCESS`].
+
+/// Operations of kernel IPC; the message body is the argument, little-endian.
+#[repr(u32)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum KipcOp {
+    /// `[u16 index]` → `[u8 state, u8 generation, u32 kind, u64 a, u64 b]`:
+    /// state 0 healthy, 1 faulted (kind/a/b from `FaultInfo::encode`).
+    ReadTaskStatus = 1,
+    /// `[u16 index]`: reinitialize and start the task, bumping its generation.
+    RestartTask = 2,
+    /// `[u16 index]`: fault the task (fault injection).
+    FaultTask = 3,
+    /// `[u16 start]` → `[u16 index]` of the first faulted task at or after
+    /// `start`, or 0xFFFF.
+    FindFaultedTask = 4,
+    /// `[]` → `[u16 count]`: how many tasks the image has.
+    TaskCount = 5,
+    /// `[u8 code]`: end the machine (QEMU isa-debug-exit), for tests.
+    Shutdown = 6,
+}
+
+impl KipcOp {
+    /// Decodes an operation code.
+    pub fn from_raw(raw: u32) -> Option<Self> {
+        use KipcOp::*;
+        [
+            ReadTaskStatus,
+            RestartTask,
+            FaultTask,
+            FindFaultedTask,
+            TaskCount,
+            Shutdown,
+        ]
+        .into_iter()
+        .find(|o| *o as u32 == raw)
+    }
+}

@@ -1,0 +1,2 @@
+//! The custody kernel
+#![no_std]

@@ -1,0 +1,2 @@
+//! What every task links: entry, syscalls, logging
+#![no_std]

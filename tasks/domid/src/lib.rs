@@ -1,0 +1,2 @@
+//! The domain-ID allocator
+#![no_std]
