@@ -1,1 +1,151 @@
-fn main() {}
+//! `cargo xtask`: build, boot and test custody.
+//!
+//! - `build [--app PATH]`: check app.toml, build every task and the kernel,
+//!   print the image's path.
+//! - `run [--app PATH] [--accel tcg|kvm] [--iommu OPTS] [--qemu-arg ARG]...`:
+//!   build, boot in QEMU with the console on this terminal and every task's
+//!   log decoded alongside; exit with the status the image reports.
+//! - `test [same machine options]`: every host test and every QEMU scenario,
+//!   one line each, ending with `N passed, M failed`.
+
+mod app;
+mod image;
+mod layout;
+mod logs;
+mod qemu;
+mod test;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use app::App;
+use qemu::MachineOptions;
+
+const USAGE: &str = "usage: cargo xtask <build|run|test> [--app PATH] [--accel tcg|kvm] \
+[--iommu OPTS] [--qemu-arg ARG]... [--interactive]";
+
+/// Parsed command-line options.
+#[derive(Debug, Default)]
+struct Options {
+    app: Option<PathBuf>,
+    machine: MachineOptions,
+    interactive: bool,
+    rest: Vec<String>,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut o = Options::default();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
+        };
+        match a.as_str() {
+            "--app" => o.app = Some(PathBuf::from(value("--app")?)),
+            "--accel" => o.machine.accel = Some(value("--accel")?),
+            "--iommu" => o.machine.iommu = Some(value("--iommu")?),
+            "--qemu-arg" => o.machine.extra.push(value("--qemu-arg")?),
+            "--interactive" => o.interactive = true,
+            other if other.starts_with("--") => {
+                return Err(format!("unknown option {other}\n{USAGE}"))
+            }
+            other => o.rest.push(other.to_string()),
+        }
+    }
+    Ok(o)
+}
+
+/// Package names of the workspace members (to check app.toml's crates).
+fn workspace_crates() -> Vec<String> {
+    let root = image::root();
+    let read = |p: PathBuf| -> Option<toml::Value> { toml::from_str(&std::fs::read_to_string(p).ok()?).ok() };
+    let Some(ws) = read(root.join("Cargo.toml")) else {
+        return Vec::new();
+    };
+    let members = ws
+        .get("workspace")
+        .and_then(|w| w.get("members"))
+        .and_then(|m| m.as_array())
+        .cloned()
+        .unwrap_or_default();
+    members
+        .iter()
+        .filter_map(|m| m.as_str())
+        .filter_map(|m| read(root.join(m).join("Cargo.toml")))
+        .filter_map(|c| c.get("package")?.get("name")?.as_str().map(String::from))
+        .collect()
+}
+
+/// Loads an app.toml (default: the root one), printing its error.
+fn load_app(path: Option<&PathBuf>) -> Result<App, String> {
+    let path = path.cloned().unwrap_or_else(|| image::root().join("app.toml"));
+    App::load(&path, &workspace_crates()).map_err(|e| e.to_string())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((cmd, rest)) = args.split_first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let opts = match parse(rest) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cmd.as_str() {
+        "build" => cmd_build(&opts),
+        "run" => cmd_run(&opts),
+        "test" => test::run(opts.app.as_ref(), &opts.machine),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        other => Err(format!("unknown command {other}\n{USAGE}")),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn cmd_build(opts: &Options) -> Result<ExitCode, String> {
+    let app = load_app(opts.app.as_ref())?;
+    let img = image::build(&app, false)?;
+    for (name, text, data) in &img.sizes {
+        println!("  {name:<12} text {text:>7}  data {data:>7}");
+    }
+    println!("{}", img.image.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_run(opts: &Options) -> Result<ExitCode, String> {
+    let app = load_app(opts.app.as_ref())?;
+    qemu::ensure_installed()?;
+    let img = image::build(&app, false)?;
+    let names: Vec<String> = app.tasks.iter().map(|t| t.name.clone()).collect();
+    let tables = logs::Tables::load(&names, &img.task_elves, &img.image);
+    let out = qemu::run(&app, &img.image, &tables, &opts.machine, opts.interactive, true)?;
+    Ok(match out.exit {
+        qemu::Exit::Pass => ExitCode::SUCCESS,
+        qemu::Exit::Fail => {
+            eprintln!("xtask: the image reported failure");
+            ExitCode::FAILURE
+        }
+        qemu::Exit::Timeout => {
+            eprintln!("xtask: no exit after {} s; QEMU stopped", app.qemu.timeout);
+            ExitCode::FAILURE
+        }
+        qemu::Exit::Other(c) => {
+            eprintln!("xtask: QEMU exited with status {c}");
+            ExitCode::FAILURE
+        }
+    })
+}

@@ -61,6 +61,9 @@ fn fault_info_encoding_round_trips() {
 fn kipc_and_reply_fault_decode_unknown_as_none() {
     assert_eq!(KipcOp::from_raw(2), Some(KipcOp::RestartTask));
     assert_eq!(KipcOp::from_raw(0), None);
-    assert_eq!(ReplyFaultReason::from_raw(3), Some(ReplyFaultReason::BadLeases));
+    assert_eq!(
+        ReplyFaultReason::from_raw(3),
+        Some(ReplyFaultReason::BadLeases)
+    );
     assert_eq!(ReplyFaultReason::from_raw(42), None);
 }

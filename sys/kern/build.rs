@@ -1,0 +1,31 @@
+//! Generates the interrupt entry stubs (one per vector, so each knows its
+//! number and whether the CPU pushed an error code) and tracks the
+//! application config that `cargo xtask build` points us at.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+/// Vectors for which the CPU pushes an error code.
+const WITH_ERROR_CODE: [u8; 10] = [8, 10, 11, 12, 13, 14, 17, 21, 29, 30];
+/// Vectors that get a stub: exceptions, the timer and device interrupts.
+const STUB_VECTORS: std::ops::RangeInclusive<u16> = 0..=255;
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-env-changed=CUSTODY_KERNEL_CONFIG");
+    let mut s = String::new();
+    s.push_str(".section .text.isr, \"ax\"\n");
+    for v in STUB_VECTORS {
+        let _ = writeln!(s, ".global isr_{v}\nisr_{v}:");
+        if !WITH_ERROR_CODE.contains(&(v as u8)) {
+            s.push_str("    push 0\n");
+        }
+        let _ = writeln!(s, "    push {v}\n    jmp isr_common");
+    }
+    s.push_str(".section .rodata.isr_table, \"a\"\n.balign 8\n.global ISR_TABLE\nISR_TABLE:\n");
+    for v in STUB_VECTORS {
+        let _ = writeln!(s, "    .quad isr_{v}");
+    }
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    std::fs::write(out.join("isr_stubs.s"), s).expect("OUT_DIR is writable");
+}

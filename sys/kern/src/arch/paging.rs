@@ -1,0 +1,127 @@
+//! Physical page allocation and 4-level page tables.
+//!
+//! Physical memory for tasks and page tables comes from one bump allocator
+//! over the RAM between the kernel image and the region window xtask keeps
+//! for fixed-address regions. Nothing is ever freed: a task's memory is
+//! allocated once at boot and re-initialized in place on restart.
+
+/// Bytes in a page.
+pub const PAGE: u64 = 4096;
+/// Present.
+pub const P: u64 = 1;
+/// Writable.
+pub const RW: u64 = 1 << 1;
+/// User-accessible.
+pub const US: u64 = 1 << 2;
+/// Write-through.
+pub const PWT: u64 = 1 << 3;
+/// Cache disable.
+pub const PCD: u64 = 1 << 4;
+/// No execute.
+pub const NX: u64 = 1 << 63;
+const ADDR_MASK: u64 = 0x000F_FFFF_FFFF_F000;
+const ENTRIES: u64 = 512;
+
+/// Why memory could not be set up.
+#[derive(Copy, Clone, Debug)]
+pub enum MapError {
+    /// The allocator ran out of RAM.
+    OutOfMemory,
+    /// The virtual page is already mapped (the build placed two things at
+    /// one address).
+    AlreadyMapped(u64),
+}
+
+/// A bump allocator of zeroed physical pages.
+pub struct FrameAllocator {
+    next: u64,
+    end: u64,
+}
+
+impl FrameAllocator {
+    /// Hands out `[start, end)`, page-aligned.
+    pub const fn new(start: u64, end: u64) -> Self {
+        FrameAllocator {
+            next: (start + PAGE - 1) & !(PAGE - 1),
+            end,
+        }
+    }
+
+    /// `pages` contiguous zeroed pages.
+    pub fn alloc(&mut self, pages: u64) -> Result<u64, MapError> {
+        let base = self.next;
+        let end = base
+            .checked_add(pages * PAGE)
+            .filter(|e| *e <= self.end)
+            .ok_or(MapError::OutOfMemory)?;
+        self.next = end;
+        // SAFETY: [base, end) is RAM the boot code identity-mapped and no one
+        // else owns (the allocator never hands a page out twice).
+        unsafe { core::ptr::write_bytes(base as *mut u8, 0, (pages * PAGE) as usize) };
+        Ok(base)
+    }
+
+    /// The first address not yet handed out.
+    pub fn watermark(&self) -> u64 {
+        self.next
+    }
+}
+
+fn table(pa: u64) -> *mut u64 {
+    pa as *mut u64
+}
+
+/// Maps one 4 KiB page `va → pa` with `flags` (P is implied) under `pml4`.
+/// Intermediate tables are user-accessible and writable; the leaf decides.
+pub fn map_page(
+    frames: &mut FrameAllocator,
+    pml4: u64,
+    va: u64,
+    pa: u64,
+    flags: u64,
+) -> Result<(), MapError> {
+    let mut t = pml4;
+    for level in (1..4).rev() {
+        let index = (va >> (12 + 9 * level)) & (ENTRIES - 1);
+        // SAFETY: `t` is a page-table page from `frames` or the boot tables,
+        // identity-mapped; `index < 512`.
+        let entry = unsafe { table(t).add(index as usize) };
+        // SAFETY: as above.
+        let value = unsafe { entry.read() };
+        t = if value & P != 0 {
+            value & ADDR_MASK
+        } else {
+            let next = frames.alloc(1)?;
+            // SAFETY: as above.
+            unsafe { entry.write(next | P | RW | US) };
+            next
+        };
+    }
+    let index = (va >> 12) & (ENTRIES - 1);
+    // SAFETY: `t` is a level-1 table page, `index < 512`.
+    let leaf = unsafe { table(t).add(index as usize) };
+    // SAFETY: as above.
+    if unsafe { leaf.read() } & P != 0 {
+        return Err(MapError::AlreadyMapped(va));
+    }
+    // SAFETY: as above.
+    unsafe { leaf.write((pa & ADDR_MASK) | flags | P) };
+    Ok(())
+}
+
+/// Maps `[va, va + size)` to `[pa, ...)`, page by page.
+pub fn map_range(
+    frames: &mut FrameAllocator,
+    pml4: u64,
+    va: u64,
+    pa: u64,
+    size: u64,
+    flags: u64,
+) -> Result<(), MapError> {
+    let mut off = 0;
+    while off < size {
+        map_page(frames, pml4, va + off, pa + off, flags)?;
+        off += PAGE;
+    }
+    Ok(())
+}

@@ -1,0 +1,117 @@
+//! Descriptors of the image, written by xtask into the kernel's config file.
+//!
+//! They are `'static` data: the kernel reads them at boot (to build each
+//! task's address space) and again at every restart (to re-initialize the
+//! task's writable memory from the pristine bytes kept here).
+
+/// Segment permission bits (from the task ELF's program headers).
+pub mod seg {
+    /// Readable.
+    pub const R: u8 = 4;
+    /// Writable.
+    pub const W: u8 = 2;
+    /// Executable.
+    pub const X: u8 = 1;
+}
+
+/// One loadable segment of a task's ELF.
+#[derive(Debug)]
+pub struct Segment {
+    /// Where the task sees it (page-aligned by the task linker script).
+    pub vaddr: u64,
+    /// Size in memory; bytes past `data` are zero.
+    pub memsz: u64,
+    /// [`seg`] bits.
+    pub flags: u8,
+    /// The file bytes, kept pristine for restarts.
+    pub data: &'static [u8],
+}
+
+/// What a granted region is.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RegionKind {
+    /// Device registers: mapped uncached at a fixed physical address.
+    Mmio,
+    /// Memory a device may DMA into: fixed physical address, kept across
+    /// restarts (a device may still be writing there), zeroed at boot.
+    Dma,
+    /// Memory whose contents survive the task's restart.
+    Persist,
+    /// Ordinary memory, zeroed at every start.
+    Ram,
+    /// Firmware memory shown read-only (e.g. the ACPI tables).
+    Firmware,
+}
+
+/// A region granted to a task.
+#[derive(Debug)]
+pub struct RegionDesc {
+    /// Its name in app.toml.
+    pub name: &'static str,
+    /// Where the task sees it.
+    pub vaddr: u64,
+    /// Where it is.
+    pub paddr: u64,
+    /// Bytes, a multiple of 4 KiB.
+    pub size: u64,
+    /// What it is.
+    pub kind: RegionKind,
+    /// Whether the task may write it.
+    pub writable: bool,
+}
+
+/// A range of I/O ports a task may use directly (TSS I/O bitmap).
+#[derive(Debug)]
+pub struct PortRange {
+    /// First port.
+    pub base: u16,
+    /// How many.
+    pub count: u16,
+}
+
+/// An interrupt vector that becomes a notification of a task.
+#[derive(Debug)]
+pub struct IrqDesc {
+    /// The IDT vector (MSI data, or IOAPIC redirection).
+    pub vector: u8,
+    /// The notification bits posted when it fires.
+    pub notification: u32,
+}
+
+/// One task of the image.
+#[derive(Debug)]
+pub struct TaskDesc {
+    /// Its name in app.toml.
+    pub name: &'static str,
+    /// 0 is the highest.
+    pub priority: u8,
+    /// Entry point.
+    pub entry: u64,
+    /// Loadable segments.
+    pub segments: &'static [Segment],
+    /// Top of the stack (exclusive); a guard page lies below the bottom.
+    pub stack_top: u64,
+    /// Stack bytes.
+    pub stack_size: u64,
+    /// Granted regions.
+    pub regions: &'static [RegionDesc],
+    /// Granted I/O ports.
+    pub io_ports: &'static [PortRange],
+    /// Interrupts routed to it.
+    pub irqs: &'static [IrqDesc],
+    /// Whether it starts at boot.
+    pub start: bool,
+}
+
+/// The whole image.
+#[derive(Debug)]
+pub struct AppDesc {
+    /// The application's name.
+    pub name: &'static str,
+    /// Tasks, by index.
+    pub tasks: &'static [TaskDesc],
+    /// The supervisor's index.
+    pub supervisor: u16,
+    /// Bits posted to the supervisor when a task faults.
+    pub fault_notification: u32,
+}

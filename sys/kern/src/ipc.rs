@@ -1,0 +1,269 @@
+//! Message passing: send, receive, reply, reply-fault and the lease borrows.
+//!
+//! Copy semantics as in Hubris: a message moves from the sender's buffer to
+//! the receiver's at delivery, a reply from the server's buffer to the
+//! sender's reply buffer, and a server touches a client's memory only through
+//! the leases the client attached, while the client waits for the reply.
+//! The sender's arguments stay in its saved registers while it is blocked:
+//! `rdi` target, `rsi` operation, `rdx`/`r10` message, `r8`/`r9` reply
+//! buffer, `r12`/`r13` lease table.
+
+use abi::{lease, rc, FaultInfo, Lease, TaskId, MAX_LEASES, MAX_MESSAGE};
+use kern::regions::Access;
+
+use crate::kernel::{deliver_notification, k, Kernel};
+use crate::task::State;
+
+/// The "sender" of a notification-only receive: matches no task.
+const NOBODY: u16 = u16::MAX;
+const LEASE_SIZE: u64 = core::mem::size_of::<Lease>() as u64;
+
+fn usage(kk: &mut Kernel, task: usize, sysnum: abi::Sysnum) {
+    kk.fault(
+        task,
+        FaultInfo::SyscallUsage {
+            sysnum: sysnum as u64,
+        },
+    );
+}
+
+/// `send`: deliver now if the target waits for us, else block.
+pub fn send(me: usize) {
+    let kk = k();
+    let r = kk.tasks[me].regs;
+    let target = TaskId(r.rdi as u16);
+    let (msg, msg_len, reply, reply_cap, leases, nleases) =
+        (r.rdx, r.r10, r.r8, r.r9, r.r12, r.r13);
+    if target == TaskId::KERNEL {
+        return crate::kipc::handle(me);
+    }
+    if msg_len > MAX_MESSAGE as u64 {
+        kk.tasks[me].regs.rax = rc::TOO_LONG as u64;
+        return;
+    }
+    let spans = &kk.tasks[me].spans;
+    let ok = spans.translate(msg, msg_len, Access::Read).is_some()
+        && spans.translate(reply, reply_cap, Access::Write).is_some()
+        && nleases <= MAX_LEASES as u64
+        && spans
+            .translate(leases, nleases * LEASE_SIZE, Access::Read)
+            .is_some();
+    if !ok {
+        return usage(kk, me, abi::Sysnum::Send);
+    }
+    let t = match kk.check_peer(target) {
+        None => return usage(kk, me, abi::Sysnum::Send),
+        Some(Err(dead)) => {
+            kk.tasks[me].regs.rax = dead as u64;
+            return;
+        }
+        Some(Ok(t)) => t,
+    };
+    if let State::InRecv { from, .. } = kk.tasks[t].state {
+        if from.is_none_or(|f| f as usize == me) {
+            deliver(kk, me, t);
+            return;
+        }
+    }
+    kk.tasks[me].state = State::InSend(t as u16);
+}
+
+/// Moves `sender`'s message into `receiver`'s receive buffer and records
+/// that `sender` now waits for `receiver`'s reply.
+fn deliver(kk: &mut Kernel, sender: usize, receiver: usize) {
+    let s = kk.tasks[sender].regs;
+    let rr = kk.tasks[receiver].regs;
+    let (buf, cap) = (rr.rdi, rr.rsi);
+    let len = s.r10.min(cap);
+    // Both ranges were checked when the syscalls were made.
+    kk.copy((sender, s.rdx), (receiver, buf), len);
+    let id = kk.id_of(sender);
+    let r = &mut kk.tasks[receiver].regs;
+    r.rax = rc::OK as u64;
+    r.rdi = id.0 as u64;
+    r.rsi = s.rsi as u32 as u64;
+    r.rdx = s.r10;
+    r.r10 = s.r9;
+    r.r8 = s.r13;
+    kk.tasks[receiver].state = State::Runnable;
+    kk.tasks[sender].state = State::InReply(receiver as u16);
+}
+
+/// `recv`: notifications first, then the highest-priority waiting sender,
+/// else block.
+pub fn recv(me: usize) {
+    let kk = k();
+    let r = kk.tasks[me].regs;
+    let (buf, cap, mask, from) = (r.rdi, r.rsi, r.rdx as u32, TaskId(r.r10 as u16));
+    if kk.tasks[me]
+        .spans
+        .translate(buf, cap, Access::Write)
+        .is_none()
+    {
+        return usage(kk, me, abi::Sysnum::Recv);
+    }
+    let from = if from == TaskId::ANY {
+        None
+    } else if from == TaskId::KERNEL {
+        // Notifications only: a closed receive from no task.
+        Some(NOBODY)
+    } else {
+        match kk.check_peer(from) {
+            None => return usage(kk, me, abi::Sysnum::Recv),
+            Some(Err(dead)) => {
+                kk.tasks[me].regs.rax = dead as u64;
+                return;
+            }
+            Some(Ok(f)) => Some(f as u16),
+        }
+    };
+    let fired = kk.tasks[me].pending & mask;
+    if fired != 0 {
+        kk.tasks[me].pending &= !fired;
+        deliver_notification(&mut kk.tasks[me], fired);
+        return;
+    }
+    let waiting = kk
+        .tasks
+        .iter()
+        .enumerate()
+        .filter(|(i, t)| {
+            t.state == State::InSend(me as u16) && from.is_none_or(|f| f as usize == *i)
+        })
+        .min_by_key(|(i, t)| (t.desc.map_or(u8::MAX, |d| d.priority), *i))
+        .map(|(i, _)| i);
+    match waiting {
+        Some(s) => deliver(kk, s, me),
+        None => kk.tasks[me].state = State::InRecv { mask, from },
+    }
+}
+
+/// The client `id` if it is waiting for `me`'s reply, else the code to
+/// return (a reply to a dead or stale client is dropped, as in Hubris).
+fn waiting_client(kk: &Kernel, me: usize, id: TaskId) -> Option<Result<usize, u32>> {
+    Some(match kk.check_peer(id)? {
+        Err(dead) => Err(dead),
+        Ok(c) if kk.tasks[c].state == State::InReply(me as u16) => Ok(c),
+        Ok(_) => Err(rc::NOT_WAITING),
+    })
+}
+
+/// `reply`: copy the reply and wake the client.
+pub fn reply(me: usize) {
+    let kk = k();
+    let r = kk.tasks[me].regs;
+    let (id, code, msg, len) = (TaskId(r.rdi as u16), r.rsi as u32, r.rdx, r.r10);
+    if len > MAX_MESSAGE as u64
+        || kk.tasks[me]
+            .spans
+            .translate(msg, len, Access::Read)
+            .is_none()
+    {
+        return usage(kk, me, abi::Sysnum::Reply);
+    }
+    let c = match waiting_client(kk, me, id) {
+        None => return usage(kk, me, abi::Sysnum::Reply),
+        Some(Err(_)) => return,
+        Some(Ok(c)) => c,
+    };
+    let cr = kk.tasks[c].regs;
+    let copied = len.min(cr.r9);
+    kk.copy((me, msg), (c, cr.r8), copied);
+    let client = &mut kk.tasks[c];
+    client.regs.rax = code as u64;
+    client.regs.rdi = len;
+    client.state = State::Runnable;
+}
+
+/// `reply_fault`: the client's message was bad; the client is faulted.
+pub fn reply_fault(me: usize) {
+    let kk = k();
+    let r = kk.tasks[me].regs;
+    let (id, reason) = (TaskId(r.rdi as u16), r.rsi as u32);
+    match waiting_client(kk, me, id) {
+        None => usage(kk, me, abi::Sysnum::ReplyFault),
+        Some(Err(_)) => {}
+        Some(Ok(c)) => kk.fault(
+            c,
+            FaultInfo::ReplyFault {
+                server: me as u16,
+                reason,
+            },
+        ),
+    }
+}
+
+/// Looks up lease `index` of client `id` for server `me`.
+fn lease_of(kk: &Kernel, me: usize, id: TaskId, index: u64) -> Result<(usize, Lease), u32> {
+    let c = match waiting_client(kk, me, id) {
+        None | Some(Err(_)) => return Err(rc::NOT_WAITING),
+        Some(Ok(c)) => c,
+    };
+    let r = kk.tasks[c].regs;
+    if index >= r.r13 {
+        return Err(rc::BAD_LEASE);
+    }
+    kk.read_user::<Lease>(c, r.r12 + index * LEASE_SIZE)
+        .map(|l| (c, l))
+        .ok_or(rc::BAD_LEASE)
+}
+
+/// `borrow_read` (`write = false`) and `borrow_write` (`write = true`).
+pub fn borrow(me: usize, write: bool) {
+    let kk = k();
+    let r = kk.tasks[me].regs;
+    let (id, index, offset, buf, len) = (TaskId(r.rdi as u16), r.rsi, r.rdx, r.r10, r.r8);
+    let need = if write { Access::Read } else { Access::Write };
+    if kk.tasks[me].spans.translate(buf, len, need).is_none() {
+        let sysnum = if write {
+            abi::Sysnum::BorrowWrite
+        } else {
+            abi::Sysnum::BorrowRead
+        };
+        return usage(kk, me, sysnum);
+    }
+    let result = lease_of(kk, me, id, index).and_then(|(c, l)| {
+        let bit = if write { lease::WRITE } else { lease::READ };
+        if l.attributes & bit == 0 {
+            return Err(rc::LEASE_DENIED);
+        }
+        let end = offset.checked_add(len).ok_or(rc::LEASE_OUT_OF_RANGE)?;
+        if end > l.length {
+            return Err(rc::LEASE_OUT_OF_RANGE);
+        }
+        let at = l.base + offset;
+        let ok = if write {
+            kk.copy((me, buf), (c, at), len)
+        } else {
+            kk.copy((c, at), (me, buf), len)
+        };
+        ok.then_some(len).ok_or(rc::LEASE_OUT_OF_RANGE)
+    });
+    let regs = &mut kk.tasks[me].regs;
+    match result {
+        Ok(n) => {
+            regs.rax = rc::OK as u64;
+            regs.rdi = n;
+        }
+        Err(code) => {
+            regs.rax = code as u64;
+            regs.rdi = 0;
+        }
+    }
+}
+
+/// `borrow_info`: a lease's attributes and length.
+pub fn borrow_info(me: usize) {
+    let kk = k();
+    let r = kk.tasks[me].regs;
+    let result = lease_of(kk, me, TaskId(r.rdi as u16), r.rsi);
+    let regs = &mut kk.tasks[me].regs;
+    match result {
+        Ok((_, l)) => {
+            regs.rax = rc::OK as u64;
+            regs.rdi = l.attributes as u64;
+            regs.rsi = l.length;
+        }
+        Err(code) => regs.rax = code as u64,
+    }
+}

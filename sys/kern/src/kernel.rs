@@ -1,0 +1,293 @@
+//! The kernel's state and the operations every syscall and trap builds on:
+//! scheduling, switching address spaces, posting notifications, faulting and
+//! restarting tasks.
+//!
+//! One CPU and interrupts masked in ring 0 make the state a plain global; it
+//! is reached through [`k`], and no reference to it is held across the
+//! `hlt` of the idle loop, where interrupt handlers run.
+
+use abi::{rc, FaultInfo, Generation, TaskId};
+use kern::regions::{Access, Span};
+
+use crate::arch::{cpu, entry, gdt, paging};
+use crate::config;
+use crate::task::{State, Task};
+
+/// Everything the kernel knows.
+pub struct Kernel {
+    pub tasks: [Task; config::TASK_COUNT],
+    pub current: usize,
+    /// Milliseconds since boot.
+    pub now_ms: u64,
+    pub frames: paging::FrameAllocator,
+    /// The task and notification bits each vector is routed to.
+    pub irq_routes: [Option<(u16, u32)>; 256],
+    /// Log frames the kernel dropped (oversized).
+    pub dropped_logs: u32,
+}
+
+/// `current` before the first task runs.
+pub const NO_TASK: usize = usize::MAX;
+
+static mut KERNEL: Kernel = Kernel {
+    tasks: [const { Task::EMPTY }; config::TASK_COUNT],
+    current: NO_TASK,
+    now_ms: 0,
+    frames: paging::FrameAllocator::new(0, 0),
+    irq_routes: [None; 256],
+    dropped_logs: 0,
+};
+
+/// The kernel state.
+pub fn k() -> &'static mut Kernel {
+    // SAFETY: one CPU; kernel code runs with interrupts masked except in the
+    // idle loop, which holds no reference across `hlt` (see module doc).
+    unsafe { &mut *(&raw mut KERNEL) }
+}
+
+impl Kernel {
+    /// The task ID (with generation) of an index.
+    pub fn id_of(&self, index: usize) -> TaskId {
+        TaskId::new(index as u16, self.tasks[index].generation)
+    }
+
+    /// Resolves a task ID from a task: `Err(rc)` if its generation is stale
+    /// (the dead code names the current one), `None` if no such index.
+    pub fn check_peer(&self, id: TaskId) -> Option<Result<usize, u32>> {
+        let i = id.index();
+        let t = self.tasks.get(i)?;
+        Some(if t.generation != id.generation() {
+            Err(rc::dead(t.generation.get()))
+        } else {
+            Ok(i)
+        })
+    }
+
+    /// Posts notification bits; wakes the task if it is receiving them.
+    pub fn post(&mut self, index: usize, bits: u32) {
+        let t = &mut self.tasks[index];
+        t.pending |= bits;
+        if let State::InRecv { mask, .. } = t.state {
+            let fired = t.pending & mask;
+            if fired != 0 {
+                t.pending &= !fired;
+                deliver_notification(t, fired);
+            }
+        }
+    }
+
+    /// Faults a task: it stops, its generation moves on, and everyone
+    /// waiting on it gets the dead code; then the supervisor is told.
+    pub fn fault(&mut self, index: usize, info: FaultInfo) {
+        let name = self.tasks[index].desc.map_or("?", |d| d.name);
+        let (kind, a, b) = info.encode();
+        defmt::warn!(
+            "task {=str} faulted: {=str} (kind {=u32}, {=u64:#x}, {=u64:#x})",
+            name,
+            info.describe(),
+            kind,
+            a,
+            b
+        );
+        if index == config::APP.supervisor as usize {
+            crate::fatal(format_args!("the supervisor faulted: {}", info.describe()));
+        }
+        let t = &mut self.tasks[index];
+        t.state = State::Faulted(info);
+        t.fault_count = t.fault_count.saturating_add(1);
+        self.end_incarnation(index);
+        self.post(
+            config::APP.supervisor as usize,
+            config::APP.fault_notification,
+        );
+    }
+
+    /// Bumps the generation and answers everyone blocked on the old one.
+    fn end_incarnation(&mut self, index: usize) {
+        let t = &mut self.tasks[index];
+        t.generation = t.generation.next();
+        t.timer = None;
+        t.irqs_enabled = 0;
+        let dead = rc::dead(t.generation.get());
+        let me = index as u16;
+        for other in self.tasks.iter_mut() {
+            let waiting = match other.state {
+                State::InSend(x) | State::InReply(x) => x == me,
+                State::InRecv { from: Some(x), .. } => x == me,
+                _ => false,
+            };
+            if waiting {
+                other.regs.rax = dead as u64;
+                other.regs.rdi = 0;
+                other.state = State::Runnable;
+            }
+        }
+    }
+
+    /// Re-initializes a task's memory and registers and starts it. A live
+    /// task is ended first (its peers get the dead code).
+    pub fn restart(&mut self, index: usize) {
+        if !matches!(self.tasks[index].state, State::Faulted(_) | State::Stopped) {
+            self.end_incarnation(index);
+        }
+        let t = &mut self.tasks[index];
+        let Some(desc) = t.desc else { return };
+        reinit_memory(t, desc);
+        t.reset_registers(desc.entry, desc.stack_top);
+        t.state = State::Runnable;
+        defmt::info!(
+            "task {=str} started, generation {=u8}",
+            desc.name,
+            t.generation.get()
+        );
+    }
+
+    /// Copies `len` bytes from one task's memory to another's; `false` if
+    /// either range is not the task's (nothing is copied then).
+    pub fn copy(&self, from: (usize, u64), to: (usize, u64), len: u64) -> bool {
+        let src = self.tasks[from.0]
+            .spans
+            .translate(from.1, len, Access::Read);
+        let dst = self.tasks[to.0].spans.translate(to.1, len, Access::Write);
+        match (src, dst) {
+            (Some(s), Some(d)) => {
+                if len > 0 {
+                    // SAFETY: both ranges were checked against the tasks'
+                    // maps; physical memory is identity-mapped for the
+                    // kernel; distinct tasks never share RAM, and a task
+                    // copying to itself goes through `copy` (memmove).
+                    unsafe { core::ptr::copy(s as *const u8, d as *mut u8, len as usize) };
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Reads a value from a task's memory.
+    pub fn read_user<T: Copy>(&self, task: usize, va: u64) -> Option<T> {
+        let pa =
+            self.tasks[task]
+                .spans
+                .translate(va, core::mem::size_of::<T>() as u64, Access::Read)?;
+        // SAFETY: the range is the task's, identity-mapped; unaligned read.
+        Some(unsafe { (pa as *const T).read_unaligned() })
+    }
+
+    /// A slice of a task's memory, for the kernel to read (log frames).
+    pub fn user_bytes(&self, task: usize, va: u64, len: u64) -> Option<&'static [u8]> {
+        let pa = self.tasks[task].spans.translate(va, len, Access::Read)?;
+        // SAFETY: as `read_user`; the slice is used before the task runs again.
+        Some(unsafe { core::slice::from_raw_parts(pa as *const u8, len as usize) })
+    }
+
+    /// Writes bytes into a task's memory.
+    pub fn write_user(&self, task: usize, va: u64, bytes: &[u8]) -> bool {
+        match self.tasks[task]
+            .spans
+            .translate(va, bytes.len() as u64, Access::Write)
+        {
+            Some(pa) => {
+                // SAFETY: checked range, identity-mapped.
+                unsafe {
+                    core::ptr::copy_nonoverlapping(bytes.as_ptr(), pa as *mut u8, bytes.len())
+                };
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Hands notification bits to a task blocked in `recv`.
+pub fn deliver_notification(t: &mut Task, bits: u32) {
+    t.regs.rax = rc::OK as u64;
+    t.regs.rdi = TaskId::KERNEL.0 as u64;
+    t.regs.rsi = bits as u64;
+    t.regs.rdx = 0;
+    t.regs.r10 = 0;
+    t.regs.r8 = 0;
+    t.state = State::Runnable;
+}
+
+fn reinit_memory(t: &mut Task, desc: &'static kern::desc::TaskDesc) {
+    use kern::desc::{seg, RegionKind};
+    let zero = |span: &Span| {
+        // SAFETY: the span is this task's own memory, identity-mapped.
+        unsafe { core::ptr::write_bytes(span.paddr as *mut u8, 0, span.size as usize) }
+    };
+    let find = |va: u64| t.spans.spans().iter().find(|s| s.vaddr == va).copied();
+    for s in desc.segments.iter().filter(|s| s.flags & seg::W != 0) {
+        if let Some(span) = find(s.vaddr) {
+            zero(&span);
+            // SAFETY: `data` fits the span (checked at boot), identity-mapped.
+            unsafe {
+                core::ptr::copy_nonoverlapping(s.data.as_ptr(), span.paddr as *mut u8, s.data.len())
+            };
+        }
+    }
+    if let Some(span) = find(desc.stack_top - desc.stack_size) {
+        zero(&span);
+    }
+    for r in desc.regions.iter().filter(|r| r.kind == RegionKind::Ram) {
+        if let Some(span) = find(r.vaddr) {
+            zero(&span);
+        }
+    }
+}
+
+/// Makes `next` the running task: FPU state, address space, trap stack and
+/// I/O ports follow it.
+pub fn switch_to(next: usize) {
+    let kk = k();
+    let prev = kk.current;
+    if prev != next {
+        if let Some(p) = kk.tasks.get_mut(prev) {
+            // SAFETY: the FPU areas are 512 bytes, 16-byte aligned (FpuState).
+            unsafe { cpu::fxsave(p.fpu.0.as_mut_ptr()) };
+            if let Some(d) = p.desc {
+                for r in d.io_ports {
+                    gdt::set_ports(r.base, r.count, false);
+                }
+            }
+        }
+        kk.current = next;
+    }
+    let n = &mut kk.tasks[next];
+    if prev != next {
+        // SAFETY: as above; a fresh task's area holds `FpuState::initial`.
+        unsafe { cpu::fxrstor(n.fpu.0.as_ptr()) };
+        // SAFETY: every task's PML4 maps the kernel in slot 0.
+        unsafe { cpu::write_cr3(n.pml4) };
+        if let Some(d) = n.desc {
+            for r in d.io_ports {
+                gdt::set_ports(r.base, r.count, true);
+            }
+        }
+    }
+    gdt::set_rsp0(n.regs_top());
+    // SAFETY: single CPU, masked interrupts; the entry code reads it.
+    unsafe { entry::CURRENT_REGS = &raw mut n.regs };
+}
+
+/// Picks the next task and switches to it; with nothing runnable, halts
+/// until an interrupt makes something runnable.
+pub fn schedule() {
+    loop {
+        let next = kern::sched::pick(
+            k().tasks
+                .iter()
+                .map(|t| (t.desc.map_or(u8::MAX, |d| d.priority), t.is_runnable())),
+        );
+        if let Some(n) = next {
+            switch_to(n);
+            return;
+        }
+        cpu::idle_until_interrupt();
+    }
+}
+
+/// The generation of a task index (for logs and kipc).
+pub fn generation(index: usize) -> Generation {
+    k().tasks[index].generation
+}

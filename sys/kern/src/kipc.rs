@@ -1,0 +1,97 @@
+//! Kernel IPC: the supervisor's messages to the kernel (task status,
+//! restart, fault injection, shutdown). Answered at once, without blocking.
+//! Only the supervisor may send them; anyone else gets `rc::ACCESS`.
+
+use abi::{rc, FaultInfo, KipcOp, TaskState};
+
+use crate::kernel::{k, Kernel};
+use crate::task::State;
+use crate::{arch, config};
+
+/// Longest kernel IPC request.
+const MAX_REQUEST: usize = 8;
+/// Longest kernel IPC reply.
+const MAX_REPLY: usize = 24;
+/// "No such task" in `FindFaultedTask`.
+const NONE_FOUND: u16 = 0xFFFF;
+
+/// Handles a `send` to `TaskId::KERNEL` from `me`.
+pub fn handle(me: usize) {
+    let kk = k();
+    let r = kk.tasks[me].regs;
+    if me != config::APP.supervisor as usize {
+        kk.tasks[me].regs.rax = rc::ACCESS as u64;
+        return;
+    }
+    let mut req = [0u8; MAX_REQUEST];
+    let n = (r.r10 as usize).min(MAX_REQUEST);
+    let Some(bytes) = kk.user_bytes(me, r.rdx, n as u64) else {
+        return kk.fault(me, FaultInfo::SyscallUsage { sysnum: 0 });
+    };
+    req[..n].copy_from_slice(bytes);
+    let arg = u16::from_le_bytes([req[0], req[1]]) as usize;
+    let mut out = [0u8; MAX_REPLY];
+    let result = match KipcOp::from_raw(r.rsi as u32) {
+        Some(KipcOp::ReadTaskStatus) => read_status(kk, arg, &mut out),
+        Some(KipcOp::RestartTask) => valid(kk, arg).map(|i| {
+            kk.restart(i);
+            0
+        }),
+        Some(KipcOp::FaultTask) => valid(kk, arg).map(|i| {
+            if !matches!(kk.tasks[i].state, State::Faulted(_)) {
+                kk.fault(i, FaultInfo::Injected);
+            }
+            0
+        }),
+        Some(KipcOp::FindFaultedTask) => {
+            let found = (arg..kk.tasks.len())
+                .find(|&i| matches!(kk.tasks[i].state, State::Faulted(_)))
+                .map_or(NONE_FOUND, |i| i as u16);
+            out[..2].copy_from_slice(&found.to_le_bytes());
+            Ok(2)
+        }
+        Some(KipcOp::TaskCount) => {
+            out[..2].copy_from_slice(&(kk.tasks.len() as u16).to_le_bytes());
+            Ok(2)
+        }
+        Some(KipcOp::Shutdown) => arch::exit(req[0]),
+        None => Err(()),
+    };
+    match result {
+        Ok(len) => {
+            let len = len.min(r.r9 as usize);
+            if !kk.write_user(me, r.r8, &out[..len]) {
+                return kk.fault(me, FaultInfo::SyscallUsage { sysnum: 0 });
+            }
+            let regs = &mut kk.tasks[me].regs;
+            regs.rax = rc::OK as u64;
+            regs.rdi = len as u64;
+        }
+        Err(()) => kk.fault(me, FaultInfo::SyscallUsage { sysnum: 0 }),
+    }
+}
+
+fn valid(kk: &Kernel, index: usize) -> Result<usize, ()> {
+    (index < kk.tasks.len()).then_some(index).ok_or(())
+}
+
+fn read_status(kk: &Kernel, index: usize, out: &mut [u8; MAX_REPLY]) -> Result<usize, ()> {
+    let t = &kk.tasks[valid(kk, index)?];
+    let state = match t.state {
+        State::Faulted(f) => TaskState::Faulted(f),
+        _ => TaskState::Healthy(abi::SchedState::Runnable),
+    };
+    let (flag, kind, a, b) = match state {
+        TaskState::Faulted(f) => {
+            let (k, a, b) = f.encode();
+            (1u8, k, a, b)
+        }
+        TaskState::Healthy(_) => (0, 0, 0, 0),
+    };
+    out[0] = flag;
+    out[1] = t.generation.get();
+    out[2..6].copy_from_slice(&kind.to_le_bytes());
+    out[6..14].copy_from_slice(&a.to_le_bytes());
+    out[14..22].copy_from_slice(&b.to_le_bytes());
+    Ok(22)
+}

@@ -1,0 +1,193 @@
+//! Boot-time construction: `syscall` MSRs, then each task's address space
+//! from the generated table.
+//!
+//! Layout of every address space: PML4 slot 0 is the kernel's identity map
+//! of the low 4 GiB (supervisor-only); the task's segments, stack (with an
+//! unmapped guard page below) and granted regions sit at the virtual
+//! addresses xtask chose, above 512 GiB.
+
+use core::fmt;
+
+use kern::desc::{seg, RegionKind, TaskDesc};
+use kern::regions::Span;
+
+use crate::arch::boot::{KERNEL_CS, USER_DS};
+use crate::arch::cpu::{self, msr};
+use crate::arch::paging::{self, FrameAllocator, MapError, NX, PAGE, PCD, PWT, RW, US};
+use crate::arch::startinfo::{StartInfo, E820_RAM};
+use crate::config;
+use crate::kernel::k;
+use crate::task::State;
+
+const EFER_SCE: u64 = 1;
+/// RFLAGS bits cleared on `syscall`: IF, DF, TF, AC.
+const SYSCALL_FMASK: u64 = (1 << 9) | (1 << 10) | (1 << 8) | (1 << 18);
+
+extern "C" {
+    static BOOT_PDPT: u8;
+    static __kernel_end: u8;
+    fn syscall_entry();
+}
+
+/// Why the kernel could not lay out memory.
+pub enum SetupError {
+    Map(&'static str, MapError),
+    NotRam(&'static str, u64),
+    Misaligned(&'static str, u64),
+    TooManySpans(&'static str),
+}
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            SetupError::Map(t, MapError::OutOfMemory) => write!(f, "task {t}: out of memory"),
+            SetupError::Map(t, MapError::AlreadyMapped(va)) => {
+                write!(f, "task {t}: address {va:#x} mapped twice")
+            }
+            SetupError::NotRam(what, pa) => write!(f, "{what}: {pa:#x} is not RAM"),
+            SetupError::Misaligned(t, va) => write!(f, "task {t}: {va:#x} is not page-aligned"),
+            SetupError::TooManySpans(t) => write!(f, "task {t}: too many regions"),
+        }
+    }
+}
+
+/// Programs `syscall`: entry point, segments, flags to clear.
+pub fn syscall_msrs() {
+    // SAFETY: architectural MSRs with values that match our GDT; EFER keeps
+    // the LME/NXE bits the boot code set.
+    unsafe {
+        cpu::wrmsr(msr::EFER, cpu::rdmsr(msr::EFER) | EFER_SCE);
+        cpu::wrmsr(msr::LSTAR, syscall_entry as usize as u64);
+        cpu::wrmsr(
+            msr::STAR,
+            ((KERNEL_CS as u64) << 32) | (((USER_DS as u64 & !3) - 8) << 48),
+        );
+        cpu::wrmsr(msr::FMASK, SYSCALL_FMASK);
+    }
+}
+
+fn is_ram(info: &StartInfo, base: u64, size: u64) -> bool {
+    info.memory_map()
+        .any(|r| r.kind == E820_RAM && base >= r.base && base + size <= r.base + r.size)
+}
+
+fn pages(bytes: u64) -> u64 {
+    bytes.div_ceil(PAGE)
+}
+
+/// Builds every task and routes its interrupts.
+pub fn tasks(info: &StartInfo) -> Result<(), SetupError> {
+    // SAFETY: linker-defined symbol; only its address is used.
+    let kernel_end = unsafe { &__kernel_end as *const u8 as u64 };
+    let pool_end = config::FRAMES_END;
+    if !is_ram(info, kernel_end, pool_end - kernel_end) {
+        return Err(SetupError::NotRam("kernel frame pool", kernel_end));
+    }
+    let kk = k();
+    kk.frames = FrameAllocator::new(kernel_end, pool_end);
+    for (i, desc) in config::APP.tasks.iter().enumerate() {
+        build_task(info, i, desc)?;
+        for irq in desc.irqs {
+            kk.irq_routes[irq.vector as usize] = Some((i as u16, irq.notification));
+        }
+    }
+    defmt::info!(
+        "{=usize} tasks built; kernel frames used up to {=u64:#x}",
+        config::TASK_COUNT,
+        kk.frames.watermark()
+    );
+    Ok(())
+}
+
+fn build_task(info: &StartInfo, index: usize, desc: &'static TaskDesc) -> Result<(), SetupError> {
+    let kk = k();
+    let name = desc.name;
+    let map_err = |e| SetupError::Map(name, e);
+    let frames = &mut kk.frames;
+    let pml4 = frames.alloc(1).map_err(map_err)?;
+    // SAFETY: `pml4` is a fresh zeroed page; slot 0 shares the kernel's
+    // identity map (supervisor-only entries below it).
+    unsafe { (pml4 as *mut u64).write(&BOOT_PDPT as *const u8 as u64 | paging::P | RW) };
+    let t = &mut kk.tasks[index];
+    t.pml4 = pml4;
+    t.desc = Some(desc);
+    let mut add = |span: Span| {
+        t.spans
+            .push(span)
+            .map_err(|_| SetupError::TooManySpans(name))
+    };
+
+    for s in desc.segments {
+        if s.vaddr % PAGE != 0 {
+            return Err(SetupError::Misaligned(name, s.vaddr));
+        }
+        let size = pages(s.memsz) * PAGE;
+        let pa = frames.alloc(pages(s.memsz)).map_err(map_err)?;
+        // SAFETY: `pa` has `size >= data.len()` fresh bytes (xtask checks
+        // filesz <= memsz), identity-mapped.
+        unsafe { core::ptr::copy_nonoverlapping(s.data.as_ptr(), pa as *mut u8, s.data.len()) };
+        let mut flags = US;
+        if s.flags & seg::W != 0 {
+            flags |= RW;
+        }
+        if s.flags & seg::X == 0 {
+            flags |= NX;
+        }
+        paging::map_range(frames, pml4, s.vaddr, pa, size, flags).map_err(map_err)?;
+        add(Span {
+            vaddr: s.vaddr,
+            paddr: pa,
+            size,
+            writable: s.flags & seg::W != 0,
+            copyable: true,
+        })?;
+    }
+
+    let stack_base = desc.stack_top - desc.stack_size;
+    let pa = frames.alloc(pages(desc.stack_size)).map_err(map_err)?;
+    paging::map_range(frames, pml4, stack_base, pa, desc.stack_size, US | RW | NX)
+        .map_err(map_err)?;
+    add(Span {
+        vaddr: stack_base,
+        paddr: pa,
+        size: desc.stack_size,
+        writable: true,
+        copyable: true,
+    })?;
+
+    for r in desc.regions {
+        let (pa, mut flags) = match r.kind {
+            RegionKind::Mmio => (r.paddr, US | NX | PCD | PWT),
+            RegionKind::Dma | RegionKind::Persist => {
+                if !is_ram(info, r.paddr, r.size) {
+                    return Err(SetupError::NotRam(r.name, r.paddr));
+                }
+                // SAFETY: a fixed RAM window xtask reserved for this region,
+                // outside the frame pool; zeroed once, at boot.
+                unsafe { core::ptr::write_bytes(r.paddr as *mut u8, 0, r.size as usize) };
+                (r.paddr, US | NX)
+            }
+            RegionKind::Ram => (frames.alloc(pages(r.size)).map_err(map_err)?, US | NX),
+            RegionKind::Firmware => (r.paddr, US | NX),
+        };
+        if r.writable {
+            flags |= RW;
+        }
+        paging::map_range(frames, pml4, r.vaddr, pa, r.size, flags).map_err(map_err)?;
+        add(Span {
+            vaddr: r.vaddr,
+            paddr: pa,
+            size: r.size,
+            writable: r.writable,
+            copyable: r.kind != RegionKind::Mmio,
+        })?;
+    }
+
+    t.reset_registers(desc.entry, desc.stack_top);
+    t.state = if desc.start {
+        State::Runnable
+    } else {
+        State::Stopped
+    };
+    Ok(())
+}

@@ -1,0 +1,133 @@
+//! The syscall dispatcher: decode `rax`, run the call, reschedule.
+
+use abi::{rc, FaultInfo, Sysnum, TaskId, MAX_MESSAGE};
+
+use crate::kernel::{k, schedule};
+use crate::{ipc, log};
+
+/// Called by `syscall_entry` with the caller's registers saved.
+#[no_mangle]
+extern "C" fn syscall_from_user() {
+    let me = k().current;
+    let number = k().tasks[me].regs.rax;
+    match Sysnum::from_raw(number) {
+        Some(Sysnum::Send) => ipc::send(me),
+        Some(Sysnum::Recv) => ipc::recv(me),
+        Some(Sysnum::Reply) => ipc::reply(me),
+        Some(Sysnum::ReplyFault) => ipc::reply_fault(me),
+        Some(Sysnum::BorrowRead) => ipc::borrow(me, false),
+        Some(Sysnum::BorrowWrite) => ipc::borrow(me, true),
+        Some(Sysnum::BorrowInfo) => ipc::borrow_info(me),
+        Some(Sysnum::SetTimer) => set_timer(me),
+        Some(Sysnum::GetTimer) => get_timer(me),
+        Some(Sysnum::Post) => post(me),
+        Some(Sysnum::IrqControl) => irq_control(me),
+        Some(Sysnum::RefreshTaskId) => refresh_task_id(me),
+        Some(Sysnum::Log) => log_frame(me),
+        Some(Sysnum::Panic) => panic(me),
+        None => k().fault(me, FaultInfo::SyscallUsage { sysnum: number }),
+    }
+    schedule();
+}
+
+fn set_timer(me: usize) {
+    let t = &mut k().tasks[me];
+    let (enabled, deadline, bits) = (t.regs.rdi != 0, t.regs.rsi, t.regs.rdx as u32);
+    t.timer = enabled.then_some((deadline, bits));
+    t.regs.rax = rc::OK as u64;
+}
+
+fn get_timer(me: usize) {
+    let kk = k();
+    let now = kk.now_ms;
+    let t = &mut kk.tasks[me];
+    t.regs.rax = now;
+    t.regs.rdi = t.timer.map_or(0, |(d, _)| d);
+    t.regs.rsi = t.timer.is_some() as u64;
+}
+
+fn post(me: usize) {
+    let kk = k();
+    let (target, bits) = (TaskId(kk.tasks[me].regs.rdi as u16), kk.tasks[me].regs.rsi);
+    let code = match kk.check_peer(target) {
+        None => {
+            return kk.fault(
+                me,
+                FaultInfo::SyscallUsage {
+                    sysnum: Sysnum::Post as u64,
+                },
+            )
+        }
+        Some(Err(dead)) => dead,
+        Some(Ok(t)) => {
+            kk.post(t, bits as u32);
+            rc::OK
+        }
+    };
+    kk.tasks[me].regs.rax = code as u64;
+}
+
+fn irq_control(me: usize) {
+    let kk = k();
+    let t = &mut kk.tasks[me];
+    let (bits, enable) = (t.regs.rdi as u32, t.regs.rsi != 0);
+    t.regs.rax = rc::OK as u64;
+    if !enable {
+        t.irqs_enabled &= !bits;
+        return;
+    }
+    t.irqs_enabled |= bits;
+    let missed = t.irqs_pending & bits;
+    if missed != 0 {
+        t.irqs_pending &= !missed;
+        t.irqs_enabled &= !missed;
+        kk.post(me, missed);
+    }
+}
+
+fn refresh_task_id(me: usize) {
+    let kk = k();
+    let index = TaskId(kk.tasks[me].regs.rdi as u16).index();
+    if index >= kk.tasks.len() {
+        return kk.fault(
+            me,
+            FaultInfo::SyscallUsage {
+                sysnum: Sysnum::RefreshTaskId as u64,
+            },
+        );
+    }
+    let id = kk.id_of(index);
+    kk.tasks[me].regs.rax = id.0 as u64;
+}
+
+fn log_frame(me: usize) {
+    let kk = k();
+    let (ptr, len) = (kk.tasks[me].regs.rdi, kk.tasks[me].regs.rsi);
+    match kk
+        .user_bytes(me, ptr, len)
+        .filter(|_| len <= MAX_MESSAGE as u64)
+    {
+        Some(bytes) => {
+            log::record(me as u8, kk.now_ms, bytes);
+            kk.tasks[me].regs.rax = rc::OK as u64;
+        }
+        None => kk.fault(
+            me,
+            FaultInfo::SyscallUsage {
+                sysnum: Sysnum::Log as u64,
+            },
+        ),
+    }
+}
+
+fn panic(me: usize) {
+    let kk = k();
+    let (ptr, len) = (kk.tasks[me].regs.rdi, kk.tasks[me].regs.rsi);
+    let text = kk
+        .user_bytes(me, ptr, len.min(MAX_MESSAGE as u64))
+        .and_then(|b| core::str::from_utf8(b).ok())
+        .unwrap_or("(message unreadable)");
+    let name = kk.tasks[me].desc.map_or("?", |d| d.name);
+    defmt::error!("task {=str} panicked: {=str}", name, text);
+    kk.fault(me, FaultInfo::Panic);
+}

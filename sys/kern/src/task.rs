@@ -1,0 +1,178 @@
+//! A task as the kernel keeps it: saved registers, FPU state, scheduling
+//! state, pending notifications, timer, and its address-space map.
+
+use abi::{FaultInfo, Generation};
+use kern::desc::TaskDesc;
+use kern::regions::SpanTable;
+
+/// Registers saved on every entry, laid out as the entry code pushes them:
+/// general registers, then vector and error code, then the CPU's `iretq`
+/// frame. Its end must be 16-byte aligned (`TSS.RSP0` points there).
+#[repr(C, align(16))]
+#[derive(Copy, Clone, Debug, Default)]
+pub struct SavedRegs {
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub r11: u64,
+    pub r10: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub rbp: u64,
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rdx: u64,
+    pub rcx: u64,
+    pub rbx: u64,
+    pub rax: u64,
+    pub vector: u64,
+    pub error: u64,
+    pub rip: u64,
+    pub cs: u64,
+    pub rflags: u64,
+    pub rsp: u64,
+    pub ss: u64,
+}
+
+/// Size of [`SavedRegs`]; the entry code has it as a literal (22 * 8).
+pub const SAVED_REGS_SIZE: usize = 22 * 8;
+const _: () = assert!(core::mem::size_of::<SavedRegs>() == SAVED_REGS_SIZE);
+
+/// RFLAGS of a fresh task: interrupts on, reserved bit 1.
+const INITIAL_RFLAGS: u64 = 0x202;
+/// x87 control word after `fninit`.
+const FCW_DEFAULT: u16 = 0x037F;
+/// MXCSR after reset: all SSE exceptions masked.
+const MXCSR_DEFAULT: u32 = 0x1F80;
+const FXSAVE_MXCSR_OFFSET: usize = 24;
+
+/// The `fxsave` image of a task.
+#[repr(C, align(16))]
+#[derive(Copy, Clone)]
+pub struct FpuState(pub [u8; 512]);
+
+impl FpuState {
+    /// The state a task starts with.
+    pub const fn initial() -> Self {
+        let mut a = [0u8; 512];
+        let fcw = FCW_DEFAULT.to_le_bytes();
+        a[0] = fcw[0];
+        a[1] = fcw[1];
+        let m = MXCSR_DEFAULT.to_le_bytes();
+        a[FXSAVE_MXCSR_OFFSET] = m[0];
+        a[FXSAVE_MXCSR_OFFSET + 1] = m[1];
+        a[FXSAVE_MXCSR_OFFSET + 2] = m[2];
+        a[FXSAVE_MXCSR_OFFSET + 3] = m[3];
+        FpuState(a)
+    }
+}
+
+/// What a task is doing.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Never started, or held.
+    Stopped,
+    /// Ready to run.
+    Runnable,
+    /// Blocked sending to this task index; its message is in its registers.
+    InSend(u16),
+    /// Its message was delivered to this task index; waiting for the reply.
+    InReply(u16),
+    /// Blocked receiving: notification mask and the one sender it accepts
+    /// (`None` = open receive).
+    InRecv { mask: u32, from: Option<u16> },
+    /// Faulted; runs no more until restarted.
+    Faulted(FaultInfo),
+}
+
+/// One task.
+pub struct Task {
+    pub regs: SavedRegs,
+    pub fpu: FpuState,
+    pub desc: Option<&'static TaskDesc>,
+    pub generation: Generation,
+    pub state: State,
+    /// Notification bits posted and not yet received.
+    pub pending: u32,
+    /// Armed timer: deadline (ms) and bits to post.
+    pub timer: Option<(u64, u32)>,
+    /// Interrupt notification bits currently enabled.
+    pub irqs_enabled: u32,
+    /// Interrupt notification bits that fired while disabled.
+    pub irqs_pending: u32,
+    /// The top-level page table's physical address.
+    pub pml4: u64,
+    /// What the task may hand the kernel.
+    pub spans: SpanTable,
+    /// How many times it has faulted.
+    pub fault_count: u32,
+}
+
+impl Task {
+    /// An unused slot.
+    pub const EMPTY: Task = Task {
+        regs: SavedRegs {
+            r15: 0,
+            r14: 0,
+            r13: 0,
+            r12: 0,
+            r11: 0,
+            r10: 0,
+            r9: 0,
+            r8: 0,
+            rbp: 0,
+            rdi: 0,
+            rsi: 0,
+            rdx: 0,
+            rcx: 0,
+            rbx: 0,
+            rax: 0,
+            vector: 0,
+            error: 0,
+            rip: 0,
+            cs: 0,
+            rflags: 0,
+            rsp: 0,
+            ss: 0,
+        },
+        fpu: FpuState::initial(),
+        desc: None,
+        generation: Generation::new(0),
+        state: State::Stopped,
+        pending: 0,
+        timer: None,
+        irqs_enabled: 0,
+        irqs_pending: 0,
+        pml4: 0,
+        spans: SpanTable::new(),
+        fault_count: 0,
+    };
+
+    /// Puts the registers in their starting state.
+    pub fn reset_registers(&mut self, entry: u64, stack_top: u64) {
+        use crate::arch::boot::{USER_CS, USER_DS};
+        self.regs = SavedRegs {
+            rip: entry,
+            cs: USER_CS as u64,
+            rflags: INITIAL_RFLAGS,
+            rsp: stack_top,
+            ss: USER_DS as u64,
+            ..SavedRegs::default()
+        };
+        self.fpu = FpuState::initial();
+        self.pending = 0;
+        self.timer = None;
+        self.irqs_pending = 0;
+    }
+
+    /// Whether the scheduler may run it.
+    pub fn is_runnable(&self) -> bool {
+        self.state == State::Runnable
+    }
+
+    /// The end of the save area (for `TSS.RSP0`).
+    pub fn regs_top(&mut self) -> u64 {
+        (&raw mut self.regs) as u64 + SAVED_REGS_SIZE as u64
+    }
+}

@@ -1,0 +1,459 @@
+//! app.toml: the system description, and every check made before anything
+//! is built.
+//!
+//! The file names the tasks (crate, priority, stack, peers, regions, ports,
+//! interrupts, notifications), the regions they are granted, and the QEMU
+//! machine to boot on. Tasks are numbered in file order; the supervisor is
+//! the one task at priority 0. A mistake is reported as one line naming the
+//! table and key, e.g. `app.toml: [tasks.ping] task-slots: no task "pongg"`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppToml {
+    pub name: String,
+    #[serde(default)]
+    pub kernel: KernelToml,
+    #[serde(default)]
+    pub qemu: QemuToml,
+    pub tasks: toml::map::Map<String, toml::Value>,
+    #[serde(default)]
+    pub regions: toml::map::Map<String, toml::Value>,
+    /// Present in test images: how the harness treats them.
+    pub test: Option<TestToml>,
+}
+
+/// `[kernel]`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct KernelToml {
+    /// `DEFMT_LOG` filter of the kernel and tasks (default "info").
+    pub log: Option<String>,
+}
+
+/// `[qemu]`: the machine.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct QemuToml {
+    #[serde(default = "default_cpu")]
+    pub cpu: String,
+    #[serde(default = "default_memory")]
+    pub memory: String,
+    #[serde(default = "default_iommu")]
+    pub iommu: String,
+    #[serde(default)]
+    pub devices: Vec<String>,
+    /// Seconds before a run counts as hung.
+    #[serde(default = "default_timeout")]
+    pub timeout: u64,
+}
+
+fn default_cpu() -> String {
+    "max".into()
+}
+fn default_memory() -> String {
+    "256M".into()
+}
+fn default_iommu() -> String {
+    "intremap=off".into()
+}
+fn default_timeout() -> u64 {
+    120
+}
+
+impl Default for QemuToml {
+    fn default() -> Self {
+        QemuToml {
+            cpu: default_cpu(),
+            memory: default_memory(),
+            iommu: default_iommu(),
+            devices: Vec::new(),
+            timeout: default_timeout(),
+        }
+    }
+}
+
+/// `[test]`: marks a test image.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TestToml {
+    /// Scenario names the image must report, in order.
+    pub scenarios: Vec<String>,
+}
+
+/// `[tasks.NAME]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TaskToml {
+    #[serde(rename = "crate")]
+    pub krate: String,
+    pub priority: u8,
+    #[serde(default = "default_stack")]
+    pub stacksize: u64,
+    #[serde(default = "default_true")]
+    pub start: bool,
+    #[serde(default)]
+    pub supervisor: bool,
+    #[serde(default)]
+    pub max_sizes: Option<MaxSizes>,
+    #[serde(default)]
+    pub task_slots: Vec<Slot>,
+    #[serde(default)]
+    pub notifications: Vec<String>,
+    #[serde(default)]
+    pub regions: Vec<String>,
+    #[serde(default)]
+    pub io_ports: Vec<PortsToml>,
+    /// Notification name → interrupt vector.
+    #[serde(default)]
+    pub interrupts: BTreeMap<String, u8>,
+    /// Extra cargo features of the task crate.
+    #[serde(default)]
+    pub features: Vec<String>,
+}
+
+fn default_stack() -> u64 {
+    16 * 1024
+}
+fn default_true() -> bool {
+    true
+}
+
+/// `max-sizes = { text = N, data = N }`, bytes.
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct MaxSizes {
+    pub text: Option<u64>,
+    pub data: Option<u64>,
+}
+
+/// A task slot: `"peer"` or `{ slot = "peer" }`.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged)]
+pub enum Slot {
+    Same(String),
+    Renamed(BTreeMap<String, String>),
+}
+
+/// `{ base = N, count = N }`.
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct PortsToml {
+    pub base: u16,
+    pub count: u16,
+}
+
+/// `[regions.NAME]`.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RegionToml {
+    pub kind: RegionKind,
+    pub size: u64,
+    pub base: Option<u64>,
+    #[serde(default = "default_true")]
+    pub writable: bool,
+}
+
+/// What a region is.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum RegionKind {
+    Mmio,
+    Dma,
+    Persist,
+    Ram,
+}
+
+/// A checked task.
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub name: String,
+    pub krate: String,
+    pub priority: u8,
+    pub stacksize: u64,
+    pub start: bool,
+    pub max_sizes: Option<MaxSizes>,
+    /// (slot name, peer index).
+    pub slots: Vec<(String, usize)>,
+    pub notifications: Vec<String>,
+    pub regions: Vec<String>,
+    pub io_ports: Vec<PortsToml>,
+    /// (vector, notification bit).
+    pub irqs: Vec<(u8, u32)>,
+    pub features: Vec<String>,
+}
+
+/// A checked region.
+#[derive(Debug, Clone)]
+pub struct Region {
+    pub name: String,
+    pub kind: RegionKind,
+    pub size: u64,
+    pub base: Option<u64>,
+    pub writable: bool,
+}
+
+/// A checked application.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub name: String,
+    pub path: PathBuf,
+    pub log: String,
+    pub qemu: QemuToml,
+    pub tasks: Vec<Task>,
+    pub regions: Vec<Region>,
+    pub supervisor: usize,
+    pub fault_bit: u32,
+    pub test: Option<TestToml>,
+}
+
+/// A mistake in app.toml, naming where.
+#[derive(Debug)]
+pub struct AppError {
+    pub file: String,
+    pub place: String,
+    pub message: String,
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.file, self.place, self.message)
+    }
+}
+
+/// The first vector app.toml may route (below are exceptions and the timer).
+pub const FIRST_DEVICE_VECTOR: u8 = 48;
+/// Notification bits per task.
+const MAX_NOTIFICATIONS: usize = 32;
+/// Regions the kernel can map for one task besides its segments and stack.
+const MAX_TASK_REGIONS: usize = 16;
+const PAGE: u64 = 4096;
+
+impl App {
+    /// Reads and checks an app.toml. `crates` are the package names in the
+    /// workspace, to check each task's crate exists.
+    pub fn load(path: &Path, crates: &[String]) -> Result<App, AppError> {
+        let file = path.display().to_string();
+        let err = |place: &str, message: String| AppError {
+            file: file.clone(),
+            place: place.to_string(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err("file", e.to_string()))?;
+        let raw: AppToml = toml::from_str(&text).map_err(|e| {
+            let msg = e.message().to_string();
+            let place = match e.span() {
+                Some(span) => {
+                    let line = text[..span.start.min(text.len())].lines().count().max(1);
+                    format!("line {line}")
+                }
+                None => "file".into(),
+            };
+            err(&place, msg)
+        })?;
+        check(raw, path, crates, &err)
+    }
+
+    /// Index of a task by name.
+    pub fn task_index(&self, name: &str) -> Option<usize> {
+        self.tasks.iter().position(|t| t.name == name)
+    }
+}
+
+fn check(
+    raw: AppToml,
+    path: &Path,
+    crates: &[String],
+    err: &dyn Fn(&str, String) -> AppError,
+) -> Result<App, AppError> {
+    let mut regions = Vec::new();
+    for (name, v) in &raw.regions {
+        let place = format!("[regions.{name}]");
+        let r: RegionToml = v.clone().try_into().map_err(|e: toml::de::Error| {
+            err(&place, e.message().to_string())
+        })?;
+        if r.size == 0 || r.size % PAGE != 0 {
+            return Err(err(&place, format!("size: {:#x} is not a non-zero multiple of 4 KiB", r.size)));
+        }
+        if let Some(b) = r.base {
+            if b % PAGE != 0 {
+                return Err(err(&place, format!("base: {b:#x} is not 4 KiB aligned")));
+            }
+        }
+        if r.kind == RegionKind::Mmio && r.base.is_none() {
+            return Err(err(&place, "base: an mmio region needs its physical address".into()));
+        }
+        if r.kind == RegionKind::Ram && r.base.is_some() {
+            return Err(err(&place, "base: a ram region is placed by the kernel; remove base".into()));
+        }
+        regions.push(Region {
+            name: name.clone(),
+            kind: r.kind,
+            size: r.size,
+            base: r.base,
+            writable: r.writable,
+        });
+    }
+    for (i, a) in regions.iter().enumerate() {
+        for b in regions.iter().skip(i + 1) {
+            if let (Some(x), Some(y)) = (a.base, b.base) {
+                if x < y + b.size && y < x + a.size {
+                    return Err(err(
+                        &format!("[regions.{}]", b.name),
+                        format!("base: overlaps region \"{}\" ({x:#x}..{:#x})", a.name, x + a.size),
+                    ));
+                }
+            }
+        }
+    }
+
+    let names: Vec<String> = raw.tasks.keys().cloned().collect();
+    let mut parsed = Vec::new();
+    for (name, v) in &raw.tasks {
+        let place = format!("[tasks.{name}]");
+        let t: TaskToml = v
+            .clone()
+            .try_into()
+            .map_err(|e: toml::de::Error| err(&place, e.message().to_string()))?;
+        parsed.push((name.clone(), t));
+    }
+    let sup: Vec<&String> = parsed.iter().filter(|(_, t)| t.supervisor).map(|(n, _)| n).collect();
+    let supervisor = match sup.as_slice() {
+        [one] => names.iter().position(|n| n == *one).unwrap_or(0),
+        [] => return Err(err("[tasks]", "no task has supervisor = true".into())),
+        [_, second, ..] => {
+            return Err(err(&format!("[tasks.{second}]"), "supervisor: a second supervisor".into()))
+        }
+    };
+
+    let mut tasks = Vec::new();
+    for (name, t) in &parsed {
+        let place = format!("[tasks.{name}]");
+        if !crates.contains(&t.krate) {
+            return Err(err(&place, format!("crate: no crate named \"{}\" in the workspace", t.krate)));
+        }
+        let is_sup = names.get(supervisor) == Some(name);
+        if is_sup && t.priority != 0 {
+            return Err(err(&place, "priority: the supervisor must have priority 0".into()));
+        }
+        if !is_sup && t.priority == 0 {
+            return Err(err(
+                &place,
+                "priority: 0 is the supervisor's; two tasks at the supervisor's priority".into(),
+            ));
+        }
+        if t.stacksize < PAGE || t.stacksize % PAGE != 0 {
+            return Err(err(&place, format!("stacksize: {:#x} is not a multiple of 4 KiB", t.stacksize)));
+        }
+        if t.notifications.len() > MAX_NOTIFICATIONS {
+            return Err(err(&place, format!("notifications: more than {MAX_NOTIFICATIONS}")));
+        }
+        let mut slots = Vec::new();
+        for s in &t.task_slots {
+            let pairs: Vec<(String, String)> = match s {
+                Slot::Same(p) => vec![(p.clone(), p.clone())],
+                Slot::Renamed(m) => m.iter().map(|(a, b)| (a.clone(), b.clone())).collect(),
+            };
+            for (slot, peer) in pairs {
+                let Some(pi) = names.iter().position(|n| *n == peer) else {
+                    return Err(err(&place, format!("task-slots: no task named \"{peer}\"")));
+                };
+                let (_, pt) = &parsed[pi];
+                if pt.priority >= t.priority {
+                    return Err(err(
+                        &place,
+                        format!(
+                            "task-slots: \"{peer}\" (priority {}) is not uphill from {name} (priority {}): a task may only call higher-priority tasks",
+                            pt.priority, t.priority
+                        ),
+                    ));
+                }
+                slots.push((slot, pi));
+            }
+        }
+        if t.regions.len() > MAX_TASK_REGIONS {
+            return Err(err(&place, format!("regions: more than {MAX_TASK_REGIONS}")));
+        }
+        for r in &t.regions {
+            if !regions.iter().any(|x| &x.name == r) {
+                return Err(err(&place, format!("regions: no region named \"{r}\"")));
+            }
+        }
+        let mut irqs = Vec::new();
+        for (note, vector) in &t.interrupts {
+            let Some(bit) = t.notifications.iter().position(|n| n == note) else {
+                return Err(err(
+                    &place,
+                    format!("interrupts: \"{note}\" is not one of the task's notifications"),
+                ));
+            };
+            if *vector < FIRST_DEVICE_VECTOR || *vector == 0xFF {
+                return Err(err(
+                    &place,
+                    format!("interrupts: vector {vector} is reserved (use {FIRST_DEVICE_VECTOR}..=254)"),
+                ));
+            }
+            irqs.push((*vector, 1u32 << bit));
+        }
+        for p in &t.io_ports {
+            if p.count == 0 || p.base as u32 + p.count as u32 > 0x1000 {
+                return Err(err(
+                    &place,
+                    format!("io-ports: {:#x}+{} is outside 0..0x1000", p.base, p.count),
+                ));
+            }
+        }
+        tasks.push(Task {
+            name: name.clone(),
+            krate: t.krate.clone(),
+            priority: t.priority,
+            stacksize: t.stacksize,
+            start: t.start,
+            max_sizes: t.max_sizes,
+            slots,
+            notifications: t.notifications.clone(),
+            regions: t.regions.clone(),
+            io_ports: t.io_ports.clone(),
+            irqs,
+            features: t.features.clone(),
+        });
+    }
+    let mut seen = BTreeMap::new();
+    for t in &tasks {
+        for (v, _) in &t.irqs {
+            if let Some(other) = seen.insert(*v, t.name.clone()) {
+                return Err(err(
+                    &format!("[tasks.{}]", t.name),
+                    format!("interrupts: vector {v} is already routed to {other}"),
+                ));
+            }
+        }
+    }
+    let sup_task = &tasks[supervisor];
+    let Some(fault) = sup_task.notifications.iter().position(|n| n == "fault") else {
+        return Err(err(
+            &format!("[tasks.{}]", sup_task.name),
+            "notifications: the supervisor needs a \"fault\" notification".into(),
+        ));
+    };
+    Ok(App {
+        name: raw.name,
+        path: path.to_path_buf(),
+        log: raw.kernel.log.unwrap_or_else(|| "info".into()),
+        qemu: raw.qemu,
+        tasks,
+        regions,
+        supervisor,
+        fault_bit: 1 << fault,
+        test: raw.test,
+    })
+}
+
+#[cfg(test)]
+mod tests;

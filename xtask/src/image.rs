@@ -1,0 +1,369 @@
+//! `cargo xtask build`: every task as its own ELF at its own addresses, then
+//! the kernel with the generated task table, which is the bootable image.
+//!
+//! Firmware crates are built for the host target (the only one installed)
+//! as freestanding static executables: `--target` keeps these flags away
+//! from build scripts and proc-macros, the `firmware` profile aborts on
+//! panic, and the kernel and tasks link with their own scripts.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use object::{Object, ObjectSegment, SegmentFlags};
+
+use crate::app::{App, RegionKind};
+use crate::layout::{self, Layout};
+
+/// The one target we have.
+const TARGET: &str = "x86_64-unknown-linux-gnu";
+/// Flags of every firmware compilation and link.
+const FIRMWARE_RUSTFLAGS: &str = "-C no-redzone=yes -C force-frame-pointers=yes \
+    -C link-arg=-nostartfiles -C link-arg=-nostdlib -C link-arg=-static \
+    -C link-arg=-no-pie -C link-arg=-Wl,--build-id=none";
+
+/// What a build produced.
+pub struct Image {
+    /// The bootable ELF (the kernel with the task table).
+    pub image: PathBuf,
+    /// Per task index, its ELF (for log decoding and debuggers).
+    pub task_elves: Vec<PathBuf>,
+    /// Per task: (name, text bytes, data bytes).
+    pub sizes: Vec<(String, u64, u64)>,
+}
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.parent().map(Path::to_path_buf).unwrap_or(here)
+}
+
+/// Where one app's build products go.
+pub fn out_dir(app: &App) -> PathBuf {
+    root().join("target").join("custody").join(&app.name)
+}
+
+/// Builds `app`.
+pub fn build(app: &App, quiet: bool) -> Result<Image, String> {
+    let layout = layout::layout(app).map_err(|e| format!("{}: {}", app.path.display(), e.0))?;
+    let out = out_dir(app);
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let mut task_elves = Vec::new();
+    let mut segments = Vec::new();
+    let mut sizes = Vec::new();
+    for (i, task) in app.tasks.iter().enumerate() {
+        let dir = out.join(&task.name);
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let config = dir.join("config.rs");
+        write(&config, &task_config(app, &layout, i))?;
+        let script = dir.join("task.ld");
+        write(&script, &task_script(layout.tasks[i].base))?;
+        let mut features = vec!["firmware".to_string()];
+        features.extend(task.features.iter().cloned());
+        let built = cargo_rustc(
+            &task.krate,
+            &task.krate,
+            &features,
+            &script,
+            &[("CUSTODY_TASK_CONFIG", config.as_path())],
+            &app.log,
+            quiet,
+        )?;
+        let elf = out.join(format!("{}.elf", task.name));
+        std::fs::copy(&built, &elf).map_err(|e| format!("{}: {e}", built.display()))?;
+        let segs = extract_segments(&elf, &dir)?;
+        let text: u64 = segs.iter().filter(|s| s.flags & 1 != 0).map(|s| s.memsz).sum();
+        let data: u64 = segs.iter().filter(|s| s.flags & 2 != 0).map(|s| s.memsz).sum();
+        if let Some(max) = task.max_sizes {
+            if let Some(limit) = max.text.filter(|l| text > *l) {
+                return Err(format!(
+                    "{}: [tasks.{}] max-sizes.text: text is {text} bytes, over the limit of {limit}",
+                    app.path.display(),
+                    task.name
+                ));
+            }
+            if let Some(limit) = max.data.filter(|l| data > *l) {
+                return Err(format!(
+                    "{}: [tasks.{}] max-sizes.data: data is {data} bytes, over the limit of {limit}",
+                    app.path.display(),
+                    task.name
+                ));
+            }
+        }
+        sizes.push((task.name.clone(), text, data));
+        segments.push(segs);
+        task_elves.push(elf);
+    }
+    let kconfig = out.join("kernel-config.rs");
+    write(&kconfig, &kernel_config(app, &layout, &segments, &task_elves)?)?;
+    let script = root().join("sys/kern/kernel.ld");
+    let built = cargo_rustc(
+        "kern",
+        "kernel",
+        &["firmware".to_string()],
+        &script,
+        &[("CUSTODY_KERNEL_CONFIG", kconfig.as_path())],
+        &app.log,
+        quiet,
+    )?;
+    let image = out.join("image.elf");
+    std::fs::copy(&built, &image).map_err(|e| format!("{}: {e}", built.display()))?;
+    Ok(Image {
+        image,
+        task_elves,
+        sizes,
+    })
+}
+
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    // Leave the file alone when unchanged, so cargo does not rebuild.
+    if std::fs::read_to_string(path).ok().as_deref() == Some(text) {
+        return Ok(());
+    }
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn cargo_rustc(
+    package: &str,
+    bin: &str,
+    features: &[String],
+    script: &Path,
+    env: &[(&str, &Path)],
+    log: &str,
+    quiet: bool,
+) -> Result<PathBuf, String> {
+    let target_dir = root().join("target").join("firmware");
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root())
+        .args(["rustc", "--package", package, "--bin", bin, "--profile", "firmware"])
+        .args(["--target", TARGET])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .arg("--features")
+        .arg(features.join(","));
+    if quiet {
+        cmd.arg("--quiet");
+    }
+    cmd.arg("--")
+        .arg("-C")
+        .arg(format!("link-arg=-T{}", script.display()))
+        .args(["-C", "link-arg=-Tdefmt.x"])
+        .env("RUSTFLAGS", FIRMWARE_RUSTFLAGS)
+        .env("DEFMT_LOG", log);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!("building {package} ({bin}) failed"));
+    }
+    Ok(target_dir.join(TARGET).join("firmware").join(bin))
+}
+
+/// A loadable segment, saved as a file for the kernel to `include_bytes!`.
+pub struct Seg {
+    pub vaddr: u64,
+    pub memsz: u64,
+    /// ELF p_flags: 1 X, 2 W, 4 R.
+    pub flags: u32,
+    pub file: PathBuf,
+}
+
+fn extract_segments(elf: &Path, dir: &Path) -> Result<Vec<Seg>, String> {
+    let bytes = std::fs::read(elf).map_err(|e| format!("{}: {e}", elf.display()))?;
+    let obj = object::File::parse(&*bytes).map_err(|e| format!("{}: {e}", elf.display()))?;
+    let mut out = Vec::new();
+    for (n, seg) in obj.segments().enumerate() {
+        let SegmentFlags::Elf { p_flags } = seg.flags() else {
+            continue;
+        };
+        let data = seg.data().map_err(|e| format!("{}: {e}", elf.display()))?;
+        if seg.size() == 0 {
+            continue;
+        }
+        if (data.len() as u64) > seg.size() || seg.address() % 4096 != 0 {
+            return Err(format!(
+                "{}: segment {n} at {:#x} is misaligned or larger on file than in memory",
+                elf.display(),
+                seg.address()
+            ));
+        }
+        let file = dir.join(format!("seg{n}.bin"));
+        write_bytes(&file, data)?;
+        out.push(Seg {
+            vaddr: seg.address(),
+            memsz: seg.size(),
+            flags: p_flags,
+            file,
+        });
+    }
+    Ok(out)
+}
+
+fn write_bytes(path: &Path, data: &[u8]) -> Result<(), String> {
+    if std::fs::read(path).ok().as_deref() == Some(data) {
+        return Ok(());
+    }
+    std::fs::write(path, data).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn task_script(base: u64) -> String {
+    format!(
+        r#"/* Generated by cargo xtask: one task, linked at its own window. */
+ENTRY(_start)
+PHDRS
+{{
+    text PT_LOAD FLAGS(5);
+    rodata PT_LOAD FLAGS(4);
+    data PT_LOAD FLAGS(6);
+}}
+SECTIONS
+{{
+    . = {base:#x};
+    .text : {{ KEEP(*(.text.start)) *(.text .text.*) }} :text
+    . = ALIGN(4096);
+    .rodata : {{ *(.rodata .rodata.*) }} :rodata
+    . = ALIGN(4096);
+    .data : {{ *(.data .data.*) *(.got .got.*) }} :data
+    .bss (NOLOAD) : {{ *(.bss .bss.*) *(COMMON) }} :data
+    /DISCARD/ : {{ *(.eh_frame .eh_frame_hdr .comment .note.GNU-stack) }}
+}}
+"#
+    )
+}
+
+fn const_name(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .collect()
+}
+
+/// The `config` module a task includes with `userlib::task_config!()`.
+fn task_config(app: &App, layout: &Layout, index: usize) -> String {
+    let t = &app.tasks[index];
+    let mut s = String::new();
+    let _ = writeln!(s, "/// Generated by cargo xtask from {}.", app.path.display());
+    let _ = writeln!(s, "#[allow(dead_code)]\npub mod config {{");
+    let _ = writeln!(s, "    pub const TASK_NAME: &str = {:?};", t.name);
+    let _ = writeln!(s, "    pub const TASK_INDEX: u16 = {index};");
+    let _ = writeln!(s, "    pub const TASK_COUNT: usize = {};", app.tasks.len());
+    let names: Vec<String> = app.tasks.iter().map(|t| format!("{:?}", t.name)).collect();
+    let _ = writeln!(s, "    pub const TASK_NAMES: [&str; {}] = [{}];", names.len(), names.join(", "));
+    let _ = writeln!(s, "    /// Peers, generation 0 (the client refreshes on a dead code).");
+    let _ = writeln!(s, "    pub mod slots {{");
+    for (slot, peer) in &t.slots {
+        let _ = writeln!(
+            s,
+            "        pub const {}: userlib::abi::TaskId = userlib::abi::TaskId({peer});",
+            const_name(slot)
+        );
+    }
+    let _ = writeln!(s, "    }}\n    /// Notification bits.\n    pub mod notifications {{");
+    for (bit, n) in t.notifications.iter().enumerate() {
+        let _ = writeln!(s, "        pub const {}: u32 = 1 << {bit};", const_name(n));
+    }
+    let _ = writeln!(s, "    }}\n    /// Interrupt vectors routed to this task.\n    pub mod vectors {{");
+    for (v, bits) in &t.irqs {
+        let n = &t.notifications[bits.trailing_zeros() as usize];
+        let _ = writeln!(s, "        pub const {}: u8 = {v};", const_name(n));
+    }
+    let _ = writeln!(s, "    }}\n    /// Granted regions: virtual base, physical base, size.\n    pub mod regions {{");
+    for g in &layout.tasks[index].grants {
+        let r = &app.regions[g.region];
+        let _ = writeln!(
+            s,
+            "        pub const {}: (u64, u64, u64) = ({:#x}, {:#x}, {:#x});",
+            const_name(&r.name),
+            g.vaddr,
+            layout.region_phys[g.region],
+            r.size
+        );
+    }
+    let _ = writeln!(s, "    }}\n    /// Every task's index, by name.\n    pub mod tasks {{");
+    for (i, other) in app.tasks.iter().enumerate() {
+        let _ = writeln!(s, "        pub const {}: u16 = {i};", const_name(&other.name));
+    }
+    let _ = writeln!(s, "    }}\n}}");
+    s
+}
+
+fn kernel_config(
+    app: &App,
+    layout: &Layout,
+    segments: &[Vec<Seg>],
+    elves: &[PathBuf],
+) -> Result<String, String> {
+    let mut s = String::new();
+    let _ = writeln!(s, "// Generated by cargo xtask from {}.", app.path.display());
+    let _ = writeln!(s, "pub const TASK_COUNT: usize = {};", app.tasks.len());
+    let _ = writeln!(s, "pub const FRAMES_END: u64 = {:#x};", layout::FRAMES_END);
+    let _ = writeln!(s, "pub static APP: kern::desc::AppDesc = kern::desc::AppDesc {{");
+    let _ = writeln!(s, "    name: {:?},", app.name);
+    let _ = writeln!(s, "    supervisor: {},", app.supervisor);
+    let _ = writeln!(s, "    fault_notification: {:#x},", app.fault_bit);
+    let _ = writeln!(s, "    tasks: &[");
+    for (i, t) in app.tasks.iter().enumerate() {
+        let entry = entry_of(&elves[i])?;
+        let tl = &layout.tasks[i];
+        let _ = writeln!(s, "        kern::desc::TaskDesc {{");
+        let _ = writeln!(s, "            name: {:?},", t.name);
+        let _ = writeln!(s, "            priority: {},", t.priority);
+        let _ = writeln!(s, "            entry: {entry:#x},");
+        let _ = writeln!(s, "            stack_top: {:#x},", tl.stack_top);
+        let _ = writeln!(s, "            stack_size: {:#x},", t.stacksize);
+        let _ = writeln!(s, "            start: {},", t.start);
+        let _ = writeln!(s, "            segments: &[");
+        for seg in &segments[i] {
+            let _ = writeln!(
+                s,
+                "                kern::desc::Segment {{ vaddr: {:#x}, memsz: {:#x}, flags: {}, data: include_bytes!({:?}) }},",
+                seg.vaddr,
+                seg.memsz,
+                seg.flags,
+                seg.file.display().to_string()
+            );
+        }
+        let _ = writeln!(s, "            ],\n            regions: &[");
+        for g in &tl.grants {
+            let r = &app.regions[g.region];
+            let kind = match r.kind {
+                RegionKind::Mmio => "Mmio",
+                RegionKind::Dma => "Dma",
+                RegionKind::Persist => "Persist",
+                RegionKind::Ram => "Ram",
+            };
+            let _ = writeln!(
+                s,
+                "                kern::desc::RegionDesc {{ name: {:?}, vaddr: {:#x}, paddr: {:#x}, size: {:#x}, kind: kern::desc::RegionKind::{kind}, writable: {} }},",
+                r.name, g.vaddr, layout.region_phys[g.region], r.size, r.writable
+            );
+        }
+        let _ = writeln!(s, "            ],\n            io_ports: &[");
+        for p in &t.io_ports {
+            let _ = writeln!(
+                s,
+                "                kern::desc::PortRange {{ base: {:#x}, count: {} }},",
+                p.base, p.count
+            );
+        }
+        let _ = writeln!(s, "            ],\n            irqs: &[");
+        for (v, bits) in &t.irqs {
+            let _ = writeln!(
+                s,
+                "                kern::desc::IrqDesc {{ vector: {v}, notification: {bits:#x} }},"
+            );
+        }
+        let _ = writeln!(s, "            ],\n        }},");
+    }
+    let _ = writeln!(s, "    ],\n}};");
+    Ok(s)
+}
+
+fn entry_of(elf: &Path) -> Result<u64, String> {
+    let bytes = std::fs::read(elf).map_err(|e| format!("{}: {e}", elf.display()))?;
+    let obj = object::File::parse(&*bytes).map_err(|e| format!("{}: {e}", elf.display()))?;
+    Ok(obj.entry())
+}

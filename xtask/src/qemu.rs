@@ -1,0 +1,222 @@
+//! Booting an image in QEMU: the command line from app.toml's `[qemu]`
+//! (plus the user's `--iommu` / `--qemu-arg`), the console on stdio, the log
+//! stream decoded live, a hard time limit, and the exit status the image
+//! reported through `isa-debug-exit`.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::app::App;
+use crate::logs::{Decoder, LogLine, Tables};
+
+/// QEMU's binary.
+pub const QEMU: &str = "qemu-system-x86_64";
+/// The Debian package that has it.
+const QEMU_PACKAGE: &str = "qemu-system-x86";
+/// `isa-debug-exit` turns the guest's `0x10` into this status.
+const EXIT_PASS: i32 = 33;
+/// ... and `0x11` into this one.
+const EXIT_FAIL: i32 = 35;
+const POLL: Duration = Duration::from_millis(20);
+
+/// The user's changes to the machine.
+#[derive(Debug, Clone, Default)]
+pub struct MachineOptions {
+    /// `tcg` (default) or `kvm`.
+    pub accel: Option<String>,
+    /// Replaces the intel-iommu options.
+    pub iommu: Option<String>,
+    /// Appended to the command line.
+    pub extra: Vec<String>,
+    /// Count guest instructions (`-icount shift=0`) for benchmarks.
+    pub icount: bool,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exit {
+    /// The image reported success.
+    Pass,
+    /// The image reported failure.
+    Fail,
+    /// QEMU ended some other way (status).
+    Other(i32),
+    /// The time limit passed; QEMU was killed.
+    Timeout,
+}
+
+/// What a run produced.
+pub struct Outcome {
+    pub exit: Exit,
+    pub lines: Vec<LogLine>,
+    pub console: String,
+}
+
+/// Makes sure QEMU is there: installs it as root, else says how.
+pub fn ensure_installed() -> Result<(), String> {
+    if which(QEMU) {
+        return Ok(());
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let cmd = format!("apt-get update && apt-get install -y {QEMU_PACKAGE}");
+    if !root {
+        return Err(format!("{QEMU} is not installed; run: sudo sh -c '{cmd}'"));
+    }
+    eprintln!("xtask: {QEMU} is missing; installing Debian's {QEMU_PACKAGE}");
+    let ok = Command::new("sh")
+        .args(["-c", &format!("DEBIAN_FRONTEND=noninteractive {cmd} >/dev/null")])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if ok && which(QEMU) {
+        Ok(())
+    } else {
+        Err(format!("installing {QEMU_PACKAGE} failed; run: {cmd}"))
+    }
+}
+
+fn which(bin: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(bin).is_file()))
+        .unwrap_or(false)
+}
+
+/// The QEMU command line (without the serial ports).
+pub fn command(app: &App, image: &Path, opts: &MachineOptions) -> Result<Command, String> {
+    let mut c = Command::new(QEMU);
+    c.args(["-machine", "q35", "-display", "none", "-no-reboot"]);
+    match opts.accel.as_deref() {
+        None | Some("tcg") => {
+            c.args(["-accel", "tcg"]);
+        }
+        Some("kvm") => {
+            if std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_err() {
+                return Err("--accel kvm: /dev/kvm is not usable here; use tcg".into());
+            }
+            c.args(["-accel", "kvm"]);
+        }
+        Some(other) => return Err(format!("--accel {other}: use tcg or kvm")),
+    }
+    if opts.icount {
+        c.args(["-icount", "shift=0"]);
+    }
+    c.args(["-cpu", &app.qemu.cpu, "-m", &app.qemu.memory]);
+    let iommu = opts.iommu.as_deref().unwrap_or(&app.qemu.iommu);
+    let iommu_dev = if iommu.is_empty() {
+        "intel-iommu".to_string()
+    } else {
+        format!("intel-iommu,{iommu}")
+    };
+    c.args(["-device", &iommu_dev]);
+    for d in &app.qemu.devices {
+        c.args(["-device", d]);
+    }
+    c.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
+    c.arg("-kernel").arg(image);
+    c.args(&opts.extra);
+    Ok(c)
+}
+
+/// Boots `image`; `interactive` gives the console to the user's terminal,
+/// otherwise it is captured (and echoed when `echo`).
+pub fn run(
+    app: &App,
+    image: &Path,
+    tables: &Tables,
+    opts: &MachineOptions,
+    interactive: bool,
+    echo: bool,
+) -> Result<Outcome, String> {
+    let dir = crate::image::out_dir(app);
+    let log_path: PathBuf = dir.join("log.bin");
+    let _ = std::fs::remove_file(&log_path);
+    std::fs::write(&log_path, []).map_err(|e| format!("{}: {e}", log_path.display()))?;
+    let mut cmd = command(app, image, opts)?;
+    if interactive {
+        cmd.args(["-serial", "mon:stdio"]);
+    } else {
+        cmd.args(["-serial", "stdio"]).stdin(Stdio::null()).stdout(Stdio::piped());
+    }
+    cmd.arg("-serial").arg(format!("file:{}", log_path.display()));
+    cmd.stderr(Stdio::piped());
+    let mut child = cmd.spawn().map_err(|e| format!("cannot start {QEMU}: {e}"))?;
+    let console_thread = child.stdout.take().map(|mut out| {
+        std::thread::spawn(move || {
+            let mut all = Vec::new();
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                if echo {
+                    use std::io::Write;
+                    let _ = std::io::stdout().write_all(&buf[..n]);
+                    let _ = std::io::stdout().flush();
+                }
+                all.extend_from_slice(&buf[..n]);
+            }
+            String::from_utf8_lossy(&all).into_owned()
+        })
+    });
+    let mut stderr = child.stderr.take();
+    let mut decoder = Decoder::new(tables);
+    let mut lines = Vec::new();
+    let mut log = std::fs::File::open(&log_path).map_err(|e| e.to_string())?;
+    let start = Instant::now();
+    let limit = Duration::from_secs(app.qemu.timeout);
+    let mut drain = |decoder: &mut Decoder, lines: &mut Vec<LogLine>| {
+        let mut buf = Vec::new();
+        let _ = log.read_to_end(&mut buf);
+        for l in decoder.feed(&buf) {
+            if echo || interactive {
+                println!("{l}");
+            }
+            lines.push(l);
+        }
+    };
+    let exit = loop {
+        drain(&mut decoder, &mut lines);
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                break match status.code() {
+                    Some(EXIT_PASS) => Exit::Pass,
+                    Some(EXIT_FAIL) => Exit::Fail,
+                    Some(c) => Exit::Other(c),
+                    None => Exit::Other(-1),
+                }
+            }
+            Ok(None) => {}
+            Err(e) => return Err(format!("waiting for {QEMU}: {e}")),
+        }
+        if !interactive && start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break Exit::Timeout;
+        }
+        std::thread::sleep(POLL);
+    };
+    drain(&mut decoder, &mut lines);
+    let console = console_thread
+        .and_then(|t| t.join().ok())
+        .unwrap_or_default();
+    if let Exit::Other(_) = exit {
+        if let Some(mut e) = stderr.take() {
+            let mut s = String::new();
+            let _ = e.read_to_string(&mut s);
+            if !s.trim().is_empty() {
+                eprintln!("{QEMU}: {}", s.trim());
+            }
+        }
+    }
+    Ok(Outcome {
+        exit,
+        lines,
+        console,
+    })
+}

@@ -1,0 +1,222 @@
+//! `cargo xtask test`: every host test, then every QEMU scenario, one line
+//! each, then `N passed, M failed`.
+//!
+//! Host tests are `cargo test --workspace`, whose per-test lines are read
+//! back. QEMU scenarios live in test images (`apps/*.toml` with a `[test]`
+//! table listing the scenario names); the image's runner logs
+//! `TEST <name> start`, then `TEST <name> ok` or `TEST <name> FAIL <why>`.
+//! A scenario never reported is a failure that names what ended the run (a
+//! hang after the time limit, a crash, an early exit).
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, ExitCode, Stdio};
+
+use crate::app::App;
+use crate::qemu::{self, Exit, MachineOptions};
+use crate::{image, logs};
+
+#[derive(Default)]
+struct Tally {
+    passed: usize,
+    failed: Vec<String>,
+}
+
+impl Tally {
+    fn record(&mut self, name: &str, ok: bool, detail: &str) {
+        if ok {
+            self.passed += 1;
+            println!("{name} ... ok");
+        } else {
+            println!("{name} ... FAILED {detail}");
+            self.failed.push(name.to_string());
+        }
+    }
+}
+
+/// Runs everything (or only the QEMU scenarios of `app`).
+pub fn run(app: Option<&PathBuf>, machine: &MachineOptions) -> Result<ExitCode, String> {
+    let mut tally = Tally::default();
+    if app.is_none() {
+        host_tests(&mut tally)?;
+    }
+    qemu::ensure_installed()?;
+    let apps = match app {
+        Some(a) => vec![a.clone()],
+        None => test_apps()?,
+    };
+    for path in apps {
+        scenario_app(&path, machine, &mut tally);
+    }
+    if !tally.failed.is_empty() {
+        println!("\nfailed:");
+        for f in &tally.failed {
+            println!("    {f}");
+        }
+    }
+    println!("{} passed, {} failed", tally.passed, tally.failed.len());
+    Ok(if tally.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn test_apps() -> Result<Vec<PathBuf>, String> {
+    let dir = image::root().join("apps");
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .filter(|p| {
+            std::fs::read_to_string(p).is_ok_and(|t| t.lines().any(|l| l.trim() == "[test]"))
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+fn host_tests(tally: &mut Tally) -> Result<(), String> {
+    println!("== host tests (cargo test --workspace)");
+    let mut child = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(image::root())
+        .args(["test", "--workspace", "--no-fail-fast", "--quiet"])
+        .args(["--", "--format", "pretty", "--color", "never"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run cargo test: {e}"))?;
+    let stderr = child.stderr.take();
+    let err_thread = std::thread::spawn(move || {
+        let mut crates = Vec::new();
+        let mut text = String::new();
+        if let Some(e) = stderr {
+            for line in BufReader::new(e).lines().map_while(Result::ok) {
+                if let Some(rest) = line.trim().strip_prefix("Running ") {
+                    crates.push(rest.to_string());
+                }
+                text.push_str(&line);
+                text.push('\n');
+            }
+        }
+        text
+    });
+    let mut seen = 0;
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let Some(rest) = line.strip_prefix("test ") else {
+                continue;
+            };
+            let Some((name, result)) = rest.rsplit_once(" ... ") else {
+                continue;
+            };
+            seen += 1;
+            match result.trim() {
+                "ok" => tally.record(&format!("host {name}"), true, ""),
+                r if r.starts_with("ignored") => {}
+                r => tally.record(&format!("host {name}"), false, r),
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    let err_text = err_thread.join().unwrap_or_default();
+    if !status.success() && tally.failed.is_empty() {
+        eprintln!("{err_text}");
+        tally.record("host cargo test (build)", false, "cargo test failed before running tests");
+    }
+    if seen == 0 {
+        tally.record("host cargo test", false, "no test ran");
+    }
+    Ok(())
+}
+
+/// Boots one test image and scores its scenarios.
+fn scenario_app(path: &PathBuf, machine: &MachineOptions, tally: &mut Tally) {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    println!("== QEMU scenarios of {}", path.display());
+    let app = match App::load(path, &crate::workspace_crates()) {
+        Ok(a) => a,
+        Err(e) => return tally.record(&format!("qemu {stem} (app.toml)"), false, &e.to_string()),
+    };
+    let scenarios = app.test.as_ref().map(|t| t.scenarios.clone()).unwrap_or_default();
+    let img = match image::build(&app, true) {
+        Ok(i) => i,
+        Err(e) => return tally.record(&format!("qemu {stem} (build)"), false, &e),
+    };
+    let names: Vec<String> = app.tasks.iter().map(|t| t.name.clone()).collect();
+    let tables = logs::Tables::load(&names, &img.task_elves, &img.image);
+    let out = match qemu::run(&app, &img.image, &tables, machine, false, false) {
+        Ok(o) => o,
+        Err(e) => return tally.record(&format!("qemu {stem} (boot)"), false, &e),
+    };
+    let mut started: Option<String> = None;
+    let mut results: Vec<(String, bool, String)> = Vec::new();
+    for l in &out.lines {
+        let Some(rest) = l.message.strip_prefix("TEST ") else {
+            continue;
+        };
+        let mut parts = rest.splitn(3, ' ');
+        let (name, verdict, why) = (
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or(""),
+        );
+        match verdict {
+            "start" => started = Some(name.to_string()),
+            "ok" => results.push((name.to_string(), true, String::new())),
+            "FAIL" => results.push((name.to_string(), false, why.to_string())),
+            _ => {}
+        }
+    }
+    let ended = match &out.exit {
+        Exit::Pass => "the image exited reporting success".to_string(),
+        Exit::Fail => "the image exited reporting failure".to_string(),
+        Exit::Timeout => format!("hang: no exit within {} s", app.qemu.timeout),
+        Exit::Other(c) => format!("QEMU exited with status {c}"),
+    };
+    let mut any_failed = false;
+    for s in &scenarios {
+        let full = format!("qemu {stem}::{s}");
+        match results.iter().find(|(n, _, _)| n == s) {
+            Some((_, ok, why)) => {
+                any_failed |= !ok;
+                tally.record(&full, *ok, why);
+            }
+            None => {
+                any_failed = true;
+                let detail = if started.as_deref() == Some(s.as_str()) {
+                    format!("started but never finished ({ended})")
+                } else {
+                    format!("never reported ({ended})")
+                };
+                tally.record(&full, false, &detail);
+            }
+        }
+    }
+    for (n, ok, why) in &results {
+        if !scenarios.contains(n) {
+            any_failed = true;
+            tally.record(&format!("qemu {stem}::{n}"), false, &format!("not listed in [test] scenarios ({ok} {why})"));
+        }
+    }
+    if out.exit != Exit::Pass && !any_failed {
+        tally.record(&format!("qemu {stem} (exit)"), false, &ended);
+        any_failed = true;
+    }
+    if any_failed {
+        println!("---- last log lines of {stem}");
+        let skip = out.lines.len().saturating_sub(60);
+        for l in &out.lines[skip..] {
+            println!("    {l}");
+        }
+        if !out.console.trim().is_empty() {
+            println!("---- console of {stem}");
+            for l in out.console.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev() {
+                println!("    {l}");
+            }
+        }
+    }
+}
