@@ -223,7 +223,7 @@ pub struct AppError {
 
 impl fmt::Display for AppError {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "{}: {}: {}", self.file, self.place, self.message)
+        write!(f, "{}: {} {}", self.file, self.place, self.message)
     }
 }
 
@@ -245,15 +245,15 @@ impl App {
             place: place.to_string(),
             message,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| err("file", e.to_string()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| err("file:", e.to_string()))?;
         let raw: AppToml = toml::from_str(&text).map_err(|e| {
             let msg = e.message().to_string();
             let place = match e.span() {
                 Some(span) => {
                     let line = text[..span.start.min(text.len())].lines().count().max(1);
-                    format!("line {line}")
+                    format!("line {line}:")
                 }
-                None => "file".into(),
+                None => "file:".into(),
             };
             err(&place, msg)
         })?;
@@ -276,7 +276,7 @@ fn check(
     for (name, v) in &raw.regions {
         let place = format!("[regions.{name}]");
         let r: RegionToml = v.clone().try_into().map_err(|e: toml::de::Error| {
-            err(&place, e.message().to_string())
+            err(&place, e.message().trim().to_string())
         })?;
         if r.size == 0 || r.size % PAGE != 0 {
             return Err(err(&place, format!("size: {:#x} is not a non-zero multiple of 4 KiB", r.size)));
@@ -320,7 +320,7 @@ fn check(
         let t: TaskToml = v
             .clone()
             .try_into()
-            .map_err(|e: toml::de::Error| err(&place, e.message().to_string()))?;
+            .map_err(|e: toml::de::Error| err(&place, e.message().trim().to_string()))?;
         parsed.push((name.clone(), t));
     }
     let sup: Vec<&String> = parsed.iter().filter(|(_, t)| t.supervisor).map(|(n, _)| n).collect();

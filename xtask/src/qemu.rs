@@ -90,7 +90,7 @@ fn which(bin: &str) -> bool {
 /// The QEMU command line (without the serial ports).
 pub fn command(app: &App, image: &Path, opts: &MachineOptions) -> Result<Command, String> {
     let mut c = Command::new(QEMU);
-    c.args(["-machine", "q35", "-display", "none", "-no-reboot"]);
+    c.args(["-machine", "q35", "-display", "none", "-no-reboot", "-nic", "none"]);
     match opts.accel.as_deref() {
         None | Some("tcg") => {
             c.args(["-accel", "tcg"]);

@@ -1,2 +1,36 @@
-//! Types shared by the IDL interfaces
+//! Types shared by the IDL interfaces: identities, context states, platform
+//! facts, listings and one error enum per interface.
+//!
+//! Every type here crosses IPC as postcard, so each derives serde and states
+//! its worst-case encoded size through [`MaxEncodedLen`]; the IDL compiler
+//! finds the types by name in [`registry::NAMED_TYPES`].
 #![no_std]
+
+#[macro_use]
+mod max_len;
+
+mod broker;
+mod context;
+mod errors;
+mod faults;
+mod ids;
+mod pci;
+mod platform;
+pub mod registry;
+mod supervisor;
+
+pub use broker::{
+    BrokerEvent, Custody, DeviceEntry, DevicePage, DomainEntry, DomainPage, ReassignReport,
+    SequencedEvent, TxStatus, LIST_PAGE,
+};
+pub use context::{Access, ContextChange, ContextState, PageRange, ReassignMode};
+pub use errors::{AcpiError, BrokerError, DomidError, IommuError, NoError, PciError};
+pub use faults::{DmaDirection, FaultBatch, FaultRecord, FAULTS_PER_BATCH};
+pub use ids::{Bdf, Did, DomainId, TaskIndex, UnitId};
+pub use max_len::{max_len, max_len_of, varint_max, MaxEncodedLen, ENUM_TAG_LEN};
+pub use pci::{AccessWidth, DeviceInfo, DeviceKind};
+pub use platform::{MemRange, RmrrList, UnitInfo, MAX_RMRRS_PER_DEVICE};
+pub use supervisor::{DeathCause, DeathRecord};
+
+#[cfg(test)]
+mod tests;

@@ -19,6 +19,11 @@ const NOBODY: u16 = u16::MAX;
 const LEASE_SIZE: u64 = core::mem::size_of::<Lease>() as u64;
 
 fn usage(kk: &mut Kernel, task: usize, sysnum: abi::Sysnum) {
+    let r = kk.tasks[task].regs;
+    defmt::warn!(
+        "refusing syscall {=u64} with args {=u64:#x} {=u64:#x} {=u64:#x} {=u64:#x} {=u64:#x} {=u64:#x} {=u64:#x} {=u64:#x}",
+        sysnum as u64, r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9, r.r12, r.r13
+    );
     kk.fault(
         task,
         FaultInfo::SyscallUsage {

@@ -18,15 +18,9 @@ fn syscall(n: Sysnum, a: [u64; 8]) -> Regs {
     // arguments name, after checking that it belongs to this task.
     unsafe {
         asm!(
-            "push r12",
-            "push r13",
-            "mov r12, {a6}",
-            "mov r13, {a7}",
             "syscall",
-            "pop r13",
-            "pop r12",
-            a6 = in(reg) a[6],
-            a7 = in(reg) a[7],
+            in("r12") a[6],
+            in("r13") a[7],
             inout("rax") rax,
             inout("rdi") rdi,
             inout("rsi") rsi,

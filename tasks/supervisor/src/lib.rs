@@ -28,6 +28,8 @@ pub struct TaskRecord {
     pub restart_at: Option<u64>,
     /// Restarts so far.
     pub restarts: u32,
+    /// Faults so far.
+    pub faults: u32,
     /// The last fault, as `FaultInfo::encode` gives it.
     pub last_fault: (u32, u64, u64),
     /// Deaths not yet reported to the death subscriber.
@@ -38,6 +40,7 @@ impl TaskRecord {
     /// Records a fault at `now`; returns when to restart.
     pub fn faulted(&mut self, now: u64, fault: (u32, u64, u64)) -> u64 {
         self.last_fault = fault;
+        self.faults = self.faults.saturating_add(1);
         self.unreported_death = true;
         let ran = now.saturating_sub(self.started_at);
         self.backoff_ms = if ran >= STABLE_MS || self.restarts == 0 {

@@ -78,7 +78,7 @@ fn serve(records: &mut [TaskRecord; MAX_TASKS], msg: abi::RecvMessage, buf: &[u8
     match msg.operation {
         OP_TASK_RECORD if arg < MAX_TASKS && msg.message_len == 2 => {
             let r = &records[arg];
-            sys_reply(msg.sender, 0, &encode_record(r.restarts, r.last_fault));
+            sys_reply(msg.sender, 0, &encode_record(r.faults, r.last_fault));
         }
         OP_SHUTDOWN if msg.message_len == 1 => {
             sys_kipc(KipcOp::Shutdown, &[buf[0]], &mut []);

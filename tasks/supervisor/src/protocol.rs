@@ -2,8 +2,8 @@
 //! the IDL layer so that every task, generated code or not, can reach it).
 //! Replies are little-endian.
 
-/// `[u16 task]` → `[u32 restarts, u32 kind, u64 a, u64 b]`: the task's
-/// restart count and last fault (`abi::FaultInfo::encode`).
+/// `[u16 task]` → `[u32 faults, u32 kind, u64 a, u64 b]`: how often the
+/// task faulted, and its last fault (`abi::FaultInfo::encode`).
 pub const OP_TASK_RECORD: u32 = 1;
 /// `[u8 code]`: stop the machine (test images).
 pub const OP_SHUTDOWN: u32 = 2;
@@ -16,16 +16,16 @@ pub const TASK_RECORD_LEN: usize = 24;
 pub const NO_TASK: u16 = 0xFFFF;
 
 /// Encodes a task record reply.
-pub fn encode_record(restarts: u32, fault: (u32, u64, u64)) -> [u8; TASK_RECORD_LEN] {
+pub fn encode_record(faults: u32, fault: (u32, u64, u64)) -> [u8; TASK_RECORD_LEN] {
     let mut out = [0u8; TASK_RECORD_LEN];
-    out[0..4].copy_from_slice(&restarts.to_le_bytes());
+    out[0..4].copy_from_slice(&faults.to_le_bytes());
     out[4..8].copy_from_slice(&fault.0.to_le_bytes());
     out[8..16].copy_from_slice(&fault.1.to_le_bytes());
     out[16..24].copy_from_slice(&fault.2.to_le_bytes());
     out
 }
 
-/// Decodes a task record reply: `(restarts, (kind, a, b))`.
+/// Decodes a task record reply: `(faults, (kind, a, b))`.
 pub fn decode_record(b: &[u8]) -> Option<(u32, (u32, u64, u64))> {
     let u32_at = |i: usize| Some(u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?));
     let u64_at = |i: usize| Some(u64::from_le_bytes(b.get(i..i + 8)?.try_into().ok()?));

@@ -1,0 +1,132 @@
+//! Fault recording register contents and fault reasons in words.
+
+use core::fmt;
+
+/// Fault addresses keep every bit above the page offset.
+const LO_ADDR_MASK: u64 = !0xfff;
+
+const HI_SID_MASK: u64 = 0xffff;
+const HI_FR_SHIFT: u32 = 32;
+const HI_FR_MASK: u64 = 0xff;
+const HI_T: u64 = 1 << 62;
+const HI_F: u64 = 1 << 63;
+
+/// Why a DMA request was blocked (legacy-mode reason codes 1..0xD).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FaultReason {
+    RootNotPresent,
+    ContextNotPresent,
+    InvalidContext,
+    BeyondMgaw,
+    NoWrite,
+    NoRead,
+    BadNextLevelPointer,
+    RootTablePointerInvalid,
+    ContextTablePointerInvalid,
+    ReservedInRoot,
+    ReservedInContext,
+    ReservedInPte,
+    BlockedByTranslationType,
+    /// A code this library does not name.
+    Other(u8),
+}
+
+impl FaultReason {
+    /// The reason of a code.
+    pub const fn from_code(code: u8) -> FaultReason {
+        match code {
+            0x1 => FaultReason::RootNotPresent,
+            0x2 => FaultReason::ContextNotPresent,
+            0x3 => FaultReason::InvalidContext,
+            0x4 => FaultReason::BeyondMgaw,
+            0x5 => FaultReason::NoWrite,
+            0x6 => FaultReason::NoRead,
+            0x7 => FaultReason::BadNextLevelPointer,
+            0x8 => FaultReason::RootTablePointerInvalid,
+            0x9 => FaultReason::ContextTablePointerInvalid,
+            0xA => FaultReason::ReservedInRoot,
+            0xB => FaultReason::ReservedInContext,
+            0xC => FaultReason::ReservedInPte,
+            0xD => FaultReason::BlockedByTranslationType,
+            other => FaultReason::Other(other),
+        }
+    }
+
+    /// The code of a reason.
+    pub const fn code(self) -> u8 {
+        match self {
+            FaultReason::RootNotPresent => 0x1,
+            FaultReason::ContextNotPresent => 0x2,
+            FaultReason::InvalidContext => 0x3,
+            FaultReason::BeyondMgaw => 0x4,
+            FaultReason::NoWrite => 0x5,
+            FaultReason::NoRead => 0x6,
+            FaultReason::BadNextLevelPointer => 0x7,
+            FaultReason::RootTablePointerInvalid => 0x8,
+            FaultReason::ContextTablePointerInvalid => 0x9,
+            FaultReason::ReservedInRoot => 0xA,
+            FaultReason::ReservedInContext => 0xB,
+            FaultReason::ReservedInPte => 0xC,
+            FaultReason::BlockedByTranslationType => 0xD,
+            FaultReason::Other(code) => code,
+        }
+    }
+}
+
+impl fmt::Display for FaultReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let words = match self {
+            FaultReason::RootNotPresent => "root entry not present",
+            FaultReason::ContextNotPresent => "context entry not present",
+            FaultReason::InvalidContext => "invalid context entry",
+            FaultReason::BeyondMgaw => "address beyond the maximum guest address width",
+            FaultReason::NoWrite => "write to a page without write permission",
+            FaultReason::NoRead => "read from a page without read permission",
+            FaultReason::BadNextLevelPointer => "next-level table pointer invalid",
+            FaultReason::RootTablePointerInvalid => "root table pointer invalid",
+            FaultReason::ContextTablePointerInvalid => "context table pointer invalid",
+            FaultReason::ReservedInRoot => "reserved bits set in a root entry",
+            FaultReason::ReservedInContext => "reserved bits set in a context entry",
+            FaultReason::ReservedInPte => "reserved bits set in a page-table entry",
+            FaultReason::BlockedByTranslationType => "request blocked by the translation type",
+            FaultReason::Other(code) => return write!(f, "fault reason {code:#x}"),
+        };
+        f.write_str(words)
+    }
+}
+
+/// One 128-bit fault record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FaultRecord {
+    /// Page address of the faulting request.
+    pub address: u64,
+    /// Source ID (requester).
+    pub sid: u16,
+    pub reason: FaultReason,
+    /// T = 1: a read request; 0: a write.
+    pub read: bool,
+    /// F: the record holds a fault (write 1 to clear).
+    pub fault: bool,
+}
+
+impl FaultRecord {
+    /// Decodes the two halves.
+    pub fn decode(lo: u64, hi: u64) -> FaultRecord {
+        FaultRecord {
+            address: lo & LO_ADDR_MASK,
+            sid: (hi & HI_SID_MASK) as u16,
+            reason: FaultReason::from_code(((hi >> HI_FR_SHIFT) & HI_FR_MASK) as u8),
+            read: hi & HI_T != 0,
+            fault: hi & HI_F != 0,
+        }
+    }
+
+    /// Encodes into `(lo, hi)`.
+    pub fn encode(&self) -> (u64, u64) {
+        let hi = self.sid as u64
+            | ((self.reason.code() as u64) << HI_FR_SHIFT)
+            | if self.read { HI_T } else { 0 }
+            | if self.fault { HI_F } else { 0 };
+        (self.address & LO_ADDR_MASK, hi)
+    }
+}

@@ -1,0 +1,358 @@
+//! The meaning checks an `.idl` file must pass before code is generated,
+//! and each operation's largest request and reply.
+//!
+//! Sizes are postcard's worst case: the same rules as `idl_types::MaxEncodedLen`,
+//! with named types looked up in `idl_types::registry`. An operation that can
+//! exceed the kernel's 256-byte message is refused here, naming it; the
+//! generated code repeats the check as a compile-time assertion.
+
+use std::collections::HashSet;
+
+use crate::ast::*;
+use crate::error::{Error, Pos};
+
+/// The kernel's message limit (`abi::MAX_MESSAGE`).
+pub const MAX_MESSAGE: usize = 256;
+/// Leases per message (`abi::MAX_LEASES`).
+pub const MAX_LEASES: usize = 4;
+/// The longest fixed array serde can encode.
+pub const MAX_SERDE_ARRAY: u64 = 32;
+
+/// Names an argument may not have: the generated code uses them.
+const RESERVED: &[&str] = &[
+    "args",
+    "request",
+    "reply",
+    "caller",
+    "server",
+    "call",
+    "ctx",
+    "admitted",
+    "result",
+    "self",
+    "transport",
+    "spec",
+];
+/// Rust keywords that could look like names here.
+const KEYWORDS: &[&str] = &[
+    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
+    "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
+    "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while",
+    "async", "await", "dyn", "box", "yield", "Self",
+];
+
+/// The largest encodings of one operation's messages.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Sizes {
+    /// The request (all arguments).
+    pub request: usize,
+    /// The reply: the larger of the value and the error.
+    pub reply: usize,
+}
+
+struct Checker<'a> {
+    file: &'a str,
+}
+
+impl Checker<'_> {
+    fn invalid<T>(&self, pos: Pos, message: String) -> Result<T, Error> {
+        Err(Error::Invalid {
+            file: self.file.to_string(),
+            pos,
+            message,
+        })
+    }
+
+    fn max_len(&self, ty: &Type, pos: Pos) -> Result<usize, Error> {
+        Ok(match ty {
+            Type::Unit => 0,
+            Type::Bool => 1,
+            // Bytes go as they are; wider integers are varints.
+            Type::Int(i) if i.bits() == 8 => 1,
+            Type::Int(i) => i.bits().div_ceil(7) as usize,
+            Type::Option(t) => 1 + self.max_len(t, pos)?,
+            Type::Array(t, n) => {
+                let n = usize::try_from(*n).unwrap_or(usize::MAX);
+                self.max_len(t, pos)?.saturating_mul(n)
+            }
+            Type::Named(name) => match idl_types::registry::max_encoded_len_of(name) {
+                Some(len) => len,
+                None => {
+                    return self.invalid(
+                        pos,
+                        format!("unknown type `{name}`: not a built-in type nor one of idl-types"),
+                    )
+                }
+            },
+        })
+    }
+
+    fn serde_arrays(&self, ty: &Type, pos: Pos, op: &str) -> Result<(), Error> {
+        match ty {
+            Type::Array(t, n) if *n > MAX_SERDE_ARRAY => self.invalid(
+                pos,
+                format!(
+                    "operation `{op}`: array of {n} elements; serde encodes at most \
+                     {MAX_SERDE_ARRAY} (use a lease for bulk bytes)"
+                ),
+            ),
+            Type::Array(t, _) | Type::Option(t) => self.serde_arrays(t, pos, op),
+            _ => Ok(()),
+        }
+    }
+
+    fn name(&self, name: &str, pos: Pos, what: &str) -> Result<(), Error> {
+        let snake = name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !snake {
+            return self.invalid(pos, format!("{what} `{name}` must be snake_case"));
+        }
+        if KEYWORDS.contains(&name) {
+            return self.invalid(pos, format!("{what} `{name}` is a Rust keyword"));
+        }
+        Ok(())
+    }
+}
+
+/// Checks `iface` and returns each operation's sizes, in file order.
+pub fn check(file: &str, iface: &Interface) -> Result<Vec<Sizes>, Error> {
+    let c = Checker { file };
+    let camel = iface.name.starts_with(|c: char| c.is_ascii_uppercase())
+        && iface.name.chars().all(|c| c.is_ascii_alphanumeric());
+    if !camel {
+        return c.invalid(
+            iface.pos,
+            format!("interface name `{}` must be CamelCase", iface.name),
+        );
+    }
+    if iface.ops.is_empty() {
+        return c.invalid(
+            iface.pos,
+            format!("interface `{}` has no operations", iface.name),
+        );
+    }
+    let mut names = HashSet::new();
+    let mut numbers = HashSet::new();
+    let mut sizes = Vec::new();
+    for op in &iface.ops {
+        c.name(&op.name, op.pos, "operation name")?;
+        if !names.insert(op.name.as_str()) {
+            return c.invalid(op.pos, format!("operation `{}` declared twice", op.name));
+        }
+        if op.number == 0 {
+            return c.invalid(
+                op.pos,
+                format!("operation `{}`: numbers start at 1", op.name),
+            );
+        }
+        if !numbers.insert(op.number) {
+            return c.invalid(
+                op.pos,
+                format!(
+                    "operation `{}`: number {} is already used",
+                    op.name, op.number
+                ),
+            );
+        }
+        sizes.push(check_op(&c, op)?);
+    }
+    let mut undo_error: Option<(&Option<TypeRef>, &str)> = None;
+    for op in &iface.ops {
+        if let Some(comp) = &op.compensated_by {
+            let undo = check_compensation(&c, iface, op, comp)?;
+            let same = |a: &Option<TypeRef>, b: &Option<TypeRef>| {
+                a.as_ref().map(|t| &t.ty) == b.as_ref().map(|t| &t.ty)
+            };
+            match undo_error {
+                Some((error, first)) if !same(error, &undo.error) => {
+                    return c.invalid(
+                        comp.pos,
+                        format!(
+                            "undo operation `{}` has a different error type than `{first}`; \
+                             all undo operations of an interface must share one",
+                            undo.name
+                        ),
+                    )
+                }
+                Some(_) => {}
+                None => undo_error = Some((&undo.error, undo.name.as_str())),
+            }
+        }
+    }
+    Ok(sizes)
+}
+
+fn check_op(c: &Checker<'_>, op: &Operation) -> Result<Sizes, Error> {
+    let mut params = HashSet::new();
+    let mut request = 0usize;
+    for p in &op.params {
+        c.name(&p.name, p.pos, "parameter")?;
+        if RESERVED.contains(&p.name.as_str()) {
+            return c.invalid(
+                p.pos,
+                format!(
+                    "parameter name `{}` is reserved for the generated code",
+                    p.name
+                ),
+            );
+        }
+        if !params.insert(p.name.as_str()) {
+            return c.invalid(p.pos, format!("parameter `{}` declared twice", p.name));
+        }
+        match &p.kind {
+            ParamKind::Value(t) => request = request.saturating_add(c.max_len(&t.ty, t.pos)?),
+            ParamKind::Lease { max_len, .. } => {
+                if *max_len == 0 || *max_len > u64::from(u32::MAX) {
+                    return c.invalid(
+                        p.pos,
+                        format!("lease `{}`: max must be between 1 and 2^32-1", p.name),
+                    );
+                }
+            }
+        }
+    }
+    if op.leases().count() > MAX_LEASES {
+        return c.invalid(
+            op.pos,
+            format!("operation `{}` has more than {MAX_LEASES} leases", op.name),
+        );
+    }
+    let mut reply = c.max_len(&op.reply.ty, op.reply.pos)?;
+    if let Some(error) = &op.error {
+        if !matches!(error.ty, Type::Named(_)) {
+            return c.invalid(
+                error.pos,
+                format!(
+                    "operation `{}`: the error must be a named enum of idl-types",
+                    op.name
+                ),
+            );
+        }
+        reply = reply.max(c.max_len(&error.ty, error.pos)?);
+    }
+    for (part, size) in [("request", request), ("reply", reply)] {
+        if size > MAX_MESSAGE {
+            return Err(Error::TooLarge {
+                file: c.file.to_string(),
+                pos: op.pos,
+                op: op.name.clone(),
+                part,
+                size,
+                limit: MAX_MESSAGE,
+            });
+        }
+    }
+    for (_, t) in op.args() {
+        c.serde_arrays(&t.ty, t.pos, &op.name)?;
+    }
+    c.serde_arrays(&op.reply.ty, op.reply.pos, &op.name)?;
+    let mut callers = HashSet::new();
+    for caller in &op.callers {
+        if caller.is_empty() || !callers.insert(caller.as_str()) {
+            return c.invalid(
+                op.pos,
+                format!(
+                    "operation `{}`: caller `{caller}` is empty or listed twice",
+                    op.name
+                ),
+            );
+        }
+    }
+    Ok(Sizes { request, reply })
+}
+
+fn check_compensation<'i>(
+    c: &Checker<'_>,
+    iface: &'i Interface,
+    op: &Operation,
+    comp: &Compensation,
+) -> Result<&'i Operation, Error> {
+    let Some(undo) = iface.ops.iter().find(|o| o.name == comp.op) else {
+        return c.invalid(
+            comp.pos,
+            format!(
+                "`{}` undoes `{}`, which this interface does not have",
+                comp.op, op.name
+            ),
+        );
+    };
+    if undo.leases().count() > 0 {
+        return c.invalid(
+            comp.pos,
+            format!(
+                "`{}` takes leases, so it cannot be recorded as an undo",
+                undo.name
+            ),
+        );
+    }
+    let mut bound = HashSet::new();
+    for b in &comp.bindings {
+        let Some((_, target)) = undo.args().find(|(p, _)| p.name == b.param) else {
+            return c.invalid(
+                b.pos,
+                format!("`{}` has no argument `{}`", undo.name, b.param),
+            );
+        };
+        if !bound.insert(b.param.as_str()) {
+            return c.invalid(b.pos, format!("argument `{}` bound twice", b.param));
+        }
+        match &b.source {
+            Source::Arg(name) => {
+                let Some((_, ty)) = op.args().find(|(p, _)| p.name == *name) else {
+                    return c.invalid(
+                        b.pos,
+                        format!(
+                            "`{}` has no argument `{name}` (leases cannot be recorded)",
+                            op.name
+                        ),
+                    );
+                };
+                if ty.ty != target.ty {
+                    return c.invalid(
+                        b.pos,
+                        format!(
+                            "`{}` is {} but `{}.{}` wants {}",
+                            name,
+                            ty.ty.rust(),
+                            undo.name,
+                            b.param,
+                            target.ty.rust()
+                        ),
+                    );
+                }
+            }
+            Source::Reply(path) if path.is_empty() => {
+                if op.reply.ty != target.ty {
+                    return c.invalid(
+                        b.pos,
+                        format!(
+                            "the reply of `{}` is {} but `{}.{}` wants {}",
+                            op.name,
+                            op.reply.ty.rust(),
+                            undo.name,
+                            b.param,
+                            target.ty.rust()
+                        ),
+                    );
+                }
+            }
+            Source::Reply(_) => {
+                if !matches!(op.reply.ty, Type::Named(_)) {
+                    return c.invalid(b.pos, format!("the reply of `{}` has no fields", op.name));
+                }
+            }
+        }
+    }
+    if let Some((missing, _)) = undo.args().find(|(p, _)| !bound.contains(p.name.as_str())) {
+        return c.invalid(
+            comp.pos,
+            format!(
+                "the undo `{}` needs a value for `{}`",
+                undo.name, missing.name
+            ),
+        );
+    }
+    Ok(undo)
+}

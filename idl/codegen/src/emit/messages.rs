@@ -1,0 +1,150 @@
+//! Per operation: its argument struct, its size bounds and its `OpSpec`.
+
+use super::{camel, max_of, upper, Writer};
+use crate::ast::{Operation, ParamKind};
+use crate::check::Sizes;
+
+pub(crate) fn emit(w: &mut Writer, module: &str, op: &Operation, sizes: Sizes) {
+    let name = camel(&op.name);
+    let upper = upper(&op.name);
+    let args = format!("{name}Args");
+    let title = format!("// ---- {} {} ", op.number, op.name);
+    w.line(&format!(
+        "{title}{}",
+        "-".repeat(76usize.saturating_sub(title.len()))
+    ));
+    w.line("");
+
+    w.line(&format!("/// Arguments of [`Op::{name}`]."));
+    w.line("#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]");
+    w.line("#[serde(crate = \"idl_runtime::serde\")]");
+    if op.args().next().is_none() {
+        w.line(&format!("pub struct {args} {{}}"));
+    } else {
+        w.open(&format!("pub struct {args} {{"));
+        for (p, t) in op.args() {
+            if p.docs.is_empty() {
+                w.line(&format!("/// Argument `{}`.", p.name));
+            } else {
+                w.docs(&p.docs);
+            }
+            w.line(&format!("pub {}: {},", p.name, t.ty.rust()));
+        }
+        w.close("}");
+    }
+    w.line("");
+    w.open(&format!("impl MaxEncodedLen for {args} {{"));
+    let terms: Vec<String> = op.args().map(|(_, t)| max_of(&t.ty.rust())).collect();
+    if terms.is_empty() {
+        w.line("const MAX_ENCODED_LEN: usize = 0;");
+    } else {
+        w.open("const MAX_ENCODED_LEN: usize =");
+        let last = terms.len() - 1;
+        for (i, term) in terms.iter().enumerate() {
+            let lead = if i == 0 { "" } else { "+ " };
+            let end = if i == last { ";" } else { "" };
+            w.line(&format!("{lead}{term}{end}"));
+        }
+        w.indent -= 1;
+    }
+    w.close("}");
+    w.line("");
+
+    w.line(&format!(
+        "/// The largest `{}` request: {} bytes.",
+        op.name, sizes.request
+    ));
+    const_line(
+        w,
+        &format!("pub const {upper}_REQUEST_MAX: usize ="),
+        &max_of(&args),
+    );
+    let reply_ty = op.reply.ty.rust();
+    match &op.error {
+        Some(e) => {
+            w.line(&format!(
+                "/// The largest `{}` reply (its value or its error): {} bytes.",
+                op.name, sizes.reply
+            ));
+            w.open(&format!(
+                "pub const {upper}_REPLY_MAX: usize = idl_types::max_len("
+            ));
+            w.line(&format!("{},", max_of(&reply_ty)));
+            w.line(&format!("{},", max_of(&e.ty.rust())));
+            w.close(");");
+        }
+        None => {
+            w.line(&format!(
+                "/// The largest `{}` reply: {} bytes.",
+                op.name, sizes.reply
+            ));
+            const_line(
+                w,
+                &format!("pub const {upper}_REPLY_MAX: usize ="),
+                &max_of(&reply_ty),
+            );
+        }
+    }
+    // An empty message cannot exceed the limit (and clippy rejects the
+    // comparison `0 <= N`).
+    for (part, size) in [("REQUEST", sizes.request), ("REPLY", sizes.reply)] {
+        if size == 0 {
+            continue;
+        }
+        w.open("const _: () = assert!(");
+        w.line(&format!(
+            "{upper}_{part}_MAX <= idl_runtime::abi::MAX_MESSAGE,"
+        ));
+        w.line(&format!(
+            "\"{module}.{}: the {} can exceed the kernel's MAX_MESSAGE\"",
+            op.name,
+            part.to_ascii_lowercase()
+        ));
+        w.close(");");
+    }
+    w.line("");
+
+    w.line(&format!(
+        "/// What client and server know about `{}`.",
+        op.name
+    ));
+    w.open(&format!("pub const {upper}: OpSpec = OpSpec {{"));
+    w.line(&format!("op: Op::{name} as u32,"));
+    w.line(&format!("idempotent: {},", op.idempotent));
+    let callers: Vec<String> = op.callers.iter().map(|c| format!("{c:?}")).collect();
+    w.line(&format!("callers: &[{}],", callers.join(", ")));
+    let leases: Vec<String> = op
+        .params
+        .iter()
+        .filter_map(|p| match p.kind {
+            ParamKind::Lease { write, max_len } => Some(format!(
+                "LeaseRule {{ write: {write}, max_len: {max_len} }}"
+            )),
+            ParamKind::Value(_) => None,
+        })
+        .collect();
+    if leases.is_empty() {
+        w.line("leases: &[],");
+    } else {
+        w.open("leases: &[");
+        for l in &leases {
+            w.line(&format!("{l},"));
+        }
+        w.close("],");
+    }
+    w.line(&format!("request_max: {upper}_REQUEST_MAX,"));
+    w.line(&format!("reply_max: {upper}_REPLY_MAX,"));
+    w.close("};");
+}
+
+/// `decl expr;` on one line if it fits in 100 columns, else `expr` indented
+/// on the next.
+fn const_line(w: &mut Writer, decl: &str, expr: &str) {
+    if w.indent * 4 + decl.len() + expr.len() + 2 <= 100 {
+        w.line(&format!("{decl} {expr};"));
+    } else {
+        w.open(decl);
+        w.line(&format!("{expr};"));
+        w.indent -= 1;
+    }
+}

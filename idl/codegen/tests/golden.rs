@@ -1,0 +1,42 @@
+//! The generated code of every interface is pinned by a checked-in golden
+//! file, so a change to the generator or an `.idl` shows up in review as a
+//! diff of the Rust it produces. `UPDATE_GOLDEN=1 cargo test -p idl-codegen`
+//! rewrites them.
+
+use std::path::{Path, PathBuf};
+
+fn idl_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+#[test]
+fn generated_code_matches_the_golden_files() {
+    let golden_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1");
+    let mut checked = 0;
+    let mut entries: Vec<_> = std::fs::read_dir(idl_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "idl"))
+        .collect();
+    entries.sort();
+    for idl in entries {
+        let generated = idl_codegen::generate(&idl).unwrap_or_else(|e| panic!("{e}"));
+        let stem = idl.file_stem().unwrap().to_string_lossy().into_owned();
+        let golden = golden_dir.join(format!("{stem}.rs"));
+        if update {
+            std::fs::write(&golden, &generated).unwrap();
+        } else {
+            let want = std::fs::read_to_string(&golden)
+                .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1)", golden.display()));
+            assert!(
+                want == generated,
+                "{} differs from what {} generates now; review and run with UPDATE_GOLDEN=1",
+                golden.display(),
+                idl.display()
+            );
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 6, "one golden file per interface");
+}

@@ -1,0 +1,195 @@
+//! The checks every generated dispatch function makes before it calls the
+//! server, and the encoding of its answer.
+//!
+//! Order matters: the caller is checked first (a task that may not call the
+//! operation learns nothing about its message), then the message size, the
+//! leases and the client's reply buffer, and only then is the message
+//! decoded, completely, with no bytes left over. Nothing here panics on what
+//! a client sent: every refusal is a `DispatchOutcome`.
+
+use abi::{ReplyFaultReason, TaskId, MAX_LEASES};
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::lease::{ReadLease, WriteLease};
+use crate::reply_code;
+use crate::transport::ServerContext;
+
+/// One received message, as the dispatch function sees it.
+#[derive(Copy, Clone, Debug)]
+pub struct Call<'a> {
+    /// Who sent it.
+    pub caller: TaskId,
+    /// The operation number.
+    pub op: u32,
+    /// The message body.
+    pub message: &'a [u8],
+    /// How large a reply the caller can take.
+    pub reply_capacity: usize,
+    /// How many leases came with it.
+    pub lease_count: usize,
+}
+
+/// What to answer a message with.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum DispatchOutcome {
+    /// Reply with this response code and the first `len` bytes of the reply
+    /// buffer.
+    Reply {
+        /// A [`reply_code`].
+        code: u32,
+        /// Bytes of reply body.
+        len: usize,
+    },
+    /// Refuse the message; the kernel faults the caller.
+    Fault(ReplyFaultReason),
+}
+
+/// A server that can handle any message sent to it: the object-safe face of
+/// a generated `Endpoint`, used by [`crate::serve`] and [`crate::InProcess`].
+pub trait Dispatch {
+    /// Handles one message, writing the reply body into `reply`.
+    fn dispatch(
+        &mut self,
+        call: &Call<'_>,
+        ctx: &dyn ServerContext,
+        reply: &mut [u8],
+    ) -> DispatchOutcome;
+
+    /// The notification bits the server wants to wake up for.
+    fn notification_mask(&self) -> u32 {
+        0
+    }
+
+    /// Called with the bits that fired.
+    fn notified(&mut self, _bits: u32) {}
+}
+
+/// What an operation's lease must be.
+#[derive(Copy, Clone, Debug)]
+pub struct LeaseRule {
+    /// The server writes it (else reads it).
+    pub write: bool,
+    /// Its largest allowed length.
+    pub max_len: usize,
+}
+
+/// The generated facts of one operation, used by both client and server.
+#[derive(Copy, Clone, Debug)]
+pub struct OpSpec {
+    /// Its stable number.
+    pub op: u32,
+    /// Whether the client may retry it after a server restart.
+    pub idempotent: bool,
+    /// Tasks that may call it, by name; empty means any task.
+    pub callers: &'static [&'static str],
+    /// Its leases, in order.
+    pub leases: &'static [LeaseRule],
+    /// The largest request it can have.
+    pub request_max: usize,
+    /// The largest reply (value or error) it can send.
+    pub reply_max: usize,
+}
+
+/// A message that passed every check: its decoded arguments and leases.
+#[derive(Debug)]
+pub struct Admitted<A> {
+    /// The decoded arguments.
+    pub args: A,
+    caller: TaskId,
+    lease_lens: [usize; MAX_LEASES],
+}
+
+impl<A> Admitted<A> {
+    /// The `index`-th lease, which [`admit`] checked is readable.
+    pub fn read_lease<'a>(&self, ctx: &'a dyn ServerContext, index: usize) -> ReadLease<'a> {
+        let len = self.lease_lens.get(index).copied().unwrap_or(0);
+        ReadLease::new(ctx, self.caller, index, len)
+    }
+
+    /// The `index`-th lease, which [`admit`] checked is writable.
+    pub fn write_lease<'a>(&self, ctx: &'a dyn ServerContext, index: usize) -> WriteLease<'a> {
+        let len = self.lease_lens.get(index).copied().unwrap_or(0);
+        WriteLease::new(ctx, self.caller, index, len)
+    }
+}
+
+const fn fault(reason: ReplyFaultReason) -> DispatchOutcome {
+    DispatchOutcome::Fault(reason)
+}
+
+/// Checks `call` against `rules` and decodes its arguments.
+pub fn admit<A: DeserializeOwned>(
+    call: &Call<'_>,
+    ctx: &dyn ServerContext,
+    rules: &OpSpec,
+) -> Result<Admitted<A>, DispatchOutcome> {
+    if !rules.callers.is_empty() {
+        let allowed = ctx
+            .task_name(call.caller)
+            .is_some_and(|name| rules.callers.contains(&name));
+        if !allowed {
+            return Err(DispatchOutcome::Reply {
+                code: reply_code::ACCESS_DENIED,
+                len: 0,
+            });
+        }
+    }
+    if call.message.len() > rules.request_max {
+        return Err(fault(ReplyFaultReason::BadMessageSize));
+    }
+    if call.lease_count != rules.leases.len() || rules.leases.len() > MAX_LEASES {
+        return Err(fault(ReplyFaultReason::BadLeases));
+    }
+    let mut lease_lens = [0; MAX_LEASES];
+    for ((index, rule), len) in rules.leases.iter().enumerate().zip(lease_lens.iter_mut()) {
+        let (attributes, length) = ctx
+            .borrow_info(call.caller, index)
+            .map_err(|_| fault(ReplyFaultReason::BadLeases))?;
+        let needed = if rule.write {
+            abi::lease::WRITE
+        } else {
+            abi::lease::READ
+        };
+        if attributes & needed == 0 || length > rule.max_len {
+            return Err(fault(ReplyFaultReason::BadLeases));
+        }
+        *len = length;
+    }
+    if call.reply_capacity < rules.reply_max {
+        return Err(fault(ReplyFaultReason::ReplyBufferTooSmall));
+    }
+    let args = match postcard::take_from_bytes::<A>(call.message) {
+        Ok((args, [])) => args,
+        // Bytes left over, or the message ended early: its size is wrong.
+        Ok(_) | Err(postcard::Error::DeserializeUnexpectedEnd) => {
+            return Err(fault(ReplyFaultReason::BadMessageSize))
+        }
+        Err(_) => return Err(fault(ReplyFaultReason::BadMessageContents)),
+    };
+    Ok(Admitted {
+        args,
+        caller: call.caller,
+        lease_lens,
+    })
+}
+
+/// Encodes what the server returned into `reply`.
+pub fn encode_reply<R: Serialize, E: Serialize>(
+    result: Result<R, E>,
+    reply: &mut [u8],
+) -> DispatchOutcome {
+    let (code, encoded) = match &result {
+        Ok(value) => (reply_code::OK, postcard::to_slice(value, reply)),
+        Err(error) => (reply_code::OP_ERROR, postcard::to_slice(error, reply)),
+    };
+    match encoded {
+        Ok(body) => DispatchOutcome::Reply {
+            code,
+            len: body.len(),
+        },
+        // The server's own buffer is smaller than the operation's reply
+        // maximum: a bug in the server's setup, reported as the nearest
+        // reason the ABI has.
+        Err(_) => fault(ReplyFaultReason::ReplyBufferTooSmall),
+    }
+}

@@ -1,0 +1,505 @@
+//! Small working servers for the six system interfaces: enough state that
+//! the compensation and restart tests can see an operation and its undo,
+//! and total (never panicking) for the fuzz test.
+
+use std::collections::BTreeMap;
+
+use idl_runtime::abi::TaskId;
+use idl_runtime::WriteLease;
+use idl_tests::{acpi, broker, domid, iommu, pci, supervisor};
+use idl_types::*;
+
+/// domid: reference-counted DIDs per (unit, domain).
+#[derive(Default)]
+pub struct Domid {
+    pub held: BTreeMap<(u8, u16), (Did, u16)>,
+    pub quarantine: BTreeMap<(u8, Bdf), Did>,
+    pub next: u16,
+}
+
+impl Domid {
+    fn fresh(&mut self) -> Did {
+        self.next = self.next.wrapping_add(1).max(1);
+        Did(self.next)
+    }
+}
+
+impl domid::Server for Domid {
+    fn acquire(&mut self, _c: TaskId, a: domid::AcquireArgs) -> Result<Did, DomidError> {
+        if a.unit.0 > 3 {
+            return Err(DomidError::NoSuchUnit(a.unit));
+        }
+        if let Some((did, refs)) = self.held.get_mut(&(a.unit.0, a.domain.0)) {
+            *refs = refs.saturating_add(1);
+            return Ok(*did);
+        }
+        let did = self.fresh();
+        self.held.insert((a.unit.0, a.domain.0), (did, 1));
+        Ok(did)
+    }
+
+    fn release(&mut self, _c: TaskId, a: domid::ReleaseArgs) -> Result<(), DomidError> {
+        let key = (a.unit.0, a.domain.0);
+        let Some((_, refs)) = self.held.get_mut(&key) else {
+            return Err(DomidError::NotHeld {
+                unit: a.unit,
+                domain: a.domain,
+            });
+        };
+        *refs = refs.saturating_sub(1);
+        if *refs == 0 {
+            self.held.remove(&key);
+        }
+        Ok(())
+    }
+
+    fn lookup(&mut self, _c: TaskId, a: domid::LookupArgs) -> Result<Option<Did>, DomidError> {
+        Ok(self.held.get(&(a.unit.0, a.domain.0)).map(|(d, _)| *d))
+    }
+
+    fn owner_of(
+        &mut self,
+        _c: TaskId,
+        a: domid::OwnerOfArgs,
+    ) -> Result<Option<DomainId>, DomidError> {
+        Ok(self
+            .held
+            .iter()
+            .find(|((u, _), (d, _))| *u == a.unit.0 && *d == a.did)
+            .map(|((_, dom), _)| DomainId(*dom)))
+    }
+
+    fn acquire_quarantine(
+        &mut self,
+        _c: TaskId,
+        a: domid::AcquireQuarantineArgs,
+    ) -> Result<Did, DomidError> {
+        let did = self.fresh();
+        Ok(*self.quarantine.entry((a.unit.0, a.device)).or_insert(did))
+    }
+
+    fn release_quarantine(
+        &mut self,
+        _c: TaskId,
+        a: domid::ReleaseQuarantineArgs,
+    ) -> Result<(), DomidError> {
+        self.quarantine
+            .remove(&(a.unit.0, a.device))
+            .map(|_| ())
+            .ok_or(DomidError::NotHeld {
+                unit: a.unit,
+                domain: DomainId(0),
+            })
+    }
+
+    fn seed(&mut self, _c: TaskId, a: domid::SeedArgs) -> Result<(), DomidError> {
+        if let Some(((_, holder), _)) = self
+            .held
+            .iter()
+            .find(|((u, dom), (d, _))| *u == a.unit.0 && *d == a.did && *dom != a.domain.0)
+        {
+            return Err(DomidError::SeedConflict {
+                unit: a.unit,
+                did: a.did,
+                holder: DomainId(*holder),
+            });
+        }
+        self.held.insert((a.unit.0, a.domain.0), (a.did, a.refs));
+        Ok(())
+    }
+
+    fn configure_unit(
+        &mut self,
+        _c: TaskId,
+        a: domid::ConfigureUnitArgs,
+    ) -> Result<u32, DomidError> {
+        if a.nd >= 7 {
+            return Err(DomidError::ReservedDomainCount(a.unit));
+        }
+        Ok(1u32 << (4 + 2 * u32::from(a.nd)))
+    }
+}
+
+/// iommu: context entries per requester ID, domains and their mappings.
+#[derive(Default)]
+pub struct Iommu {
+    pub contexts: BTreeMap<Bdf, ContextState>,
+    pub domains: BTreeMap<u16, BTreeMap<u64, u64>>,
+    pub faults: u32,
+}
+
+impl Iommu {
+    fn change(
+        &mut self,
+        rid: Bdf,
+        entry: ContextState,
+        mode: ReassignMode,
+    ) -> Result<ContextChange, IommuError> {
+        if !mode.is_valid() {
+            return Err(IommuError::BadMode(mode.0));
+        }
+        if let ContextState::Domain { domain, .. } = entry {
+            if !self.domains.contains_key(&domain.0) {
+                return Err(IommuError::NoSuchDomain(domain));
+            }
+        }
+        let previous = match entry {
+            ContextState::NotPresent => self.contexts.remove(&rid),
+            _ => self.contexts.insert(rid, entry),
+        };
+        Ok(ContextChange {
+            previous: previous.unwrap_or(ContextState::NotPresent),
+            atomic: true,
+        })
+    }
+}
+
+impl iommu::Server for Iommu {
+    fn create_domain(&mut self, _c: TaskId, a: iommu::CreateDomainArgs) -> Result<(), IommuError> {
+        if self.domains.contains_key(&a.domain.0) {
+            return Err(IommuError::DomainExists(a.domain));
+        }
+        self.domains.insert(a.domain.0, BTreeMap::new());
+        Ok(())
+    }
+
+    fn destroy_domain(
+        &mut self,
+        _c: TaskId,
+        a: iommu::DestroyDomainArgs,
+    ) -> Result<(), IommuError> {
+        let in_use = self
+            .contexts
+            .values()
+            .any(|c| matches!(c, ContextState::Domain { domain, .. } if *domain == a.domain));
+        if in_use {
+            return Err(IommuError::DomainInUse(a.domain));
+        }
+        self.domains
+            .remove(&a.domain.0)
+            .map(|_| ())
+            .ok_or(IommuError::NoSuchDomain(a.domain))
+    }
+
+    fn map_range(&mut self, _c: TaskId, a: iommu::MapRangeArgs) -> Result<PageRange, IommuError> {
+        let bad = IommuError::BadRange {
+            iova: a.iova,
+            pages: a.pages,
+        };
+        if a.iova & 0xfff != 0 || a.pages == 0 || a.pages > 512 {
+            return Err(bad);
+        }
+        let table = self
+            .domains
+            .get_mut(&a.domain.0)
+            .ok_or(IommuError::NoSuchDomain(a.domain))?;
+        for page in 0..u64::from(a.pages) {
+            let iova = a.iova.checked_add(page << 12).ok_or(bad)?;
+            table.insert(iova, a.phys.wrapping_add(page << 12));
+        }
+        Ok(PageRange {
+            iova: a.iova,
+            pages: a.pages,
+        })
+    }
+
+    fn unmap_range(&mut self, _c: TaskId, a: iommu::UnmapRangeArgs) -> Result<(), IommuError> {
+        let table = self
+            .domains
+            .get_mut(&a.domain.0)
+            .ok_or(IommuError::NoSuchDomain(a.domain))?;
+        for page in 0..u64::from(a.range.pages.min(512)) {
+            table.remove(&a.range.iova.wrapping_add(page << 12));
+        }
+        Ok(())
+    }
+
+    fn set_context(
+        &mut self,
+        _c: TaskId,
+        a: iommu::SetContextArgs,
+    ) -> Result<ContextChange, IommuError> {
+        self.change(a.rid, a.entry, a.mode)
+    }
+
+    fn clear_context(
+        &mut self,
+        _c: TaskId,
+        a: iommu::ClearContextArgs,
+    ) -> Result<ContextChange, IommuError> {
+        self.change(a.rid, ContextState::NotPresent, a.mode)
+    }
+
+    fn get_context(
+        &mut self,
+        _c: TaskId,
+        a: iommu::GetContextArgs,
+    ) -> Result<ContextState, IommuError> {
+        Ok(self
+            .contexts
+            .get(&a.rid)
+            .copied()
+            .unwrap_or(ContextState::NotPresent))
+    }
+
+    fn quarantine_device(
+        &mut self,
+        _c: TaskId,
+        a: iommu::QuarantineDeviceArgs,
+    ) -> Result<ContextChange, IommuError> {
+        self.change(a.rid, ContextState::Quarantine { did: a.did }, a.mode)
+    }
+
+    fn pull_faults(
+        &mut self,
+        _c: TaskId,
+        _a: iommu::PullFaultsArgs,
+    ) -> Result<FaultBatch, IommuError> {
+        self.faults = self.faults.wrapping_add(1);
+        Ok(FaultBatch {
+            records: heapless::Vec::new(),
+            pending: 0,
+            lost: self.faults,
+        })
+    }
+}
+
+/// acpi: two units, unit 1 covering bus 0 device 3, one RMRR on 00:02.0.
+#[derive(Default)]
+pub struct Acpi;
+
+impl acpi::Server for Acpi {
+    fn unit_count(&mut self, _c: TaskId, _a: acpi::UnitCountArgs) -> u8 {
+        2
+    }
+
+    fn unit_info(&mut self, _c: TaskId, a: acpi::UnitInfoArgs) -> Result<UnitInfo, AcpiError> {
+        if a.unit.0 >= 2 {
+            return Err(AcpiError::NoSuchUnit(a.unit));
+        }
+        Ok(UnitInfo {
+            unit: a.unit,
+            segment: 0,
+            register_base: 0xfed9_0000 + (u64::from(a.unit.0) << 12),
+            include_all: a.unit.0 == 0,
+        })
+    }
+
+    fn unit_of(&mut self, _c: TaskId, a: acpi::UnitOfArgs) -> Result<UnitId, AcpiError> {
+        Ok(UnitId(u8::from(a.device.bus == 0 && a.device.device == 3)))
+    }
+
+    fn rmrrs_of(&mut self, _c: TaskId, a: acpi::RmrrsOfArgs) -> Result<RmrrList, AcpiError> {
+        let mut ranges = heapless::Vec::new();
+        if a.device.bus == 0 && a.device.device == 2 {
+            let _ = ranges.push(MemRange {
+                base: 0x7c00_0000,
+                end: 0x7c0f_ffff,
+            });
+        }
+        Ok(RmrrList {
+            device: a.device,
+            ranges,
+        })
+    }
+
+    fn read_dmar(
+        &mut self,
+        _c: TaskId,
+        a: acpi::ReadDmarArgs,
+        out: WriteLease<'_>,
+    ) -> Result<u32, AcpiError> {
+        let table = *b"DMAR\x50\0\0\0\x01";
+        let start = (a.offset as usize).min(table.len());
+        let n = (table.len() - start).min(out.len());
+        out.write(0, &table[start..start + n])
+            .map_err(|_| AcpiError::NoSuchUnit(UnitId(0)))?;
+        Ok(table.len() as u32)
+    }
+}
+
+/// pci: devices 00:00.0 to 00:04.0, with a bus-master bit each.
+#[derive(Default)]
+pub struct Pci {
+    pub bus_master: BTreeMap<Bdf, bool>,
+}
+
+fn present(d: Bdf) -> Result<(), PciError> {
+    if d.bus == 0 && d.device <= 4 && d.function == 0 {
+        Ok(())
+    } else {
+        Err(PciError::NoDevice(d))
+    }
+}
+
+impl pci::Server for Pci {
+    fn config_read(&mut self, _c: TaskId, a: pci::ConfigReadArgs) -> Result<u32, PciError> {
+        present(a.device)?;
+        if !a.offset.is_multiple_of(a.width.bytes()) || a.offset >= 4096 {
+            return Err(PciError::BadOffset {
+                offset: a.offset,
+                width: a.width.bytes() as u8,
+            });
+        }
+        Ok(u32::from(a.device.device) << 16 | 0x8086)
+    }
+
+    fn config_write(&mut self, _c: TaskId, a: pci::ConfigWriteArgs) -> Result<(), PciError> {
+        present(a.device)
+    }
+
+    fn config_dump(
+        &mut self,
+        _c: TaskId,
+        a: pci::ConfigDumpArgs,
+        out: WriteLease<'_>,
+    ) -> Result<u16, PciError> {
+        present(a.device)?;
+        let bytes = [a.device.device; 64];
+        let n = out.len().min(bytes.len());
+        out.write(0, &bytes[..n])
+            .map_err(|_| PciError::NotOwner(a.device))?;
+        Ok(n as u16)
+    }
+
+    fn enable_bus_master(
+        &mut self,
+        _c: TaskId,
+        a: pci::EnableBusMasterArgs,
+    ) -> Result<bool, PciError> {
+        present(a.device)?;
+        Ok(self.bus_master.insert(a.device, a.enable).unwrap_or(false))
+    }
+
+    fn device_info(&mut self, _c: TaskId, a: pci::DeviceInfoArgs) -> Result<DeviceInfo, PciError> {
+        present(a.device)?;
+        Ok(DeviceInfo {
+            device: a.device,
+            vendor: 0x1234,
+            device_id: 0x11e8,
+            kind: DeviceKind::Endpoint,
+            upstream_bridge: None,
+            secondary_bus: None,
+            phantom_stride: 0,
+        })
+    }
+
+    fn next_device(&mut self, _c: TaskId, a: pci::NextDeviceArgs) -> Option<Bdf> {
+        let next = a.after.map_or(0, |d| d.device.saturating_add(1));
+        let candidate = Bdf {
+            bus: 0,
+            device: next,
+            function: 0,
+        };
+        present(candidate).ok().map(|()| candidate)
+    }
+}
+
+/// broker: a book of devices, answering queries; moves are refused as busy.
+#[derive(Default)]
+pub struct Broker {
+    pub events: u32,
+}
+
+fn report() -> ReassignReport {
+    ReassignReport {
+        previous: ContextState::NotPresent,
+        current: ContextState::NotPresent,
+        atomic: true,
+    }
+}
+
+impl broker::Server for Broker {
+    fn list_devices(&mut self, _c: TaskId, a: broker::ListDevicesArgs) -> DevicePage {
+        let mut entries = heapless::Vec::new();
+        for i in a.start..a.start.saturating_add(3).min(5) {
+            let _ = entries.push(DeviceEntry {
+                device: Bdf::from_requester_id(i << 3),
+                custody: Custody::Domain(DomainId(i)),
+                has_rmrr: i == 2,
+            });
+        }
+        DevicePage {
+            entries,
+            next: (a.start < 2).then_some(a.start + 3),
+        }
+    }
+
+    fn list_domains(&mut self, _c: TaskId, _a: broker::ListDomainsArgs) -> DomainPage {
+        DomainPage {
+            entries: heapless::Vec::new(),
+            next: None,
+        }
+    }
+
+    fn assign(
+        &mut self,
+        _c: TaskId,
+        _a: broker::AssignArgs,
+    ) -> Result<ReassignReport, BrokerError> {
+        Ok(report())
+    }
+
+    fn reassign(
+        &mut self,
+        _c: TaskId,
+        a: broker::ReassignArgs,
+    ) -> Result<ReassignReport, BrokerError> {
+        if a.target.0 == 0 {
+            return Err(BrokerError::UnknownDomain(a.target));
+        }
+        Err(BrokerError::RolledBack {
+            device: a.device,
+            step: 3,
+        })
+    }
+
+    fn quarantine(
+        &mut self,
+        _c: TaskId,
+        _a: broker::QuarantineArgs,
+    ) -> Result<ReassignReport, BrokerError> {
+        Err(BrokerError::Busy)
+    }
+
+    fn release(
+        &mut self,
+        _c: TaskId,
+        a: broker::ReleaseArgs,
+    ) -> Result<ReassignReport, BrokerError> {
+        Err(BrokerError::UnknownDevice(a.device))
+    }
+
+    fn tx_status(&mut self, _c: TaskId, _a: broker::TxStatusArgs) -> TxStatus {
+        TxStatus::Idle
+    }
+
+    fn event_after(&mut self, _c: TaskId, a: broker::EventAfterArgs) -> Option<SequencedEvent> {
+        (a.after < self.events).then_some(SequencedEvent {
+            seq: a.after + 1,
+            event: BrokerEvent::OwnerDied {
+                domain: DomainId(1),
+            },
+        })
+    }
+}
+
+/// supervisor: a list of recorded deaths.
+#[derive(Default)]
+pub struct Supervisor {
+    pub deaths: Vec<DeathRecord>,
+}
+
+impl supervisor::Server for Supervisor {
+    fn death_after(&mut self, _c: TaskId, a: supervisor::DeathAfterArgs) -> Option<DeathRecord> {
+        self.deaths.iter().find(|d| d.seq > a.after).copied()
+    }
+
+    fn generation_of(&mut self, _c: TaskId, a: supervisor::GenerationOfArgs) -> Option<u8> {
+        self.deaths
+            .iter()
+            .rev()
+            .find(|d| d.task == a.task)
+            .map(|d| d.generation)
+    }
+}

@@ -1,0 +1,198 @@
+//! A compensation recorded from a successful call, stored as bytes like a
+//! journal entry and executed later, undoes that call.
+
+mod common;
+
+use common::fakes;
+use common::TASKS;
+use idl_runtime::serde::{de::DeserializeOwned, Serialize};
+use idl_runtime::{InProcess, MaxEncodedLen};
+use idl_tests::{domid, iommu, kitchen, pci};
+use idl_types::*;
+
+/// Stores an entry the way the broker's journal does (postcard, in a buffer
+/// sized by its bound) and reads it back.
+fn journal<T: Serialize + DeserializeOwned + MaxEncodedLen>(entry: &T) -> T {
+    let mut buf = [0u8; 256];
+    assert!(T::MAX_ENCODED_LEN <= buf.len());
+    let bytes = postcard::to_slice(entry, &mut buf).expect("fits its bound");
+    postcard::from_bytes(bytes).expect("decodes")
+}
+
+const UNIT: UnitId = UnitId(1);
+const DOM: DomainId = DomainId(7);
+
+#[test]
+fn a_recorded_acquire_is_undone_by_release_executed_later() {
+    let mut server = domid::Endpoint(fakes::Domid::default());
+    let system = InProcess::new(TASKS);
+    let id = system.register("domid", &mut server).unwrap();
+    let mut client = domid::Client::new(system.client("broker").unwrap(), id);
+
+    let args = domid::AcquireArgs {
+        unit: UNIT,
+        domain: DOM,
+    };
+    let did = client.acquire(args.unit, args.domain).unwrap();
+    let undo = journal(&domid::Compensation::for_acquire(&args, &did));
+    assert_eq!(
+        undo,
+        domid::Compensation::Acquire(domid::ReleaseArgs {
+            unit: UNIT,
+            domain: DOM
+        })
+    );
+    assert_eq!(client.lookup(UNIT, DOM), Ok(Some(did)));
+    undo.execute(&mut client).unwrap();
+    assert_eq!(client.lookup(UNIT, DOM), Ok(None));
+}
+
+#[test]
+fn undo_of_set_context_restores_the_previous_owner() {
+    let mut server = iommu::Endpoint(fakes::Iommu::default());
+    let system = InProcess::new(TASKS);
+    let id = system.register("iommu", &mut server).unwrap();
+    let mut client = iommu::Client::new(system.client("broker").unwrap(), id);
+    let rid = Bdf {
+        bus: 0,
+        device: 3,
+        function: 0,
+    };
+    let source = ContextState::Domain {
+        domain: DomainId(1),
+        did: Did(10),
+    };
+    let target = ContextState::Domain {
+        domain: DomainId(2),
+        did: Did(11),
+    };
+    client.create_domain(DomainId(1)).unwrap();
+    client.create_domain(DomainId(2)).unwrap();
+    client
+        .set_context(rid, source, ReassignMode::default())
+        .unwrap();
+
+    let args = iommu::SetContextArgs {
+        rid,
+        entry: target,
+        mode: ReassignMode::SINGLE_DEVICE,
+    };
+    let change = client.set_context(args.rid, args.entry, args.mode).unwrap();
+    let undo = journal(&iommu::Compensation::for_set_context(&args, &change));
+    assert_eq!(client.get_context(rid), Ok(target));
+    undo.execute(&mut client).unwrap();
+    assert_eq!(client.get_context(rid), Ok(source));
+}
+
+#[test]
+fn undo_of_set_context_clears_an_entry_that_was_not_present() {
+    let mut server = iommu::Endpoint(fakes::Iommu::default());
+    let system = InProcess::new(TASKS);
+    let id = system.register("iommu", &mut server).unwrap();
+    let mut client = iommu::Client::new(system.client("broker").unwrap(), id);
+    let rid = Bdf::from_requester_id(0x0100);
+    client.create_domain(DomainId(2)).unwrap();
+    let args = iommu::SetContextArgs {
+        rid,
+        entry: ContextState::Domain {
+            domain: DomainId(2),
+            did: Did(5),
+        },
+        mode: ReassignMode::default(),
+    };
+    let change = client.set_context(args.rid, args.entry, args.mode).unwrap();
+    assert_eq!(change.previous, ContextState::NotPresent);
+    let undo = iommu::Compensation::for_set_context(&args, &change);
+    undo.execute(&mut client).unwrap();
+    assert_eq!(client.get_context(rid), Ok(ContextState::NotPresent));
+}
+
+#[test]
+fn undo_of_map_range_unmaps_exactly_the_range_the_reply_reported() {
+    let mut server = iommu::Endpoint(fakes::Iommu::default());
+    let system = InProcess::new(TASKS);
+    let id = system.register("iommu", &mut server).unwrap();
+    let mut client = iommu::Client::new(system.client("broker").unwrap(), id);
+    client.create_domain(DOM).unwrap();
+    let args = iommu::MapRangeArgs {
+        domain: DOM,
+        iova: 0x7c00_0000,
+        phys: 0x7c00_0000,
+        pages: 4,
+        access: Access::ReadWrite,
+    };
+    let range = client
+        .map_range(args.domain, args.iova, args.phys, args.pages, args.access)
+        .unwrap();
+    let undo = iommu::Compensation::for_map_range(&args, &range);
+    assert_eq!(
+        undo,
+        iommu::Compensation::MapRange(iommu::UnmapRangeArgs {
+            domain: DOM,
+            range: PageRange {
+                iova: 0x7c00_0000,
+                pages: 4
+            }
+        })
+    );
+    undo.execute(&mut client).unwrap();
+    // The registry's borrow of the server ends with its last use above.
+    assert!(server.0.domains[&DOM.0].is_empty(), "every page unmapped");
+}
+
+#[test]
+fn undo_of_enable_bus_master_puts_back_the_previous_setting() {
+    let mut server = pci::Endpoint(fakes::Pci::default());
+    let system = InProcess::new(TASKS);
+    let id = system.register("pci", &mut server).unwrap();
+    let mut client = pci::Client::new(system.client("broker").unwrap(), id);
+    let dev = Bdf::from_requester_id(0x08);
+    let args = pci::EnableBusMasterArgs {
+        device: dev,
+        enable: true,
+    };
+    let previous = client.enable_bus_master(dev, true).unwrap();
+    assert!(!previous);
+    pci::Compensation::for_enable_bus_master(&args, &previous)
+        .execute(&mut client)
+        .unwrap();
+    assert_eq!(client.enable_bus_master(dev, false), Ok(false));
+}
+
+#[test]
+fn compensations_replayed_in_reverse_restore_the_starting_state() {
+    let mut server = kitchen::Endpoint(common::kitchen::Kitchen::default());
+    let system = InProcess::new(TASKS);
+    let id = system.register("kitchen", &mut server).unwrap();
+    let mut client = kitchen::Client::new(system.client("alice").unwrap(), id);
+    let mut log = Vec::new();
+    for amount in [5, 70, 300] {
+        let args = kitchen::AddArgs { amount };
+        let reply = client.add(amount).unwrap();
+        log.push(journal(&kitchen::Compensation::for_add(&args, &reply)));
+    }
+    assert_eq!(client.add(0), Ok(375));
+    for undo in log.iter().rev() {
+        undo.execute(&mut client).unwrap();
+    }
+    assert_eq!(client.add(0), Ok(0));
+}
+
+#[test]
+fn compensation_bounds_cover_their_largest_variant() {
+    assert_eq!(
+        iommu::Compensation::MAX_ENCODED_LEN,
+        1 + <iommu::SetContextArgs as MaxEncodedLen>::MAX_ENCODED_LEN
+            .max(<iommu::UnmapRangeArgs as MaxEncodedLen>::MAX_ENCODED_LEN)
+            .max(<iommu::DestroyDomainArgs as MaxEncodedLen>::MAX_ENCODED_LEN)
+    );
+    let worst = iommu::Compensation::MapRange(iommu::UnmapRangeArgs {
+        domain: DomainId(u16::MAX),
+        range: PageRange {
+            iova: u64::MAX,
+            pages: u32::MAX,
+        },
+    });
+    let bytes = postcard::to_stdvec(&worst).unwrap();
+    assert!(bytes.len() <= iommu::Compensation::MAX_ENCODED_LEN);
+}

@@ -1,0 +1,169 @@
+//! The broker's books as its clients see them, and transaction status.
+
+use serde::{Deserialize, Serialize};
+
+use crate::context::ContextState;
+use crate::ids::{Bdf, DomainId, TaskIndex};
+use crate::max_len::{max_len, MaxEncodedLen, ENUM_TAG_LEN};
+
+/// Rows per page of a listing.
+pub const LIST_PAGE: usize = 8;
+
+/// Who holds a device.
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Custody {
+    /// Owned by a domain.
+    Domain(DomainId),
+    /// In quarantine: its DMA reaches only a scratch page.
+    Quarantined,
+    /// Not yet assigned (its context entry is not present).
+    Unassigned,
+}
+
+impl MaxEncodedLen for Custody {
+    const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN + DomainId::MAX_ENCODED_LEN;
+}
+
+wire_struct! {
+    /// One device in the books.
+    #[derive(Copy)]
+    pub struct DeviceEntry {
+        /// The device.
+        pub device: Bdf,
+        /// Who holds it.
+        pub custody: Custody,
+        /// It has an RMRR.
+        pub has_rmrr: bool,
+    }
+}
+
+wire_struct! {
+    /// A page of the device listing.
+    pub struct DevicePage {
+        /// Rows from the requested start.
+        pub entries: heapless::Vec<DeviceEntry, LIST_PAGE>,
+        /// Where the next page starts, if there is one.
+        pub next: Option<u16>,
+    }
+}
+
+wire_struct! {
+    /// One domain in the books.
+    #[derive(Copy)]
+    pub struct DomainEntry {
+        /// The domain.
+        pub domain: DomainId,
+        /// The task that owns it.
+        pub owner: TaskIndex,
+        /// How many devices it holds.
+        pub devices: u16,
+    }
+}
+
+wire_struct! {
+    /// A page of the domain listing.
+    pub struct DomainPage {
+        /// Rows from the requested start.
+        pub entries: heapless::Vec<DomainEntry, LIST_PAGE>,
+        /// Where the next page starts, if there is one.
+        pub next: Option<u16>,
+    }
+}
+
+/// Where the broker's current transaction stands.
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum TxStatus {
+    /// No transaction open; the journal is empty.
+    Idle,
+    /// Moving `device` to `target`; `steps` forward steps done.
+    Running {
+        /// The device being moved.
+        device: Bdf,
+        /// Where it goes.
+        target: DomainId,
+        /// Forward steps completed so far.
+        steps: u8,
+    },
+    /// Undoing a failed move; `remaining` compensations left.
+    RollingBack {
+        /// The device being moved back.
+        device: Bdf,
+        /// Compensations still to run.
+        remaining: u8,
+    },
+}
+
+impl MaxEncodedLen for TxStatus {
+    const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN
+        + max_len(
+            Bdf::MAX_ENCODED_LEN + DomainId::MAX_ENCODED_LEN + u8::MAX_ENCODED_LEN,
+            Bdf::MAX_ENCODED_LEN + u8::MAX_ENCODED_LEN,
+        );
+}
+
+wire_struct! {
+    /// What a finished reassignment did.
+    #[derive(Copy)]
+    pub struct ReassignReport {
+        /// The context entry the device had before.
+        pub previous: ContextState,
+        /// The one it has now.
+        pub current: ContextState,
+        /// Every context write was atomic.
+        pub atomic: bool,
+    }
+}
+
+/// Something the broker wants its clients to know.
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum BrokerEvent {
+    /// A device changed custody.
+    Moved {
+        /// The device.
+        device: Bdf,
+        /// Where it is now.
+        custody: Custody,
+    },
+    /// A device was quarantined because a compensation failed.
+    RollbackFailed {
+        /// The device now in quarantine.
+        device: Bdf,
+    },
+    /// A domain's owner died; its devices went to quarantine.
+    OwnerDied {
+        /// The dead owner's domain.
+        domain: DomainId,
+    },
+    /// The device made a DMA fault.
+    DmaFault {
+        /// The device.
+        device: Bdf,
+        /// The address it tried.
+        address: u64,
+    },
+}
+
+impl MaxEncodedLen for BrokerEvent {
+    const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN
+        + max_len(
+            max_len(
+                Bdf::MAX_ENCODED_LEN + Custody::MAX_ENCODED_LEN,
+                Bdf::MAX_ENCODED_LEN,
+            ),
+            max_len(
+                DomainId::MAX_ENCODED_LEN,
+                Bdf::MAX_ENCODED_LEN + u64::MAX_ENCODED_LEN,
+            ),
+        );
+}
+
+wire_struct! {
+    /// An event and its sequence number (clients pull after the last seen).
+    #[derive(Copy)]
+    pub struct SequencedEvent {
+        /// Increases by one per event.
+        pub seq: u32,
+        /// The event.
+        pub event: BrokerEvent,
+    }
+}

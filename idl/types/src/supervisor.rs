@@ -1,0 +1,43 @@
+//! Deaths of tasks, as the supervisor reports them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::TaskIndex;
+use crate::max_len::{MaxEncodedLen, ENUM_TAG_LEN};
+
+/// Why a task died, coarsely (the kernel's full record stays with the
+/// supervisor).
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum DeathCause {
+    /// A CPU fault (page fault, #GP, #UD, ...).
+    CpuFault,
+    /// It panicked.
+    Panic,
+    /// It misused a syscall.
+    SyscallUsage,
+    /// A server refused its message.
+    ReplyFault,
+    /// The supervisor injected the fault (tests).
+    Injected,
+}
+
+impl MaxEncodedLen for DeathCause {
+    const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN;
+}
+
+wire_struct! {
+    /// One death, numbered so a client pulls the ones after the last it saw.
+    #[derive(Copy)]
+    pub struct DeathRecord {
+        /// Increases by one per death.
+        pub seq: u32,
+        /// The task that died.
+        pub task: TaskIndex,
+        /// Its generation after the restart (or the dead one if held).
+        pub generation: u8,
+        /// Why.
+        pub cause: DeathCause,
+        /// Whether the supervisor restarted it (false: held after a crash loop).
+        pub restarted: bool,
+    }
+}

@@ -1,0 +1,163 @@
+extern crate std;
+
+use serde::Serialize;
+use std::string::ToString;
+
+use super::*;
+
+fn encoded_len<T: Serialize>(value: &T) -> usize {
+    postcard::to_stdvec(value).expect("encodes").len()
+}
+
+/// The value must encode to exactly its type's bound: the bound is tight.
+fn assert_tight<T: Serialize + MaxEncodedLen>(value: &T) {
+    assert_eq!(encoded_len(value), T::MAX_ENCODED_LEN);
+}
+
+#[test]
+fn integer_bounds_are_postcard_varint_worst_cases() {
+    assert_tight(&u8::MAX);
+    assert_tight(&u16::MAX);
+    assert_tight(&u32::MAX);
+    assert_tight(&u64::MAX);
+    assert_tight(&i16::MIN);
+    assert_tight(&i32::MIN);
+    assert_tight(&i64::MIN);
+    assert_tight(&i64::MAX);
+    assert_tight(&true);
+    assert_tight(&());
+}
+
+#[test]
+fn option_and_array_bounds_add_tag_and_multiply() {
+    assert_tight(&Some(u32::MAX));
+    assert_tight(&[u16::MAX; 7]);
+    assert_tight(&[Some(u64::MAX); 3]);
+    assert!(encoded_len(&None::<u64>) <= Option::<u64>::MAX_ENCODED_LEN);
+}
+
+#[test]
+fn full_heapless_vec_meets_its_bound() {
+    let mut v: heapless::Vec<u32, 8> = heapless::Vec::new();
+    for _ in 0..8 {
+        v.push(u32::MAX).unwrap();
+    }
+    assert_tight(&v);
+    let mut big: heapless::Vec<u8, 200> = heapless::Vec::new();
+    for _ in 0..200 {
+        big.push(0xff).unwrap();
+    }
+    assert_tight(&big);
+}
+
+#[test]
+fn named_type_bounds_are_tight_for_their_largest_values() {
+    let bdf = Bdf {
+        bus: 0xff,
+        device: 31,
+        function: 7,
+    };
+    let dom = DomainId(u16::MAX);
+    let did = Did(u16::MAX);
+    assert_tight(&bdf);
+    assert_tight(&ContextState::Domain { domain: dom, did });
+    assert_tight(&TxStatus::Running {
+        device: bdf,
+        target: dom,
+        steps: 0xff,
+    });
+    assert_tight(&BrokerEvent::DmaFault {
+        device: bdf,
+        address: u64::MAX,
+    });
+    assert_tight(&IommuError::BadRange {
+        iova: u64::MAX,
+        pages: u32::MAX,
+    });
+    assert!(
+        encoded_len(&IommuError::ContextMismatch {
+            device: bdf,
+            found: ContextState::Domain { domain: dom, did },
+        }) <= IommuError::MAX_ENCODED_LEN
+    );
+    assert_tight(&DomidError::SeedConflict {
+        unit: UnitId(0xff),
+        did,
+        holder: dom,
+    });
+    let mut records = heapless::Vec::new();
+    for _ in 0..FAULTS_PER_BATCH {
+        records
+            .push(FaultRecord {
+                unit: UnitId(0xff),
+                source: bdf,
+                address: u64::MAX,
+                reason: 0xff,
+                direction: DmaDirection::Write,
+            })
+            .unwrap();
+    }
+    assert_tight(&FaultBatch {
+        records,
+        pending: u32::MAX,
+        lost: u32::MAX,
+    });
+}
+
+#[test]
+fn registry_knows_every_type_by_name_and_nothing_else() {
+    assert_eq!(
+        registry::max_encoded_len_of("ContextState"),
+        Some(ContextState::MAX_ENCODED_LEN)
+    );
+    assert_eq!(registry::max_encoded_len_of("Nonexistent"), None);
+    let mut names: std::vec::Vec<_> = registry::NAMED_TYPES.iter().map(|(n, _)| *n).collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), registry::NAMED_TYPES.len(), "no name twice");
+}
+
+#[test]
+fn bdf_requester_id_round_trips_and_rejects_out_of_range() {
+    let bdf = Bdf {
+        bus: 3,
+        device: 0x1f,
+        function: 6,
+    };
+    let rid = bdf.requester_id().unwrap();
+    assert_eq!(rid, 0x03fe);
+    assert_eq!(Bdf::from_requester_id(rid), bdf);
+    assert_eq!(
+        Bdf {
+            bus: 0,
+            device: 32,
+            function: 0
+        }
+        .requester_id(),
+        None
+    );
+    assert_eq!(bdf.to_string(), "03:1f.6");
+}
+
+#[test]
+fn reassign_mode_flags_combine_and_reject_undefined_bits() {
+    let m = ReassignMode::WITH_RMRR.union(ReassignMode::SINGLE_DEVICE);
+    assert!(m.contains(ReassignMode::WITH_RMRR));
+    assert!(!m.contains(ReassignMode::OWNER_DYING));
+    assert!(m.is_valid());
+    assert!(!ReassignMode(0x80).is_valid());
+}
+
+#[test]
+fn errors_name_their_values() {
+    let e = DomidError::NotHeld {
+        unit: UnitId(2),
+        domain: DomainId(7),
+    };
+    assert_eq!(e.to_string(), "domain 7 holds no DID on unit 2");
+    let e = IommuError::BadRange {
+        iova: 0x1001,
+        pages: 3,
+    };
+    assert_eq!(e.to_string(), "bad range: 3 pages at 0x1001");
+}

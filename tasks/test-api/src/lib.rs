@@ -1,0 +1,41 @@
+//! Raw-IPC operation numbers of the kernel test image. The kernel scenarios
+//! test the kernel's own IPC, so these tasks speak it directly, below the
+//! IDL layer.
+#![no_std]
+
+/// Test server: reply with the message unchanged.
+pub const SERVER_ECHO: u32 = 1;
+/// Test server: read lease 0, write it upper-cased into lease 1; the reply
+/// is the byte count (u32 LE).
+pub const SERVER_LEASE_UPPER: u32 = 2;
+/// Test server: `[u32 offset, u32 len]`: borrow-read lease 0 there; the
+/// reply is the kernel's response code (u32 LE).
+pub const SERVER_LEASE_READ_AT: u32 = 3;
+/// Test server: raise an edu interrupt and wait for it as a notification;
+/// the reply is `[u8 ok]`.
+pub const SERVER_IRQ_TEST: u32 = 4;
+
+/// Victim: answer.
+pub const VICTIM_PING: u32 = 1;
+/// Victim: write to kernel memory.
+pub const VICTIM_WRITE_KERNEL: u32 = 2;
+/// Victim: write to another task's memory.
+pub const VICTIM_WRITE_OTHER_TASK: u32 = 3;
+/// Victim: execute its own data.
+pub const VICTIM_EXECUTE_DATA: u32 = 4;
+/// Victim: divide by zero.
+pub const VICTIM_DIVIDE_BY_ZERO: u32 = 5;
+/// Victim: execute `ud2`.
+pub const VICTIM_UD2: u32 = 6;
+/// Victim: pass a kernel address to a syscall.
+pub const VICTIM_BAD_SYSCALL_POINTER: u32 = 7;
+/// Victim: `[u32 v]`: store v in its persist region, its ram region and a
+/// `.data` variable.
+pub const VICTIM_STORE: u32 = 8;
+/// Victim: reply `[u32 persist, u32 ram, u32 data]`.
+pub const VICTIM_LOAD: u32 = 9;
+/// Victim: reply, then fault `[u32 ms]` later while not receiving.
+pub const VICTIM_DIE_SOON: u32 = 10;
+
+/// Initial value of the victim's `.data` variable.
+pub const VICTIM_DATA_INITIAL: u32 = 0x1234_5678;

@@ -1,0 +1,100 @@
+//! Kernel test image: runs each QEMU scenario of the kernel, logging
+//! `TEST <name> start` and then `TEST <name> ok` or `TEST <name> FAIL <why>`
+//! (xtask scores these), and finally asks the supervisor to end the machine
+//! with the overall verdict.
+#![no_std]
+#![no_main]
+
+mod scenarios;
+
+use abi::{Generation, TaskId};
+use task_supervisor::protocol;
+use userlib::*;
+
+task_config!();
+
+/// What a scenario returns: `Err(why)` fails it.
+pub type Outcome = Result<(), &'static str>;
+
+/// The runner's view of its peers (generations change as they restart).
+pub struct Runner {
+    pub server: TaskId,
+    pub victim: TaskId,
+    pub supervisor: TaskId,
+    pub failures: u32,
+}
+
+impl Runner {
+    /// Calls `target` (refreshing its generation on a dead code, once).
+    pub fn call(&mut self, which: Peer, op: u32, msg: &[u8], reply: &mut [u8]) -> (u32, usize) {
+        let target = self.peer(which);
+        let (rc, len) = sys_send(*target, op, msg, reply, &[]);
+        if let Some(gen) = abi::rc::dead_generation(rc) {
+            *target = target.with_generation(Generation::new(gen));
+        }
+        (rc, len)
+    }
+
+    /// The ID slot of a peer.
+    pub fn peer(&mut self, which: Peer) -> &mut TaskId {
+        match which {
+            Peer::Server => &mut self.server,
+            Peer::Victim => &mut self.victim,
+            Peer::Supervisor => &mut self.supervisor,
+        }
+    }
+
+    /// The supervisor's record of a task: fault count and last fault.
+    pub fn record(&mut self, task: u16) -> (u32, (u32, u64, u64)) {
+        let mut out = [0u8; protocol::TASK_RECORD_LEN];
+        self.call(Peer::Supervisor, protocol::OP_TASK_RECORD, &task.to_le_bytes(), &mut out);
+        protocol::decode_record(&out).unwrap_or((0, (0, 0, 0)))
+    }
+
+    fn check(&mut self, name: &str, f: fn(&mut Runner) -> Outcome) {
+        defmt::info!("TEST {=str} start", name);
+        match f(self) {
+            Ok(()) => defmt::info!("TEST {=str} ok", name),
+            Err(why) => {
+                self.failures += 1;
+                defmt::error!("TEST {=str} FAIL {=str}", name, why);
+            }
+        }
+    }
+}
+
+/// The peers the runner calls.
+#[derive(Copy, Clone)]
+pub enum Peer {
+    Server,
+    Victim,
+    Supervisor,
+}
+
+#[export_name = "main"]
+fn main() -> ! {
+    let mut r = Runner {
+        server: config::slots::SERVER,
+        victim: config::slots::VICTIM,
+        supervisor: config::slots::SUPERVISOR,
+        failures: 0,
+    };
+    for (name, f) in scenarios::ALL {
+        r.check(name, *f);
+    }
+    let verdict = if r.failures == 0 {
+        abi::DEBUG_EXIT_SUCCESS
+    } else {
+        abi::DEBUG_EXIT_FAILURE
+    };
+    defmt::info!("{=u32} scenario(s) failed; shutting down", r.failures);
+    r.call(Peer::Supervisor, protocol::OP_SHUTDOWN, &[verdict], &mut []);
+    loop {
+        sys_recv_notification(0);
+    }
+}
+
+/// A sender task's current ID.
+pub fn sender(index: u16) -> TaskId {
+    sys_refresh_task_id(TaskId::new(index, Generation::new(0)))
+}

@@ -1,0 +1,228 @@
+//! The kernel's QEMU scenarios, one function each, in the order they run.
+
+use abi::{lease, rc, FaultInfo, Lease, TaskId, MAX_MESSAGE};
+use test_api::*;
+use userlib::*;
+
+use crate::{config, sender, Outcome, Peer, Runner};
+
+/// Every scenario, by the name xtask reports.
+pub const ALL: &[(&str, fn(&mut Runner) -> Outcome)] = &[
+    ("ipc_round_trip_carries_reply_payload", ipc_round_trip),
+    ("ipc_256_byte_message_round_trips", ipc_max_message),
+    ("ipc_message_over_limit_is_refused", ipc_over_limit),
+    ("lease_server_reads_and_writes_client_buffer", lease_read_write),
+    ("lease_outside_client_memory_is_refused", lease_outside_client),
+    ("borrow_past_lease_end_is_refused", borrow_past_end),
+    ("closed_receive_takes_only_the_named_sender", closed_receive),
+    ("notification_posted_by_another_task_arrives", notification),
+    ("timer_notification_arrives_at_deadline", timer),
+    ("fault_write_to_kernel_memory_is_isolated", fault_write_kernel),
+    ("fault_write_to_another_task_is_isolated", fault_write_other),
+    ("fault_execute_data_is_isolated", fault_execute_data),
+    ("fault_divide_by_zero_is_isolated", fault_divide),
+    ("fault_ud2_is_isolated", fault_ud2),
+    ("fault_bad_syscall_pointer_is_isolated", fault_bad_pointer),
+    ("dead_code_reaches_client_blocked_on_dying_server", dead_code_in_send),
+    ("device_interrupt_arrives_as_notification", device_interrupt),
+    ("persist_region_survives_restart_ordinary_is_reset", persist_region),
+];
+
+const RUNNER_PING: u32 = 1 << 0;
+
+fn ensure(cond: bool, why: &'static str) -> Outcome {
+    if cond {
+        Ok(())
+    } else {
+        Err(why)
+    }
+}
+
+fn ipc_round_trip(r: &mut Runner) -> Outcome {
+    let mut reply = [0u8; 16];
+    let (code, len) = r.call(Peer::Server, SERVER_ECHO, b"custody", &mut reply);
+    ensure(code == rc::OK, "echo returned an error code")?;
+    ensure(len == 7 && &reply[..7] == b"custody", "reply payload differs")
+}
+
+fn ipc_max_message(r: &mut Runner) -> Outcome {
+    let mut msg = [0u8; MAX_MESSAGE];
+    for (i, b) in msg.iter_mut().enumerate() {
+        *b = i as u8 ^ 0x5A;
+    }
+    let mut reply = [0u8; MAX_MESSAGE];
+    let (code, len) = r.call(Peer::Server, SERVER_ECHO, &msg, &mut reply);
+    ensure(code == rc::OK && len == MAX_MESSAGE, "256-byte echo failed")?;
+    ensure(reply == msg, "256-byte reply differs")
+}
+
+fn ipc_over_limit(r: &mut Runner) -> Outcome {
+    let msg = [0u8; MAX_MESSAGE + 1];
+    let (code, _) = r.call(Peer::Server, SERVER_ECHO, &msg, &mut []);
+    ensure(code == rc::TOO_LONG, "a 257-byte message was not refused")?;
+    let (code, _) = r.call(Peer::Server, SERVER_ECHO, b"x", &mut [0; 1]);
+    ensure(code == rc::OK, "server stopped answering after the refusal")
+}
+
+fn lease_read_write(r: &mut Runner) -> Outcome {
+    let src = *b"lease me";
+    let mut dst = [0u8; 8];
+    let leases = [
+        Lease { attributes: lease::READ, reserved: 0, base: src.as_ptr() as u64, length: 8 },
+        Lease { attributes: lease::WRITE, reserved: 0, base: dst.as_mut_ptr() as u64, length: 8 },
+    ];
+    let mut reply = [0u8; 4];
+    let (code, _) = sys_send(r.server, SERVER_LEASE_UPPER, &[], &mut reply, &leases);
+    ensure(code == rc::OK, "lease call failed")?;
+    ensure(u32::from_le_bytes(reply) == 8, "server did not write 8 bytes")?;
+    ensure(&dst == b"LEASE ME", "client buffer not written through the lease")
+}
+
+fn read_at(r: &mut Runner, base: u64, length: u64, offset: u32, len: u32) -> u32 {
+    let leases = [Lease { attributes: lease::READ, reserved: 0, base, length }];
+    let mut msg = [0u8; 8];
+    msg[..4].copy_from_slice(&offset.to_le_bytes());
+    msg[4..].copy_from_slice(&len.to_le_bytes());
+    let mut reply = [0u8; 4];
+    sys_send(r.server, SERVER_LEASE_READ_AT, &msg, &mut reply, &leases);
+    u32::from_le_bytes(reply)
+}
+
+fn lease_outside_client(r: &mut Runner) -> Outcome {
+    const KERNEL_ADDRESS: u64 = 0x10_0000;
+    let code = read_at(r, KERNEL_ADDRESS, 64, 0, 16);
+    ensure(code == rc::LEASE_OUT_OF_RANGE, "a lease on kernel memory was honoured")
+}
+
+fn borrow_past_end(r: &mut Runner) -> Outcome {
+    let buf = [7u8; 32];
+    let ok = read_at(r, buf.as_ptr() as u64, 32, 16, 16);
+    ensure(ok == rc::OK, "an in-bounds borrow failed")?;
+    let code = read_at(r, buf.as_ptr() as u64, 32, 24, 16);
+    ensure(code == rc::LEASE_OUT_OF_RANGE, "a borrow past the lease end was honoured")
+}
+
+fn closed_receive(_r: &mut Runner) -> Outcome {
+    let (a, b) = (sender(config::tasks::SENDER_A), sender(config::tasks::SENDER_B));
+    let _ = sys_post(a, 1 << 0);
+    let _ = sys_post(b, 1 << 0);
+    let mut buf = [0u8; 16];
+    let first = sys_recv(&mut buf, 0, b).map_err(|_| "closed receive failed")?;
+    ensure(first.sender.index() == b.index(), "closed receive took another sender")?;
+    ensure(&buf[..first.message_len] == b"sender_b", "wrong message from sender_b")?;
+    sys_reply(first.sender, 0, &[]);
+    let second = sys_recv(&mut buf, 0, TaskId::ANY).map_err(|_| "open receive failed")?;
+    ensure(second.sender.index() == a.index(), "sender_a's waiting message was lost")?;
+    sys_reply(second.sender, 0, &[]);
+    Ok(())
+}
+
+fn notification(_r: &mut Runner) -> Outcome {
+    let a = sender(config::tasks::SENDER_A);
+    sys_post(a, 1 << 1).map_err(|_| "post to sender_a failed")?;
+    sys_set_timer(Some(sys_get_timer() + 500), config::notifications::TIMER);
+    let bits = sys_recv_notification(RUNNER_PING | config::notifications::TIMER);
+    sys_set_timer(None, 0);
+    ensure(bits & RUNNER_PING != 0, "the posted notification never arrived")
+}
+
+fn timer(_r: &mut Runner) -> Outcome {
+    let deadline = sys_get_timer() + 20;
+    sys_set_timer(Some(deadline), config::notifications::TIMER);
+    let bits = sys_recv_notification(config::notifications::TIMER);
+    ensure(bits == config::notifications::TIMER, "woke without the timer bit")?;
+    ensure(sys_get_timer() >= deadline, "timer fired before its deadline")
+}
+
+/// Makes the victim commit a fault and checks it was recorded with `expect`,
+/// that the victim was restarted with a new generation, and that the others
+/// still answer.
+fn fault_case(r: &mut Runner, op: u32, expect: fn(FaultInfo) -> bool) -> Outcome {
+    let victim = config::tasks::VICTIM;
+    let (before, _) = r.record(victim);
+    let old_gen = r.victim.generation();
+    let (code, _) = r.call(Peer::Victim, op, &[], &mut []);
+    let new_gen = rc::dead_generation(code).ok_or("no dead code after the fault")?;
+    ensure(new_gen == old_gen.next().get(), "dead code does not carry the next generation")?;
+    let (after, (kind, a, b)) = r.record(victim);
+    ensure(after == before + 1, "the supervisor did not record exactly one fault")?;
+    let info = FaultInfo::decode(kind, a, b).ok_or("fault cause unreadable")?;
+    ensure(expect(info), "the fault was recorded with the wrong cause")?;
+    let mut reply = [0u8; 2];
+    let (code, _) = r.call(Peer::Victim, VICTIM_PING, &[], &mut reply);
+    ensure(code == rc::OK && &reply == b"ok", "restarted victim does not answer")?;
+    let (code, _) = r.call(Peer::Server, SERVER_ECHO, b"?", &mut [0; 1]);
+    ensure(code == rc::OK, "another task stopped answering")
+}
+
+fn fault_write_kernel(r: &mut Runner) -> Outcome {
+    fault_case(r, VICTIM_WRITE_KERNEL, |f| {
+        matches!(f, FaultInfo::PageFault { address: 0x10_0000, write: true, present: true, .. })
+    })
+}
+
+fn fault_write_other(r: &mut Runner) -> Outcome {
+    fault_case(r, VICTIM_WRITE_OTHER_TASK, |f| {
+        matches!(f, FaultInfo::PageFault { write: true, present: false, .. })
+    })
+}
+
+fn fault_execute_data(r: &mut Runner) -> Outcome {
+    fault_case(r, VICTIM_EXECUTE_DATA, |f| {
+        matches!(f, FaultInfo::PageFault { execute: true, present: true, .. })
+    })
+}
+
+fn fault_divide(r: &mut Runner) -> Outcome {
+    fault_case(r, VICTIM_DIVIDE_BY_ZERO, |f| matches!(f, FaultInfo::DivideError { .. }))
+}
+
+fn fault_ud2(r: &mut Runner) -> Outcome {
+    fault_case(r, VICTIM_UD2, |f| matches!(f, FaultInfo::InvalidOpcode { .. }))
+}
+
+fn fault_bad_pointer(r: &mut Runner) -> Outcome {
+    fault_case(r, VICTIM_BAD_SYSCALL_POINTER, |f| {
+        matches!(f, FaultInfo::SyscallUsage { sysnum } if sysnum == abi::Sysnum::Log as u64)
+    })
+}
+
+fn dead_code_in_send(r: &mut Runner) -> Outcome {
+    let (code, _) = r.call(Peer::Victim, VICTIM_DIE_SOON, &20u32.to_le_bytes(), &mut []);
+    ensure(code == rc::OK, "victim did not accept DIE_SOON")?;
+    let old = r.victim.generation();
+    let (code, _) = r.call(Peer::Victim, VICTIM_PING, &[], &mut [0; 2]);
+    let gen = rc::dead_generation(code).ok_or("blocked sender got no dead code")?;
+    ensure(gen == old.next().get(), "dead code does not name the new generation")?;
+    let mut reply = [0u8; 2];
+    let (code, _) = r.call(Peer::Victim, VICTIM_PING, &[], &mut reply);
+    ensure(code == rc::OK && &reply == b"ok", "next call did not reach the restarted server")
+}
+
+fn device_interrupt(r: &mut Runner) -> Outcome {
+    let mut reply = [0u8; 1];
+    let (code, _) = r.call(Peer::Server, SERVER_IRQ_TEST, &[], &mut reply);
+    ensure(code == rc::OK, "irq test call failed")?;
+    ensure(reply[0] == 1, "edu's MSI did not arrive as a notification")
+}
+
+fn persist_region(r: &mut Runner) -> Outcome {
+    const MAGIC: u32 = 0xABCD_0001;
+    let (code, _) = r.call(Peer::Victim, VICTIM_STORE, &MAGIC.to_le_bytes(), &mut []);
+    ensure(code == rc::OK, "store failed")?;
+    let load = |r: &mut Runner| {
+        let mut out = [0u8; 12];
+        let (code, _) = r.call(Peer::Victim, VICTIM_LOAD, &[], &mut out);
+        let w = |i: usize| u32::from_le_bytes([out[i], out[i + 1], out[i + 2], out[i + 3]]);
+        (code, w(0), w(4), w(8))
+    };
+    let (code, p, m, d) = load(r);
+    ensure(code == rc::OK && p == MAGIC && m == MAGIC && d == MAGIC, "stores did not land")?;
+    let (code, _) = r.call(Peer::Victim, VICTIM_UD2, &[], &mut []);
+    ensure(rc::dead_generation(code).is_some(), "victim did not die")?;
+    let (code, p, m, d) = load(r);
+    ensure(code == rc::OK, "restarted victim does not answer")?;
+    ensure(p == MAGIC, "persist region lost its contents")?;
+    ensure(m == 0, "ordinary region kept its contents")?;
+    ensure(d == VICTIM_DATA_INITIAL, ".data was not re-initialized")
+}

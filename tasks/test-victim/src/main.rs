@@ -1,0 +1,97 @@
+//! Kernel test image: the task that misbehaves on command, so the runner can
+//! check that each kind of fault is caught, named, and survived by everyone
+//! else; it also holds the memory whose fate across a restart is tested.
+#![no_std]
+#![no_main]
+
+use abi::TaskId;
+use test_api::*;
+use userlib::*;
+
+task_config!();
+
+/// A `.data` variable: reset to its initial value by a restart.
+static mut DATA: u32 = VICTIM_DATA_INITIAL;
+/// A `ret` instruction in writable, non-executable memory.
+static mut NOT_CODE: [u8; 1] = [0xC3];
+/// An address in the kernel's (supervisor-only) identity map.
+const KERNEL_ADDRESS: u64 = 0x10_0000;
+
+#[export_name = "main"]
+fn main() -> ! {
+    let mut buf = [0u8; 16];
+    loop {
+        let Ok(msg) = sys_recv(&mut buf, 0, TaskId::ANY) else {
+            continue;
+        };
+        let arg = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]);
+        match msg.operation {
+            VICTIM_PING => sys_reply(msg.sender, 0, b"ok"),
+            VICTIM_WRITE_KERNEL => write_to(KERNEL_ADDRESS),
+            VICTIM_WRITE_OTHER_TASK => {
+                let (va, _, _) = config::regions::VICTIM_PERSIST;
+                // Another task's window: same offset, one window over.
+                write_to(va + 0x1000_0000);
+            }
+            VICTIM_EXECUTE_DATA => {
+                // SAFETY: deliberately jumps into non-executable data; the
+                // kernel must fault this task with an instruction-fetch
+                // page fault.
+                let f: extern "C" fn() = unsafe { core::mem::transmute(&raw const NOT_CODE) };
+                f();
+            }
+            VICTIM_DIVIDE_BY_ZERO => {
+                // SAFETY: deliberately raises #DE.
+                unsafe {
+                    core::arch::asm!("xor edx, edx", "xor ecx, ecx", "div ecx", out("eax") _, out("edx") _, out("ecx") _)
+                }
+            }
+            // SAFETY: deliberately raises #UD.
+            VICTIM_UD2 => unsafe { core::arch::asm!("ud2") },
+            VICTIM_BAD_SYSCALL_POINTER => {
+                // SAFETY: the slice is never read by this task; the kernel
+                // must refuse the address and fault us.
+                let bad = unsafe { core::slice::from_raw_parts(KERNEL_ADDRESS as *const u8, 16) };
+                sys_log(bad);
+            }
+            VICTIM_STORE => {
+                // SAFETY: the regions are this task's, mapped writable.
+                unsafe {
+                    (config::regions::VICTIM_PERSIST.0 as *mut u32).write_volatile(arg);
+                    (config::regions::VICTIM_RAM.0 as *mut u32).write_volatile(arg);
+                    DATA = arg;
+                }
+                sys_reply(msg.sender, 0, &[]);
+            }
+            VICTIM_LOAD => {
+                let mut out = [0u8; 12];
+                // SAFETY: as for VICTIM_STORE.
+                let (p, r, d) = unsafe {
+                    (
+                        (config::regions::VICTIM_PERSIST.0 as *const u32).read_volatile(),
+                        (config::regions::VICTIM_RAM.0 as *const u32).read_volatile(),
+                        DATA,
+                    )
+                };
+                out[..4].copy_from_slice(&p.to_le_bytes());
+                out[4..8].copy_from_slice(&r.to_le_bytes());
+                out[8..].copy_from_slice(&d.to_le_bytes());
+                sys_reply(msg.sender, 0, &out);
+            }
+            VICTIM_DIE_SOON => {
+                sys_reply(msg.sender, 0, &[]);
+                sys_set_timer(Some(sys_get_timer() + arg as u64), config::notifications::TIMER);
+                sys_recv_notification(config::notifications::TIMER);
+                // SAFETY: deliberately raises #UD.
+                unsafe { core::arch::asm!("ud2") }
+            }
+            _ => sys_reply_fault(msg.sender, abi::ReplyFaultReason::UndefinedOperation),
+        }
+    }
+}
+
+fn write_to(address: u64) {
+    // SAFETY: deliberately writes where this task may not; the kernel must
+    // fault it with a page fault on write.
+    unsafe { (address as *mut u32).write_volatile(0xDEAD) }
+}
