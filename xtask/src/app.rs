@@ -168,6 +168,8 @@ pub enum RegionKind {
     Dma,
     Persist,
     Ram,
+    /// A read-only snapshot of the firmware's ACPI tables (the kernel fills it).
+    AcpiTables,
 }
 
 /// A checked task.
@@ -289,8 +291,11 @@ fn check(
         if r.kind == RegionKind::Mmio && r.base.is_none() {
             return Err(err(&place, "base: an mmio region needs its physical address".into()));
         }
-        if r.kind == RegionKind::Ram && r.base.is_some() {
-            return Err(err(&place, "base: a ram region is placed by the kernel; remove base".into()));
+        if matches!(r.kind, RegionKind::Ram | RegionKind::AcpiTables) && r.base.is_some() {
+            return Err(err(&place, "base: this kind is placed by the kernel; remove base".into()));
+        }
+        if r.kind == RegionKind::AcpiTables && r.writable {
+            return Err(err(&place, "writable: the ACPI tables are read-only; set writable = false".into()));
         }
         regions.push(Region {
             name: name.clone(),

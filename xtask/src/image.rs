@@ -334,6 +334,7 @@ fn kernel_config(
                 RegionKind::Dma => "Dma",
                 RegionKind::Persist => "Persist",
                 RegionKind::Ram => "Ram",
+                RegionKind::AcpiTables => "AcpiTables",
             };
             let _ = writeln!(
                 s,

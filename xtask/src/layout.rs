@@ -63,7 +63,7 @@ pub fn layout(app: &App) -> Result<Layout, LayoutError> {
     for r in &app.regions {
         let pa = match (r.kind, r.base) {
             (_, Some(b)) => b,
-            (RegionKind::Ram, None) => 0,
+            (RegionKind::Ram | RegionKind::AcpiTables, None) => 0,
             (_, None) => {
                 let b = next;
                 next += r.size.div_ceil(PAGE) * PAGE;

@@ -7,6 +7,7 @@
 //!   log decoded alongside; exit with the status the image reports.
 //! - `test [same machine options]`: every host test and every QEMU scenario,
 //!   one line each, ending with `N passed, M failed`.
+//! - `dmar [--json] [FILE...]`: print DMAR tables (default: this machine's).
 
 mod app;
 mod image;
@@ -22,7 +23,8 @@ use app::App;
 use qemu::MachineOptions;
 
 const USAGE: &str = "usage: cargo xtask <build|run|test> [--app PATH] [--accel tcg|kvm] \
-[--iommu OPTS] [--qemu-arg ARG]... [--interactive]";
+[--iommu OPTS] [--qemu-arg ARG]... [--interactive]
+       cargo xtask dmar [--json] [FILE...]";
 
 /// Parsed command-line options.
 #[derive(Debug, Default)]
@@ -90,6 +92,10 @@ fn main() -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
+    if cmd == "dmar" {
+        let code = acpi::report::dmar_command(rest);
+        return ExitCode::from(code.clamp(0, 255) as u8);
+    }
     let opts = match parse(rest) {
         Ok(o) => o,
         Err(e) => {

@@ -39,8 +39,9 @@ pub enum RegionKind {
     Persist,
     /// Ordinary memory, zeroed at every start.
     Ram,
-    /// Firmware memory shown read-only (e.g. the ACPI tables).
-    Firmware,
+    /// A read-only snapshot of the firmware's ACPI tables, taken at boot
+    /// (see [`crate::acpi_window`]).
+    AcpiTables,
 }
 
 /// A region granted to a task.

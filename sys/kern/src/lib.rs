@@ -6,6 +6,7 @@
 //! app.toml: the kernel never discovers tasks at run time, as in Hubris.
 #![no_std]
 
+pub mod acpi_window;
 pub mod desc;
 pub mod regions;
 pub mod sched;

@@ -99,6 +99,32 @@ pub fn tasks(info: &StartInfo) -> Result<(), SetupError> {
     Ok(())
 }
 
+/// Copies the ACPI tables behind a window header into `[pa, pa + size)`.
+fn snapshot_acpi(info: &StartInfo, pa: u64, size: u64) {
+    use kern::acpi_window::{table_range, WindowHeader, HEADER};
+    let mut read = |addr: u64, buf: &mut [u8]| {
+        let ok = addr.checked_add(buf.len() as u64).is_some_and(|e| e < 1 << 32);
+        if ok {
+            // SAFETY: everything below 4 GiB is identity-mapped for the
+            // kernel; a bogus firmware pointer at worst reads other physical
+            // memory into a snapshot the acpi task will reject.
+            unsafe { core::ptr::copy_nonoverlapping(addr as *const u8, buf.as_mut_ptr(), buf.len()) };
+        }
+        ok
+    };
+    let cap = size - HEADER as u64;
+    let (base, end) = table_range(info.rsdp(), cap, &mut read).unwrap_or((0, 0));
+    let header = WindowHeader { rsdp: info.rsdp(), base, len: end - base };
+    // SAFETY: [pa, pa + size) are fresh frames; HEADER + len <= size.
+    unsafe {
+        core::ptr::copy_nonoverlapping(header.encode().as_ptr(), pa as *mut u8, HEADER);
+        if end > base {
+            core::ptr::copy_nonoverlapping(base as *const u8, (pa + HEADER as u64) as *mut u8, (end - base) as usize);
+        }
+    }
+    defmt::info!("ACPI tables {=u64:#x}..{=u64:#x} copied for the acpi task", base, end);
+}
+
 fn build_task(info: &StartInfo, index: usize, desc: &'static TaskDesc) -> Result<(), SetupError> {
     let kk = k();
     let name = desc.name;
@@ -168,7 +194,11 @@ fn build_task(info: &StartInfo, index: usize, desc: &'static TaskDesc) -> Result
                 (r.paddr, US | NX)
             }
             RegionKind::Ram => (frames.alloc(pages(r.size)).map_err(map_err)?, US | NX),
-            RegionKind::Firmware => (r.paddr, US | NX),
+            RegionKind::AcpiTables => {
+                let pa = frames.alloc(pages(r.size)).map_err(map_err)?;
+                snapshot_acpi(info, pa, r.size);
+                (pa, US | NX)
+            }
         };
         if r.writable {
             flags |= RW;

@@ -1,0 +1,146 @@
+//! The ACPI-tables window: a read-only snapshot of the firmware's tables
+//! that the kernel copies into a task's region at boot.
+//!
+//! The PVH start info names the RSDP; the kernel reads the RSDT/XSDT it
+//! points to and copies the smallest physical range holding the RSDP's
+//! root table and every table it lists, behind a [`WindowHeader`]. The acpi
+//! task then parses with physical addresses: `offset = HEADER + pa - base`.
+//! The kernel does no more ACPI parsing than finding that range; every
+//! check of the tables' contents is the acpi task's.
+
+/// "ACPW" in memory.
+pub const MAGIC: u32 = 0x5750_4341;
+/// Bytes before the copied tables.
+pub const HEADER: usize = 32;
+
+/// The header at the start of the window.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct WindowHeader {
+    /// Physical address of the RSDP (0 if the loader gave none).
+    pub rsdp: u64,
+    /// Physical address of the first copied byte.
+    pub base: u64,
+    /// Copied bytes.
+    pub len: u64,
+}
+
+impl WindowHeader {
+    /// Encodes as stored.
+    pub fn encode(&self) -> [u8; HEADER] {
+        let mut out = [0u8; HEADER];
+        out[0..4].copy_from_slice(&MAGIC.to_le_bytes());
+        out[8..16].copy_from_slice(&self.rsdp.to_le_bytes());
+        out[16..24].copy_from_slice(&self.base.to_le_bytes());
+        out[24..32].copy_from_slice(&self.len.to_le_bytes());
+        out
+    }
+
+    /// Decodes; `None` without the magic.
+    pub fn decode(b: &[u8]) -> Option<Self> {
+        let u64_at = |i: usize| Some(u64::from_le_bytes(b.get(i..i + 8)?.try_into().ok()?));
+        (b.get(0..4)? == MAGIC.to_le_bytes()).then_some(())?;
+        Some(WindowHeader {
+            rsdp: u64_at(8)?,
+            base: u64_at(16)?,
+            len: u64_at(24)?,
+        })
+    }
+}
+
+const RSDP_REVISION: usize = 15;
+const RSDP_RSDT: usize = 16;
+const RSDP_XSDT: usize = 24;
+const SDT_LENGTH: usize = 4;
+const SDT_HEADER: u64 = 36;
+/// The most root-table entries looked at.
+const MAX_ENTRIES: u64 = 64;
+
+/// The physical range `[lo, hi)` holding the root table and every table it
+/// lists, read through `read(pa, buf)`; `None` if the root table is absent
+/// or unreadable. Ranges larger than `cap` are cut at `cap`.
+pub fn table_range(rsdp: u64, cap: u64, read: &mut dyn FnMut(u64, &mut [u8]) -> bool) -> Option<(u64, u64)> {
+    let mut r = [0u8; 36];
+    if rsdp == 0 || !read(rsdp, &mut r) {
+        return None;
+    }
+    let (root, entry) = if r[RSDP_REVISION] >= 2 {
+        (u64::from_le_bytes(r[RSDP_XSDT..RSDP_XSDT + 8].try_into().ok()?), 8u64)
+    } else {
+        (u32::from_le_bytes(r[RSDP_RSDT..RSDP_RSDT + 4].try_into().ok()?) as u64, 4u64)
+    };
+    let mut len = [0u8; 4];
+    if root == 0 || !read(root + SDT_LENGTH as u64, &mut len) {
+        return None;
+    }
+    let root_len = u32::from_le_bytes(len) as u64;
+    let (mut lo, mut hi) = (root, root.checked_add(root_len)?);
+    let entries = root_len.saturating_sub(SDT_HEADER) / entry;
+    for i in 0..entries.min(MAX_ENTRIES) {
+        let mut e = [0u8; 8];
+        if !read(root + SDT_HEADER + i * entry, &mut e[..entry as usize]) {
+            break;
+        }
+        let table = u64::from_le_bytes(e);
+        if table == 0 || !read(table + SDT_LENGTH as u64, &mut len) {
+            continue;
+        }
+        let end = table.saturating_add(u32::from_le_bytes(len) as u64);
+        lo = lo.min(table);
+        hi = hi.max(end);
+    }
+    Some((lo, hi.min(lo.saturating_add(cap))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image() -> std::vec::Vec<u8> {
+        let mut m = std::vec![0u8; 0x4000];
+        // RSDP v2 at 0x100 pointing at an XSDT at 0x1000 with two tables.
+        m[0x100 + RSDP_REVISION] = 2;
+        m[0x100 + RSDP_XSDT..0x100 + RSDP_XSDT + 8].copy_from_slice(&0x1000u64.to_le_bytes());
+        m[0x1004..0x1008].copy_from_slice(&(36u32 + 16).to_le_bytes());
+        m[0x1024..0x102c].copy_from_slice(&0x2000u64.to_le_bytes());
+        m[0x102c..0x1034].copy_from_slice(&0x3000u64.to_le_bytes());
+        m[0x2004..0x2008].copy_from_slice(&0x80u32.to_le_bytes());
+        m[0x3004..0x3008].copy_from_slice(&0x40u32.to_le_bytes());
+        m
+    }
+
+    fn reader(m: &[u8]) -> impl FnMut(u64, &mut [u8]) -> bool + '_ {
+        move |pa, buf| match m.get(pa as usize..pa as usize + buf.len()) {
+            Some(src) => {
+                buf.copy_from_slice(src);
+                true
+            }
+            None => false,
+        }
+    }
+
+    #[test]
+    fn window_spans_root_table_and_every_listed_table() {
+        let m = image();
+        assert_eq!(table_range(0x100, 1 << 20, &mut reader(&m)), Some((0x1000, 0x3040)));
+    }
+
+    #[test]
+    fn window_is_cut_at_its_capacity() {
+        let m = image();
+        assert_eq!(table_range(0x100, 0x800, &mut reader(&m)), Some((0x1000, 0x1800)));
+    }
+
+    #[test]
+    fn missing_rsdp_gives_no_window() {
+        let m = image();
+        assert_eq!(table_range(0, 1 << 20, &mut reader(&m)), None);
+        assert_eq!(table_range(0x9000, 1 << 20, &mut reader(&m)), None);
+    }
+
+    #[test]
+    fn header_round_trips_and_needs_its_magic() {
+        let h = WindowHeader { rsdp: 1, base: 2, len: 3 };
+        assert_eq!(WindowHeader::decode(&h.encode()), Some(h));
+        assert_eq!(WindowHeader::decode(&[0u8; HEADER]), None);
+    }
+}
