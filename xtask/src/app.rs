@@ -261,11 +261,6 @@ impl App {
         })?;
         check(raw, path, crates, &err)
     }
-
-    /// Index of a task by name.
-    pub fn task_index(&self, name: &str) -> Option<usize> {
-        self.tasks.iter().position(|t| t.name == name)
-    }
 }
 
 fn check(
@@ -277,25 +272,38 @@ fn check(
     let mut regions = Vec::new();
     for (name, v) in &raw.regions {
         let place = format!("[regions.{name}]");
-        let r: RegionToml = v.clone().try_into().map_err(|e: toml::de::Error| {
-            err(&place, e.message().trim().to_string())
-        })?;
-        if r.size == 0 || r.size % PAGE != 0 {
-            return Err(err(&place, format!("size: {:#x} is not a non-zero multiple of 4 KiB", r.size)));
+        let r: RegionToml = v
+            .clone()
+            .try_into()
+            .map_err(|e: toml::de::Error| err(&place, e.message().trim().to_string()))?;
+        if r.size == 0 || !r.size.is_multiple_of(PAGE) {
+            return Err(err(
+                &place,
+                format!("size: {:#x} is not a non-zero multiple of 4 KiB", r.size),
+            ));
         }
         if let Some(b) = r.base {
-            if b % PAGE != 0 {
+            if !b.is_multiple_of(PAGE) {
                 return Err(err(&place, format!("base: {b:#x} is not 4 KiB aligned")));
             }
         }
         if r.kind == RegionKind::Mmio && r.base.is_none() {
-            return Err(err(&place, "base: an mmio region needs its physical address".into()));
+            return Err(err(
+                &place,
+                "base: an mmio region needs its physical address".into(),
+            ));
         }
         if matches!(r.kind, RegionKind::Ram | RegionKind::AcpiTables) && r.base.is_some() {
-            return Err(err(&place, "base: this kind is placed by the kernel; remove base".into()));
+            return Err(err(
+                &place,
+                "base: this kind is placed by the kernel; remove base".into(),
+            ));
         }
         if r.kind == RegionKind::AcpiTables && r.writable {
-            return Err(err(&place, "writable: the ACPI tables are read-only; set writable = false".into()));
+            return Err(err(
+                &place,
+                "writable: the ACPI tables are read-only; set writable = false".into(),
+            ));
         }
         regions.push(Region {
             name: name.clone(),
@@ -311,7 +319,11 @@ fn check(
                 if x < y + b.size && y < x + a.size {
                     return Err(err(
                         &format!("[regions.{}]", b.name),
-                        format!("base: overlaps region \"{}\" ({x:#x}..{:#x})", a.name, x + a.size),
+                        format!(
+                            "base: overlaps region \"{}\" ({x:#x}..{:#x})",
+                            a.name,
+                            x + a.size
+                        ),
                     ));
                 }
             }
@@ -328,12 +340,19 @@ fn check(
             .map_err(|e: toml::de::Error| err(&place, e.message().trim().to_string()))?;
         parsed.push((name.clone(), t));
     }
-    let sup: Vec<&String> = parsed.iter().filter(|(_, t)| t.supervisor).map(|(n, _)| n).collect();
+    let sup: Vec<&String> = parsed
+        .iter()
+        .filter(|(_, t)| t.supervisor)
+        .map(|(n, _)| n)
+        .collect();
     let supervisor = match sup.as_slice() {
         [one] => names.iter().position(|n| n == *one).unwrap_or(0),
         [] => return Err(err("[tasks]", "no task has supervisor = true".into())),
         [_, second, ..] => {
-            return Err(err(&format!("[tasks.{second}]"), "supervisor: a second supervisor".into()))
+            return Err(err(
+                &format!("[tasks.{second}]"),
+                "supervisor: a second supervisor".into(),
+            ))
         }
     };
 
@@ -341,11 +360,17 @@ fn check(
     for (name, t) in &parsed {
         let place = format!("[tasks.{name}]");
         if !crates.contains(&t.krate) {
-            return Err(err(&place, format!("crate: no crate named \"{}\" in the workspace", t.krate)));
+            return Err(err(
+                &place,
+                format!("crate: no crate named \"{}\" in the workspace", t.krate),
+            ));
         }
         let is_sup = names.get(supervisor) == Some(name);
         if is_sup && t.priority != 0 {
-            return Err(err(&place, "priority: the supervisor must have priority 0".into()));
+            return Err(err(
+                &place,
+                "priority: the supervisor must have priority 0".into(),
+            ));
         }
         if !is_sup && t.priority == 0 {
             return Err(err(
@@ -353,11 +378,17 @@ fn check(
                 "priority: 0 is the supervisor's; two tasks at the supervisor's priority".into(),
             ));
         }
-        if t.stacksize < PAGE || t.stacksize % PAGE != 0 {
-            return Err(err(&place, format!("stacksize: {:#x} is not a multiple of 4 KiB", t.stacksize)));
+        if t.stacksize < PAGE || !t.stacksize.is_multiple_of(PAGE) {
+            return Err(err(
+                &place,
+                format!("stacksize: {:#x} is not a multiple of 4 KiB", t.stacksize),
+            ));
         }
         if t.notifications.len() > MAX_NOTIFICATIONS {
-            return Err(err(&place, format!("notifications: more than {MAX_NOTIFICATIONS}")));
+            return Err(err(
+                &place,
+                format!("notifications: more than {MAX_NOTIFICATIONS}"),
+            ));
         }
         let mut slots = Vec::new();
         for s in &t.task_slots {
@@ -383,7 +414,10 @@ fn check(
             }
         }
         if t.regions.len() > MAX_TASK_REGIONS {
-            return Err(err(&place, format!("regions: more than {MAX_TASK_REGIONS}")));
+            return Err(err(
+                &place,
+                format!("regions: more than {MAX_TASK_REGIONS}"),
+            ));
         }
         for r in &t.regions {
             if !regions.iter().any(|x| &x.name == r) {
@@ -401,7 +435,9 @@ fn check(
             if *vector < FIRST_DEVICE_VECTOR || *vector == 0xFF {
                 return Err(err(
                     &place,
-                    format!("interrupts: vector {vector} is reserved (use {FIRST_DEVICE_VECTOR}..=254)"),
+                    format!(
+                        "interrupts: vector {vector} is reserved (use {FIRST_DEVICE_VECTOR}..=254)"
+                    ),
                 ));
             }
             irqs.push((*vector, 1u32 << bit));

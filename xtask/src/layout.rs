@@ -90,7 +90,10 @@ pub fn layout(app: &App) -> Result<Layout, LayoutError> {
                 .iter()
                 .filter_map(|name| app.regions.iter().position(|r| &r.name == name))
                 .map(|ri| {
-                    let g = Grant { region: ri, vaddr: va };
+                    let g = Grant {
+                        region: ri,
+                        vaddr: va,
+                    };
                     va += app.regions[ri].size + PAGE;
                     g
                 })

@@ -122,10 +122,15 @@ impl<'t> Decoder<'t> {
         let decoder = if task == KERNEL_INDEX {
             self.kernel.as_mut()
         } else {
-            self.decoders.get_mut(task as usize).and_then(|d| d.as_mut())
+            self.decoders
+                .get_mut(task as usize)
+                .and_then(|d| d.as_mut())
         };
         let (level, message) = match decoder {
-            None => ("?".into(), format!("(no defmt table for {name}: {} bytes)", frame.len())),
+            None => (
+                "?".into(),
+                format!("(no defmt table for {name}: {} bytes)", frame.len()),
+            ),
             Some(d) => {
                 d.received(frame);
                 match d.decode() {

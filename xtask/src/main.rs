@@ -8,6 +8,8 @@
 //! - `test [same machine options]`: every host test and every QEMU scenario,
 //!   one line each, ending with `N passed, M failed`.
 //! - `dmar [--json] [FILE...]`: print DMAR tables (default: this machine's).
+//! - `lint`: `cargo fmt --check`, then clippy with `-D warnings` on the host
+//!   workspace and on every firmware crate of every app.
 
 mod app;
 mod image;
@@ -22,7 +24,7 @@ use std::process::ExitCode;
 use app::App;
 use qemu::MachineOptions;
 
-const USAGE: &str = "usage: cargo xtask <build|run|test> [--app PATH] [--accel tcg|kvm] \
+const USAGE: &str = "usage: cargo xtask <build|run|test|lint> [--app PATH] [--accel tcg|kvm] \
 [--iommu OPTS] [--qemu-arg ARG]... [--interactive]
        cargo xtask dmar [--json] [FILE...]";
 
@@ -62,7 +64,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
 /// Package names of the workspace members (to check app.toml's crates).
 fn workspace_crates() -> Vec<String> {
     let root = image::root();
-    let read = |p: PathBuf| -> Option<toml::Value> { toml::from_str(&std::fs::read_to_string(p).ok()?).ok() };
+    let read = |p: PathBuf| -> Option<toml::Value> {
+        toml::from_str(&std::fs::read_to_string(p).ok()?).ok()
+    };
     let Some(ws) = read(root.join("Cargo.toml")) else {
         return Vec::new();
     };
@@ -82,7 +86,9 @@ fn workspace_crates() -> Vec<String> {
 
 /// Loads an app.toml (default: the root one), printing its error.
 fn load_app(path: Option<&PathBuf>) -> Result<App, String> {
-    let path = path.cloned().unwrap_or_else(|| image::root().join("app.toml"));
+    let path = path
+        .cloned()
+        .unwrap_or_else(|| image::root().join("app.toml"));
     App::load(&path, &workspace_crates()).map_err(|e| e.to_string())
 }
 
@@ -107,6 +113,7 @@ fn main() -> ExitCode {
         "build" => cmd_build(&opts),
         "run" => cmd_run(&opts),
         "test" => test::run(opts.app.as_ref(), &opts.machine),
+        "lint" => cmd_lint(),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -120,6 +127,49 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn cmd_lint() -> Result<ExitCode, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let run = |args: &[&str]| {
+        std::process::Command::new(&cargo)
+            .current_dir(image::root())
+            .args(args)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    if !run(&["fmt", "--all", "--", "--check"]) {
+        return Err("cargo fmt would change files (run cargo fmt --all)".into());
+    }
+    if !run(&[
+        "clippy",
+        "--quiet",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]) {
+        return Err("clippy found problems in the host workspace".into());
+    }
+    let mut apps = vec![image::root().join("app.toml")];
+    if let Ok(dir) = std::fs::read_dir(image::root().join("apps")) {
+        apps.extend(dir.filter_map(|e| e.ok().map(|e| e.path())));
+    }
+    for path in apps
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+    {
+        if !path.exists() {
+            continue;
+        }
+        let app = load_app(Some(path))?;
+        image::build(&app, true)?;
+        image::clippy(&app)?;
+    }
+    println!("lint: clean");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn cmd_build(opts: &Options) -> Result<ExitCode, String> {
@@ -138,7 +188,14 @@ fn cmd_run(opts: &Options) -> Result<ExitCode, String> {
     let img = image::build(&app, false)?;
     let names: Vec<String> = app.tasks.iter().map(|t| t.name.clone()).collect();
     let tables = logs::Tables::load(&names, &img.task_elves, &img.image);
-    let out = qemu::run(&app, &img.image, &tables, &opts.machine, opts.interactive, true)?;
+    let out = qemu::run(
+        &app,
+        &img.image,
+        &tables,
+        &opts.machine,
+        opts.interactive,
+        true,
+    )?;
     Ok(match out.exit {
         qemu::Exit::Pass => ExitCode::SUCCESS,
         qemu::Exit::Fail => {

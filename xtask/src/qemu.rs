@@ -70,7 +70,10 @@ pub fn ensure_installed() -> Result<(), String> {
     }
     eprintln!("xtask: {QEMU} is missing; installing Debian's {QEMU_PACKAGE}");
     let ok = Command::new("sh")
-        .args(["-c", &format!("DEBIAN_FRONTEND=noninteractive {cmd} >/dev/null")])
+        .args([
+            "-c",
+            &format!("DEBIAN_FRONTEND=noninteractive {cmd} >/dev/null"),
+        ])
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
@@ -90,13 +93,26 @@ fn which(bin: &str) -> bool {
 /// The QEMU command line (without the serial ports).
 pub fn command(app: &App, image: &Path, opts: &MachineOptions) -> Result<Command, String> {
     let mut c = Command::new(QEMU);
-    c.args(["-machine", "q35", "-display", "none", "-no-reboot", "-nic", "none"]);
+    c.args([
+        "-machine",
+        "q35",
+        "-display",
+        "none",
+        "-no-reboot",
+        "-nic",
+        "none",
+    ]);
     match opts.accel.as_deref() {
         None | Some("tcg") => {
             c.args(["-accel", "tcg"]);
         }
         Some("kvm") => {
-            if std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_err() {
+            if std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/kvm")
+                .is_err()
+            {
                 return Err("--accel kvm: /dev/kvm is not usable here; use tcg".into());
             }
             c.args(["-accel", "kvm"]);
@@ -141,11 +157,16 @@ pub fn run(
     if interactive {
         cmd.args(["-serial", "mon:stdio"]);
     } else {
-        cmd.args(["-serial", "stdio"]).stdin(Stdio::null()).stdout(Stdio::piped());
+        cmd.args(["-serial", "stdio"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped());
     }
-    cmd.arg("-serial").arg(format!("file:{}", log_path.display()));
+    cmd.arg("-serial")
+        .arg(format!("file:{}", log_path.display()));
     cmd.stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|e| format!("cannot start {QEMU}: {e}"))?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {QEMU}: {e}"))?;
     let console_thread = child.stdout.take().map(|mut out| {
         std::thread::spawn(move || {
             let mut all = Vec::new();

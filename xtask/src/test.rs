@@ -9,7 +9,7 @@
 //! hang after the time limit, a crash, an early exit).
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
 use crate::app::App;
@@ -122,7 +122,11 @@ fn host_tests(tally: &mut Tally) -> Result<(), String> {
     let err_text = err_thread.join().unwrap_or_default();
     if !status.success() && tally.failed.is_empty() {
         eprintln!("{err_text}");
-        tally.record("host cargo test (build)", false, "cargo test failed before running tests");
+        tally.record(
+            "host cargo test (build)",
+            false,
+            "cargo test failed before running tests",
+        );
     }
     if seen == 0 {
         tally.record("host cargo test", false, "no test ran");
@@ -131,7 +135,7 @@ fn host_tests(tally: &mut Tally) -> Result<(), String> {
 }
 
 /// Boots one test image and scores its scenarios.
-fn scenario_app(path: &PathBuf, machine: &MachineOptions, tally: &mut Tally) {
+fn scenario_app(path: &Path, machine: &MachineOptions, tally: &mut Tally) {
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -141,7 +145,11 @@ fn scenario_app(path: &PathBuf, machine: &MachineOptions, tally: &mut Tally) {
         Ok(a) => a,
         Err(e) => return tally.record(&format!("qemu {stem} (app.toml)"), false, &e.to_string()),
     };
-    let scenarios = app.test.as_ref().map(|t| t.scenarios.clone()).unwrap_or_default();
+    let scenarios = app
+        .test
+        .as_ref()
+        .map(|t| t.scenarios.clone())
+        .unwrap_or_default();
     let img = match image::build(&app, true) {
         Ok(i) => i,
         Err(e) => return tally.record(&format!("qemu {stem} (build)"), false, &e),
@@ -199,7 +207,11 @@ fn scenario_app(path: &PathBuf, machine: &MachineOptions, tally: &mut Tally) {
     for (n, ok, why) in &results {
         if !scenarios.contains(n) {
             any_failed = true;
-            tally.record(&format!("qemu {stem}::{n}"), false, &format!("not listed in [test] scenarios ({ok} {why})"));
+            tally.record(
+                &format!("qemu {stem}::{n}"),
+                false,
+                &format!("not listed in [test] scenarios ({ok} {why})"),
+            );
         }
     }
     if out.exit != Exit::Pass && !any_failed {
@@ -214,7 +226,15 @@ fn scenario_app(path: &PathBuf, machine: &MachineOptions, tally: &mut Tally) {
         }
         if !out.console.trim().is_empty() {
             println!("---- console of {stem}");
-            for l in out.console.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev() {
+            for l in out
+                .console
+                .lines()
+                .rev()
+                .take(20)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+            {
                 println!("    {l}");
             }
         }

@@ -58,15 +58,25 @@ const MAX_ENTRIES: u64 = 64;
 /// The physical range `[lo, hi)` holding the root table and every table it
 /// lists, read through `read(pa, buf)`; `None` if the root table is absent
 /// or unreadable. Ranges larger than `cap` are cut at `cap`.
-pub fn table_range(rsdp: u64, cap: u64, read: &mut dyn FnMut(u64, &mut [u8]) -> bool) -> Option<(u64, u64)> {
+pub fn table_range(
+    rsdp: u64,
+    cap: u64,
+    read: &mut dyn FnMut(u64, &mut [u8]) -> bool,
+) -> Option<(u64, u64)> {
     let mut r = [0u8; 36];
     if rsdp == 0 || !read(rsdp, &mut r) {
         return None;
     }
     let (root, entry) = if r[RSDP_REVISION] >= 2 {
-        (u64::from_le_bytes(r[RSDP_XSDT..RSDP_XSDT + 8].try_into().ok()?), 8u64)
+        (
+            u64::from_le_bytes(r[RSDP_XSDT..RSDP_XSDT + 8].try_into().ok()?),
+            8u64,
+        )
     } else {
-        (u32::from_le_bytes(r[RSDP_RSDT..RSDP_RSDT + 4].try_into().ok()?) as u64, 4u64)
+        (
+            u32::from_le_bytes(r[RSDP_RSDT..RSDP_RSDT + 4].try_into().ok()?) as u64,
+            4u64,
+        )
     };
     let mut len = [0u8; 4];
     if root == 0 || !read(root + SDT_LENGTH as u64, &mut len) {
@@ -121,13 +131,19 @@ mod tests {
     #[test]
     fn window_spans_root_table_and_every_listed_table() {
         let m = image();
-        assert_eq!(table_range(0x100, 1 << 20, &mut reader(&m)), Some((0x1000, 0x3040)));
+        assert_eq!(
+            table_range(0x100, 1 << 20, &mut reader(&m)),
+            Some((0x1000, 0x3040))
+        );
     }
 
     #[test]
     fn window_is_cut_at_its_capacity() {
         let m = image();
-        assert_eq!(table_range(0x100, 0x800, &mut reader(&m)), Some((0x1000, 0x1800)));
+        assert_eq!(
+            table_range(0x100, 0x800, &mut reader(&m)),
+            Some((0x1000, 0x1800))
+        );
     }
 
     #[test]
@@ -139,7 +155,11 @@ mod tests {
 
     #[test]
     fn header_round_trips_and_needs_its_magic() {
-        let h = WindowHeader { rsdp: 1, base: 2, len: 3 };
+        let h = WindowHeader {
+            rsdp: 1,
+            base: 2,
+            len: 3,
+        };
         assert_eq!(WindowHeader::decode(&h.encode()), Some(h));
         assert_eq!(WindowHeader::decode(&[0u8; HEADER]), None);
     }

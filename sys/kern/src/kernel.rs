@@ -6,7 +6,7 @@
 //! is reached through [`k`], and no reference to it is held across the
 //! `hlt` of the idle loop, where interrupt handlers run.
 
-use abi::{rc, FaultInfo, Generation, TaskId};
+use abi::{rc, FaultInfo, TaskId};
 use kern::regions::{Access, Span};
 
 use crate::arch::{cpu, entry, gdt, paging};
@@ -40,9 +40,10 @@ static mut KERNEL: Kernel = Kernel {
 
 /// The kernel state.
 pub fn k() -> &'static mut Kernel {
+    let p = &raw mut KERNEL;
     // SAFETY: one CPU; kernel code runs with interrupts masked except in the
     // idle loop, which holds no reference across `hlt` (see module doc).
-    unsafe { &mut *(&raw mut KERNEL) }
+    unsafe { &mut *p }
 }
 
 impl Kernel {
@@ -285,9 +286,4 @@ pub fn schedule() {
         }
         cpu::idle_until_interrupt();
     }
-}
-
-/// The generation of a task index (for logs and kipc).
-pub fn generation(index: usize) -> Generation {
-    k().tasks[index].generation
 }

@@ -37,14 +37,16 @@ static mut BUF: FrameBuf = FrameBuf {
 static mut ENCODER: defmt::Encoder = defmt::Encoder::new();
 
 fn buf() -> &'static mut FrameBuf {
+    let p = &raw mut BUF;
     // SAFETY: one CPU, interrupts masked while logging (the idle loop does
     // not log), so acquire/write/release never nest.
-    unsafe { &mut *(&raw mut BUF) }
+    unsafe { &mut *p }
 }
 
 fn encoder() -> &'static mut defmt::Encoder {
+    let p = &raw mut ENCODER;
     // SAFETY: as `buf`.
-    unsafe { &mut *(&raw mut ENCODER) }
+    unsafe { &mut *p }
 }
 
 fn push(bytes: &[u8]) {

@@ -57,7 +57,7 @@ pub fn syscall_msrs() {
     // the LME/NXE bits the boot code set.
     unsafe {
         cpu::wrmsr(msr::EFER, cpu::rdmsr(msr::EFER) | EFER_SCE);
-        cpu::wrmsr(msr::LSTAR, syscall_entry as usize as u64);
+        cpu::wrmsr(msr::LSTAR, syscall_entry as *const () as u64);
         cpu::wrmsr(
             msr::STAR,
             ((KERNEL_CS as u64) << 32) | (((USER_DS as u64 & !3) - 8) << 48),
@@ -103,26 +103,42 @@ pub fn tasks(info: &StartInfo) -> Result<(), SetupError> {
 fn snapshot_acpi(info: &StartInfo, pa: u64, size: u64) {
     use kern::acpi_window::{table_range, WindowHeader, HEADER};
     let mut read = |addr: u64, buf: &mut [u8]| {
-        let ok = addr.checked_add(buf.len() as u64).is_some_and(|e| e < 1 << 32);
+        let ok = addr
+            .checked_add(buf.len() as u64)
+            .is_some_and(|e| e < 1 << 32);
         if ok {
             // SAFETY: everything below 4 GiB is identity-mapped for the
             // kernel; a bogus firmware pointer at worst reads other physical
             // memory into a snapshot the acpi task will reject.
-            unsafe { core::ptr::copy_nonoverlapping(addr as *const u8, buf.as_mut_ptr(), buf.len()) };
+            unsafe {
+                core::ptr::copy_nonoverlapping(addr as *const u8, buf.as_mut_ptr(), buf.len())
+            };
         }
         ok
     };
     let cap = size - HEADER as u64;
     let (base, end) = table_range(info.rsdp(), cap, &mut read).unwrap_or((0, 0));
-    let header = WindowHeader { rsdp: info.rsdp(), base, len: end - base };
+    let header = WindowHeader {
+        rsdp: info.rsdp(),
+        base,
+        len: end - base,
+    };
     // SAFETY: [pa, pa + size) are fresh frames; HEADER + len <= size.
     unsafe {
         core::ptr::copy_nonoverlapping(header.encode().as_ptr(), pa as *mut u8, HEADER);
         if end > base {
-            core::ptr::copy_nonoverlapping(base as *const u8, (pa + HEADER as u64) as *mut u8, (end - base) as usize);
+            core::ptr::copy_nonoverlapping(
+                base as *const u8,
+                (pa + HEADER as u64) as *mut u8,
+                (end - base) as usize,
+            );
         }
     }
-    defmt::info!("ACPI tables {=u64:#x}..{=u64:#x} copied for the acpi task", base, end);
+    defmt::info!(
+        "ACPI tables {=u64:#x}..{=u64:#x} copied for the acpi task",
+        base,
+        end
+    );
 }
 
 fn build_task(info: &StartInfo, index: usize, desc: &'static TaskDesc) -> Result<(), SetupError> {

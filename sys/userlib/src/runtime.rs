@@ -61,14 +61,16 @@ static mut FRAME: Frame = Frame {
 static mut ENCODER: defmt::Encoder = defmt::Encoder::new();
 
 fn frame() -> &'static mut Frame {
+    let p = &raw mut FRAME;
     // SAFETY: a task is single-threaded and has no interrupts of its own:
     // acquire/write/release never overlap.
-    unsafe { &mut *(&raw mut FRAME) }
+    unsafe { &mut *p }
 }
 
 fn encoder() -> &'static mut defmt::Encoder {
+    let p = &raw mut ENCODER;
     // SAFETY: as `frame`.
-    unsafe { &mut *(&raw mut ENCODER) }
+    unsafe { &mut *p }
 }
 
 fn push(bytes: &[u8]) {

@@ -10,6 +10,9 @@
 
 pub mod protocol;
 
+#[cfg(test)]
+extern crate std;
+
 /// First delay after a quick re-fault.
 pub const MIN_BACKOFF_MS: u64 = 10;
 /// The longest delay.
@@ -120,6 +123,3 @@ mod tests {
         assert_eq!(next_restart(&rs), Some(20));
     }
 }
-
-#[cfg(test)]
-extern crate std;

@@ -30,14 +30,23 @@ fn ensure(cond: bool, why: &'static str) -> Outcome {
     }
 }
 
-const SCENARIOS: &[(&str, fn(&mut Counter) -> Outcome)] = &[
+/// A named scenario.
+type Scenario = (&'static str, fn(&mut Counter) -> Outcome);
+
+const SCENARIOS: &[Scenario] = &[
     ("idl_call_returns_typed_reply", typed_reply),
     ("idl_read_lease_is_read_by_server", read_lease),
     ("idl_write_lease_is_written_by_server", write_lease),
     ("idl_compensation_undoes_its_call", compensation),
     ("idl_caller_not_listed_is_refused", access_refused),
-    ("idl_server_death_is_reported_with_new_generation", server_death),
-    ("idl_idempotent_call_reaches_restarted_server", idempotent_after_restart),
+    (
+        "idl_server_death_is_reported_with_new_generation",
+        server_death,
+    ),
+    (
+        "idl_idempotent_call_reaches_restarted_server",
+        idempotent_after_restart,
+    ),
 ];
 
 fn typed_reply(c: &mut Counter) -> Outcome {
@@ -55,7 +64,10 @@ fn read_lease(c: &mut Counter) -> Outcome {
 fn write_lease(c: &mut Counter) -> Outcome {
     let mut out = [0u8; 12];
     let n = c.fill(0xAB, &mut out).map_err(|_| "fill failed")?;
-    ensure(n == 12 && out == [0xAB; 12], "server did not fill the lease")
+    ensure(
+        n == 12 && out == [0xAB; 12],
+        "server did not fill the lease",
+    )
 }
 
 fn compensation(c: &mut Counter) -> Outcome {
@@ -67,29 +79,45 @@ fn compensation(c: &mut Counter) -> Outcome {
     let bytes = postcard::to_slice(&undo, &mut journal).map_err(|_| "encode failed")?;
     let back: Compensation = postcard::from_bytes(bytes).map_err(|_| "decode failed")?;
     back.execute(c).map_err(|_| "compensation failed")?;
-    ensure(c.total().map_err(|_| "total failed")? == before, "compensation did not undo")
+    ensure(
+        c.total().map_err(|_| "total failed")? == before,
+        "compensation did not undo",
+    )
 }
 
 fn access_refused(c: &mut Counter) -> Outcome {
-    ensure(matches!(c.secret(), Err(ClientError::AccessDenied)), "unlisted caller not refused")
+    ensure(
+        matches!(c.secret(), Err(ClientError::AccessDenied)),
+        "unlisted caller not refused",
+    )
 }
 
 fn server_death(c: &mut Counter) -> Outcome {
     let old = c.server().generation();
     match c.crash() {
         Err(ClientError::ServerDied { new_generation }) => {
-            ensure(new_generation == old.next(), "death names the wrong generation")?;
-            ensure(c.server().generation() == old.next(), "client kept the old generation")
+            ensure(
+                new_generation == old.next(),
+                "death names the wrong generation",
+            )?;
+            ensure(
+                c.server().generation() == old.next(),
+                "client kept the old generation",
+            )
         }
         _ => Err("crash did not report the server's death"),
     }
 }
 
 fn idempotent_after_restart(c: &mut Counter) -> Outcome {
-    let t = c.total().map_err(|_| "idempotent call to the restarted server failed")?;
+    let t = c
+        .total()
+        .map_err(|_| "idempotent call to the restarted server failed")?;
     ensure(t == 0, "restarted server kept its old state")?;
     let mut out = [0u8; 4];
-    let n = c.fill(1, &mut out).map_err(|_| "lease call after restart failed")?;
+    let n = c
+        .fill(1, &mut out)
+        .map_err(|_| "lease call after restart failed")?;
     ensure(n == 4 && out == [1; 4], "lease after restart wrong")
 }
 
@@ -112,7 +140,13 @@ fn main() -> ! {
     } else {
         abi::DEBUG_EXIT_FAILURE
     };
-    sys_send(config::slots::SUPERVISOR, OP_SHUTDOWN, &[verdict], &mut [], &[]);
+    sys_send(
+        config::slots::SUPERVISOR,
+        OP_SHUTDOWN,
+        &[verdict],
+        &mut [],
+        &[],
+    );
     loop {
         sys_recv_notification(0);
     }

@@ -6,7 +6,9 @@
 include!(concat!(env!("OUT_DIR"), "/idl.rs"));
 
 use abi::TaskId;
-use counter::{AddArgs, ChecksumArgs, CrashArgs, Endpoint, FillArgs, SecretArgs, SubtractArgs, TotalArgs};
+use counter::{
+    AddArgs, ChecksumArgs, CrashArgs, Endpoint, FillArgs, SecretArgs, SubtractArgs, TotalArgs,
+};
 use idl_runtime::{KernelTransport, ReadLease, WriteLease};
 use userlib::*;
 
@@ -66,5 +68,9 @@ static NAMES: [&str; config::TASK_COUNT] = config::TASK_NAMES;
 fn main() -> ! {
     let mut transport = KernelTransport::new(&NAMES);
     let mut buf = [0u8; abi::MAX_MESSAGE];
-    idl_runtime::serve(&mut transport, &mut Endpoint(Counter { total: 0 }), &mut buf)
+    idl_runtime::serve(
+        &mut transport,
+        &mut Endpoint(Counter { total: 0 }),
+        &mut buf,
+    )
 }

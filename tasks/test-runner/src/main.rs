@@ -47,7 +47,12 @@ impl Runner {
     /// The supervisor's record of a task: fault count and last fault.
     pub fn record(&mut self, task: u16) -> (u32, (u32, u64, u64)) {
         let mut out = [0u8; protocol::TASK_RECORD_LEN];
-        self.call(Peer::Supervisor, protocol::OP_TASK_RECORD, &task.to_le_bytes(), &mut out);
+        self.call(
+            Peer::Supervisor,
+            protocol::OP_TASK_RECORD,
+            &task.to_le_bytes(),
+            &mut out,
+        );
         protocol::decode_record(&out).unwrap_or((0, (0, 0, 0)))
     }
 

@@ -6,26 +6,44 @@ use userlib::*;
 
 use crate::{config, sender, Outcome, Peer, Runner};
 
+/// A named scenario.
+pub type Scenario = (&'static str, fn(&mut Runner) -> Outcome);
+
 /// Every scenario, by the name xtask reports.
-pub const ALL: &[(&str, fn(&mut Runner) -> Outcome)] = &[
+pub const ALL: &[Scenario] = &[
     ("ipc_round_trip_carries_reply_payload", ipc_round_trip),
     ("ipc_256_byte_message_round_trips", ipc_max_message),
     ("ipc_message_over_limit_is_refused", ipc_over_limit),
-    ("lease_server_reads_and_writes_client_buffer", lease_read_write),
-    ("lease_outside_client_memory_is_refused", lease_outside_client),
+    (
+        "lease_server_reads_and_writes_client_buffer",
+        lease_read_write,
+    ),
+    (
+        "lease_outside_client_memory_is_refused",
+        lease_outside_client,
+    ),
     ("borrow_past_lease_end_is_refused", borrow_past_end),
     ("closed_receive_takes_only_the_named_sender", closed_receive),
     ("notification_posted_by_another_task_arrives", notification),
     ("timer_notification_arrives_at_deadline", timer),
-    ("fault_write_to_kernel_memory_is_isolated", fault_write_kernel),
+    (
+        "fault_write_to_kernel_memory_is_isolated",
+        fault_write_kernel,
+    ),
     ("fault_write_to_another_task_is_isolated", fault_write_other),
     ("fault_execute_data_is_isolated", fault_execute_data),
     ("fault_divide_by_zero_is_isolated", fault_divide),
     ("fault_ud2_is_isolated", fault_ud2),
     ("fault_bad_syscall_pointer_is_isolated", fault_bad_pointer),
-    ("dead_code_reaches_client_blocked_on_dying_server", dead_code_in_send),
+    (
+        "dead_code_reaches_client_blocked_on_dying_server",
+        dead_code_in_send,
+    ),
     ("device_interrupt_arrives_as_notification", device_interrupt),
-    ("persist_region_survives_restart_ordinary_is_reset", persist_region),
+    (
+        "persist_region_survives_restart_ordinary_is_reset",
+        persist_region,
+    ),
 ];
 
 const RUNNER_PING: u32 = 1 << 0;
@@ -42,7 +60,10 @@ fn ipc_round_trip(r: &mut Runner) -> Outcome {
     let mut reply = [0u8; 16];
     let (code, len) = r.call(Peer::Server, SERVER_ECHO, b"custody", &mut reply);
     ensure(code == rc::OK, "echo returned an error code")?;
-    ensure(len == 7 && &reply[..7] == b"custody", "reply payload differs")
+    ensure(
+        len == 7 && &reply[..7] == b"custody",
+        "reply payload differs",
+    )
 }
 
 fn ipc_max_message(r: &mut Runner) -> Outcome {
@@ -68,18 +89,39 @@ fn lease_read_write(r: &mut Runner) -> Outcome {
     let src = *b"lease me";
     let mut dst = [0u8; 8];
     let leases = [
-        Lease { attributes: lease::READ, reserved: 0, base: src.as_ptr() as u64, length: 8 },
-        Lease { attributes: lease::WRITE, reserved: 0, base: dst.as_mut_ptr() as u64, length: 8 },
+        Lease {
+            attributes: lease::READ,
+            reserved: 0,
+            base: src.as_ptr() as u64,
+            length: 8,
+        },
+        Lease {
+            attributes: lease::WRITE,
+            reserved: 0,
+            base: dst.as_mut_ptr() as u64,
+            length: 8,
+        },
     ];
     let mut reply = [0u8; 4];
     let (code, _) = sys_send(r.server, SERVER_LEASE_UPPER, &[], &mut reply, &leases);
     ensure(code == rc::OK, "lease call failed")?;
-    ensure(u32::from_le_bytes(reply) == 8, "server did not write 8 bytes")?;
-    ensure(&dst == b"LEASE ME", "client buffer not written through the lease")
+    ensure(
+        u32::from_le_bytes(reply) == 8,
+        "server did not write 8 bytes",
+    )?;
+    ensure(
+        &dst == b"LEASE ME",
+        "client buffer not written through the lease",
+    )
 }
 
 fn read_at(r: &mut Runner, base: u64, length: u64, offset: u32, len: u32) -> u32 {
-    let leases = [Lease { attributes: lease::READ, reserved: 0, base, length }];
+    let leases = [Lease {
+        attributes: lease::READ,
+        reserved: 0,
+        base,
+        length,
+    }];
     let mut msg = [0u8; 8];
     msg[..4].copy_from_slice(&offset.to_le_bytes());
     msg[4..].copy_from_slice(&len.to_le_bytes());
@@ -91,7 +133,10 @@ fn read_at(r: &mut Runner, base: u64, length: u64, offset: u32, len: u32) -> u32
 fn lease_outside_client(r: &mut Runner) -> Outcome {
     const KERNEL_ADDRESS: u64 = 0x10_0000;
     let code = read_at(r, KERNEL_ADDRESS, 64, 0, 16);
-    ensure(code == rc::LEASE_OUT_OF_RANGE, "a lease on kernel memory was honoured")
+    ensure(
+        code == rc::LEASE_OUT_OF_RANGE,
+        "a lease on kernel memory was honoured",
+    )
 }
 
 fn borrow_past_end(r: &mut Runner) -> Outcome {
@@ -99,20 +144,35 @@ fn borrow_past_end(r: &mut Runner) -> Outcome {
     let ok = read_at(r, buf.as_ptr() as u64, 32, 16, 16);
     ensure(ok == rc::OK, "an in-bounds borrow failed")?;
     let code = read_at(r, buf.as_ptr() as u64, 32, 24, 16);
-    ensure(code == rc::LEASE_OUT_OF_RANGE, "a borrow past the lease end was honoured")
+    ensure(
+        code == rc::LEASE_OUT_OF_RANGE,
+        "a borrow past the lease end was honoured",
+    )
 }
 
 fn closed_receive(_r: &mut Runner) -> Outcome {
-    let (a, b) = (sender(config::tasks::SENDER_A), sender(config::tasks::SENDER_B));
+    let (a, b) = (
+        sender(config::tasks::SENDER_A),
+        sender(config::tasks::SENDER_B),
+    );
     let _ = sys_post(a, 1 << 0);
     let _ = sys_post(b, 1 << 0);
     let mut buf = [0u8; 16];
     let first = sys_recv(&mut buf, 0, b).map_err(|_| "closed receive failed")?;
-    ensure(first.sender.index() == b.index(), "closed receive took another sender")?;
-    ensure(&buf[..first.message_len] == b"sender_b", "wrong message from sender_b")?;
+    ensure(
+        first.sender.index() == b.index(),
+        "closed receive took another sender",
+    )?;
+    ensure(
+        &buf[..first.message_len] == b"sender_b",
+        "wrong message from sender_b",
+    )?;
     sys_reply(first.sender, 0, &[]);
     let second = sys_recv(&mut buf, 0, TaskId::ANY).map_err(|_| "open receive failed")?;
-    ensure(second.sender.index() == a.index(), "sender_a's waiting message was lost")?;
+    ensure(
+        second.sender.index() == a.index(),
+        "sender_a's waiting message was lost",
+    )?;
     sys_reply(second.sender, 0, &[]);
     Ok(())
 }
@@ -123,15 +183,24 @@ fn notification(_r: &mut Runner) -> Outcome {
     sys_set_timer(Some(sys_get_timer() + 500), config::notifications::TIMER);
     let bits = sys_recv_notification(RUNNER_PING | config::notifications::TIMER);
     sys_set_timer(None, 0);
-    ensure(bits & RUNNER_PING != 0, "the posted notification never arrived")
+    ensure(
+        bits & RUNNER_PING != 0,
+        "the posted notification never arrived",
+    )
 }
 
 fn timer(_r: &mut Runner) -> Outcome {
     let deadline = sys_get_timer() + 20;
     sys_set_timer(Some(deadline), config::notifications::TIMER);
     let bits = sys_recv_notification(config::notifications::TIMER);
-    ensure(bits == config::notifications::TIMER, "woke without the timer bit")?;
-    ensure(sys_get_timer() >= deadline, "timer fired before its deadline")
+    ensure(
+        bits == config::notifications::TIMER,
+        "woke without the timer bit",
+    )?;
+    ensure(
+        sys_get_timer() >= deadline,
+        "timer fired before its deadline",
+    )
 }
 
 /// Makes the victim commit a fault and checks it was recorded with `expect`,
@@ -143,48 +212,85 @@ fn fault_case(r: &mut Runner, op: u32, expect: fn(FaultInfo) -> bool) -> Outcome
     let old_gen = r.victim.generation();
     let (code, _) = r.call(Peer::Victim, op, &[], &mut []);
     let new_gen = rc::dead_generation(code).ok_or("no dead code after the fault")?;
-    ensure(new_gen == old_gen.next().get(), "dead code does not carry the next generation")?;
+    ensure(
+        new_gen == old_gen.next().get(),
+        "dead code does not carry the next generation",
+    )?;
     let (after, (kind, a, b)) = r.record(victim);
-    ensure(after == before + 1, "the supervisor did not record exactly one fault")?;
+    ensure(
+        after == before + 1,
+        "the supervisor did not record exactly one fault",
+    )?;
     let info = FaultInfo::decode(kind, a, b).ok_or("fault cause unreadable")?;
     ensure(expect(info), "the fault was recorded with the wrong cause")?;
     let mut reply = [0u8; 2];
     let (code, _) = r.call(Peer::Victim, VICTIM_PING, &[], &mut reply);
-    ensure(code == rc::OK && &reply == b"ok", "restarted victim does not answer")?;
+    ensure(
+        code == rc::OK && &reply == b"ok",
+        "restarted victim does not answer",
+    )?;
     let (code, _) = r.call(Peer::Server, SERVER_ECHO, b"?", &mut [0; 1]);
     ensure(code == rc::OK, "another task stopped answering")
 }
 
 fn fault_write_kernel(r: &mut Runner) -> Outcome {
     fault_case(r, VICTIM_WRITE_KERNEL, |f| {
-        matches!(f, FaultInfo::PageFault { address: 0x10_0000, write: true, present: true, .. })
+        matches!(
+            f,
+            FaultInfo::PageFault {
+                address: 0x10_0000,
+                write: true,
+                present: true,
+                ..
+            }
+        )
     })
 }
 
 fn fault_write_other(r: &mut Runner) -> Outcome {
     fault_case(r, VICTIM_WRITE_OTHER_TASK, |f| {
-        matches!(f, FaultInfo::PageFault { write: true, present: false, .. })
+        matches!(
+            f,
+            FaultInfo::PageFault {
+                write: true,
+                present: false,
+                ..
+            }
+        )
     })
 }
 
 fn fault_execute_data(r: &mut Runner) -> Outcome {
     fault_case(r, VICTIM_EXECUTE_DATA, |f| {
-        matches!(f, FaultInfo::PageFault { execute: true, present: true, .. })
+        matches!(
+            f,
+            FaultInfo::PageFault {
+                execute: true,
+                present: true,
+                ..
+            }
+        )
     })
 }
 
 fn fault_divide(r: &mut Runner) -> Outcome {
-    fault_case(r, VICTIM_DIVIDE_BY_ZERO, |f| matches!(f, FaultInfo::DivideError { .. }))
+    fault_case(r, VICTIM_DIVIDE_BY_ZERO, |f| {
+        matches!(f, FaultInfo::DivideError { .. })
+    })
 }
 
 fn fault_ud2(r: &mut Runner) -> Outcome {
-    fault_case(r, VICTIM_UD2, |f| matches!(f, FaultInfo::InvalidOpcode { .. }))
+    fault_case(r, VICTIM_UD2, |f| {
+        matches!(f, FaultInfo::InvalidOpcode { .. })
+    })
 }
 
 fn fault_bad_pointer(r: &mut Runner) -> Outcome {
-    fault_case(r, VICTIM_BAD_SYSCALL_POINTER, |f| {
-        matches!(f, FaultInfo::SyscallUsage { sysnum } if sysnum == abi::Sysnum::Log as u64)
-    })
+    fault_case(
+        r,
+        VICTIM_BAD_SYSCALL_POINTER,
+        |f| matches!(f, FaultInfo::SyscallUsage { sysnum } if sysnum == abi::Sysnum::Log as u64),
+    )
 }
 
 fn dead_code_in_send(r: &mut Runner) -> Outcome {
@@ -193,10 +299,16 @@ fn dead_code_in_send(r: &mut Runner) -> Outcome {
     let old = r.victim.generation();
     let (code, _) = r.call(Peer::Victim, VICTIM_PING, &[], &mut [0; 2]);
     let gen = rc::dead_generation(code).ok_or("blocked sender got no dead code")?;
-    ensure(gen == old.next().get(), "dead code does not name the new generation")?;
+    ensure(
+        gen == old.next().get(),
+        "dead code does not name the new generation",
+    )?;
     let mut reply = [0u8; 2];
     let (code, _) = r.call(Peer::Victim, VICTIM_PING, &[], &mut reply);
-    ensure(code == rc::OK && &reply == b"ok", "next call did not reach the restarted server")
+    ensure(
+        code == rc::OK && &reply == b"ok",
+        "next call did not reach the restarted server",
+    )
 }
 
 fn device_interrupt(r: &mut Runner) -> Outcome {
@@ -217,7 +329,10 @@ fn persist_region(r: &mut Runner) -> Outcome {
         (code, w(0), w(4), w(8))
     };
     let (code, p, m, d) = load(r);
-    ensure(code == rc::OK && p == MAGIC && m == MAGIC && d == MAGIC, "stores did not land")?;
+    ensure(
+        code == rc::OK && p == MAGIC && m == MAGIC && d == MAGIC,
+        "stores did not land",
+    )?;
     let (code, _) = r.call(Peer::Victim, VICTIM_UD2, &[], &mut []);
     ensure(rc::dead_generation(code).is_some(), "victim did not die")?;
     let (code, p, m, d) = load(r);

@@ -43,12 +43,18 @@ fn inl(port: u16) -> u32 {
 }
 
 fn cfg_read(off: u16) -> u32 {
-    outl(CONFIG_ADDRESS, 0x8000_0000 | (EDU_DEVFN << 8) | (off as u32 & 0xFC));
+    outl(
+        CONFIG_ADDRESS,
+        0x8000_0000 | (EDU_DEVFN << 8) | (off as u32 & 0xFC),
+    );
     inl(CONFIG_DATA)
 }
 
 fn cfg_write(off: u16, v: u32) {
-    outl(CONFIG_ADDRESS, 0x8000_0000 | (EDU_DEVFN << 8) | (off as u32 & 0xFC));
+    outl(
+        CONFIG_ADDRESS,
+        0x8000_0000 | (EDU_DEVFN << 8) | (off as u32 & 0xFC),
+    );
     outl(CONFIG_DATA, v);
 }
 
@@ -81,7 +87,10 @@ pub fn raise_and_wait() -> bool {
     cfg_write(cap, cfg_read(cap) | MSI_ENABLE);
     sys_irq_control(config::notifications::EDU_IRQ, true);
     mmio_write(EDU_RAISE, 1);
-    sys_set_timer(Some(sys_get_timer() + WAIT_MS), config::notifications::TIMER);
+    sys_set_timer(
+        Some(sys_get_timer() + WAIT_MS),
+        config::notifications::TIMER,
+    );
     let bits = sys_recv_notification(config::notifications::EDU_IRQ | config::notifications::TIMER);
     mmio_write(EDU_ACK, 1);
     sys_set_timer(None, 0);

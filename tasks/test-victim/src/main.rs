@@ -80,7 +80,10 @@ fn main() -> ! {
             }
             VICTIM_DIE_SOON => {
                 sys_reply(msg.sender, 0, &[]);
-                sys_set_timer(Some(sys_get_timer() + arg as u64), config::notifications::TIMER);
+                sys_set_timer(
+                    Some(sys_get_timer() + arg as u64),
+                    config::notifications::TIMER,
+                );
                 sys_recv_notification(config::notifications::TIMER);
                 // SAFETY: deliberately raises #UD.
                 unsafe { core::arch::asm!("ud2") }

@@ -49,26 +49,42 @@ fn a_correct_app_loads_with_tasks_in_file_order() {
     let app = load(GOOD).unwrap();
     let names: Vec<_> = app.tasks.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, ["supervisor", "pong", "ping", "idle"]);
-    assert_eq!(app.tasks[2].slots, vec![("pong".into(), 1), ("boss".into(), 0)]);
+    assert_eq!(
+        app.tasks[2].slots,
+        vec![("pong".into(), 1), ("boss".into(), 0)]
+    );
     assert_eq!(app.fault_bit, 1);
 }
 
 #[test]
 fn unknown_task_crate_is_named() {
-    let e = load(&with("crate = \"task-ping\"\npriority = 2", "crate = \"task-pingg\"\npriority = 2")).unwrap_err();
-    assert!(e.contains("[tasks.pong]") && e.contains("crate") && e.contains("task-pingg"), "{e}");
+    let e = load(&with(
+        "crate = \"task-ping\"\npriority = 2",
+        "crate = \"task-pingg\"\npriority = 2",
+    ))
+    .unwrap_err();
+    assert!(
+        e.contains("[tasks.pong]") && e.contains("crate") && e.contains("task-pingg"),
+        "{e}"
+    );
 }
 
 #[test]
 fn task_slot_naming_no_task_is_named() {
     let e = load(&with("task-slots = [\"pong\"", "task-slots = [\"pongg\"")).unwrap_err();
-    assert!(e.contains("[tasks.ping] task-slots") && e.contains("pongg"), "{e}");
+    assert!(
+        e.contains("[tasks.ping] task-slots") && e.contains("pongg"),
+        "{e}"
+    );
 }
 
 #[test]
 fn ipc_edge_that_is_not_uphill_is_refused() {
     let e = load(&with("priority = 2", "priority = 4")).unwrap_err();
-    assert!(e.contains("[tasks.ping] task-slots") && e.contains("uphill"), "{e}");
+    assert!(
+        e.contains("[tasks.ping] task-slots") && e.contains("uphill"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -80,7 +96,10 @@ fn equal_priority_edge_is_not_uphill() {
 #[test]
 fn second_task_at_supervisor_priority_is_refused() {
     let e = load(&with("priority = 9", "priority = 0")).unwrap_err();
-    assert!(e.contains("[tasks.idle] priority") && e.contains("supervisor"), "{e}");
+    assert!(
+        e.contains("[tasks.idle] priority") && e.contains("supervisor"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -89,7 +108,10 @@ fn overlapping_regions_are_refused() {
         "{GOOD}[regions.a]\nkind = \"mmio\"\nsize = 0x2000\nbase = 0xfea00000\n[regions.b]\nkind = \"mmio\"\nsize = 0x1000\nbase = 0xfea01000\n"
     );
     let e = load(&text).unwrap_err();
-    assert!(e.contains("[regions.b] base") && e.contains("overlaps"), "{e}");
+    assert!(
+        e.contains("[regions.b] base") && e.contains("overlaps"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -112,7 +134,11 @@ fn toml_syntax_error_is_named_with_its_line() {
 
 #[test]
 fn supervisor_without_fault_notification_is_refused() {
-    let e = load(&with("notifications = [\"fault\", \"timer\"]", "notifications = [\"timer\"]")).unwrap_err();
+    let e = load(&with(
+        "notifications = [\"fault\", \"timer\"]",
+        "notifications = [\"timer\"]",
+    ))
+    .unwrap_err();
     assert!(e.contains("[tasks.supervisor] notifications"), "{e}");
 }
 
@@ -123,13 +149,19 @@ fn interrupt_on_reserved_vector_is_refused() {
         "priority = 9\nnotifications = [\"irq\"]\ninterrupts = { irq = 32 }",
     ))
     .unwrap_err();
-    assert!(e.contains("[tasks.idle] interrupts") && e.contains("32"), "{e}");
+    assert!(
+        e.contains("[tasks.idle] interrupts") && e.contains("32"),
+        "{e}"
+    );
 }
 
 #[test]
 fn granting_an_unknown_region_is_refused() {
     let e = load(&with("regions = [\"buf\"]", "regions = [\"buff\"]")).unwrap_err();
-    assert!(e.contains("[tasks.ping] regions") && e.contains("buff"), "{e}");
+    assert!(
+        e.contains("[tasks.ping] regions") && e.contains("buff"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -14,8 +14,6 @@ use core::arch::global_asm;
 
 /// Selector of the kernel code segment.
 pub const KERNEL_CS: u16 = 0x08;
-/// Selector of the kernel data segment.
-pub const KERNEL_DS: u16 = 0x10;
 /// Selector of the user data segment, RPL 3.
 pub const USER_DS: u16 = 0x18 | 3;
 /// Selector of the user code segment, RPL 3.

@@ -89,25 +89,10 @@ pub unsafe fn fxrstor(area: *const u8) {
     unsafe { asm!("fxrstor64 [{}]", in(reg) area, options(nostack)) }
 }
 
-/// Reads the time-stamp counter.
-pub fn rdtsc() -> u64 {
-    let (lo, hi): (u32, u32);
-    // SAFETY: rdtsc has no side effects.
-    unsafe { asm!("rdtsc", out("eax") lo, out("edx") hi, options(nomem, nostack)) }
-    ((hi as u64) << 32) | lo as u64
-}
-
 /// Waits for an interrupt with interrupts enabled, then masks them again.
 pub fn idle_until_interrupt() {
     // SAFETY: the only place the kernel enables interrupts; the handlers
     // entered from here run on this same kernel stack (the kernel is built
     // without a red zone) and return here.
     unsafe { asm!("sti", "hlt", "cli", options(nostack)) }
-}
-
-/// Whether the CPU has `cmpxchg16b` (CPUID.1:ECX bit 13).
-pub fn has_cx16() -> bool {
-    // SAFETY: cpuid is always available in long mode.
-    let r = unsafe { core::arch::x86_64::__cpuid(1) };
-    r.ecx & (1 << 13) != 0
 }

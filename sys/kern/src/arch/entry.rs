@@ -129,7 +129,3 @@ pub static mut USER_RSP_SCRATCH: u64 = 0;
 /// The current task's save area; the entry code reads it.
 #[no_mangle]
 pub static mut CURRENT_REGS: *mut crate::task::SavedRegs = core::ptr::null_mut();
-
-/// The vector number `syscall_entry` records, so traps and syscalls share a
-/// frame layout without being confused.
-pub const SYSCALL_VECTOR: u64 = 0x100;

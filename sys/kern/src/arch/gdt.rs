@@ -84,8 +84,9 @@ pub fn init() {
 
 /// Points `RSP0` at the end of the current task's save area.
 pub fn set_rsp0(top: u64) {
+    let tss = &raw mut TSS;
     // SAFETY: single CPU, kernel code runs with interrupts masked.
-    unsafe { (*(&raw mut TSS)).rsp0 = top }
+    unsafe { (*tss).rsp0 = top }
 }
 
 /// Grants (`allow`) or revokes a port range in the I/O bitmap.
@@ -95,7 +96,8 @@ pub fn set_ports(base: u16, count: u16, allow: bool) {
         // SAFETY: single CPU, masked interrupts; `byte` is in bounds by the
         // `min` above.
         unsafe {
-            let map = &raw mut (*(&raw mut TSS)).iomap;
+            let tss = &raw mut TSS;
+            let map = &raw mut (*tss).iomap;
             if allow {
                 (*map)[byte] &= !(1 << bit);
             } else {

@@ -7,8 +7,6 @@ use super::gdt::{IST_DOUBLE_FAULT, IST_MACHINE_CHECK, IST_NMI};
 
 /// Vector of the LAPIC timer.
 pub const TIMER_VECTOR: u8 = 32;
-/// First vector a device interrupt may use (app.toml's `interrupts`).
-pub const FIRST_DEVICE_VECTOR: u8 = 48;
 /// Vector of the LAPIC's spurious interrupts.
 pub const SPURIOUS_VECTOR: u8 = 0xFF;
 /// Non-maskable interrupt.
@@ -34,8 +32,8 @@ pub fn init() {
     // entries; IDT is a static that lives forever.
     unsafe {
         let idt = &raw mut IDT;
-        for v in 0..256usize {
-            let handler = ISR_TABLE[v];
+        let table = &raw const ISR_TABLE;
+        for (v, &handler) in (*table).iter().enumerate() {
             let ist = match v as u8 {
                 NMI => IST_NMI,
                 DOUBLE_FAULT => IST_DOUBLE_FAULT,
