@@ -8,10 +8,13 @@
 //! - `test [same machine options]`: every host test and every QEMU scenario,
 //!   one line each, ending with `N passed, M failed`.
 //! - `dmar [--json] [FILE...]`: print DMAR tables (default: this machine's).
+//! - `bench`: IPC round trips in guest instructions (TCG `-icount`), sizes;
+//!   a table and `target/bench.json`.
 //! - `lint`: `cargo fmt --check`, then clippy with `-D warnings` on the host
 //!   workspace and on every firmware crate of every app.
 
 mod app;
+mod bench;
 mod image;
 mod layout;
 mod logs;
@@ -24,7 +27,7 @@ use std::process::ExitCode;
 use app::App;
 use qemu::MachineOptions;
 
-const USAGE: &str = "usage: cargo xtask <build|run|test|lint> [--app PATH] [--accel tcg|kvm] \
+const USAGE: &str = "usage: cargo xtask <build|run|test|bench|lint> [--app PATH] [--accel tcg|kvm] \
 [--iommu OPTS] [--qemu-arg ARG]... [--interactive]
        cargo xtask dmar [--json] [FILE...]";
 
@@ -114,6 +117,7 @@ fn main() -> ExitCode {
         "run" => cmd_run(&opts),
         "test" => test::run(opts.app.as_ref(), &opts.machine),
         "lint" => cmd_lint(),
+        "bench" => bench::run(&opts.machine),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)

@@ -1,0 +1,100 @@
+//! IPC benchmark image. One crate, three roles chosen by feature: a raw
+//! server (kernel IPC only), an IDL server (generated dispatch), and the
+//! client that measures round trips with `rdtsc` and logs
+//! `BENCH <name> <instructions>` for `cargo xtask bench`.
+#![no_std]
+#![no_main]
+
+include!(concat!(env!("OUT_DIR"), "/idl.rs"));
+
+use abi::TaskId;
+use task_bench_ipc::*;
+use userlib::*;
+
+task_config!();
+
+static NAMES: [&str; config::TASK_COUNT] = config::TASK_NAMES;
+
+#[cfg(feature = "raw-server")]
+#[export_name = "main"]
+fn main() -> ! {
+    let mut buf = [0u8; 16];
+    loop {
+        if let Ok(msg) = sys_recv(&mut buf, 0, TaskId::ANY) {
+            let len = if msg.operation == RAW_16 { 16 } else { 0 };
+            sys_reply(msg.sender, 0, &buf[..len]);
+        }
+    }
+}
+
+#[cfg(feature = "idl-server")]
+struct Server;
+
+#[cfg(feature = "idl-server")]
+impl bench::Server for Server {
+    fn nop(&mut self, _caller: TaskId, _args: bench::NopArgs) {}
+
+    fn echo16(&mut self, _caller: TaskId, args: bench::Echo16Args) -> [u8; 16] {
+        args.data
+    }
+}
+
+#[cfg(feature = "idl-server")]
+#[export_name = "main"]
+fn main() -> ! {
+    let mut t = idl_runtime::KernelTransport::new(&NAMES);
+    idl_runtime::serve(&mut t, &mut bench::Endpoint(Server), &mut [0; abi::MAX_MESSAGE])
+}
+
+#[cfg(feature = "client")]
+fn rdtsc() -> u64 {
+    let (lo, hi): (u32, u32);
+    // SAFETY: rdtsc has no side effects (CR4.TSD is clear).
+    unsafe { core::arch::asm!("rdtsc", out("eax") lo, out("edx") hi, options(nomem, nostack)) };
+    ((hi as u64) << 32) | lo as u64
+}
+
+#[cfg(feature = "client")]
+fn measure(name: &str, empty: u64, samples: &mut [u64; SAMPLES], mut f: impl FnMut()) -> u64 {
+    for _ in 0..16 {
+        f();
+    }
+    for s in samples.iter_mut() {
+        let t0 = rdtsc();
+        f();
+        *s = rdtsc().wrapping_sub(t0);
+    }
+    let m = median(samples).saturating_sub(empty);
+    defmt::info!("BENCH {=str} {=u64}", name, m);
+    m
+}
+
+#[cfg(feature = "client")]
+#[export_name = "main"]
+fn main() -> ! {
+    let mut samples = [0u64; SAMPLES];
+    let empty = measure("empty_measurement", 0, &mut samples, || {});
+    let raw = config::slots::RAW;
+    measure("null_syscall", empty, &mut samples, || {
+        sys_refresh_task_id(raw);
+    });
+    measure("raw_ipc_0_bytes", empty, &mut samples, || {
+        sys_send(raw, RAW_EMPTY, &[], &mut [], &[]);
+    });
+    let msg = [7u8; 16];
+    let mut reply = [0u8; 16];
+    measure("raw_ipc_16_bytes", empty, &mut samples, || {
+        sys_send(raw, RAW_16, &msg, &mut reply, &[]);
+    });
+    let mut c = bench::Client::new(idl_runtime::KernelTransport::new(&NAMES), config::slots::IDL);
+    measure("idl_ipc_0_bytes", empty, &mut samples, || {
+        let _ = c.nop();
+    });
+    measure("idl_ipc_16_bytes", empty, &mut samples, || {
+        let _ = c.echo16(msg);
+    });
+    sys_send(config::slots::SUPERVISOR, 2, &[abi::DEBUG_EXIT_SUCCESS], &mut [], &[]);
+    loop {
+        sys_recv_notification(0);
+    }
+}
