@@ -35,7 +35,7 @@ fn usage(kk: &mut Kernel, task: usize, sysnum: abi::Sysnum) {
 /// `send`: deliver now if the target waits for us, else block.
 pub fn send(me: usize) {
     let kk = k();
-    let r = kk.tasks[me].regs;
+    let r = &kk.tasks[me].regs;
     let target = TaskId(r.rdi as u16);
     let (msg, msg_len, reply, reply_cap, leases, nleases) =
         (r.rdx, r.r10, r.r8, r.r9, r.r12, r.r13);
@@ -76,29 +76,29 @@ pub fn send(me: usize) {
 /// Moves `sender`'s message into `receiver`'s receive buffer and records
 /// that `sender` now waits for `receiver`'s reply.
 fn deliver(kk: &mut Kernel, sender: usize, receiver: usize) {
-    let s = kk.tasks[sender].regs;
-    let rr = kk.tasks[receiver].regs;
+    let s = &kk.tasks[sender].regs;
+    let (op, msg, msg_len, reply_cap, nleases) = (s.rsi, s.rdx, s.r10, s.r9, s.r13);
+    let rr = &kk.tasks[receiver].regs;
     let (buf, cap) = (rr.rdi, rr.rsi);
-    let len = s.r10.min(cap);
     // Both ranges were checked when the syscalls were made.
-    kk.copy((sender, s.rdx), (receiver, buf), len);
+    kk.copy((sender, msg), (receiver, buf), msg_len.min(cap));
     let id = kk.id_of(sender);
     let r = &mut kk.tasks[receiver].regs;
     r.rax = rc::OK as u64;
     r.rdi = id.0 as u64;
-    r.rsi = s.rsi as u32 as u64;
-    r.rdx = s.r10;
-    r.r10 = s.r9;
-    r.r8 = s.r13;
-    kk.tasks[receiver].state = State::Runnable;
+    r.rsi = op as u32 as u64;
+    r.rdx = msg_len;
+    r.r10 = reply_cap;
+    r.r8 = nleases;
     kk.tasks[sender].state = State::InReply(receiver as u16);
+    kk.wake(receiver);
 }
 
 /// `recv`: notifications first, then the highest-priority waiting sender,
 /// else block.
 pub fn recv(me: usize) {
     let kk = k();
-    let r = kk.tasks[me].regs;
+    let r = &kk.tasks[me].regs;
     let (buf, cap, mask, from) = (r.rdi, r.rsi, r.rdx as u32, TaskId(r.r10 as u16));
     if kk.tasks[me]
         .spans
@@ -133,9 +133,10 @@ pub fn recv(me: usize) {
         .iter()
         .enumerate()
         .filter(|(i, t)| {
-            t.state == State::InSend(me as u16) && from.is_none_or(|f| f as usize == *i)
+            matches!(t.state, State::InSend(x) if x as usize == me)
+                && from.is_none_or(|f| f as usize == *i)
         })
-        .min_by_key(|(i, t)| (t.desc.map_or(u8::MAX, |d| d.priority), *i))
+        .min_by_key(|(i, t)| (t.priority, *i))
         .map(|(i, _)| i);
     match waiting {
         Some(s) => deliver(kk, s, me),
@@ -148,7 +149,7 @@ pub fn recv(me: usize) {
 fn waiting_client(kk: &Kernel, me: usize, id: TaskId) -> Option<Result<usize, u32>> {
     Some(match kk.check_peer(id)? {
         Err(dead) => Err(dead),
-        Ok(c) if kk.tasks[c].state == State::InReply(me as u16) => Ok(c),
+        Ok(c) if matches!(kk.tasks[c].state, State::InReply(x) if x as usize == me) => Ok(c),
         Ok(_) => Err(rc::NOT_WAITING),
     })
 }
@@ -156,7 +157,7 @@ fn waiting_client(kk: &Kernel, me: usize, id: TaskId) -> Option<Result<usize, u3
 /// `reply`: copy the reply and wake the client.
 pub fn reply(me: usize) {
     let kk = k();
-    let r = kk.tasks[me].regs;
+    let r = &kk.tasks[me].regs;
     let (id, code, msg, len) = (TaskId(r.rdi as u16), r.rsi as u32, r.rdx, r.r10);
     if len > MAX_MESSAGE as u64
         || kk.tasks[me]
@@ -171,19 +172,19 @@ pub fn reply(me: usize) {
         Some(Err(_)) => return,
         Some(Ok(c)) => c,
     };
-    let cr = kk.tasks[c].regs;
+    let cr = &kk.tasks[c].regs;
     let copied = len.min(cr.r9);
     kk.copy((me, msg), (c, cr.r8), copied);
     let client = &mut kk.tasks[c];
     client.regs.rax = code as u64;
     client.regs.rdi = len;
-    client.state = State::Runnable;
+    kk.wake(c);
 }
 
 /// `reply_fault`: the client's message was bad; the client is faulted.
 pub fn reply_fault(me: usize) {
     let kk = k();
-    let r = kk.tasks[me].regs;
+    let r = &kk.tasks[me].regs;
     let (id, reason) = (TaskId(r.rdi as u16), r.rsi as u32);
     match waiting_client(kk, me, id) {
         None => usage(kk, me, abi::Sysnum::ReplyFault),
@@ -216,7 +217,7 @@ fn lease_of(kk: &Kernel, me: usize, id: TaskId, index: u64) -> Result<(usize, Le
 /// `borrow_read` (`write = false`) and `borrow_write` (`write = true`).
 pub fn borrow(me: usize, write: bool) {
     let kk = k();
-    let r = kk.tasks[me].regs;
+    let r = &kk.tasks[me].regs;
     let (id, index, offset, buf, len) = (TaskId(r.rdi as u16), r.rsi, r.rdx, r.r10, r.r8);
     let need = if write { Access::Read } else { Access::Write };
     if kk.tasks[me].spans.translate(buf, len, need).is_none() {
@@ -260,7 +261,7 @@ pub fn borrow(me: usize, write: bool) {
 /// `borrow_info`: a lease's attributes and length.
 pub fn borrow_info(me: usize) {
     let kk = k();
-    let r = kk.tasks[me].regs;
+    let r = &kk.tasks[me].regs;
     let result = lease_of(kk, me, TaskId(r.rdi as u16), r.rsi);
     let regs = &mut kk.tasks[me].regs;
     match result {

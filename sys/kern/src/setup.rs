@@ -153,6 +153,7 @@ fn build_task(info: &StartInfo, index: usize, desc: &'static TaskDesc) -> Result
     let t = &mut kk.tasks[index];
     t.pml4 = pml4;
     t.desc = Some(desc);
+    t.priority = desc.priority;
     let mut add = |span: Span| {
         t.spans
             .push(span)

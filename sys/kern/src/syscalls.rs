@@ -27,7 +27,11 @@ extern "C" fn syscall_from_user() {
         Some(Sysnum::Panic) => panic(me),
         None => k().fault(me, FaultInfo::SyscallUsage { sysnum: number }),
     }
-    schedule();
+    // The caller goes on unless it blocked or someone else woke up.
+    let kk = k();
+    if kk.resched || !kk.tasks[me].is_runnable() {
+        schedule();
+    }
 }
 
 fn set_timer(me: usize) {

@@ -91,6 +91,9 @@ pub struct Task {
     pub regs: SavedRegs,
     pub fpu: FpuState,
     pub desc: Option<&'static TaskDesc>,
+    /// The task's priority (0 highest), copied from `desc` for the
+    /// scheduler's hot path; unused slots have the lowest.
+    pub priority: u8,
     pub generation: Generation,
     pub state: State,
     /// Notification bits posted and not yet received.
@@ -138,6 +141,7 @@ impl Task {
         },
         fpu: FpuState::initial(),
         desc: None,
+        priority: u8::MAX,
         generation: Generation::new(0),
         state: State::Stopped,
         pending: 0,
@@ -168,7 +172,7 @@ impl Task {
 
     /// Whether the scheduler may run it.
     pub fn is_runnable(&self) -> bool {
-        self.state == State::Runnable
+        matches!(self.state, State::Runnable)
     }
 
     /// The end of the save area (for `TSS.RSP0`).
