@@ -160,6 +160,20 @@ fn build_task(info: &StartInfo, index: usize, desc: &'static TaskDesc) -> Result
             .map_err(|_| SetupError::TooManySpans(name))
     };
 
+    // The stack first: most IPC buffers live there, and `translate`
+    // searches in order.
+    let stack_base = desc.stack_top - desc.stack_size;
+    let pa = frames.alloc(pages(desc.stack_size)).map_err(map_err)?;
+    paging::map_range(frames, pml4, stack_base, pa, desc.stack_size, US | RW | NX)
+        .map_err(map_err)?;
+    add(Span {
+        vaddr: stack_base,
+        paddr: pa,
+        size: desc.stack_size,
+        writable: true,
+        copyable: true,
+    })?;
+
     for s in desc.segments {
         if s.vaddr % PAGE != 0 {
             return Err(SetupError::Misaligned(name, s.vaddr));
@@ -185,18 +199,6 @@ fn build_task(info: &StartInfo, index: usize, desc: &'static TaskDesc) -> Result
             copyable: true,
         })?;
     }
-
-    let stack_base = desc.stack_top - desc.stack_size;
-    let pa = frames.alloc(pages(desc.stack_size)).map_err(map_err)?;
-    paging::map_range(frames, pml4, stack_base, pa, desc.stack_size, US | RW | NX)
-        .map_err(map_err)?;
-    add(Span {
-        vaddr: stack_base,
-        paddr: pa,
-        size: desc.stack_size,
-        writable: true,
-        copyable: true,
-    })?;
 
     for r in desc.regions {
         let (pa, mut flags) = match r.kind {
