@@ -153,7 +153,11 @@ impl Kernel {
         t.reset_registers(desc.entry, desc.stack_top);
         let generation = t.generation.get();
         self.wake(index);
-        defmt::info!("task {=str} started, generation {=u8}", desc.name, generation);
+        defmt::info!(
+            "task {=str} started, generation {=u8}",
+            desc.name,
+            generation
+        );
     }
 
     /// Copies `len` bytes from one task's memory to another's; `false` if
@@ -275,15 +279,13 @@ fn reinit_memory(t: &mut Task, desc: &'static kern::desc::TaskDesc) {
     }
 }
 
-/// Makes `next` the running task: FPU state, address space, trap stack and
-/// I/O ports follow it.
+/// Makes `next` the running task: address space, trap stack, save areas
+/// (registers and FPU, which the entry code uses) and I/O ports follow it.
 pub fn switch_to(next: usize) {
     let kk = k();
     let prev = kk.current;
     if prev != next {
         if let Some(p) = kk.tasks.get_mut(prev) {
-            // SAFETY: the FPU areas are 512 bytes, 16-byte aligned (FpuState).
-            unsafe { cpu::fxsave(p.fpu.0.as_mut_ptr()) };
             if let Some(d) = p.desc {
                 for r in d.io_ports {
                     gdt::set_ports(r.base, r.count, false);
@@ -294,8 +296,6 @@ pub fn switch_to(next: usize) {
     }
     let n = &mut kk.tasks[next];
     if prev != next {
-        // SAFETY: as above; a fresh task's area holds `FpuState::initial`.
-        unsafe { cpu::fxrstor(n.fpu.0.as_ptr()) };
         // SAFETY: every task's PML4 maps the kernel in slot 0.
         unsafe { cpu::write_cr3(n.pml4) };
         if let Some(d) = n.desc {
@@ -305,8 +305,12 @@ pub fn switch_to(next: usize) {
         }
     }
     gdt::set_rsp0(n.regs_top());
-    // SAFETY: single CPU, masked interrupts; the entry code reads it.
-    unsafe { entry::CURRENT_REGS = &raw mut n.regs };
+    // SAFETY: single CPU, masked interrupts; the entry code reads them
+    // (the FPU area is 512 bytes, 16-byte aligned, as fxsave needs).
+    unsafe {
+        entry::CURRENT_REGS = &raw mut n.regs;
+        entry::CURRENT_FPU = &raw mut n.fpu;
+    }
 }
 
 /// Picks the next task and switches to it; with nothing runnable, halts

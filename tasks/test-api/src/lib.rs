@@ -37,5 +37,13 @@ pub const VICTIM_LOAD: u32 = 9;
 /// Victim: reply, then fault `[u32 ms]` later while not receiving.
 pub const VICTIM_DIE_SOON: u32 = 10;
 
+/// Victim: put a pattern in `xmm5`, sleep 10 ms (while another task uses
+/// `xmm5`), reply `[u8 intact]`.
+pub const VICTIM_FPU_HOLD: u32 = 11;
+/// The victim's `xmm5` pattern.
+pub const FPU_PATTERN: u64 = 0x1111_2222_3333_4444;
+/// What a sender writes into its own `xmm5`.
+pub const FPU_CLOBBER: u64 = 0xDEAD_BEEF_DEAD_BEEF;
+
 /// Initial value of the victim's `.data` variable.
 pub const VICTIM_DATA_INITIAL: u32 = 0x1234_5678;

@@ -44,6 +44,7 @@ pub const ALL: &[Scenario] = &[
         "persist_region_survives_restart_ordinary_is_reset",
         persist_region,
     ),
+    ("fpu_state_is_private_to_each_task", fpu_private),
 ];
 
 const RUNNER_PING: u32 = 1 << 0;
@@ -316,6 +317,18 @@ fn device_interrupt(r: &mut Runner) -> Outcome {
     let (code, _) = r.call(Peer::Server, SERVER_IRQ_TEST, &[], &mut reply);
     ensure(code == rc::OK, "irq test call failed")?;
     ensure(reply[0] == 1, "edu's MSI did not arrive as a notification")
+}
+
+fn fpu_private(r: &mut Runner) -> Outcome {
+    let a = sender(config::tasks::SENDER_A);
+    sys_post(a, 1 << 2).map_err(|_| "post to sender_a failed")?;
+    let mut reply = [0u8; 1];
+    let (code, _) = r.call(Peer::Victim, VICTIM_FPU_HOLD, &[], &mut reply);
+    ensure(code == rc::OK, "victim did not answer")?;
+    ensure(
+        reply[0] == 1,
+        "another task's SSE registers leaked into the victim's",
+    )
 }
 
 fn persist_region(r: &mut Runner) -> Outcome {

@@ -88,6 +88,18 @@ fn main() -> ! {
                 // SAFETY: deliberately raises #UD.
                 unsafe { core::arch::asm!("ud2") }
             }
+            VICTIM_FPU_HOLD => {
+                let pattern = FPU_PATTERN;
+                // SAFETY: writes only xmm5, which this asm declares clobbered.
+                unsafe { core::arch::asm!("movq xmm5, {}", in(reg) pattern, out("xmm5") _) };
+                sys_set_timer(Some(sys_get_timer() + 10), config::notifications::TIMER);
+                sys_recv_notification(config::notifications::TIMER);
+                let now: u64;
+                // SAFETY: reads xmm5 back; nothing between touched it in
+                // this task (the syscall wrappers use no SSE registers).
+                unsafe { core::arch::asm!("movq {}, xmm5", out(reg) now) };
+                sys_reply(msg.sender, 0, &[(now == pattern) as u8]);
+            }
             _ => sys_reply_fault(msg.sender, abi::ReplyFaultReason::UndefinedOperation),
         }
     }

@@ -70,25 +70,6 @@ pub fn read_cr2() -> u64 {
     v
 }
 
-/// Saves the FPU/SSE state.
-///
-/// # Safety
-/// `area` is 512 bytes, 16-byte aligned.
-pub unsafe fn fxsave(area: *mut u8) {
-    // SAFETY: delegated to the caller.
-    unsafe { asm!("fxsave64 [{}]", in(reg) area, options(nostack)) }
-}
-
-/// Restores the FPU/SSE state.
-///
-/// # Safety
-/// `area` holds a valid image written by `fxsave` or built by
-/// [`crate::task::FpuState::initial`].
-pub unsafe fn fxrstor(area: *const u8) {
-    // SAFETY: delegated to the caller.
-    unsafe { asm!("fxrstor64 [{}]", in(reg) area, options(nostack)) }
-}
-
 /// Waits for an interrupt with interrupts enabled, then masks them again.
 pub fn idle_until_interrupt() {
     // SAFETY: the only place the kernel enables interrupts; the handlers

@@ -8,6 +8,10 @@
 //! out pops the (possibly different) current task's save area and `iretq`s.
 //! Traps taken in ring 0 (device interrupts while the kernel idles in `hlt`)
 //! stay on the kernel stack.
+//!
+//! The task's FPU/SSE state is saved on every entry from ring 3 and restored
+//! on the way out, before any kernel code runs: the kernel is built for the
+//! host target, whose `core` uses SSE registers for ordinary copies.
 
 use core::arch::global_asm;
 
@@ -37,6 +41,8 @@ isr_common:
     test qword ptr [rsp + 18 * 8], 3
     jz 1f
     movabs rsp, offset KERNEL_STACK_TOP
+    mov rax, [rip + CURRENT_FPU]
+    fxsave64 [rax]
     call trap_from_user
     jmp return_to_user
 1:
@@ -87,10 +93,14 @@ syscall_entry:
     push r14
     push r15
     movabs rsp, offset KERNEL_STACK_TOP
+    mov rax, [rip + CURRENT_FPU]
+    fxsave64 [rax]
     call syscall_from_user
 
     .global return_to_user
 return_to_user:
+    mov rax, [rip + CURRENT_FPU]
+    fxrstor64 [rax]
     mov rsp, [rip + CURRENT_REGS]
     pop r15
     pop r14
@@ -129,3 +139,7 @@ pub static mut USER_RSP_SCRATCH: u64 = 0;
 /// The current task's save area; the entry code reads it.
 #[no_mangle]
 pub static mut CURRENT_REGS: *mut crate::task::SavedRegs = core::ptr::null_mut();
+
+/// The current task's `fxsave` area; the entry code reads it.
+#[no_mangle]
+pub static mut CURRENT_FPU: *mut crate::task::FpuState = core::ptr::null_mut();
