@@ -1,0 +1,341 @@
+//! The console's commands and their parser.
+//!
+//! Every mistake gets a sentence that names the word at fault and what was
+//! expected; the parser never panics, whatever the bytes (a property test
+//! feeds it random lines).
+
+use core::fmt;
+
+/// The help text.
+pub const HELP: &str = "\
+commands:
+  help                      this text
+  devices                   every device: owner domain, unit, RMRRs, aliases
+  domains                   every domain and its owner task
+  tasks                     every task: state, generation, faults
+  assign DEV DOMAIN         give an unowned device to a domain
+  reassign DEV DOMAIN       move a device directly to another domain
+  quarantine DEV            move a device to its quarantine tables
+  release DEV               take a device from its domain (to quarantine)
+  faults                    DMA faults the IOMMU recorded
+  stats                     counters: context writes, invalidations, IPC
+  kill TASK                 fault a task on purpose (fault injection)
+DEV is a PCI address (00:02.0, 0000:00:02.0) or a device name from app.toml.";
+
+/// A device as the operator named it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceRef<'a> {
+    /// By address: segment, bus, device, function.
+    Address {
+        segment: u16,
+        bus: u8,
+        device: u8,
+        function: u8,
+    },
+    /// By app.toml name (resolved by the caller).
+    Name(&'a str),
+}
+
+/// A parsed command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command<'a> {
+    Help,
+    Devices,
+    Domains,
+    Tasks,
+    Assign {
+        device: DeviceRef<'a>,
+        domain: &'a str,
+    },
+    Reassign {
+        device: DeviceRef<'a>,
+        domain: &'a str,
+    },
+    Quarantine {
+        device: DeviceRef<'a>,
+    },
+    Release {
+        device: DeviceRef<'a>,
+    },
+    Faults,
+    Stats,
+    Kill {
+        task: &'a str,
+    },
+    /// An empty line.
+    Nothing,
+}
+
+/// Why a line is not a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParseError<'a> {
+    /// The first word is not a command.
+    UnknownCommand(&'a str),
+    /// A command lacks an argument.
+    Missing {
+        command: &'static str,
+        what: &'static str,
+    },
+    /// A command got more words than it takes.
+    Extra {
+        command: &'static str,
+        word: &'a str,
+    },
+    /// A device address that does not parse.
+    BadDevice { word: &'a str, why: &'static str },
+}
+
+impl fmt::Display for ParseError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            ParseError::UnknownCommand(w) => write!(f, "unknown command '{w}' (try 'help')"),
+            ParseError::Missing { command, what } => {
+                write!(f, "{command}: missing {what} (usage: {})", usage(command))
+            }
+            ParseError::Extra { command, word } => {
+                write!(
+                    f,
+                    "{command}: unexpected '{word}' (usage: {})",
+                    usage(command)
+                )
+            }
+            ParseError::BadDevice { word, why } => write!(f, "bad device '{word}': {why}"),
+        }
+    }
+}
+
+fn usage(command: &str) -> &'static str {
+    match command {
+        "assign" => "assign DEV DOMAIN",
+        "reassign" => "reassign DEV DOMAIN",
+        "quarantine" => "quarantine DEV",
+        "release" => "release DEV",
+        "kill" => "kill TASK",
+        "help" => "help",
+        "devices" => "devices",
+        "domains" => "domains",
+        "tasks" => "tasks",
+        "faults" => "faults",
+        _ => "stats",
+    }
+}
+
+/// Parses one line.
+pub fn parse(line: &str) -> Result<Command<'_>, ParseError<'_>> {
+    let mut words = line.split_ascii_whitespace();
+    let Some(first) = words.next() else {
+        return Ok(Command::Nothing);
+    };
+    let (name, cmd): (&'static str, Command) = match first {
+        "help" | "?" => ("help", Command::Help),
+        "devices" => ("devices", Command::Devices),
+        "domains" => ("domains", Command::Domains),
+        "tasks" => ("tasks", Command::Tasks),
+        "faults" => ("faults", Command::Faults),
+        "stats" => ("stats", Command::Stats),
+        "assign" | "reassign" => {
+            let command = if first == "assign" {
+                "assign"
+            } else {
+                "reassign"
+            };
+            let device = device(words.next(), command)?;
+            let domain = words.next().ok_or(ParseError::Missing {
+                command,
+                what: "DOMAIN",
+            })?;
+            let c = if command == "assign" {
+                Command::Assign { device, domain }
+            } else {
+                Command::Reassign { device, domain }
+            };
+            (command, c)
+        }
+        "quarantine" => (
+            "quarantine",
+            Command::Quarantine {
+                device: device(words.next(), "quarantine")?,
+            },
+        ),
+        "release" => (
+            "release",
+            Command::Release {
+                device: device(words.next(), "release")?,
+            },
+        ),
+        "kill" => {
+            let task = words.next().ok_or(ParseError::Missing {
+                command: "kill",
+                what: "TASK",
+            })?;
+            ("kill", Command::Kill { task })
+        }
+        other => return Err(ParseError::UnknownCommand(other)),
+    };
+    match words.next() {
+        Some(word) => Err(ParseError::Extra {
+            command: name,
+            word,
+        }),
+        None => Ok(cmd),
+    }
+}
+
+fn device<'a>(
+    word: Option<&'a str>,
+    command: &'static str,
+) -> Result<DeviceRef<'a>, ParseError<'a>> {
+    let word = word.ok_or(ParseError::Missing {
+        command,
+        what: "DEV",
+    })?;
+    if !word.contains(':') {
+        return Ok(DeviceRef::Name(word));
+    }
+    let bad = |why| ParseError::BadDevice { word, why };
+    let (head, func) = word.rsplit_once('.').ok_or(bad("expected BB:DD.F"))?;
+    let mut parts = head.split(':');
+    let (a, b, c, d) = (parts.next(), parts.next(), parts.next(), parts.next());
+    let (segment, bus, dev) = match (a, b, c, d) {
+        (Some(b), Some(d), None, None) => ("0", b, d),
+        (Some(s), Some(b), Some(d), None) => (s, b, d),
+        _ => return Err(bad("expected BB:DD.F or SSSS:BB:DD.F")),
+    };
+    let hex = |s: &str, max: u32, why| {
+        u32::from_str_radix(s, 16)
+            .ok()
+            .filter(|v| *v <= max && !s.is_empty() && s.len() <= 4)
+            .ok_or(bad(why))
+    };
+    let segment = hex(segment, 0xFFFF, "segment is not 0..ffff")? as u16;
+    let bus = hex(bus, 0xFF, "bus is not 00..ff")? as u8;
+    let device = hex(dev, 0x1F, "device is not 00..1f")? as u8;
+    let function = hex(func, 7, "function is not 0..7")? as u8;
+    Ok(DeviceRef::Address {
+        segment,
+        bus,
+        device,
+        function,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+
+    fn addr(bus: u8, device: u8, function: u8) -> DeviceRef<'static> {
+        DeviceRef::Address {
+            segment: 0,
+            bus,
+            device,
+            function,
+        }
+    }
+
+    #[test]
+    fn reassign_takes_an_address_and_a_domain() {
+        assert_eq!(
+            parse("reassign 00:02.0 dma_b"),
+            Ok(Command::Reassign {
+                device: addr(0, 2, 0),
+                domain: "dma_b"
+            })
+        );
+    }
+
+    #[test]
+    fn device_with_segment_parses() {
+        assert_eq!(
+            parse("quarantine 0001:01:1f.7"),
+            Ok(Command::Quarantine {
+                device: DeviceRef::Address {
+                    segment: 1,
+                    bus: 1,
+                    device: 0x1f,
+                    function: 7
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn device_by_name_is_left_to_resolve() {
+        assert_eq!(
+            parse("release edu0"),
+            Ok(Command::Release {
+                device: DeviceRef::Name("edu0")
+            })
+        );
+    }
+
+    #[test]
+    fn extra_spaces_do_not_matter() {
+        assert_eq!(
+            parse("  assign   00:02.0   dma_a  "),
+            Ok(Command::Assign {
+                device: addr(0, 2, 0),
+                domain: "dma_a"
+            })
+        );
+    }
+
+    #[test]
+    fn empty_line_is_nothing() {
+        assert_eq!(parse("   "), Ok(Command::Nothing));
+    }
+
+    #[test]
+    fn unknown_command_is_named() {
+        let e = parse("reasign 00:02.0 x").unwrap_err().to_string();
+        assert_eq!(e, "unknown command 'reasign' (try 'help')");
+    }
+
+    #[test]
+    fn missing_argument_says_which_and_shows_usage() {
+        let e = parse("reassign 00:02.0").unwrap_err().to_string();
+        assert_eq!(e, "reassign: missing DOMAIN (usage: reassign DEV DOMAIN)");
+        let e = parse("kill").unwrap_err().to_string();
+        assert_eq!(e, "kill: missing TASK (usage: kill TASK)");
+    }
+
+    #[test]
+    fn extra_argument_is_refused() {
+        let e = parse("devices now").unwrap_err().to_string();
+        assert_eq!(e, "devices: unexpected 'now' (usage: devices)");
+    }
+
+    #[test]
+    fn bad_device_addresses_say_what_is_wrong() {
+        for (line, why) in [
+            ("quarantine 00:20.0", "device is not 00..1f"),
+            ("quarantine 00:02.8", "function is not 0..7"),
+            ("quarantine 1ff:02.0", "bus is not 00..ff"),
+            ("quarantine 00:02", "expected BB:DD.F"),
+            ("quarantine 0:0:0:0.0", "expected BB:DD.F or SSSS:BB:DD.F"),
+            ("quarantine zz:02.0", "bus is not 00..ff"),
+        ] {
+            let e = parse(line).unwrap_err();
+            assert!(
+                matches!(e, ParseError::BadDevice { why: w, .. } if w == why),
+                "{line}: {e}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_line_makes_the_parser_panic(s in "\\PC{0,100}") {
+            let _ = parse(&s).map_err(|e| e.to_string());
+        }
+
+        #[test]
+        fn no_word_soup_of_commands_and_addresses_panics(
+            words in proptest::collection::vec(
+                "(assign|reassign|kill|quarantine|devices|[0-9a-f:.]{0,12}|[a-z_]{0,8})", 0..5)
+        ) {
+            let line = words.join(" ");
+            let _ = parse(&line).map_err(|e| e.to_string());
+        }
+    }
+}
