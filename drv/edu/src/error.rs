@@ -27,7 +27,10 @@ impl fmt::Display for EduError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             EduError::NotEdu { id } => {
-                write!(f, "ID register reads {id:#010x}, not an edu (low byte 0xed)")
+                write!(
+                    f,
+                    "ID register reads {id:#010x}, not an edu (low byte 0xed)"
+                )
             }
             EduError::NotAlive { wrote, read } => write!(
                 f,

@@ -183,7 +183,10 @@ fn dma_to_device_reads_iova_and_writes_buffer() {
     edu.start_dma(Direction::ToDevice, 0x20_0000, 0, 4096, false)
         .unwrap();
     let (src, dst, count, cmd) = edu.bus().started[0];
-    assert_eq!((src, dst, count, cmd), (0x20_0000, regs::BUFFER_ADDR, 4096, regs::DMA_CMD_RUN));
+    assert_eq!(
+        (src, dst, count, cmd),
+        (0x20_0000, regs::BUFFER_ADDR, 4096, regs::DMA_CMD_RUN)
+    );
 }
 
 #[test]
@@ -201,7 +204,13 @@ fn dma_with_irq_raises_dma_done_at_completion() {
 fn buffer_range_beyond_4k_is_refused_before_any_write() {
     let mut edu = Edu::new(FakeEdu::new());
     let err = edu.start_dma(Direction::ToRam, 0x1000, 4000, 200, false);
-    assert_eq!(err, Err(EduError::BufferRange { offset: 4000, len: 200 }));
+    assert_eq!(
+        err,
+        Err(EduError::BufferRange {
+            offset: 4000,
+            len: 200
+        })
+    );
     let err = edu.start_dma(Direction::ToRam, 0x1000, u32::MAX, 2, false);
     assert!(matches!(err, Err(EduError::BufferRange { .. })));
     assert_eq!(edu.bus().writes, 0);
@@ -215,7 +224,9 @@ fn iova_range_beyond_28_bits_is_refused() {
         edu.start_dma(Direction::ToDevice, iova, 0, 16, false),
         Err(EduError::IovaBeyondMask { iova, len: 16 })
     );
-    assert!(edu.start_dma(Direction::ToDevice, iova, 0, 8, false).is_ok());
+    assert!(edu
+        .start_dma(Direction::ToDevice, iova, 0, 8, false)
+        .is_ok());
     let err = edu.start_dma(Direction::ToDevice, u64::MAX, 0, 8, false);
     assert!(matches!(err, Err(EduError::IovaBeyondMask { .. })));
 }
@@ -232,7 +243,8 @@ fn zero_length_dma_is_refused() {
 #[test]
 fn start_while_a_dma_runs_is_busy_and_changes_nothing() {
     let mut edu = Edu::new(FakeEdu::new());
-    edu.start_dma(Direction::ToRam, 0x1000, 0, 8, false).unwrap();
+    edu.start_dma(Direction::ToRam, 0x1000, 0, 8, false)
+        .unwrap();
     assert_eq!(
         edu.start_dma(Direction::ToRam, 0x2000, 0, 8, false),
         Err(EduError::DmaBusy)
@@ -271,8 +283,15 @@ fn registers_below_0x80_are_only_accessed_32_bits_wide() {
     edu.raise_irq(1);
     edu.irq_status();
     edu.ack_irq(1);
-    edu.dma(Direction::ToRam, 0x1000, 0, 8, &mut CountingSleep::default(), 10)
-        .unwrap();
+    edu.dma(
+        Direction::ToRam,
+        0x1000,
+        0,
+        8,
+        &mut CountingSleep::default(),
+        10,
+    )
+    .unwrap();
     assert!(edu.bus().bad_width.is_empty(), "{:?}", edu.bus().bad_width);
 }
 

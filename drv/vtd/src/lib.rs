@@ -30,6 +30,9 @@ mod unit;
 #[cfg(feature = "model")]
 pub mod model;
 
+#[cfg(feature = "mmio")]
+pub mod mmio;
+
 pub use cap::{Cap, Ecap, Levels};
 pub use context::{Assignment, DomainTables, Previous, SetContext, StorePath, Warning};
 pub use counters::{ByGranularity, Counters};

@@ -1,0 +1,60 @@
+//! VT-d QEMU test image: drives QEMU's intel-iommu with drv/vtd and makes
+//! edu devices DMA through it, logging `TEST <name> start` and then
+//! `TEST <name> ok` or `TEST <name> FAIL <why>` for each scenario (xtask
+//! scores these), then asks the supervisor to end the machine.
+#![no_std]
+#![no_main]
+
+mod platform;
+mod scenarios;
+mod steps;
+
+use task_supervisor::protocol;
+use userlib::*;
+
+task_config!();
+
+/// What a scenario returns: `Err(why)` fails it.
+pub type Outcome = Result<(), &'static str>;
+
+#[export_name = "main"]
+fn main() -> ! {
+    let mut failures = 0u32;
+    match platform::Bench::new() {
+        Ok(mut bench) => {
+            for (name, f) in scenarios::ALL {
+                defmt::info!("TEST {=str} start", name);
+                match f(&mut bench) {
+                    Ok(()) => defmt::info!("TEST {=str} ok", name),
+                    Err(why) => {
+                        failures += 1;
+                        defmt::error!("TEST {=str} FAIL {=str}", name, why);
+                    }
+                }
+            }
+        }
+        Err(why) => {
+            for (name, _) in scenarios::ALL {
+                defmt::info!("TEST {=str} start", name);
+                defmt::error!("TEST {=str} FAIL {=str}", name, why);
+                failures += 1;
+            }
+        }
+    }
+    let verdict = if failures == 0 {
+        abi::DEBUG_EXIT_SUCCESS
+    } else {
+        abi::DEBUG_EXIT_FAILURE
+    };
+    defmt::info!("{=u32} scenario(s) failed; shutting down", failures);
+    let _ = sys_send(
+        config::slots::SUPERVISOR,
+        protocol::OP_SHUTDOWN,
+        &[verdict],
+        &mut [],
+        &[],
+    );
+    loop {
+        sys_recv_notification(0);
+    }
+}
