@@ -20,6 +20,7 @@ mod error;
 pub mod fake;
 mod header;
 mod msi;
+pub mod port;
 pub mod q35;
 pub mod quirks;
 pub mod regs;
