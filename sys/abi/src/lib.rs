@@ -68,23 +68,23 @@ impl Sysnum {
     /// Decodes a raw `rax`; `None` for a number no syscall has.
     pub fn from_raw(raw: u64) -> Option<Self> {
         use Sysnum::*;
-        const ALL: [Sysnum; 14] = [
-            Send,
-            Recv,
-            Reply,
-            SetTimer,
-            BorrowRead,
-            BorrowWrite,
-            BorrowInfo,
-            IrqControl,
-            Panic,
-            GetTimer,
-            RefreshTaskId,
-            Post,
-            ReplyFault,
-            Log,
-        ];
-        ALL.iter().copied().find(|s| *s as u64 == raw)
+        Some(match raw {
+            0 => Send,
+            1 => Recv,
+            2 => Reply,
+            3 => SetTimer,
+            4 => BorrowRead,
+            5 => BorrowWrite,
+            6 => BorrowInfo,
+            7 => IrqControl,
+            8 => Panic,
+            9 => GetTimer,
+            10 => RefreshTaskId,
+            11 => Post,
+            12 => ReplyFault,
+            13 => Log,
+            _ => return None,
+        })
     }
 }
 

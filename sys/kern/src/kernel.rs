@@ -27,6 +27,8 @@ pub struct Kernel {
     /// Set when a task other than the caller may have become runnable, so
     /// the end of a syscall must consult the scheduler.
     pub resched: bool,
+    /// Task indices by (priority, index), computed at boot.
+    pub order: [u16; config::TASK_COUNT],
 }
 
 /// `current` before the first task runs.
@@ -40,6 +42,7 @@ static mut KERNEL: Kernel = Kernel {
     irq_routes: [None; 256],
     dropped_logs: 0,
     resched: false,
+    order: [0; config::TASK_COUNT],
 };
 
 /// The kernel state.
@@ -318,7 +321,8 @@ pub fn switch_to(next: usize) {
 pub fn schedule() {
     k().resched = false;
     loop {
-        let next = kern::sched::pick(k().tasks.iter().map(|t| (t.priority, t.is_runnable())));
+        let kk = k();
+        let next = kern::sched::pick_ordered(&kk.order, |i| kk.tasks[i].is_runnable());
         if let Some(n) = next {
             switch_to(n);
             return;

@@ -2,6 +2,20 @@
 //! number) runs; among equals, the lowest index. No time slicing, as in
 //! Hubris: a task runs until it blocks or a higher-priority task wakes.
 
+/// Orders task indices by (priority, index): the scheduler walks this list
+/// and runs the first runnable task, so the common case stops early.
+pub fn priority_order(priorities: &[u8], order: &mut [u16]) {
+    for (slot, i) in order.iter_mut().zip(0u16..) {
+        *slot = i;
+    }
+    order.sort_unstable_by_key(|&i| (priorities.get(i as usize).copied().unwrap_or(u8::MAX), i));
+}
+
+/// The first runnable task in `order`.
+pub fn pick_ordered(order: &[u16], runnable: impl Fn(usize) -> bool) -> Option<usize> {
+    order.iter().map(|&i| i as usize).find(|&i| runnable(i))
+}
+
 /// Picks the next task from `(priority, runnable)` pairs by index.
 pub fn pick(tasks: impl Iterator<Item = (u8, bool)>) -> Option<usize> {
     let mut best: Option<(u8, usize)> = None;
@@ -34,6 +48,19 @@ mod tests {
     fn equal_priorities_run_lowest_index_first() {
         let t = vec![(5, false), (2, true), (2, true)];
         assert_eq!(pick(t.into_iter()), Some(1));
+    }
+
+    #[test]
+    fn ordered_pick_agrees_with_the_rule() {
+        let prios = [0u8, 3, 2, 2, 9];
+        let mut order = [0u16; 5];
+        priority_order(&prios, &mut order);
+        assert_eq!(order, [0, 2, 3, 1, 4]);
+        for mask in 0u32..32 {
+            let runnable = |i: usize| mask & (1 << i) != 0;
+            let expect = pick(prios.iter().enumerate().map(|(i, p)| (*p, runnable(i))));
+            assert_eq!(pick_ordered(&order, runnable), expect, "mask {mask:#b}");
+        }
     }
 
     #[test]

@@ -91,6 +91,8 @@ pub fn tasks(info: &StartInfo) -> Result<(), SetupError> {
             kk.irq_routes[irq.vector as usize] = Some((i as u16, irq.notification));
         }
     }
+    let priorities: [u8; config::TASK_COUNT] = core::array::from_fn(|i| kk.tasks[i].priority);
+    kern::sched::priority_order(&priorities, &mut kk.order);
     defmt::info!(
         "{=usize} tasks built; kernel frames used up to {=u64:#x}",
         config::TASK_COUNT,
