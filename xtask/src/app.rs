@@ -27,6 +27,16 @@ pub struct AppToml {
     pub regions: toml::map::Map<String, toml::Value>,
     /// Present in test images: how the harness treats them.
     pub test: Option<TestToml>,
+    /// Devices custody manages (see `system.rs`).
+    #[serde(default)]
+    pub devices: toml::map::Map<String, toml::Value>,
+    /// DMA domains.
+    #[serde(default)]
+    pub domains: toml::map::Map<String, toml::Value>,
+    /// Platform facts QEMU's firmware lacks (extra RMRRs).
+    pub platform: Option<toml::Value>,
+    /// The broker's policy.
+    pub broker: Option<toml::Value>,
 }
 
 /// `[kernel]`.
@@ -213,6 +223,8 @@ pub struct App {
     pub supervisor: usize,
     pub fault_bit: u32,
     pub test: Option<TestToml>,
+    /// Devices, domains, RMRRs, operators.
+    pub system: crate::system::System,
 }
 
 /// A mistake in app.toml, naming where.
@@ -483,7 +495,13 @@ fn check(
             "notifications: the supervisor needs a \"fault\" notification".into(),
         ));
     };
-    Ok(App {
+    let system_toml = crate::system::SystemToml {
+        devices: raw.devices,
+        domains: raw.domains,
+        platform: raw.platform,
+        broker: raw.broker,
+    };
+    let mut app = App {
         name: raw.name,
         path: path.to_path_buf(),
         log: raw.kernel.log.unwrap_or_else(|| "info".into()),
@@ -493,7 +511,11 @@ fn check(
         supervisor,
         fault_bit: 1 << fault,
         test: raw.test,
-    })
+        system: Default::default(),
+    };
+    app.system =
+        crate::system::check(system_toml, &app).map_err(|(place, msg)| err(&place, msg))?;
+    Ok(app)
 }
 
 #[cfg(test)]

@@ -39,7 +39,10 @@ pub fn run(machine: &MachineOptions) -> Result<ExitCode, String> {
         for l in out.lines.iter().rev().take(30).rev() {
             eprintln!("    {l}");
         }
-        return Err(format!("the benchmark image did not finish ({:?})", out.exit));
+        return Err(format!(
+            "the benchmark image did not finish ({:?})",
+            out.exit
+        ));
     }
     let how = "guest instructions, TCG -icount shift=0, median of 1000 minus empty measurement";
     let mut figures: Vec<Figure> = out

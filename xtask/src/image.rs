@@ -369,9 +369,11 @@ fn task_config(app: &App, layout: &Layout, index: usize) -> String {
             r.size
         );
     }
+    let _ = writeln!(s, "    }}");
+    s.push_str(&crate::system::config_module(app, layout));
     let _ = writeln!(
         s,
-        "    }}\n    /// Every task's index, by name.\n    pub mod tasks {{"
+        "    /// Every task's index, by name.\n    pub mod tasks {{"
     );
     for (i, other) in app.tasks.iter().enumerate() {
         let _ = writeln!(

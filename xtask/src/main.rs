@@ -19,6 +19,7 @@ mod image;
 mod layout;
 mod logs;
 mod qemu;
+mod system;
 mod test;
 
 use std::path::PathBuf;
@@ -27,7 +28,8 @@ use std::process::ExitCode;
 use app::App;
 use qemu::MachineOptions;
 
-const USAGE: &str = "usage: cargo xtask <build|run|test|bench|lint> [--app PATH] [--accel tcg|kvm] \
+const USAGE: &str =
+    "usage: cargo xtask <build|run|test|bench|lint> [--app PATH] [--accel tcg|kvm] \
 [--iommu OPTS] [--qemu-arg ARG]... [--interactive]
        cargo xtask dmar [--json] [FILE...]";
 

@@ -169,3 +169,108 @@ fn error_is_one_line() {
     let e = load(&with("task-slots = [\"pong\"", "task-slots = [\"pongg\"")).unwrap_err();
     assert_eq!(e.lines().count(), 1, "{e}");
 }
+
+const SYSTEM: &str = r#"
+[devices.edu0]
+address = "00:02.0"
+domain = "a"
+[devices.edu1]
+address = "0000:01:01.0"
+[domains.a]
+owner = "ping"
+maps = [{ iova = 0x100000, region = "buf" }]
+[[platform.rmrr]]
+base = 0x3000000
+end = 0x3000fff
+devices = ["00:02.0"]
+[broker]
+operators = ["pong"]
+"#;
+
+fn system(old: &str, new: &str) -> Result<App, String> {
+    assert!(SYSTEM.contains(old), "test bug: {old:?}");
+    load(&format!("{GOOD}{}", SYSTEM.replacen(old, new, 1)))
+}
+
+#[test]
+fn system_tables_load_with_devices_domains_rmrrs_and_operators() {
+    let app = system("", "").unwrap();
+    let s = &app.system;
+    assert_eq!(s.devices.len(), 2);
+    assert_eq!(s.devices[0].address.rid(), 0x0010);
+    assert_eq!(s.devices[1].address.rid(), 0x0108);
+    assert_eq!(s.devices[0].domain, Some(0));
+    assert_eq!(s.domains[0].owner, 2);
+    assert_eq!(s.rmrrs[0].devices[0].rid(), 0x0010);
+    assert_eq!(s.operators, vec![1]);
+}
+
+#[test]
+fn device_naming_an_unknown_domain_is_refused() {
+    let e = system("domain = \"a\"", "domain = \"b\"").unwrap_err();
+    assert!(
+        e.contains("[devices.edu0] domain") && e.contains("\"b\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn malformed_device_address_is_refused() {
+    let e = system("address = \"00:02.0\"", "address = \"00:20.0\"").unwrap_err();
+    assert!(
+        e.contains("[devices.edu0] address") && e.contains("00:20.0"),
+        "{e}"
+    );
+}
+
+#[test]
+fn two_devices_at_one_address_are_refused() {
+    let e = system("address = \"0000:01:01.0\"", "address = \"00:02.0\"").unwrap_err();
+    assert!(
+        e.contains("[devices.edu1] address") && e.contains("edu0"),
+        "{e}"
+    );
+}
+
+#[test]
+fn domain_owner_must_be_a_task() {
+    let e = system("owner = \"ping\"", "owner = \"pingg\"").unwrap_err();
+    assert!(
+        e.contains("[domains.a] owner") && e.contains("pingg"),
+        "{e}"
+    );
+}
+
+#[test]
+fn rmrr_with_end_below_base_is_refused() {
+    let e = system("end = 0x3000fff", "end = 0x2000fff").unwrap_err();
+    assert!(e.contains("[[platform.rmrr]] #1 end"), "{e}");
+}
+
+#[test]
+fn rmrr_not_covering_whole_pages_is_refused() {
+    let e = system("end = 0x3000fff", "end = 0x3000ffe").unwrap_err();
+    assert!(
+        e.contains("[[platform.rmrr]] #1") && e.contains("4 KiB"),
+        "{e}"
+    );
+}
+
+#[test]
+fn rmrr_for_an_unknown_device_is_refused() {
+    let e = system("devices = [\"00:02.0\"]", "devices = [\"00:05.0\"]").unwrap_err();
+    assert!(
+        e.contains("[[platform.rmrr]] #1 devices") && e.contains("00:05.0"),
+        "{e}"
+    );
+}
+
+#[test]
+fn domain_map_of_a_non_dma_region_is_refused() {
+    let text = format!(
+        "{GOOD}[regions.mm]\nkind = \"mmio\"\nsize = 0x1000\nbase = 0xfe000000\n{}",
+        SYSTEM.replacen("region = \"buf\"", "region = \"mm\"", 1)
+    );
+    let e = load(&text).unwrap_err();
+    assert!(e.contains("[domains.a] maps") && e.contains("dma"), "{e}");
+}

@@ -1,0 +1,400 @@
+//! The system app.toml describes beyond tasks: the PCI devices custody
+//! manages, the DMA domains and who owns them, extra RMRRs (QEMU emits
+//! none; Xen's `rmrr=` option is the model) and the broker's operators.
+//! Checked here like the rest of app.toml, and handed to every task as
+//! `config::system` constants.
+//!
+//! ```toml
+//! [devices.edu0]
+//! address = "00:02.0"          # [segment:]bus:device.function
+//! domain = "dma_a"             # initial owner; none = quarantine
+//!
+//! [domains.dma_a]
+//! owner = "dma_a"              # the task that owns the domain
+//! maps = [{ iova = 0x100000, region = "dma-a-buf" }]
+//!
+//! [[platform.rmrr]]
+//! base = 0x3000000
+//! end = 0x3000fff              # inclusive, as in the DMAR table
+//! devices = ["00:04.0"]
+//!
+//! [broker]
+//! operators = ["console"]      # tasks that may assign anything
+//! ```
+
+use std::fmt::Write as _;
+
+use serde::Deserialize;
+
+use crate::app::{App, RegionKind};
+use crate::layout::Layout;
+
+/// A PCI address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Address {
+    pub segment: u16,
+    pub bus: u8,
+    pub device: u8,
+    pub function: u8,
+}
+
+impl Address {
+    /// Parses `[SSSS:]BB:DD.F`.
+    pub fn parse(s: &str) -> Result<Address, String> {
+        let bad = || format!("\"{s}\" is not a PCI address ([segment:]bus:device.function, hex)");
+        let (head, func) = s.rsplit_once('.').ok_or_else(bad)?;
+        let parts: Vec<&str> = head.split(':').collect();
+        let (seg, bus, dev) = match parts.as_slice() {
+            [b, d] => ("0", *b, *d),
+            [s, b, d] => (*s, *b, *d),
+            _ => return Err(bad()),
+        };
+        let hex = |x: &str, max: u32| {
+            u32::from_str_radix(x, 16)
+                .ok()
+                .filter(|v| *v <= max)
+                .ok_or_else(bad)
+        };
+        Ok(Address {
+            segment: hex(seg, 0xFFFF)? as u16,
+            bus: hex(bus, 0xFF)? as u8,
+            device: hex(dev, 0x1F)? as u8,
+            function: hex(func, 7)? as u8,
+        })
+    }
+
+    /// The requester ID (bus << 8 | devfn).
+    pub fn rid(&self) -> u16 {
+        (self.bus as u16) << 8 | (self.device as u16) << 3 | self.function as u16
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeviceToml {
+    address: String,
+    domain: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MapToml {
+    iova: u64,
+    region: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DomainToml {
+    owner: String,
+    #[serde(default)]
+    maps: Vec<MapToml>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RmrrToml {
+    base: u64,
+    end: u64,
+    devices: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PlatformToml {
+    #[serde(default)]
+    rmrr: Vec<RmrrToml>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct BrokerToml {
+    #[serde(default)]
+    operators: Vec<String>,
+}
+
+/// The raw tables, as app.toml holds them.
+#[derive(Debug, Default)]
+pub struct SystemToml {
+    pub devices: toml::map::Map<String, toml::Value>,
+    pub domains: toml::map::Map<String, toml::Value>,
+    pub platform: Option<toml::Value>,
+    pub broker: Option<toml::Value>,
+}
+
+/// A checked device.
+#[derive(Debug, Clone)]
+pub struct Device {
+    pub name: String,
+    pub address: Address,
+    /// Index into `System::domains`.
+    pub domain: Option<usize>,
+}
+
+/// A checked domain.
+#[derive(Debug, Clone)]
+pub struct Domain {
+    pub name: String,
+    /// Task index of the owner.
+    pub owner: usize,
+    /// (iova, region index).
+    pub maps: Vec<(u64, usize)>,
+}
+
+/// A checked extra RMRR.
+#[derive(Debug, Clone)]
+pub struct Rmrr {
+    pub base: u64,
+    pub end: u64,
+    pub devices: Vec<Address>,
+}
+
+/// Everything beyond the tasks.
+#[derive(Debug, Clone, Default)]
+pub struct System {
+    pub devices: Vec<Device>,
+    pub domains: Vec<Domain>,
+    pub rmrrs: Vec<Rmrr>,
+    /// Task indices.
+    pub operators: Vec<usize>,
+}
+
+const PAGE: u64 = 4096;
+/// Domain numbers start here (0 is reserved for "no domain").
+pub const FIRST_DOMAIN_ID: u16 = 1;
+
+/// Checks the system tables against the app's tasks and regions. Errors
+/// name the table and key, like the rest of app.toml's.
+pub fn check(raw: SystemToml, app: &App) -> Result<System, (String, String)> {
+    let task = |place: &str, key: &str, name: &str| {
+        app.tasks
+            .iter()
+            .position(|t| t.name == name)
+            .ok_or_else(|| {
+                (
+                    place.to_string(),
+                    format!("{key}: no task named \"{name}\""),
+                )
+            })
+    };
+    let mut domains = Vec::new();
+    for (name, v) in &raw.domains {
+        let place = format!("[domains.{name}]");
+        let d: DomainToml = v
+            .clone()
+            .try_into()
+            .map_err(|e: toml::de::Error| (place.clone(), e.message().trim().to_string()))?;
+        let owner = task(&place, "owner", &d.owner)?;
+        let mut maps = Vec::new();
+        for m in &d.maps {
+            let Some(ri) = app.regions.iter().position(|r| r.name == m.region) else {
+                return Err((place, format!("maps: no region named \"{}\"", m.region)));
+            };
+            if app.regions[ri].kind != RegionKind::Dma {
+                return Err((
+                    place,
+                    format!("maps: region \"{}\" is not kind = \"dma\"", m.region),
+                ));
+            }
+            if !m.iova.is_multiple_of(PAGE) {
+                return Err((
+                    place,
+                    format!("maps: iova {:#x} is not 4 KiB aligned", m.iova),
+                ));
+            }
+            maps.push((m.iova, ri));
+        }
+        domains.push(Domain {
+            name: name.clone(),
+            owner,
+            maps,
+        });
+    }
+    let mut devices: Vec<Device> = Vec::new();
+    for (name, v) in &raw.devices {
+        let place = format!("[devices.{name}]");
+        let d: DeviceToml = v
+            .clone()
+            .try_into()
+            .map_err(|e: toml::de::Error| (place.clone(), e.message().trim().to_string()))?;
+        let address =
+            Address::parse(&d.address).map_err(|e| (place.clone(), format!("address: {e}")))?;
+        if let Some(other) = devices.iter().find(|x| x.address == address) {
+            return Err((
+                place,
+                format!("address: {} is also device \"{}\"", d.address, other.name),
+            ));
+        }
+        let domain = match &d.domain {
+            None => None,
+            Some(dn) => Some(
+                domains
+                    .iter()
+                    .position(|x| &x.name == dn)
+                    .ok_or_else(|| (place.clone(), format!("domain: no domain named \"{dn}\"")))?,
+            ),
+        };
+        devices.push(Device {
+            name: name.clone(),
+            address,
+            domain,
+        });
+    }
+    let platform: PlatformToml = match raw.platform {
+        None => PlatformToml::default(),
+        Some(v) => v.try_into().map_err(|e: toml::de::Error| {
+            ("[platform]".to_string(), e.message().trim().to_string())
+        })?,
+    };
+    let mut rmrrs = Vec::new();
+    for (i, r) in platform.rmrr.iter().enumerate() {
+        let place = format!("[[platform.rmrr]] #{}", i + 1);
+        if r.end < r.base {
+            return Err((
+                place,
+                format!("end: {:#x} is below base {:#x}", r.end, r.base),
+            ));
+        }
+        if !r.base.is_multiple_of(PAGE) || !(r.end + 1).is_multiple_of(PAGE) {
+            return Err((
+                place,
+                "base/end: an RMRR covers whole 4 KiB pages (end is inclusive: ...fff)".into(),
+            ));
+        }
+        let mut addrs = Vec::new();
+        for d in &r.devices {
+            let a = Address::parse(d).map_err(|e| (place.clone(), format!("devices: {e}")))?;
+            if !devices.iter().any(|x| x.address == a) {
+                return Err((place, format!("devices: {d} is not one of [devices]")));
+            }
+            addrs.push(a);
+        }
+        if addrs.is_empty() {
+            return Err((place, "devices: an RMRR needs at least one device".into()));
+        }
+        if let Some(prev) = rmrrs
+            .iter()
+            .position(|p: &Rmrr| r.base <= p.end && p.base <= r.end)
+        {
+            return Err((place, format!("base: overlaps RMRR #{}", prev + 1)));
+        }
+        rmrrs.push(Rmrr {
+            base: r.base,
+            end: r.end,
+            devices: addrs,
+        });
+    }
+    let broker: BrokerToml = match raw.broker {
+        None => BrokerToml::default(),
+        Some(v) => v.try_into().map_err(|e: toml::de::Error| {
+            ("[broker]".to_string(), e.message().trim().to_string())
+        })?,
+    };
+    let mut operators = Vec::new();
+    for o in &broker.operators {
+        operators.push(task("[broker]", "operators", o)?);
+    }
+    Ok(System {
+        devices,
+        domains,
+        rmrrs,
+        operators,
+    })
+}
+
+/// The `config::system` module every task gets.
+pub fn config_module(app: &App, layout: &Layout) -> String {
+    let sys = &app.system;
+    let mut s = String::new();
+    let _ = writeln!(s, "    /// The devices, domains and RMRRs of app.toml.");
+    let _ = writeln!(s, "    pub mod system {{");
+    let _ = writeln!(
+        s,
+        "        /// (name, segment, requester ID, initial domain index)."
+    );
+    let _ = writeln!(
+        s,
+        "        pub const DEVICES: [(&str, u16, u16, Option<u16>); {}] = [",
+        sys.devices.len()
+    );
+    for d in &sys.devices {
+        let dom = d
+            .domain
+            .map_or("None".to_string(), |i| format!("Some({i})"));
+        let _ = writeln!(
+            s,
+            "            ({:?}, {:#x}, {:#06x}, {dom}),",
+            d.name,
+            d.address.segment,
+            d.address.rid()
+        );
+    }
+    let _ = writeln!(s, "        ];");
+    let _ = writeln!(s, "        /// Domain IDs are `FIRST_DOMAIN_ID + index`.");
+    let _ = writeln!(
+        s,
+        "        pub const FIRST_DOMAIN_ID: u16 = {FIRST_DOMAIN_ID};"
+    );
+    let _ = writeln!(
+        s,
+        "        /// (name, owner task index, maps as (iova, physical base, bytes))."
+    );
+    let _ = writeln!(
+        s,
+        "        pub const DOMAINS: [(&str, u16, &[(u64, u64, u64)]); {}] = [",
+        sys.domains.len()
+    );
+    for d in &sys.domains {
+        let maps: Vec<String> = d
+            .maps
+            .iter()
+            .map(|(iova, ri)| {
+                format!(
+                    "({iova:#x}, {:#x}, {:#x})",
+                    layout.region_phys[*ri], app.regions[*ri].size
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "            ({:?}, {}, &[{}]),",
+            d.name,
+            d.owner,
+            maps.join(", ")
+        );
+    }
+    let _ = writeln!(s, "        ];");
+    let _ = writeln!(
+        s,
+        "        /// Extra RMRRs: (base, end inclusive, devices as (segment, requester ID))."
+    );
+    let _ = writeln!(
+        s,
+        "        pub const RMRRS: [(u64, u64, &[(u16, u16)]); {}] = [",
+        sys.rmrrs.len()
+    );
+    for r in &sys.rmrrs {
+        let devs: Vec<String> = r
+            .devices
+            .iter()
+            .map(|a| format!("({:#x}, {:#06x})", a.segment, a.rid()))
+            .collect();
+        let _ = writeln!(
+            s,
+            "            ({:#x}, {:#x}, &[{}]),",
+            r.base,
+            r.end,
+            devs.join(", ")
+        );
+    }
+    let _ = writeln!(s, "        ];");
+    let ops: Vec<String> = sys.operators.iter().map(|o| o.to_string()).collect();
+    let _ = writeln!(
+        s,
+        "        /// Tasks that may assign any device.\n        pub const OPERATORS: [u16; {}] = [{}];",
+        ops.len(),
+        ops.join(", ")
+    );
+    let _ = writeln!(s, "    }}");
+    s
+}
