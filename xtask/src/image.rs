@@ -126,11 +126,14 @@ pub fn build(app: &App, quiet: bool) -> Result<Image, String> {
     })
 }
 
+/// One firmware crate to lint: package, binary, features, config env var.
+type LintUnit = (String, String, Vec<String>, (&'static str, PathBuf));
+
 /// Runs clippy (`-D warnings`) over every firmware crate of `app` with the
 /// configuration a build generated (so call [`build`] first).
 pub fn clippy(app: &App) -> Result<(), String> {
     let out = out_dir(app);
-    let mut units: Vec<(String, String, Vec<String>, (&str, PathBuf))> = app
+    let mut units: Vec<LintUnit> = app
         .tasks
         .iter()
         .map(|t| {
