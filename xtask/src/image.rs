@@ -60,9 +60,10 @@ pub fn build(app: &App, quiet: bool) -> Result<Image, String> {
         write(&script, &task_script(layout.tasks[i].base))?;
         let mut features = vec!["firmware".to_string()];
         features.extend(task.features.iter().cloned());
+        let bin = crate::firmware_bin(&task.krate);
         let built = cargo_rustc(
             &task.krate,
-            &task.krate,
+            &bin,
             &features,
             &script,
             &[("CUSTODY_TASK_CONFIG", config.as_path())],

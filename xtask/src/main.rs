@@ -66,6 +66,41 @@ fn parse(args: &[String]) -> Result<Options, String> {
     Ok(o)
 }
 
+/// The firmware binary of a workspace package: its one `[[bin]]`, or the
+/// package's own name.
+pub fn firmware_bin(package: &str) -> String {
+    let root = image::root();
+    let read = |p: PathBuf| -> Option<toml::Value> {
+        toml::from_str(&std::fs::read_to_string(p).ok()?).ok()
+    };
+    let members = read(root.join("Cargo.toml"))
+        .and_then(|ws| ws.get("workspace")?.get("members")?.as_array().cloned())
+        .unwrap_or_default();
+    for m in members.iter().filter_map(|m| m.as_str()) {
+        let Some(c) = read(root.join(m).join("Cargo.toml")) else {
+            continue;
+        };
+        if c.get("package")
+            .and_then(|p| p.get("name"))
+            .and_then(|n| n.as_str())
+            != Some(package)
+        {
+            continue;
+        }
+        let bins = c
+            .get("bin")
+            .and_then(|b| b.as_array())
+            .cloned()
+            .unwrap_or_default();
+        if let [one] = bins.as_slice() {
+            if let Some(name) = one.get("name").and_then(|n| n.as_str()) {
+                return name.to_string();
+            }
+        }
+    }
+    package.to_string()
+}
+
 /// Package names of the workspace members (to check app.toml's crates).
 fn workspace_crates() -> Vec<String> {
     let root = image::root();
