@@ -43,7 +43,7 @@ fn an_operation_without_a_callers_list_is_open_to_every_task() {
     let mut console = domid::Client::new(system.client("console").unwrap(), id);
     assert_eq!(console.lookup(UnitId(0), DomainId(1)), Ok(None));
     assert_eq!(
-        console.acquire(UnitId(0), DomainId(1)),
+        console.acquire(UnitId(0), DomainId(1), Bdf::from_requester_id(0x10)),
         Err(ClientError::AccessDenied),
         "acquire is for the broker only"
     );

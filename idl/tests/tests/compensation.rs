@@ -20,6 +20,14 @@ fn journal<T: Serialize + DeserializeOwned + MaxEncodedLen>(entry: &T) -> T {
 }
 
 const UNIT: UnitId = UnitId(1);
+
+/// What the iommu says the entry holds, in `set_context`'s terms.
+fn state<T: idl_runtime::Transport>(
+    client: &mut iommu::Client<T>,
+    rid: Bdf,
+) -> Option<ContextState> {
+    client.get_context(UNIT, rid).unwrap().state()
+}
 const DOM: DomainId = DomainId(7);
 
 #[test]
@@ -32,17 +40,19 @@ fn a_recorded_acquire_is_undone_by_release_executed_later() {
     let args = domid::AcquireArgs {
         unit: UNIT,
         domain: DOM,
+        device: Bdf::from_requester_id(0x10),
     };
-    let did = client.acquire(args.unit, args.domain).unwrap();
-    let undo = journal(&domid::Compensation::for_acquire(&args, &did));
+    let grant = client.acquire(args.unit, args.domain, args.device).unwrap();
+    let undo = journal(&domid::Compensation::for_acquire(&args, &grant));
     assert_eq!(
         undo,
         domid::Compensation::Acquire(domid::ReleaseArgs {
             unit: UNIT,
-            domain: DOM
+            domain: DOM,
+            device: args.device,
         })
     );
-    assert_eq!(client.lookup(UNIT, DOM), Ok(Some(did)));
+    assert_eq!(client.lookup(UNIT, DOM), Ok(Some(grant.did)));
     undo.execute(&mut client).unwrap();
     assert_eq!(client.lookup(UNIT, DOM), Ok(None));
 }
@@ -69,19 +79,22 @@ fn undo_of_set_context_restores_the_previous_owner() {
     client.create_domain(DomainId(1)).unwrap();
     client.create_domain(DomainId(2)).unwrap();
     client
-        .set_context(rid, source, ReassignMode::default())
+        .set_context(UNIT, rid, source, ReassignMode::default())
         .unwrap();
 
     let args = iommu::SetContextArgs {
+        unit: UNIT,
         rid,
         entry: target,
         mode: ReassignMode::SINGLE_DEVICE,
     };
-    let change = client.set_context(args.rid, args.entry, args.mode).unwrap();
+    let change = client
+        .set_context(args.unit, args.rid, args.entry, args.mode)
+        .unwrap();
     let undo = journal(&iommu::Compensation::for_set_context(&args, &change));
-    assert_eq!(client.get_context(rid), Ok(target));
+    assert_eq!(state(&mut client, rid), Some(target));
     undo.execute(&mut client).unwrap();
-    assert_eq!(client.get_context(rid), Ok(source));
+    assert_eq!(state(&mut client, rid), Some(source));
 }
 
 #[test]
@@ -93,6 +106,7 @@ fn undo_of_set_context_clears_an_entry_that_was_not_present() {
     let rid = Bdf::from_requester_id(0x0100);
     client.create_domain(DomainId(2)).unwrap();
     let args = iommu::SetContextArgs {
+        unit: UNIT,
         rid,
         entry: ContextState::Domain {
             domain: DomainId(2),
@@ -100,11 +114,13 @@ fn undo_of_set_context_clears_an_entry_that_was_not_present() {
         },
         mode: ReassignMode::default(),
     };
-    let change = client.set_context(args.rid, args.entry, args.mode).unwrap();
+    let change = client
+        .set_context(args.unit, args.rid, args.entry, args.mode)
+        .unwrap();
     assert_eq!(change.previous, ContextState::NotPresent);
     let undo = iommu::Compensation::for_set_context(&args, &change);
     undo.execute(&mut client).unwrap();
-    assert_eq!(client.get_context(rid), Ok(ContextState::NotPresent));
+    assert_eq!(state(&mut client, rid), Some(ContextState::NotPresent));
 }
 
 #[test]

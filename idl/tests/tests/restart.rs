@@ -13,6 +13,11 @@ use idl_types::*;
 
 const UNIT: UnitId = UnitId(0);
 const DOM: DomainId = DomainId(3);
+const DEV: Bdf = Bdf {
+    bus: 0,
+    device: 2,
+    function: 0,
+};
 
 #[test]
 fn idempotent_call_after_a_restart_is_retried_and_succeeds() {
@@ -20,7 +25,7 @@ fn idempotent_call_after_a_restart_is_retried_and_succeeds() {
     let system = InProcess::new(TASKS);
     let id = system.register("domid", &mut server).unwrap();
     let mut client = domid::Client::new(system.client("broker").unwrap(), id);
-    let did = client.acquire(UNIT, DOM).unwrap();
+    let did = client.acquire(UNIT, DOM, DEV).unwrap().did;
 
     let restarted = system.restart("domid", None).unwrap();
     assert_ne!(restarted, client.server());
@@ -41,7 +46,7 @@ fn non_idempotent_call_after_a_restart_reports_the_death_with_the_new_generation
 
     let restarted = system.restart("domid", None).unwrap();
     assert_eq!(
-        client.acquire(UNIT, DOM),
+        client.acquire(UNIT, DOM, DEV),
         Err(ClientError::ServerDied {
             new_generation: Generation::new(1)
         })
@@ -49,7 +54,7 @@ fn non_idempotent_call_after_a_restart_reports_the_death_with_the_new_generation
     assert_eq!(client.server(), restarted);
     // Nothing was done, and the next call reaches the restarted server.
     assert_eq!(client.lookup(UNIT, DOM), Ok(None));
-    assert!(client.acquire(UNIT, DOM).is_ok());
+    assert!(client.acquire(UNIT, DOM, DEV).is_ok());
 }
 
 #[test]
@@ -63,7 +68,7 @@ fn death_after_handling_reports_died_although_the_work_was_done() {
         .inject("domid", InjectedFault::AfterHandling)
         .unwrap();
     assert!(matches!(
-        client.acquire(UNIT, DOM),
+        client.acquire(UNIT, DOM, DEV),
         Err(ClientError::ServerDied { .. })
     ));
     // The caller must find out what happened: here, the acquire did happen.
@@ -97,11 +102,18 @@ fn a_restart_with_a_fresh_server_loses_the_old_state() {
     let system = InProcess::new(TASKS);
     let id = system.register("domid", &mut server).unwrap();
     let mut client = domid::Client::new(system.client("broker").unwrap(), id);
-    let did = client.acquire(UNIT, DOM).unwrap();
+    let did = client.acquire(UNIT, DOM, DEV).unwrap().did;
 
     system.restart("domid", Some(&mut fresh)).unwrap();
     assert_eq!(client.lookup(UNIT, DOM), Ok(None), "books are gone");
     // The recovery path: the broker re-seeds domid from what it knows.
-    client.seed(UNIT, DOM, did, 1).unwrap();
+    let record = SeedRecord {
+        unit: UNIT,
+        rid: DEV,
+        did,
+        owner: SeedOwner::Domain(DOM),
+        device: DEV,
+    };
+    assert_eq!(client.seed(&record.encode().unwrap()), Ok(1));
     assert_eq!(client.lookup(UNIT, DOM), Ok(Some(did)));
 }

@@ -8,8 +8,10 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::context::ContextState;
+use crate::domid::SeedDecodeError;
+use crate::hardware::EntryOwner;
 use crate::ids::{Bdf, Did, DomainId, UnitId};
-use crate::max_len::{max_len, MaxEncodedLen, ENUM_TAG_LEN};
+use crate::max_len::{max_len, max_len_of, MaxEncodedLen, ENUM_TAG_LEN};
 
 /// The error of an operation that cannot fail; it has no values.
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
@@ -39,14 +41,24 @@ pub enum AcpiError {
         /// How many it has.
         count: u16,
     },
+    /// A read of the raw table starts beyond its end.
+    OffsetBeyondTable {
+        /// The offset asked for.
+        offset: u32,
+        /// The table's length.
+        length: u32,
+    },
+    /// The client's buffer could not be written.
+    LeaseFailed,
 }
 
 impl MaxEncodedLen for AcpiError {
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN
-        + max_len(
+        + max_len_of(&[
             Bdf::MAX_ENCODED_LEN + u16::MAX_ENCODED_LEN,
             Bdf::MAX_ENCODED_LEN,
-        );
+            2 * u32::MAX_ENCODED_LEN,
+        ]);
 }
 
 impl fmt::Display for AcpiError {
@@ -60,6 +72,13 @@ impl fmt::Display for AcpiError {
                     "device {device} has {count} RMRRs, more than one reply carries"
                 )
             }
+            AcpiError::OffsetBeyondTable { offset, length } => {
+                write!(
+                    f,
+                    "offset {offset:#x} is beyond the {length}-byte DMAR table"
+                )
+            }
+            AcpiError::LeaseFailed => write!(f, "the client's buffer could not be written"),
         }
     }
 }
@@ -111,14 +130,104 @@ pub enum IommuError {
     BadDid(Did),
     /// The hardware did not finish an invalidation in time.
     InvalidationTimeout(UnitId),
+    /// The server has no unit with this index.
+    NoSuchUnit(UnitId),
+    /// A device address with a device number above 31 or a function above 7.
+    BadDevice(Bdf),
+    /// Part of the range to unmap is not mapped; nothing was changed.
+    NotMapped {
+        /// The first address not mapped.
+        iova: u64,
+    },
+    /// The unmap would cut a 2 MiB page in two; nothing was changed.
+    SplitsLargePage {
+        /// An address inside that page.
+        iova: u64,
+    },
+    /// The entry is present with a DID the iommu cannot attribute to any
+    /// owner (the seed's ESRCH); nothing was changed.
+    UnknownOwner {
+        /// The device.
+        device: Bdf,
+        /// The DID found in its entry.
+        did: Did,
+    },
+    /// The DID asked for is in use on the unit by another owner.
+    DidInUse {
+        /// The DID.
+        did: Did,
+        /// Who uses it.
+        holder: EntryOwner,
+    },
+    /// The domain already uses another DID on the unit.
+    DidMismatch {
+        /// The domain.
+        domain: DomainId,
+        /// The DID its entries carry.
+        held: Did,
+        /// The DID asked for.
+        requested: Did,
+    },
+    /// A context entry was to point at quarantine tables the device does
+    /// not have (quarantine it first).
+    NoQuarantineTables(Bdf),
+    /// Policy requires CMPXCHG16B and the CPU lacks it.
+    Cx16Required(Bdf),
+    /// The server's books (domains, quarantined devices, DIDs) are full.
+    BooksFull {
+        /// The capacity reached.
+        capacity: u16,
+    },
+    /// The unit refused or failed an operation.
+    UnitFailure {
+        /// The unit.
+        unit: UnitId,
+        /// What went wrong.
+        cause: UnitFault,
+    },
+}
+
+/// How a unit failed, for [`IommuError::UnitFailure`].
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum UnitFault {
+    /// The unit has not been brought up.
+    NotBroughtUp,
+    /// The invalidation queue reported an error or stopped consuming.
+    QueueError,
+    /// An IOTLB invalidation was not performed.
+    IotlbRejected,
+    /// The unit lacks a feature the request needs (table depth,
+    /// pass-through, queued invalidation) or its CAP is unusable.
+    Unsupported,
+    /// A restarted server could not take the running unit over.
+    ResumeFailed,
+}
+
+impl MaxEncodedLen for UnitFault {
+    const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN;
+}
+
+impl fmt::Display for UnitFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            UnitFault::NotBroughtUp => "not brought up",
+            UnitFault::QueueError => "invalidation queue error",
+            UnitFault::IotlbRejected => "IOTLB invalidation not performed",
+            UnitFault::Unsupported => "feature not supported by the unit",
+            UnitFault::ResumeFailed => "could not resume the running unit",
+        })
+    }
 }
 
 impl MaxEncodedLen for IommuError {
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN
-        + max_len(
+        + max_len_of(&[
             u64::MAX_ENCODED_LEN + u32::MAX_ENCODED_LEN,
             Bdf::MAX_ENCODED_LEN + ContextState::MAX_ENCODED_LEN,
-        );
+            Did::MAX_ENCODED_LEN + EntryOwner::MAX_ENCODED_LEN,
+            DomainId::MAX_ENCODED_LEN + 2 * Did::MAX_ENCODED_LEN,
+            UnitId::MAX_ENCODED_LEN + UnitFault::MAX_ENCODED_LEN,
+        ]);
 }
 
 impl fmt::Display for IommuError {
@@ -150,6 +259,33 @@ impl fmt::Display for IommuError {
             IommuError::InvalidationTimeout(u) => {
                 write!(f, "{u} did not finish an invalidation in time")
             }
+            IommuError::NoSuchUnit(u) => write!(f, "the iommu has no {u}"),
+            IommuError::BadDevice(b) => write!(f, "{b} is not a PCI function address"),
+            IommuError::NotMapped { iova } => write!(f, "{iova:#x} is not mapped"),
+            IommuError::SplitsLargePage { iova } => {
+                write!(f, "unmapping would split the 2 MiB page holding {iova:#x}")
+            }
+            IommuError::UnknownOwner { device, did } => write!(
+                f,
+                "context entry of {device} holds {did}, which belongs to no known owner"
+            ),
+            IommuError::DidInUse { did, holder } => write!(f, "{did} is in use by {holder:?}"),
+            IommuError::DidMismatch {
+                domain,
+                held,
+                requested,
+            } => write!(f, "{domain} uses {held} on this unit, not {requested}"),
+            IommuError::NoQuarantineTables(b) => {
+                write!(f, "device {b} has no quarantine tables")
+            }
+            IommuError::Cx16Required(b) => write!(
+                f,
+                "{b}: policy requires CMPXCHG16B for context updates and the CPU lacks it"
+            ),
+            IommuError::BooksFull { capacity } => {
+                write!(f, "the iommu's books are full ({capacity} entries)")
+            }
+            IommuError::UnitFailure { unit, cause } => write!(f, "{unit}: {cause}"),
         }
     }
 }
@@ -181,11 +317,93 @@ pub enum DomidError {
     },
     /// The DID is outside the unit's range (or 0 under caching mode).
     BadDid(Did),
+    /// domid has not been seeded since it started; it hands out nothing
+    /// until the broker seeds it from the context entries.
+    NotSeeded,
+    /// The unit's CAP was never given (configure_unit).
+    UnitNotConfigured(UnitId),
+    /// CAP.ND is not a 3-bit value.
+    BadDomainCount {
+        /// The unit.
+        unit: UnitId,
+        /// The value given.
+        nd: u8,
+    },
+    /// The unit already has another DID space and DIDs handed out.
+    UnitReconfigured(UnitId),
+    /// A table of the unit's books is full.
+    TableFull {
+        /// The unit.
+        unit: UnitId,
+        /// The table's capacity.
+        capacity: u16,
+    },
+    /// A seed's records contradict each other or the unit's DID space;
+    /// domid stays unseeded.
+    SeedRejected {
+        /// The unit.
+        unit: UnitId,
+        /// The DID concerned.
+        did: Did,
+        /// What is wrong with it.
+        cause: SeedFault,
+    },
+    /// A seed record could not be read; domid stays unseeded.
+    BadSeedRecord {
+        /// Its index in the lease.
+        index: u16,
+        /// Why.
+        cause: SeedDecodeError,
+    },
+    /// The client's buffer could not be read.
+    LeaseFailed,
+    /// A device address with a device number above 31 or a function above 7.
+    BadDevice(Bdf),
+    /// The books and the DID pool disagree (a bug, reported, not trusted).
+    Inconsistent {
+        /// The unit.
+        unit: UnitId,
+        /// The DID concerned.
+        did: Did,
+    },
+}
+
+/// What is wrong with a seed, for [`DomidError::SeedRejected`].
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SeedFault {
+    /// The DID is outside the half its owner's kind uses, or the space.
+    OutOfRange,
+    /// Two owners use the DID.
+    Shared,
+    /// One domain appears with two DIDs on the unit.
+    DomainHasTwoDids,
+    /// One quarantined device appears with two pseudo-DIDs.
+    DeviceHasTwoPseudoDids,
+}
+
+impl MaxEncodedLen for SeedFault {
+    const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN;
+}
+
+impl fmt::Display for SeedFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SeedFault::OutOfRange => "outside the range its owner's kind uses",
+            SeedFault::Shared => "used by two owners",
+            SeedFault::DomainHasTwoDids => "one of two DIDs of the same domain",
+            SeedFault::DeviceHasTwoPseudoDids => "one of two pseudo-DIDs of the same device",
+        })
+    }
 }
 
 impl MaxEncodedLen for DomidError {
-    const MAX_ENCODED_LEN: usize =
-        ENUM_TAG_LEN + UnitId::MAX_ENCODED_LEN + Did::MAX_ENCODED_LEN + DomainId::MAX_ENCODED_LEN;
+    const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN
+        + max_len_of(&[
+            UnitId::MAX_ENCODED_LEN + Did::MAX_ENCODED_LEN + DomainId::MAX_ENCODED_LEN,
+            UnitId::MAX_ENCODED_LEN + Did::MAX_ENCODED_LEN + SeedFault::MAX_ENCODED_LEN,
+            u16::MAX_ENCODED_LEN + SeedDecodeError::MAX_ENCODED_LEN,
+            UnitId::MAX_ENCODED_LEN + u16::MAX_ENCODED_LEN,
+        ]);
 }
 
 impl fmt::Display for DomidError {
@@ -201,6 +419,34 @@ impl fmt::Display for DomidError {
                 write!(f, "{did} on {unit} is already held by {holder}")
             }
             DomidError::BadDid(d) => write!(f, "{d} is outside the unit's range"),
+            DomidError::NotSeeded => write!(
+                f,
+                "domid has not been seeded from the context entries since it started"
+            ),
+            DomidError::UnitNotConfigured(u) => write!(f, "{u} has no DID space configured"),
+            DomidError::BadDomainCount { unit, nd } => {
+                write!(f, "{unit}: CAP.ND = {nd} does not fit the 3-bit field")
+            }
+            DomidError::UnitReconfigured(u) => {
+                write!(f, "{u} already has another DID space with DIDs handed out")
+            }
+            DomidError::TableFull { unit, capacity } => {
+                write!(
+                    f,
+                    "{unit}: a table of the books is full ({capacity} entries)"
+                )
+            }
+            DomidError::SeedRejected { unit, did, cause } => {
+                write!(f, "seed rejected: {did} on {unit} is {cause}")
+            }
+            DomidError::BadSeedRecord { index, cause } => {
+                write!(f, "seed record {index}: {cause}")
+            }
+            DomidError::LeaseFailed => write!(f, "the client's buffer could not be read"),
+            DomidError::BadDevice(b) => write!(f, "{b} is not a PCI function address"),
+            DomidError::Inconsistent { unit, did } => {
+                write!(f, "{unit}: the DID pool and the books disagree about {did}")
+            }
         }
     }
 }
@@ -229,12 +475,32 @@ pub enum BrokerError {
     Quarantined(Bdf),
     /// A participant the move needs is dead and was not restarted.
     PeerDown,
+    /// The device has an RMRR and its bridge alias is present for another
+    /// owner (the seed's EOPNOTSUPP); nothing was changed.
+    SharedAliasWithRmrr {
+        /// The device.
+        device: Bdf,
+        /// The alias held by another owner.
+        alias: Bdf,
+    },
+    /// The request would leave a device with an RMRR without translation.
+    WouldDisconnectRmrr(Bdf),
+    /// A peer refused a fact the move needs (unit, RMRRs, PCI topology).
+    PlatformFact(Bdf),
+    /// The device is in custody of the broker's recovery (a failed rollback
+    /// or an unfinished journal); retry later.
+    Recovering,
+    /// The broker's persistent journal cannot be written.
+    JournalFailed,
 }
 
 impl MaxEncodedLen for BrokerError {
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN
         + max_len(
-            Bdf::MAX_ENCODED_LEN + u8::MAX_ENCODED_LEN,
+            max_len(
+                Bdf::MAX_ENCODED_LEN + u8::MAX_ENCODED_LEN,
+                Bdf::MAX_ENCODED_LEN + Bdf::MAX_ENCODED_LEN,
+            ),
             DomainId::MAX_ENCODED_LEN,
         );
 }
@@ -254,6 +520,18 @@ impl fmt::Display for BrokerError {
                 write!(f, "rollback of {d} failed; the device is in quarantine")
             }
             BrokerError::PeerDown => write!(f, "a task the move needs is down"),
+            BrokerError::SharedAliasWithRmrr { device, alias } => write!(
+                f,
+                "device {device} has an RMRR and its bridge alias {alias} belongs to another owner"
+            ),
+            BrokerError::WouldDisconnectRmrr(d) => {
+                write!(f, "device {d} has an RMRR and must not lose translation")
+            }
+            BrokerError::PlatformFact(d) => {
+                write!(f, "the platform facts of device {d} could not be read")
+            }
+            BrokerError::Recovering => write!(f, "the broker is recovering; retry later"),
+            BrokerError::JournalFailed => write!(f, "the broker's journal cannot be written"),
         }
     }
 }
@@ -272,6 +550,12 @@ pub enum PciError {
     },
     /// The caller does not own the device.
     NotOwner(Bdf),
+    /// Bridges and host bridges are never assigned.
+    NotAssignable(Bdf),
+    /// The config access itself failed (segment or window not reachable).
+    AccessFailed(Bdf),
+    /// The client's buffer could not be written.
+    LeaseFailed,
 }
 
 impl MaxEncodedLen for PciError {
@@ -293,6 +577,9 @@ impl fmt::Display for PciError {
                 )
             }
             PciError::NotOwner(d) => write!(f, "caller does not own device {d}"),
+            PciError::NotAssignable(d) => write!(f, "{d} is a bridge; it is never assigned"),
+            PciError::AccessFailed(d) => write!(f, "config space of {d} cannot be reached"),
+            PciError::LeaseFailed => write!(f, "the client's buffer could not be written"),
         }
     }
 }

@@ -11,8 +11,10 @@ mod max_len;
 
 mod broker;
 mod context;
+mod domid;
 mod errors;
 mod faults;
+mod hardware;
 mod ids;
 mod pci;
 mod platform;
@@ -24,12 +26,25 @@ pub use broker::{
     SequencedEvent, TxStatus, LIST_PAGE,
 };
 pub use context::{Access, ContextChange, ContextState, PageRange, ReassignMode};
-pub use errors::{AcpiError, BrokerError, DomidError, IommuError, NoError, PciError};
+pub use domid::{
+    DidGrant, DidHolder, DidRelease, SeedDecodeError, SeedOwner, SeedRecord, SEED_RECORDS_MAX,
+};
+pub use errors::{
+    AcpiError, BrokerError, DomidError, IommuError, NoError, PciError, SeedFault, UnitFault,
+};
 pub use faults::{DmaDirection, FaultBatch, FaultRecord, FAULTS_PER_BATCH};
+pub use hardware::{
+    ContextPage, EntryOwner, HardwareContext, InvalidationCounts, IommuCounters, UnitCaps,
+    CONTEXTS_PER_PAGE,
+};
 pub use ids::{Bdf, Did, DomainId, TaskIndex, UnitId};
 pub use max_len::{max_len, max_len_of, varint_max, MaxEncodedLen, ENUM_TAG_LEN};
-pub use pci::{AccessWidth, DeviceInfo, DeviceKind};
-pub use platform::{MemRange, RmrrList, UnitInfo, MAX_RMRRS_PER_DEVICE};
+pub use pci::{
+    AccessWidth, AliasOrder, DeviceInfo, DeviceKind, RequesterIdList, MAX_REQUESTER_IDS,
+};
+pub use platform::{
+    MemRange, ResolvedScope, RmrrList, ScopeInfo, ScopeKind, UnitInfo, MAX_RMRRS_PER_DEVICE,
+};
 pub use supervisor::{DeathCause, DeathRecord};
 
 #[cfg(test)]

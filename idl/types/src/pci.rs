@@ -71,3 +71,32 @@ wire_struct! {
         pub phantom_stride: u8,
     }
 }
+
+/// The order to switch a device's requester IDs in (the seed's).
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum AliasOrder {
+    /// Into a domain: the real function and its bridge aliases first,
+    /// phantom functions after.
+    Assign,
+    /// Out of a domain: phantom functions first, the real function last.
+    Deassign,
+}
+
+impl MaxEncodedLen for AliasOrder {
+    const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN;
+}
+
+/// The most requester IDs one device's DMA can carry: itself, 7 phantom
+/// functions, an upstream bridge, (secondary bus, 0.0) and the ME WiFi
+/// phantom function.
+pub const MAX_REQUESTER_IDS: usize = 11;
+
+wire_struct! {
+    /// Every requester ID a device's DMA may carry, in switching order.
+    pub struct RequesterIdList {
+        /// The device asked about.
+        pub device: Bdf,
+        /// Its requester IDs, the device's own first on assign.
+        pub ids: heapless::Vec<Bdf, MAX_REQUESTER_IDS>,
+    }
+}

@@ -161,3 +161,158 @@ fn errors_name_their_values() {
     };
     assert_eq!(e.to_string(), "bad range: 3 pages at 0x1001");
 }
+
+#[test]
+fn server_report_types_meet_their_bounds_tightly() {
+    let bdf = Bdf {
+        bus: 0xff,
+        device: 31,
+        function: 7,
+    };
+    let context = HardwareContext {
+        unit: UnitId(0xff),
+        rid: bdf,
+        did: Did(u16::MAX),
+        root: u64::MAX,
+        owner: EntryOwner::Domain(DomainId(u16::MAX)),
+    };
+    assert_tight(&context);
+    let mut entries = heapless::Vec::new();
+    for _ in 0..CONTEXTS_PER_PAGE {
+        entries.push(context).unwrap();
+    }
+    assert_tight(&ContextPage {
+        entries,
+        next: Some(bdf),
+    });
+    let g = InvalidationCounts {
+        global: u64::MAX,
+        domain: u64::MAX,
+        selective: u64::MAX,
+    };
+    assert_tight(&IommuCounters {
+        unit: UnitId(0xff),
+        context_changes: u64::MAX,
+        atomic_changes: u64::MAX,
+        cleared_first_changes: u64::MAX,
+        best_effort_changes: u64::MAX,
+        corruption_warnings: u64::MAX,
+        context_stores: u64::MAX,
+        context_invalidations: g,
+        iotlb_invalidations: g,
+        faults_drained: u64::MAX,
+    });
+    assert_tight(&DidRelease::Kept {
+        did: Did(u16::MAX),
+        remaining: u16::MAX,
+    });
+    assert_tight(&DidHolder::Quarantine(bdf));
+    assert!(
+        encoded_len(&IommuError::DidMismatch {
+            domain: DomainId(u16::MAX),
+            held: Did(u16::MAX),
+            requested: Did(u16::MAX),
+        }) <= IommuError::MAX_ENCODED_LEN
+    );
+    assert!(
+        encoded_len(&DomidError::BadSeedRecord {
+            index: u16::MAX,
+            cause: SeedDecodeError::Short { len: u16::MAX },
+        }) <= DomidError::MAX_ENCODED_LEN
+    );
+    let mut ids = heapless::Vec::new();
+    for _ in 0..MAX_REQUESTER_IDS {
+        ids.push(bdf).unwrap();
+    }
+    assert_tight(&RequesterIdList { device: bdf, ids });
+    assert_tight(&ScopeInfo {
+        kind: ScopeKind::Unknown(0xff),
+        resolved: ResolvedScope::Hierarchy {
+            bridge: bdf,
+            secondary: 0xff,
+            subordinate: 0xff,
+        },
+    });
+}
+
+#[test]
+fn seed_records_round_trip_through_their_ten_byte_layout() {
+    let record = SeedRecord {
+        unit: UnitId(2),
+        rid: Bdf::from_requester_id(0x0100),
+        did: Did(0x1234),
+        owner: SeedOwner::Domain(DomainId(0xbeef)),
+        device: Bdf::from_requester_id(0x0108),
+    };
+    let bytes = record.encode().unwrap();
+    assert_eq!(
+        bytes,
+        [2, 0x00, 0x01, 0x34, 0x12, 1, 0xef, 0xbe, 0x08, 0x01]
+    );
+    assert_eq!(SeedRecord::decode(&bytes), Ok(record));
+    let quarantined = SeedRecord {
+        owner: SeedOwner::Quarantine,
+        ..record
+    };
+    let two: std::vec::Vec<u8> = [record, quarantined]
+        .iter()
+        .flat_map(|r| r.encode().unwrap())
+        .collect();
+    let back: std::vec::Vec<_> = SeedRecord::decode_all(&two).collect();
+    assert_eq!(back, [Ok(record), Ok(quarantined)]);
+}
+
+#[test]
+fn malformed_seed_records_are_errors_naming_the_problem() {
+    let mut bytes = SeedRecord {
+        unit: UnitId(0),
+        rid: Bdf::from_requester_id(0x10),
+        did: Did(1),
+        owner: SeedOwner::Quarantine,
+        device: Bdf::from_requester_id(0x10),
+    }
+    .encode()
+    .unwrap();
+    bytes[5] = 7;
+    let e = SeedRecord::decode(&bytes).unwrap_err();
+    assert_eq!(e, SeedDecodeError::BadOwnerTag(7));
+    assert_eq!(e.to_string(), "seed record owner tag 7 is not 0 or 1");
+    assert_eq!(
+        SeedRecord::decode(&bytes[..4]),
+        Err(SeedDecodeError::Short { len: 4 })
+    );
+    let out_of_range = SeedRecord {
+        unit: UnitId(0),
+        rid: Bdf {
+            bus: 0,
+            device: 32,
+            function: 0,
+        },
+        did: Did(1),
+        owner: SeedOwner::Quarantine,
+        device: Bdf::from_requester_id(0),
+    };
+    assert_eq!(out_of_range.encode(), None);
+}
+
+#[test]
+fn a_hardware_context_names_its_state_unless_its_owner_is_unknown() {
+    let mut c = HardwareContext {
+        unit: UnitId(0),
+        rid: Bdf::from_requester_id(0x10),
+        did: Did(4),
+        root: 0x1000,
+        owner: EntryOwner::Domain(DomainId(3)),
+    };
+    assert_eq!(
+        c.state(),
+        Some(ContextState::Domain {
+            domain: DomainId(3),
+            did: Did(4)
+        })
+    );
+    c.owner = EntryOwner::Quarantine;
+    assert_eq!(c.state(), Some(ContextState::Quarantine { did: Did(4) }));
+    c.owner = EntryOwner::Unknown;
+    assert_eq!(c.state(), None);
+}

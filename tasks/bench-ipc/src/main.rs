@@ -43,7 +43,11 @@ impl bench::Server for Server {
 #[export_name = "main"]
 fn main() -> ! {
     let mut t = idl_runtime::KernelTransport::new(&NAMES);
-    idl_runtime::serve(&mut t, &mut bench::Endpoint(Server), &mut [0; abi::MAX_MESSAGE])
+    idl_runtime::serve(
+        &mut t,
+        &mut bench::Endpoint(Server),
+        &mut [0; abi::MAX_MESSAGE],
+    )
 }
 
 #[cfg(feature = "client")]
@@ -86,14 +90,23 @@ fn main() -> ! {
     measure("raw_ipc_16_bytes", empty, &mut samples, || {
         sys_send(raw, RAW_16, &msg, &mut reply, &[]);
     });
-    let mut c = bench::Client::new(idl_runtime::KernelTransport::new(&NAMES), config::slots::IDL);
+    let mut c = bench::Client::new(
+        idl_runtime::KernelTransport::new(&NAMES),
+        config::slots::IDL,
+    );
     measure("idl_ipc_0_bytes", empty, &mut samples, || {
         let _ = c.nop();
     });
     measure("idl_ipc_16_bytes", empty, &mut samples, || {
         let _ = c.echo16(msg);
     });
-    sys_send(config::slots::SUPERVISOR, 2, &[abi::DEBUG_EXIT_SUCCESS], &mut [], &[]);
+    sys_send(
+        config::slots::SUPERVISOR,
+        2,
+        &[abi::DEBUG_EXIT_SUCCESS],
+        &mut [],
+        &[],
+    );
     loop {
         sys_recv_notification(0);
     }

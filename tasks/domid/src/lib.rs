@@ -32,6 +32,11 @@
 //! 8 192 + 16 + 64·6 + 128·12 = 10 128 bytes. The free-list pool replaces the
 //! 8 KiB with 4 bytes per domain and per device plus a few words.
 //!
+//! **Serving.** [`server::DomidServer`] implements the `Domid` IDL
+//! interface ([`domid`], generated from `idl/domid.idl`) over any
+//! [`DidAllocator`]; [`wire`] converts between the allocator's types and
+//! the wire's.
+//!
 //! Implementations: [`BitmapAllocator`] (lowest free DID, as Xen) and
 //! [`FreeListAllocator`] (O(1) reuse of returned DIDs), both the generic
 //! [`Allocator`] over a [`DidPool`], both behind [`DidAllocator`].
@@ -44,8 +49,12 @@ mod error;
 mod freelist;
 mod ids;
 mod pool;
+pub mod server;
 mod space;
 mod unit;
+pub mod wire;
+
+include!(concat!(env!("OUT_DIR"), "/idl.rs"));
 
 pub use allocator::{Allocator, BitmapAllocator, FreeListAllocator};
 pub use api::{Acquired, ContextRecord, DidAllocator, Released};
@@ -54,4 +63,5 @@ pub use error::DidError;
 pub use freelist::FreeListPool;
 pub use ids::{Did, DidOwner, DomainId, Owner, Rid, UnitId};
 pub use pool::DidPool;
+pub use server::DomidServer;
 pub use space::{DidClass, DidSpace, SpaceError, MAX_DIDS, ND_MAX, ND_RESERVED};

@@ -10,7 +10,7 @@ pub mod acpi {
         Call, ClientError, Dispatch, DispatchOutcome, Lease, LeaseRule, MaxEncodedLen, OpSpec,
         ServerContext, Transport, WriteLease,
     };
-    use idl_types::{AcpiError, Bdf, NoError, RmrrList, UnitId, UnitInfo};
+    use idl_types::{AcpiError, Bdf, NoError, RmrrList, ScopeInfo, UnitId, UnitInfo};
 
     /// The operations of `Acpi`, by their stable numbers.
     #[repr(u32)]
@@ -28,16 +28,20 @@ pub mod acpi {
         /// Copies the raw DMAR table, from `offset`, into `out`; returns the
         /// table's total length (for diagnostics and the console).
         ReadDmar = 5,
+        /// The unit's device scope number `index`, resolved to requester IDs on
+        /// this machine, or `None` past the last one.
+        UnitScope = 6,
     }
 
     impl Op {
         /// Every operation, in declaration order.
-        pub const ALL: [Op; 5] = [
+        pub const ALL: [Op; 6] = [
             Op::UnitCount,
             Op::UnitInfo,
             Op::UnitOf,
             Op::RmrrsOf,
             Op::ReadDmar,
+            Op::UnitScope,
         ];
 
         /// The operation with this number, if there is one.
@@ -53,6 +57,7 @@ pub mod acpi {
                 Op::UnitOf => "unit_of",
                 Op::RmrrsOf => "rmrrs_of",
                 Op::ReadDmar => "read_dmar",
+                Op::UnitScope => "unit_scope",
             }
         }
 
@@ -64,6 +69,7 @@ pub mod acpi {
                 Op::UnitOf => &UNIT_OF,
                 Op::RmrrsOf => &RMRRS_OF,
                 Op::ReadDmar => &READ_DMAR,
+                Op::UnitScope => &UNIT_SCOPE,
             }
         }
     }
@@ -156,7 +162,7 @@ pub mod acpi {
 
     /// The largest `unit_of` request: 3 bytes.
     pub const UNIT_OF_REQUEST_MAX: usize = <UnitOfArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `unit_of` reply (its value or its error): 7 bytes.
+    /// The largest `unit_of` reply (its value or its error): 11 bytes.
     pub const UNIT_OF_REPLY_MAX: usize = idl_types::max_len(
         <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN,
         <AcpiError as MaxEncodedLen>::MAX_ENCODED_LEN,
@@ -238,7 +244,7 @@ pub mod acpi {
 
     /// The largest `read_dmar` request: 5 bytes.
     pub const READ_DMAR_REQUEST_MAX: usize = <ReadDmarArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `read_dmar` reply (its value or its error): 7 bytes.
+    /// The largest `read_dmar` reply (its value or its error): 11 bytes.
     pub const READ_DMAR_REPLY_MAX: usize = idl_types::max_len(
         <u32 as MaxEncodedLen>::MAX_ENCODED_LEN,
         <AcpiError as MaxEncodedLen>::MAX_ENCODED_LEN,
@@ -262,6 +268,50 @@ pub mod acpi {
         ],
         request_max: READ_DMAR_REQUEST_MAX,
         reply_max: READ_DMAR_REPLY_MAX,
+    };
+
+    // ---- 6 unit_scope -------------------------------------------------------
+
+    /// Arguments of [`Op::UnitScope`].
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    #[serde(crate = "idl_runtime::serde")]
+    pub struct UnitScopeArgs {
+        /// Argument `unit`.
+        pub unit: UnitId,
+        /// Argument `index`.
+        pub index: u16,
+    }
+
+    impl MaxEncodedLen for UnitScopeArgs {
+        const MAX_ENCODED_LEN: usize =
+            <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
+            + <u16 as MaxEncodedLen>::MAX_ENCODED_LEN;
+    }
+
+    /// The largest `unit_scope` request: 4 bytes.
+    pub const UNIT_SCOPE_REQUEST_MAX: usize = <UnitScopeArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
+    /// The largest `unit_scope` reply (its value or its error): 11 bytes.
+    pub const UNIT_SCOPE_REPLY_MAX: usize = idl_types::max_len(
+        <Option<ScopeInfo> as MaxEncodedLen>::MAX_ENCODED_LEN,
+        <AcpiError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    );
+    const _: () = assert!(
+        UNIT_SCOPE_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "acpi.unit_scope: the request can exceed the kernel's MAX_MESSAGE"
+    );
+    const _: () = assert!(
+        UNIT_SCOPE_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "acpi.unit_scope: the reply can exceed the kernel's MAX_MESSAGE"
+    );
+
+    /// What client and server know about `unit_scope`.
+    pub const UNIT_SCOPE: OpSpec = OpSpec {
+        op: Op::UnitScope as u32,
+        idempotent: true,
+        callers: &[],
+        leases: &[],
+        request_max: UNIT_SCOPE_REQUEST_MAX,
+        reply_max: UNIT_SCOPE_REPLY_MAX,
     };
 
     /// A client of `Acpi`: one method per operation. It holds the server's
@@ -377,6 +427,29 @@ pub mod acpi {
                 &mut [Lease::Write(out)],
             )
         }
+
+        /// The unit's device scope number `index`, resolved to requester IDs on
+        /// this machine, or `None` past the last one.
+        ///
+        /// Idempotent: retried once if the server restarted.
+        pub fn unit_scope(
+            &mut self,
+            unit: UnitId,
+            index: u16,
+        ) -> Result<Option<ScopeInfo>, ClientError<AcpiError>> {
+            let args = UnitScopeArgs { unit, index };
+            let mut request = [0; UNIT_SCOPE_REQUEST_MAX];
+            let mut reply = [0; UNIT_SCOPE_REPLY_MAX];
+            idl_runtime::call(
+                &mut self.transport,
+                &mut self.server,
+                &UNIT_SCOPE,
+                &args,
+                &mut request,
+                &mut reply,
+                &mut [],
+            )
+        }
     }
 
     /// The server side of `Acpi`: one method per operation, called by
@@ -403,6 +476,14 @@ pub mod acpi {
             args: ReadDmarArgs,
             out: WriteLease<'_>,
         ) -> Result<u32, AcpiError>;
+
+        /// The unit's device scope number `index`, resolved to requester IDs on
+        /// this machine, or `None` past the last one.
+        fn unit_scope(
+            &mut self,
+            caller: TaskId,
+            args: UnitScopeArgs,
+        ) -> Result<Option<ScopeInfo>, AcpiError>;
 
         /// The notification bits this server wakes up for.
         fn notification_mask(&self) -> u32 {
@@ -470,6 +551,15 @@ pub mod acpi {
                 };
                 let out = admitted.write_lease(ctx, 0);
                 let result = server.read_dmar(call.caller, admitted.args, out);
+                idl_runtime::encode_reply(result, reply)
+            }
+            Op::UnitScope => {
+                let checked = idl_runtime::admit(call, ctx, &UNIT_SCOPE);
+                let admitted = match checked {
+                    Ok(admitted) => admitted,
+                    Err(refusal) => return refusal,
+                };
+                let result = server.unit_scope(call.caller, admitted.args);
                 idl_runtime::encode_reply(result, reply)
             }
         }

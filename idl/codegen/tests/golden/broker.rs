@@ -2,6 +2,8 @@
 
 /// The ownership broker: keeps the books of which domain holds each device
 /// and moves devices between domains as transactions with compensations.
+/// Who may move what is the broker's policy (app.toml), checked per request:
+/// a refused request changes nothing and says why.
 pub mod broker {
     use idl_runtime::abi::{ReplyFaultReason, TaskId};
     use idl_runtime::serde::{Deserialize, Serialize};
@@ -22,14 +24,16 @@ pub mod broker {
         ListDevices = 1,
         /// A page of the domain list starting at row `start`.
         ListDomains = 2,
-        /// Gives an unassigned device to a domain.
+        /// Gives an unassigned (or quarantined) device to a domain.
         Assign = 3,
         /// Moves a device directly from its current domain to `target`, never
         /// leaving it without translation.
         Reassign = 4,
-        /// Puts a device in quarantine.
+        /// Puts a device in quarantine (its own tables; DMA lands on a scratch
+        /// page, its RMRRs stay mapped).
         Quarantine = 5,
-        /// Takes a device from its domain and leaves it unassigned.
+        /// Takes a device from its domain and leaves it unassigned (refused for
+        /// a device with an RMRR, which must never lose translation).
         Release = 6,
         /// Where the current transaction stands.
         TxStatus = 7,
@@ -199,7 +203,7 @@ pub mod broker {
     pub const ASSIGN: OpSpec = OpSpec {
         op: Op::Assign as u32,
         idempotent: false,
-        callers: &["console", "supervisor"],
+        callers: &[],
         leases: &[],
         request_max: ASSIGN_REQUEST_MAX,
         reply_max: ASSIGN_REPLY_MAX,
@@ -243,7 +247,7 @@ pub mod broker {
     pub const REASSIGN: OpSpec = OpSpec {
         op: Op::Reassign as u32,
         idempotent: false,
-        callers: &["console"],
+        callers: &[],
         leases: &[],
         request_max: REASSIGN_REQUEST_MAX,
         reply_max: REASSIGN_REPLY_MAX,
@@ -284,7 +288,7 @@ pub mod broker {
     pub const QUARANTINE: OpSpec = OpSpec {
         op: Op::Quarantine as u32,
         idempotent: false,
-        callers: &["console"],
+        callers: &[],
         leases: &[],
         request_max: QUARANTINE_REQUEST_MAX,
         reply_max: QUARANTINE_REPLY_MAX,
@@ -325,7 +329,7 @@ pub mod broker {
     pub const RELEASE: OpSpec = OpSpec {
         op: Op::Release as u32,
         idempotent: false,
-        callers: &["console"],
+        callers: &[],
         leases: &[],
         request_max: RELEASE_REQUEST_MAX,
         reply_max: RELEASE_REPLY_MAX,
@@ -454,9 +458,9 @@ pub mod broker {
             )
         }
 
-        /// Gives an unassigned device to a domain.
+        /// Gives an unassigned (or quarantined) device to a domain.
         ///
-        /// Callers: console, supervisor.
+        /// Not idempotent: a server death is reported, not retried.
         pub fn assign(
             &mut self,
             device: Bdf,
@@ -479,7 +483,7 @@ pub mod broker {
         /// Moves a device directly from its current domain to `target`, never
         /// leaving it without translation.
         ///
-        /// Callers: console.
+        /// Not idempotent: a server death is reported, not retried.
         pub fn reassign(
             &mut self,
             device: Bdf,
@@ -499,9 +503,10 @@ pub mod broker {
             )
         }
 
-        /// Puts a device in quarantine.
+        /// Puts a device in quarantine (its own tables; DMA lands on a scratch
+        /// page, its RMRRs stay mapped).
         ///
-        /// Callers: console.
+        /// Not idempotent: a server death is reported, not retried.
         pub fn quarantine(
             &mut self,
             device: Bdf,
@@ -520,9 +525,10 @@ pub mod broker {
             )
         }
 
-        /// Takes a device from its domain and leaves it unassigned.
+        /// Takes a device from its domain and leaves it unassigned (refused for
+        /// a device with an RMRR, which must never lose translation).
         ///
-        /// Callers: console.
+        /// Not idempotent: a server death is reported, not retried.
         pub fn release(&mut self, device: Bdf) -> Result<ReassignReport, ClientError<BrokerError>> {
             let args = ReleaseArgs { device };
             let mut request = [0; RELEASE_REQUEST_MAX];
@@ -588,7 +594,7 @@ pub mod broker {
         /// A page of the domain list starting at row `start`.
         fn list_domains(&mut self, caller: TaskId, args: ListDomainsArgs) -> DomainPage;
 
-        /// Gives an unassigned device to a domain.
+        /// Gives an unassigned (or quarantined) device to a domain.
         fn assign(
             &mut self,
             caller: TaskId,
@@ -603,14 +609,16 @@ pub mod broker {
             args: ReassignArgs,
         ) -> Result<ReassignReport, BrokerError>;
 
-        /// Puts a device in quarantine.
+        /// Puts a device in quarantine (its own tables; DMA lands on a scratch
+        /// page, its RMRRs stay mapped).
         fn quarantine(
             &mut self,
             caller: TaskId,
             args: QuarantineArgs,
         ) -> Result<ReassignReport, BrokerError>;
 
-        /// Takes a device from its domain and leaves it unassigned.
+        /// Takes a device from its domain and leaves it unassigned (refused for
+        /// a device with an RMRR, which must never lose translation).
         fn release(
             &mut self,
             caller: TaskId,

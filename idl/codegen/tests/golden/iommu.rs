@@ -12,44 +12,61 @@ pub mod iommu {
         Transport,
     };
     use idl_types::{
-        Access, Bdf, ContextChange, ContextState, Did, DomainId, FaultBatch, IommuError, PageRange,
-        ReassignMode,
+        Access, Bdf, ContextChange, ContextPage, ContextState, Did, DomainId, FaultBatch,
+        HardwareContext, IommuCounters, IommuError, NoError, PageRange, ReassignMode, RmrrList,
+        UnitCaps, UnitId,
     };
 
     /// The operations of `Iommu`, by their stable numbers.
     #[repr(u32)]
     #[derive(Copy, Clone, Debug, PartialEq, Eq)]
     pub enum Op {
-        /// Builds empty page tables for a domain.
+        /// Builds empty page tables for a domain on every unit.
         CreateDomain = 1,
-        /// Frees a domain's page tables; refused while devices use them.
+        /// Frees a domain's page tables; refused while a context entry uses them.
         DestroyDomain = 2,
-        /// Maps `pages` pages from `iova` to `phys` in the domain. Pages already
-        /// mapped identically are kept; the reply is the range this call added,
-        /// so the undo removes only that.
+        /// Maps `pages` pages from `iova` to `phys` in the domain, on every unit.
+        /// A range already mapped exactly so is kept and the reply is empty
+        /// (`pages` = 0); the reply is the range this call added, so the undo
+        /// removes only that. A range partly mapped, or mapped elsewhere, is
+        /// refused with nothing changed.
         MapRange = 3,
-        /// Unmaps a range and flushes the IOTLB for the domain's DIDs.
+        /// Unmaps a range and flushes the IOTLB for the domain's DIDs. An empty
+        /// range does nothing.
         UnmapRange = 4,
-        /// Points a requester ID's context entry at `entry` (clearing it for
-        /// `NotPresent`), atomically when the CPU has CX16, else in the seed's
+        /// Points a requester ID's context entry on `unit` at `entry` (clearing
+        /// it for `NotPresent`; `Quarantine` needs the device's quarantine
+        /// tables), atomically when the CPU has CX16, else in the seed's
         /// fallback order chosen by `mode`; then flushes the context cache and
-        /// the IOTLB of the old DID.
+        /// the IOTLB of the old DID. The present entry's DID must belong to an
+        /// owner the iommu knows, else nothing changes.
         SetContext = 5,
         /// Clears a requester ID's context entry (its DMA then faults).
         ClearContext = 6,
         /// What the hardware's context entry for a requester ID holds now: the
         /// truth the broker rebuilds its books from after a restart.
         GetContext = 7,
-        /// Moves a device to its own quarantine tables (all DMA lands on one
-        /// scratch page; its RMRRs stay mapped) under pseudo-DID `did`.
+        /// Moves a device's requester ID to its own quarantine tables (all DMA
+        /// lands on one scratch page, zeroed each time; `rmrrs` stay
+        /// identity-mapped) under pseudo-DID `did`.
         QuarantineDevice = 8,
-        /// Drains recorded DMA faults, oldest first.
+        /// Drains recorded DMA faults of every unit, oldest first.
         PullFaults = 9,
+        /// The present context entries of a unit after requester ID `after`
+        /// (`None`: from the start), a page at a time: what the broker re-seeds
+        /// domid and its books from after a restart.
+        ListContexts = 10,
+        /// The capabilities of a unit (CAP.ND and CAP.CM configure domid).
+        UnitCaps = 11,
+        /// How many units the iommu drives.
+        UnitCount = 12,
+        /// What the unit's server has done so far (for benchmarks).
+        Counters = 13,
     }
 
     impl Op {
         /// Every operation, in declaration order.
-        pub const ALL: [Op; 9] = [
+        pub const ALL: [Op; 13] = [
             Op::CreateDomain,
             Op::DestroyDomain,
             Op::MapRange,
@@ -59,6 +76,10 @@ pub mod iommu {
             Op::GetContext,
             Op::QuarantineDevice,
             Op::PullFaults,
+            Op::ListContexts,
+            Op::UnitCaps,
+            Op::UnitCount,
+            Op::Counters,
         ];
 
         /// The operation with this number, if there is one.
@@ -78,6 +99,10 @@ pub mod iommu {
                 Op::GetContext => "get_context",
                 Op::QuarantineDevice => "quarantine_device",
                 Op::PullFaults => "pull_faults",
+                Op::ListContexts => "list_contexts",
+                Op::UnitCaps => "unit_caps",
+                Op::UnitCount => "unit_count",
+                Op::Counters => "counters",
             }
         }
 
@@ -93,6 +118,10 @@ pub mod iommu {
                 Op::GetContext => &GET_CONTEXT,
                 Op::QuarantineDevice => &QUARANTINE_DEVICE,
                 Op::PullFaults => &PULL_FAULTS,
+                Op::ListContexts => &LIST_CONTEXTS,
+                Op::UnitCaps => &UNIT_CAPS,
+                Op::UnitCount => &UNIT_COUNT,
+                Op::Counters => &COUNTERS,
             }
         }
     }
@@ -284,6 +313,8 @@ pub mod iommu {
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
     #[serde(crate = "idl_runtime::serde")]
     pub struct SetContextArgs {
+        /// Argument `unit`.
+        pub unit: UnitId,
         /// Argument `rid`.
         pub rid: Bdf,
         /// Argument `entry`.
@@ -294,12 +325,13 @@ pub mod iommu {
 
     impl MaxEncodedLen for SetContextArgs {
         const MAX_ENCODED_LEN: usize =
-            <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
+            <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
+            + <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
             + <ContextState as MaxEncodedLen>::MAX_ENCODED_LEN
             + <ReassignMode as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `set_context` request: 11 bytes.
+    /// The largest `set_context` request: 12 bytes.
     pub const SET_CONTEXT_REQUEST_MAX: usize = <SetContextArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
     /// The largest `set_context` reply (its value or its error): 16 bytes.
     pub const SET_CONTEXT_REPLY_MAX: usize = idl_types::max_len(
@@ -331,6 +363,8 @@ pub mod iommu {
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
     #[serde(crate = "idl_runtime::serde")]
     pub struct ClearContextArgs {
+        /// Argument `unit`.
+        pub unit: UnitId,
         /// Argument `rid`.
         pub rid: Bdf,
         /// Argument `mode`.
@@ -339,11 +373,12 @@ pub mod iommu {
 
     impl MaxEncodedLen for ClearContextArgs {
         const MAX_ENCODED_LEN: usize =
-            <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
+            <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
+            + <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
             + <ReassignMode as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `clear_context` request: 4 bytes.
+    /// The largest `clear_context` request: 5 bytes.
     pub const CLEAR_CONTEXT_REQUEST_MAX: usize =
         <ClearContextArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
     /// The largest `clear_context` reply (its value or its error): 16 bytes.
@@ -376,20 +411,23 @@ pub mod iommu {
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
     #[serde(crate = "idl_runtime::serde")]
     pub struct GetContextArgs {
+        /// Argument `unit`.
+        pub unit: UnitId,
         /// Argument `rid`.
         pub rid: Bdf,
     }
 
     impl MaxEncodedLen for GetContextArgs {
         const MAX_ENCODED_LEN: usize =
-            <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN;
+            <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
+            + <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `get_context` request: 3 bytes.
+    /// The largest `get_context` request: 4 bytes.
     pub const GET_CONTEXT_REQUEST_MAX: usize = <GetContextArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `get_context` reply (its value or its error): 16 bytes.
+    /// The largest `get_context` reply (its value or its error): 21 bytes.
     pub const GET_CONTEXT_REPLY_MAX: usize = idl_types::max_len(
-        <ContextState as MaxEncodedLen>::MAX_ENCODED_LEN,
+        <HardwareContext as MaxEncodedLen>::MAX_ENCODED_LEN,
         <IommuError as MaxEncodedLen>::MAX_ENCODED_LEN,
     );
     const _: () = assert!(
@@ -417,22 +455,28 @@ pub mod iommu {
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
     #[serde(crate = "idl_runtime::serde")]
     pub struct QuarantineDeviceArgs {
+        /// Argument `unit`.
+        pub unit: UnitId,
         /// Argument `rid`.
         pub rid: Bdf,
         /// Argument `did`.
         pub did: Did,
         /// Argument `mode`.
         pub mode: ReassignMode,
+        /// Argument `rmrrs`.
+        pub rmrrs: RmrrList,
     }
 
     impl MaxEncodedLen for QuarantineDeviceArgs {
         const MAX_ENCODED_LEN: usize =
-            <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
+            <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
+            + <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
             + <Did as MaxEncodedLen>::MAX_ENCODED_LEN
-            + <ReassignMode as MaxEncodedLen>::MAX_ENCODED_LEN;
+            + <ReassignMode as MaxEncodedLen>::MAX_ENCODED_LEN
+            + <RmrrList as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `quarantine_device` request: 7 bytes.
+    /// The largest `quarantine_device` request: 172 bytes.
     pub const QUARANTINE_DEVICE_REQUEST_MAX: usize =
         <QuarantineDeviceArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
     /// The largest `quarantine_device` reply (its value or its error): 16 bytes.
@@ -492,6 +536,163 @@ pub mod iommu {
         reply_max: PULL_FAULTS_REPLY_MAX,
     };
 
+    // ---- 10 list_contexts ---------------------------------------------------
+
+    /// Arguments of [`Op::ListContexts`].
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    #[serde(crate = "idl_runtime::serde")]
+    pub struct ListContextsArgs {
+        /// Argument `unit`.
+        pub unit: UnitId,
+        /// Argument `after`.
+        pub after: Option<Bdf>,
+    }
+
+    impl MaxEncodedLen for ListContextsArgs {
+        const MAX_ENCODED_LEN: usize =
+            <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
+            + <Option<Bdf> as MaxEncodedLen>::MAX_ENCODED_LEN;
+    }
+
+    /// The largest `list_contexts` request: 5 bytes.
+    pub const LIST_CONTEXTS_REQUEST_MAX: usize =
+        <ListContextsArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
+    /// The largest `list_contexts` reply (its value or its error): 173 bytes.
+    pub const LIST_CONTEXTS_REPLY_MAX: usize = idl_types::max_len(
+        <ContextPage as MaxEncodedLen>::MAX_ENCODED_LEN,
+        <IommuError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    );
+    const _: () = assert!(
+        LIST_CONTEXTS_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "iommu.list_contexts: the request can exceed the kernel's MAX_MESSAGE"
+    );
+    const _: () = assert!(
+        LIST_CONTEXTS_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "iommu.list_contexts: the reply can exceed the kernel's MAX_MESSAGE"
+    );
+
+    /// What client and server know about `list_contexts`.
+    pub const LIST_CONTEXTS: OpSpec = OpSpec {
+        op: Op::ListContexts as u32,
+        idempotent: true,
+        callers: &[],
+        leases: &[],
+        request_max: LIST_CONTEXTS_REQUEST_MAX,
+        reply_max: LIST_CONTEXTS_REPLY_MAX,
+    };
+
+    // ---- 11 unit_caps -------------------------------------------------------
+
+    /// Arguments of [`Op::UnitCaps`].
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    #[serde(crate = "idl_runtime::serde")]
+    pub struct UnitCapsArgs {
+        /// Argument `unit`.
+        pub unit: UnitId,
+    }
+
+    impl MaxEncodedLen for UnitCapsArgs {
+        const MAX_ENCODED_LEN: usize =
+            <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN;
+    }
+
+    /// The largest `unit_caps` request: 1 bytes.
+    pub const UNIT_CAPS_REQUEST_MAX: usize = <UnitCapsArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
+    /// The largest `unit_caps` reply (its value or its error): 16 bytes.
+    pub const UNIT_CAPS_REPLY_MAX: usize = idl_types::max_len(
+        <UnitCaps as MaxEncodedLen>::MAX_ENCODED_LEN,
+        <IommuError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    );
+    const _: () = assert!(
+        UNIT_CAPS_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "iommu.unit_caps: the request can exceed the kernel's MAX_MESSAGE"
+    );
+    const _: () = assert!(
+        UNIT_CAPS_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "iommu.unit_caps: the reply can exceed the kernel's MAX_MESSAGE"
+    );
+
+    /// What client and server know about `unit_caps`.
+    pub const UNIT_CAPS: OpSpec = OpSpec {
+        op: Op::UnitCaps as u32,
+        idempotent: true,
+        callers: &[],
+        leases: &[],
+        request_max: UNIT_CAPS_REQUEST_MAX,
+        reply_max: UNIT_CAPS_REPLY_MAX,
+    };
+
+    // ---- 12 unit_count ------------------------------------------------------
+
+    /// Arguments of [`Op::UnitCount`].
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    #[serde(crate = "idl_runtime::serde")]
+    pub struct UnitCountArgs {}
+
+    impl MaxEncodedLen for UnitCountArgs {
+        const MAX_ENCODED_LEN: usize = 0;
+    }
+
+    /// The largest `unit_count` request: 0 bytes.
+    pub const UNIT_COUNT_REQUEST_MAX: usize = <UnitCountArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
+    /// The largest `unit_count` reply: 1 bytes.
+    pub const UNIT_COUNT_REPLY_MAX: usize = <u8 as MaxEncodedLen>::MAX_ENCODED_LEN;
+    const _: () = assert!(
+        UNIT_COUNT_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "iommu.unit_count: the reply can exceed the kernel's MAX_MESSAGE"
+    );
+
+    /// What client and server know about `unit_count`.
+    pub const UNIT_COUNT: OpSpec = OpSpec {
+        op: Op::UnitCount as u32,
+        idempotent: true,
+        callers: &[],
+        leases: &[],
+        request_max: UNIT_COUNT_REQUEST_MAX,
+        reply_max: UNIT_COUNT_REPLY_MAX,
+    };
+
+    // ---- 13 counters --------------------------------------------------------
+
+    /// Arguments of [`Op::Counters`].
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    #[serde(crate = "idl_runtime::serde")]
+    pub struct CountersArgs {
+        /// Argument `unit`.
+        pub unit: UnitId,
+    }
+
+    impl MaxEncodedLen for CountersArgs {
+        const MAX_ENCODED_LEN: usize =
+            <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN;
+    }
+
+    /// The largest `counters` request: 1 bytes.
+    pub const COUNTERS_REQUEST_MAX: usize = <CountersArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
+    /// The largest `counters` reply (its value or its error): 131 bytes.
+    pub const COUNTERS_REPLY_MAX: usize = idl_types::max_len(
+        <IommuCounters as MaxEncodedLen>::MAX_ENCODED_LEN,
+        <IommuError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    );
+    const _: () = assert!(
+        COUNTERS_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "iommu.counters: the request can exceed the kernel's MAX_MESSAGE"
+    );
+    const _: () = assert!(
+        COUNTERS_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "iommu.counters: the reply can exceed the kernel's MAX_MESSAGE"
+    );
+
+    /// What client and server know about `counters`.
+    pub const COUNTERS: OpSpec = OpSpec {
+        op: Op::Counters as u32,
+        idempotent: true,
+        callers: &[],
+        leases: &[],
+        request_max: COUNTERS_REQUEST_MAX,
+        reply_max: COUNTERS_REPLY_MAX,
+    };
+
     /// A client of `Iommu`: one method per operation. It holds the server's
     /// task ID and follows the server's restarts (see `ClientError`).
     pub struct Client<T: Transport> {
@@ -510,7 +711,7 @@ pub mod iommu {
             self.server
         }
 
-        /// Builds empty page tables for a domain.
+        /// Builds empty page tables for a domain on every unit.
         ///
         /// Undone by `destroy_domain` (see `Compensation::for_create_domain`).
         /// Callers: broker.
@@ -529,7 +730,7 @@ pub mod iommu {
             )
         }
 
-        /// Frees a domain's page tables; refused while devices use them.
+        /// Frees a domain's page tables; refused while a context entry uses them.
         ///
         /// Callers: broker.
         pub fn destroy_domain(&mut self, domain: DomainId) -> Result<(), ClientError<IommuError>> {
@@ -547,9 +748,11 @@ pub mod iommu {
             )
         }
 
-        /// Maps `pages` pages from `iova` to `phys` in the domain. Pages already
-        /// mapped identically are kept; the reply is the range this call added,
-        /// so the undo removes only that.
+        /// Maps `pages` pages from `iova` to `phys` in the domain, on every unit.
+        /// A range already mapped exactly so is kept and the reply is empty
+        /// (`pages` = 0); the reply is the range this call added, so the undo
+        /// removes only that. A range partly mapped, or mapped elsewhere, is
+        /// refused with nothing changed.
         ///
         /// Undone by `unmap_range` (see `Compensation::for_map_range`).
         /// Callers: broker.
@@ -575,7 +778,8 @@ pub mod iommu {
             )
         }
 
-        /// Unmaps a range and flushes the IOTLB for the domain's DIDs.
+        /// Unmaps a range and flushes the IOTLB for the domain's DIDs. An empty
+        /// range does nothing.
         ///
         /// Callers: broker.
         pub fn unmap_range(
@@ -597,20 +801,23 @@ pub mod iommu {
             )
         }
 
-        /// Points a requester ID's context entry at `entry` (clearing it for
-        /// `NotPresent`), atomically when the CPU has CX16, else in the seed's
+        /// Points a requester ID's context entry on `unit` at `entry` (clearing
+        /// it for `NotPresent`; `Quarantine` needs the device's quarantine
+        /// tables), atomically when the CPU has CX16, else in the seed's
         /// fallback order chosen by `mode`; then flushes the context cache and
-        /// the IOTLB of the old DID.
+        /// the IOTLB of the old DID. The present entry's DID must belong to an
+        /// owner the iommu knows, else nothing changes.
         ///
         /// Undone by `set_context` (see `Compensation::for_set_context`).
         /// Callers: broker.
         pub fn set_context(
             &mut self,
+            unit: UnitId,
             rid: Bdf,
             entry: ContextState,
             mode: ReassignMode,
         ) -> Result<ContextChange, ClientError<IommuError>> {
-            let args = SetContextArgs { rid, entry, mode };
+            let args = SetContextArgs { unit, rid, entry, mode };
             let mut request = [0; SET_CONTEXT_REQUEST_MAX];
             let mut reply = [0; SET_CONTEXT_REPLY_MAX];
             idl_runtime::call(
@@ -630,10 +837,11 @@ pub mod iommu {
         /// Callers: broker.
         pub fn clear_context(
             &mut self,
+            unit: UnitId,
             rid: Bdf,
             mode: ReassignMode,
         ) -> Result<ContextChange, ClientError<IommuError>> {
-            let args = ClearContextArgs { rid, mode };
+            let args = ClearContextArgs { unit, rid, mode };
             let mut request = [0; CLEAR_CONTEXT_REQUEST_MAX];
             let mut reply = [0; CLEAR_CONTEXT_REPLY_MAX];
             idl_runtime::call(
@@ -651,8 +859,12 @@ pub mod iommu {
         /// truth the broker rebuilds its books from after a restart.
         ///
         /// Idempotent: retried once if the server restarted.
-        pub fn get_context(&mut self, rid: Bdf) -> Result<ContextState, ClientError<IommuError>> {
-            let args = GetContextArgs { rid };
+        pub fn get_context(
+            &mut self,
+            unit: UnitId,
+            rid: Bdf,
+        ) -> Result<HardwareContext, ClientError<IommuError>> {
+            let args = GetContextArgs { unit, rid };
             let mut request = [0; GET_CONTEXT_REQUEST_MAX];
             let mut reply = [0; GET_CONTEXT_REPLY_MAX];
             idl_runtime::call(
@@ -666,18 +878,21 @@ pub mod iommu {
             )
         }
 
-        /// Moves a device to its own quarantine tables (all DMA lands on one
-        /// scratch page; its RMRRs stay mapped) under pseudo-DID `did`.
+        /// Moves a device's requester ID to its own quarantine tables (all DMA
+        /// lands on one scratch page, zeroed each time; `rmrrs` stay
+        /// identity-mapped) under pseudo-DID `did`.
         ///
         /// Undone by `set_context` (see `Compensation::for_quarantine_device`).
         /// Callers: broker.
         pub fn quarantine_device(
             &mut self,
+            unit: UnitId,
             rid: Bdf,
             did: Did,
             mode: ReassignMode,
+            rmrrs: RmrrList,
         ) -> Result<ContextChange, ClientError<IommuError>> {
-            let args = QuarantineDeviceArgs { rid, did, mode };
+            let args = QuarantineDeviceArgs { unit, rid, did, mode, rmrrs };
             let mut request = [0; QUARANTINE_DEVICE_REQUEST_MAX];
             let mut reply = [0; QUARANTINE_DEVICE_REPLY_MAX];
             idl_runtime::call(
@@ -691,7 +906,7 @@ pub mod iommu {
             )
         }
 
-        /// Drains recorded DMA faults, oldest first.
+        /// Drains recorded DMA faults of every unit, oldest first.
         ///
         /// Callers: broker, console.
         pub fn pull_faults(&mut self, ) -> Result<FaultBatch, ClientError<IommuError>> {
@@ -708,41 +923,124 @@ pub mod iommu {
                 &mut [],
             )
         }
+
+        /// The present context entries of a unit after requester ID `after`
+        /// (`None`: from the start), a page at a time: what the broker re-seeds
+        /// domid and its books from after a restart.
+        ///
+        /// Idempotent: retried once if the server restarted.
+        pub fn list_contexts(
+            &mut self,
+            unit: UnitId,
+            after: Option<Bdf>,
+        ) -> Result<ContextPage, ClientError<IommuError>> {
+            let args = ListContextsArgs { unit, after };
+            let mut request = [0; LIST_CONTEXTS_REQUEST_MAX];
+            let mut reply = [0; LIST_CONTEXTS_REPLY_MAX];
+            idl_runtime::call(
+                &mut self.transport,
+                &mut self.server,
+                &LIST_CONTEXTS,
+                &args,
+                &mut request,
+                &mut reply,
+                &mut [],
+            )
+        }
+
+        /// The capabilities of a unit (CAP.ND and CAP.CM configure domid).
+        ///
+        /// Idempotent: retried once if the server restarted.
+        pub fn unit_caps(&mut self, unit: UnitId) -> Result<UnitCaps, ClientError<IommuError>> {
+            let args = UnitCapsArgs { unit };
+            let mut request = [0; UNIT_CAPS_REQUEST_MAX];
+            let mut reply = [0; UNIT_CAPS_REPLY_MAX];
+            idl_runtime::call(
+                &mut self.transport,
+                &mut self.server,
+                &UNIT_CAPS,
+                &args,
+                &mut request,
+                &mut reply,
+                &mut [],
+            )
+        }
+
+        /// How many units the iommu drives.
+        ///
+        /// Idempotent: retried once if the server restarted.
+        pub fn unit_count(&mut self, ) -> Result<u8, ClientError<NoError>> {
+            let args = UnitCountArgs {};
+            let mut request = [0; UNIT_COUNT_REQUEST_MAX];
+            let mut reply = [0; UNIT_COUNT_REPLY_MAX];
+            idl_runtime::call(
+                &mut self.transport,
+                &mut self.server,
+                &UNIT_COUNT,
+                &args,
+                &mut request,
+                &mut reply,
+                &mut [],
+            )
+        }
+
+        /// What the unit's server has done so far (for benchmarks).
+        ///
+        /// Idempotent: retried once if the server restarted.
+        pub fn counters(&mut self, unit: UnitId) -> Result<IommuCounters, ClientError<IommuError>> {
+            let args = CountersArgs { unit };
+            let mut request = [0; COUNTERS_REQUEST_MAX];
+            let mut reply = [0; COUNTERS_REPLY_MAX];
+            idl_runtime::call(
+                &mut self.transport,
+                &mut self.server,
+                &COUNTERS,
+                &args,
+                &mut request,
+                &mut reply,
+                &mut [],
+            )
+        }
     }
 
     /// The server side of `Iommu`: one method per operation, called by
     /// [`dispatch`] once the message passed every check.
     pub trait Server {
-        /// Builds empty page tables for a domain.
+        /// Builds empty page tables for a domain on every unit.
         fn create_domain(
             &mut self,
             caller: TaskId,
             args: CreateDomainArgs,
         ) -> Result<(), IommuError>;
 
-        /// Frees a domain's page tables; refused while devices use them.
+        /// Frees a domain's page tables; refused while a context entry uses them.
         fn destroy_domain(
             &mut self,
             caller: TaskId,
             args: DestroyDomainArgs,
         ) -> Result<(), IommuError>;
 
-        /// Maps `pages` pages from `iova` to `phys` in the domain. Pages already
-        /// mapped identically are kept; the reply is the range this call added,
-        /// so the undo removes only that.
+        /// Maps `pages` pages from `iova` to `phys` in the domain, on every unit.
+        /// A range already mapped exactly so is kept and the reply is empty
+        /// (`pages` = 0); the reply is the range this call added, so the undo
+        /// removes only that. A range partly mapped, or mapped elsewhere, is
+        /// refused with nothing changed.
         fn map_range(
             &mut self,
             caller: TaskId,
             args: MapRangeArgs,
         ) -> Result<PageRange, IommuError>;
 
-        /// Unmaps a range and flushes the IOTLB for the domain's DIDs.
+        /// Unmaps a range and flushes the IOTLB for the domain's DIDs. An empty
+        /// range does nothing.
         fn unmap_range(&mut self, caller: TaskId, args: UnmapRangeArgs) -> Result<(), IommuError>;
 
-        /// Points a requester ID's context entry at `entry` (clearing it for
-        /// `NotPresent`), atomically when the CPU has CX16, else in the seed's
+        /// Points a requester ID's context entry on `unit` at `entry` (clearing
+        /// it for `NotPresent`; `Quarantine` needs the device's quarantine
+        /// tables), atomically when the CPU has CX16, else in the seed's
         /// fallback order chosen by `mode`; then flushes the context cache and
-        /// the IOTLB of the old DID.
+        /// the IOTLB of the old DID. The present entry's DID must belong to an
+        /// owner the iommu knows, else nothing changes.
         fn set_context(
             &mut self,
             caller: TaskId,
@@ -762,22 +1060,45 @@ pub mod iommu {
             &mut self,
             caller: TaskId,
             args: GetContextArgs,
-        ) -> Result<ContextState, IommuError>;
+        ) -> Result<HardwareContext, IommuError>;
 
-        /// Moves a device to its own quarantine tables (all DMA lands on one
-        /// scratch page; its RMRRs stay mapped) under pseudo-DID `did`.
+        /// Moves a device's requester ID to its own quarantine tables (all DMA
+        /// lands on one scratch page, zeroed each time; `rmrrs` stay
+        /// identity-mapped) under pseudo-DID `did`.
         fn quarantine_device(
             &mut self,
             caller: TaskId,
             args: QuarantineDeviceArgs,
         ) -> Result<ContextChange, IommuError>;
 
-        /// Drains recorded DMA faults, oldest first.
+        /// Drains recorded DMA faults of every unit, oldest first.
         fn pull_faults(
             &mut self,
             caller: TaskId,
             args: PullFaultsArgs,
         ) -> Result<FaultBatch, IommuError>;
+
+        /// The present context entries of a unit after requester ID `after`
+        /// (`None`: from the start), a page at a time: what the broker re-seeds
+        /// domid and its books from after a restart.
+        fn list_contexts(
+            &mut self,
+            caller: TaskId,
+            args: ListContextsArgs,
+        ) -> Result<ContextPage, IommuError>;
+
+        /// The capabilities of a unit (CAP.ND and CAP.CM configure domid).
+        fn unit_caps(&mut self, caller: TaskId, args: UnitCapsArgs) -> Result<UnitCaps, IommuError>;
+
+        /// How many units the iommu drives.
+        fn unit_count(&mut self, caller: TaskId, args: UnitCountArgs) -> u8;
+
+        /// What the unit's server has done so far (for benchmarks).
+        fn counters(
+            &mut self,
+            caller: TaskId,
+            args: CountersArgs,
+        ) -> Result<IommuCounters, IommuError>;
 
         /// The notification bits this server wakes up for.
         fn notification_mask(&self) -> u32 {
@@ -882,6 +1203,42 @@ pub mod iommu {
                 let result = server.pull_faults(call.caller, admitted.args);
                 idl_runtime::encode_reply(result, reply)
             }
+            Op::ListContexts => {
+                let checked = idl_runtime::admit(call, ctx, &LIST_CONTEXTS);
+                let admitted = match checked {
+                    Ok(admitted) => admitted,
+                    Err(refusal) => return refusal,
+                };
+                let result = server.list_contexts(call.caller, admitted.args);
+                idl_runtime::encode_reply(result, reply)
+            }
+            Op::UnitCaps => {
+                let checked = idl_runtime::admit(call, ctx, &UNIT_CAPS);
+                let admitted = match checked {
+                    Ok(admitted) => admitted,
+                    Err(refusal) => return refusal,
+                };
+                let result = server.unit_caps(call.caller, admitted.args);
+                idl_runtime::encode_reply(result, reply)
+            }
+            Op::UnitCount => {
+                let checked = idl_runtime::admit(call, ctx, &UNIT_COUNT);
+                let admitted = match checked {
+                    Ok(admitted) => admitted,
+                    Err(refusal) => return refusal,
+                };
+                let value = server.unit_count(call.caller, admitted.args);
+                idl_runtime::encode_reply(Ok::<_, NoError>(value), reply)
+            }
+            Op::Counters => {
+                let checked = idl_runtime::admit(call, ctx, &COUNTERS);
+                let admitted = match checked {
+                    Ok(admitted) => admitted,
+                    Err(refusal) => return refusal,
+                };
+                let result = server.counters(call.caller, admitted.args);
+                idl_runtime::encode_reply(result, reply)
+            }
         }
     }
 
@@ -917,13 +1274,14 @@ pub mod iommu {
         CreateDomain(DestroyDomainArgs),
         /// Undoes `map_range` with `unmap_range(domain = domain, range = reply)`.
         MapRange(UnmapRangeArgs),
-        /// Undoes `set_context` with `set_context(rid = rid, entry = reply.previous, mode = mode)`.
+        /// Undoes `set_context` with
+        /// `set_context(unit = unit, rid = rid, entry = reply.previous, mode = mode)`.
         SetContext(SetContextArgs),
         /// Undoes `clear_context` with
-        /// `set_context(rid = rid, entry = reply.previous, mode = mode)`.
+        /// `set_context(unit = unit, rid = rid, entry = reply.previous, mode = mode)`.
         ClearContext(SetContextArgs),
         /// Undoes `quarantine_device` with
-        /// `set_context(rid = rid, entry = reply.previous, mode = mode)`.
+        /// `set_context(unit = unit, rid = rid, entry = reply.previous, mode = mode)`.
         QuarantineDevice(SetContextArgs),
     }
 
@@ -955,6 +1313,7 @@ pub mod iommu {
         /// The undo of an `set_context(args)` that replied `reply`.
         pub fn for_set_context(args: &SetContextArgs, reply: &ContextChange) -> Compensation {
             Compensation::SetContext(SetContextArgs {
+                unit: args.unit.clone(),
                 rid: args.rid.clone(),
                 entry: reply.previous.clone(),
                 mode: args.mode.clone(),
@@ -964,6 +1323,7 @@ pub mod iommu {
         /// The undo of an `clear_context(args)` that replied `reply`.
         pub fn for_clear_context(args: &ClearContextArgs, reply: &ContextChange) -> Compensation {
             Compensation::ClearContext(SetContextArgs {
+                unit: args.unit.clone(),
                 rid: args.rid.clone(),
                 entry: reply.previous.clone(),
                 mode: args.mode.clone(),
@@ -976,6 +1336,7 @@ pub mod iommu {
             reply: &ContextChange,
         ) -> Compensation {
             Compensation::QuarantineDevice(SetContextArgs {
+                unit: args.unit.clone(),
                 rid: args.rid.clone(),
                 entry: reply.previous.clone(),
                 mode: args.mode.clone(),
@@ -995,6 +1356,7 @@ pub mod iommu {
                 }
                 Compensation::SetContext(undo) => {
                     client.set_context(
+                        undo.unit.clone(),
                         undo.rid.clone(),
                         undo.entry.clone(),
                         undo.mode.clone(),
@@ -1002,6 +1364,7 @@ pub mod iommu {
                 }
                 Compensation::ClearContext(undo) => {
                     client.set_context(
+                        undo.unit.clone(),
                         undo.rid.clone(),
                         undo.entry.clone(),
                         undo.mode.clone(),
@@ -1009,6 +1372,7 @@ pub mod iommu {
                 }
                 Compensation::QuarantineDevice(undo) => {
                     client.set_context(
+                        undo.unit.clone(),
                         undo.rid.clone(),
                         undo.entry.clone(),
                         undo.mode.clone(),

@@ -2,17 +2,17 @@
 //! the compensation and restart tests can see an operation and its undo,
 //! and total (never panicking) for the fuzz test.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use idl_runtime::abi::TaskId;
-use idl_runtime::WriteLease;
+use idl_runtime::{ReadLease, WriteLease};
 use idl_tests::{acpi, broker, domid, iommu, pci, supervisor};
 use idl_types::*;
 
-/// domid: reference-counted DIDs per (unit, domain).
+/// domid: DIDs per (unit, domain), counted by the set of devices.
 #[derive(Default)]
 pub struct Domid {
-    pub held: BTreeMap<(u8, u16), (Did, u16)>,
+    pub held: BTreeMap<(u8, u16), (Did, BTreeSet<Bdf>)>,
     pub quarantine: BTreeMap<(u8, Bdf), Did>,
     pub next: u16,
 }
@@ -25,32 +25,45 @@ impl Domid {
 }
 
 impl domid::Server for Domid {
-    fn acquire(&mut self, _c: TaskId, a: domid::AcquireArgs) -> Result<Did, DomidError> {
+    fn acquire(&mut self, _c: TaskId, a: domid::AcquireArgs) -> Result<DidGrant, DomidError> {
         if a.unit.0 > 3 {
             return Err(DomidError::NoSuchUnit(a.unit));
         }
-        if let Some((did, refs)) = self.held.get_mut(&(a.unit.0, a.domain.0)) {
-            *refs = refs.saturating_add(1);
-            return Ok(*did);
+        if let Some((did, devices)) = self.held.get_mut(&(a.unit.0, a.domain.0)) {
+            let counted = devices.insert(a.device);
+            return Ok(DidGrant {
+                did: *did,
+                fresh: false,
+                counted,
+            });
         }
         let did = self.fresh();
-        self.held.insert((a.unit.0, a.domain.0), (did, 1));
-        Ok(did)
+        self.held
+            .insert((a.unit.0, a.domain.0), (did, BTreeSet::from([a.device])));
+        Ok(DidGrant {
+            did,
+            fresh: true,
+            counted: true,
+        })
     }
 
-    fn release(&mut self, _c: TaskId, a: domid::ReleaseArgs) -> Result<(), DomidError> {
+    fn release(&mut self, _c: TaskId, a: domid::ReleaseArgs) -> Result<DidRelease, DomidError> {
         let key = (a.unit.0, a.domain.0);
-        let Some((_, refs)) = self.held.get_mut(&key) else {
-            return Err(DomidError::NotHeld {
-                unit: a.unit,
-                domain: a.domain,
-            });
+        let Some((did, devices)) = self.held.get_mut(&key) else {
+            return Ok(DidRelease::NotCounted);
         };
-        *refs = refs.saturating_sub(1);
-        if *refs == 0 {
-            self.held.remove(&key);
+        let did = *did;
+        if !devices.remove(&a.device) {
+            return Ok(DidRelease::NotCounted);
         }
-        Ok(())
+        if devices.is_empty() {
+            self.held.remove(&key);
+            return Ok(DidRelease::Freed(did));
+        }
+        Ok(DidRelease::Kept {
+            did,
+            remaining: devices.len() as u16,
+        })
     }
 
     fn lookup(&mut self, _c: TaskId, a: domid::LookupArgs) -> Result<Option<Did>, DomidError> {
@@ -61,51 +74,81 @@ impl domid::Server for Domid {
         &mut self,
         _c: TaskId,
         a: domid::OwnerOfArgs,
-    ) -> Result<Option<DomainId>, DomidError> {
+    ) -> Result<Option<DidHolder>, DomidError> {
         Ok(self
             .held
             .iter()
             .find(|((u, _), (d, _))| *u == a.unit.0 && *d == a.did)
-            .map(|((_, dom), _)| DomainId(*dom)))
+            .map(|((_, dom), _)| DidHolder::Domain(DomainId(*dom))))
     }
 
     fn acquire_quarantine(
         &mut self,
         _c: TaskId,
         a: domid::AcquireQuarantineArgs,
-    ) -> Result<Did, DomidError> {
+    ) -> Result<DidGrant, DomidError> {
+        if let Some(did) = self.quarantine.get(&(a.unit.0, a.device)) {
+            return Ok(DidGrant {
+                did: *did,
+                fresh: false,
+                counted: false,
+            });
+        }
         let did = self.fresh();
-        Ok(*self.quarantine.entry((a.unit.0, a.device)).or_insert(did))
+        self.quarantine.insert((a.unit.0, a.device), did);
+        Ok(DidGrant {
+            did,
+            fresh: true,
+            counted: true,
+        })
     }
 
     fn release_quarantine(
         &mut self,
         _c: TaskId,
         a: domid::ReleaseQuarantineArgs,
-    ) -> Result<(), DomidError> {
-        self.quarantine
+    ) -> Result<DidRelease, DomidError> {
+        Ok(self
+            .quarantine
             .remove(&(a.unit.0, a.device))
-            .map(|_| ())
-            .ok_or(DomidError::NotHeld {
-                unit: a.unit,
-                domain: DomainId(0),
-            })
+            .map_or(DidRelease::NotCounted, DidRelease::Freed))
     }
 
-    fn seed(&mut self, _c: TaskId, a: domid::SeedArgs) -> Result<(), DomidError> {
-        if let Some(((_, holder), _)) = self
-            .held
-            .iter()
-            .find(|((u, dom), (d, _))| *u == a.unit.0 && *d == a.did && *dom != a.domain.0)
-        {
-            return Err(DomidError::SeedConflict {
-                unit: a.unit,
-                did: a.did,
-                holder: DomainId(*holder),
-            });
+    fn seed(
+        &mut self,
+        _c: TaskId,
+        _a: domid::SeedArgs,
+        records: ReadLease<'_>,
+    ) -> Result<u16, DomidError> {
+        let mut bytes = [0u8; 4090];
+        let len = records.len().min(bytes.len());
+        records
+            .read(0, &mut bytes[..len])
+            .map_err(|_| DomidError::LeaseFailed)?;
+        self.held.clear();
+        self.quarantine.clear();
+        let mut count = 0u16;
+        for (index, record) in SeedRecord::decode_all(&bytes[..len]).enumerate() {
+            let record = record.map_err(|cause| DomidError::BadSeedRecord {
+                index: index as u16,
+                cause,
+            })?;
+            match record.owner {
+                SeedOwner::Domain(domain) => {
+                    let entry = self
+                        .held
+                        .entry((record.unit.0, domain.0))
+                        .or_insert((record.did, BTreeSet::new()));
+                    entry.1.insert(record.device);
+                }
+                SeedOwner::Quarantine => {
+                    self.quarantine
+                        .insert((record.unit.0, record.device), record.did);
+                }
+            }
+            count += 1;
         }
-        self.held.insert((a.unit.0, a.domain.0), (a.did, a.refs));
-        Ok(())
+        Ok(count)
     }
 
     fn configure_unit(
@@ -117,6 +160,27 @@ impl domid::Server for Domid {
             return Err(DomidError::ReservedDomainCount(a.unit));
         }
         Ok(1u32 << (4 + 2 * u32::from(a.nd)))
+    }
+
+    fn is_seeded(&mut self, _c: TaskId, _a: domid::IsSeededArgs) -> bool {
+        true
+    }
+
+    fn devices_of(&mut self, _c: TaskId, a: domid::DevicesOfArgs) -> Result<u16, DomidError> {
+        Ok(self
+            .held
+            .get(&(a.unit.0, a.domain.0))
+            .map_or(0, |(_, d)| d.len() as u16))
+    }
+
+    fn dids_in_use(&mut self, _c: TaskId, a: domid::DidsInUseArgs) -> Result<u32, DomidError> {
+        let domains = self.held.keys().filter(|(u, _)| *u == a.unit.0).count();
+        let pseudo = self
+            .quarantine
+            .keys()
+            .filter(|(u, _)| *u == a.unit.0)
+            .count();
+        Ok((domains + pseudo) as u32)
     }
 }
 
@@ -234,12 +298,24 @@ impl iommu::Server for Iommu {
         &mut self,
         _c: TaskId,
         a: iommu::GetContextArgs,
-    ) -> Result<ContextState, IommuError> {
-        Ok(self
+    ) -> Result<HardwareContext, IommuError> {
+        let state = self
             .contexts
             .get(&a.rid)
             .copied()
-            .unwrap_or(ContextState::NotPresent))
+            .unwrap_or(ContextState::NotPresent);
+        let owner = match state {
+            ContextState::NotPresent => EntryOwner::NotPresent,
+            ContextState::Domain { domain, .. } => EntryOwner::Domain(domain),
+            ContextState::Quarantine { .. } => EntryOwner::Quarantine,
+        };
+        Ok(HardwareContext {
+            unit: a.unit,
+            rid: a.rid,
+            did: state.did().unwrap_or(Did(0)),
+            root: 0,
+            owner,
+        })
     }
 
     fn quarantine_device(
@@ -261,6 +337,53 @@ impl iommu::Server for Iommu {
             pending: 0,
             lost: self.faults,
         })
+    }
+
+    fn list_contexts(
+        &mut self,
+        c: TaskId,
+        a: iommu::ListContextsArgs,
+    ) -> Result<ContextPage, IommuError> {
+        let mut entries = heapless::Vec::new();
+        let mut next = None;
+        let rids: Vec<Bdf> = self
+            .contexts
+            .keys()
+            .filter(|rid| a.after.is_none_or(|after| **rid > after))
+            .copied()
+            .collect();
+        for rid in rids {
+            let args = iommu::GetContextArgs { unit: a.unit, rid };
+            let entry = iommu::Server::get_context(self, c, args)?;
+            if entries.push(entry).is_err() {
+                break;
+            }
+            next = Some(rid);
+        }
+        Ok(ContextPage { entries, next })
+    }
+
+    fn unit_caps(&mut self, _c: TaskId, a: iommu::UnitCapsArgs) -> Result<UnitCaps, IommuError> {
+        Ok(UnitCaps {
+            unit: a.unit,
+            nd: 2,
+            caching_mode: true,
+            levels: 3,
+            queued_invalidation: true,
+            atomic_context: true,
+        })
+    }
+
+    fn unit_count(&mut self, _c: TaskId, _a: iommu::UnitCountArgs) -> u8 {
+        1
+    }
+
+    fn counters(
+        &mut self,
+        _c: TaskId,
+        a: iommu::CountersArgs,
+    ) -> Result<IommuCounters, IommuError> {
+        Err(IommuError::NoSuchUnit(a.unit))
     }
 }
 
@@ -316,12 +439,28 @@ impl acpi::Server for Acpi {
             .map_err(|_| AcpiError::NoSuchUnit(UnitId(0)))?;
         Ok(table.len() as u32)
     }
+
+    fn unit_scope(
+        &mut self,
+        _c: TaskId,
+        a: acpi::UnitScopeArgs,
+    ) -> Result<Option<ScopeInfo>, AcpiError> {
+        Ok((a.unit.0 == 1 && a.index == 0).then_some(ScopeInfo {
+            kind: ScopeKind::PciEndpoint,
+            resolved: ResolvedScope::Device(Bdf {
+                bus: 0,
+                device: 3,
+                function: 0,
+            }),
+        }))
+    }
 }
 
 /// pci: devices 00:00.0 to 00:04.0, with a bus-master bit each.
 #[derive(Default)]
 pub struct Pci {
     pub bus_master: BTreeMap<Bdf, bool>,
+    pub owners: BTreeMap<Bdf, TaskIndex>,
 }
 
 fn present(d: Bdf) -> Result<(), PciError> {
@@ -392,6 +531,32 @@ impl pci::Server for Pci {
             function: 0,
         };
         present(candidate).ok().map(|()| candidate)
+    }
+
+    fn requester_ids(
+        &mut self,
+        _c: TaskId,
+        a: pci::RequesterIdsArgs,
+    ) -> Result<RequesterIdList, PciError> {
+        present(a.device)?;
+        let mut ids = heapless::Vec::new();
+        let _ = ids.push(a.device);
+        Ok(RequesterIdList {
+            device: a.device,
+            ids,
+        })
+    }
+
+    fn set_owner(
+        &mut self,
+        _c: TaskId,
+        a: pci::SetOwnerArgs,
+    ) -> Result<Option<TaskIndex>, PciError> {
+        present(a.device)?;
+        Ok(match a.owner {
+            Some(owner) => self.owners.insert(a.device, owner),
+            None => self.owners.remove(&a.device),
+        })
     }
 }
 

@@ -1,0 +1,8 @@
+//! Generates the acpi interface (client, server trait, dispatch).
+
+fn main() {
+    if let Err(e) = idl_codegen::build(&["../../idl/acpi.idl"], "idl.rs") {
+        eprintln!("{e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,18 @@
+//! The acpi task's server: the `Acpi` IDL interface over a parsed DMAR
+//! table, the RMRRs configuration adds (QEMU's firmware declares none), and
+//! a config space to resolve device scopes through bridges.
+//!
+//! Construction parses and checks everything once ([`AcpiServer::new`]):
+//! a malformed table or an unsound configured RMRR is an error naming the
+//! offset or the rule, never a panic, and a server that exists answers
+//! every request from a table known to be readable. Scopes are resolved on
+//! each request, so they follow the bus numbers as they are now.
+#![no_std]
+
+mod config;
+mod server;
+
+include!(concat!(env!("OUT_DIR"), "/idl.rs"));
+
+pub use config::PciConfigSpace;
+pub use server::{AcpiServer, BuildError};

@@ -1,0 +1,35 @@
+//! What the broker is configured with: the devices it keeps books for, the
+//! domains and their owners, the initial assignments and the operators.
+//! The firmware binary builds it from app.toml; tests and the simulator
+//! build it directly.
+
+use idl_types::{Bdf, DomainId, TaskIndex};
+
+/// One device the broker keeps.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct DeviceConfig {
+    /// The device.
+    pub device: Bdf,
+    /// The domain it starts in (first boot only), if any.
+    pub initial: Option<DomainId>,
+}
+
+/// One domain.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct DomainConfig {
+    /// The domain.
+    pub domain: DomainId,
+    /// The task that owns it.
+    pub owner: TaskIndex,
+}
+
+/// The broker's configuration.
+#[derive(Copy, Clone, Debug)]
+pub struct Config<'a> {
+    /// Devices.
+    pub devices: &'a [DeviceConfig],
+    /// Domains.
+    pub domains: &'a [DomainConfig],
+    /// Tasks that may move any device anywhere (console, supervisor).
+    pub operators: &'a [TaskIndex],
+}

@@ -1,0 +1,144 @@
+//! What the broker must know about a device to move it: its unit, its RMRRs,
+//! and every requester ID its DMA can carry, in the seed's order.
+//!
+//! The requester IDs come from the pci server's topology: a PCIe endpoint
+//! uses its own; a conventional PCI device behind a bridge also uses the
+//! bridge's, and behind a PCIe-to-PCI bridge (secondary bus, 0.0); phantom
+//! functions add `function + k·stride`. A host bridge has none (the seed
+//! skips it). The pci server computes the list (and the ME WiFi quirk's
+//! alias); the broker only names each one's role, which decides whether
+//! another device may share it.
+
+use heapless::Vec;
+use idl_types::{Bdf, DeviceInfo, DeviceKind, MemRange, UnitId, MAX_RMRRS_PER_DEVICE};
+
+/// Requester IDs one device can use: itself, two bridge aliases, up to seven
+/// phantom functions and one ME quirk alias.
+pub const MAX_DEVICE_RIDS: usize = 11;
+
+/// Why a requester ID belongs to a device.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RidRole {
+    /// The device's own function.
+    Device,
+    /// Its upstream bridge (a legacy device's DMA may carry the bridge's ID).
+    Bridge,
+    /// (secondary bus, 0.0) of a PCIe-to-PCI bridge above it.
+    SecondaryBus,
+    /// A phantom function.
+    Phantom,
+    /// The ME phantom function of the WiFi quirk table.
+    MePhantom,
+}
+
+impl RidRole {
+    /// Whether other devices may share this requester ID (bridge aliases).
+    pub const fn is_shared_alias(self) -> bool {
+        matches!(self, RidRole::Bridge | RidRole::SecondaryBus)
+    }
+}
+
+/// One requester ID and why the device uses it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Rid {
+    /// The requester ID.
+    pub bdf: Bdf,
+    /// Its role.
+    pub role: RidRole,
+}
+
+/// Which way the device moves: phantom functions follow the real function
+/// on assignment and precede it on deassignment (XSA-449's order).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Towards a domain or quarantine.
+    Assign,
+    /// Towards no translation at all.
+    Deassign,
+}
+
+/// A device's platform facts, gathered before a move.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceFacts {
+    /// The device.
+    pub device: Bdf,
+    /// The IOMMU unit covering it.
+    pub unit: UnitId,
+    /// Its kind.
+    pub kind: DeviceKind,
+    /// Its requester IDs, own function first, then bridge aliases, then
+    /// phantoms.
+    pub rids: Vec<Rid, MAX_DEVICE_RIDS>,
+    /// Its RMRRs.
+    pub rmrrs: Vec<MemRange, MAX_RMRRS_PER_DEVICE>,
+    /// Its phantom-function stride (0: none).
+    pub phantom_stride: u8,
+}
+
+impl DeviceFacts {
+    /// Whether the device has an RMRR (the seed's MAP_WITH_RMRR).
+    pub fn has_rmrr(&self) -> bool {
+        !self.rmrrs.is_empty()
+    }
+
+    /// Whether the device has phantom functions (which rule out
+    /// SINGLE_DEVICE).
+    pub fn has_phantoms(&self) -> bool {
+        self.rids
+            .iter()
+            .any(|r| matches!(r.role, RidRole::Phantom | RidRole::MePhantom))
+    }
+
+    /// The requester IDs in the order a move in `direction` writes them.
+    pub fn requester_ids(&self, direction: Direction) -> impl Iterator<Item = Rid> + '_ {
+        let phantom = |r: &&Rid| matches!(r.role, RidRole::Phantom | RidRole::MePhantom);
+        let (first, second): (Vec<Rid, MAX_DEVICE_RIDS>, Vec<Rid, MAX_DEVICE_RIDS>) =
+            match direction {
+                Direction::Assign => (
+                    self.rids.iter().filter(|r| !phantom(r)).copied().collect(),
+                    self.rids.iter().filter(phantom).copied().collect(),
+                ),
+                Direction::Deassign => (
+                    self.rids.iter().filter(phantom).copied().collect(),
+                    self.rids.iter().filter(|r| !phantom(r)).copied().collect(),
+                ),
+            };
+        first.into_iter().chain(second)
+    }
+}
+
+/// Names the role of each requester ID the pci server listed for a device
+/// (in its assign order): the device itself, its upstream bridge, the
+/// (secondary bus, 0.0) alias of a PCIe-to-PCI bridge, phantom functions of
+/// its own slot, and anything else (the ME quirk's alias on bus 0).
+pub fn classify_rids(
+    info: &DeviceInfo,
+    bridge: Option<&DeviceInfo>,
+    ids: &[Bdf],
+) -> Vec<Rid, MAX_DEVICE_RIDS> {
+    let secbus_alias = bridge
+        .filter(|b| b.kind == DeviceKind::PcieToPciBridge)
+        .and_then(|b| b.secondary_bus)
+        .map(|bus| Bdf {
+            bus,
+            device: 0,
+            function: 0,
+        });
+    ids.iter()
+        .map(|&bdf| {
+            let role = if bdf == info.device {
+                RidRole::Device
+            } else if Some(bdf) == info.upstream_bridge {
+                RidRole::Bridge
+            } else if Some(bdf) == secbus_alias {
+                RidRole::SecondaryBus
+            } else if bdf.bus == info.device.bus && bdf.device == info.device.device {
+                RidRole::Phantom
+            } else {
+                RidRole::MePhantom
+            };
+            Rid { bdf, role }
+        })
+        .take(MAX_DEVICE_RIDS)
+        .collect()
+}

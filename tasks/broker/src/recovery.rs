@@ -1,0 +1,177 @@
+//! Recovery: the hardware's context entries are the truth.
+//!
+//! After the broker restarts it replays an unfinished journal (undoing a
+//! running or rolling-back transaction, finishing a committed one's
+//! cleanup), then rebuilds its books by asking the iommu what every
+//! requester ID holds. After domid restarts, the broker re-seeds it from
+//! the same entries (a server never calls its client, so domid cannot ask).
+
+use heapless::Vec;
+use idl_runtime::Transport;
+use idl_types::{ContextState, Custody, DomainId, EntryOwner, SeedOwner, SeedRecord, UnitId};
+
+/// Bytes of the seed lease (the op's maximum, whole records).
+const SEED_LEASE: usize = 4090 / SeedRecord::ENCODED_LEN * SeedRecord::ENCODED_LEN;
+
+use crate::books::RidRecord;
+use crate::engine::Broker;
+use crate::journal::{JournalStore, TxState};
+use crate::transaction::{finish, roll_back, Rollback};
+
+impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
+    /// Tells domid each unit's DID capabilities, as the iommu reads them
+    /// from CAP (idempotent).
+    pub(crate) fn configure_domid(&mut self) {
+        let units = self.peers.iommu.unit_count().unwrap_or(0);
+        for unit in 0..units {
+            if let Ok(caps) = self.peers.iommu.unit_caps(UnitId(unit)) {
+                let _ = self
+                    .peers
+                    .domid
+                    .configure_unit(caps.unit, caps.nd, caps.caching_mode);
+            }
+        }
+    }
+
+    /// Gives every configured domain its page tables (idempotent: a domain
+    /// that has them already is fine).
+    pub(crate) fn create_domains(&mut self) {
+        let domains: Vec<DomainId, { crate::books::MAX_DOMAINS }> =
+            self.books.domains().iter().map(|d| d.domain).collect();
+        for domain in domains {
+            let _ = self.peers.iommu.create_domain(domain);
+        }
+    }
+
+    /// Finishes or undoes whatever transaction the journal holds.
+    pub(crate) fn recover_journal(&mut self) {
+        let Some(record) = self.journal.tx() else {
+            return;
+        };
+        match self.journal.state() {
+            TxState::Idle => {}
+            TxState::Running | TxState::RollingBack => {
+                self.stats.replays += 1;
+                if let Rollback::Failed(_) = roll_back(&mut self.journal, &mut self.peers) {
+                    let _ = self.journal.clear();
+                    self.rebuild_books();
+                    let _ = self.move_device(record.device, Custody::Quarantined, true);
+                }
+            }
+            TxState::Committed => {
+                self.stats.replays += 1;
+                if let Ok(facts) = self.facts(record.device) {
+                    self.cleanup_after(record, &facts);
+                }
+                let _ = finish(&mut self.journal);
+            }
+        }
+    }
+
+    /// Rebuilds every device's custody and requester-ID records from the
+    /// iommu's context entries.
+    pub fn rebuild_books(&mut self) {
+        self.books.clear_rids();
+        let devices: Vec<idl_types::Bdf, { crate::books::MAX_DEVICES }> =
+            self.books.devices().iter().map(|d| d.device).collect();
+        for device in devices {
+            self.resync_device(device);
+        }
+    }
+
+    /// Re-reads one device's entries from the hardware into the books.
+    pub(crate) fn resync_device(&mut self, device: idl_types::Bdf) {
+        let Ok(facts) = self.facts(device) else {
+            return;
+        };
+        let mut own = None;
+        for rid in facts.rids.iter() {
+            let Ok(hardware) = self.peers.iommu.get_context(facts.unit, rid.bdf) else {
+                continue;
+            };
+            let Some(state) = hardware.state() else {
+                continue;
+            };
+            if rid.bdf == device {
+                own = Some(state);
+            }
+            // A shared alias is recorded under whichever device wrote it
+            // last; keep an existing record's device.
+            let writer = self
+                .books
+                .rid(rid.bdf)
+                .filter(|_| rid.role.is_shared_alias())
+                .map_or(device, |r| r.device);
+            self.books.set_rid(RidRecord {
+                rid: rid.bdf,
+                unit: facts.unit,
+                state,
+                device: writer,
+            });
+        }
+        if let Some(state) = own {
+            let custody = match state {
+                ContextState::NotPresent => Custody::Unassigned,
+                ContextState::Domain { domain, .. } => Custody::Domain(domain),
+                ContextState::Quarantine { .. } => Custody::Quarantined,
+            };
+            self.books.set_custody(device, custody);
+        }
+    }
+
+    /// After domid (re)started: configure its units and seed it with every
+    /// present context entry the iommu lists, each tagged with the device
+    /// it serves (an alias with the device that wrote it, per the books).
+    pub fn reseed_domid(&mut self) {
+        self.stats.domid_reseeds += 1;
+        self.configure_domid();
+        let mut lease = [0u8; SEED_LEASE];
+        let mut len = 0;
+        let units = self.peers.iommu.unit_count().unwrap_or(0);
+        for unit in 0..units {
+            let mut after = None;
+            loop {
+                let Ok(page) = self.peers.iommu.list_contexts(UnitId(unit), after) else {
+                    break;
+                };
+                for entry in page.entries.iter() {
+                    let owner = match entry.owner {
+                        EntryOwner::Domain(d) => SeedOwner::Domain(d),
+                        EntryOwner::Quarantine => SeedOwner::Quarantine,
+                        EntryOwner::NotPresent | EntryOwner::Unknown => continue,
+                    };
+                    let device = self.books.rid(entry.rid).map_or(entry.rid, |r| r.device);
+                    let record = SeedRecord {
+                        unit: entry.unit,
+                        rid: entry.rid,
+                        did: entry.did,
+                        owner,
+                        device,
+                    };
+                    if let (Some(bytes), Some(dst)) = (
+                        record.encode(),
+                        lease.get_mut(len..len + SeedRecord::ENCODED_LEN),
+                    ) {
+                        dst.copy_from_slice(&bytes);
+                        len += SeedRecord::ENCODED_LEN;
+                    }
+                }
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+        }
+        let _ = self.peers.domid.seed(lease.get(..len).unwrap_or(&[]));
+    }
+
+    /// A peer restarted (the firmware learns it from the supervisor; the
+    /// simulator tells it directly): re-read the hardware, and re-seed domid
+    /// if it was domid.
+    pub fn peer_restarted(&mut self, peer: crate::peers::Peer) {
+        self.rebuild_books();
+        if peer == crate::peers::Peer::Domid {
+            self.reseed_domid();
+        }
+    }
+}

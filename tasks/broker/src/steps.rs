@@ -1,0 +1,283 @@
+//! The forward steps of a move, one type each: the message to send, the
+//! undo to journal before sending it, and the exact undo once it replied.
+//!
+//! The undo before sending is computed from the arguments and what the
+//! broker already knows (a context entry's current state); after the reply
+//! it is the generated `Compensation::for_*` of the call, which is the truth
+//! if the two differ.
+
+use idl_runtime::Transport;
+use idl_types::{
+    Bdf, ContextChange, ContextState, Did, DidGrant, DomainId, MemRange, ReassignMode, RmrrList,
+    UnitId,
+};
+
+use crate::peers::{Peer, PeerFailure, Peers};
+use crate::undo::Undo;
+use crate::{domid, iommu};
+
+/// One forward step of a transaction.
+pub trait Step<T: Transport + Clone> {
+    /// What the step replies.
+    type Reply;
+    /// The undo journaled before the message is sent.
+    fn intent(&self) -> Undo;
+    /// Sends the message.
+    fn send(&self, peers: &mut Peers<T>) -> Result<Self::Reply, PeerFailure>;
+    /// The exact undo, from the reply.
+    fn undo(&self, reply: &Self::Reply) -> Undo;
+}
+
+/// A grant as the journal's intent assumes it (the undo does not use it).
+const ANY_GRANT: DidGrant = DidGrant {
+    did: Did(0),
+    fresh: false,
+    counted: true,
+};
+
+/// Step 1: the device counted under (unit, domain) and the domain's DID
+/// there, undone by uncounting it. A replay that counted nothing owes no
+/// undo (it would drop a count the transaction did not take).
+#[derive(Copy, Clone, Debug)]
+pub struct AcquireDid {
+    /// The unit.
+    pub unit: UnitId,
+    /// The target domain.
+    pub domain: DomainId,
+    /// The device moving.
+    pub device: Bdf,
+}
+
+impl AcquireDid {
+    fn args(&self) -> domid::AcquireArgs {
+        domid::AcquireArgs {
+            unit: self.unit,
+            domain: self.domain,
+            device: self.device,
+        }
+    }
+}
+
+impl<T: Transport + Clone> Step<T> for AcquireDid {
+    type Reply = DidGrant;
+    fn intent(&self) -> Undo {
+        Undo::Domid(domid::Compensation::for_acquire(&self.args(), &ANY_GRANT))
+    }
+    fn send(&self, peers: &mut Peers<T>) -> Result<DidGrant, PeerFailure> {
+        peers
+            .domid
+            .acquire(self.unit, self.domain, self.device)
+            .map_err(|e| PeerFailure::from_client(Peer::Domid, e))
+    }
+    fn undo(&self, reply: &DidGrant) -> Undo {
+        if reply.counted {
+            Undo::Domid(domid::Compensation::for_acquire(&self.args(), reply))
+        } else {
+            Undo::Nothing
+        }
+    }
+}
+
+/// A quarantine pseudo-DID for one device, undone by releasing it.
+#[derive(Copy, Clone, Debug)]
+pub struct AcquireQuarantineDid {
+    /// The unit.
+    pub unit: UnitId,
+    /// The device.
+    pub device: Bdf,
+}
+
+impl AcquireQuarantineDid {
+    fn args(&self) -> domid::AcquireQuarantineArgs {
+        domid::AcquireQuarantineArgs {
+            unit: self.unit,
+            device: self.device,
+        }
+    }
+}
+
+impl<T: Transport + Clone> Step<T> for AcquireQuarantineDid {
+    type Reply = DidGrant;
+    fn intent(&self) -> Undo {
+        Undo::Domid(domid::Compensation::for_acquire_quarantine(
+            &self.args(),
+            &ANY_GRANT,
+        ))
+    }
+    fn send(&self, peers: &mut Peers<T>) -> Result<DidGrant, PeerFailure> {
+        peers
+            .domid
+            .acquire_quarantine(self.unit, self.device)
+            .map_err(|e| PeerFailure::from_client(Peer::Domid, e))
+    }
+    fn undo(&self, reply: &DidGrant) -> Undo {
+        if reply.counted {
+            Undo::Domid(domid::Compensation::for_acquire_quarantine(
+                &self.args(),
+                reply,
+            ))
+        } else {
+            Undo::Nothing
+        }
+    }
+}
+
+/// Step 2: one RMRR identity-mapped into the target before the switch
+/// (CVE-2022-26358), undone by unmapping what the call added.
+#[derive(Copy, Clone, Debug)]
+pub struct MapRmrr {
+    /// The target domain.
+    pub domain: DomainId,
+    /// The reserved range (inclusive ends).
+    pub range: MemRange,
+}
+
+/// The 4 KiB pages covering an inclusive byte range: (first page address,
+/// page count).
+pub fn pages_of(range: &MemRange) -> (u64, u32) {
+    let first = range.base & !0xfff;
+    let last = range.end.max(range.base) & !0xfff;
+    let pages = ((last - first) >> 12) + 1;
+    (first, u32::try_from(pages).unwrap_or(u32::MAX))
+}
+
+impl MapRmrr {
+    fn args(&self) -> iommu::MapRangeArgs {
+        let (iova, pages) = pages_of(&self.range);
+        iommu::MapRangeArgs {
+            domain: self.domain,
+            iova,
+            phys: iova,
+            pages,
+            access: idl_types::Access::ReadWrite,
+        }
+    }
+}
+
+impl<T: Transport + Clone> Step<T> for MapRmrr {
+    type Reply = idl_types::PageRange;
+    fn intent(&self) -> Undo {
+        let args = self.args();
+        let whole = idl_types::PageRange {
+            iova: args.iova,
+            pages: args.pages,
+        };
+        Undo::Iommu(iommu::Compensation::for_map_range(&args, &whole))
+    }
+    fn send(&self, peers: &mut Peers<T>) -> Result<idl_types::PageRange, PeerFailure> {
+        let a = self.args();
+        peers
+            .iommu
+            .map_range(a.domain, a.iova, a.phys, a.pages, a.access)
+            .map_err(|e| PeerFailure::from_client(Peer::Iommu, e))
+    }
+    fn undo(&self, reply: &idl_types::PageRange) -> Undo {
+        Undo::Iommu(iommu::Compensation::for_map_range(&self.args(), reply))
+    }
+}
+
+/// Step 3: one requester ID's context entry replaced in place, undone by
+/// setting it back to what it was.
+#[derive(Copy, Clone, Debug)]
+pub struct SwitchContext {
+    /// The unit.
+    pub unit: UnitId,
+    /// The requester ID.
+    pub rid: Bdf,
+    /// What the entry holds now (from the books or the hardware).
+    pub from: ContextState,
+    /// What it should hold.
+    pub to: ContextState,
+    /// The seed's mode flags.
+    pub mode: ReassignMode,
+}
+
+impl SwitchContext {
+    fn args(&self) -> iommu::SetContextArgs {
+        iommu::SetContextArgs {
+            unit: self.unit,
+            rid: self.rid,
+            entry: self.to,
+            mode: self.mode,
+        }
+    }
+}
+
+impl<T: Transport + Clone> Step<T> for SwitchContext {
+    type Reply = ContextChange;
+    fn intent(&self) -> Undo {
+        let expected = ContextChange {
+            previous: self.from,
+            atomic: true,
+        };
+        Undo::Iommu(iommu::Compensation::for_set_context(
+            &self.args(),
+            &expected,
+        ))
+    }
+    fn send(&self, peers: &mut Peers<T>) -> Result<ContextChange, PeerFailure> {
+        peers
+            .iommu
+            .set_context(self.unit, self.rid, self.to, self.mode)
+            .map_err(|e| PeerFailure::from_client(Peer::Iommu, e))
+    }
+    fn undo(&self, reply: &ContextChange) -> Undo {
+        Undo::Iommu(iommu::Compensation::for_set_context(&self.args(), reply))
+    }
+}
+
+/// One requester ID moved onto its device's quarantine tables, undone by
+/// setting it back.
+#[derive(Clone, Debug)]
+pub struct QuarantineRid {
+    /// The unit.
+    pub unit: UnitId,
+    /// The requester ID.
+    pub rid: Bdf,
+    /// The device's pseudo-DID.
+    pub did: Did,
+    /// What the entry holds now.
+    pub from: ContextState,
+    /// The seed's mode flags.
+    pub mode: ReassignMode,
+    /// The device's RMRRs, kept mapped in its quarantine tables.
+    pub rmrrs: RmrrList,
+}
+
+impl QuarantineRid {
+    fn args(&self) -> iommu::QuarantineDeviceArgs {
+        iommu::QuarantineDeviceArgs {
+            unit: self.unit,
+            rid: self.rid,
+            did: self.did,
+            mode: self.mode,
+            rmrrs: self.rmrrs.clone(),
+        }
+    }
+}
+
+impl<T: Transport + Clone> Step<T> for QuarantineRid {
+    type Reply = ContextChange;
+    fn intent(&self) -> Undo {
+        let expected = ContextChange {
+            previous: self.from,
+            atomic: true,
+        };
+        Undo::Iommu(iommu::Compensation::for_quarantine_device(
+            &self.args(),
+            &expected,
+        ))
+    }
+    fn send(&self, peers: &mut Peers<T>) -> Result<ContextChange, PeerFailure> {
+        peers
+            .iommu
+            .quarantine_device(self.unit, self.rid, self.did, self.mode, self.rmrrs.clone())
+            .map_err(|e| PeerFailure::from_client(Peer::Iommu, e))
+    }
+    fn undo(&self, reply: &ContextChange) -> Undo {
+        Undo::Iommu(iommu::Compensation::for_quarantine_device(
+            &self.args(),
+            reply,
+        ))
+    }
+}

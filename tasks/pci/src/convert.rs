@@ -1,0 +1,53 @@
+//! Conversions between the wire's device addresses and kinds and the pci
+//! library's, and the one mapping of library errors to wire errors.
+
+use idl_types::{Bdf, DeviceKind, PciError};
+use pci::{AccessError, DeviceType};
+
+/// The library's address of `device` on `seg`.
+pub(crate) fn bdf(seg: u16, device: Bdf) -> Result<pci::Bdf, PciError> {
+    pci::Bdf::new(seg, device.bus, device.device, device.function)
+        .map_err(|_| PciError::NoDevice(device))
+}
+
+/// The wire's name of a function (segments are implied by the server).
+pub(crate) fn wire(b: pci::Bdf) -> Bdf {
+    Bdf {
+        bus: b.bus(),
+        device: b.dev(),
+        function: b.func(),
+    }
+}
+
+/// The wire's coarser kind.
+pub(crate) fn kind(t: DeviceType) -> DeviceKind {
+    match t {
+        DeviceType::PcieEndpoint => DeviceKind::Endpoint,
+        DeviceType::LegacyEndpoint => DeviceKind::LegacyEndpoint,
+        DeviceType::PcieToPciBridge => DeviceKind::PcieToPciBridge,
+        DeviceType::LegacyBridge | DeviceType::PciToPcieBridge | DeviceType::PcieBridge => {
+            DeviceKind::Bridge
+        }
+        DeviceType::HostBridge => DeviceKind::HostBridge,
+    }
+}
+
+/// What a client is told when config space refuses an access.
+pub(crate) fn access(device: Bdf, e: AccessError) -> PciError {
+    match e {
+        AccessError::Misaligned { offset, width }
+        | AccessError::OffsetOutOfRange { offset, width, .. } => {
+            PciError::BadOffset { offset, width }
+        }
+        AccessError::NoSuchSegment { .. } => PciError::AccessFailed(device),
+    }
+}
+
+/// What a client is told when the library fails for `device`.
+pub(crate) fn error(device: Bdf, e: pci::PciError) -> PciError {
+    match e {
+        pci::PciError::Access { error, .. } => access(device, error),
+        pci::PciError::NotAssignable { .. } => PciError::NotAssignable(device),
+        _ => PciError::NoDevice(device),
+    }
+}
