@@ -114,6 +114,10 @@ pub struct TaskToml {
     pub max_sizes: Option<MaxSizes>,
     #[serde(default)]
     pub task_slots: Vec<Slot>,
+    /// Tasks this one posts notifications to (posting never blocks, so the
+    /// uphill rule does not apply): `{ task = "notification" }`.
+    #[serde(default)]
+    pub notify: BTreeMap<String, String>,
     #[serde(default)]
     pub notifications: Vec<String>,
     #[serde(default)]
@@ -193,6 +197,8 @@ pub struct Task {
     pub max_sizes: Option<MaxSizes>,
     /// (slot name, peer index).
     pub slots: Vec<(String, usize)>,
+    /// (task name, task index, notification bits in that task).
+    pub notify: Vec<(String, usize, u32)>,
     pub notifications: Vec<String>,
     pub regions: Vec<String>,
     pub io_ports: Vec<PortsToml>,
@@ -425,6 +431,19 @@ fn check(
                 slots.push((slot, pi));
             }
         }
+        let mut notify = Vec::new();
+        for (peer, note) in &t.notify {
+            let Some(pi) = names.iter().position(|n| n == peer) else {
+                return Err(err(&place, format!("notify: no task named \"{peer}\"")));
+            };
+            let Some(bit) = parsed[pi].1.notifications.iter().position(|n| n == note) else {
+                return Err(err(
+                    &place,
+                    format!("notify: task \"{peer}\" has no notification \"{note}\""),
+                ));
+            };
+            notify.push((peer.clone(), pi, 1u32 << bit));
+        }
         if t.regions.len() > MAX_TASK_REGIONS {
             return Err(err(
                 &place,
@@ -470,6 +489,7 @@ fn check(
             start: t.start,
             max_sizes: t.max_sizes,
             slots,
+            notify,
             notifications: t.notifications.clone(),
             regions: t.regions.clone(),
             io_ports: t.io_ports.clone(),

@@ -346,9 +346,24 @@ fn task_config(app: &App, layout: &Layout, index: usize) -> String {
             const_name(slot)
         );
     }
+    let _ = writeln!(s, "    }}");
     let _ = writeln!(
         s,
-        "    }}\n    /// Notification bits.\n    pub mod notifications {{"
+        "    /// Tasks this one posts to: (task ID, bits), from app.toml `notify`."
+    );
+    let _ = writeln!(
+        s,
+        "    pub const NOTIFY: [(userlib::abi::TaskId, u32); {}] = [{}];",
+        t.notify.len(),
+        t.notify
+            .iter()
+            .map(|(_, i, bits)| format!("(userlib::abi::TaskId({i}), {bits:#x})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let _ = writeln!(
+        s,
+        "    /// Notification bits.\n    pub mod notifications {{"
     );
     for (bit, n) in t.notifications.iter().enumerate() {
         let _ = writeln!(s, "        pub const {}: u32 = 1 << {bit};", const_name(n));

@@ -23,8 +23,10 @@ fn main() -> ! {
         };
         let now = sys_get_timer();
         if msg.sender == TaskId::KERNEL {
-            if msg.operation & config::notifications::FAULT != 0 {
-                collect_faults(&mut records, now);
+            if msg.operation & config::notifications::FAULT != 0
+                && collect_faults(&mut records, now)
+            {
+                tell_subscribers();
             }
             restart_due(&mut records, sys_get_timer());
             sys_set_timer(next_restart(&records), config::notifications::TIMER);
@@ -34,14 +36,24 @@ fn main() -> ! {
     }
 }
 
-fn collect_faults(records: &mut [TaskRecord; MAX_TASKS], now: u64) {
+/// Posts every `notify` subscriber of app.toml (the broker): someone died;
+/// they ask which with `OP_TAKE_DEATH` (calls go uphill, posts may not).
+fn tell_subscribers() {
+    for (id, bits) in config::NOTIFY {
+        let _ = sys_post(sys_refresh_task_id(id), bits);
+    }
+}
+
+/// Records every newly faulted task; true if there was one.
+fn collect_faults(records: &mut [TaskRecord; MAX_TASKS], now: u64) -> bool {
     let mut start = 0u16;
+    let mut any = false;
     loop {
         let mut reply = [0u8; 2];
         let (rc, _) = sys_kipc(KipcOp::FindFaultedTask, &start.to_le_bytes(), &mut reply);
         let found = u16::from_le_bytes(reply);
         if rc != 0 || found == NO_TASK || found as usize >= MAX_TASKS {
-            return;
+            return any;
         }
         let i = found as usize;
         let mut status = [0u8; 22];
@@ -50,6 +62,7 @@ fn collect_faults(records: &mut [TaskRecord; MAX_TASKS], now: u64) {
         let a = u64::from_le_bytes(status[6..14].try_into().unwrap_or([0; 8]));
         let b = u64::from_le_bytes(status[14..22].try_into().unwrap_or([0; 8]));
         if records[i].restart_at.is_none() {
+            any = true;
             let at = records[i].faulted(now, (kind, a, b));
             let why = FaultInfo::decode(kind, a, b).map_or("unknown cause", |f| f.describe());
             defmt::warn!(

@@ -274,3 +274,40 @@ fn domain_map_of_a_non_dma_region_is_refused() {
     let e = load(&text).unwrap_err();
     assert!(e.contains("[domains.a] maps") && e.contains("dma"), "{e}");
 }
+
+#[test]
+fn notify_needs_an_existing_task_and_notification() {
+    let ok = load(&with(
+        "supervisor = true\n",
+        "supervisor = true\nnotify = { ping = \"death\" }\n",
+    ));
+    let e = ok.unwrap_err();
+    assert!(
+        e.contains("[tasks.supervisor] notify") && e.contains("death"),
+        "{e}"
+    );
+    let e = load(&with(
+        "supervisor = true\n",
+        "supervisor = true\nnotify = { pingg = \"x\" }\n",
+    ))
+    .unwrap_err();
+    assert!(
+        e.contains("[tasks.supervisor] notify") && e.contains("pingg"),
+        "{e}"
+    );
+}
+
+#[test]
+fn notify_may_point_downhill() {
+    let text = with(
+        "supervisor = true\n",
+        "supervisor = true\nnotify = { ping = \"death\" }\n",
+    )
+    .replacen(
+        "task-slots = [\"pong\", { boss = \"supervisor\" }]",
+        "task-slots = [\"pong\", { boss = \"supervisor\" }]\nnotifications = [\"death\"]",
+        1,
+    );
+    let app = load(&text).unwrap();
+    assert_eq!(app.tasks[0].notify, vec![("ping".to_string(), 2, 1)]);
+}
