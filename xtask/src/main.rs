@@ -7,6 +7,8 @@
 //!   log decoded alongside; exit with the status the image reports.
 //! - `test [same machine options]`: every host test and every QEMU scenario,
 //!   one line each, ending with `N passed, M failed`.
+//! - `sim [--seeds N] [--seed S] [--platform NAME]`: the deterministic
+//!   simulation of every component on the VT-d model, with fault injection.
 //! - `dmar [--json] [FILE...]`: print DMAR tables (default: this machine's).
 //! - `bench`: IPC round trips in guest instructions (TCG `-icount`), sizes;
 //!   a table and `target/bench.json`.
@@ -31,7 +33,8 @@ use qemu::MachineOptions;
 const USAGE: &str =
     "usage: cargo xtask <build|run|test|bench|lint> [--app PATH] [--accel tcg|kvm] \
 [--iommu OPTS] [--qemu-arg ARG]... [--interactive]
-       cargo xtask dmar [--json] [FILE...]";
+       cargo xtask dmar [--json] [FILE...]
+       cargo xtask sim [--seeds N] [--seed S] [--platform NAME]";
 
 /// Parsed command-line options.
 #[derive(Debug, Default)]
@@ -138,6 +141,10 @@ fn main() -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
+    if cmd == "sim" {
+        let code = sim::cli(rest);
+        return ExitCode::from(code.clamp(0, 255) as u8);
+    }
     if cmd == "dmar" {
         let code = acpi::report::dmar_command(rest);
         return ExitCode::from(code.clamp(0, 255) as u8);
