@@ -12,11 +12,13 @@
 //! - `dmar [--json] [FILE...]`: print DMAR tables (default: this machine's).
 //! - `bench`: IPC round trips in guest instructions (TCG `-icount`), sizes;
 //!   a table and `target/bench.json`.
+//! - `graph [--app PATH]`: the system as a picture (DOT and SVG).
 //! - `lint`: `cargo fmt --check`, then clippy with `-D warnings` on the host
 //!   workspace and on every firmware crate of every app.
 
 mod app;
 mod bench;
+mod graph;
 mod image;
 mod layout;
 mod logs;
@@ -31,7 +33,7 @@ use app::App;
 use qemu::MachineOptions;
 
 const USAGE: &str =
-    "usage: cargo xtask <build|run|test|bench|lint> [--app PATH] [--accel tcg|kvm] \
+    "usage: cargo xtask <build|run|test|bench|graph|lint> [--app PATH] [--accel tcg|kvm] \
 [--iommu OPTS] [--qemu-arg ARG]... [--interactive]
        cargo xtask dmar [--json] [FILE...]
        cargo xtask sim [--seeds N] [--seed S] [--platform NAME]";
@@ -162,6 +164,7 @@ fn main() -> ExitCode {
         "test" => test::run(opts.app.as_ref(), &opts.machine),
         "lint" => cmd_lint(),
         "bench" => bench::run(&opts.machine),
+        "graph" => cmd_graph(&opts),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -175,6 +178,13 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn cmd_graph(opts: &Options) -> Result<ExitCode, String> {
+    let app = load_app(opts.app.as_ref())?;
+    let (dot, svg) = graph::write(&app)?;
+    println!("{}\n{}", dot.display(), svg.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn cmd_lint() -> Result<ExitCode, String> {

@@ -311,3 +311,17 @@ fn notify_may_point_downhill() {
     let app = load(&text).unwrap();
     assert_eq!(app.tasks[0].notify, vec![("ping".to_string(), 2, 1)]);
 }
+
+#[test]
+fn graph_draws_every_task_and_every_call() {
+    let app = load(GOOD).unwrap();
+    let dot = crate::graph::dot(&app);
+    assert!(
+        dot.contains("t2 -> t1 [label=\"pong\"]") && dot.contains("t2 -> t0 [label=\"boss\"]"),
+        "{dot}"
+    );
+    let svg = crate::graph::svg(&app);
+    assert_eq!(svg.matches("<rect").count(), app.tasks.len());
+    assert_eq!(svg.matches("marker-end").count(), 2);
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+}
