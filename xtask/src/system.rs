@@ -8,6 +8,7 @@
 //! [devices.edu0]
 //! address = "00:02.0"          # [segment:]bus:device.function
 //! domain = "dma_a"             # initial owner; none = quarantine
+//! bar0 = 0xfe000000            # optional: where the pci task puts BAR0
 //!
 //! [domains.dma_a]
 //! owner = "dma_a"              # the task that owns the domain
@@ -74,6 +75,9 @@ impl Address {
 struct DeviceToml {
     address: String,
     domain: Option<String>,
+    /// Where the pci task places the device's BAR0 (so tasks can be
+    /// granted its registers as an mmio region at a fixed address).
+    bar0: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -129,6 +133,8 @@ pub struct Device {
     pub address: Address,
     /// Index into `System::domains`.
     pub domain: Option<usize>,
+    /// The BAR0 placement, if app.toml fixes it.
+    pub bar0: Option<u64>,
 }
 
 /// A checked domain.
@@ -234,10 +240,19 @@ pub fn check(raw: SystemToml, app: &App) -> Result<System, (String, String)> {
                     .ok_or_else(|| (place.clone(), format!("domain: no domain named \"{dn}\"")))?,
             ),
         };
+        if let Some(b) = d.bar0 {
+            if !b.is_multiple_of(PAGE) || b >= 1 << 32 {
+                return Err((
+                    place,
+                    format!("bar0: {b:#x} is not a 4 KiB-aligned address below 4 GiB"),
+                ));
+            }
+        }
         devices.push(Device {
             name: name.clone(),
             address,
             domain,
+            bar0: d.bar0,
         });
     }
     let platform: PlatformToml = match raw.platform {
@@ -330,6 +345,20 @@ pub fn config_module(app: &App, layout: &Layout) -> String {
         );
     }
     let _ = writeln!(s, "        ];");
+    let bars: Vec<String> = sys
+        .devices
+        .iter()
+        .filter_map(|d| {
+            d.bar0
+                .map(|b| format!("({:#06x}, {b:#x})", d.address.rid()))
+        })
+        .collect();
+    let _ = writeln!(
+        s,
+        "        /// BAR0 placements: (requester ID, address); the pci task applies them.\n        pub const DEVICE_BARS: [(u16, u64); {}] = [{}];",
+        bars.len(),
+        bars.join(", ")
+    );
     let _ = writeln!(s, "        /// Domain IDs are `FIRST_DOMAIN_ID + index`.");
     let _ = writeln!(
         s,
