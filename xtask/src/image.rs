@@ -389,6 +389,25 @@ fn task_config(app: &App, layout: &Layout, index: usize) -> String {
         );
     }
     let _ = writeln!(s, "    }}");
+    let all: Vec<String> = layout.tasks[index]
+        .grants
+        .iter()
+        .map(|g| {
+            format!(
+                "({:?}, {:#x}, {:#x}, {:#x})",
+                app.regions[g.region].name,
+                g.vaddr,
+                layout.region_phys[g.region],
+                app.regions[g.region].size
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        s,
+        "    /// Every granted region: (name, virtual base, physical base, size).\n    pub const REGIONS: [(&str, u64, u64, u64); {}] = [{}];",
+        all.len(),
+        all.join(", ")
+    );
     s.push_str(&crate::system::config_module(app, layout));
     let _ = writeln!(
         s,

@@ -20,6 +20,7 @@ mod pci;
 mod platform;
 pub mod registry;
 mod supervisor;
+mod worker;
 
 pub use broker::{
     BrokerEvent, Custody, DeviceEntry, DevicePage, DomainEntry, DomainPage, ReassignReport,
@@ -46,6 +47,7 @@ pub use platform::{
     MemRange, ResolvedScope, RmrrList, ScopeInfo, ScopeKind, UnitInfo, MAX_RMRRS_PER_DEVICE,
 };
 pub use supervisor::{DeathCause, DeathRecord};
+pub use worker::{DmaReport, WorkerError};
 
 #[cfg(test)]
 mod tests;

@@ -19,6 +19,8 @@ macro_rules! named {
 }
 
 named![
+    DmaReport,
+    WorkerError,
     Bdf,
     DomainId,
     Did,

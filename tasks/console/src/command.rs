@@ -20,6 +20,8 @@ commands:
   faults                    DMA faults the IOMMU recorded
   stats                     counters: context writes, invalidations, IPC
   kill TASK                 fault a task on purpose (fault injection)
+  dma DEV [IOVA]            ask the device's owner to DMA a pattern (to IOVA)
+  shutdown                  stop the machine (QEMU exits with success)
 DEV is a PCI address (00:02.0, 0000:00:02.0) or a device name from app.toml.";
 
 /// A device as the operator named it.
@@ -62,6 +64,12 @@ pub enum Command<'a> {
     Kill {
         task: &'a str,
     },
+    /// Ask the owning worker to DMA; `iova` None = its default target.
+    Dma {
+        device: DeviceRef<'a>,
+        iova: Option<u64>,
+    },
+    Shutdown,
     /// An empty line.
     Nothing,
 }
@@ -83,6 +91,8 @@ pub enum ParseError<'a> {
     },
     /// A device address that does not parse.
     BadDevice { word: &'a str, why: &'static str },
+    /// A number that does not parse.
+    BadNumber(&'a str),
 }
 
 impl fmt::Display for ParseError<'_> {
@@ -100,6 +110,7 @@ impl fmt::Display for ParseError<'_> {
                 )
             }
             ParseError::BadDevice { word, why } => write!(f, "bad device '{word}': {why}"),
+            ParseError::BadNumber(w) => write!(f, "bad number '{w}' (decimal, or hex with 0x)"),
         }
     }
 }
@@ -111,6 +122,8 @@ fn usage(command: &str) -> &'static str {
         "quarantine" => "quarantine DEV",
         "release" => "release DEV",
         "kill" => "kill TASK",
+        "dma" => "dma DEV [IOVA]",
+        "shutdown" => "shutdown",
         "help" => "help",
         "devices" => "devices",
         "domains" => "domains",
@@ -170,6 +183,12 @@ pub fn parse(line: &str) -> Result<Command<'_>, ParseError<'_>> {
             })?;
             ("kill", Command::Kill { task })
         }
+        "dma" => {
+            let device = device(words.next(), "dma")?;
+            let iova = words.next().map(number).transpose()?;
+            ("dma", Command::Dma { device, iova })
+        }
+        "shutdown" => ("shutdown", Command::Shutdown),
         other => return Err(ParseError::UnknownCommand(other)),
     };
     match words.next() {
@@ -179,6 +198,14 @@ pub fn parse(line: &str) -> Result<Command<'_>, ParseError<'_>> {
         }),
         None => Ok(cmd),
     }
+}
+
+fn number(word: &str) -> Result<u64, ParseError<'_>> {
+    let parsed = match word.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => word.parse(),
+    };
+    parsed.map_err(|_| ParseError::BadNumber(word))
 }
 
 fn device<'a>(
@@ -278,6 +305,26 @@ mod tests {
                 domain: "dma_a"
             })
         );
+    }
+
+    #[test]
+    fn dma_takes_an_optional_hex_or_decimal_iova() {
+        assert_eq!(
+            parse("dma 00:02.0"),
+            Ok(Command::Dma {
+                device: addr(0, 2, 0),
+                iova: None
+            })
+        );
+        assert_eq!(
+            parse("dma edu1 0x200000"),
+            Ok(Command::Dma {
+                device: DeviceRef::Name("edu1"),
+                iova: Some(0x20_0000)
+            })
+        );
+        let e = parse("dma edu1 0xzz").unwrap_err().to_string();
+        assert_eq!(e, "bad number '0xzz' (decimal, or hex with 0x)");
     }
 
     #[test]

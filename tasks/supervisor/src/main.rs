@@ -96,6 +96,19 @@ fn serve(records: &mut [TaskRecord; MAX_TASKS], msg: abi::RecvMessage, buf: &[u8
         OP_SHUTDOWN if msg.message_len == 1 => {
             sys_kipc(KipcOp::Shutdown, &[buf[0]], &mut []);
         }
+        OP_FAULT_TASK
+            if cfg!(feature = "fault-injection")
+                && arg < MAX_TASKS
+                && arg != config::TASK_INDEX as usize
+                && msg.message_len == 2 =>
+        {
+            defmt::warn!(
+                "fault injection: faulting {=str} on request",
+                config::TASK_NAMES[arg]
+            );
+            sys_kipc(KipcOp::FaultTask, &(arg as u16).to_le_bytes(), &mut []);
+            sys_reply(msg.sender, 0, &[]);
+        }
         OP_TAKE_DEATH => {
             let dead = records
                 .iter_mut()

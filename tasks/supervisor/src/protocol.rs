@@ -10,6 +10,10 @@ pub const OP_SHUTDOWN: u32 = 2;
 /// `[]` → `[u16 task]` of a task that died and was not yet reported, or
 /// 0xFFFF; the broker calls it after the death notification.
 pub const OP_TAKE_DEATH: u32 = 3;
+/// `[u16 task]`: fault that task on purpose (fault injection). Only in
+/// images built with the supervisor's `fault-injection` feature; otherwise
+/// refused like any unknown operation.
+pub const OP_FAULT_TASK: u32 = 4;
 /// Length of the `OP_TASK_RECORD` reply.
 pub const TASK_RECORD_LEN: usize = 24;
 /// "Nobody" in `OP_TAKE_DEATH`.

@@ -1,0 +1,414 @@
+//! The console task: an operator shell on COM1. Reads lines, parses them
+//! (the library), and carries each command to the broker, the iommu, the
+//! supervisor or a DMA worker, printing a short answer or a worded error.
+#![no_std]
+#![no_main]
+
+include!(concat!(env!("OUT_DIR"), "/idl.rs"));
+
+mod serial;
+
+use core::fmt::Write as _;
+
+use abi::TaskId;
+use idl_runtime::KernelTransport;
+use idl_types::{Bdf, Custody, DomainId, UnitId};
+use task_console::{parse, Command, DeviceRef, LineEditor, LineEvent, HELP};
+use task_supervisor::protocol as sup;
+use userlib::*;
+
+use serial::Out;
+
+task_config!();
+
+static NAMES: [&str; config::TASK_COUNT] = config::TASK_NAMES;
+const PROMPT: &[u8] = b"custody> ";
+/// How often the console looks at the serial port.
+const POLL_MS: u64 = 5;
+/// The pattern workers write when asked by `dma`.
+const PATTERN: u8 = 0x5A;
+
+struct Console {
+    broker: broker::Client<KernelTransport>,
+    iommu: iommu::Client<KernelTransport>,
+    transport: KernelTransport,
+    dma_count: u64,
+}
+
+/// A device reference resolved to an address, or a sentence why not.
+fn resolve(d: DeviceRef) -> Result<Bdf, &'static str> {
+    match d {
+        DeviceRef::Address {
+            segment: 0,
+            bus,
+            device,
+            function,
+        } => Ok(Bdf {
+            bus,
+            device,
+            function,
+        }),
+        DeviceRef::Address { .. } => Err("only segment 0 exists on this machine"),
+        DeviceRef::Name(n) => config::system::DEVICES
+            .iter()
+            .find(|d| d.0 == n)
+            .map(|d| Bdf::from_requester_id(d.2))
+            .ok_or("no device by that name (see 'devices')"),
+    }
+}
+
+fn device_name(b: Bdf) -> &'static str {
+    let rid = b.requester_id().unwrap_or(0);
+    config::system::DEVICES
+        .iter()
+        .find(|d| d.2 == rid)
+        .map_or("-", |d| d.0)
+}
+
+fn domain_by_name(n: &str) -> Option<DomainId> {
+    config::system::DOMAINS
+        .iter()
+        .position(|d| d.0 == n)
+        .map(|i| DomainId(config::system::FIRST_DOMAIN_ID + i as u16))
+}
+
+fn domain_name(d: DomainId) -> &'static str {
+    let i = d.0.wrapping_sub(config::system::FIRST_DOMAIN_ID) as usize;
+    config::system::DOMAINS.get(i).map_or("?", |d| d.0)
+}
+
+fn custody(c: Custody) -> &'static str {
+    match c {
+        Custody::Domain(d) => domain_name(d),
+        Custody::Quarantined => "(quarantine)",
+        Custody::Unassigned => "(unassigned)",
+    }
+}
+
+impl Console {
+    fn run(&mut self, cmd: Command) {
+        let mut o = Out;
+        match cmd {
+            Command::Nothing => {}
+            Command::Help => {
+                let _ = writeln!(o, "{HELP}");
+            }
+            Command::Devices => self.devices(),
+            Command::Domains => self.domains(),
+            Command::Tasks => self.tasks(),
+            Command::Assign { device, domain } | Command::Reassign { device, domain } => {
+                let reassign = matches!(cmd, Command::Reassign { .. });
+                let (Ok(dev), Some(dom)) = (resolve(device), domain_by_name(domain)) else {
+                    let why = resolve(device)
+                        .err()
+                        .unwrap_or("no domain by that name (see 'domains')");
+                    let _ = writeln!(o, "error: {why}");
+                    return;
+                };
+                let r = if reassign {
+                    self.broker.reassign(dev, dom)
+                } else {
+                    self.broker.assign(dev, dom)
+                };
+                match r {
+                    Ok(rep) => {
+                        let how = if rep.atomic {
+                            "one atomic context write each"
+                        } else {
+                            "non-atomic path"
+                        };
+                        let _ =
+                            writeln!(o, "{dev} ({}) -> {domain}: done ({how})", device_name(dev));
+                    }
+                    Err(e) => {
+                        let _ = writeln!(o, "error: {e:?}");
+                    }
+                }
+            }
+            Command::Quarantine { device } | Command::Release { device } => {
+                let Ok(dev) = resolve(device) else {
+                    let _ = writeln!(o, "error: {}", resolve(device).err().unwrap_or(""));
+                    return;
+                };
+                let r = if matches!(cmd, Command::Quarantine { .. }) {
+                    self.broker.quarantine(dev)
+                } else {
+                    self.broker.release(dev)
+                };
+                match r {
+                    Ok(_) => {
+                        let _ = writeln!(o, "{dev} ({}) -> quarantine: done", device_name(dev));
+                    }
+                    Err(e) => {
+                        let _ = writeln!(o, "error: {e:?}");
+                    }
+                }
+            }
+            Command::Faults => match self.iommu.pull_faults() {
+                Ok(batch) if batch.records.is_empty() => {
+                    let _ = writeln!(o, "no DMA faults recorded");
+                }
+                Ok(batch) => {
+                    for f in batch.records.iter() {
+                        let _ = writeln!(
+                            o,
+                            "fault: {} ({}) {:?} at {:#x}, reason {}",
+                            f.source,
+                            device_name(f.source),
+                            f.direction,
+                            f.address,
+                            f.reason
+                        );
+                    }
+                    if batch.lost > 0 {
+                        let _ = writeln!(
+                            o,
+                            "({} more were lost before they could be read)",
+                            batch.lost
+                        );
+                    }
+                }
+                Err(e) => {
+                    let _ = writeln!(o, "error: {e:?}");
+                }
+            },
+            Command::Stats => match self.iommu.counters(UnitId(0)) {
+                Ok(c) => {
+                    let _ = writeln!(
+                        o,
+                        "unit 0: {} context changes ({} atomic, {} cleared-first, {} best-effort), {} stores",
+                        c.context_changes,
+                        c.atomic_changes,
+                        c.cleared_first_changes,
+                        c.best_effort_changes,
+                        c.context_stores
+                    );
+                }
+                Err(e) => {
+                    let _ = writeln!(o, "error: {e:?}");
+                }
+            },
+            Command::Kill { task } => match config::TASK_NAMES.iter().position(|n| *n == task) {
+                None => {
+                    let _ = writeln!(o, "error: no task named '{task}' (see 'tasks')");
+                }
+                Some(i) => {
+                    let (rc, _) = sys_send(
+                        config::slots::SUPERVISOR,
+                        sup::OP_FAULT_TASK,
+                        &(i as u16).to_le_bytes(),
+                        &mut [],
+                        &[],
+                    );
+                    if rc == 0 {
+                        let _ =
+                            writeln!(o, "{task}: faulted on request; the supervisor restarts it");
+                    } else {
+                        let _ = writeln!(o, "error: the supervisor refused (code {rc:#x})");
+                    }
+                }
+            },
+            Command::Dma { device, iova } => self.dma(device, iova),
+            Command::Shutdown => {
+                let _ = writeln!(o, "shutting down");
+                sys_send(
+                    config::slots::SUPERVISOR,
+                    sup::OP_SHUTDOWN,
+                    &[abi::DEBUG_EXIT_SUCCESS],
+                    &mut [],
+                    &[],
+                );
+            }
+        }
+    }
+
+    fn devices(&mut self) {
+        let mut o = Out;
+        let _ = writeln!(o, "{:<8} {:<8} {:<14} rmrr", "device", "name", "owner");
+        let mut start = 0;
+        loop {
+            let Ok(page) = self.broker.list_devices(start) else {
+                let _ = writeln!(o, "error: the broker did not answer");
+                return;
+            };
+            for e in page.entries.iter() {
+                let _ = writeln!(
+                    o,
+                    "{:<8} {:<8} {:<14} {}",
+                    e.device,
+                    device_name(e.device),
+                    custody(e.custody),
+                    if e.has_rmrr { "yes" } else { "no" }
+                );
+            }
+            match page.next {
+                Some(n) => start = n,
+                None => return,
+            }
+        }
+    }
+
+    fn domains(&mut self) {
+        let mut o = Out;
+        let mut start = 0;
+        loop {
+            let Ok(page) = self.broker.list_domains(start) else {
+                let _ = writeln!(o, "error: the broker did not answer");
+                return;
+            };
+            for d in page.entries.iter() {
+                let owner = NAMES.get(d.owner.0 as usize).copied().unwrap_or("?");
+                let _ = writeln!(
+                    o,
+                    "{:<10} owner {:<10} {} device(s)",
+                    domain_name(d.domain),
+                    owner,
+                    d.devices
+                );
+            }
+            match page.next {
+                Some(n) => start = n,
+                None => return,
+            }
+        }
+    }
+
+    fn tasks(&mut self) {
+        let mut o = Out;
+        for (i, name) in NAMES.iter().enumerate() {
+            let mut rec = [0u8; sup::TASK_RECORD_LEN];
+            sys_send(
+                config::slots::SUPERVISOR,
+                sup::OP_TASK_RECORD,
+                &(i as u16).to_le_bytes(),
+                &mut rec,
+                &[],
+            );
+            let (faults, (kind, a, b)) = sup::decode_record(&rec).unwrap_or((0, (0, 0, 0)));
+            let gen = sys_refresh_task_id(TaskId(i as u16)).generation().get();
+            let last = abi::FaultInfo::decode(kind, a, b).map_or("-", |f| f.describe());
+            let _ = writeln!(
+                o,
+                "{name:<12} generation {gen:<3} faults {faults:<3} last: {last}"
+            );
+        }
+    }
+
+    fn dma(&mut self, device: DeviceRef, iova: Option<u64>) {
+        let mut o = Out;
+        let dev = match resolve(device) {
+            Ok(d) => d,
+            Err(why) => {
+                let _ = writeln!(o, "error: {why}");
+                return;
+            }
+        };
+        let owner = match self.owner_of(dev) {
+            Some(t) => t,
+            None => {
+                let _ = writeln!(o, "error: {dev} is not owned by a worker's domain");
+                return;
+            }
+        };
+        let mut w = worker::Client::new(self.transport, owner);
+        let target = iova.unwrap_or_else(|| {
+            self.dma_count += 1;
+            let d = config::system::DOMAINS
+                .iter()
+                .find(|d| d.1 as usize == owner.index());
+            d.and_then(|d| d.2.first())
+                .map_or(0, |m| m.0 + 0x1000 * (1 + self.dma_count % 4))
+        });
+        match w.dma(dev, target, PATTERN) {
+            Ok(r) => {
+                let _ = writeln!(
+                    o,
+                    "{dev} -> IOVA {:#x}: {} ({} ms){}",
+                    r.iova,
+                    if r.landed {
+                        "landed in the owner's buffer"
+                    } else {
+                        "did NOT land in the owner's buffer"
+                    },
+                    r.millis,
+                    if r.rest_untouched {
+                        ""
+                    } else {
+                        "; other bytes changed!"
+                    }
+                );
+            }
+            Err(e) => {
+                let _ = writeln!(o, "error: {e:?}");
+            }
+        }
+    }
+
+    /// The worker task owning `dev`'s domain, by the broker's books.
+    fn owner_of(&mut self, dev: Bdf) -> Option<TaskId> {
+        let mut start = 0;
+        loop {
+            let page = self.broker.list_devices(start).ok()?;
+            if let Some(e) = page.entries.iter().find(|e| e.device == dev) {
+                let Custody::Domain(d) = e.custody else {
+                    return None;
+                };
+                let i = d.0.checked_sub(config::system::FIRST_DOMAIN_ID)? as usize;
+                let owner = config::system::DOMAINS.get(i)?.1;
+                return Some(sys_refresh_task_id(TaskId(owner)));
+            }
+            start = page.next?;
+        }
+    }
+}
+
+#[export_name = "main"]
+fn main() -> ! {
+    let transport = KernelTransport::new(&NAMES);
+    let mut c = Console {
+        broker: broker::Client::new(transport, config::slots::BROKER),
+        iommu: iommu::Client::new(transport, config::slots::IOMMU),
+        transport,
+        dma_count: 0,
+    };
+    let mut editor = LineEditor::new();
+    serial::write(b"\ncustody console: type 'help'\n");
+    serial::write(PROMPT);
+    loop {
+        let Some(byte) = serial::read() else {
+            sys_set_timer(
+                Some(sys_get_timer() + POLL_MS),
+                config::notifications::TIMER,
+            );
+            sys_recv_notification(config::notifications::TIMER);
+            continue;
+        };
+        match editor.push(byte) {
+            LineEvent::Echo(b) => serial::write(b),
+            LineEvent::EchoByte(b) => serial::write(&[b]),
+            LineEvent::Nothing => {}
+            LineEvent::Cancelled => {
+                serial::write(b"^C\n");
+                serial::write(PROMPT);
+            }
+            LineEvent::TooLong => {
+                let _ = writeln!(
+                    Out,
+                    "\nerror: line longer than {} characters; ignored",
+                    task_console::MAX_LINE
+                );
+                serial::write(PROMPT);
+            }
+            LineEvent::Line(line) => {
+                serial::write(b"\n");
+                match parse(&line) {
+                    Ok(cmd) => c.run(cmd),
+                    Err(e) => {
+                        let _ = writeln!(Out, "error: {e}");
+                    }
+                }
+                serial::write(PROMPT);
+            }
+        }
+    }
+}

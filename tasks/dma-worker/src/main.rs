@@ -1,0 +1,230 @@
+//! A DMA worker task: serves `worker.idl`, driving the edu devices the
+//! broker's books give its domain, and checking its own memory for where
+//! each transfer landed.
+#![no_std]
+#![no_main]
+
+include!(concat!(env!("OUT_DIR"), "/idl.rs"));
+
+use abi::TaskId;
+use edu::{Direction, Edu, MmioBus, Sleep};
+use idl_runtime::KernelTransport;
+use idl_types::{Bdf, Custody, DmaReport, DomainId, WorkerError};
+use task_dma_worker::{check, prepare, Buffer, TRANSFER};
+use userlib::*;
+
+task_config!();
+
+static NAMES: [&str; config::TASK_COUNT] = config::TASK_NAMES;
+/// Polls of a running DMA (10 ms apart; edu takes 100 ms).
+const MAX_POLLS: u32 = 100;
+const POLL_MS: u64 = 10;
+
+/// Sleeps on the task's timer between polls.
+struct TimerSleep;
+
+impl Sleep for TimerSleep {
+    fn sleep(&mut self) {
+        sys_set_timer(
+            Some(sys_get_timer() + POLL_MS),
+            config::notifications::TIMER,
+        );
+        sys_recv_notification(config::notifications::TIMER);
+    }
+}
+
+/// A transfer in flight.
+struct Running {
+    device: Bdf,
+    iova: u64,
+    pattern: u8,
+    target: Option<usize>,
+    before: u64,
+    started: u64,
+}
+
+struct Worker {
+    domain: DomainId,
+    buffer: Buffer,
+    mem: &'static mut [u8],
+    broker: broker::Client<KernelTransport>,
+    pci: pci::Client<KernelTransport>,
+    running: Option<Running>,
+}
+
+/// This task's domain: (index in `DOMAINS`, the buffer's IOVA, its
+/// physical base, its size).
+fn my_domain() -> Option<(usize, u64, u64, u64)> {
+    config::system::DOMAINS
+        .iter()
+        .enumerate()
+        .find(|(_, d)| d.1 == config::TASK_INDEX)
+        .and_then(|(i, d)| d.2.first().map(|m| (i, m.0, m.1, m.2)))
+}
+
+/// The virtual address of a granted region by physical base.
+fn region_at(pa: u64) -> Option<(u64, u64)> {
+    config::REGIONS
+        .iter()
+        .find(|r| r.2 == pa)
+        .map(|r| (r.1, r.3))
+}
+
+impl Worker {
+    fn edu(&self, device: Bdf) -> Result<Edu<MmioBus>, WorkerError> {
+        let rid = device
+            .requester_id()
+            .ok_or(WorkerError::NoRegisters(device))?;
+        let bar = config::system::DEVICE_BARS
+            .iter()
+            .find(|b| b.0 == rid)
+            .ok_or(WorkerError::NoRegisters(device))?;
+        let (va, _) = region_at(bar.1).ok_or(WorkerError::NoRegisters(device))?;
+        // SAFETY: `va` is the device's BAR0, granted to this task as an
+        // uncached mmio region of BAR0's size by app.toml; only the task
+        // that owns the device (checked with the broker) drives it.
+        let mut edu = Edu::new(unsafe { MmioBus::new(va as *mut u8) });
+        edu.identify().map_err(|_| WorkerError::NotEdu(device))?;
+        Ok(edu)
+    }
+
+    fn check_mine(&mut self, device: Bdf) -> Result<(), WorkerError> {
+        let mut start = 0u16;
+        loop {
+            let Ok(page) = self.broker.list_devices(start) else {
+                return Err(WorkerError::NotMine(device));
+            };
+            if let Some(e) = page.entries.iter().find(|e| e.device == device) {
+                return match e.custody {
+                    Custody::Domain(d) if d == self.domain => Ok(()),
+                    _ => Err(WorkerError::NotMine(device)),
+                };
+            }
+            match page.next {
+                Some(n) => start = n,
+                None => return Err(WorkerError::NotMine(device)),
+            }
+        }
+    }
+
+    fn start(&mut self, device: Bdf, iova: u64, pattern: u8) -> Result<(), WorkerError> {
+        if self.running.is_some() {
+            return Err(WorkerError::Busy);
+        }
+        if !Buffer::reachable(iova) {
+            return Err(WorkerError::BadIova(iova));
+        }
+        self.check_mine(device)?;
+        let mut edu = self.edu(device)?;
+        let _ = self.pci.enable_bus_master(device, true);
+        let target = self.buffer.offset_of(iova);
+        let before = prepare(self.mem, target, pattern);
+        edu.dma(
+            Direction::ToDevice,
+            self.buffer.staging(),
+            0,
+            TRANSFER as u32,
+            &mut TimerSleep,
+            MAX_POLLS,
+        )
+        .map_err(|_| WorkerError::Timeout(device))?;
+        edu.start_dma(Direction::ToRam, iova, 0, TRANSFER as u32, false)
+            .map_err(|_| WorkerError::Busy)?;
+        self.running = Some(Running {
+            device,
+            iova,
+            pattern,
+            target,
+            before,
+            started: sys_get_timer(),
+        });
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<DmaReport, WorkerError> {
+        let r = self.running.take().ok_or(WorkerError::NothingRunning)?;
+        let mut edu = self.edu(r.device)?;
+        edu.wait_dma(&mut TimerSleep, MAX_POLLS)
+            .map_err(|_| WorkerError::Timeout(r.device))?;
+        let (landed, rest_untouched) = check(self.mem, r.target, r.pattern, r.before);
+        let report = DmaReport {
+            device: r.device,
+            iova: r.iova,
+            landed,
+            rest_untouched,
+            millis: (sys_get_timer() - r.started) as u32,
+        };
+        defmt::info!(
+            "DMA from {=u8:02x}:{=u8:02x}.{=u8} to IOVA {=u64:#x}: {=str}{=str}",
+            r.device.bus,
+            r.device.device,
+            r.device.function,
+            r.iova,
+            if landed {
+                "landed in my buffer"
+            } else {
+                "did not land in my buffer"
+            },
+            if rest_untouched {
+                ""
+            } else {
+                "; OTHER BYTES CHANGED"
+            }
+        );
+        Ok(report)
+    }
+}
+
+impl worker::Server for Worker {
+    fn dma(&mut self, _caller: TaskId, a: worker::DmaArgs) -> Result<DmaReport, WorkerError> {
+        self.start(a.device, a.iova, a.pattern)?;
+        self.finish()
+    }
+
+    fn start_dma(&mut self, _caller: TaskId, a: worker::StartDmaArgs) -> Result<(), WorkerError> {
+        self.start(a.device, a.iova, a.pattern)
+    }
+
+    fn finish_dma(
+        &mut self,
+        _caller: TaskId,
+        _a: worker::FinishDmaArgs,
+    ) -> Result<DmaReport, WorkerError> {
+        self.finish()
+    }
+}
+
+#[export_name = "main"]
+fn main() -> ! {
+    let Some((index, iova, pa, size)) = my_domain() else {
+        sys_panic(b"app.toml gives this worker no domain with a mapped buffer")
+    };
+    let Some((va, region_size)) = region_at(pa).filter(|r| r.1 >= size) else {
+        sys_panic(b"the domain's buffer is not granted to this worker")
+    };
+    // SAFETY: the worker's own dma region, granted read-write, `size`
+    // bytes at `va`; nothing else in this task aliases it.
+    let mem =
+        unsafe { core::slice::from_raw_parts_mut(va as *mut u8, region_size.min(size) as usize) };
+    let domain = DomainId(config::system::FIRST_DOMAIN_ID + index as u16);
+    defmt::info!(
+        "worker of {=str}: buffer IOVA {=u64:#x}, {=u64} KiB",
+        config::system::DOMAINS[index].0,
+        iova,
+        size / 1024
+    );
+    let t = KernelTransport::new(&NAMES);
+    let mut w = worker::Endpoint(Worker {
+        domain,
+        buffer: Buffer {
+            iova_base: iova,
+            size,
+        },
+        mem,
+        broker: broker::Client::new(t, config::slots::BROKER),
+        pci: pci::Client::new(t, config::slots::PCI),
+        running: None,
+    });
+    let mut tt = t;
+    idl_runtime::serve(&mut tt, &mut w, &mut [0; abi::MAX_MESSAGE])
+}
