@@ -37,6 +37,63 @@ pub struct AppToml {
     pub platform: Option<toml::Value>,
     /// The broker's policy.
     pub broker: Option<toml::Value>,
+    /// Console scripts: the demo of `cargo xtask run` and console scenarios.
+    #[serde(default)]
+    pub console: ConsoleToml,
+}
+
+/// `[console]`: what xtask types into the operator console.
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleToml {
+    /// The prompt that says the console waits for a line.
+    #[serde(default = "default_prompt")]
+    pub prompt: String,
+    /// `cargo xtask run`'s demo: lines typed one per prompt, with a note
+    /// printed before each.
+    #[serde(default)]
+    pub demo: Vec<DemoStep>,
+    /// Named scenarios `cargo xtask test` scores.
+    #[serde(default)]
+    pub scenario: Vec<ConsoleScenario>,
+}
+
+fn default_prompt() -> String {
+    "custody> ".into()
+}
+
+/// One step of the demo.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct DemoStep {
+    /// What the step shows, for the summary.
+    pub say: String,
+    /// The console line.
+    pub send: String,
+    /// Text the answer must contain for the step to count as working.
+    pub expect: Option<String>,
+}
+
+/// A console scenario: lines and what each answer must (not) contain.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleScenario {
+    pub name: String,
+    pub steps: Vec<ConsoleStep>,
+}
+
+/// One line of a console scenario.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleStep {
+    pub send: String,
+    /// The answer must contain this.
+    pub expect: Option<String>,
+    /// The answer must not contain this.
+    pub refuse: Option<String>,
+    /// Wait this long (ms of real time) before sending.
+    #[serde(default)]
+    pub after_ms: u64,
 }
 
 /// `[kernel]`.
@@ -231,6 +288,8 @@ pub struct App {
     pub test: Option<TestToml>,
     /// Devices, domains, RMRRs, operators.
     pub system: crate::system::System,
+    /// Console demo and scenarios.
+    pub console: ConsoleToml,
 }
 
 /// A mistake in app.toml, naming where.
@@ -532,6 +591,7 @@ fn check(
         fault_bit: 1 << fault,
         test: raw.test,
         system: Default::default(),
+        console: raw.console,
     };
     app.system =
         crate::system::check(system_toml, &app).map_err(|(place, msg)| err(&place, msg))?;

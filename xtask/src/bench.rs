@@ -34,7 +34,7 @@ pub fn run(machine: &MachineOptions) -> Result<ExitCode, String> {
     let tables = logs::Tables::load(&names, &img.task_elves, &img.image);
     let mut opts = machine.clone();
     opts.icount = true;
-    let out = qemu::run(&app, &img.image, &tables, &opts, false, false)?;
+    let out = qemu::run(&app, &img.image, &tables, &opts, false, false, None)?;
     if out.exit != Exit::Pass {
         for l in out.lines.iter().rev().take(30).rev() {
             eprintln!("    {l}");

@@ -144,8 +144,22 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     if cmd == "sim" {
-        let code = sim::cli(rest);
-        return ExitCode::from(code.clamp(0, 255) as u8);
+        // A separate binary, built in release: the simulation is CPU-bound,
+        // and xtask should not need the simulator to build.
+        let status =
+            std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .current_dir(image::root())
+                .args(["run", "--quiet", "--release", "--package", "sim", "--"])
+                .args(rest)
+                .status();
+        return match status {
+            Ok(s) if s.success() => ExitCode::SUCCESS,
+            Ok(_) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("xtask: cannot run the simulator: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     if cmd == "dmar" {
         let code = acpi::report::dmar_command(rest);
@@ -246,6 +260,16 @@ fn cmd_run(opts: &Options) -> Result<ExitCode, String> {
     let img = image::build(&app, false)?;
     let names: Vec<String> = app.tasks.iter().map(|t| t.name.clone()).collect();
     let tables = logs::Tables::load(&names, &img.task_elves, &img.image);
+    let demo = &app.console.demo;
+    let script = (!opts.interactive && !demo.is_empty()).then(|| qemu::Script {
+        prompt: app.console.prompt.clone(),
+        lines: demo
+            .iter()
+            .map(|s| (s.send.clone(), 0))
+            .chain(std::iter::once(("shutdown".to_string(), 0)))
+            .collect(),
+    });
+    let scripted = script.is_some();
     let out = qemu::run(
         &app,
         &img.image,
@@ -253,7 +277,24 @@ fn cmd_run(opts: &Options) -> Result<ExitCode, String> {
         &opts.machine,
         opts.interactive,
         true,
+        script,
     )?;
+    if scripted {
+        let mut worked = 0;
+        println!("\n== demo summary");
+        for (i, step) in demo.iter().enumerate() {
+            let answer = out.answers.get(i).map(String::as_str).unwrap_or("");
+            let ok =
+                step.expect.as_deref().is_none_or(|e| answer.contains(e)) && i < out.answers.len();
+            worked += ok as usize;
+            let mark = if ok { "ok  " } else { "FAIL" };
+            println!("  {mark} {}  (`{}`)", step.say, step.send);
+        }
+        println!("{worked} of {} demo steps worked", demo.len());
+        if worked != demo.len() {
+            return Ok(ExitCode::FAILURE);
+        }
+    }
     Ok(match out.exit {
         qemu::Exit::Pass => ExitCode::SUCCESS,
         qemu::Exit::Fail => {

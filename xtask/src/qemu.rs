@@ -52,6 +52,92 @@ pub struct Outcome {
     pub exit: Exit,
     pub lines: Vec<LogLine>,
     pub console: String,
+    /// For a scripted run: the console's answer to each line sent.
+    pub answers: Vec<String>,
+}
+
+/// Lines to type into the console, each when it shows its prompt.
+#[derive(Debug, Clone, Default)]
+pub struct Script {
+    /// The prompt that marks "ready for a line".
+    pub prompt: String,
+    /// (line, real milliseconds to wait before sending it).
+    pub lines: Vec<(String, u64)>,
+}
+
+/// How long one console answer may take.
+const ANSWER_LIMIT: Duration = Duration::from_secs(60);
+
+/// Types `script` into QEMU's stdin, one line per prompt seen in `output`,
+/// and returns each answer (the text between the line and the next prompt).
+fn drive(
+    script: Script,
+    output: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    mut stdin: std::process::ChildStdin,
+    echo: bool,
+) -> Vec<String> {
+    use std::io::Write;
+    let prompt = script.prompt.as_bytes().to_vec();
+    let count = |buf: &[u8]| {
+        buf.windows(prompt.len().max(1))
+            .filter(|w| *w == prompt.as_slice())
+            .count()
+    };
+    let wait_for = |n: usize| {
+        let start = Instant::now();
+        loop {
+            let text = output.lock().map(|b| b.clone()).unwrap_or_default();
+            if count(&text) >= n {
+                return Some(text);
+            }
+            if start.elapsed() > ANSWER_LIMIT {
+                return None;
+            }
+            std::thread::sleep(POLL);
+        }
+    };
+    let answer_after = |text: &[u8], k: usize| -> String {
+        // The text between the k-th prompt and the (k+1)-th.
+        let mut at = 0;
+        let mut seen = 0;
+        let mut from = 0;
+        while let Some(p) = text[at..]
+            .windows(prompt.len().max(1))
+            .position(|w| w == prompt.as_slice())
+        {
+            let end = at + p;
+            if seen == k {
+                from = end + prompt.len();
+            }
+            if seen == k + 1 {
+                return String::from_utf8_lossy(&text[from..end]).into_owned();
+            }
+            seen += 1;
+            at = end + prompt.len();
+        }
+        String::from_utf8_lossy(&text[from.min(text.len())..]).into_owned()
+    };
+    let mut answers = Vec::new();
+    for (k, (line, delay)) in script.lines.iter().enumerate() {
+        if wait_for(k + 1).is_none() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(*delay));
+        if echo {
+            print!("{line}\r\n");
+        }
+        if stdin
+            .write_all(format!("{line}\r").as_bytes())
+            .and_then(|_| stdin.flush())
+            .is_err()
+        {
+            break;
+        }
+        let text =
+            wait_for(k + 2).unwrap_or_else(|| output.lock().map(|b| b.clone()).unwrap_or_default());
+        answers.push(answer_after(&text, k));
+    }
+    answers
 }
 
 /// Makes sure QEMU is there: installs it as root, else says how.
@@ -148,6 +234,7 @@ pub fn run(
     opts: &MachineOptions,
     interactive: bool,
     echo: bool,
+    script: Option<Script>,
 ) -> Result<Outcome, String> {
     let dir = crate::image::out_dir(app);
     let log_path: PathBuf = dir.join("log.bin");
@@ -157,8 +244,13 @@ pub fn run(
     if interactive {
         cmd.args(["-serial", "mon:stdio"]);
     } else {
+        let stdin = if script.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        };
         cmd.args(["-serial", "stdio"])
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(Stdio::piped());
     }
     cmd.arg("-serial")
@@ -167,9 +259,10 @@ pub fn run(
     let mut child = cmd
         .spawn()
         .map_err(|e| format!("cannot start {QEMU}: {e}"))?;
+    let shared = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let console_thread = child.stdout.take().map(|mut out| {
+        let shared = shared.clone();
         std::thread::spawn(move || {
-            let mut all = Vec::new();
             let mut buf = [0u8; 4096];
             while let Ok(n) = out.read(&mut buf) {
                 if n == 0 {
@@ -180,11 +273,19 @@ pub fn run(
                     let _ = std::io::stdout().write_all(&buf[..n]);
                     let _ = std::io::stdout().flush();
                 }
-                all.extend_from_slice(&buf[..n]);
+                if let Ok(mut all) = shared.lock() {
+                    all.extend_from_slice(&buf[..n]);
+                }
             }
-            String::from_utf8_lossy(&all).into_owned()
         })
     });
+    let script_thread = match (script, child.stdin.take()) {
+        (Some(s), Some(stdin)) => {
+            let shared = shared.clone();
+            Some(std::thread::spawn(move || drive(s, shared, stdin, echo)))
+        }
+        _ => None,
+    };
     let mut stderr = child.stderr.take();
     let mut decoder = Decoder::new(tables);
     let mut lines = Vec::new();
@@ -223,8 +324,15 @@ pub fn run(
         std::thread::sleep(POLL);
     };
     drain(&mut decoder, &mut lines);
-    let console = console_thread
+    if let Some(t) = console_thread {
+        let _ = t.join();
+    }
+    let answers = script_thread
         .and_then(|t| t.join().ok())
+        .unwrap_or_default();
+    let console = shared
+        .lock()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
     if let Exit::Other(_) = exit {
         if let Some(mut e) = stderr.take() {
@@ -239,5 +347,6 @@ pub fn run(
         exit,
         lines,
         console,
+        answers,
     })
 }

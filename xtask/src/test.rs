@@ -134,6 +134,54 @@ fn host_tests(tally: &mut Tally) -> Result<(), String> {
     Ok(())
 }
 
+/// All console scenarios as one script (then `shutdown`).
+fn console_script(app: &App) -> Option<qemu::Script> {
+    let steps: Vec<(String, u64)> = app
+        .console
+        .scenario
+        .iter()
+        .flat_map(|s| s.steps.iter().map(|st| (st.send.clone(), st.after_ms)))
+        .chain(std::iter::once(("shutdown".to_string(), 0)))
+        .collect();
+    (!app.console.scenario.is_empty()).then(|| qemu::Script {
+        prompt: app.console.prompt.clone(),
+        lines: steps,
+    })
+}
+
+/// Each console scenario passes when every answer contains its `expect`
+/// and none contains its `refuse`.
+fn score_console(app: &App, answers: &[String]) -> Vec<(String, bool, String)> {
+    let mut k = 0;
+    let mut out = Vec::new();
+    for sc in &app.console.scenario {
+        let mut why = String::new();
+        for st in &sc.steps {
+            let answer = answers.get(k).map(String::as_str);
+            k += 1;
+            if !why.is_empty() {
+                continue;
+            }
+            match answer {
+                None => why = format!("`{}` got no answer", st.send),
+                Some(a) => {
+                    if let Some(e) = st.expect.as_deref().filter(|e| !a.contains(e)) {
+                        why = format!("`{}` answered {:?}, expected {e:?}", st.send, a.trim());
+                    } else if let Some(r) = st.refuse.as_deref().filter(|r| a.contains(r)) {
+                        why = format!(
+                            "`{}` answered {:?}, which must not contain {r:?}",
+                            st.send,
+                            a.trim()
+                        );
+                    }
+                }
+            }
+        }
+        out.push((sc.name.clone(), why.is_empty(), why));
+    }
+    out
+}
+
 /// Boots one test image and scores its scenarios.
 fn scenario_app(path: &Path, machine: &MachineOptions, tally: &mut Tally) {
     let stem = path
@@ -145,23 +193,25 @@ fn scenario_app(path: &Path, machine: &MachineOptions, tally: &mut Tally) {
         Ok(a) => a,
         Err(e) => return tally.record(&format!("qemu {stem} (app.toml)"), false, &e.to_string()),
     };
-    let scenarios = app
+    let mut scenarios = app
         .test
         .as_ref()
         .map(|t| t.scenarios.clone())
         .unwrap_or_default();
+    scenarios.extend(app.console.scenario.iter().map(|s| s.name.clone()));
+    let script = console_script(&app);
     let img = match image::build(&app, true) {
         Ok(i) => i,
         Err(e) => return tally.record(&format!("qemu {stem} (build)"), false, &e),
     };
     let names: Vec<String> = app.tasks.iter().map(|t| t.name.clone()).collect();
     let tables = logs::Tables::load(&names, &img.task_elves, &img.image);
-    let out = match qemu::run(&app, &img.image, &tables, machine, false, false) {
+    let out = match qemu::run(&app, &img.image, &tables, machine, false, false, script) {
         Ok(o) => o,
         Err(e) => return tally.record(&format!("qemu {stem} (boot)"), false, &e),
     };
     let mut started: Option<String> = None;
-    let mut results: Vec<(String, bool, String)> = Vec::new();
+    let mut results: Vec<(String, bool, String)> = score_console(&app, &out.answers);
     for l in &out.lines {
         let Some(rest) = l.message.strip_prefix("TEST ") else {
             continue;
