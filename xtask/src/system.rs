@@ -322,7 +322,10 @@ pub fn config_module(app: &App, layout: &Layout) -> String {
     let sys = &app.system;
     let mut s = String::new();
     let _ = writeln!(s, "    /// The devices, domains and RMRRs of app.toml.");
-    let _ = writeln!(s, "    pub mod system {{");
+    let _ = writeln!(
+        s,
+        "    #[allow(clippy::type_complexity)]\n    pub mod system {{"
+    );
     let _ = writeln!(
         s,
         "        /// (name, segment, requester ID, initial domain index)."

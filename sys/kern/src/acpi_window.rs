@@ -3,15 +3,21 @@
 //!
 //! The PVH start info names the RSDP; the kernel reads the RSDT/XSDT it
 //! points to and copies the smallest physical range holding the RSDP's
-//! root table and every table it lists, behind a [`WindowHeader`]. The acpi
-//! task then parses with physical addresses: `offset = HEADER + pa - base`.
+//! root table and every table it lists, behind a [`WindowHeader`] that also
+//! holds a copy of the RSDP itself (it usually lies far from the tables, in
+//! the BIOS area). The acpi task then parses with physical addresses:
+//! `offset = HEADER + pa - base`, and the RSDP at [`RSDP_COPY_AT`].
 //! The kernel does no more ACPI parsing than finding that range; every
 //! check of the tables' contents is the acpi task's.
 
 /// "ACPW" in memory.
 pub const MAGIC: u32 = 0x5750_4341;
 /// Bytes before the copied tables.
-pub const HEADER: usize = 32;
+pub const HEADER: usize = 72;
+/// Where in the header the RSDP's copy sits.
+pub const RSDP_COPY_AT: usize = 32;
+/// Bytes of the RSDP copied (an ACPI 2.0 RSDP is 36 bytes).
+pub const RSDP_COPY_LEN: usize = 36;
 
 /// The header at the start of the window.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -22,6 +28,8 @@ pub struct WindowHeader {
     pub base: u64,
     /// Copied bytes.
     pub len: u64,
+    /// The RSDP's first [`RSDP_COPY_LEN`] bytes.
+    pub rsdp_copy: [u8; RSDP_COPY_LEN],
 }
 
 impl WindowHeader {
@@ -32,6 +40,7 @@ impl WindowHeader {
         out[8..16].copy_from_slice(&self.rsdp.to_le_bytes());
         out[16..24].copy_from_slice(&self.base.to_le_bytes());
         out[24..32].copy_from_slice(&self.len.to_le_bytes());
+        out[RSDP_COPY_AT..RSDP_COPY_AT + RSDP_COPY_LEN].copy_from_slice(&self.rsdp_copy);
         out
     }
 
@@ -43,6 +52,10 @@ impl WindowHeader {
             rsdp: u64_at(8)?,
             base: u64_at(16)?,
             len: u64_at(24)?,
+            rsdp_copy: b
+                .get(RSDP_COPY_AT..RSDP_COPY_AT + RSDP_COPY_LEN)?
+                .try_into()
+                .ok()?,
         })
     }
 }
@@ -159,6 +172,7 @@ mod tests {
             rsdp: 1,
             base: 2,
             len: 3,
+            rsdp_copy: [7; RSDP_COPY_LEN],
         };
         assert_eq!(WindowHeader::decode(&h.encode()), Some(h));
         assert_eq!(WindowHeader::decode(&[0u8; HEADER]), None);

@@ -103,7 +103,7 @@ pub fn tasks(info: &StartInfo) -> Result<(), SetupError> {
 
 /// Copies the ACPI tables behind a window header into `[pa, pa + size)`.
 fn snapshot_acpi(info: &StartInfo, pa: u64, size: u64) {
-    use kern::acpi_window::{table_range, WindowHeader, HEADER};
+    use kern::acpi_window::{table_range, WindowHeader, HEADER, RSDP_COPY_LEN};
     let mut read = |addr: u64, buf: &mut [u8]| {
         let ok = addr
             .checked_add(buf.len() as u64)
@@ -120,10 +120,13 @@ fn snapshot_acpi(info: &StartInfo, pa: u64, size: u64) {
     };
     let cap = size - HEADER as u64;
     let (base, end) = table_range(info.rsdp(), cap, &mut read).unwrap_or((0, 0));
+    let mut rsdp_copy = [0u8; RSDP_COPY_LEN];
+    read(info.rsdp(), &mut rsdp_copy);
     let header = WindowHeader {
         rsdp: info.rsdp(),
         base,
         len: end - base,
+        rsdp_copy,
     };
     // SAFETY: [pa, pa + size) are fresh frames; HEADER + len <= size.
     unsafe {

@@ -18,6 +18,7 @@ use crate::config::Config;
 use crate::events::EventRing;
 use crate::facts::{DeviceFacts, Direction, MAX_DEVICE_RIDS};
 use crate::journal::{Journal, JournalStore, Opened, TxRecord, TxState};
+use crate::memory::DomainMap;
 use crate::peers::{Peer, PeerFailure, Peers};
 use crate::policy::{permitted, Request};
 use crate::steps::{AcquireDid, AcquireQuarantineDid, MapRmrr, QuarantineRid, SwitchContext};
@@ -57,6 +58,8 @@ pub struct BrokerStats {
     pub replays: u32,
     /// Times domid was re-seeded after its restart.
     pub domid_reseeds: u32,
+    /// Domain memory ranges the iommu refused to map at start.
+    pub memory_map_failures: u32,
 }
 
 /// The ownership broker.
@@ -77,6 +80,17 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
     /// from the hardware, and on the very first boot makes the initial
     /// assignments.
     pub fn start(peers: Peers<T>, store: S, config: &Config<'_>) -> Result<Self, BrokerError> {
+        Self::start_with_memory(peers, store, config, &[])
+    }
+
+    /// [`Broker::start`], also mapping each domain's memory (`maps`) into
+    /// its tables before any device is assigned (app.toml's domain maps).
+    pub fn start_with_memory(
+        peers: Peers<T>,
+        store: S,
+        config: &Config<'_>,
+        maps: &[DomainMap],
+    ) -> Result<Self, BrokerError> {
         let (journal, opened) = Journal::open(store).map_err(|_| BrokerError::JournalFailed)?;
         let mut books = Books::new();
         for d in config.domains {
@@ -97,6 +111,10 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
         };
         broker.configure_domid();
         broker.create_domains();
+        broker.map_domain_memory(maps);
+        // The books first: a committed transaction's cleanup asks them
+        // whether another device of the source still needs an RMRR map.
+        broker.rebuild_books();
         broker.recover_journal();
         broker.rebuild_books();
         if !matches!(broker.peers.domid.is_seeded(), Ok(true)) {

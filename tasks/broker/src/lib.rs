@@ -26,10 +26,13 @@ pub use generated::{acpi, broker as broker_idl, domid, iommu, pci, supervisor};
 
 mod books;
 mod config;
+mod dma_faults;
 mod engine;
 mod events;
 mod facts;
+mod handover;
 mod journal;
+mod memory;
 mod peers;
 mod policy;
 mod recovery;
@@ -47,6 +50,7 @@ pub use journal::{
     Journal, JournalEntry, JournalError, JournalStore, Opened, Phase, TxRecord, TxState,
     JOURNAL_BYTES,
 };
+pub use memory::DomainMap;
 pub use peers::{FailureKind, Peer, PeerFailure, PeerIds, Peers};
 pub use policy::Request;
 pub use server::BrokerServer;

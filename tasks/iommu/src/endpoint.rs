@@ -135,7 +135,7 @@ where
 
     fn notified(&mut self, bits: u32) {
         if bits & self.fault_notification != 0 {
-            self.drain_faults();
+            let _ = self.drain_faults();
         }
     }
 }

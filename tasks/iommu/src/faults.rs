@@ -59,14 +59,18 @@ where
     D: Delay,
     L: LedgerStore,
 {
-    /// Moves every pending fault record of every unit into the queue (the
-    /// binary calls this when the fault interrupt fires; pulls do it too).
-    pub fn drain_faults(&mut self) {
+    /// Moves every pending fault record of every unit into the queue,
+    /// showing each to the fault log if one is set (the binary calls this
+    /// when the fault interrupt fires; pulls do it too). Returns how many
+    /// records were drained.
+    pub fn drain_faults(&mut self) -> u32 {
         let queue = &mut self.faults;
+        let log = self.fault_log;
+        let mut drained = 0;
         for (i, slot) in self.units.iter_mut().enumerate() {
             let unit = UnitId(i as u8);
             let summary = slot.hw.drain_faults(|f| {
-                queue.push(FaultRecord {
+                let record = FaultRecord {
                     unit,
                     source: convert::bdf(f.source),
                     address: f.address,
@@ -76,12 +80,24 @@ where
                     } else {
                         DmaDirection::Read
                     },
-                });
+                };
+                if let Some(log) = log {
+                    log(&record);
+                }
+                queue.push(record);
             });
+            drained += summary.records;
             if summary.overflowed {
                 queue.lost = queue.lost.saturating_add(1);
             }
         }
+        drained
+    }
+
+    /// Shows every fault record to `log` as it is drained (the binary logs
+    /// them in words; the queue still keeps them for `pull_faults`).
+    pub fn set_fault_log(&mut self, log: fn(&FaultRecord)) {
+        self.fault_log = Some(log);
     }
 
     pub(crate) fn pull_faults(&mut self) -> FaultBatch {

@@ -28,6 +28,8 @@ mod domains;
 mod endpoint;
 mod faults;
 mod ledger;
+mod region_ledger;
+mod region_pages;
 mod server;
 pub mod start;
 
@@ -38,5 +40,7 @@ pub use ledger::{
     DomainRecord, Ledger, LedgerStore, QuarantineRecord, SharedLedger, VolatileLedger, MAX_DOMAINS,
     MAX_QUARANTINED, MAX_UNITS,
 };
+pub use region_ledger::{RegionLedger, RegionTooSmall, LEDGER_REGION_BYTES};
+pub use region_pages::{pages_region_bytes, PagesError, RegionPages};
 pub use server::{IommuServer, ServerUnit, MAX_DIDS_PER_UNIT};
 pub use start::Started;

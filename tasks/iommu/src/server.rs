@@ -72,6 +72,7 @@ pub struct IommuServer<R, M, A, D, L> {
     pub(crate) store: L,
     pub(crate) faults: FaultQueue,
     pub(crate) fault_notification: u32,
+    pub(crate) fault_log: Option<fn(&idl_types::FaultRecord)>,
 }
 
 impl<R, M, A, D, L> IommuServer<R, M, A, D, L>
@@ -91,6 +92,7 @@ where
             store,
             faults: FaultQueue::default(),
             fault_notification: 0,
+            fault_log: None,
         }
     }
 

@@ -1,0 +1,51 @@
+//! The memory each domain is given at start (app.toml `[domains.NAME]
+//! maps`): identity of the iova range, the physical pool behind it, mapped
+//! into the domain's page tables before any device is assigned to it.
+//!
+//! Mapping is idempotent on the iommu's side (a range already mapped
+//! exactly so is kept), so a restarted broker maps again without harm; a
+//! domain's tables, and so its maps, survive an iommu restart in its ledger.
+
+use idl_runtime::Transport;
+use idl_types::{Access, DomainId};
+
+use crate::engine::Broker;
+use crate::journal::JournalStore;
+
+const PAGE: u64 = 4096;
+
+/// One range of memory a domain's devices may reach.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct DomainMap {
+    /// The domain.
+    pub domain: DomainId,
+    /// Where its devices see it.
+    pub iova: u64,
+    /// Where it is.
+    pub phys: u64,
+    /// Its length (whole pages; a partial last page is left out).
+    pub bytes: u64,
+}
+
+impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
+    /// Maps every range of `maps` read/write into its domain; returns how
+    /// many the iommu refused (each is also counted in the stats).
+    pub(crate) fn map_domain_memory(&mut self, maps: &[DomainMap]) -> u32 {
+        let mut refused = 0;
+        for m in maps {
+            let pages = u32::try_from(m.bytes / PAGE).unwrap_or(u32::MAX);
+            if pages == 0 {
+                continue;
+            }
+            let mapped =
+                self.peers
+                    .iommu
+                    .map_range(m.domain, m.iova, m.phys, pages, Access::ReadWrite);
+            if mapped.is_err() {
+                refused += 1;
+            }
+        }
+        self.stats.memory_map_failures += refused;
+        refused
+    }
+}
