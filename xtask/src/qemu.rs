@@ -74,7 +74,6 @@ fn drive(
     script: Script,
     output: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
     mut stdin: std::process::ChildStdin,
-    echo: bool,
 ) -> Vec<String> {
     use std::io::Write;
     let prompt = script.prompt.as_bytes().to_vec();
@@ -123,9 +122,6 @@ fn drive(
             break;
         }
         std::thread::sleep(Duration::from_millis(*delay));
-        if echo {
-            print!("{line}\r\n");
-        }
         if stdin
             .write_all(format!("{line}\r").as_bytes())
             .and_then(|_| stdin.flush())
@@ -282,7 +278,7 @@ pub fn run(
     let script_thread = match (script, child.stdin.take()) {
         (Some(s), Some(stdin)) => {
             let shared = shared.clone();
-            Some(std::thread::spawn(move || drive(s, shared, stdin, echo)))
+            Some(std::thread::spawn(move || drive(s, shared, stdin)))
         }
         _ => None,
     };

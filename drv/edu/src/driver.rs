@@ -156,9 +156,13 @@ fn check_transfer(iova: u64, buffer_offset: u32, len: u32) -> Result<(), EduErro
     if len == 0 {
         return Err(EduError::EmptyTransfer);
     }
+    // QEMU 7.2's edu checks that the range's end lies strictly *inside*
+    // the buffer (its `within(end, start, end_of_buffer)`), so a transfer
+    // reaching the buffer's last byte aborts the whole machine: the usable
+    // length is one byte short of the buffer.
     if buffer_offset
         .checked_add(len)
-        .is_none_or(|end| end > regs::BUFFER_SIZE)
+        .is_none_or(|end| end >= regs::BUFFER_SIZE)
     {
         return Err(EduError::BufferRange {
             offset: buffer_offset,

@@ -180,12 +180,12 @@ fn dma_to_ram_reads_buffer_and_writes_iova() {
 #[test]
 fn dma_to_device_reads_iova_and_writes_buffer() {
     let mut edu = Edu::new(FakeEdu::new());
-    edu.start_dma(Direction::ToDevice, 0x20_0000, 0, 4096, false)
+    edu.start_dma(Direction::ToDevice, 0x20_0000, 0, 4095, false)
         .unwrap();
     let (src, dst, count, cmd) = edu.bus().started[0];
     assert_eq!(
         (src, dst, count, cmd),
-        (0x20_0000, regs::BUFFER_ADDR, 4096, regs::DMA_CMD_RUN)
+        (0x20_0000, regs::BUFFER_ADDR, 4095, regs::DMA_CMD_RUN)
     );
 }
 
@@ -198,6 +198,22 @@ fn dma_with_irq_raises_dma_done_at_completion() {
     assert_eq!(edu.irq_status(), regs::IRQ_DMA_DONE);
     edu.ack_irq(regs::IRQ_DMA_DONE);
     assert_eq!(edu.irq_status(), 0);
+}
+
+#[test]
+fn transfer_reaching_the_buffers_last_byte_is_refused_as_qemu_aborts_on_it() {
+    let mut edu = Edu::new(FakeEdu::new());
+    let err = edu.start_dma(Direction::ToRam, 0x1000, 0, 4096, false);
+    assert_eq!(
+        err,
+        Err(EduError::BufferRange {
+            offset: 0,
+            len: 4096
+        })
+    );
+    assert!(edu
+        .start_dma(Direction::ToRam, 0x1000, 0, 4095, false)
+        .is_ok());
 }
 
 #[test]

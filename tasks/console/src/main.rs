@@ -144,44 +144,23 @@ impl Console {
                     }
                 }
             }
-            Command::Faults => match self.iommu.pull_faults() {
-                Ok(batch) if batch.records.is_empty() => {
-                    let _ = writeln!(o, "no DMA faults recorded");
-                }
-                Ok(batch) => {
-                    for f in batch.records.iter() {
-                        let _ = writeln!(
-                            o,
-                            "fault: {} ({}) {:?} at {:#x}, reason {}",
-                            f.source,
-                            device_name(f.source),
-                            f.direction,
-                            f.address,
-                            f.reason
-                        );
-                    }
-                    if batch.lost > 0 {
-                        let _ = writeln!(
-                            o,
-                            "({} more were lost before they could be read)",
-                            batch.lost
-                        );
-                    }
-                }
-                Err(e) => {
-                    let _ = writeln!(o, "error: {e:?}");
-                }
-            },
+            Command::Faults => self.faults(),
             Command::Stats => match self.iommu.counters(UnitId(0)) {
                 Ok(c) => {
                     let _ = writeln!(
                         o,
-                        "unit 0: {} context changes ({} atomic, {} cleared-first, {} best-effort), {} stores",
+                        "unit 0: {} context changes ({} atomic, {} cleared-first, {} best-effort, {} data-corruption warnings)",
                         c.context_changes,
                         c.atomic_changes,
                         c.cleared_first_changes,
                         c.best_effort_changes,
-                        c.context_stores
+                        c.corruption_warnings
+                    );
+                    let (ci, ti) = (c.context_invalidations, c.iotlb_invalidations);
+                    let _ = writeln!(
+                        o,
+                        "        invalidations: context {} global / {} domain / {} device; IOTLB {} global / {} domain / {} page; {} DMA faults drained",
+                        ci.global, ci.domain, ci.selective, ti.global, ti.domain, ti.selective, c.faults_drained
                     );
                 }
                 Err(e) => {
@@ -219,6 +198,42 @@ impl Console {
                     &[],
                 );
             }
+        }
+    }
+
+    /// DMA faults: the broker pulls them from the iommu as they happen and
+    /// keeps them as events; any the iommu still holds are shown too.
+    fn faults(&mut self) {
+        let mut o = Out;
+        let mut shown = 0;
+        let mut after = 0;
+        while let Ok(Some(ev)) = self.broker.event_after(after) {
+            after = ev.seq;
+            if let idl_types::BrokerEvent::DmaFault { device, address } = ev.event {
+                shown += 1;
+                let _ = writeln!(
+                    o,
+                    "fault: {device} ({}) at {address:#x} blocked",
+                    device_name(device)
+                );
+            }
+        }
+        if let Ok(batch) = self.iommu.pull_faults() {
+            for f in batch.records.iter() {
+                shown += 1;
+                let _ = writeln!(
+                    o,
+                    "fault: {} ({}) {:?} at {:#x}, reason {}",
+                    f.source,
+                    device_name(f.source),
+                    f.direction,
+                    f.address,
+                    f.reason
+                );
+            }
+        }
+        if shown == 0 {
+            let _ = writeln!(o, "no DMA faults recorded");
         }
     }
 

@@ -10,8 +10,9 @@
 //! report says both "it landed" and "nothing else changed".
 #![no_std]
 
-/// Bytes moved by one transfer (one page).
-pub const TRANSFER: usize = 4096;
+/// Bytes moved by one transfer: half a page (QEMU's edu refuses a transfer
+/// that reaches the last byte of its 4 KiB buffer).
+pub const TRANSFER: usize = 2048;
 /// What a target page holds before the transfer.
 pub const CANARY: u8 = 0xCC;
 /// edu masks DMA addresses to 28 bits.
@@ -44,7 +45,7 @@ impl Buffer {
     /// lies inside it and does not overlap the staging page.
     pub fn offset_of(&self, iova: u64) -> Option<usize> {
         let off = iova.checked_sub(self.iova_base)?;
-        (off >= PAGE && off + TRANSFER as u64 <= self.size).then_some(off as usize)
+        (off >= PAGE && off.is_multiple_of(PAGE) && off + PAGE <= self.size).then_some(off as usize)
     }
 
     /// Whether edu can be pointed at `iova` at all.
@@ -83,19 +84,21 @@ pub fn prepare(mem: &mut [u8], target: Option<usize>, pattern: u8) -> u64 {
     if let Some(stage) = mem.get_mut(..TRANSFER) {
         stage.fill(pattern);
     }
-    if let Some(t) = target.and_then(|t| mem.get_mut(t..t + TRANSFER)) {
+    if let Some(t) = target.and_then(|t| mem.get_mut(t..t + PAGE as usize)) {
         t.fill(CANARY);
     }
     fingerprint_rest(mem, target)
 }
 
-/// After the transfer: did the pattern land at `target`, and is the rest
-/// as it was?
+/// After the transfer: did the pattern land at `target` (and exactly the
+/// transfer's length of it), and is the rest as it was?
 pub fn check(mem: &[u8], target: Option<usize>, pattern: u8, before: u64) -> (bool, bool) {
-    let landed = target
-        .and_then(|t| mem.get(t..t + TRANSFER))
-        .is_some_and(|page| page.iter().all(|b| *b == pattern));
-    (landed, fingerprint_rest(mem, target) == before)
+    let page = target.and_then(|t| mem.get(t..t + PAGE as usize));
+    let landed = page.is_some_and(|p| {
+        p[..TRANSFER].iter().all(|b| *b == pattern) && p[TRANSFER..].iter().all(|b| *b == CANARY)
+    });
+    let tail_kept = page.is_none_or(|p| p[TRANSFER..].iter().all(|b| *b == CANARY));
+    (landed, fingerprint_rest(mem, target) == before && tail_kept)
 }
 
 #[cfg(test)]
@@ -121,6 +124,7 @@ mod tests {
         assert_eq!(BUF.offset_of(0x10_2000), Some(0x2000));
         assert_eq!(BUF.offset_of(0x10_0000), None, "staging page");
         assert_eq!(BUF.offset_of(0x10_4000), None, "past the end");
+        assert_eq!(BUF.offset_of(0x10_2800), None, "not a page");
         assert_eq!(BUF.offset_of(0x0f_f000), None, "below");
     }
 
@@ -137,7 +141,8 @@ mod tests {
         let t = BUF.offset_of(0x10_2000);
         let before = prepare(&mut mem, t, 0x5A);
         assert!(mem[..TRANSFER].iter().all(|b| *b == 0x5A));
-        mem[0x2000..0x3000].fill(0x5A);
+        assert!(mem[0x2000..0x3000].iter().all(|b| *b == CANARY));
+        mem[0x2000..0x2000 + TRANSFER].fill(0x5A);
         assert_eq!(check(&mem, t, 0x5A, before), (true, true));
     }
 

@@ -12,6 +12,8 @@ use defmt::Display2Format as D;
 use idl_runtime::KernelTransport;
 use idl_types::TaskIndex;
 use pci::port::PortConfig;
+use pci::regs::{BAR0, COMMAND, COMMAND_MEMORY_SPACE};
+use pci::{Bdf, ConfigAccess};
 use task_pci::pci::Endpoint;
 use task_pci::PciServer;
 use userlib::*;
@@ -31,11 +33,46 @@ fn privileged() -> Option<TaskIndex> {
     u16::try_from(index).ok().map(TaskIndex)
 }
 
+/// Low bits of a memory BAR that are flags, not address.
+const BAR_FLAGS: u32 = 0xF;
+
+/// Places BAR0 of each device whose address app.toml fixes (`bar0`), so
+/// the tasks granted its registers as an mmio region find them there, and
+/// turns memory decoding on. A BAR already in place is left alone. The
+/// address must lie in the upstream bridge's window for a device behind a
+/// bridge (app.toml uses the firmware's own window for those).
+fn place_bars(cfg: &mut PortConfig) {
+    for &(rid, bar) in config::system::DEVICE_BARS.iter() {
+        let bdf = Bdf::from_rid(SEGMENT, rid);
+        let (Ok(current), Ok(command)) = (cfg.read32(bdf, BAR0), cfg.read16(bdf, COMMAND)) else {
+            defmt::warn!("pci: {} is not there; its BAR0 stays unplaced", D(&bdf));
+            continue;
+        };
+        if current == u32::MAX {
+            defmt::warn!("pci: {} is absent; its BAR0 stays unplaced", D(&bdf));
+            continue;
+        }
+        let placed = (current & !BAR_FLAGS) as u64 == bar;
+        if !placed {
+            let _ = cfg.write16(bdf, COMMAND, command & !COMMAND_MEMORY_SPACE);
+            let _ = cfg.write32(bdf, BAR0, bar as u32 | (current & BAR_FLAGS));
+        }
+        let _ = cfg.write16(bdf, COMMAND, command | COMMAND_MEMORY_SPACE);
+        defmt::info!(
+            "pci: {} BAR0 {=str} {=u64:#x}",
+            D(&bdf),
+            if placed { "already at" } else { "placed at" },
+            bar
+        );
+    }
+}
+
 #[export_name = "main"]
 fn main() -> ! {
     // SAFETY: app.toml grants this task ports 0xCF8..=0xCFF and nothing else
     // in it uses them; this is the only `PortConfig`.
-    let ports = unsafe { PortConfig::new() };
+    let mut ports = unsafe { PortConfig::new() };
+    place_bars(&mut ports);
     let broker = privileged();
     let server = match PciServer::new(ports, SEGMENT, broker.as_slice()) {
         Ok(server) => server,
