@@ -21,6 +21,8 @@ commands:
   stats                     counters: context writes, invalidations, IPC
   kill TASK                 fault a task on purpose (fault injection)
   dma DEV [IOVA]            ask the device's owner to DMA a pattern (to IOVA)
+  dma-move DEV DOMAIN       start a DMA, reassign the device while it is in
+                            flight, and show where the data landed
   shutdown                  stop the machine (QEMU exits with success)
 DEV is a PCI address (00:02.0, 0000:00:02.0) or a device name from app.toml.";
 
@@ -68,6 +70,11 @@ pub enum Command<'a> {
     Dma {
         device: DeviceRef<'a>,
         iova: Option<u64>,
+    },
+    /// Start a DMA, reassign mid-flight, report where it landed.
+    DmaMove {
+        device: DeviceRef<'a>,
+        domain: &'a str,
     },
     Shutdown,
     /// An empty line.
@@ -123,6 +130,7 @@ fn usage(command: &str) -> &'static str {
         "release" => "release DEV",
         "kill" => "kill TASK",
         "dma" => "dma DEV [IOVA]",
+        "dma-move" => "dma-move DEV DOMAIN",
         "shutdown" => "shutdown",
         "help" => "help",
         "devices" => "devices",
@@ -187,6 +195,14 @@ pub fn parse(line: &str) -> Result<Command<'_>, ParseError<'_>> {
             let device = device(words.next(), "dma")?;
             let iova = words.next().map(number).transpose()?;
             ("dma", Command::Dma { device, iova })
+        }
+        "dma-move" => {
+            let device = device(words.next(), "dma-move")?;
+            let domain = words.next().ok_or(ParseError::Missing {
+                command: "dma-move",
+                what: "DOMAIN",
+            })?;
+            ("dma-move", Command::DmaMove { device, domain })
         }
         "shutdown" => ("shutdown", Command::Shutdown),
         other => return Err(ParseError::UnknownCommand(other)),
@@ -325,6 +341,19 @@ mod tests {
         );
         let e = parse("dma edu1 0xzz").unwrap_err().to_string();
         assert_eq!(e, "bad number '0xzz' (decimal, or hex with 0x)");
+    }
+
+    #[test]
+    fn dma_move_takes_a_device_and_a_domain() {
+        assert_eq!(
+            parse("dma-move edu0 dom_b"),
+            Ok(Command::DmaMove {
+                device: DeviceRef::Name("edu0"),
+                domain: "dom_b"
+            })
+        );
+        let e = parse("dma-move edu0").unwrap_err().to_string();
+        assert_eq!(e, "dma-move: missing DOMAIN (usage: dma-move DEV DOMAIN)");
     }
 
     #[test]

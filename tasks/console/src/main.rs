@@ -188,6 +188,7 @@ impl Console {
                 }
             },
             Command::Dma { device, iova } => self.dma(device, iova),
+            Command::DmaMove { device, domain } => self.dma_move(device, domain),
             Command::Shutdown => {
                 let _ = writeln!(o, "shutting down");
                 sys_send(
@@ -355,6 +356,74 @@ impl Console {
             }
             Err(e) => {
                 let _ = writeln!(o, "error: {e:?}");
+            }
+        }
+    }
+
+    /// The headline of the seed: a DMA in flight while its device moves.
+    /// edu performs the transfer 100 ms after it starts; the reassignment
+    /// takes far less, so the data must land through the *new* domain's
+    /// tables, in the new owner's buffer, with no DMA fault.
+    fn dma_move(&mut self, device: DeviceRef, domain: &str) {
+        let mut o = Out;
+        let (dev, target) = match (resolve(device), domain_by_name(domain)) {
+            (Ok(d), Some(t)) => (d, t),
+            (Err(why), _) => {
+                let _ = writeln!(o, "error: {why}");
+                return;
+            }
+            (_, None) => {
+                let _ = writeln!(o, "error: no domain by that name (see 'domains')");
+                return;
+            }
+        };
+        let Some(old) = self.owner_of(dev) else {
+            let _ = writeln!(o, "error: {dev} is not owned by a worker's domain");
+            return;
+        };
+        let new_index = (target.0 - config::system::FIRST_DOMAIN_ID) as usize;
+        let Some(new_owner) = config::system::DOMAINS.get(new_index).map(|d| d.1) else {
+            let _ = writeln!(o, "error: no domain by that name (see 'domains')");
+            return;
+        };
+        self.dma_count += 1;
+        let pattern = 0xA0 | (self.dma_count % 16) as u8;
+        let iova = config::system::DOMAINS
+            .get(new_index)
+            .and_then(|d| d.2.first())
+            .map_or(0, |m| m.0 + 0x1000 * (1 + self.dma_count % 4));
+        let mut from = worker::Client::new(self.transport, old);
+        let mut to = worker::Client::new(self.transport, sys_refresh_task_id(TaskId(new_owner)));
+        if let Err(e) = from.start_dma(dev, iova, pattern) {
+            let _ = writeln!(o, "error: starting the DMA: {e:?}");
+            return;
+        }
+        let moved = self.broker.reassign(dev, target);
+        let report = from.finish_dma();
+        let landed = to.holds(iova, pattern).unwrap_or(false);
+        match (moved, report) {
+            (Ok(_), Ok(r)) => {
+                let _ = writeln!(
+                    o,
+                    "{dev} moved to {domain} while its DMA was in flight; the data {} ({} ms), {}",
+                    if landed {
+                        "landed in the new owner's buffer"
+                    } else {
+                        "did NOT land in the new owner's buffer"
+                    },
+                    r.millis,
+                    if r.landed {
+                        "and ALSO in the old owner's"
+                    } else {
+                        "not in the old owner's"
+                    }
+                );
+            }
+            (Err(e), _) => {
+                let _ = writeln!(o, "error: the reassignment failed: {e:?}");
+            }
+            (_, Err(e)) => {
+                let _ = writeln!(o, "error: the DMA did not finish: {e:?}");
             }
         }
     }

@@ -101,6 +101,14 @@ pub fn check(mem: &[u8], target: Option<usize>, pattern: u8, before: u64) -> (bo
     (landed, fingerprint_rest(mem, target) == before && tail_kept)
 }
 
+/// Whether the transfer-sized start of the page at `target` is all
+/// `pattern`.
+pub fn holds(mem: &[u8], target: Option<usize>, pattern: u8) -> bool {
+    target
+        .and_then(|t| mem.get(t..t + TRANSFER))
+        .is_some_and(|p| p.iter().all(|b| *b == pattern))
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;
@@ -144,6 +152,15 @@ mod tests {
         assert!(mem[0x2000..0x3000].iter().all(|b| *b == CANARY));
         mem[0x2000..0x2000 + TRANSFER].fill(0x5A);
         assert_eq!(check(&mem, t, 0x5A, before), (true, true));
+    }
+
+    #[test]
+    fn holds_sees_a_transfer_only_where_it_landed() {
+        let mut mem = vec![0u8; 0x4000];
+        mem[0x2000..0x2000 + TRANSFER].fill(0xA7);
+        assert!(holds(&mem, BUF.offset_of(0x10_2000), 0xA7));
+        assert!(!holds(&mem, BUF.offset_of(0x10_3000), 0xA7));
+        assert!(!holds(&mem, None, 0xA7));
     }
 
     #[test]

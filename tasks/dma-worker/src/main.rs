@@ -10,7 +10,7 @@ use abi::TaskId;
 use edu::{Direction, Edu, MmioBus, Sleep};
 use idl_runtime::KernelTransport;
 use idl_types::{Bdf, Custody, DmaReport, DomainId, WorkerError};
-use task_dma_worker::{check, prepare, Buffer, TRANSFER};
+use task_dma_worker::{check, holds, prepare, Buffer, TRANSFER};
 use userlib::*;
 
 task_config!();
@@ -183,6 +183,13 @@ impl worker::Server for Worker {
 
     fn start_dma(&mut self, _caller: TaskId, a: worker::StartDmaArgs) -> Result<(), WorkerError> {
         self.start(a.device, a.iova, a.pattern)
+    }
+
+    fn holds(&mut self, _caller: TaskId, a: worker::HoldsArgs) -> Result<bool, WorkerError> {
+        if !Buffer::reachable(a.iova) {
+            return Err(WorkerError::BadIova(a.iova));
+        }
+        Ok(holds(self.mem, self.buffer.offset_of(a.iova), a.pattern))
     }
 
     fn finish_dma(

@@ -24,11 +24,14 @@ pub mod worker {
         StartDma = 2,
         /// Wait for the started transfer and report it.
         FinishDma = 3,
+        /// Whether this worker's buffer holds a transfer of `pattern` at `iova`
+        /// (someone else's DMA may land here after a reassignment).
+        Holds = 4,
     }
 
     impl Op {
         /// Every operation, in declaration order.
-        pub const ALL: [Op; 3] = [Op::Dma, Op::StartDma, Op::FinishDma];
+        pub const ALL: [Op; 4] = [Op::Dma, Op::StartDma, Op::FinishDma, Op::Holds];
 
         /// The operation with this number, if there is one.
         pub fn from_raw(raw: u32) -> Option<Op> {
@@ -41,6 +44,7 @@ pub mod worker {
                 Op::Dma => "dma",
                 Op::StartDma => "start_dma",
                 Op::FinishDma => "finish_dma",
+                Op::Holds => "holds",
             }
         }
 
@@ -50,6 +54,7 @@ pub mod worker {
                 Op::Dma => &DMA,
                 Op::StartDma => &START_DMA,
                 Op::FinishDma => &FINISH_DMA,
+                Op::Holds => &HOLDS,
             }
         }
     }
@@ -181,6 +186,50 @@ pub mod worker {
         reply_max: FINISH_DMA_REPLY_MAX,
     };
 
+    // ---- 4 holds ------------------------------------------------------------
+
+    /// Arguments of [`Op::Holds`].
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    #[serde(crate = "idl_runtime::serde")]
+    pub struct HoldsArgs {
+        /// Argument `iova`.
+        pub iova: u64,
+        /// Argument `pattern`.
+        pub pattern: u8,
+    }
+
+    impl MaxEncodedLen for HoldsArgs {
+        const MAX_ENCODED_LEN: usize =
+            <u64 as MaxEncodedLen>::MAX_ENCODED_LEN
+            + <u8 as MaxEncodedLen>::MAX_ENCODED_LEN;
+    }
+
+    /// The largest `holds` request: 11 bytes.
+    pub const HOLDS_REQUEST_MAX: usize = <HoldsArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
+    /// The largest `holds` reply (its value or its error): 11 bytes.
+    pub const HOLDS_REPLY_MAX: usize = idl_types::max_len(
+        <bool as MaxEncodedLen>::MAX_ENCODED_LEN,
+        <WorkerError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    );
+    const _: () = assert!(
+        HOLDS_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "worker.holds: the request can exceed the kernel's MAX_MESSAGE"
+    );
+    const _: () = assert!(
+        HOLDS_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "worker.holds: the reply can exceed the kernel's MAX_MESSAGE"
+    );
+
+    /// What client and server know about `holds`.
+    pub const HOLDS: OpSpec = OpSpec {
+        op: Op::Holds as u32,
+        idempotent: false,
+        callers: &[],
+        leases: &[],
+        request_max: HOLDS_REQUEST_MAX,
+        reply_max: HOLDS_REPLY_MAX,
+    };
+
     /// A client of `Worker`: one method per operation. It holds the server's
     /// task ID and follows the server's restarts (see `ClientError`).
     pub struct Client<T: Transport> {
@@ -264,6 +313,25 @@ pub mod worker {
                 &mut [],
             )
         }
+
+        /// Whether this worker's buffer holds a transfer of `pattern` at `iova`
+        /// (someone else's DMA may land here after a reassignment).
+        ///
+        /// Not idempotent: a server death is reported, not retried.
+        pub fn holds(&mut self, iova: u64, pattern: u8) -> Result<bool, ClientError<WorkerError>> {
+            let args = HoldsArgs { iova, pattern };
+            let mut request = [0; HOLDS_REQUEST_MAX];
+            let mut reply = [0; HOLDS_REPLY_MAX];
+            idl_runtime::call(
+                &mut self.transport,
+                &mut self.server,
+                &HOLDS,
+                &args,
+                &mut request,
+                &mut reply,
+                &mut [],
+            )
+        }
     }
 
     /// The server side of `Worker`: one method per operation, called by
@@ -283,6 +351,10 @@ pub mod worker {
             caller: TaskId,
             args: FinishDmaArgs,
         ) -> Result<DmaReport, WorkerError>;
+
+        /// Whether this worker's buffer holds a transfer of `pattern` at `iova`
+        /// (someone else's DMA may land here after a reassignment).
+        fn holds(&mut self, caller: TaskId, args: HoldsArgs) -> Result<bool, WorkerError>;
 
         /// The notification bits this server wakes up for.
         fn notification_mask(&self) -> u32 {
@@ -331,6 +403,15 @@ pub mod worker {
                     Err(refusal) => return refusal,
                 };
                 let result = server.finish_dma(call.caller, admitted.args);
+                idl_runtime::encode_reply(result, reply)
+            }
+            Op::Holds => {
+                let checked = idl_runtime::admit(call, ctx, &HOLDS);
+                let admitted = match checked {
+                    Ok(admitted) => admitted,
+                    Err(refusal) => return refusal,
+                };
+                let result = server.holds(call.caller, admitted.args);
                 idl_runtime::encode_reply(result, reply)
             }
         }
