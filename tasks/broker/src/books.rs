@@ -4,7 +4,8 @@
 //! The books are a cache of the hardware, never the other way round: after
 //! any restart they are rebuilt from the iommu's context entries
 //! ([`crate::Broker::rebuild_books`]). A bridge alias shared by several
-//! legacy devices follows the device moved last, as in the seed.
+//! legacy devices follows the device moved last, as in the seed, and is
+//! recorded under the device that backs it (see `aliases`).
 
 use heapless::Vec;
 use idl_types::{Bdf, ContextState, Custody, DomainId, TaskIndex, UnitId};

@@ -13,6 +13,7 @@ use idl_types::{
     TaskIndex, TxStatus,
 };
 
+use crate::aliases::AliasPlan;
 use crate::books::{Books, RidRecord};
 use crate::config::Config;
 use crate::events::EventRing;
@@ -389,9 +390,12 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
         if target == Custody::Unassigned && facts.has_rmrr() {
             return Err(BrokerError::WouldDisconnectRmrr(device).into());
         }
-        if facts.has_rmrr() {
-            // The seed's EOPNOTSUPP: an RMRR device cannot drag a bridge
-            // alias away from another owner.
+        if facts.has_rmrr() && own != ContextState::NotPresent {
+            // The seed's EOPNOTSUPP: a direct reassignment (the device's
+            // own entry present, the owner changing) of an RMRR device
+            // cannot drag a bridge alias away from another owner. A first
+            // assignment (own entry not present) is not refused: the seed
+            // maps the alias to the new owner then.
             for rid in facts.rids.iter().filter(|r| r.role.is_shared_alias()) {
                 let state = current
                     .iter()
@@ -412,15 +416,22 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             Custody::Unassigned => Direction::Deassign,
             _ => Direction::Assign,
         };
-        let shared_elsewhere = |books: &Books, rid: Bdf| {
-            books.devices().iter().any(|d| {
-                d.device != device
-                    && d.custody != Custody::Unassigned
-                    && d.facts
-                        .as_ref()
-                        .is_some_and(|f| f.rids.iter().any(|r| r.bdf == rid))
-            })
+        let state_of = |rid: Bdf| {
+            current
+                .iter()
+                .find(|(r, _)| *r == rid)
+                .map_or(ContextState::NotPresent, |(_, s)| *s)
         };
+        // Leaving for no translation, each shared alias is cleared, kept
+        // (another device backs it) or handed to a neighbour still using
+        // it, so it never keeps a DID domid frees below.
+        let mut plans: Vec<(Bdf, AliasPlan), MAX_DEVICE_RIDS> = Vec::new();
+        if direction == Direction::Deassign {
+            for rid in facts.rids.iter().filter(|r| r.role.is_shared_alias()) {
+                let plan = self.alias_on_release(device, unit, rid.bdf, state_of(rid.bdf))?;
+                let _ = plans.push((rid.bdf, plan));
+            }
+        }
 
         let Broker {
             journal,
@@ -465,20 +476,30 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
         };
         // 3. Every requester ID, in the seed's order.
         let mut atomic = true;
-        let mut written: Vec<Bdf, MAX_DEVICE_RIDS> = Vec::new();
+        // (requester ID, what it holds now, the device backing it).
+        let mut written: Vec<(Bdf, ContextState, Bdf), MAX_DEVICE_RIDS> = Vec::new();
         for rid in facts.requester_ids(direction) {
-            if direction == Direction::Deassign
-                && rid.role.is_shared_alias()
-                && shared_elsewhere(books, rid.bdf)
-            {
-                continue;
-            }
-            let from = current
-                .iter()
-                .find(|(r, _)| *r == rid.bdf)
-                .map_or(ContextState::NotPresent, |(_, s)| *s);
-            let change = match entry {
-                ContextState::Quarantine { did } => tx.step(QuarantineRid {
+            let plan = plans.iter().find(|(r, _)| *r == rid.bdf).map(|(_, p)| *p);
+            let (to, backer, rid_mode) = match plan {
+                Some(AliasPlan::Keep) => continue,
+                Some(AliasPlan::HandOver {
+                    heir,
+                    state,
+                    heir_rmrr,
+                }) => (
+                    state,
+                    heir,
+                    if heir_rmrr {
+                        mode.union(ReassignMode::WITH_RMRR)
+                    } else {
+                        mode
+                    },
+                ),
+                Some(AliasPlan::Clear) | None => (entry, device, mode),
+            };
+            let from = state_of(rid.bdf);
+            let change = match to {
+                ContextState::Quarantine { did } if backer == device => tx.step(QuarantineRid {
                     unit,
                     rid: rid.bdf,
                     did,
@@ -494,21 +515,21 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
                     rid: rid.bdf,
                     from,
                     to,
-                    mode,
+                    mode: rid_mode,
                 })?,
             };
             atomic &= change.atomic;
-            let _ = written.push(rid.bdf);
+            let _ = written.push((rid.bdf, to, backer));
         }
         // 4. Commit: the books change; the undos are no longer owed.
         tx.commit(books, |books| {
             books.set_custody(device, target);
-            for rid in written.iter() {
+            for &(rid, state, backer) in written.iter() {
                 books.set_rid(RidRecord {
-                    rid: *rid,
+                    rid,
                     unit,
-                    state: entry,
-                    device,
+                    state,
+                    device: backer,
                 });
             }
         })

@@ -24,6 +24,7 @@ mod generated {
 }
 pub use generated::{acpi, broker as broker_idl, domid, iommu, pci, supervisor};
 
+mod aliases;
 mod books;
 mod config;
 mod dma_faults;

@@ -95,8 +95,8 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             if rid.bdf == device {
                 own = Some(state);
             }
-            // A shared alias is recorded under whichever device wrote it
-            // last; keep an existing record's device.
+            // A shared alias keeps an existing record's device until the
+            // attribution below has every own entry to compare with.
             let writer = self
                 .books
                 .rid(rid.bdf)
@@ -108,6 +108,11 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
                 state,
                 device: writer,
             });
+        }
+        // Credit each shared alias to a device whose own entry matches it
+        // (during a rebuild the last of its users resynced settles it).
+        for rid in facts.rids.iter().filter(|r| r.role.is_shared_alias()) {
+            self.attribute_alias(rid.bdf);
         }
         if let Some(state) = own {
             let custody = match state {
@@ -121,7 +126,8 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
 
     /// After domid (re)started: configure its units and seed it with every
     /// present context entry the iommu lists, each tagged with the device
-    /// it serves (an alias with the device that wrote it, per the books).
+    /// it serves (a shared alias with the device backing it, per the books:
+    /// see `aliases`).
     pub fn reseed_domid(&mut self) {
         self.stats.domid_reseeds += 1;
         self.configure_domid();

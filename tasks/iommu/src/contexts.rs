@@ -331,6 +331,7 @@ where
             return Err(IommuError::BadMode(mode.0));
         }
         let device = rmrrs.device;
+        self.forget_pseudo_did(unit, did, device);
         let record = match self.ledger.quarantine_of(unit, device).copied() {
             Some(record) => {
                 self.extend_quarantine(unit, &record, rmrrs)?;
@@ -362,6 +363,25 @@ where
             },
             mode,
         )
+    }
+
+    /// domid gives a pseudo-DID to one device at a time: once `keeper` is
+    /// given `did`, another device's idle quarantine tables that last used
+    /// it no longer name it, so `target_of` finds the keeper's tables.
+    fn forget_pseudo_did(&mut self, unit: UnitId, did: Did, keeper: Bdf) {
+        // domid hands pseudo-DIDs out from the upper half of a unit's DID
+        // space only, so DID 0 names no quarantine tables.
+        const NO_PSEUDO_DID: Did = Did(0);
+        let mut changed = false;
+        for q in self.ledger.quarantines.iter_mut().flatten() {
+            if q.unit == unit && q.did == did && q.device != keeper {
+                q.did = NO_PSEUDO_DID;
+                changed = true;
+            }
+        }
+        if changed {
+            self.save();
+        }
     }
 
     fn set_quarantine_did(&mut self, unit: UnitId, device: Bdf, did: Did) {

@@ -1,0 +1,101 @@
+//! `cargo xtask sim [--seeds N] [--seed S] [--platform NAME]`: the fault
+//! matrix on QEMU's platform, then N seeds (default 20) of the random
+//! workload on every fixture platform (or one seed, or one platform); ends
+//! with the counts and exits non-zero on any invariant violation.
+
+use std::time::Instant;
+
+use task_broker::Knobs;
+
+use crate::fixtures;
+use crate::platform::Platform;
+use crate::run::{load_fixtures, run_matrix, run_random};
+
+/// Requests per seed.
+const REQUESTS: usize = 12;
+/// Seeds per platform by default.
+const SEEDS: u64 = 20;
+/// Violations printed in full.
+const SHOWN: usize = 5;
+
+struct Args {
+    first: u64,
+    seeds: u64,
+    platform: Option<String>,
+}
+
+fn parse(args: &[String]) -> Result<Args, String> {
+    let mut a = Args {
+        first: 1,
+        seeds: SEEDS,
+        platform: None,
+    };
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or(format!("{flag} needs a value"))?;
+        let number = || {
+            value
+                .parse::<u64>()
+                .map_err(|e| format!("{flag} {value}: {e}"))
+        };
+        match flag.as_str() {
+            "--seeds" => a.seeds = number()?,
+            "--seed" => {
+                a.first = number()?;
+                a.seeds = 1;
+            }
+            "--platform" => a.platform = Some(value.clone()),
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(a)
+}
+
+/// Runs the simulator; 0 when no invariant was violated, 1 otherwise, 2 on
+/// bad arguments.
+pub fn cli(args: &[String]) -> i32 {
+    let a = match parse(args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("sim: {e}\nusage: sim [--seeds N] [--seed S] [--platform NAME]");
+            return 2;
+        }
+    };
+    let start = Instant::now();
+    let knobs = Knobs::default();
+    let (cells, matrix) = match fixtures::load(fixtures::QEMU).and_then(Platform::matrix) {
+        Ok(p) => run_matrix(&p, knobs),
+        Err(e) => {
+            eprintln!("sim: matrix platform: {e}");
+            return 1;
+        }
+    };
+    let fixtures = load_fixtures(a.platform.as_deref());
+    if fixtures.parsed.is_empty() {
+        eprintln!("sim: no platform named {:?}", a.platform);
+        return 2;
+    }
+    for (name, why) in &fixtures.skipped {
+        println!("skipped platform {name}: {why}");
+    }
+    let random = run_random(&fixtures, a.first, a.seeds, REQUESTS, knobs);
+    let violations: Vec<&String> = matrix.violations.iter().chain(&random.violations).collect();
+    for v in violations.iter().take(SHOWN) {
+        println!("VIOLATION {v}");
+    }
+    println!(
+        "platforms: {} parsed, {} skipped",
+        fixtures.parsed.len(),
+        fixtures.skipped.len()
+    );
+    println!("fault matrix: {cells} cells");
+    println!("seeds: {} per platform from {}", a.seeds, a.first);
+    println!(
+        "simulated transactions: {}",
+        matrix.transactions + random.transactions
+    );
+    println!("faults injected: {}", matrix.faults + random.faults);
+    println!("invariant violations: {}", violations.len());
+    println!("time: {:.1} s", start.elapsed().as_secs_f64());
+    i32::from(!violations.is_empty())
+}

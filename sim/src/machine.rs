@@ -1,0 +1,384 @@
+//! One simulated machine: the platform's hardware, the real servers over
+//! the in-process transport, the broker over the faulty transport, and the
+//! requests a workload makes, each followed by the invariants.
+//!
+//! [`with_machine`] builds everything on the stack (the registry borrows
+//! the server slots, the broker's transport borrows the registry) and hands
+//! the running machine to a closure. Boot is fault-free: the sim creates
+//! the three domains, maps a probe page in each, and starts the broker,
+//! which makes the initial assignments (devices alternate between domains
+//! 1 and 2).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use idl_runtime::abi::TaskId;
+use idl_runtime::InProcess;
+use idl_types::{Access, Bdf, BrokerError, Custody, DeathCause, DeathRecord, DomainId, TaskIndex};
+use task_broker::{
+    Broker, Config, DeviceConfig, DomainConfig, Knobs, Peer, PeerIds, Peers, JOURNAL_BYTES,
+};
+
+use crate::hardware::Hardware;
+use crate::invariants::{self, Snapshot};
+use crate::platform::Platform;
+use crate::servers::{index, Servers, NAMES};
+use crate::transport::{kill, Control, Ctl, Fault, FaultyTransport, SimStore};
+
+/// The domains of every machine, with their owners.
+pub const DOMAINS: [(DomainId, &str); 3] = [
+    (DomainId(1), "dma-a"),
+    (DomainId(2), "dma-b"),
+    (DomainId(3), "console"),
+];
+/// The operator (may move anything).
+pub const OPERATOR: &str = "console";
+/// Every domain maps this I/O address to its own probe page.
+pub const PROBE_IOVA: u64 = 0x10_0000;
+
+/// The physical page a domain's probe IOVA reaches.
+pub fn probe_page(domain: DomainId) -> u64 {
+    0x4000_0000 + u64::from(domain.0) * 0x1000
+}
+
+/// A request of the workload.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// The operator moves a device to a domain.
+    Reassign(Bdf, DomainId),
+    /// The operator quarantines a device.
+    Quarantine(Bdf),
+    /// The operator releases a device.
+    Release(Bdf),
+    /// A task died; the supervisor tells the broker.
+    OwnerDied(&'static str),
+    /// A domain's owner asks for a device back.
+    Reclaim(&'static str, Bdf, DomainId),
+    /// A task that may not asks for a device.
+    Unauthorized(&'static str, Bdf, DomainId),
+    /// A peer restarts between requests.
+    Restart(&'static str),
+}
+
+/// What runs found.
+#[derive(Default, Debug, Clone)]
+pub struct Outcome {
+    /// Requests made (each is at most one transaction).
+    pub transactions: u64,
+    /// Faults that struck.
+    pub faults: u64,
+    /// Invariant violations, each with its context.
+    pub violations: Vec<String>,
+}
+
+impl Outcome {
+    /// Adds another outcome's counts and violations.
+    pub fn absorb(&mut self, other: Outcome) {
+        self.transactions += other.transactions;
+        self.faults += other.faults;
+        self.violations.extend(other.violations);
+    }
+}
+
+/// The broker type of the simulator.
+pub type SimBroker<'a, 's, 'h> = Broker<FaultyTransport<'a, 's, 'h>, SimStore>;
+
+/// A running machine.
+pub struct Machine<'a, 's, 'h> {
+    /// The platform.
+    pub platform: &'h Platform,
+    /// Its hardware.
+    pub hw: &'a Hardware<'h>,
+    /// Its servers.
+    pub servers: &'a Servers<'h>,
+    /// The registry.
+    pub system: &'a InProcess<'s, 9>,
+    /// Shared with the transport.
+    pub ctl: Ctl,
+    transport: FaultyTransport<'a, 's, 'h>,
+    broker: Option<SimBroker<'a, 's, 'h>>,
+    devices: Vec<DeviceConfig>,
+    domains: Vec<DomainConfig>,
+    knobs: Knobs,
+    /// Counts and violations so far.
+    pub out: Outcome,
+    /// Requests made so far, for the replay trace.
+    pub history: Vec<String>,
+    /// The last request's result.
+    pub last: Option<Result<(), BrokerError>>,
+}
+
+fn ids(system: &InProcess<'_, 9>) -> PeerIds {
+    let id = |n: &str| system.task_id(n).unwrap_or(TaskId::KERNEL);
+    PeerIds {
+        acpi: id("acpi"),
+        domid: id("domid"),
+        iommu: id("iommu"),
+        pci: id("pci"),
+        supervisor: id("supervisor"),
+    }
+}
+
+/// The broker's devices and where each starts: RMRR devices first (so a
+/// legacy RMRR device takes its bridge aliases before its neighbours),
+/// domains 1 and 2 alternating, and every device behind one bridge in the
+/// domain of the first (so the neighbours never hold an RMRR device's alias
+/// for another owner, which would refuse every move of it).
+pub fn initial_assignments(platform: &Platform) -> Vec<DeviceConfig> {
+    let mut order: Vec<&crate::platform::SimDevice> = platform.devices.iter().collect();
+    order.sort_by_key(|d| d.rmrrs.is_empty());
+    let mut out: Vec<DeviceConfig> = Vec::new();
+    let mut by_alias: Vec<(Bdf, DomainId)> = Vec::new();
+    for (i, d) in order.into_iter().enumerate() {
+        let shared = d
+            .aliases()
+            .find_map(|a| by_alias.iter().find(|(b, _)| *b == a).map(|(_, x)| *x));
+        let domain = shared.unwrap_or(DOMAINS[i % 2].0);
+        by_alias.extend(d.aliases().map(|a| (a, domain)));
+        out.push(DeviceConfig {
+            device: d.bdf,
+            initial: Some(domain),
+        });
+    }
+    out
+}
+
+/// Builds the machine of `platform` and runs `f` on it.
+pub fn with_machine<R>(
+    platform: &Platform,
+    knobs: Knobs,
+    f: impl FnOnce(&mut Machine<'_, '_, '_>) -> R,
+) -> Result<R, String> {
+    with_machine_assigning(platform, initial_assignments(platform), knobs, f)
+}
+
+/// [`with_machine`] with the broker's devices and their initial domains
+/// given (a device with `initial: None` boots unassigned).
+pub fn with_machine_assigning<R>(
+    platform: &Platform,
+    devices: Vec<DeviceConfig>,
+    knobs: Knobs,
+    f: impl FnOnce(&mut Machine<'_, '_, '_>) -> R,
+) -> Result<R, String> {
+    let extras = platform.extra_rmrrs();
+    let hw = Hardware::new(platform);
+    let servers = Servers::new(&hw, &extras)?;
+    let mut iommu = servers.iommu.clone();
+    let mut domid = servers.domid.clone();
+    let mut acpi = servers.acpi.clone();
+    let mut pci = servers.pci.clone();
+    let mut supervisor = servers.supervisor.clone();
+    let system = InProcess::new(NAMES);
+    let registered = [
+        system.register("iommu", &mut iommu),
+        system.register("domid", &mut domid),
+        system.register("acpi", &mut acpi),
+        system.register("pci", &mut pci),
+        system.register("supervisor", &mut supervisor),
+    ];
+    if registered.iter().any(Result::is_err) {
+        return Err("a server could not be registered".into());
+    }
+    let client = system.client("broker").map_err(|e| format!("{e}"))?;
+    {
+        let id = system.task_id("iommu").map_err(|e| format!("{e}"))?;
+        let mut setup = task_iommu::iommu::Client::new(client, id);
+        for (domain, _) in DOMAINS {
+            setup
+                .create_domain(domain)
+                .map_err(|e| format!("create {domain}: {e}"))?;
+            setup
+                .map_range(domain, PROBE_IOVA, probe_page(domain), 1, Access::ReadWrite)
+                .map_err(|e| format!("probe map of {domain}: {e}"))?;
+        }
+    }
+    let ctl: Ctl = Rc::new(RefCell::new(Control::default()));
+    let transport = FaultyTransport {
+        inner: client,
+        system: &system,
+        servers: &servers,
+        hw: &hw,
+        ctl: ctl.clone(),
+    };
+    let domains: Vec<DomainConfig> = DOMAINS
+        .iter()
+        .map(|&(domain, owner)| DomainConfig {
+            domain,
+            owner: index(owner),
+        })
+        .collect();
+    let mut m = Machine {
+        platform,
+        hw: &hw,
+        servers: &servers,
+        system: &system,
+        ctl: ctl.clone(),
+        transport,
+        broker: None,
+        devices,
+        domains,
+        knobs,
+        out: Outcome::default(),
+        history: Vec::new(),
+        last: None,
+    };
+    let store = SimStore {
+        bytes: vec![0; JOURNAL_BYTES],
+        ctl,
+    };
+    m.start_broker(store)?;
+    m.watch_rmrr_devices();
+    m.check("boot", None);
+    Ok(f(&mut m))
+}
+
+impl<'a, 's, 'h> Machine<'a, 's, 'h> {
+    fn start_broker(&mut self, store: SimStore) -> Result<(), String> {
+        let operators = [index(OPERATOR)];
+        let config = Config {
+            devices: &self.devices,
+            domains: &self.domains,
+            operators: &operators,
+        };
+        let peers = Peers::new(self.transport.clone(), ids(self.system));
+        let broker = Broker::start(peers, store, &config).map_err(|e| format!("{e}"))?;
+        self.broker = Some(broker);
+        #[cfg(test)]
+        if let Some(b) = self.broker.as_mut() {
+            b.set_knobs(self.knobs);
+        }
+        let _ = self.knobs;
+        Ok(())
+    }
+
+    /// The broker (always running between requests).
+    pub fn broker(&mut self) -> &mut SimBroker<'a, 's, 'h> {
+        self.broker
+            .as_mut()
+            .expect("the broker runs between requests")
+    }
+
+    /// The broker, read-only.
+    pub fn broker_ref(&self) -> &SimBroker<'a, 's, 'h> {
+        self.broker
+            .as_ref()
+            .expect("the broker runs between requests")
+    }
+
+    /// Watches every present RMRR device's own requester IDs (samples of
+    /// each RMRR: first, middle and last page) and every other device's
+    /// (for mixed states only).
+    fn watch_rmrr_devices(&self) {
+        for d in &self.platform.devices {
+            let present = self.hw.entry(d.unit, d.bdf).present;
+            let mut pages = Vec::new();
+            if present {
+                for r in &d.rmrrs {
+                    let first = r.base & !0xfff;
+                    let last = r.end & !0xfff;
+                    let middle = (first + (last - first) / 2) & !0xfff;
+                    pages.extend([first, middle, last]);
+                }
+                pages.dedup();
+            }
+            for rid in d.own_rids() {
+                self.hw.watch(d.unit, rid, &pages);
+            }
+        }
+    }
+
+    /// Makes one request with at most one planned fault, restarts whoever
+    /// died, and checks the invariants.
+    pub fn step(&mut self, op: Op, fault: Option<Fault>) {
+        self.ctl.borrow_mut().arm(fault);
+        let before = Snapshot::take(self);
+        let label = format!("{op:?} fault {fault:?}");
+        self.history.push(label.clone());
+        let operator = index(OPERATOR);
+        let b = self.broker();
+        let result: Result<(), BrokerError> = match op {
+            Op::Reassign(d, t) => b.reassign(operator, d, t).map(|_| ()),
+            Op::Quarantine(d) => b.quarantine(operator, d).map(|_| ()),
+            Op::Release(d) => b.release(operator, d).map(|_| ()),
+            Op::Reclaim(task, d, t) | Op::Unauthorized(task, d, t) => {
+                b.assign(index(task), d, t).map(|_| ())
+            }
+            Op::OwnerDied(task) => {
+                let seq = self.servers.deaths.borrow().len() as u32 + 1;
+                self.servers.deaths.borrow_mut().push(DeathRecord {
+                    seq,
+                    task: index(task),
+                    generation: 1,
+                    cause: DeathCause::Injected,
+                    restarted: true,
+                });
+                self.broker().poll_deaths();
+                Ok(())
+            }
+            Op::Restart(task) => {
+                kill(self.system, self.servers, &self.ctl, task);
+                Ok(())
+            }
+        };
+        self.last = Some(result);
+        self.out.transactions += 1;
+        self.recover();
+        self.check(&label, Some((op, before, result)));
+    }
+
+    /// After a request: a dead broker restarts from its journal store; a
+    /// restarted peer is reported to the broker (the supervisor's word).
+    fn recover(&mut self) {
+        let (dead, killed, fired) = {
+            let mut c = self.ctl.borrow_mut();
+            let dead = c.broker_dead;
+            c.broker_dead = false;
+            c.fault = None;
+            (dead, std::mem::take(&mut c.killed), c.fired)
+        };
+        if fired {
+            self.out.faults += 1;
+        }
+        if dead {
+            if let Some(old) = self.broker.take() {
+                if let Err(e) = self.start_broker(old.into_store()) {
+                    self.out
+                        .violations
+                        .push(format!("broker did not restart: {e}"));
+                }
+            }
+        }
+        for task in killed {
+            let peer = match task {
+                "iommu" => Peer::Iommu,
+                "domid" => Peer::Domid,
+                "acpi" => Peer::Acpi,
+                _ => Peer::Pci,
+            };
+            self.broker().peer_restarted(peer);
+        }
+    }
+
+    /// Checks every invariant, recording violations with the history.
+    pub fn check(&mut self, when: &str, request: Option<(Op, Snapshot, Result<(), BrokerError>)>) {
+        let mut found = std::mem::take(&mut self.ctl.borrow_mut().violations);
+        found.extend(invariants::check(self, request));
+        for v in found {
+            self.out.violations.push(format!(
+                "{}: after {when}: {v}\n  history: {}",
+                self.platform.name,
+                self.history.join(" / ")
+            ));
+        }
+    }
+
+    /// The custody of `device` in the books.
+    pub fn custody(&self, device: Bdf) -> Option<Custody> {
+        self.broker_ref().books().device(device).map(|d| d.custody)
+    }
+
+    /// The task index of a name.
+    pub fn task(&self, name: &str) -> TaskIndex {
+        index(name)
+    }
+}

@@ -1,0 +1,34 @@
+//! Tests that arm the broker's deliberate bugs (a feature only the
+//! simulator's own tests enable): the simulator must catch each.
+
+use task_broker::Knobs;
+
+use crate::fixtures;
+use crate::platform::Platform;
+use crate::run::run_matrix;
+
+fn matrix_platform() -> Platform {
+    fixtures::load(fixtures::QEMU)
+        .and_then(Platform::matrix)
+        .expect("QEMU's matrix platform builds")
+}
+
+#[test]
+fn simulator_catches_a_missing_journal_write_before_a_step() {
+    let knobs = Knobs {
+        skip_intent: true,
+        ..Knobs::default()
+    };
+    let (_, o) = run_matrix(&matrix_platform(), knobs);
+    assert!(!o.violations.is_empty());
+}
+
+#[test]
+fn simulator_catches_a_compensation_with_the_wrong_previous_entry() {
+    let knobs = Knobs {
+        wrong_previous: true,
+        ..Knobs::default()
+    };
+    let (_, o) = run_matrix(&matrix_platform(), knobs);
+    assert!(!o.violations.is_empty());
+}
