@@ -18,6 +18,44 @@ use crate::{image, logs};
 /// seL4_Call 199 + seL4_ReplyRecv 226 instructions.
 const SEL4_ROUND_TRIP: u64 = 425;
 
+/// The medians of the `BENCH` lines a test image logs when booted under
+/// `-icount` (the VT-d driver's path lengths on QEMU's unit; domid's).
+fn image_figures(
+    machine: &MachineOptions,
+    app: &str,
+    how: &'static str,
+) -> Result<Vec<Figure>, String> {
+    let path = image::root().join(app);
+    let app = App::load(&path, &crate::workspace_crates()).map_err(|e| e.to_string())?;
+    let img = image::build(&app, true)?;
+    let names: Vec<String> = app.tasks.iter().map(|t| t.name.clone()).collect();
+    let tables = logs::Tables::load(&names, &img.task_elves, &img.image);
+    let mut opts = machine.clone();
+    opts.icount = true;
+    let out = qemu::run(&app, &img.image, &tables, &opts, false, false, None)?;
+    let mut by_name: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
+    for l in &out.lines {
+        let mut p = match l.message.strip_prefix("BENCH ") {
+            Some(rest) => rest.split(' '),
+            None => continue,
+        };
+        if let (Some(n), Some(v)) = (p.next(), p.next().and_then(|v| v.parse().ok())) {
+            by_name.entry(n.to_string()).or_default().push(v);
+        }
+    }
+    Ok(by_name
+        .into_iter()
+        .map(|(name, mut v)| {
+            v.sort_unstable();
+            Figure {
+                value: v[v.len() / 2],
+                name,
+                how,
+            }
+        })
+        .collect())
+}
+
 /// Per-reassignment hardware costs, direct versus the two-step it replaced,
 /// counted on the VT-d model (`drv/vtd/examples/reassign_costs.rs`).
 fn model_figures() -> Result<Vec<Figure>, String> {
@@ -109,6 +147,16 @@ pub fn run(machine: &MachineOptions) -> Result<ExitCode, String> {
         how: "reference: sel4bench Call 199 + ReplyRecv 226, same method",
     });
     figures.extend(model_figures()?);
+    figures.extend(image_figures(
+        machine,
+        "apps/vtd-tests.toml",
+        "guest instructions of the VT-d driver on QEMU's unit (register invalidation), TCG -icount, median",
+    )?);
+    figures.extend(image_figures(
+        machine,
+        "apps/platform-tests.toml",
+        "domid at ND=6: acquire/release as one IDL call (guest instructions, median) and bytes per unit",
+    )?);
     for (name, text, data) in &img.sizes {
         figures.push(Figure {
             name: format!("size_{name}_text"),

@@ -44,6 +44,10 @@ fn main() -> ! {
         "domid: serving with the {=str} allocator, unseeded",
         ALLOCATOR
     );
+    defmt::info!(
+        "BENCH domid_memory_per_unit_bytes {=usize}",
+        Allocator::memory_per_unit()
+    );
     let mut transport = KernelTransport::new(&NAMES);
     let mut buf = [0u8; abi::MAX_MESSAGE];
     #[cfg(feature = "fault-injection")]

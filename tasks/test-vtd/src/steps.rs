@@ -47,6 +47,16 @@ pub fn unit(u: &mut Option<Iommu>) -> Result<&mut Iommu, &'static str> {
 }
 
 /// A zeroed pool page for DMA.
+/// The guest TSC: under QEMU's `-icount shift=0` (as `cargo xtask bench`
+/// boots this image) it counts instructions, so the `BENCH` lines below
+/// are path lengths of the driver's operations.
+fn rdtsc() -> u64 {
+    let (lo, hi): (u32, u32);
+    // SAFETY: rdtsc has no side effects (CR4.TSD is clear).
+    unsafe { core::arch::asm!("rdtsc", out("eax") lo, out("edx") hi, options(nomem, nostack)) };
+    ((hi as u64) << 32) | lo as u64
+}
+
 pub fn page(u: &mut Iommu) -> Result<u64, &'static str> {
     u.tables().1.alloc_page().ok_or("DMA pool exhausted")
 }
@@ -63,10 +73,14 @@ pub fn domain(
         "cannot allocate page tables"
     })?;
     for &(iova, phys, perm) in maps {
-        if let Err(e) = u.map(&mut table, did, iova, phys, PAGE, perm) {
+        let t0 = rdtsc();
+        let mapped = u.map(&mut table, did, iova, phys, PAGE, perm);
+        let spent = rdtsc().wrapping_sub(t0);
+        if let Err(e) = mapped {
             defmt::error!("map {=u64:#x} -> {=u64:#x}: {}", iova, phys, D(&e));
             return Err("map failed");
         }
+        defmt::info!("BENCH vtd_map_4k_instructions {=u64}", spent);
     }
     Ok(table)
 }
@@ -86,8 +100,14 @@ pub fn assign(
         tables,
         ats: false,
     };
-    match u.set_context(dev, &target, mode, |d| known.contains(&d)) {
+    let t0 = rdtsc();
+    let result = u.set_context(dev, &target, mode, |d| known.contains(&d));
+    let spent = rdtsc().wrapping_sub(t0);
+    match result {
         Ok(r) => {
+            if r.previous.present && r.previous.did != did {
+                defmt::info!("BENCH vtd_context_replace_instructions {=u64}", spent);
+            }
             defmt::info!(
                 "context {}: DID {=u16} (previous: present {=bool}, DID {=u16}), path {}",
                 D(&dev),
