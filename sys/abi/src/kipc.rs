@@ -21,6 +21,10 @@ pub enum KipcOp {
     TaskCount = 5,
     /// `[u8 code]`: end the machine (QEMU isa-debug-exit), for tests.
     Shutdown = 6,
+    /// `[u16 index, u16 n]`: fault the task as its `n`th message from now is
+    /// delivered to it (instead of delivering it; the sender gets the dead
+    /// code). Fault injection at a chosen message boundary; 0 disarms.
+    ArmFault = 7,
 }
 
 impl KipcOp {
@@ -34,6 +38,7 @@ impl KipcOp {
             FindFaultedTask,
             TaskCount,
             Shutdown,
+            ArmFault,
         ]
         .into_iter()
         .find(|o| *o as u32 == raw)

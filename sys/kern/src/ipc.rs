@@ -73,9 +73,32 @@ pub fn send(me: usize) {
     kk.tasks[me].state = State::InSend(t as u16);
 }
 
+/// Fault injection (kipc `ArmFault`): whether this delivery is the one the
+/// receiver must die at instead. Counts the delivery either way.
+fn dies_at_this_message(kk: &mut Kernel, receiver: usize) -> bool {
+    let t = &mut kk.tasks[receiver];
+    match t.fault_after {
+        Some(1) => {
+            t.fault_after = None;
+            true
+        }
+        Some(n) => {
+            t.fault_after = Some(n - 1);
+            false
+        }
+        None => false,
+    }
+}
+
 /// Moves `sender`'s message into `receiver`'s receive buffer and records
-/// that `sender` now waits for `receiver`'s reply.
+/// that `sender` now waits for `receiver`'s reply, unless fault injection
+/// kills the receiver here: then the sender gets the dead code.
 fn deliver(kk: &mut Kernel, sender: usize, receiver: usize) {
+    if dies_at_this_message(kk, receiver) {
+        kk.tasks[sender].state = State::InSend(receiver as u16);
+        kk.fault(receiver, FaultInfo::Injected);
+        return;
+    }
     let s = &kk.tasks[sender].regs;
     let (op, msg, msg_len, reply_cap, nleases) = (s.rsi, s.rdx, s.r10, s.r9, s.r13);
     let rr = &kk.tasks[receiver].regs;

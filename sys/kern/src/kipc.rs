@@ -55,6 +55,11 @@ pub fn handle(me: usize) {
             Ok(2)
         }
         Some(KipcOp::Shutdown) => arch::exit(req[0]),
+        Some(KipcOp::ArmFault) => valid(kk, arg).map(|i| {
+            let n = u16::from_le_bytes([req[2], req[3]]);
+            kk.tasks[i].fault_after = (n > 0).then_some(n);
+            0
+        }),
         None => Err(()),
     };
     match result {

@@ -110,6 +110,8 @@ pub struct Task {
     pub spans: SpanTable,
     /// How many times it has faulted.
     pub fault_count: u32,
+    /// Fault injection: fault as the `n`th message from now is delivered.
+    pub fault_after: Option<u16>,
 }
 
 impl Task {
@@ -151,6 +153,7 @@ impl Task {
         pml4: 0,
         spans: SpanTable::new(),
         fault_count: 0,
+        fault_after: None,
     };
 
     /// Puts the registers in their starting state.

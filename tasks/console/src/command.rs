@@ -19,7 +19,8 @@ commands:
   release DEV               take a device from its domain (to quarantine)
   faults                    DMA faults the IOMMU recorded
   stats                     counters: context writes, invalidations, IPC
-  kill TASK                 fault a task on purpose (fault injection)
+  kill TASK [at N]          fault a task on purpose now, or as its Nth
+                            message from now reaches it (fault injection)
   dma DEV [IOVA]            ask the device's owner to DMA a pattern (to IOVA)
   dma-move DEV DOMAIN       start a DMA, reassign the device while it is in
                             flight, and show where the data landed
@@ -65,6 +66,8 @@ pub enum Command<'a> {
     Stats,
     Kill {
         task: &'a str,
+        /// Fault as the task's `at`th message from now reaches it.
+        at: Option<u16>,
     },
     /// Ask the owning worker to DMA; `iova` None = its default target.
     Dma {
@@ -128,7 +131,7 @@ fn usage(command: &str) -> &'static str {
         "reassign" => "reassign DEV DOMAIN",
         "quarantine" => "quarantine DEV",
         "release" => "release DEV",
-        "kill" => "kill TASK",
+        "kill" => "kill TASK [at N]",
         "dma" => "dma DEV [IOVA]",
         "dma-move" => "dma-move DEV DOMAIN",
         "shutdown" => "shutdown",
@@ -189,7 +192,29 @@ pub fn parse(line: &str) -> Result<Command<'_>, ParseError<'_>> {
                 command: "kill",
                 what: "TASK",
             })?;
-            ("kill", Command::Kill { task })
+            let at = match words.next() {
+                None => None,
+                Some("at") => {
+                    let w = words.next().ok_or(ParseError::Missing {
+                        command: "kill",
+                        what: "N after 'at'",
+                    })?;
+                    let n = number(w)?;
+                    Some(
+                        u16::try_from(n)
+                            .ok()
+                            .filter(|n| *n > 0)
+                            .ok_or(ParseError::BadNumber(w))?,
+                    )
+                }
+                Some(other) => {
+                    return Err(ParseError::Extra {
+                        command: "kill",
+                        word: other,
+                    })
+                }
+            };
+            ("kill", Command::Kill { task, at })
         }
         "dma" => {
             let device = device(words.next(), "dma")?;
@@ -357,6 +382,30 @@ mod tests {
     }
 
     #[test]
+    fn kill_takes_an_optional_message_count() {
+        assert_eq!(
+            parse("kill iommu"),
+            Ok(Command::Kill {
+                task: "iommu",
+                at: None
+            })
+        );
+        assert_eq!(
+            parse("kill iommu at 2"),
+            Ok(Command::Kill {
+                task: "iommu",
+                at: Some(2)
+            })
+        );
+        assert_eq!(
+            parse("kill iommu at 0").unwrap_err().to_string(),
+            "bad number '0' (decimal, or hex with 0x)"
+        );
+        assert!(parse("kill iommu soon").is_err());
+        assert!(parse("kill iommu at").is_err());
+    }
+
+    #[test]
     fn empty_line_is_nothing() {
         assert_eq!(parse("   "), Ok(Command::Nothing));
     }
@@ -372,7 +421,7 @@ mod tests {
         let e = parse("reassign 00:02.0").unwrap_err().to_string();
         assert_eq!(e, "reassign: missing DOMAIN (usage: reassign DEV DOMAIN)");
         let e = parse("kill").unwrap_err().to_string();
-        assert_eq!(e, "kill: missing TASK (usage: kill TASK)");
+        assert_eq!(e, "kill: missing TASK (usage: kill TASK [at N])");
     }
 
     #[test]

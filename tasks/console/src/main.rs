@@ -167,26 +167,43 @@ impl Console {
                     let _ = writeln!(o, "error: {e:?}");
                 }
             },
-            Command::Kill { task } => match config::TASK_NAMES.iter().position(|n| *n == task) {
-                None => {
-                    let _ = writeln!(o, "error: no task named '{task}' (see 'tasks')");
-                }
-                Some(i) => {
-                    let (rc, _) = sys_send(
-                        config::slots::SUPERVISOR,
-                        sup::OP_FAULT_TASK,
-                        &(i as u16).to_le_bytes(),
-                        &mut [],
-                        &[],
-                    );
-                    if rc == 0 {
-                        let _ =
-                            writeln!(o, "{task}: faulted on request; the supervisor restarts it");
-                    } else {
-                        let _ = writeln!(o, "error: the supervisor refused (code {rc:#x})");
+            Command::Kill { task, at } => {
+                match config::TASK_NAMES.iter().position(|n| *n == task) {
+                    None => {
+                        let _ = writeln!(o, "error: no task named '{task}' (see 'tasks')");
+                    }
+                    Some(i) => {
+                        let mut msg = [0u8; 4];
+                        msg[..2].copy_from_slice(&(i as u16).to_le_bytes());
+                        let (op, len) = match at {
+                            None => (sup::OP_FAULT_TASK, 2),
+                            Some(n) => {
+                                msg[2..].copy_from_slice(&n.to_le_bytes());
+                                (sup::OP_ARM_FAULT, 4)
+                            }
+                        };
+                        let (rc, _) =
+                            sys_send(config::slots::SUPERVISOR, op, &msg[..len], &mut [], &[]);
+                        match (rc, at) {
+                            (0, None) => {
+                                let _ = writeln!(
+                                    o,
+                                    "{task}: faulted on request; the supervisor restarts it"
+                                );
+                            }
+                            (0, Some(n)) => {
+                                let _ = writeln!(
+                                    o,
+                                    "{task}: armed to fault as its message {n} from now arrives"
+                                );
+                            }
+                            _ => {
+                                let _ = writeln!(o, "error: the supervisor refused (code {rc:#x})");
+                            }
+                        }
                     }
                 }
-            },
+            }
             Command::Dma { device, iova } => self.dma(device, iova),
             Command::DmaMove { device, domain } => self.dma_move(device, domain),
             Command::Shutdown => {

@@ -109,6 +109,21 @@ fn serve(records: &mut [TaskRecord; MAX_TASKS], msg: abi::RecvMessage, buf: &[u8
             sys_kipc(KipcOp::FaultTask, &(arg as u16).to_le_bytes(), &mut []);
             sys_reply(msg.sender, 0, &[]);
         }
+        OP_ARM_FAULT
+            if cfg!(feature = "fault-injection")
+                && arg < MAX_TASKS
+                && arg != config::TASK_INDEX as usize
+                && msg.message_len == 4 =>
+        {
+            let n = u16::from_le_bytes([buf[2], buf[3]]);
+            defmt::warn!(
+                "fault injection: {=str} will fault at its message {=u16} from now",
+                config::TASK_NAMES[arg],
+                n
+            );
+            sys_kipc(KipcOp::ArmFault, &buf[..4], &mut []);
+            sys_reply(msg.sender, 0, &[]);
+        }
         OP_TAKE_DEATH => {
             let dead = records
                 .iter_mut()

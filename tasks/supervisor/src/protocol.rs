@@ -14,6 +14,10 @@ pub const OP_TAKE_DEATH: u32 = 3;
 /// images built with the supervisor's `fault-injection` feature; otherwise
 /// refused like any unknown operation.
 pub const OP_FAULT_TASK: u32 = 4;
+/// `[u16 task, u16 n]`: fault that task as its `n`th message from now
+/// reaches it (a chosen message boundary of, say, a reassignment). Only with
+/// the `fault-injection` feature.
+pub const OP_ARM_FAULT: u32 = 5;
 /// Length of the `OP_TASK_RECORD` reply.
 pub const TASK_RECORD_LEN: usize = 24;
 /// "Nobody" in `OP_TAKE_DEATH`.
