@@ -181,9 +181,13 @@ pub struct TaskToml {
     pub regions: Vec<String>,
     #[serde(default)]
     pub io_ports: Vec<PortsToml>,
-    /// Notification name → interrupt vector.
+    /// Notification name → interrupt vector (an MSI's data).
     #[serde(default)]
     pub interrupts: BTreeMap<String, u8>,
+    /// Notification name → IOAPIC input (GSI): ISA interrupts (GSI < 16)
+    /// are edge-triggered active-high, PCI ones level-triggered active-low.
+    #[serde(default)]
+    pub ioapic: BTreeMap<String, u8>,
     /// Extra cargo features of the task crate.
     #[serde(default)]
     pub features: Vec<String>,
@@ -259,8 +263,8 @@ pub struct Task {
     pub notifications: Vec<String>,
     pub regions: Vec<String>,
     pub io_ports: Vec<PortsToml>,
-    /// (vector, notification bit).
-    pub irqs: Vec<(u8, u32)>,
+    /// (vector, notification bit, IOAPIC input if routed through it).
+    pub irqs: Vec<(u8, u32, Option<u8>)>,
     pub features: Vec<String>,
 }
 
@@ -308,6 +312,11 @@ impl fmt::Display for AppError {
 
 /// The first vector app.toml may route (below are exceptions and the timer).
 pub const FIRST_DEVICE_VECTOR: u8 = 48;
+/// IOAPIC input `n` arrives as vector `IOAPIC_VECTOR_BASE + n`; MSI vectors
+/// stay below.
+pub const IOAPIC_VECTOR_BASE: u8 = 224;
+/// Inputs of the (one) IOAPIC.
+pub const IOAPIC_INPUTS: u8 = 24;
 /// Notification bits per task.
 const MAX_NOTIFICATIONS: usize = 32;
 /// Regions the kernel can map for one task besides its segments and stack.
@@ -522,15 +531,31 @@ fn check(
                     format!("interrupts: \"{note}\" is not one of the task's notifications"),
                 ));
             };
-            if *vector < FIRST_DEVICE_VECTOR || *vector == 0xFF {
+            if *vector < FIRST_DEVICE_VECTOR || *vector >= IOAPIC_VECTOR_BASE {
                 return Err(err(
                     &place,
                     format!(
-                        "interrupts: vector {vector} is reserved (use {FIRST_DEVICE_VECTOR}..=254)"
+                        "interrupts: vector {vector} is reserved (use {FIRST_DEVICE_VECTOR}..={})",
+                        IOAPIC_VECTOR_BASE - 1
                     ),
                 ));
             }
-            irqs.push((*vector, 1u32 << bit));
+            irqs.push((*vector, 1u32 << bit, None));
+        }
+        for (note, gsi) in &t.ioapic {
+            let Some(bit) = t.notifications.iter().position(|n| n == note) else {
+                return Err(err(
+                    &place,
+                    format!("ioapic: \"{note}\" is not one of the task's notifications"),
+                ));
+            };
+            if *gsi >= IOAPIC_INPUTS {
+                return Err(err(
+                    &place,
+                    format!("ioapic: input {gsi} does not exist (0..{IOAPIC_INPUTS})"),
+                ));
+            }
+            irqs.push((IOAPIC_VECTOR_BASE + gsi, 1u32 << bit, Some(*gsi)));
         }
         for p in &t.io_ports {
             if p.count == 0 || p.base as u32 + p.count as u32 > 0x1000 {
@@ -558,7 +583,7 @@ fn check(
     }
     let mut seen = BTreeMap::new();
     for t in &tasks {
-        for (v, _) in &t.irqs {
+        for (v, _, _) in &t.irqs {
             if let Some(other) = seen.insert(*v, t.name.clone()) {
                 return Err(err(
                     &format!("[tasks.{}]", t.name),

@@ -36,9 +36,12 @@ fn lines_of(app: &App, i: usize) -> Vec<String> {
         format!("{}  (priority {})", t.name, t.priority),
         t.krate.clone(),
     ];
-    for (v, bits) in &t.irqs {
+    for (v, bits, gsi) in &t.irqs {
         let n = &t.notifications[bits.trailing_zeros() as usize];
-        l.push(format!("irq vector {v} -> {n}"));
+        match gsi {
+            Some(g) => l.push(format!("ioapic input {g} -> {n}")),
+            None => l.push(format!("irq vector {v} -> {n}")),
+        }
     }
     for r in &t.regions {
         if let Some(reg) = app.regions.iter().find(|x| &x.name == r) {

@@ -372,7 +372,7 @@ fn task_config(app: &App, layout: &Layout, index: usize) -> String {
         s,
         "    }}\n    /// Interrupt vectors routed to this task.\n    pub mod vectors {{"
     );
-    for (v, bits) in &t.irqs {
+    for (v, bits, _) in &t.irqs {
         let n = &t.notifications[bits.trailing_zeros() as usize];
         let _ = writeln!(s, "        pub const {}: u8 = {v};", const_name(n));
     }
@@ -492,10 +492,11 @@ fn kernel_config(
             );
         }
         let _ = writeln!(s, "            ],\n            irqs: &[");
-        for (v, bits) in &t.irqs {
+        for (v, bits, gsi) in &t.irqs {
+            let gsi = gsi.unwrap_or(u8::MAX);
             let _ = writeln!(
                 s,
-                "                kern::desc::IrqDesc {{ vector: {v}, notification: {bits:#x} }},"
+                "                kern::desc::IrqDesc {{ vector: {v}, notification: {bits:#x}, gsi: {gsi} }},"
             );
         }
         let _ = writeln!(s, "            ],\n        }},");

@@ -77,7 +77,12 @@ pub struct IrqDesc {
     pub vector: u8,
     /// The notification bits posted when it fires.
     pub notification: u32,
+    /// The IOAPIC input it comes from, or [`NO_GSI`] for an MSI.
+    pub gsi: u8,
 }
+
+/// [`IrqDesc::gsi`] of an interrupt that does not come through the IOAPIC.
+pub const NO_GSI: u8 = u8::MAX;
 
 /// One task of the image.
 #[derive(Debug)]

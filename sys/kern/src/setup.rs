@@ -89,6 +89,9 @@ pub fn tasks(info: &StartInfo) -> Result<(), SetupError> {
         build_task(info, i, desc)?;
         for irq in desc.irqs {
             kk.irq_routes[irq.vector as usize] = Some((i as u16, irq.notification));
+            if irq.gsi != kern::desc::NO_GSI {
+                crate::arch::ioapic::route(irq.gsi, irq.vector);
+            }
         }
     }
     let priorities: [u8; config::TASK_COUNT] = core::array::from_fn(|i| kk.tasks[i].priority);

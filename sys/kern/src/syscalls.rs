@@ -76,6 +76,13 @@ fn irq_control(me: usize) {
     let t = &mut kk.tasks[me];
     let (bits, enable) = (t.regs.rdi as u32, t.regs.rsi != 0);
     t.regs.rax = rc::OK as u64;
+    if let Some(d) = t.desc {
+        for irq in d.irqs.iter().filter(|i| i.notification & bits != 0) {
+            if irq.gsi != kern::desc::NO_GSI {
+                crate::arch::ioapic::set_masked(irq.gsi, !enable);
+            }
+        }
+    }
     if !enable {
         t.irqs_enabled &= !bits;
         return;

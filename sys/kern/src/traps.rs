@@ -97,6 +97,14 @@ fn interrupt(vector: u64) {
     }
     if let Some((task, bits)) = kk.irq_routes.get(vector as usize).copied().flatten() {
         let t = &mut kk.tasks[task as usize];
+        let gsi = t
+            .desc
+            .and_then(|d| d.irqs.iter().find(|i| i.vector as u64 == vector))
+            .map_or(kern::desc::NO_GSI, |i| i.gsi);
+        if gsi != kern::desc::NO_GSI {
+            // Masked until the task re-enables it (irq_control).
+            crate::arch::ioapic::set_masked(gsi, true);
+        }
         if t.irqs_enabled & bits != 0 {
             t.irqs_enabled &= !bits;
             kk.post(task as usize, bits);

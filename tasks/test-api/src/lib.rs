@@ -15,6 +15,10 @@ pub const SERVER_LEASE_READ_AT: u32 = 3;
 /// the reply is `[u8 ok]`.
 pub const SERVER_IRQ_TEST: u32 = 4;
 
+/// Test server: make COM1 raise its transmitter-empty interrupt (ISA IRQ 4,
+/// through the IOAPIC) and wait for it as a notification; `[u8 ok]`.
+pub const SERVER_IOAPIC_TEST: u32 = 5;
+
 /// Victim: answer.
 pub const VICTIM_PING: u32 = 1;
 /// Victim: write to kernel memory.

@@ -45,6 +45,7 @@ pub const ALL: &[Scenario] = &[
         persist_region,
     ),
     ("fpu_state_is_private_to_each_task", fpu_private),
+    ("ioapic_interrupt_arrives_as_notification", ioapic_interrupt),
 ];
 
 const RUNNER_PING: u32 = 1 << 0;
@@ -317,6 +318,16 @@ fn device_interrupt(r: &mut Runner) -> Outcome {
     let (code, _) = r.call(Peer::Server, SERVER_IRQ_TEST, &[], &mut reply);
     ensure(code == rc::OK, "irq test call failed")?;
     ensure(reply[0] == 1, "edu's MSI did not arrive as a notification")
+}
+
+fn ioapic_interrupt(r: &mut Runner) -> Outcome {
+    let mut reply = [0u8; 1];
+    let (code, _) = r.call(Peer::Server, SERVER_IOAPIC_TEST, &[], &mut reply);
+    ensure(code == rc::OK, "ioapic test call failed")?;
+    ensure(
+        reply[0] == 1,
+        "COM1's interrupt did not arrive through the IOAPIC",
+    )
 }
 
 fn fpu_private(r: &mut Runner) -> Outcome {

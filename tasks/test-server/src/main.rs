@@ -3,6 +3,7 @@
 #![no_main]
 
 mod edu_irq;
+mod uart_irq;
 
 use abi::{lease, TaskId};
 use test_api::*;
@@ -30,6 +31,10 @@ fn main() -> ! {
                     Err(code) => code,
                 };
                 sys_reply(msg.sender, 0, &rc.to_le_bytes());
+            }
+            SERVER_IOAPIC_TEST => {
+                let ok = uart_irq::raise_and_wait();
+                sys_reply(msg.sender, 0, &[ok as u8]);
             }
             SERVER_IRQ_TEST => {
                 let ok = edu_irq::raise_and_wait();

@@ -325,3 +325,39 @@ fn graph_draws_every_task_and_every_call() {
     assert_eq!(svg.matches("marker-end").count(), 2);
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
 }
+
+#[test]
+fn ioapic_input_gets_its_own_vector_above_msi_vectors() {
+    let app = load(&with(
+        "priority = 9",
+        "priority = 9\nnotifications = [\"uart\"]\nioapic = { uart = 4 }",
+    ))
+    .unwrap();
+    assert_eq!(
+        app.tasks[3].irqs,
+        vec![(IOAPIC_VECTOR_BASE + 4, 1, Some(4))]
+    );
+}
+
+#[test]
+fn ioapic_input_beyond_the_ioapic_is_refused() {
+    let e = load(&with(
+        "priority = 9",
+        "priority = 9\nnotifications = [\"uart\"]\nioapic = { uart = 24 }",
+    ))
+    .unwrap_err();
+    assert!(e.contains("[tasks.idle] ioapic") && e.contains("24"), "{e}");
+}
+
+#[test]
+fn msi_vector_in_the_ioapic_range_is_refused() {
+    let e = load(&with(
+        "priority = 9",
+        "priority = 9\nnotifications = [\"irq\"]\ninterrupts = { irq = 230 }",
+    ))
+    .unwrap_err();
+    assert!(
+        e.contains("[tasks.idle] interrupts") && e.contains("230"),
+        "{e}"
+    );
+}

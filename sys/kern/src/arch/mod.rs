@@ -6,6 +6,7 @@ pub mod cpu;
 pub mod entry;
 pub mod gdt;
 pub mod idt;
+pub mod ioapic;
 pub mod lapic;
 pub mod paging;
 pub mod serial;
