@@ -22,8 +22,8 @@ commands:
   kill TASK [at N]          fault a task on purpose now, or as its Nth
                             message from now reaches it (fault injection)
   dma DEV [IOVA]            ask the device's owner to DMA a pattern (to IOVA)
-  dma-move DEV DOMAIN       start a DMA, reassign the device while it is in
-                            flight, and show where the data landed
+  dma-move DEV DOMAIN [IOVA]  start a DMA (to IOVA), reassign the device
+                            while it is in flight, show where the data landed
   shutdown                  stop the machine (QEMU exits with success)
 DEV is a PCI address (00:02.0, 0000:00:02.0) or a device name from app.toml.";
 
@@ -78,6 +78,7 @@ pub enum Command<'a> {
     DmaMove {
         device: DeviceRef<'a>,
         domain: &'a str,
+        iova: Option<u64>,
     },
     Shutdown,
     /// An empty line.
@@ -133,7 +134,7 @@ fn usage(command: &str) -> &'static str {
         "release" => "release DEV",
         "kill" => "kill TASK [at N]",
         "dma" => "dma DEV [IOVA]",
-        "dma-move" => "dma-move DEV DOMAIN",
+        "dma-move" => "dma-move DEV DOMAIN [IOVA]",
         "shutdown" => "shutdown",
         "help" => "help",
         "devices" => "devices",
@@ -227,7 +228,15 @@ pub fn parse(line: &str) -> Result<Command<'_>, ParseError<'_>> {
                 command: "dma-move",
                 what: "DOMAIN",
             })?;
-            ("dma-move", Command::DmaMove { device, domain })
+            let iova = words.next().map(number).transpose()?;
+            (
+                "dma-move",
+                Command::DmaMove {
+                    device,
+                    domain,
+                    iova,
+                },
+            )
         }
         "shutdown" => ("shutdown", Command::Shutdown),
         other => return Err(ParseError::UnknownCommand(other)),
@@ -374,11 +383,23 @@ mod tests {
             parse("dma-move edu0 dom_b"),
             Ok(Command::DmaMove {
                 device: DeviceRef::Name("edu0"),
-                domain: "dom_b"
+                domain: "dom_b",
+                iova: None
             })
         );
         let e = parse("dma-move edu0").unwrap_err().to_string();
-        assert_eq!(e, "dma-move: missing DOMAIN (usage: dma-move DEV DOMAIN)");
+        assert_eq!(
+            e,
+            "dma-move: missing DOMAIN (usage: dma-move DEV DOMAIN [IOVA])"
+        );
+        assert_eq!(
+            parse("dma-move edu2 dom_a 0x7f00000"),
+            Ok(Command::DmaMove {
+                device: DeviceRef::Name("edu2"),
+                domain: "dom_a",
+                iova: Some(0x7f0_0000)
+            })
+        );
     }
 
     #[test]

@@ -205,7 +205,11 @@ impl Console {
                 }
             }
             Command::Dma { device, iova } => self.dma(device, iova),
-            Command::DmaMove { device, domain } => self.dma_move(device, domain),
+            Command::DmaMove {
+                device,
+                domain,
+                iova,
+            } => self.dma_move(device, domain, iova),
             Command::Shutdown => {
                 let _ = writeln!(o, "shutting down");
                 sys_send(
@@ -381,7 +385,7 @@ impl Console {
     /// edu performs the transfer 100 ms after it starts; the reassignment
     /// takes far less, so the data must land through the *new* domain's
     /// tables, in the new owner's buffer, with no DMA fault.
-    fn dma_move(&mut self, device: DeviceRef, domain: &str) {
+    fn dma_move(&mut self, device: DeviceRef, domain: &str, at: Option<u64>) {
         let mut o = Out;
         let (dev, target) = match (resolve(device), domain_by_name(domain)) {
             (Ok(d), Some(t)) => (d, t),
@@ -405,10 +409,13 @@ impl Console {
         };
         self.dma_count += 1;
         let pattern = 0xA0 | (self.dma_count % 16) as u8;
-        let iova = config::system::DOMAINS
+        let buffer = config::system::DOMAINS
             .get(new_index)
             .and_then(|d| d.2.first())
-            .map_or(0, |m| m.0 + 0x1000 * (1 + self.dma_count % 4));
+            .copied();
+        let iova =
+            at.unwrap_or_else(|| buffer.map_or(0, |m| m.0 + 0x1000 * (1 + self.dma_count % 4)));
+        let in_buffer = buffer.is_some_and(|m| iova >= m.0 && iova < m.0 + m.2);
         let mut from = worker::Client::new(self.transport, old);
         let mut to = worker::Client::new(self.transport, sys_refresh_task_id(TaskId(new_owner)));
         if let Err(e) = from.start_dma(dev, iova, pattern) {
@@ -419,6 +426,12 @@ impl Console {
         let report = from.finish_dma();
         let landed = to.holds(iova, pattern).unwrap_or(false);
         match (moved, report) {
+            (Ok(_), Ok(_)) if !in_buffer => {
+                let _ = writeln!(
+                    o,
+                    "{dev} moved to {domain} while its DMA to IOVA {iova:#x} (outside the owners' buffers) was in flight; see 'faults'"
+                );
+            }
             (Ok(_), Ok(r)) => {
                 let _ = writeln!(
                     o,
