@@ -22,46 +22,13 @@ use userlib::*;
 task_config!();
 
 /// What a scenario returns: `Err(why)` fails it.
-pub type Outcome = Result<(), &'static str>;
+pub use test_harness::Outcome;
 
 #[export_name = "main"]
 fn main() -> ! {
-    let mut failures = 0u32;
-    match rig::Rig::new() {
-        Ok(mut rig) => {
-            for (name, f) in scenarios::ALL {
-                defmt::info!("TEST {=str} start", name);
-                match f(&mut rig) {
-                    Ok(()) => defmt::info!("TEST {=str} ok", name),
-                    Err(why) => {
-                        failures += 1;
-                        defmt::error!("TEST {=str} FAIL {=str}", name, why);
-                    }
-                }
-            }
-        }
-        Err(why) => {
-            for (name, _) in scenarios::ALL {
-                defmt::info!("TEST {=str} start", name);
-                defmt::error!("TEST {=str} FAIL {=str}", name, why);
-                failures += 1;
-            }
-        }
-    }
-    let verdict = if failures == 0 {
-        abi::DEBUG_EXIT_SUCCESS
-    } else {
-        abi::DEBUG_EXIT_FAILURE
+    let failures = match rig::Rig::new() {
+        Ok(mut rig) => test_harness::run(&mut rig, &scenarios::ALL),
+        Err(why) => test_harness::fail_all(&scenarios::ALL, why),
     };
-    defmt::info!("{=u32} scenario(s) failed; shutting down", failures);
-    let _ = sys_send(
-        config::slots::SUPERVISOR,
-        protocol::OP_SHUTDOWN,
-        &[verdict],
-        &mut [],
-        &[],
-    );
-    loop {
-        sys_recv_notification(0);
-    }
+    test_harness::finish(config::slots::SUPERVISOR, failures)
 }

@@ -12,6 +12,7 @@ use edu::{Direction, Edu, MmioBus, Sleep};
 use idl_runtime::KernelTransport;
 use idl_types::{AccessWidth, Bdf, BrokerEvent, DomainId};
 use task_test_broker::{landed, prepare, untouched, LEN, STAGE, TARGET};
+pub use test_harness::ensure;
 use userlib::*;
 
 use crate::{broker, config, iommu, pci, Outcome};
@@ -61,14 +62,6 @@ impl Sleep for TimerSleep {
 pub fn sleep_ms(ms: u64) {
     sys_set_timer(Some(sys_get_timer() + ms), config::notifications::TIMER);
     sys_recv_notification(config::notifications::TIMER);
-}
-
-pub fn ensure(cond: bool, why: &'static str) -> Outcome {
-    if cond {
-        Ok(())
-    } else {
-        Err(why)
-    }
 }
 
 /// One domain's memory as this task sees it.

@@ -12,7 +12,7 @@ use crate::config;
 use crate::rig::{domain, ensure, sleep_ms, Rig, BRIDGE, EDU0, EDU1, EDU_BRIDGED, SECBUS_ALIAS};
 use crate::Outcome;
 
-type Scenario = (&'static str, fn(&mut Rig) -> Outcome);
+type Scenario = test_harness::Scenario<Rig>;
 
 pub const ALL: [Scenario; 6] = [
     (

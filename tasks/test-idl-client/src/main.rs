@@ -7,31 +7,17 @@ include!(concat!(env!("OUT_DIR"), "/idl.rs"));
 
 use counter::{AddArgs, Client, Compensation};
 use idl_runtime::{ClientError, KernelTransport};
-use task_supervisor_protocol::*;
 use userlib::*;
 
 task_config!();
 
-/// The supervisor's shutdown operation (raw kernel IPC, below the IDL).
-mod task_supervisor_protocol {
-    pub const OP_SHUTDOWN: u32 = 2;
-}
-
-type Outcome = Result<(), &'static str>;
+use test_harness::{ensure, Outcome};
 type Counter = Client<KernelTransport>;
 
 static NAMES: [&str; config::TASK_COUNT] = config::TASK_NAMES;
 
-fn ensure(cond: bool, why: &'static str) -> Outcome {
-    if cond {
-        Ok(())
-    } else {
-        Err(why)
-    }
-}
-
 /// A named scenario.
-type Scenario = (&'static str, fn(&mut Counter) -> Outcome);
+type Scenario = test_harness::Scenario<Counter>;
 
 const SCENARIOS: &[Scenario] = &[
     ("idl_call_returns_typed_reply", typed_reply),
@@ -124,30 +110,6 @@ fn idempotent_after_restart(c: &mut Counter) -> Outcome {
 #[export_name = "main"]
 fn main() -> ! {
     let mut c = Client::new(KernelTransport::new(&NAMES), config::slots::SERVER);
-    let mut failures = 0u32;
-    for (name, f) in SCENARIOS {
-        defmt::info!("TEST {=str} start", name);
-        match f(&mut c) {
-            Ok(()) => defmt::info!("TEST {=str} ok", name),
-            Err(why) => {
-                failures += 1;
-                defmt::error!("TEST {=str} FAIL {=str}", name, why);
-            }
-        }
-    }
-    let verdict = if failures == 0 {
-        abi::DEBUG_EXIT_SUCCESS
-    } else {
-        abi::DEBUG_EXIT_FAILURE
-    };
-    sys_send(
-        config::slots::SUPERVISOR,
-        OP_SHUTDOWN,
-        &[verdict],
-        &mut [],
-        &[],
-    );
-    loop {
-        sys_recv_notification(0);
-    }
+    let failures = test_harness::run(&mut c, SCENARIOS);
+    test_harness::finish(config::slots::SUPERVISOR, failures)
 }

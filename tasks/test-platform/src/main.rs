@@ -14,6 +14,7 @@ mod scenarios;
 use idl_runtime::KernelTransport;
 use task_supervisor::protocol;
 use task_test_platform::{acpi, domid, pci, Holdings};
+pub use test_harness::ensure;
 use userlib::*;
 
 task_config!();
@@ -32,13 +33,6 @@ pub struct Peers {
 }
 
 /// `Err(why)` unless `cond`.
-pub fn ensure(cond: bool, why: &'static str) -> Outcome {
-    if cond {
-        Ok(())
-    } else {
-        Err(why)
-    }
-}
 
 /// Waits `ms` milliseconds on the runner's timer notification.
 pub fn sleep(ms: u64) {
@@ -61,30 +55,6 @@ fn main() -> ! {
         domid: domid::Client::new(transport, config::slots::DOMID),
         holdings: Holdings::new(),
     };
-    let mut failures = 0u32;
-    for (name, scenario) in scenarios::ALL {
-        defmt::info!("TEST {=str} start", name);
-        match scenario(&mut peers) {
-            Ok(()) => defmt::info!("TEST {=str} ok", name),
-            Err(why) => {
-                failures += 1;
-                defmt::error!("TEST {=str} FAIL {=str}", name, why);
-            }
-        }
-    }
-    let verdict = if failures == 0 {
-        abi::DEBUG_EXIT_SUCCESS
-    } else {
-        abi::DEBUG_EXIT_FAILURE
-    };
-    sys_send(
-        config::slots::SUPERVISOR,
-        protocol::OP_SHUTDOWN,
-        &[verdict],
-        &mut [],
-        &[],
-    );
-    loop {
-        sys_recv_notification(0);
-    }
+    let failures = test_harness::run(&mut peers, scenarios::ALL);
+    test_harness::finish(config::slots::SUPERVISOR, failures)
 }

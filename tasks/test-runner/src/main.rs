@@ -14,14 +14,13 @@ use userlib::*;
 task_config!();
 
 /// What a scenario returns: `Err(why)` fails it.
-pub type Outcome = Result<(), &'static str>;
+pub use test_harness::Outcome;
 
 /// The runner's view of its peers (generations change as they restart).
 pub struct Runner {
     pub server: TaskId,
     pub victim: TaskId,
     pub supervisor: TaskId,
-    pub failures: u32,
 }
 
 impl Runner {
@@ -55,17 +54,6 @@ impl Runner {
         );
         protocol::decode_record(&out).unwrap_or((0, (0, 0, 0)))
     }
-
-    fn check(&mut self, name: &str, f: fn(&mut Runner) -> Outcome) {
-        defmt::info!("TEST {=str} start", name);
-        match f(self) {
-            Ok(()) => defmt::info!("TEST {=str} ok", name),
-            Err(why) => {
-                self.failures += 1;
-                defmt::error!("TEST {=str} FAIL {=str}", name, why);
-            }
-        }
-    }
 }
 
 /// The peers the runner calls.
@@ -82,21 +70,9 @@ fn main() -> ! {
         server: config::slots::SERVER,
         victim: config::slots::VICTIM,
         supervisor: config::slots::SUPERVISOR,
-        failures: 0,
     };
-    for (name, f) in scenarios::ALL {
-        r.check(name, *f);
-    }
-    let verdict = if r.failures == 0 {
-        abi::DEBUG_EXIT_SUCCESS
-    } else {
-        abi::DEBUG_EXIT_FAILURE
-    };
-    defmt::info!("{=u32} scenario(s) failed; shutting down", r.failures);
-    r.call(Peer::Supervisor, protocol::OP_SHUTDOWN, &[verdict], &mut []);
-    loop {
-        sys_recv_notification(0);
-    }
+    let failures = test_harness::run(&mut r, scenarios::ALL);
+    test_harness::finish(config::slots::SUPERVISOR, failures)
 }
 
 /// A sender task's current ID.

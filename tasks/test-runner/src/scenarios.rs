@@ -4,10 +4,12 @@ use abi::{lease, rc, FaultInfo, Lease, TaskId, MAX_MESSAGE};
 use test_api::*;
 use userlib::*;
 
+use test_harness::ensure;
+
 use crate::{config, sender, Outcome, Peer, Runner};
 
 /// A named scenario.
-pub type Scenario = (&'static str, fn(&mut Runner) -> Outcome);
+pub type Scenario = test_harness::Scenario<Runner>;
 
 /// Every scenario, by the name xtask reports.
 pub const ALL: &[Scenario] = &[
@@ -49,14 +51,6 @@ pub const ALL: &[Scenario] = &[
 ];
 
 const RUNNER_PING: u32 = 1 << 0;
-
-fn ensure(cond: bool, why: &'static str) -> Outcome {
-    if cond {
-        Ok(())
-    } else {
-        Err(why)
-    }
-}
 
 fn ipc_round_trip(r: &mut Runner) -> Outcome {
     let mut reply = [0u8; 16];

@@ -10,6 +10,7 @@ use edu::{Direction, Edu, MmioBus};
 use pci::Bdf;
 use task_test_vtd::expect::ExpectedFault;
 use task_test_vtd::pattern;
+pub use test_harness::ensure;
 use vtd::{
     Assignment, DomainTables, Fault, MapMode, PageAllocator, PageTable, Perm, Rid, SetContext,
 };
@@ -24,14 +25,6 @@ const DMA_POLLS: u32 = 50;
 /// Fault records kept from one drain (QEMU has one register).
 const MAX_FAULTS: usize = 4;
 const PAGE: u64 = 4096;
-
-pub fn ensure(cond: bool, why: &'static str) -> Outcome {
-    if cond {
-        Ok(())
-    } else {
-        Err(why)
-    }
-}
 
 /// The requester ID of a PCI function.
 pub fn rid(bdf: Bdf) -> Rid {

@@ -8,7 +8,7 @@ mod pci;
 use crate::{Outcome, Peers};
 
 /// A named scenario.
-pub type Scenario = (&'static str, fn(&mut Peers) -> Outcome);
+pub type Scenario = test_harness::Scenario<Peers>;
 
 pub const ALL: &[Scenario] = &[
     ("acpi_reports_the_unit_at_fed90000", acpi::unit_at_fed90000),
