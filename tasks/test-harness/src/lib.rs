@@ -21,8 +21,6 @@ pub fn ensure(cond: bool, why: &'static str) -> Outcome {
     }
 }
 
-/// `Ok` when `cond` holds, else the failure `why`.
-
 /// The exit value a run ends the machine with.
 pub fn verdict(failures: u32) -> u8 {
     if failures == 0 {
