@@ -143,7 +143,7 @@ pub fn clippy(app: &App) -> Result<(), String> {
             let config = out.join(&t.name).join("config.rs");
             (
                 t.krate.clone(),
-                t.krate.clone(),
+                crate::firmware_bin(&t.krate),
                 features,
                 ("CUSTODY_TASK_CONFIG", config),
             )

@@ -7,12 +7,15 @@
 
 include!(concat!(env!("OUT_DIR"), "/idl.rs"));
 
+#[cfg(any(feature = "raw-server", feature = "idl-server"))]
 use abi::TaskId;
+#[cfg(any(feature = "raw-server", feature = "client"))]
 use task_bench_ipc::*;
 use userlib::*;
 
 task_config!();
 
+#[cfg(any(feature = "idl-server", feature = "client"))]
 static NAMES: [&str; config::TASK_COUNT] = config::TASK_NAMES;
 
 #[cfg(feature = "raw-server")]

@@ -16,7 +16,6 @@ use generated::{broker, iommu, pci};
 mod rig;
 mod scenarios;
 
-use task_supervisor::protocol;
 use userlib::*;
 
 task_config!();

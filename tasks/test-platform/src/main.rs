@@ -12,7 +12,6 @@
 mod scenarios;
 
 use idl_runtime::KernelTransport;
-use task_supervisor::protocol;
 use task_test_platform::{acpi, domid, pci, Holdings};
 pub use test_harness::ensure;
 use userlib::*;
@@ -31,8 +30,6 @@ pub struct Peers {
     pub domid: domid::Client<KernelTransport>,
     pub holdings: Holdings,
 }
-
-/// `Err(why)` unless `cond`.
 
 /// Waits `ms` milliseconds on the runner's timer notification.
 pub fn sleep(ms: u64) {

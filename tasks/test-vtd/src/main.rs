@@ -9,7 +9,6 @@ mod platform;
 mod scenarios;
 mod steps;
 
-use task_supervisor::protocol;
 use userlib::*;
 
 task_config!();

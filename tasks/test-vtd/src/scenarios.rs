@@ -14,7 +14,7 @@ use crate::steps::*;
 use crate::Outcome;
 
 /// Every scenario, by the name xtask reports.
-pub const ALL: &[(&str, fn(&mut Bench) -> Outcome)] = &[
+pub const ALL: &[test_harness::Scenario<Bench>] = &[
     ("bring_up_enables_translation", bring_up),
     (
         "dma_through_mapped_domain_lands_at_expected_page",

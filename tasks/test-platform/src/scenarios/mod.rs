@@ -5,7 +5,7 @@ mod acpi;
 mod domid;
 mod pci;
 
-use crate::{Outcome, Peers};
+use crate::Peers;
 
 /// A named scenario.
 pub type Scenario = test_harness::Scenario<Peers>;
