@@ -342,6 +342,7 @@ impl Console {
         };
         let owner = match self.owner_of(dev) {
             Some(t) => t,
+            None if self.quarantined(dev) => return self.quarantine_dma(dev, iova),
             None => {
                 let _ = writeln!(o, "error: {dev} is not owned by a worker's domain");
                 return;
@@ -454,6 +455,53 @@ impl Console {
             }
             (_, Err(e)) => {
                 let _ = writeln!(o, "error: the DMA did not finish: {e:?}");
+            }
+        }
+    }
+
+    fn quarantined(&mut self, dev: Bdf) -> bool {
+        let mut start = 0;
+        loop {
+            let Ok(page) = self.broker.list_devices(start) else {
+                return false;
+            };
+            if let Some(e) = page.entries.iter().find(|e| e.device == dev) {
+                return e.custody == Custody::Quarantined;
+            }
+            match page.next {
+                Some(n) => start = n,
+                None => return false,
+            }
+        }
+    }
+
+    /// DMA from a quarantined device, driven by the first domain's worker:
+    /// it must land in no owner's buffer and raise no DMA fault (the
+    /// device's quarantine tables send every IOVA to a scratch page).
+    fn quarantine_dma(&mut self, dev: Bdf, iova: Option<u64>) {
+        let mut o = Out;
+        let Some(&(_, owner, maps)) = config::system::DOMAINS.first() else {
+            let _ = writeln!(o, "error: no worker to drive {dev}");
+            return;
+        };
+        let target = iova.unwrap_or_else(|| maps.first().map_or(0, |m| m.0 + 0x1000));
+        let mut w = worker::Client::new(self.transport, sys_refresh_task_id(TaskId(owner)));
+        match w.quarantine_dma(dev, target, PATTERN) {
+            Ok(r) => {
+                let _ = writeln!(
+                    o,
+                    "{dev} is quarantined: its DMA to IOVA {:#x} {} ({} ms)",
+                    r.iova,
+                    if r.landed || !r.rest_untouched {
+                        "REACHED a worker's buffer"
+                    } else {
+                        "went to its scratch page, not to any owner's buffer"
+                    },
+                    r.millis
+                );
+            }
+            Err(e) => {
+                let _ = writeln!(o, "error: {e:?}");
             }
         }
     }

@@ -107,14 +107,30 @@ impl Worker {
         }
     }
 
+    fn custody_of(&mut self, device: Bdf) -> Option<Custody> {
+        let mut start = 0u16;
+        loop {
+            let page = self.broker.list_devices(start).ok()?;
+            if let Some(e) = page.entries.iter().find(|e| e.device == device) {
+                return Some(e.custody);
+            }
+            start = page.next?;
+        }
+    }
+
     fn start(&mut self, device: Bdf, iova: u64, pattern: u8) -> Result<(), WorkerError> {
+        self.check_mine(device)?;
+        self.start_unchecked(device, iova, pattern)
+    }
+
+    /// Starts a transfer from `device` without checking whose it is.
+    fn start_unchecked(&mut self, device: Bdf, iova: u64, pattern: u8) -> Result<(), WorkerError> {
         if self.running.is_some() {
             return Err(WorkerError::Busy);
         }
         if !Buffer::reachable(iova) {
             return Err(WorkerError::BadIova(iova));
         }
-        self.check_mine(device)?;
         let mut edu = self.edu(device)?;
         let _ = self.pci.enable_bus_master(device, true);
         let target = self.buffer.offset_of(iova);
@@ -183,6 +199,18 @@ impl worker::Server for Worker {
 
     fn start_dma(&mut self, _caller: TaskId, a: worker::StartDmaArgs) -> Result<(), WorkerError> {
         self.start(a.device, a.iova, a.pattern)
+    }
+
+    fn quarantine_dma(
+        &mut self,
+        _caller: TaskId,
+        a: worker::QuarantineDmaArgs,
+    ) -> Result<DmaReport, WorkerError> {
+        if self.custody_of(a.device) != Some(Custody::Quarantined) {
+            return Err(WorkerError::NotMine(a.device));
+        }
+        self.start_unchecked(a.device, a.iova, a.pattern)?;
+        self.finish()
     }
 
     fn holds(&mut self, _caller: TaskId, a: worker::HoldsArgs) -> Result<bool, WorkerError> {

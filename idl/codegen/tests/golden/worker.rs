@@ -27,11 +27,21 @@ pub mod worker {
         /// Whether this worker's buffer holds a transfer of `pattern` at `iova`
         /// (someone else's DMA may land here after a reassignment).
         Holds = 4,
+        /// DMA from a device the broker holds in quarantine (not this worker's)
+        /// to `iova`: it must reach only the device's scratch page, so nothing
+        /// lands in this worker's buffer and the IOMMU reports no fault.
+        QuarantineDma = 5,
     }
 
     impl Op {
         /// Every operation, in declaration order.
-        pub const ALL: [Op; 4] = [Op::Dma, Op::StartDma, Op::FinishDma, Op::Holds];
+        pub const ALL: [Op; 5] = [
+            Op::Dma,
+            Op::StartDma,
+            Op::FinishDma,
+            Op::Holds,
+            Op::QuarantineDma,
+        ];
 
         /// The operation with this number, if there is one.
         pub fn from_raw(raw: u32) -> Option<Op> {
@@ -45,6 +55,7 @@ pub mod worker {
                 Op::StartDma => "start_dma",
                 Op::FinishDma => "finish_dma",
                 Op::Holds => "holds",
+                Op::QuarantineDma => "quarantine_dma",
             }
         }
 
@@ -55,6 +66,7 @@ pub mod worker {
                 Op::StartDma => &START_DMA,
                 Op::FinishDma => &FINISH_DMA,
                 Op::Holds => &HOLDS,
+                Op::QuarantineDma => &QUARANTINE_DMA,
             }
         }
     }
@@ -230,6 +242,54 @@ pub mod worker {
         reply_max: HOLDS_REPLY_MAX,
     };
 
+    // ---- 5 quarantine_dma ---------------------------------------------------
+
+    /// Arguments of [`Op::QuarantineDma`].
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    #[serde(crate = "idl_runtime::serde")]
+    pub struct QuarantineDmaArgs {
+        /// Argument `device`.
+        pub device: Bdf,
+        /// Argument `iova`.
+        pub iova: u64,
+        /// Argument `pattern`.
+        pub pattern: u8,
+    }
+
+    impl MaxEncodedLen for QuarantineDmaArgs {
+        const MAX_ENCODED_LEN: usize =
+            <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
+            + <u64 as MaxEncodedLen>::MAX_ENCODED_LEN
+            + <u8 as MaxEncodedLen>::MAX_ENCODED_LEN;
+    }
+
+    /// The largest `quarantine_dma` request: 14 bytes.
+    pub const QUARANTINE_DMA_REQUEST_MAX: usize =
+        <QuarantineDmaArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
+    /// The largest `quarantine_dma` reply (its value or its error): 20 bytes.
+    pub const QUARANTINE_DMA_REPLY_MAX: usize = idl_types::max_len(
+        <DmaReport as MaxEncodedLen>::MAX_ENCODED_LEN,
+        <WorkerError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    );
+    const _: () = assert!(
+        QUARANTINE_DMA_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "worker.quarantine_dma: the request can exceed the kernel's MAX_MESSAGE"
+    );
+    const _: () = assert!(
+        QUARANTINE_DMA_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "worker.quarantine_dma: the reply can exceed the kernel's MAX_MESSAGE"
+    );
+
+    /// What client and server know about `quarantine_dma`.
+    pub const QUARANTINE_DMA: OpSpec = OpSpec {
+        op: Op::QuarantineDma as u32,
+        idempotent: false,
+        callers: &[],
+        leases: &[],
+        request_max: QUARANTINE_DMA_REQUEST_MAX,
+        reply_max: QUARANTINE_DMA_REPLY_MAX,
+    };
+
     /// A client of `Worker`: one method per operation. It holds the server's
     /// task ID and follows the server's restarts (see `ClientError`).
     pub struct Client<T: Transport> {
@@ -332,6 +392,31 @@ pub mod worker {
                 &mut [],
             )
         }
+
+        /// DMA from a device the broker holds in quarantine (not this worker's)
+        /// to `iova`: it must reach only the device's scratch page, so nothing
+        /// lands in this worker's buffer and the IOMMU reports no fault.
+        ///
+        /// Not idempotent: a server death is reported, not retried.
+        pub fn quarantine_dma(
+            &mut self,
+            device: Bdf,
+            iova: u64,
+            pattern: u8,
+        ) -> Result<DmaReport, ClientError<WorkerError>> {
+            let args = QuarantineDmaArgs { device, iova, pattern };
+            let mut request = [0; QUARANTINE_DMA_REQUEST_MAX];
+            let mut reply = [0; QUARANTINE_DMA_REPLY_MAX];
+            idl_runtime::call(
+                &mut self.transport,
+                &mut self.server,
+                &QUARANTINE_DMA,
+                &args,
+                &mut request,
+                &mut reply,
+                &mut [],
+            )
+        }
     }
 
     /// The server side of `Worker`: one method per operation, called by
@@ -355,6 +440,15 @@ pub mod worker {
         /// Whether this worker's buffer holds a transfer of `pattern` at `iova`
         /// (someone else's DMA may land here after a reassignment).
         fn holds(&mut self, caller: TaskId, args: HoldsArgs) -> Result<bool, WorkerError>;
+
+        /// DMA from a device the broker holds in quarantine (not this worker's)
+        /// to `iova`: it must reach only the device's scratch page, so nothing
+        /// lands in this worker's buffer and the IOMMU reports no fault.
+        fn quarantine_dma(
+            &mut self,
+            caller: TaskId,
+            args: QuarantineDmaArgs,
+        ) -> Result<DmaReport, WorkerError>;
 
         /// The notification bits this server wakes up for.
         fn notification_mask(&self) -> u32 {
@@ -412,6 +506,15 @@ pub mod worker {
                     Err(refusal) => return refusal,
                 };
                 let result = server.holds(call.caller, admitted.args);
+                idl_runtime::encode_reply(result, reply)
+            }
+            Op::QuarantineDma => {
+                let checked = idl_runtime::admit(call, ctx, &QUARANTINE_DMA);
+                let admitted = match checked {
+                    Ok(admitted) => admitted,
+                    Err(refusal) => return refusal,
+                };
+                let result = server.quarantine_dma(call.caller, admitted.args);
                 idl_runtime::encode_reply(result, reply)
             }
         }
