@@ -419,13 +419,30 @@ impl Console {
         let in_buffer = buffer.is_some_and(|m| iova >= m.0 && iova < m.0 + m.2);
         let mut from = worker::Client::new(self.transport, old);
         let mut to = worker::Client::new(self.transport, sys_refresh_task_id(TaskId(new_owner)));
+        // Meanwhile the target domain's worker runs a DMA of its own device
+        // (if it has one) to another page: it must land untouched.
+        let bystander = self.device_of(target, dev);
+        let by_iova = buffer.map_or(0, |m| m.0 + 0x1000 * (1 + (self.dma_count + 2) % 4));
+        let by_pattern = pattern ^ 0x0F;
+        let by_started = bystander.is_some_and(|d| to.start_dma(d, by_iova, by_pattern).is_ok());
         if let Err(e) = from.start_dma(dev, iova, pattern) {
             let _ = writeln!(o, "error: starting the DMA: {e:?}");
             return;
         }
         let moved = self.broker.reassign(dev, target);
         let report = from.finish_dma();
+        let by_report = by_started.then(|| to.finish_dma());
         let landed = to.holds(iova, pattern).unwrap_or(false);
+        if let (Some(d), Some(r)) = (bystander, by_report) {
+            // Its buffer's other pages legitimately change: the moved
+            // device's data lands there too. Its own page must be intact.
+            let ok = matches!(r, Ok(ref r) if r.landed);
+            let _ = writeln!(
+                o,
+                "meanwhile {d} (already in {domain}) DMAed to IOVA {by_iova:#x}: {}",
+                if ok { "landed untouched" } else { "DISTURBED" }
+            );
+        }
         match (moved, report) {
             (Ok(_), Ok(_)) if !in_buffer => {
                 let _ = writeln!(
@@ -456,6 +473,22 @@ impl Console {
             (_, Err(e)) => {
                 let _ = writeln!(o, "error: the DMA did not finish: {e:?}");
             }
+        }
+    }
+
+    /// A device other than `except` that `domain` holds, if any.
+    fn device_of(&mut self, domain: DomainId, except: Bdf) -> Option<Bdf> {
+        let mut start = 0;
+        loop {
+            let page = self.broker.list_devices(start).ok()?;
+            if let Some(e) = page
+                .entries
+                .iter()
+                .find(|e| e.device != except && e.custody == Custody::Domain(domain))
+            {
+                return Some(e.device);
+            }
+            start = page.next?;
         }
     }
 
