@@ -10,15 +10,16 @@ use core::fmt;
 pub const HELP: &str = "\
 commands:
   help                      this text
-  devices                   every device: owner domain, unit, RMRRs, aliases
+  devices                   every device, its owner domain, whether it has an RMRR
   domains                   every domain and its owner task
   tasks                     every task: state, generation, faults
   assign DEV DOMAIN         give an unowned device to a domain
   reassign DEV DOMAIN       move a device directly to another domain
   quarantine DEV            move a device to its quarantine tables
   release DEV               take a device from its domain (to quarantine)
-  faults                    DMA faults the IOMMU recorded
-  stats                     counters: context writes, invalidations, IPC
+  faults                    DMA faults the IOMMU recorded (source, address)
+  stats                     the IOMMU's counters: context changes by path,
+                            invalidations by granularity, faults drained
   kill TASK [at N]          fault a task on purpose now, or as its Nth
                             message from now reaches it (fault injection)
   dma DEV [IOVA]            ask the device's owner to DMA a pattern (to IOVA)
