@@ -8,12 +8,14 @@
 #![no_std]
 
 pub mod sys;
+mod tsc;
 
 #[cfg(feature = "firmware")]
 mod runtime;
 
 pub use abi;
 pub use sys::*;
+pub use tsc::rdtsc;
 
 /// Includes the task's generated configuration (`CUSTODY_TASK_CONFIG`).
 #[macro_export]

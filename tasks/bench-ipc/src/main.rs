@@ -54,14 +54,6 @@ fn main() -> ! {
 }
 
 #[cfg(feature = "client")]
-fn rdtsc() -> u64 {
-    let (lo, hi): (u32, u32);
-    // SAFETY: rdtsc has no side effects (CR4.TSD is clear).
-    unsafe { core::arch::asm!("rdtsc", out("eax") lo, out("edx") hi, options(nomem, nostack)) };
-    ((hi as u64) << 32) | lo as u64
-}
-
-#[cfg(feature = "client")]
 fn measure(name: &str, empty: u64, samples: &mut [u64; SAMPLES], mut f: impl FnMut()) -> u64 {
     for _ in 0..16 {
         f();

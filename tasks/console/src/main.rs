@@ -12,7 +12,7 @@ use core::fmt::Write as _;
 
 use abi::TaskId;
 use idl_runtime::KernelTransport;
-use idl_types::{Bdf, Custody, DomainId, UnitId};
+use idl_types::{Bdf, Custody, DeviceEntry, DomainId, UnitId};
 use task_console::{parse, Command, DeviceRef, LineEditor, LineEvent, HELP};
 use task_supervisor::protocol as sup;
 use userlib::*;
@@ -476,36 +476,27 @@ impl Console {
         }
     }
 
-    /// A device other than `except` that `domain` holds, if any.
-    fn device_of(&mut self, domain: DomainId, except: Bdf) -> Option<Bdf> {
+    /// The first device in the broker's books that `pred` accepts.
+    fn find_device(&mut self, pred: impl Fn(&DeviceEntry) -> bool) -> Option<DeviceEntry> {
         let mut start = 0;
         loop {
             let page = self.broker.list_devices(start).ok()?;
-            if let Some(e) = page
-                .entries
-                .iter()
-                .find(|e| e.device != except && e.custody == Custody::Domain(domain))
-            {
-                return Some(e.device);
+            if let Some(e) = page.entries.iter().find(|e| pred(e)) {
+                return Some(*e);
             }
             start = page.next?;
         }
     }
 
+    /// A device other than `except` that `domain` holds, if any.
+    fn device_of(&mut self, domain: DomainId, except: Bdf) -> Option<Bdf> {
+        self.find_device(|e| e.device != except && e.custody == Custody::Domain(domain))
+            .map(|e| e.device)
+    }
+
     fn quarantined(&mut self, dev: Bdf) -> bool {
-        let mut start = 0;
-        loop {
-            let Ok(page) = self.broker.list_devices(start) else {
-                return false;
-            };
-            if let Some(e) = page.entries.iter().find(|e| e.device == dev) {
-                return e.custody == Custody::Quarantined;
-            }
-            match page.next {
-                Some(n) => start = n,
-                None => return false,
-            }
-        }
+        self.find_device(|e| e.device == dev)
+            .is_some_and(|e| e.custody == Custody::Quarantined)
     }
 
     /// DMA from a quarantined device, driven by the first domain's worker:
@@ -541,19 +532,12 @@ impl Console {
 
     /// The worker task owning `dev`'s domain, by the broker's books.
     fn owner_of(&mut self, dev: Bdf) -> Option<TaskId> {
-        let mut start = 0;
-        loop {
-            let page = self.broker.list_devices(start).ok()?;
-            if let Some(e) = page.entries.iter().find(|e| e.device == dev) {
-                let Custody::Domain(d) = e.custody else {
-                    return None;
-                };
-                let i = d.0.checked_sub(config::system::FIRST_DOMAIN_ID)? as usize;
-                let owner = config::system::DOMAINS.get(i)?.1;
-                return Some(sys_refresh_task_id(TaskId(owner)));
-            }
-            start = page.next?;
-        }
+        let Custody::Domain(d) = self.find_device(|e| e.device == dev)?.custody else {
+            return None;
+        };
+        let i = d.0.checked_sub(config::system::FIRST_DOMAIN_ID)? as usize;
+        let owner = config::system::DOMAINS.get(i)?.1;
+        Some(sys_refresh_task_id(TaskId(owner)))
     }
 }
 

@@ -89,24 +89,13 @@ impl Worker {
     }
 
     fn check_mine(&mut self, device: Bdf) -> Result<(), WorkerError> {
-        let mut start = 0u16;
-        loop {
-            let Ok(page) = self.broker.list_devices(start) else {
-                return Err(WorkerError::NotMine(device));
-            };
-            if let Some(e) = page.entries.iter().find(|e| e.device == device) {
-                return match e.custody {
-                    Custody::Domain(d) if d == self.domain => Ok(()),
-                    _ => Err(WorkerError::NotMine(device)),
-                };
-            }
-            match page.next {
-                Some(n) => start = n,
-                None => return Err(WorkerError::NotMine(device)),
-            }
+        match self.custody_of(device) {
+            Some(Custody::Domain(d)) if d == self.domain => Ok(()),
+            _ => Err(WorkerError::NotMine(device)),
         }
     }
 
+    /// Who holds `device`, by the broker's books.
     fn custody_of(&mut self, device: Bdf) -> Option<Custody> {
         let mut start = 0u16;
         loop {

@@ -11,6 +11,7 @@ use pci::Bdf;
 use task_test_vtd::expect::ExpectedFault;
 use task_test_vtd::pattern;
 pub use test_harness::ensure;
+use userlib::rdtsc;
 use vtd::{
     Assignment, DomainTables, Fault, MapMode, PageAllocator, PageTable, Perm, Rid, SetContext,
 };
@@ -37,17 +38,6 @@ pub fn rid(bdf: Bdf) -> Rid {
 /// The brought-up unit.
 pub fn unit(u: &mut Option<Iommu>) -> Result<&mut Iommu, &'static str> {
     u.as_mut().ok_or("the unit was not brought up")
-}
-
-/// A zeroed pool page for DMA.
-/// The guest TSC: under QEMU's `-icount shift=0` (as `cargo xtask bench`
-/// boots this image) it counts instructions, so the `BENCH` lines below
-/// are path lengths of the driver's operations.
-fn rdtsc() -> u64 {
-    let (lo, hi): (u32, u32);
-    // SAFETY: rdtsc has no side effects (CR4.TSD is clear).
-    unsafe { core::arch::asm!("rdtsc", out("eax") lo, out("edx") hi, options(nomem, nostack)) };
-    ((hi as u64) << 32) | lo as u64
 }
 
 pub fn page(u: &mut Iommu) -> Result<u64, &'static str> {

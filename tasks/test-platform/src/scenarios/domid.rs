@@ -10,7 +10,7 @@
 use idl_runtime::ClientError;
 use idl_types::{Bdf, Did, DidGrant, DidHolder, DidRelease, DomainId, DomidError, UnitId};
 use task_test_platform::{domid::Client, Holding};
-use userlib::{sys_post, sys_refresh_task_id};
+use userlib::{rdtsc, sys_post, sys_refresh_task_id};
 
 use super::pci::{BRIDGED_EDU, EDU};
 use crate::{domid_crash_notification, ensure, sleep, Outcome, Peers};
@@ -28,15 +28,6 @@ const RESTART_LIMIT_MS: u64 = 2000;
 
 fn d(n: u16) -> DomainId {
     DomainId(n)
-}
-
-/// The guest TSC: an instruction count when `cargo xtask bench` boots this
-/// image under `-icount shift=0`.
-fn rdtsc() -> u64 {
-    let (lo, hi): (u32, u32);
-    // SAFETY: rdtsc has no side effects (CR4.TSD is clear).
-    unsafe { core::arch::asm!("rdtsc", out("eax") lo, out("edx") hi, options(nomem, nostack)) };
-    ((hi as u64) << 32) | lo as u64
 }
 
 /// Acquires and notes the holding (a counted device).
