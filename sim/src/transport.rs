@@ -25,11 +25,6 @@ use task_broker::{JournalError, JournalStore};
 use crate::hardware::Hardware;
 use crate::servers::{index, Servers, NAMES};
 
-/// iommu.idl operation numbers the observer accounting looks at.
-const OP_SET_CONTEXT: u32 = 5;
-const OP_CLEAR_CONTEXT: u32 = 6;
-const OP_QUARANTINE_DEVICE: u32 = 8;
-
 /// A planned fault.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Fault {
@@ -149,14 +144,14 @@ pub fn kill(
 fn context_change(op: u32, msg: &[u8]) -> Option<(UnitId, Bdf, ReassignMode)> {
     use idl_runtime::postcard::from_bytes;
     use task_iommu::iommu as ipc;
-    match op {
-        OP_SET_CONTEXT => from_bytes::<ipc::SetContextArgs>(msg)
+    match ipc::Op::from_raw(op)? {
+        ipc::Op::SetContext => from_bytes::<ipc::SetContextArgs>(msg)
             .ok()
             .map(|a| (a.unit, a.rid, a.mode)),
-        OP_CLEAR_CONTEXT => from_bytes::<ipc::ClearContextArgs>(msg)
+        ipc::Op::ClearContext => from_bytes::<ipc::ClearContextArgs>(msg)
             .ok()
             .map(|a| (a.unit, a.rid, a.mode)),
-        OP_QUARANTINE_DEVICE => from_bytes::<ipc::QuarantineDeviceArgs>(msg)
+        ipc::Op::QuarantineDevice => from_bytes::<ipc::QuarantineDeviceArgs>(msg)
             .ok()
             .map(|a| (a.unit, a.rid, a.mode)),
         _ => None,

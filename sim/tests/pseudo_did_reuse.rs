@@ -25,7 +25,7 @@ const SECOND: Bdf = Bdf {
     function: 2,
 };
 const UNIT: UnitId = UnitId(0);
-const OP_SET_CONTEXT: u32 = 5;
+const OP_SET_CONTEXT: u32 = task_iommu::iommu::Op::SetContext as u32;
 
 #[test]
 fn rollback_into_quarantine_after_pseudo_did_reuse_finds_the_devices_own_tables() {

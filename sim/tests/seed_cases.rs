@@ -22,10 +22,10 @@ const SECBUS_ALIAS: Bdf = bdf(1, 0, 0);
 const D1: DomainId = DomainId(1);
 const D2: DomainId = DomainId(2);
 const D3: DomainId = DomainId(3);
-const OP_ACQUIRE: u32 = 1;
-const OP_MAP_RANGE: u32 = 3;
-const OP_UNMAP_RANGE: u32 = 4;
-const OP_SET_CONTEXT: u32 = 5;
+const OP_ACQUIRE: u32 = domid::domid::Op::Acquire as u32;
+const OP_MAP_RANGE: u32 = task_iommu::iommu::Op::MapRange as u32;
+const OP_UNMAP_RANGE: u32 = task_iommu::iommu::Op::UnmapRange as u32;
+const OP_SET_CONTEXT: u32 = task_iommu::iommu::Op::SetContext as u32;
 
 const fn bdf(bus: u8, device: u8, function: u8) -> Bdf {
     Bdf {

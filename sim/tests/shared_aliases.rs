@@ -24,7 +24,7 @@ const D1: DomainId = DomainId(1);
 const D2: DomainId = DomainId(2);
 const D3: DomainId = DomainId(3);
 const UNIT: UnitId = UnitId(0);
-const OP_SET_CONTEXT: u32 = 5;
+const OP_SET_CONTEXT: u32 = task_iommu::iommu::Op::SetContext as u32;
 
 const fn bdf(bus: u8, device: u8, function: u8) -> Bdf {
     Bdf {

@@ -326,7 +326,7 @@ const PAGE: u64 = 4096;
 impl App {
     /// Reads and checks an app.toml. `crates` are the package names in the
     /// workspace, to check each task's crate exists.
-    pub fn load(path: &Path, crates: &[String]) -> Result<App, AppError> {
+    pub fn load(path: &Path, crates: &[CrateInfo]) -> Result<App, AppError> {
         let file = path.display().to_string();
         let err = |place: &str, message: String| AppError {
             file: file.clone(),
@@ -352,7 +352,7 @@ impl App {
 fn check(
     raw: AppToml,
     path: &Path,
-    crates: &[String],
+    crates: &[CrateInfo],
     err: &dyn Fn(&str, String) -> AppError,
 ) -> Result<App, AppError> {
     let mut regions = Vec::new();
@@ -445,12 +445,12 @@ fn check(
     let mut tasks = Vec::new();
     for (name, t) in &parsed {
         let place = format!("[tasks.{name}]");
-        if !crates.contains(&t.krate) {
+        let Some(info) = crates.iter().find(|c| c.name == t.krate) else {
             return Err(err(
                 &place,
                 format!("crate: no crate named \"{}\" in the workspace", t.krate),
             ));
-        }
+        };
         let is_sup = names.get(supervisor) == Some(name);
         if is_sup && t.priority != 0 {
             return Err(err(
@@ -496,9 +496,15 @@ fn check(
                         ),
                     ));
                 }
+                if let Some(peer_info) = crates.iter().find(|c| c.name == pt.krate) {
+                    interfaces::check_slot(info, &slot, &peer, peer_info)
+                        .map_err(|m| err(&place, m))?;
+                }
                 slots.push((slot, pi));
             }
         }
+        let bound: Vec<String> = slots.iter().map(|(s, _)| s.clone()).collect();
+        interfaces::check_all_bound(info, &bound).map_err(|m| err(&place, m))?;
         let mut notify = Vec::new();
         for (peer, note) in &t.notify {
             let Some(pi) = names.iter().position(|n| n == peer) else {
@@ -622,6 +628,10 @@ fn check(
         crate::system::check(system_toml, &app).map_err(|(place, msg)| err(&place, msg))?;
     Ok(app)
 }
+
+pub mod interfaces;
+
+pub use interfaces::CrateInfo;
 
 #[cfg(test)]
 mod tests;

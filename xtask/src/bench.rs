@@ -26,7 +26,7 @@ fn image_figures(
     how: &'static str,
 ) -> Result<Vec<Figure>, String> {
     let path = image::root().join(app);
-    let app = App::load(&path, &crate::workspace_crates()).map_err(|e| e.to_string())?;
+    let app = App::load(&path, &crate::workspace_crates()?).map_err(|e| e.to_string())?;
     let img = image::build(&app, true)?;
     let names: Vec<String> = app.tasks.iter().map(|t| t.name.clone()).collect();
     let tables = logs::Tables::load(&names, &img.task_elves, &img.image);
@@ -102,7 +102,7 @@ struct Figure {
 pub fn run(machine: &MachineOptions) -> Result<ExitCode, String> {
     qemu::ensure_installed()?;
     let path = image::root().join("apps/bench.toml");
-    let app = App::load(&path, &crate::workspace_crates()).map_err(|e| e.to_string())?;
+    let app = App::load(&path, &crate::workspace_crates()?).map_err(|e| e.to_string())?;
     let img = image::build(&app, true)?;
     let names: Vec<String> = app.tasks.iter().map(|t| t.name.clone()).collect();
     let tables = logs::Tables::load(&names, &img.task_elves, &img.image);

@@ -106,14 +106,15 @@ pub fn firmware_bin(package: &str) -> String {
     package.to_string()
 }
 
-/// Package names of the workspace members (to check app.toml's crates).
-fn workspace_crates() -> Vec<String> {
+/// The workspace members as app.toml's checks see them: package names and
+/// the interfaces each implements and calls (`[package.metadata.custody]`).
+fn workspace_crates() -> Result<Vec<app::CrateInfo>, String> {
     let root = image::root();
     let read = |p: PathBuf| -> Option<toml::Value> {
         toml::from_str(&std::fs::read_to_string(p).ok()?).ok()
     };
     let Some(ws) = read(root.join("Cargo.toml")) else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     let members = ws
         .get("workspace")
@@ -125,7 +126,7 @@ fn workspace_crates() -> Vec<String> {
         .iter()
         .filter_map(|m| m.as_str())
         .filter_map(|m| read(root.join(m).join("Cargo.toml")))
-        .filter_map(|c| c.get("package")?.get("name")?.as_str().map(String::from))
+        .filter_map(|c| app::CrateInfo::from_manifest(&c))
         .collect()
 }
 
@@ -134,7 +135,7 @@ fn load_app(path: Option<&PathBuf>) -> Result<App, String> {
     let path = path
         .cloned()
         .unwrap_or_else(|| image::root().join("app.toml"));
-    App::load(&path, &workspace_crates()).map_err(|e| e.to_string())
+    App::load(&path, &workspace_crates()?).map_err(|e| e.to_string())
 }
 
 fn main() -> ExitCode {

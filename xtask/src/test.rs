@@ -189,9 +189,11 @@ fn scenario_app(path: &Path, machine: &MachineOptions, tally: &mut Tally) {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     println!("== QEMU scenarios of {}", path.display());
-    let app = match App::load(path, &crate::workspace_crates()) {
+    let loaded = crate::workspace_crates()
+        .and_then(|crates| App::load(path, &crates).map_err(|e| e.to_string()));
+    let app = match loaded {
         Ok(a) => a,
-        Err(e) => return tally.record(&format!("qemu {stem} (app.toml)"), false, &e.to_string()),
+        Err(e) => return tally.record(&format!("qemu {stem} (app.toml)"), false, &e),
     };
     let mut scenarios = app
         .test

@@ -13,6 +13,8 @@ use crate::error::{Error, Pos};
 
 /// The kernel's message limit (`abi::MAX_MESSAGE`).
 pub const MAX_MESSAGE: usize = 256;
+/// The largest operation number: a code's upper 16 bits are the interface's.
+pub const MAX_OP_NUMBER: u32 = 0xFFFF;
 /// Leases per message (`abi::MAX_LEASES`).
 pub const MAX_LEASES: usize = 4;
 /// The longest fixed array serde can encode.
@@ -145,6 +147,15 @@ pub fn check(file: &str, iface: &Interface) -> Result<Vec<Sizes>, Error> {
             return c.invalid(
                 op.pos,
                 format!("operation `{}`: numbers start at 1", op.name),
+            );
+        }
+        if op.number > MAX_OP_NUMBER {
+            return c.invalid(
+                op.pos,
+                format!(
+                    "operation `{}`: number {} is above {MAX_OP_NUMBER} (the upper 16 bits of a code name the interface)",
+                    op.name, op.number
+                ),
             );
         }
         if !numbers.insert(op.number) {

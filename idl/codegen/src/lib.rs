@@ -16,8 +16,24 @@ mod parser;
 
 use std::path::{Path, PathBuf};
 
-pub use check::MAX_MESSAGE;
+pub use check::{MAX_MESSAGE, MAX_OP_NUMBER};
 pub use error::{Error, Pos};
+
+/// FNV-1a offset basis and prime (32-bit).
+const FNV_OFFSET: u32 = 0x811c_9dc5;
+const FNV_PRIME: u32 = 0x0100_0193;
+
+/// An interface's tag, the upper 16 bits of its operation codes: the 32-bit
+/// FNV-1a hash of its name folded to 16 bits, never 0 (raw, non-IDL
+/// protocols such as the supervisor's use small codes, whose upper bits are
+/// 0). Stable as long as the name is.
+pub fn interface_id(name: &str) -> u16 {
+    let hash = name.bytes().fold(FNV_OFFSET, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(FNV_PRIME)
+    });
+    let folded = ((hash >> 16) ^ (hash & 0xFFFF)) as u16;
+    folded.max(1)
+}
 
 /// Compiles the `.idl` file at `idl_path` into Rust source: one module named
 /// after the interface (`interface Domid` → `pub mod domid`).

@@ -56,3 +56,30 @@ fn generated_code_matches_the_golden_files() {
         "one golden file per interface, and no stale ones"
     );
 }
+
+/// Every interface of the system has its own tag, so a message sent to the
+/// wrong server (or to a task serving several) is never taken for another
+/// interface's operation.
+#[test]
+fn every_interface_of_the_system_has_a_distinct_nonzero_id() {
+    let mut seen = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(idl_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "idl") {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).unwrap();
+        let name = source
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("interface "))
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("{}: no interface", path.display()))
+            .to_string();
+        let id = idl_codegen::interface_id(&name);
+        assert_ne!(id, 0, "{name}: 0 is left to raw protocols");
+        if let Some(other) = seen.insert(id, name.clone()) {
+            panic!("{name} and {other} share interface id {id:#06x}");
+        }
+    }
+    assert!(seen.len() >= 6, "found the system's interfaces: {seen:?}");
+}

@@ -143,3 +143,28 @@ fn each_message_gets_exactly_one_reply_or_fault_and_notifications_reach_the_serv
         "recv used the server's mask"
     );
 }
+
+/// Operation codes carry their interface's tag: the same `.idl` number of
+/// another interface (here Pci's `config_dump`, number 3, against Kitchen,
+/// which also has a number 3) is refused, never taken for Kitchen's own.
+#[test]
+fn an_operation_of_another_interface_is_refused_even_with_the_same_number() {
+    let foreign = idl_tests::pci::Op::ConfigDump as u32;
+    assert_eq!(foreign & 0xFFFF, 3);
+    assert!(kitchen::Op::ALL.iter().any(|op| *op as u32 & 0xFFFF == 3));
+    assert_ne!(idl_tests::pci::INTERFACE_ID, kitchen::INTERFACE_ID);
+
+    let mut script = Script::default();
+    let mut server = kitchen::Endpoint(Kitchen::default());
+    let alice = task("alice");
+    script.send(alice, foreign, &[]);
+    let mut buf = [0u8; MAX_MESSAGE];
+    let mut reply = [0u8; MAX_MESSAGE];
+    assert_eq!(
+        serve_once(&mut script, &mut server, &mut buf, &mut reply),
+        Served::Faulted {
+            sender: alice,
+            reason: ReplyFaultReason::UndefinedOperation
+        }
+    );
+}

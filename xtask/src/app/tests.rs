@@ -5,13 +5,17 @@ use super::*;
 const CRATES: &[&str] = &["task-supervisor", "task-idle", "task-ping"];
 
 fn load(text: &str) -> Result<App, String> {
+    let crates: Vec<CrateInfo> = CRATES.iter().map(|s| CrateInfo::named(s)).collect();
+    load_with(text, &crates)
+}
+
+fn load_with(text: &str, crates: &[CrateInfo]) -> Result<App, String> {
     let dir = std::env::temp_dir().join(format!("custody-app-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let path = dir.join(format!("app{n}.toml"));
     std::fs::write(&path, text).unwrap();
-    let crates: Vec<String> = CRATES.iter().map(|s| s.to_string()).collect();
-    App::load(&path, &crates).map_err(|e| e.to_string())
+    App::load(&path, crates).map_err(|e| e.to_string())
 }
 
 static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -360,4 +364,91 @@ fn msi_vector_in_the_ioapic_range_is_refused() {
         e.contains("[tasks.idle] interrupts") && e.contains("230"),
         "{e}"
     );
+}
+
+/// The crates of GOOD, with `task-ping` calling interface Pong through its
+/// `pong` slot and the pong task's crate being `pong_crate`.
+fn interface_crates(pong_crate: CrateInfo) -> Vec<CrateInfo> {
+    let mut ping = CrateInfo::named("task-ping");
+    ping.uses.insert("pong".into(), "Pong".into());
+    vec![
+        CrateInfo::named("task-supervisor"),
+        CrateInfo::named("task-idle"),
+        ping,
+        pong_crate,
+    ]
+}
+
+fn serving(name: &str, interfaces: &[&str]) -> CrateInfo {
+    CrateInfo {
+        serves: interfaces.iter().map(|s| s.to_string()).collect(),
+        ..CrateInfo::named(name)
+    }
+}
+
+#[test]
+fn swapping_in_a_crate_that_does_not_implement_the_slots_interface_is_an_error_naming_both() {
+    let text = GOOD.replacen(
+        "[tasks.pong]\ncrate = \"task-ping\"",
+        "[tasks.pong]\ncrate = \"task-counter\"",
+        1,
+    );
+    let crates = interface_crates(serving("task-counter", &["Counter"]));
+    let e = load_with(&text, &crates).unwrap_err();
+    assert!(
+        e.contains("[tasks.ping] task-slots: \"pong\" is task \"pong\", whose crate task-counter does not implement interface Pong that task-ping calls through this slot (it implements: Counter)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn swapping_in_another_crate_that_implements_the_interface_is_accepted() {
+    let text = GOOD.replacen(
+        "[tasks.pong]\ncrate = \"task-ping\"",
+        "[tasks.pong]\ncrate = \"task-pong-fast\"",
+        1,
+    );
+    let crates = interface_crates(serving("task-pong-fast", &["Pong", "Stats"]));
+    let app = load_with(&text, &crates).unwrap();
+    assert!(app.tasks.iter().any(|t| t.krate == "task-pong-fast"));
+}
+
+#[test]
+fn a_slot_the_crate_calls_through_but_app_toml_does_not_bind_is_an_error() {
+    let mut crates = interface_crates(serving("task-pong", &["Pong"]));
+    crates[2].uses.insert("log".into(), "Log".into());
+    let text = GOOD.replacen(
+        "[tasks.pong]\ncrate = \"task-ping\"",
+        "[tasks.pong]\ncrate = \"task-pong\"",
+        1,
+    );
+    let e = load_with(&text, &crates).unwrap_err();
+    assert!(
+        e.contains(
+            "[tasks.ping] task-slots: crate task-ping calls interface Log through a slot \"log\""
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn malformed_custody_metadata_is_an_error_naming_the_crate_and_key() {
+    let manifest: toml::Value = toml::from_str(
+        "[package]\nname = \"task-x\"\n[package.metadata.custody]\nserves = \"Iommu\"\n",
+    )
+    .unwrap();
+    let e = CrateInfo::from_manifest(&manifest).unwrap().unwrap_err();
+    assert_eq!(
+        e,
+        "task-x's Cargo.toml: [package.metadata.custody] serves: expected a list of interface names"
+    );
+}
+
+#[test]
+fn every_task_crate_of_the_workspace_declares_valid_interface_metadata() {
+    let crates = crate::workspace_crates().unwrap();
+    let iommu = crates.iter().find(|c| c.name == "task-iommu").unwrap();
+    assert_eq!(iommu.serves, ["Iommu"]);
+    let broker = crates.iter().find(|c| c.name == "task-broker").unwrap();
+    assert_eq!(broker.uses.get("iommu").map(String::as_str), Some("Iommu"));
 }

@@ -221,15 +221,32 @@ fn use_list(w: &mut Writer, krate: &str, names: &[&str]) {
 
 fn op_enum(w: &mut Writer, iface: &Interface) {
     w.line(&format!(
+        "/// `{}`'s tag: the upper 16 bits of its operation codes (from its name).",
+        iface.name
+    ));
+    w.line(&format!(
+        "pub const INTERFACE_ID: u16 = {:#06x};",
+        crate::interface_id(&iface.name)
+    ));
+    w.line("");
+    w.line(&format!(
         "/// The operations of `{}`, by their stable numbers.",
         iface.name
     ));
+    w.line("///");
+    w.line("/// A code is [`INTERFACE_ID`] in the upper 16 bits and the `.idl`'s number");
+    w.line("/// below: a message meant for another interface is refused, and one task");
+    w.line("/// can serve several interfaces.");
     w.line("#[repr(u32)]");
     w.line("#[derive(Copy, Clone, Debug, PartialEq, Eq)]");
     w.open("pub enum Op {");
     for op in &iface.ops {
         op_docs(w, op);
-        w.line(&format!("{} = {},", camel(&op.name), op.number));
+        w.line(&format!(
+            "{} = (INTERFACE_ID as u32) << 16 | {},",
+            camel(&op.name),
+            op.number
+        ));
     }
     w.close("}");
     w.line("");

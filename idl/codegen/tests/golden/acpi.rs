@@ -12,25 +12,32 @@ pub mod acpi {
     };
     use idl_types::{AcpiError, Bdf, NoError, RmrrList, ScopeInfo, UnitId, UnitInfo};
 
+    /// `Acpi`'s tag: the upper 16 bits of its operation codes (from its name).
+    pub const INTERFACE_ID: u16 = 0x5e1b;
+
     /// The operations of `Acpi`, by their stable numbers.
+    ///
+    /// A code is [`INTERFACE_ID`] in the upper 16 bits and the `.idl`'s number
+    /// below: a message meant for another interface is refused, and one task
+    /// can serve several interfaces.
     #[repr(u32)]
     #[derive(Copy, Clone, Debug, PartialEq, Eq)]
     pub enum Op {
         /// How many IOMMU units the DMAR table declares.
-        UnitCount = 1,
+        UnitCount = (INTERFACE_ID as u32) << 16 | 1,
         /// One unit's facts.
-        UnitInfo = 2,
+        UnitInfo = (INTERFACE_ID as u32) << 16 | 2,
         /// The unit whose scope covers the device (an explicit device scope
         /// wins over an INCLUDE_PCI_ALL unit).
-        UnitOf = 3,
+        UnitOf = (INTERFACE_ID as u32) << 16 | 3,
         /// The RMRRs that name the device, including those app.toml adds.
-        RmrrsOf = 4,
+        RmrrsOf = (INTERFACE_ID as u32) << 16 | 4,
         /// Copies the raw DMAR table, from `offset`, into `out`; returns the
         /// table's total length (for diagnostics and the console).
-        ReadDmar = 5,
+        ReadDmar = (INTERFACE_ID as u32) << 16 | 5,
         /// The unit's device scope number `index`, resolved to requester IDs on
         /// this machine, or `None` past the last one.
-        UnitScope = 6,
+        UnitScope = (INTERFACE_ID as u32) << 16 | 6,
     }
 
     impl Op {

@@ -16,30 +16,37 @@ pub mod broker {
         TxStatus,
     };
 
+    /// `Broker`'s tag: the upper 16 bits of its operation codes (from its name).
+    pub const INTERFACE_ID: u16 = 0xc01d;
+
     /// The operations of `Broker`, by their stable numbers.
+    ///
+    /// A code is [`INTERFACE_ID`] in the upper 16 bits and the `.idl`'s number
+    /// below: a message meant for another interface is refused, and one task
+    /// can serve several interfaces.
     #[repr(u32)]
     #[derive(Copy, Clone, Debug, PartialEq, Eq)]
     pub enum Op {
         /// A page of the device list starting at row `start`.
-        ListDevices = 1,
+        ListDevices = (INTERFACE_ID as u32) << 16 | 1,
         /// A page of the domain list starting at row `start`.
-        ListDomains = 2,
+        ListDomains = (INTERFACE_ID as u32) << 16 | 2,
         /// Gives an unassigned (or quarantined) device to a domain.
-        Assign = 3,
+        Assign = (INTERFACE_ID as u32) << 16 | 3,
         /// Moves a device directly from its current domain to `target`, never
         /// leaving it without translation.
-        Reassign = 4,
+        Reassign = (INTERFACE_ID as u32) << 16 | 4,
         /// Puts a device in quarantine (its own tables; DMA lands on a scratch
         /// page, its RMRRs stay mapped).
-        Quarantine = 5,
+        Quarantine = (INTERFACE_ID as u32) << 16 | 5,
         /// Takes a device from its domain and leaves it unassigned (refused for
         /// a device with an RMRR, which must never lose translation).
-        Release = 6,
+        Release = (INTERFACE_ID as u32) << 16 | 6,
         /// Where the current transaction stands.
-        TxStatus = 7,
+        TxStatus = (INTERFACE_ID as u32) << 16 | 7,
         /// The first event after sequence number `after` (0 for the oldest
         /// kept), or `None` if there is none yet.
-        EventAfter = 8,
+        EventAfter = (INTERFACE_ID as u32) << 16 | 8,
     }
 
     impl Op {

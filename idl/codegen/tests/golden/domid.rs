@@ -18,42 +18,49 @@ pub mod domid {
         Bdf, Did, DidGrant, DidHolder, DidRelease, DomainId, DomidError, NoError, UnitId,
     };
 
+    /// `Domid`'s tag: the upper 16 bits of its operation codes (from its name).
+    pub const INTERFACE_ID: u16 = 0x49a0;
+
     /// The operations of `Domid`, by their stable numbers.
+    ///
+    /// A code is [`INTERFACE_ID`] in the upper 16 bits and the `.idl`'s number
+    /// below: a message meant for another interface is refused, and one task
+    /// can serve several interfaces.
     #[repr(u32)]
     #[derive(Copy, Clone, Debug, PartialEq, Eq)]
     pub enum Op {
         /// Counts `device` as a device of `domain` behind `unit` and returns the
         /// domain's DID there, allocating it for the first device. Exhaustion
         /// is an error. A replay (device already counted) says `counted: false`.
-        Acquire = 1,
+        Acquire = (INTERFACE_ID as u32) << 16 | 1,
         /// Uncounts `device`; the DID is freed with the last device. A device
         /// not counted changes nothing.
-        Release = 2,
+        Release = (INTERFACE_ID as u32) << 16 | 2,
         /// The DID (unit, domain) holds, if any.
-        Lookup = 3,
+        Lookup = (INTERFACE_ID as u32) << 16 | 3,
         /// Who holds a DID on a unit, if anyone.
-        OwnerOf = 4,
+        OwnerOf = (INTERFACE_ID as u32) << 16 | 4,
         /// The pseudo-DID for the quarantine tables of one device (the same one
         /// again if it has one).
-        AcquireQuarantine = 5,
+        AcquireQuarantine = (INTERFACE_ID as u32) << 16 | 5,
         /// Frees a device's quarantine pseudo-DID (nothing if it has none).
-        ReleaseQuarantine = 6,
+        ReleaseQuarantine = (INTERFACE_ID as u32) << 16 | 6,
         /// Recovery: replaces all books with what the present context entries
         /// say. `records` holds `SeedRecord`s in their 10-byte encoding (none on
         /// first boot). Units must be configured first. On error domid stays
         /// unseeded. Returns how many records were applied.
-        Seed = 7,
+        Seed = (INTERFACE_ID as u32) << 16 | 7,
         /// Tells domid a unit's capabilities (CAP.ND and CAP.CM) so it knows the
         /// range of DIDs; repeated calls with the same values are harmless.
         /// Allowed before the seed. Returns the number of DIDs of the unit.
-        ConfigureUnit = 8,
+        ConfigureUnit = (INTERFACE_ID as u32) << 16 | 8,
         /// Whether domid has been seeded since it started.
-        IsSeeded = 9,
+        IsSeeded = (INTERFACE_ID as u32) << 16 | 9,
         /// How many devices of `domain` are counted behind `unit` (the broker's
         /// SINGLE_DEVICE test).
-        DevicesOf = 10,
+        DevicesOf = (INTERFACE_ID as u32) << 16 | 10,
         /// How many DIDs (domain and pseudo) are held on `unit`.
-        DidsInUse = 11,
+        DidsInUse = (INTERFACE_ID as u32) << 16 | 11,
     }
 
     impl Op {

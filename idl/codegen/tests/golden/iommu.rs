@@ -17,51 +17,58 @@ pub mod iommu {
         UnitCaps, UnitId,
     };
 
+    /// `Iommu`'s tag: the upper 16 bits of its operation codes (from its name).
+    pub const INTERFACE_ID: u16 = 0xf7cb;
+
     /// The operations of `Iommu`, by their stable numbers.
+    ///
+    /// A code is [`INTERFACE_ID`] in the upper 16 bits and the `.idl`'s number
+    /// below: a message meant for another interface is refused, and one task
+    /// can serve several interfaces.
     #[repr(u32)]
     #[derive(Copy, Clone, Debug, PartialEq, Eq)]
     pub enum Op {
         /// Builds empty page tables for a domain on every unit.
-        CreateDomain = 1,
+        CreateDomain = (INTERFACE_ID as u32) << 16 | 1,
         /// Frees a domain's page tables; refused while a context entry uses them.
-        DestroyDomain = 2,
+        DestroyDomain = (INTERFACE_ID as u32) << 16 | 2,
         /// Maps `pages` pages from `iova` to `phys` in the domain, on every unit.
         /// A range already mapped exactly so is kept and the reply is empty
         /// (`pages` = 0); the reply is the range this call added, so the undo
         /// removes only that. A range partly mapped, or mapped elsewhere, is
         /// refused with nothing changed.
-        MapRange = 3,
+        MapRange = (INTERFACE_ID as u32) << 16 | 3,
         /// Unmaps a range and flushes the IOTLB for the domain's DIDs. An empty
         /// range does nothing.
-        UnmapRange = 4,
+        UnmapRange = (INTERFACE_ID as u32) << 16 | 4,
         /// Points a requester ID's context entry on `unit` at `entry` (clearing
         /// it for `NotPresent`; `Quarantine` needs the device's quarantine
         /// tables), atomically when the CPU has CX16, else in the seed's
         /// fallback order chosen by `mode`; then flushes the context cache and
         /// the IOTLB of the old DID. The present entry's DID must belong to an
         /// owner the iommu knows, else nothing changes.
-        SetContext = 5,
+        SetContext = (INTERFACE_ID as u32) << 16 | 5,
         /// Clears a requester ID's context entry (its DMA then faults).
-        ClearContext = 6,
+        ClearContext = (INTERFACE_ID as u32) << 16 | 6,
         /// What the hardware's context entry for a requester ID holds now: the
         /// truth the broker rebuilds its books from after a restart.
-        GetContext = 7,
+        GetContext = (INTERFACE_ID as u32) << 16 | 7,
         /// Moves a device's requester ID to its own quarantine tables (all DMA
         /// lands on one scratch page, zeroed each time; `rmrrs` stay
         /// identity-mapped) under pseudo-DID `did`.
-        QuarantineDevice = 8,
+        QuarantineDevice = (INTERFACE_ID as u32) << 16 | 8,
         /// Drains recorded DMA faults of every unit, oldest first.
-        PullFaults = 9,
+        PullFaults = (INTERFACE_ID as u32) << 16 | 9,
         /// The present context entries of a unit after requester ID `after`
         /// (`None`: from the start), a page at a time: what the broker re-seeds
         /// domid and its books from after a restart.
-        ListContexts = 10,
+        ListContexts = (INTERFACE_ID as u32) << 16 | 10,
         /// The capabilities of a unit (CAP.ND and CAP.CM configure domid).
-        UnitCaps = 11,
+        UnitCaps = (INTERFACE_ID as u32) << 16 | 11,
         /// How many units the iommu drives.
-        UnitCount = 12,
+        UnitCount = (INTERFACE_ID as u32) << 16 | 12,
         /// What the unit's server has done so far (for benchmarks).
-        Counters = 13,
+        Counters = (INTERFACE_ID as u32) << 16 | 13,
     }
 
     impl Op {

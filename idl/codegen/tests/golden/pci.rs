@@ -14,32 +14,39 @@ pub mod pci {
         AccessWidth, AliasOrder, Bdf, DeviceInfo, NoError, PciError, RequesterIdList, TaskIndex,
     };
 
+    /// `Pci`'s tag: the upper 16 bits of its operation codes (from its name).
+    pub const INTERFACE_ID: u16 = 0xc041;
+
     /// The operations of `Pci`, by their stable numbers.
+    ///
+    /// A code is [`INTERFACE_ID`] in the upper 16 bits and the `.idl`'s number
+    /// below: a message meant for another interface is refused, and one task
+    /// can serve several interfaces.
     #[repr(u32)]
     #[derive(Copy, Clone, Debug, PartialEq, Eq)]
     pub enum Op {
         /// Reads one config register.
-        ConfigRead = 1,
+        ConfigRead = (INTERFACE_ID as u32) << 16 | 1,
         /// Writes one config register; only the device's owner may.
-        ConfigWrite = 2,
+        ConfigWrite = (INTERFACE_ID as u32) << 16 | 2,
         /// Copies config space from `offset` into `out` (for dumps); returns the
         /// bytes copied.
-        ConfigDump = 3,
+        ConfigDump = (INTERFACE_ID as u32) << 16 | 3,
         /// Turns bus mastering on or off; replies with the previous setting.
         /// Only the device's owner (or the broker) may.
-        EnableBusMaster = 4,
+        EnableBusMaster = (INTERFACE_ID as u32) << 16 | 4,
         /// Kind, IDs, upstream bridge, secondary bus and phantom functions.
-        DeviceInfo = 5,
+        DeviceInfo = (INTERFACE_ID as u32) << 16 | 5,
         /// The function found after `after` in enumeration order (`None` starts
         /// at the beginning), or `None` at the end.
-        NextDevice = 6,
+        NextDevice = (INTERFACE_ID as u32) << 16 | 6,
         /// Every requester ID the device's DMA may carry (itself, bridge
         /// aliases, phantom functions), in the order to switch their context
         /// entries when moving it `order`.
-        RequesterIds = 7,
+        RequesterIds = (INTERFACE_ID as u32) << 16 | 7,
         /// Names the task that owns a device (`None`: nobody); replies with the
         /// previous owner.
-        SetOwner = 8,
+        SetOwner = (INTERFACE_ID as u32) << 16 | 8,
     }
 
     impl Op {

@@ -12,15 +12,22 @@ pub mod supervisor {
     };
     use idl_types::{DeathRecord, NoError, TaskIndex};
 
+    /// `Supervisor`'s tag: the upper 16 bits of its operation codes (from its name).
+    pub const INTERFACE_ID: u16 = 0xe0e1;
+
     /// The operations of `Supervisor`, by their stable numbers.
+    ///
+    /// A code is [`INTERFACE_ID`] in the upper 16 bits and the `.idl`'s number
+    /// below: a message meant for another interface is refused, and one task
+    /// can serve several interfaces.
     #[repr(u32)]
     #[derive(Copy, Clone, Debug, PartialEq, Eq)]
     pub enum Op {
         /// The first death recorded after sequence number `after` (0 for the
         /// oldest kept), or `None` if there is none yet.
-        DeathAfter = 1,
+        DeathAfter = (INTERFACE_ID as u32) << 16 | 1,
         /// The generation a task runs at now.
-        GenerationOf = 2,
+        GenerationOf = (INTERFACE_ID as u32) << 16 | 2,
     }
 
     impl Op {

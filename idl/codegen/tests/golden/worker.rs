@@ -12,25 +12,32 @@ pub mod worker {
     };
     use idl_types::{Bdf, DmaReport, WorkerError};
 
+    /// `Worker`'s tag: the upper 16 bits of its operation codes (from its name).
+    pub const INTERFACE_ID: u16 = 0xc42b;
+
     /// The operations of `Worker`, by their stable numbers.
+    ///
+    /// A code is [`INTERFACE_ID`] in the upper 16 bits and the `.idl`'s number
+    /// below: a message meant for another interface is refused, and one task
+    /// can serve several interfaces.
     #[repr(u32)]
     #[derive(Copy, Clone, Debug, PartialEq, Eq)]
     pub enum Op {
         /// DMA a pattern from `device` into this worker's buffer at `iova`, and
         /// report whether it landed there (and only there).
-        Dma = 1,
+        Dma = (INTERFACE_ID as u32) << 16 | 1,
         /// Start the same transfer and return at once (edu completes 100 ms of
         /// virtual time later): a reassignment can happen meanwhile.
-        StartDma = 2,
+        StartDma = (INTERFACE_ID as u32) << 16 | 2,
         /// Wait for the started transfer and report it.
-        FinishDma = 3,
+        FinishDma = (INTERFACE_ID as u32) << 16 | 3,
         /// Whether this worker's buffer holds a transfer of `pattern` at `iova`
         /// (someone else's DMA may land here after a reassignment).
-        Holds = 4,
+        Holds = (INTERFACE_ID as u32) << 16 | 4,
         /// DMA from a device the broker holds in quarantine (not this worker's)
         /// to `iova`: it must reach only the device's scratch page, so nothing
         /// lands in this worker's buffer and the IOMMU reports no fault.
-        QuarantineDma = 5,
+        QuarantineDma = (INTERFACE_ID as u32) << 16 | 5,
     }
 
     impl Op {
