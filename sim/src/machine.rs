@@ -243,7 +243,7 @@ impl<'a, 's, 'h> Machine<'a, 's, 'h> {
         let peers = Peers::new(self.transport.clone(), ids(self.system));
         let broker = Broker::start(peers, store, &config).map_err(|e| format!("{e}"))?;
         self.broker = Some(broker);
-        #[cfg(test)]
+        #[cfg(any(test, feature = "knobs"))]
         if let Some(b) = self.broker.as_mut() {
             b.set_knobs(self.knobs);
         }

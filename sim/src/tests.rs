@@ -32,3 +32,19 @@ fn simulator_catches_a_compensation_with_the_wrong_previous_entry() {
     let (_, o) = run_matrix(&matrix_platform(), knobs);
     assert!(!o.violations.is_empty());
 }
+
+#[test]
+fn simulator_catches_the_pre_seed_two_step_leaving_an_rmrr_untranslated() {
+    let knobs = Knobs {
+        two_step: true,
+        ..Knobs::default()
+    };
+    let (_, o) = run_matrix(&matrix_platform(), knobs);
+    assert!(
+        o.violations
+            .iter()
+            .any(|v| v.contains("disconnect windows for an RMRR device")),
+        "{:#?}",
+        o.violations.first()
+    );
+}

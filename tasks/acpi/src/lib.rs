@@ -15,6 +15,8 @@
 
 mod config;
 pub mod configured;
+#[cfg(feature = "firmware")]
+pub mod firmware;
 mod server;
 pub mod window;
 

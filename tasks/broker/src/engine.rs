@@ -510,13 +510,30 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
                         ranges: facts.rmrrs.clone(),
                     },
                 })?,
-                to => tx.step(SwitchContext {
-                    unit,
-                    rid: rid.bdf,
-                    from,
-                    to,
-                    mode: rid_mode,
-                })?,
+                to => {
+                    let from =
+                        if knobs.two_step && from.did().is_some() && to != ContextState::NotPresent
+                        {
+                            // The pre-seed way: unmap (clear and flush), then map.
+                            tx.step(SwitchContext {
+                                unit,
+                                rid: rid.bdf,
+                                from,
+                                to: ContextState::NotPresent,
+                                mode: rid_mode,
+                            })?;
+                            ContextState::NotPresent
+                        } else {
+                            from
+                        };
+                    tx.step(SwitchContext {
+                        unit,
+                        rid: rid.bdf,
+                        from,
+                        to,
+                        mode: rid_mode,
+                    })?
+                }
             };
             atomic &= change.atomic;
             let _ = written.push((rid.bdf, to, backer));

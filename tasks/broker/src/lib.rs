@@ -31,6 +31,8 @@ mod dma_faults;
 mod engine;
 mod events;
 mod facts;
+#[cfg(feature = "firmware")]
+pub mod firmware;
 mod handover;
 mod journal;
 mod memory;

@@ -14,9 +14,15 @@ use crate::journal::{Journal, JournalEntry, JournalError, JournalStore, Phase, T
 use crate::peers::{PeerFailure, Peers};
 use crate::steps::Step;
 
-/// Deliberate bugs the simulator must catch (tests only).
+/// Deliberate bugs the simulator must catch, and the pre-seed way of
+/// moving a device the benchmark compares with (tests only).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct Knobs {
+    /// Move a device the way Xen did before the seed (test-only variant,
+    /// for `cargo xtask bench`): each present context entry is cleared
+    /// (and flushed) first, then set, as unmap-then-map did. An RMRR's
+    /// range is untranslated in between: the bug the seed fixed.
+    pub two_step: bool,
     /// Send a step without journaling its undo first.
     pub skip_intent: bool,
     /// Journal every context undo as "clear the entry" instead of "set it

@@ -25,8 +25,16 @@ commands:
   dma DEV [IOVA]            ask the device's owner to DMA a pattern (to IOVA)
   dma-move DEV DOMAIN [IOVA]  start a DMA (to IOVA), reassign the device
                             while it is in flight, show where the data landed
+  bench DEV DOM1 DOM2 [N]   time N reassignments of DEV between DOM1 and DOM2
+                            (guest instructions under -icount) and the
+                            IOMMU work each did (for cargo xtask bench)
   shutdown                  stop the machine (QEMU exits with success)
 DEV is a PCI address (00:02.0, 0000:00:02.0) or a device name from app.toml.";
+
+/// Reassignments `bench` times when not told (odd, so the median is one).
+pub const BENCH_DEFAULT_COUNT: u16 = 21;
+/// The most `bench` times in one command.
+pub const BENCH_MAX_COUNT: u64 = 201;
 
 /// A device as the operator named it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +89,14 @@ pub enum Command<'a> {
         domain: &'a str,
         iova: Option<u64>,
     },
+    /// Time `count` reassignments of a device, alternating between two
+    /// domains (it starts in `first` when it is elsewhere).
+    Bench {
+        device: DeviceRef<'a>,
+        first: &'a str,
+        second: &'a str,
+        count: u16,
+    },
     Shutdown,
     /// An empty line.
     Nothing,
@@ -105,6 +121,13 @@ pub enum ParseError<'a> {
     BadDevice { word: &'a str, why: &'static str },
     /// A number that does not parse.
     BadNumber(&'a str),
+    /// A number outside what the command takes.
+    OutOfRange {
+        command: &'static str,
+        word: &'a str,
+        min: u64,
+        max: u64,
+    },
 }
 
 impl fmt::Display for ParseError<'_> {
@@ -123,6 +146,12 @@ impl fmt::Display for ParseError<'_> {
             }
             ParseError::BadDevice { word, why } => write!(f, "bad device '{word}': {why}"),
             ParseError::BadNumber(w) => write!(f, "bad number '{w}' (decimal, or hex with 0x)"),
+            ParseError::OutOfRange {
+                command,
+                word,
+                min,
+                max,
+            } => write!(f, "{command}: {word} is not in {min}..={max}"),
         }
     }
 }
@@ -136,6 +165,7 @@ fn usage(command: &str) -> &'static str {
         "kill" => "kill TASK [at N]",
         "dma" => "dma DEV [IOVA]",
         "dma-move" => "dma-move DEV DOMAIN [IOVA]",
+        "bench" => "bench DEV DOM1 DOM2 [N]",
         "shutdown" => "shutdown",
         "help" => "help",
         "devices" => "devices",
@@ -236,6 +266,40 @@ pub fn parse(line: &str) -> Result<Command<'_>, ParseError<'_>> {
                     device,
                     domain,
                     iova,
+                },
+            )
+        }
+        "bench" => {
+            let device = device(words.next(), "bench")?;
+            let mut domain = |what| {
+                words.next().ok_or(ParseError::Missing {
+                    command: "bench",
+                    what,
+                })
+            };
+            let first = domain("DOM1")?;
+            let second = domain("DOM2")?;
+            let count = match words.next() {
+                None => BENCH_DEFAULT_COUNT,
+                Some(word) => match number(word)? {
+                    n @ 1..=BENCH_MAX_COUNT => n as u16,
+                    _ => {
+                        return Err(ParseError::OutOfRange {
+                            command: "bench",
+                            word,
+                            min: 1,
+                            max: BENCH_MAX_COUNT,
+                        })
+                    }
+                },
+            };
+            (
+                "bench",
+                Command::Bench {
+                    device,
+                    first,
+                    second,
+                    count,
                 },
             )
         }
@@ -484,5 +548,39 @@ mod tests {
             let line = words.join(" ");
             let _ = parse(&line).map_err(|e| e.to_string());
         }
+    }
+
+    #[test]
+    fn bench_takes_a_device_two_domains_and_an_optional_count() {
+        assert_eq!(
+            parse("bench edu0 dom_a dom_b 41"),
+            Ok(Command::Bench {
+                device: DeviceRef::Name("edu0"),
+                first: "dom_a",
+                second: "dom_b",
+                count: 41
+            })
+        );
+        assert_eq!(
+            parse("bench 00:02.0 dom_a dom_b"),
+            Ok(Command::Bench {
+                device: addr(0, 2, 0),
+                first: "dom_a",
+                second: "dom_b",
+                count: BENCH_DEFAULT_COUNT
+            })
+        );
+    }
+
+    #[test]
+    fn bench_with_a_count_of_zero_or_too_many_is_refused_naming_the_range() {
+        let e = parse("bench edu0 dom_a dom_b 0").unwrap_err().to_string();
+        assert_eq!(e, "bench: 0 is not in 1..=201");
+        let e = parse("bench edu0 dom_a dom_b 70000")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "bench: 70000 is not in 1..=201");
+        let e = parse("bench edu0 dom_a").unwrap_err().to_string();
+        assert_eq!(e, "bench: missing DOM2 (usage: bench DEV DOM1 DOM2 [N])");
     }
 }

@@ -10,7 +10,7 @@
 mod command;
 mod line;
 
-pub use command::{parse, Command, DeviceRef, ParseError, HELP};
+pub use command::{parse, Command, DeviceRef, ParseError, BENCH_MAX_COUNT, HELP};
 pub use line::{LineEditor, LineEvent, MAX_LINE};
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 
 include!(concat!(env!("OUT_DIR"), "/idl.rs"));
 
+mod bench;
 mod serial;
 
 use core::fmt::Write as _;
@@ -210,6 +211,12 @@ impl Console {
                 domain,
                 iova,
             } => self.dma_move(device, domain, iova),
+            Command::Bench {
+                device,
+                first,
+                second,
+                count,
+            } => self.bench(device, first, second, count),
             Command::Shutdown => {
                 let _ = writeln!(o, "shutting down");
                 sys_send(

@@ -65,3 +65,27 @@ pub use ids::{Did, DidOwner, DomainId, Owner, Rid, UnitId};
 pub use pool::DidPool;
 pub use server::DomidServer;
 pub use space::{DidClass, DidSpace, SpaceError, MAX_DIDS, ND_MAX, ND_RESERVED};
+
+/// Units, domains per unit and (domain, device) memberships per unit the
+/// firmware's allocator is sized for.
+const FIRMWARE_UNITS: usize = 4;
+const FIRMWARE_DOMAINS: usize = 64;
+const FIRMWARE_MEMBERSHIPS: usize = 128;
+
+/// The allocator firmware builds (the domid task and the fused build):
+/// bitmaps by default, free lists with the `freelist` feature.
+#[cfg(not(feature = "freelist"))]
+pub type FirmwareAllocator =
+    BitmapAllocator<FIRMWARE_UNITS, FIRMWARE_DOMAINS, FIRMWARE_MEMBERSHIPS>;
+/// The allocator firmware builds (the domid task and the fused build):
+/// bitmaps by default, free lists with the `freelist` feature.
+#[cfg(feature = "freelist")]
+pub type FirmwareAllocator =
+    FreeListAllocator<FIRMWARE_UNITS, FIRMWARE_DOMAINS, FIRMWARE_MEMBERSHIPS>;
+
+/// Which allocator [`FirmwareAllocator`] is, for start-up logs.
+pub const FIRMWARE_ALLOCATOR: &str = if cfg!(feature = "freelist") {
+    "free-list"
+} else {
+    "bitmap"
+};

@@ -16,19 +16,8 @@ use userlib::*;
 
 task_config!();
 
-/// Units, domains per unit and (domain, device) memberships per unit.
-#[cfg(not(feature = "freelist"))]
-type Allocator = domid::BitmapAllocator<4, 64, 128>;
-/// Units, domains per unit and (domain, device) memberships per unit.
-#[cfg(feature = "freelist")]
-type Allocator = domid::FreeListAllocator<4, 64, 128>;
-
-/// Which allocator this binary was built with, for the start-up log.
-const ALLOCATOR: &str = if cfg!(feature = "freelist") {
-    "free-list"
-} else {
-    "bitmap"
-};
+type Allocator = domid::FirmwareAllocator;
+const ALLOCATOR: &str = domid::FIRMWARE_ALLOCATOR;
 
 static NAMES: [&str; config::TASK_COUNT] = config::TASK_NAMES;
 

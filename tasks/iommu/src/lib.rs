@@ -27,6 +27,8 @@ mod dids;
 mod domains;
 mod endpoint;
 mod faults;
+#[cfg(feature = "firmware")]
+pub mod firmware;
 mod ledger;
 mod region_ledger;
 mod region_pages;

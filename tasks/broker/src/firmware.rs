@@ -1,0 +1,276 @@
+//! The broker as firmware runs it (feature `firmware`): app.toml's system
+//! tables in the library's terms, the journal in a `persist` region, and
+//! what the task does around the transactions (telling pci the owners after
+//! every change, taking deaths from the supervisor). The broker task and the
+//! fused build (`tasks/fused`) both run it from here; they differ only in
+//! the transport their peers are reached through.
+//!
+//! What a reader must know: at start the library replays an unfinished
+//! journal and rebuilds the books from the hardware, so a restarted broker
+//! picks up where the last one died.
+
+use defmt::{Debug2Format as Dbg, Display2Format as D};
+use heapless::Vec;
+use idl_runtime::abi::TaskId;
+use idl_runtime::Transport;
+use idl_types::{Bdf, DomainId, TaskIndex};
+use task_supervisor::protocol::{NO_TASK, OP_TAKE_DEATH};
+use userlib::{sys_refresh_task_id, sys_send};
+
+use crate::broker_idl::Endpoint;
+use crate::{
+    Broker, BrokerServer, Config, DeviceConfig, DomainConfig, DomainMap, Peer, Peers,
+    JOURNAL_BYTES, MAX_DEVICES, MAX_DOMAINS,
+};
+
+/// Domain memory ranges app.toml may declare in all.
+const MAX_MAPS: usize = 32;
+/// Operators app.toml may name.
+const MAX_OPERATORS: usize = 8;
+/// Deaths taken per notification (the supervisor keeps the rest flagged).
+const MAX_DEATHS: usize = 16;
+
+/// The journal's store: the persist region's bytes.
+pub type Store = &'static mut [u8];
+
+/// app.toml's `config::system` tables, as the generated config gives them.
+pub struct SystemConfig<'c> {
+    /// `(name, segment, requester ID, initial domain index)`.
+    pub devices: &'c [(&'c str, u16, u16, Option<u16>)],
+    /// `(name, owner task index, [(iova, phys, bytes)])`.
+    pub domains: &'c [(&'c str, u16, &'c [(u64, u64, u64)])],
+    /// Domain *i* is `first_domain_id + i`.
+    pub first_domain_id: u16,
+    /// Task indices that may move any device.
+    pub operators: &'c [u16],
+}
+
+/// app.toml's system tables in the library's terms.
+pub struct SystemTables {
+    devices: Vec<DeviceConfig, MAX_DEVICES>,
+    domains: Vec<DomainConfig, MAX_DOMAINS>,
+    maps: Vec<DomainMap, MAX_MAPS>,
+    operators: Vec<TaskIndex, MAX_OPERATORS>,
+}
+
+impl SystemTables {
+    /// Converts the tables, warning about (and leaving out) what does not fit.
+    pub fn new(system: &SystemConfig<'_>) -> SystemTables {
+        let mut t = SystemTables {
+            devices: Vec::new(),
+            domains: Vec::new(),
+            maps: Vec::new(),
+            operators: Vec::new(),
+        };
+        let domain_id = |index: usize| {
+            u16::try_from(index)
+                .ok()
+                .and_then(|i| system.first_domain_id.checked_add(i))
+                .map(DomainId)
+        };
+        for &(name, segment, rid, initial) in system.devices {
+            if segment != 0 {
+                defmt::warn!(
+                    "broker: {=str} is on segment {=u16}; only 0 is served",
+                    name,
+                    segment
+                );
+                continue;
+            }
+            let device = DeviceConfig {
+                device: Bdf::from_requester_id(rid),
+                initial: initial.and_then(|i| domain_id(usize::from(i))),
+            };
+            if t.devices.push(device).is_err() {
+                defmt::warn!(
+                    "broker: more than {=usize} devices; {=str} left out",
+                    MAX_DEVICES,
+                    name
+                );
+            }
+        }
+        for (i, &(name, owner, maps)) in system.domains.iter().enumerate() {
+            let Some(domain) = domain_id(i) else { continue };
+            let owner = TaskIndex(owner);
+            if t.domains.push(DomainConfig { domain, owner }).is_err() {
+                defmt::warn!(
+                    "broker: more than {=usize} domains; {=str} left out",
+                    MAX_DOMAINS,
+                    name
+                );
+                continue;
+            }
+            for &(iova, phys, bytes) in maps {
+                let map = DomainMap {
+                    domain,
+                    iova,
+                    phys,
+                    bytes,
+                };
+                if t.maps.push(map).is_err() {
+                    defmt::warn!("broker: more than {=usize} domain maps", MAX_MAPS);
+                }
+            }
+        }
+        for &op in system.operators {
+            if t.operators.push(TaskIndex(op)).is_err() {
+                defmt::warn!("broker: more than {=usize} operators", MAX_OPERATORS);
+            }
+        }
+        t
+    }
+}
+
+/// The journal's persist region, `(virtual, physical, size)` as
+/// `config::regions` gives it, as bytes. Call once per task life.
+pub fn journal_region(region: (u64, u64, u64)) -> Store {
+    let (va, _, size) = region;
+    // SAFETY: the caller's app.toml grants the persist region at `va`,
+    // `size` bytes, read/write; it is taken once per life and the journal
+    // is its only user.
+    unsafe { core::slice::from_raw_parts_mut(va as *mut u8, size as usize) }
+}
+
+/// The broker plus what the task does around it.
+pub struct Running<T: Transport + Clone> {
+    /// The IDL endpoint (dispatch for `Broker`).
+    pub endpoint: Endpoint<BrokerServer<T, Store>>,
+    /// Transactions seen committed or rolled back (a change to sync).
+    changes: u32,
+}
+
+/// Starts the broker over `peers` with its journal in `store`: replays an
+/// unfinished transaction, rebuilds the books from the hardware, maps the
+/// domains' memory and tells pci the owners. Panics if the journal is
+/// unusable (the supervisor's restart, with back-off, is the retry).
+pub fn start<T: Transport + Clone>(
+    peers: Peers<T>,
+    store: Store,
+    tables: &SystemTables,
+) -> Running<T> {
+    if store.len() < JOURNAL_BYTES {
+        panic!(
+            "broker: journal region of {} bytes, need {}",
+            store.len(),
+            JOURNAL_BYTES
+        );
+    }
+    let config = Config {
+        devices: &tables.devices,
+        domains: &tables.domains,
+        operators: &tables.operators,
+    };
+    let mut broker = match Broker::start_with_memory(peers, store, &config, &tables.maps) {
+        Ok(broker) => broker,
+        Err(e) => panic!("broker: cannot start: {}", D(&e)),
+    };
+    #[cfg(feature = "two-step")]
+    {
+        defmt::warn!("broker: TEST-ONLY two-step moves (clear, then set): RMRRs lose translation");
+        broker.set_knobs(crate::Knobs {
+            two_step: true,
+            ..crate::Knobs::default()
+        });
+    }
+    let stats = broker.stats();
+    if stats.memory_map_failures > 0 {
+        defmt::error!(
+            "broker: the iommu refused {=u32} domain memory range(s)",
+            stats.memory_map_failures
+        );
+    }
+    if stats.replays > 0 {
+        defmt::warn!(
+            "broker: finished {=u32} journaled transaction(s) left by a previous life",
+            stats.replays
+        );
+    }
+    let refused = broker.sync_pci_owners();
+    if refused > 0 {
+        defmt::warn!("broker: pci refused {=u32} owner update(s)", refused);
+    }
+    for d in broker.books().devices() {
+        defmt::info!("broker: {} held by {}", D(&d.device), Dbg(&d.custody));
+    }
+    Running {
+        endpoint: Endpoint(BrokerServer(broker)),
+        changes: stats.committed + stats.rolled_back + stats.rollback_failures,
+    }
+}
+
+impl<T: Transport + Clone> Running<T> {
+    /// The broker.
+    pub fn broker(&mut self) -> &mut Broker<T, Store> {
+        &mut self.endpoint.0 .0
+    }
+
+    /// After anything that may have moved a device: pci learns the owners.
+    pub fn sync_if_changed(&mut self) {
+        let s = self.broker().stats();
+        let changes = s.committed + s.rolled_back + s.rollback_failures;
+        if changes != self.changes {
+            self.changes = changes;
+            let refused = self.broker().sync_pci_owners();
+            if refused > 0 {
+                defmt::warn!("broker: pci refused {=u32} owner update(s)", refused);
+            }
+        }
+    }
+
+    /// Asks the supervisor (raw `OP_TAKE_DEATH`: calls go uphill, so it
+    /// posts and the broker asks) which tasks died, one at a time, and
+    /// handles each: `peer_of` says which are the broker's peers.
+    pub fn take_deaths(
+        &mut self,
+        supervisor: TaskId,
+        names: &[&str],
+        peer_of: &dyn Fn(TaskIndex) -> Option<Peer>,
+    ) {
+        for _ in 0..MAX_DEATHS {
+            let mut reply = [0u8; 2];
+            let id = sys_refresh_task_id(supervisor);
+            let (rc, len) = sys_send(id, OP_TAKE_DEATH, &[], &mut reply, &[]);
+            if rc != 0 || len != reply.len() {
+                defmt::warn!(
+                    "broker: the supervisor did not say who died (code {=u32})",
+                    rc
+                );
+                return;
+            }
+            let task = u16::from_le_bytes(reply);
+            if task == NO_TASK {
+                return;
+            }
+            self.death(TaskIndex(task), names, peer_of);
+        }
+    }
+
+    fn death(
+        &mut self,
+        task: TaskIndex,
+        names: &[&str],
+        peer_of: &dyn Fn(TaskIndex) -> Option<Peer>,
+    ) {
+        let name = names.get(usize::from(task.0)).copied().unwrap_or("?");
+        defmt::warn!("broker: {=str} died", name);
+        let moved = self.broker().owner_died(task);
+        if moved > 0 {
+            defmt::warn!(
+                "broker: {=usize} device(s) of {=str}'s domains quarantined",
+                moved,
+                name
+            );
+        }
+        if let Some(peer) = peer_of(task) {
+            // Its memory is fresh: re-read the hardware (and re-seed domid).
+            self.broker().peer_restarted(peer);
+            defmt::info!("broker: books rebuilt after {=str} restarted", name);
+        }
+    }
+
+    /// Pulls the iommu's recorded DMA faults into the event stream.
+    pub fn pull_dma_faults(&mut self) {
+        let n = self.broker().pull_dma_faults();
+        defmt::info!("broker: {=usize} DMA fault(s) added to the event stream", n);
+    }
+}

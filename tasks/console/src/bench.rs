@@ -1,0 +1,140 @@
+//! `bench DEV DOM1 DOM2 [N]`: times N reassignments of one device between
+//! two domains and reports the IOMMU work they did, for `cargo xtask
+//! bench` (which boots the default system and the fused build under
+//! `-icount shift=0`, where one TSC tick is one guest instruction).
+//!
+//! Each reassignment is one `Broker.reassign` call timed around the call,
+//! so the figure is everything a client waits for: the transaction, its
+//! journal writes, the context switch on the unit and pci's owner update.
+//! Every sample is logged as `BENCH reassign_DEV N` (xtask takes the
+//! median); the IOMMU's counters, read before and after, give the
+//! context-entry writes and invalidations by granularity.
+
+use core::fmt::Write as _;
+
+use heapless::Vec;
+use idl_types::{IommuCounters, UnitId};
+use task_console::BENCH_MAX_COUNT;
+use userlib::rdtsc;
+
+use crate::serial::Out;
+use crate::{device_name, domain_by_name, resolve, Console, DeviceRef};
+
+/// One timed reassignment's length, in TSC ticks.
+type Sample = u64;
+
+impl Console {
+    /// Runs the benchmark and prints its summary.
+    pub(crate) fn bench(&mut self, device: DeviceRef, first: &str, second: &str, count: u16) {
+        let mut o = Out;
+        let dev = match resolve(device) {
+            Ok(dev) => dev,
+            Err(why) => {
+                let _ = writeln!(o, "error: {why}");
+                return;
+            }
+        };
+        let (Some(a), Some(b)) = (domain_by_name(first), domain_by_name(second)) else {
+            let _ = writeln!(o, "error: no domain by that name (see 'domains')");
+            return;
+        };
+        let name = device_name(dev);
+        // Untimed: puts the device in DOM1 (refused if it is there already,
+        // which is fine) and warms every path once.
+        let _ = self.broker.reassign(dev, a);
+        let before = match self.iommu.counters(UnitId(0)) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = writeln!(o, "error: the iommu's counters: {e:?}");
+                return;
+            }
+        };
+        let mut samples: Vec<Sample, { BENCH_MAX_COUNT as usize }> = Vec::new();
+        for i in 0..count {
+            let target = if i % 2 == 0 { b } else { a };
+            let start = rdtsc();
+            let result = self.broker.reassign(dev, target);
+            let took = rdtsc().wrapping_sub(start);
+            if let Err(e) = result {
+                let _ = writeln!(o, "error: reassignment {i} refused: {e:?}");
+                return;
+            }
+            defmt::info!("BENCH reassign_{=str} {=u64}", name, took);
+            let _ = samples.push(took);
+        }
+        let after = match self.iommu.counters(UnitId(0)) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = writeln!(o, "error: the iommu's counters: {e:?}");
+                return;
+            }
+        };
+        samples.sort_unstable();
+        let median = samples.get(samples.len() / 2).copied().unwrap_or(0);
+        let work = Work::between(&before, &after);
+        work.log(name, count);
+        let _ = writeln!(
+            o,
+            "bench {dev} ({name}): {count} reassignments {first} <-> {second}: median {median} TSC ticks (guest instructions under -icount)"
+        );
+        let _ = writeln!(
+            o,
+            "  in all: {} context writes ({} atomic); context-cache invalidations {} global / {} domain / {} device; IOTLB {} global / {} domain / {} page",
+            work.context_changes,
+            work.atomic_changes,
+            work.context_global,
+            work.context_domain,
+            work.context_device,
+            work.iotlb_global,
+            work.iotlb_domain,
+            work.iotlb_page
+        );
+    }
+}
+
+/// What the unit did between two readings of its counters.
+struct Work {
+    context_changes: u64,
+    atomic_changes: u64,
+    context_global: u64,
+    context_domain: u64,
+    context_device: u64,
+    iotlb_global: u64,
+    iotlb_domain: u64,
+    iotlb_page: u64,
+}
+
+impl Work {
+    fn between(before: &IommuCounters, after: &IommuCounters) -> Work {
+        let d = |a: u64, b: u64| b.wrapping_sub(a);
+        let (cb, ca) = (before.context_invalidations, after.context_invalidations);
+        let (tb, ta) = (before.iotlb_invalidations, after.iotlb_invalidations);
+        Work {
+            context_changes: d(before.context_changes, after.context_changes),
+            atomic_changes: d(before.atomic_changes, after.atomic_changes),
+            context_global: d(cb.global, ca.global),
+            context_domain: d(cb.domain, ca.domain),
+            context_device: d(cb.selective, ca.selective),
+            iotlb_global: d(tb.global, ta.global),
+            iotlb_domain: d(tb.domain, ta.domain),
+            iotlb_page: d(tb.selective, ta.selective),
+        }
+    }
+
+    /// `BENCH reassign_DEV_WHAT total` lines, with the count to divide by.
+    fn log(&self, name: &str, count: u16) {
+        for (what, total) in [
+            ("count", u64::from(count)),
+            ("context_writes", self.context_changes),
+            ("atomic_writes", self.atomic_changes),
+            ("context_cache_global", self.context_global),
+            ("context_cache_domain", self.context_domain),
+            ("context_cache_device", self.context_device),
+            ("iotlb_global", self.iotlb_global),
+            ("iotlb_domain", self.iotlb_domain),
+            ("iotlb_page", self.iotlb_page),
+        ] {
+            defmt::info!("BENCH reassign_{=str}_{=str} {=u64}", name, what, total);
+        }
+    }
+}

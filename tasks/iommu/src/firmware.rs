@@ -1,0 +1,137 @@
+//! The iommu as firmware builds it (feature `firmware`): the server over the
+//! unit's register page, its DMA pool and its persist region, with the fault
+//! event routed to an MSI vector. Both the iommu task and the fused build
+//! (`tasks/fused`, all of custody's logic in one task) start it from here,
+//! so they drive the hardware identically.
+//!
+//! What a reader must know: a restarted task takes the running unit over
+//! ([`crate::start`]); translation never stops, and the ledger and page books
+//! in the persist region tell the new life whose tables each root is.
+
+use defmt::Display2Format as D;
+use idl_types::{DmaDirection, FaultRecord, UnitId};
+use vtd::format::FaultReason;
+use vtd::mmio::{MmioRegisters, PoolMemory, PoolWindow};
+use vtd::{regs, Config, InvalidationChoice, Registers, SpinDelay};
+
+use crate::{IommuServer, RegionLedger, RegionPages, Started, LEDGER_REGION_BYTES};
+
+/// MSI address of the fault event: the local APIC of CPU 0, physical
+/// destination mode (the kernel takes every vector on CPU 0).
+const MSI_ADDRESS: u32 = 0xFEE0_0000;
+/// FECTL with the interrupt mask clear.
+const FECTL_UNMASKED: u32 = 0;
+
+/// The server as firmware runs it.
+pub type FirmwareServer = IommuServer<
+    MmioRegisters,
+    PoolMemory,
+    RegionPages<'static, PoolMemory>,
+    SpinDelay,
+    RegionLedger<'static>,
+>;
+
+/// What app.toml grants the iommu logic: `(virtual, physical, size)` of
+/// each region, as `config::regions` gives them.
+pub struct Regions {
+    /// The unit's register page (`mmio`, uncached).
+    pub registers: (u64, u64, u64),
+    /// The DMA pool its tables come from (`dma`).
+    pub tables: (u64, u64, u64),
+    /// The ledger and page books that outlive a restart (`persist`).
+    pub state: (u64, u64, u64),
+}
+
+/// How invalidations are issued: the build's choice (feature `queue`).
+pub const INVALIDATION: InvalidationChoice = if cfg!(feature = "queue") {
+    InvalidationChoice::Queue
+} else {
+    InvalidationChoice::Registers
+};
+
+/// Starts the server over unit 0, taking it over if it runs already, and
+/// logs which. The regions must be granted to the calling task, each used
+/// by nothing else, and `build` called once per task life.
+pub fn build(regions: &Regions) -> Result<FirmwareServer, &'static str> {
+    let (pool_va, pool_pa, pool_size) = regions.tables;
+    // SAFETY: the caller's app.toml grants the DMA pool at `pool_va`,
+    // backed by `[pool_pa, pool_pa+pool_size)`; only the unit's memory and
+    // page allocator made here use it.
+    let window = unsafe { PoolWindow::new(pool_va as usize, pool_pa, pool_size) }
+        .map_err(|_| "the iommu-tables region is not page aligned")?;
+    let (state_va, _, state_size) = regions.state;
+    // SAFETY: the caller's app.toml grants the persist region at
+    // `state_va`, `state_size` bytes, read/write; `build` runs once per life
+    // and nothing else touches that memory.
+    let state: &'static mut [u8] =
+        unsafe { core::slice::from_raw_parts_mut(state_va as *mut u8, state_size as usize) };
+    let (ledger_bytes, page_books) = state
+        .split_at_mut_checked(LEDGER_REGION_BYTES)
+        .ok_or("the iommu-state region is smaller than the ledger")?;
+    let pages =
+        RegionPages::new(page_books, pool_pa, pool_size, PoolMemory::new(window)).map_err(|e| {
+            defmt::error!("iommu: {}", D(&e));
+            "the page books do not fit the iommu-state region"
+        })?;
+    let resumed_pages = pages.resumed();
+    let ledger = RegionLedger::new(ledger_bytes).map_err(|_| "the ledger does not fit")?;
+    let found_ledger = ledger.found();
+    let mut server = IommuServer::new(ledger);
+    let unit_config = Config {
+        invalidation: INVALIDATION,
+        ..Config::default()
+    };
+    // SAFETY: the caller's app.toml grants the unit's register page
+    // (uncached) at this address; no other task programs the unit.
+    let regs = unsafe { MmioRegisters::new(regions.registers.0 as *mut u8) };
+    let (unit, started) = server
+        .add_unit(regs, PoolMemory::new(window), pages, SpinDelay, unit_config)
+        .map_err(|e| {
+            defmt::error!("iommu: unit 0: {}", D(&e));
+            "the VT-d unit did not start"
+        })?;
+    match started {
+        Started::Fresh => defmt::info!(
+            "iommu: {} brought up ({=str} invalidation)",
+            D(&unit),
+            if cfg!(feature = "queue") { "queued" } else { "register" }
+        ),
+        Started::Resumed { root } => defmt::info!(
+            "iommu: {} taken over running (root table {=u64:#x}; ledger kept: {=bool}, page books kept: {=bool})",
+            D(&unit),
+            root,
+            found_ledger,
+            resumed_pages
+        ),
+    }
+    server.set_fault_log(log_fault);
+    Ok(server)
+}
+
+/// Logs one DMA fault in words.
+fn log_fault(r: &FaultRecord) {
+    let direction = match r.direction {
+        DmaDirection::Read => "read",
+        DmaDirection::Write => "write",
+    };
+    defmt::warn!(
+        "DMA fault on unit {=u8}: {} {=str} at {=u64:#x} blocked: {}",
+        r.unit.0,
+        D(&r.source),
+        direction,
+        r.address,
+        D(&FaultReason::from_code(r.reason))
+    );
+}
+
+/// Points unit 0's fault event at `vector` (an MSI to CPU 0) and unmasks it.
+pub fn route_fault_events(server: &mut FirmwareServer, vector: u8) {
+    let Some(slot) = server.unit(UnitId(0)) else {
+        return;
+    };
+    let unit = slot.hw().registers();
+    unit.write32(regs::FEDATA, u32::from(vector));
+    unit.write32(regs::FEADDR, MSI_ADDRESS);
+    unit.write32(regs::FEUADDR, 0);
+    unit.write32(regs::FECTL, FECTL_UNMASKED);
+}
