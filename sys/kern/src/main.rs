@@ -9,6 +9,7 @@
 
 mod arch;
 mod config;
+mod fastpath;
 mod ipc;
 mod kernel;
 mod kipc;
