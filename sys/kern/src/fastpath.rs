@@ -108,6 +108,7 @@ pub fn reply_recv(kk: &mut Kernel, me: usize) -> bool {
     client.regs.rax = code as u32 as u64;
     client.regs.rdi = len;
     kk.set_state(me, State::InRecv { mask, from: None });
+    crate::ready::note(kk, me);
     kk.set_state(c, State::Runnable);
     // The client is runnable: the set is not empty.
     match kk.order.get(kk.runnable.trailing_zeros() as usize) {

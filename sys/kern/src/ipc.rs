@@ -183,7 +183,10 @@ fn receive(me: usize, sysnum: abi::Sysnum) {
     };
     match waiting {
         Some(s) => deliver(kk, s, me),
-        None => kk.set_state(me, State::InRecv { mask, from }),
+        None => {
+            kk.set_state(me, State::InRecv { mask, from });
+            crate::ready::note(kk, me);
+        }
     }
 }
 

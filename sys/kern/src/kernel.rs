@@ -42,6 +42,8 @@ pub struct Kernel {
     /// Tasks blocked in `send`, one bit per index: a `recv` looks for a
     /// waiting sender only if there is one anywhere. Kept by `set_state`.
     pub sending: u64,
+    /// Boot-to-ready bookkeeping.
+    pub boot: crate::ready::Boot,
 }
 
 /// The scheduler's and `recv`'s bit sets have a bit per task.
@@ -63,6 +65,7 @@ static mut KERNEL: Kernel = Kernel {
     position: [0; config::TASK_COUNT],
     runnable: 0,
     sending: 0,
+    boot: crate::ready::Boot::new(),
 };
 
 /// The kernel state.
@@ -173,6 +176,7 @@ impl Kernel {
             crate::fatal(format_args!("the supervisor faulted: {}", info.describe()));
         }
         self.set_state(index, State::Faulted(info));
+        crate::ready::note(self, index);
         let t = &mut self.tasks[index];
         t.fault_count = t.fault_count.saturating_add(1);
         self.end_incarnation(index);
