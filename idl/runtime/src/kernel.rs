@@ -86,4 +86,15 @@ impl ServerTransport for KernelTransport {
     fn reply_fault(&mut self, sender: TaskId, reason: ReplyFaultReason) {
         userlib::sys_reply_fault(sender, reason)
     }
+
+    fn reply_recv(
+        &mut self,
+        sender: TaskId,
+        code: u32,
+        msg: &[u8],
+        buf: &mut [u8],
+        notification_mask: u32,
+    ) -> Result<RecvMessage, u32> {
+        userlib::sys_reply_recv(sender, code, msg, buf, notification_mask, TaskId::ANY)
+    }
 }

@@ -4,7 +4,7 @@
 //! `notified`; everything else goes through its dispatch and is answered
 //! exactly once, with a reply or a reply fault.
 
-use abi::{ReplyFaultReason, TaskId, MAX_MESSAGE};
+use abi::{RecvMessage, ReplyFaultReason, TaskId, MAX_MESSAGE};
 
 use crate::dispatch::{Call, Dispatch, DispatchOutcome};
 use crate::transport::ServerTransport;
@@ -32,17 +32,29 @@ pub enum Served {
     RecvFailed(u32),
 }
 
-/// Serves forever.
+/// Serves forever. Each answer and the next receive are one
+/// [`ServerTransport::reply_recv`] (one syscall in the kernel).
 pub fn serve<T, D>(transport: &mut T, server: &mut D, buffer: &mut [u8; MAX_MESSAGE]) -> !
 where
     T: ServerTransport,
     D: Dispatch + ?Sized,
 {
     let mut reply = [0u8; MAX_MESSAGE];
+    let mut received = transport.recv(buffer, server.notification_mask());
     loop {
         // A failed recv (only possible for closed receives, which this loop
         // does not use) leaves nothing to answer; wait again.
-        serve_once(transport, server, buffer, &mut reply);
+        let answer = match received {
+            Ok(msg) => handle(transport, server, &msg, buffer, &mut reply).1,
+            Err(_) => None,
+        };
+        let mask = server.notification_mask();
+        received = match answer {
+            Some((sender, code, len)) => {
+                transport.reply_recv(sender, code, reply.get(..len).unwrap_or(&[]), buffer, mask)
+            }
+            None => transport.recv(buffer, mask),
+        };
     }
 }
 
@@ -62,9 +74,34 @@ where
         Ok(msg) => msg,
         Err(code) => return Served::RecvFailed(code),
     };
+    let (served, answer) = handle(transport, server, &msg, buffer, reply);
+    if let Some((sender, code, len)) = answer {
+        transport.reply(sender, code, reply.get(..len).unwrap_or(&[]));
+    }
+    served
+}
+
+/// A reply still to send: to whom, the response code and the length of the
+/// body at the start of the reply buffer.
+type Answer = Option<(TaskId, u32, usize)>;
+
+/// Hands one received message to the server: a notification is delivered,
+/// a refused message is reply-faulted here, a reply is left to the caller
+/// (so that it can be sent together with the next receive).
+fn handle<T, D>(
+    transport: &mut T,
+    server: &mut D,
+    msg: &RecvMessage,
+    buffer: &[u8],
+    reply: &mut [u8],
+) -> (Served, Answer)
+where
+    T: ServerTransport,
+    D: Dispatch + ?Sized,
+{
     if msg.sender == TaskId::KERNEL {
         server.notified(msg.operation);
-        return Served::Notification(msg.operation);
+        return (Served::Notification(msg.operation), None);
     }
     let sender = msg.sender;
     let outcome = match buffer.get(..msg.message_len) {
@@ -82,12 +119,11 @@ where
     };
     match outcome {
         DispatchOutcome::Reply { code, len } => {
-            transport.reply(sender, code, reply.get(..len).unwrap_or(&[]));
-            Served::Replied { sender, code }
+            (Served::Replied { sender, code }, Some((sender, code, len)))
         }
         DispatchOutcome::Fault(reason) => {
             transport.reply_fault(sender, reason);
-            Served::Faulted { sender, reason }
+            (Served::Faulted { sender, reason }, None)
         }
     }
 }

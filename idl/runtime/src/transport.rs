@@ -108,4 +108,17 @@ pub trait ServerTransport: ServerContext {
     fn reply(&mut self, sender: TaskId, code: u32, msg: &[u8]);
     /// Refuses `sender`'s message; the kernel faults the sender.
     fn reply_fault(&mut self, sender: TaskId, reason: ReplyFaultReason);
+    /// [`reply`](Self::reply) then [`recv`](Self::recv); the kernel does
+    /// both in one syscall.
+    fn reply_recv(
+        &mut self,
+        sender: TaskId,
+        code: u32,
+        msg: &[u8],
+        buf: &mut [u8],
+        notification_mask: u32,
+    ) -> Result<RecvMessage, u32> {
+        self.reply(sender, code, msg);
+        self.recv(buf, notification_mask)
+    }
 }

@@ -62,6 +62,10 @@ pub enum Sysnum {
     ReplyFault = 12,
     /// `log(frame, len)`: one defmt frame of the calling task.
     Log = 13,
+    /// `reply_recv(sender, rc, msg, len, buf, cap, notification_mask, from)`
+    /// → `recv`'s results: `reply` then `recv` in one call, a server's
+    /// loop. A reply to a dead or stale sender is dropped, as by `reply`.
+    ReplyRecv = 14,
 }
 
 impl Sysnum {
@@ -83,6 +87,7 @@ impl Sysnum {
             11 => Post,
             12 => ReplyFault,
             13 => Log,
+            14 => ReplyRecv,
             _ => return None,
         })
     }

@@ -11,8 +11,8 @@
 use abi::{lease, rc, FaultInfo, Lease, TaskId, MAX_LEASES, MAX_MESSAGE};
 use kern::regions::Access;
 
-use crate::kernel::{deliver_notification, k, Kernel};
-use crate::task::State;
+use crate::kernel::{copy_phys, deliver_notification, k, Kernel};
+use crate::task::{BufferKind, State};
 
 /// The "sender" of a notification-only receive: matches no task.
 const NOBODY: u16 = u16::MAX;
@@ -46,16 +46,22 @@ pub fn send(me: usize) {
         kk.tasks[me].regs.rax = rc::TOO_LONG as u64;
         return;
     }
-    let spans = &kk.tasks[me].spans;
-    let ok = spans.translate(msg, msg_len, Access::Read).is_some()
-        && spans.translate(reply, reply_cap, Access::Write).is_some()
-        && nleases <= MAX_LEASES as u64
-        && spans
-            .translate(leases, nleases * LEASE_SIZE, Access::Read)
-            .is_some();
-    if !ok {
+    let task = &mut kk.tasks[me];
+    let checked = (
+        task.translate(BufferKind::Outgoing, msg, msg_len),
+        task.translate(BufferKind::Reply, reply, reply_cap),
+        nleases <= MAX_LEASES as u64
+            && task
+                .spans
+                .translate(leases, nleases * LEASE_SIZE, Access::Read)
+                .is_some(),
+    );
+    let (Some(msg_pa), Some(reply_pa), true) = checked else {
         return usage(kk, me, abi::Sysnum::Send);
-    }
+    };
+    let bufs = &mut kk.tasks[me].bufs;
+    bufs.message = msg_pa;
+    bufs.reply = reply_pa;
     let t = match kk.check_peer(target) {
         None => return usage(kk, me, abi::Sysnum::Send),
         Some(Err(dead)) => {
@@ -70,7 +76,7 @@ pub fn send(me: usize) {
             return;
         }
     }
-    kk.tasks[me].state = State::InSend(t as u16);
+    kk.set_state(me, State::InSend(t as u16));
 }
 
 /// Fault injection (kipc `ArmFault`): whether this delivery is the one the
@@ -95,16 +101,23 @@ fn dies_at_this_message(kk: &mut Kernel, receiver: usize) -> bool {
 /// kills the receiver here: then the sender gets the dead code.
 fn deliver(kk: &mut Kernel, sender: usize, receiver: usize) {
     if dies_at_this_message(kk, receiver) {
-        kk.tasks[sender].state = State::InSend(receiver as u16);
+        kk.set_state(sender, State::InSend(receiver as u16));
         kk.fault(receiver, FaultInfo::Injected);
         return;
     }
     let s = &kk.tasks[sender].regs;
-    let (op, msg, msg_len, reply_cap, nleases) = (s.rsi, s.rdx, s.r10, s.r9, s.r13);
-    let rr = &kk.tasks[receiver].regs;
-    let (buf, cap) = (rr.rdi, rr.rsi);
-    // Both ranges were checked when the syscalls were made.
-    kk.copy((sender, msg), (receiver, buf), msg_len.min(cap));
+    let (op, msg_len, reply_cap, nleases) = (s.rsi, s.r10, s.r9, s.r13);
+    let cap = kk.tasks[receiver].regs.rsi;
+    // SAFETY: both buffers were translated and checked against the tasks'
+    // maps when the syscalls were made (`IpcBuffers`), for these lengths;
+    // distinct tasks never share copyable memory.
+    unsafe {
+        copy_phys(
+            kk.tasks[sender].bufs.message,
+            kk.tasks[receiver].bufs.receive,
+            msg_len.min(cap),
+        )
+    };
     let id = kk.id_of(sender);
     let r = &mut kk.tasks[receiver].regs;
     r.rax = rc::OK as u64;
@@ -113,23 +126,26 @@ fn deliver(kk: &mut Kernel, sender: usize, receiver: usize) {
     r.rdx = msg_len;
     r.r10 = reply_cap;
     r.r8 = nleases;
-    kk.tasks[sender].state = State::InReply(receiver as u16);
+    kk.set_state(sender, State::InReply(receiver as u16));
     kk.wake(receiver);
 }
 
 /// `recv`: notifications first, then the highest-priority waiting sender,
 /// else block.
 pub fn recv(me: usize) {
+    receive(me, abi::Sysnum::Recv)
+}
+
+/// The receive half of `recv` and `reply_recv`, with the arguments in
+/// `recv`'s registers; `sysnum` names the call in a usage fault.
+fn receive(me: usize, sysnum: abi::Sysnum) {
     let kk = k();
     let r = &kk.tasks[me].regs;
     let (buf, cap, mask, from) = (r.rdi, r.rsi, r.rdx as u32, TaskId(r.r10 as u16));
-    if kk.tasks[me]
-        .spans
-        .translate(buf, cap, Access::Write)
-        .is_none()
-    {
-        return usage(kk, me, abi::Sysnum::Recv);
-    }
+    let Some(buf_pa) = kk.tasks[me].translate(BufferKind::Incoming, buf, cap) else {
+        return usage(kk, me, sysnum);
+    };
+    kk.tasks[me].bufs.receive = buf_pa;
     let from = if from == TaskId::ANY {
         None
     } else if from == TaskId::KERNEL {
@@ -137,7 +153,7 @@ pub fn recv(me: usize) {
         Some(NOBODY)
     } else {
         match kk.check_peer(from) {
-            None => return usage(kk, me, abi::Sysnum::Recv),
+            None => return usage(kk, me, sysnum),
             Some(Err(dead)) => {
                 kk.tasks[me].regs.rax = dead as u64;
                 return;
@@ -151,19 +167,26 @@ pub fn recv(me: usize) {
         deliver_notification(&mut kk.tasks[me], fired);
         return;
     }
-    let waiting = kk
-        .tasks
-        .iter()
-        .enumerate()
-        .filter(|(i, t)| {
-            matches!(t.state, State::InSend(x) if x as usize == me)
-                && from.is_none_or(|f| f as usize == *i)
-        })
-        .min_by_key(|(i, t)| (t.priority, *i))
-        .map(|(i, _)| i);
+    // Nobody anywhere in `send`: the common case skips the walk.
+    let waiting = if kk.sending == 0 {
+        None
+    } else {
+        kk.tasks
+            .iter()
+            .enumerate()
+            .filter(|(i, t)| {
+                matches!(t.state, State::InSend(x) if x as usize == me)
+                    && from.is_none_or(|f| f as usize == *i)
+            })
+            .min_by_key(|(i, t)| (t.priority, *i))
+            .map(|(i, _)| i)
+    };
     match waiting {
         Some(s) => deliver(kk, s, me),
-        None => kk.tasks[me].state = State::InRecv { mask, from },
+        None => {
+            kk.set_state(me, State::InRecv { mask, from });
+            crate::ready::note(kk, me);
+        }
     }
 }
 
@@ -179,29 +202,51 @@ fn waiting_client(kk: &Kernel, me: usize, id: TaskId) -> Option<Result<usize, u3
 
 /// `reply`: copy the reply and wake the client.
 pub fn reply(me: usize) {
+    answer(me, abi::Sysnum::Reply);
+}
+
+/// `reply_recv`: `reply`, then `recv` (seL4's ReplyRecv): a server's loop
+/// makes one syscall per message instead of two. The reply's arguments are
+/// `reply`'s registers, the receive's follow in `r8, r9, r12, r13`.
+pub fn reply_recv(me: usize) {
+    if !answer(me, abi::Sysnum::ReplyRecv) {
+        return;
+    }
+    let r = &mut k().tasks[me].regs;
+    (r.rdi, r.rsi, r.rdx, r.r10) = (r.r8, r.r9, r.r12, r.r13);
+    receive(me, abi::Sysnum::ReplyRecv)
+}
+
+/// The reply half of `reply` and `reply_recv`: copies the reply and wakes
+/// the client. `false` if the caller was faulted for bad arguments.
+fn answer(me: usize, sysnum: abi::Sysnum) -> bool {
     let kk = k();
     let r = &kk.tasks[me].regs;
     let (id, code, msg, len) = (TaskId(r.rdi as u16), r.rsi as u32, r.rdx, r.r10);
-    if len > MAX_MESSAGE as u64
-        || kk.tasks[me]
-            .spans
-            .translate(msg, len, Access::Read)
-            .is_none()
-    {
-        return usage(kk, me, abi::Sysnum::Reply);
-    }
+    let msg_pa = match kk.tasks[me].translate(BufferKind::Outgoing, msg, len) {
+        Some(pa) if len <= MAX_MESSAGE as u64 => pa,
+        _ => {
+            usage(kk, me, sysnum);
+            return false;
+        }
+    };
     let c = match waiting_client(kk, me, id) {
-        None => return usage(kk, me, abi::Sysnum::Reply),
-        Some(Err(_)) => return,
+        None => {
+            usage(kk, me, sysnum);
+            return false;
+        }
+        Some(Err(_)) => return true,
         Some(Ok(c)) => c,
     };
-    let cr = &kk.tasks[c].regs;
-    let copied = len.min(cr.r9);
-    kk.copy((me, msg), (c, cr.r8), copied);
     let client = &mut kk.tasks[c];
+    // SAFETY: the client's reply buffer was checked for `r9` bytes when it
+    // sent (`IpcBuffers`), ours just now; distinct tasks share no copyable
+    // memory.
+    unsafe { copy_phys(msg_pa, client.bufs.reply, len.min(client.regs.r9)) };
     client.regs.rax = code as u64;
     client.regs.rdi = len;
     kk.wake(c);
+    true
 }
 
 /// `reply_fault`: the client's message was bad; the client is faulted.

@@ -24,12 +24,30 @@ pub struct Kernel {
     pub irq_routes: [Option<(u16, u32)>; 256],
     /// Log frames the kernel dropped (oversized).
     pub dropped_logs: u32,
-    /// Set when a task other than the caller may have become runnable, so
-    /// the end of a syscall must consult the scheduler.
+    /// Set when a task that outranks the caller woke up: the end of the
+    /// syscall switches to [`Kernel::woken`].
     pub resched: bool,
+    /// With `resched`: the best task woken since the last scheduling
+    /// decision. No other runnable task outranks the running one (that is
+    /// what the scheduler chose), so this one outranks them all: the next
+    /// task is known without walking the task list (the IPC fast path).
+    pub woken: usize,
     /// Task indices by (priority, index), computed at boot.
     pub order: [u16; config::TASK_COUNT],
+    /// Each task's place in `order`.
+    pub position: [u8; config::TASK_COUNT],
+    /// Runnable tasks, one bit per place in `order`: the scheduler's pick
+    /// is the lowest bit. Kept by [`Kernel::set_state`].
+    pub runnable: u64,
+    /// Tasks blocked in `send`, one bit per index: a `recv` looks for a
+    /// waiting sender only if there is one anywhere. Kept by `set_state`.
+    pub sending: u64,
+    /// Boot-to-ready bookkeeping.
+    pub boot: crate::ready::Boot,
 }
+
+/// The scheduler's and `recv`'s bit sets have a bit per task.
+const _: () = assert!(config::TASK_COUNT <= 64, "at most 64 tasks");
 
 /// `current` before the first task runs.
 pub const NO_TASK: usize = usize::MAX;
@@ -42,7 +60,12 @@ static mut KERNEL: Kernel = Kernel {
     irq_routes: [None; 256],
     dropped_logs: 0,
     resched: false,
+    woken: NO_TASK,
     order: [0; config::TASK_COUNT],
+    position: [0; config::TASK_COUNT],
+    runnable: 0,
+    sending: 0,
+    boot: crate::ready::Boot::new(),
 };
 
 /// The kernel state.
@@ -71,12 +94,53 @@ impl Kernel {
         })
     }
 
-    /// Makes a task runnable; the scheduler is consulted at the end of the
-    /// syscall only if it outranks the caller.
+    /// Sets a task's state; every change goes through here, which keeps
+    /// the `runnable` and `sending` sets.
+    #[inline(always)]
+    pub fn set_state(&mut self, index: usize, state: State) {
+        self.tasks[index].state = state;
+        let place = 1u64 << self.position[index];
+        let me = 1u64 << index;
+        match state {
+            State::Runnable => {
+                self.runnable |= place;
+                self.sending &= !me;
+            }
+            State::InSend(_) => {
+                self.runnable &= !place;
+                self.sending |= me;
+            }
+            _ => {
+                self.runnable &= !place;
+                self.sending &= !me;
+            }
+        }
+    }
+
+    /// Computes the priority order and the state sets from the tasks as
+    /// built at boot.
+    pub fn init_schedule(&mut self) {
+        let priorities: [u8; config::TASK_COUNT] = core::array::from_fn(|i| self.tasks[i].priority);
+        kern::sched::priority_order(&priorities, &mut self.order);
+        for (place, &i) in self.order.iter().enumerate() {
+            self.position[i as usize] = place as u8;
+        }
+        for i in 0..self.tasks.len() {
+            self.set_state(i, self.tasks[i].state);
+        }
+    }
+
+    /// Makes a task runnable; the end of the syscall switches to it only
+    /// if it outranks the caller.
     pub fn wake(&mut self, index: usize) {
-        self.tasks[index].state = State::Runnable;
+        self.set_state(index, State::Runnable);
         let current = self.tasks.get(self.current).map_or(u8::MAX, |t| t.priority);
-        if self.tasks[index].priority < current {
+        let priority = self.tasks[index].priority;
+        if priority < current {
+            let better = |w: &Task| (priority, index) < (w.priority, self.woken);
+            if !self.resched || self.tasks.get(self.woken).is_none_or(better) {
+                self.woken = index;
+            }
             self.resched = true;
         }
     }
@@ -111,8 +175,9 @@ impl Kernel {
         if index == config::APP.supervisor as usize {
             crate::fatal(format_args!("the supervisor faulted: {}", info.describe()));
         }
+        self.set_state(index, State::Faulted(info));
+        crate::ready::note(self, index);
         let t = &mut self.tasks[index];
-        t.state = State::Faulted(info);
         t.fault_count = t.fault_count.saturating_add(1);
         self.end_incarnation(index);
         self.post(
@@ -175,13 +240,10 @@ impl Kernel {
         let dst = self.tasks[to.0].spans.translate(to.1, len, Access::Write);
         match (src, dst) {
             (Some(s), Some(d)) => {
-                if len > 0 {
-                    // SAFETY: both ranges were checked against the tasks'
-                    // maps; physical memory is identity-mapped for the
-                    // kernel; distinct tasks never share RAM, and a task
-                    // copying to itself goes through `copy` (memmove).
-                    unsafe { copy_bytes(s, d, len) };
-                }
+                // SAFETY: both ranges were checked against the tasks'
+                // maps; physical memory is identity-mapped for the kernel;
+                // distinct tasks never share RAM.
+                unsafe { copy_phys(s, d, len) };
                 true
             }
             _ => false,
@@ -229,7 +291,8 @@ impl Kernel {
 /// # Safety
 /// Both ranges are valid, identity-mapped memory; they may overlap only if
 /// `dst <= src` (a forward copy).
-unsafe fn copy_bytes(src: u64, dst: u64, len: u64) {
+#[inline(always)]
+pub unsafe fn copy_phys(src: u64, dst: u64, len: u64) {
     let (mut s, mut d, end) = (src, dst, src + len);
     while s + 8 <= end {
         // SAFETY: within the caller's ranges; unaligned access is fine on x86.
@@ -245,7 +308,8 @@ unsafe fn copy_bytes(src: u64, dst: u64, len: u64) {
     }
 }
 
-/// Hands notification bits to a task blocked in `recv`.
+/// Hands notification bits to a task in `recv` as its results (the caller
+/// makes it runnable).
 pub fn deliver_notification(t: &mut Task, bits: u32) {
     t.regs.rax = rc::OK as u64;
     t.regs.rdi = TaskId::KERNEL.0 as u64;
@@ -253,7 +317,6 @@ pub fn deliver_notification(t: &mut Task, bits: u32) {
     t.regs.rdx = 0;
     t.regs.r10 = 0;
     t.regs.r8 = 0;
-    t.state = State::Runnable;
 }
 
 fn reinit_memory(t: &mut Task, desc: &'static kern::desc::TaskDesc) {
@@ -288,25 +351,20 @@ pub fn switch_to(next: usize) {
     let kk = k();
     let prev = kk.current;
     if prev != next {
-        if let Some(p) = kk.tasks.get_mut(prev) {
-            if let Some(d) = p.desc {
-                for r in d.io_ports {
-                    gdt::set_ports(r.base, r.count, false);
-                }
+        if let Some(p) = kk.tasks.get(prev) {
+            if !p.io_ports.is_empty() {
+                set_ports(p.io_ports, false);
             }
         }
         kk.current = next;
-    }
-    let n = &mut kk.tasks[next];
-    if prev != next {
+        let n = &kk.tasks[next];
         // SAFETY: every task's PML4 maps the kernel in slot 0.
         unsafe { cpu::write_cr3(n.pml4) };
-        if let Some(d) = n.desc {
-            for r in d.io_ports {
-                gdt::set_ports(r.base, r.count, true);
-            }
+        if !n.io_ports.is_empty() {
+            set_ports(n.io_ports, true);
         }
     }
+    let n = &mut kk.tasks[next];
     gdt::set_rsp0(n.regs_top());
     // SAFETY: single CPU, masked interrupts; the entry code reads them
     // (the FPU area is 512 bytes, 16-byte aligned, as fxsave needs).
@@ -316,17 +374,43 @@ pub fn switch_to(next: usize) {
     }
 }
 
+/// Opens or closes a task's ports in the TSS I/O bitmap; out of line, as
+/// few tasks have any.
+#[cold]
+#[inline(never)]
+fn set_ports(ports: &[kern::desc::PortRange], allow: bool) {
+    for r in ports {
+        gdt::set_ports(r.base, r.count, allow);
+    }
+}
+
 /// Picks the next task and switches to it; with nothing runnable, halts
 /// until an interrupt makes something runnable.
 pub fn schedule() {
-    k().resched = false;
     loop {
         let kk = k();
-        let next = kern::sched::pick_ordered(&kk.order, |i| kk.tasks[i].is_runnable());
+        let next = kk
+            .order
+            .get(kk.runnable.trailing_zeros() as usize)
+            .map(|&i| i as usize);
         if let Some(n) = next {
+            // Wake-ups while idle are covered by this decision.
+            kk.resched = false;
             switch_to(n);
             return;
         }
         cpu::idle_until_interrupt();
+    }
+}
+
+/// Switches to the task [`Kernel::wake`] found outranking the caller,
+/// without walking the task list; the general scheduler if it is somehow
+/// not runnable any more (a later fault in the same syscall).
+pub fn switch_to_woken() {
+    let kk = k();
+    kk.resched = false;
+    match kk.tasks.get(kk.woken) {
+        Some(t) if t.is_runnable() => switch_to(kk.woken),
+        _ => schedule(),
     }
 }

@@ -9,10 +9,12 @@
 
 mod arch;
 mod config;
+mod fastpath;
 mod ipc;
 mod kernel;
 mod kipc;
 mod log;
+mod ready;
 mod setup;
 mod syscalls;
 mod task;
@@ -31,6 +33,7 @@ extern "C" {
 /// The Rust entry point, called by the boot code with the PVH start info.
 #[no_mangle]
 extern "C" fn kmain(start_info: u32) -> ! {
+    let entry_tsc = arch::cpu::rdtsc();
     serial::init(serial::COM1);
     serial::init(serial::COM2);
     let _ = writeln!(
@@ -47,11 +50,16 @@ extern "C" fn kmain(start_info: u32) -> ! {
     arch::gdt::init();
     arch::idt::init();
     setup::syscall_msrs();
-    let per_ms = arch::lapic::init();
-    defmt::info!("APIC timer: {=u32} counts per ms", per_ms);
+    let clock = arch::lapic::init();
+    defmt::info!(
+        "APIC timer: {=u32} counts per ms, TSC {=u64} ticks per ms",
+        clock.apic_per_ms,
+        clock.tsc_per_ms
+    );
     if let Err(e) = setup::tasks(&info) {
         fatal(format_args!("cannot build task memory: {e}"));
     }
+    ready::start(entry_tsc, clock.tsc_per_ms);
     kernel::schedule();
     // SAFETY: `schedule` made a task current and pointed CURRENT_REGS at
     // its save area; `return_to_user` restores it and enters ring 3.

@@ -94,8 +94,7 @@ pub fn tasks(info: &StartInfo) -> Result<(), SetupError> {
             }
         }
     }
-    let priorities: [u8; config::TASK_COUNT] = core::array::from_fn(|i| kk.tasks[i].priority);
-    kern::sched::priority_order(&priorities, &mut kk.order);
+    kk.init_schedule();
     defmt::info!(
         "{=usize} tasks built; kernel frames used up to {=u64:#x}",
         config::TASK_COUNT,
@@ -162,6 +161,7 @@ fn build_task(info: &StartInfo, index: usize, desc: &'static TaskDesc) -> Result
     t.pml4 = pml4;
     t.desc = Some(desc);
     t.priority = desc.priority;
+    t.io_ports = desc.io_ports;
     let mut add = |span: Span| {
         t.spans
             .push(span)

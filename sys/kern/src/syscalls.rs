@@ -2,18 +2,27 @@
 
 use abi::{rc, FaultInfo, Sysnum, TaskId, MAX_MESSAGE};
 
-use crate::kernel::{k, schedule};
-use crate::{ipc, log};
+use crate::kernel::{k, schedule, switch_to_woken};
+use crate::{fastpath, ipc, log};
 
 /// Called by `syscall_entry` with the caller's registers saved.
 #[no_mangle]
 extern "C" fn syscall_from_user() {
     let me = k().current;
     let number = k().tasks[me].regs.rax;
+    let fast = match number {
+        n if n == Sysnum::Send as u64 => fastpath::send(k(), me),
+        n if n == Sysnum::ReplyRecv as u64 => fastpath::reply_recv(k(), me),
+        _ => false,
+    };
+    if fast {
+        return;
+    }
     match Sysnum::from_raw(number) {
         Some(Sysnum::Send) => ipc::send(me),
         Some(Sysnum::Recv) => ipc::recv(me),
         Some(Sysnum::Reply) => ipc::reply(me),
+        Some(Sysnum::ReplyRecv) => ipc::reply_recv(me),
         Some(Sysnum::ReplyFault) => ipc::reply_fault(me),
         Some(Sysnum::BorrowRead) => ipc::borrow(me, false),
         Some(Sysnum::BorrowWrite) => ipc::borrow(me, true),
@@ -29,7 +38,9 @@ extern "C" fn syscall_from_user() {
     }
     // The caller goes on unless it blocked or someone else woke up.
     let kk = k();
-    if kk.resched || !kk.tasks[me].is_runnable() {
+    if kk.resched {
+        switch_to_woken();
+    } else if !kk.tasks[me].is_runnable() {
         schedule();
     }
 }

@@ -3,7 +3,7 @@
 
 use abi::{FaultInfo, Generation};
 use kern::desc::TaskDesc;
-use kern::regions::SpanTable;
+use kern::regions::{Access, SpanTable};
 
 /// Registers saved on every entry, laid out as the entry code pushes them:
 /// general registers, then vector and error code, then the CPU's `iretq`
@@ -68,6 +68,51 @@ impl FpuState {
     }
 }
 
+/// Physical addresses of the buffers a task named in its last IPC
+/// syscall, translated and checked when it made the call. A task's map
+/// never changes after boot, and it stays blocked until the transfer is
+/// done, so the delivery copies without translating again.
+#[derive(Copy, Clone, Debug, Default)]
+pub struct IpcBuffers {
+    /// `send`: the message.
+    pub message: u64,
+    /// `send`: where the reply goes.
+    pub reply: u64,
+    /// `recv`: where a message goes.
+    pub receive: u64,
+    /// The last checked translation of each kind: a server loop or a
+    /// client names the same buffers call after call.
+    pub cache: [Translated; 3],
+}
+
+/// Which [`IpcBuffers::cache`] entry a translation uses.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum BufferKind {
+    /// A message or reply the task sends (read).
+    Outgoing = 0,
+    /// A send's reply buffer (written).
+    Reply = 1,
+    /// A receive buffer (written).
+    Incoming = 2,
+}
+
+/// One translation `va..va+len` → `pa` that `SpanTable::translate`
+/// accepted for its kind's access. `len == 0` marks it empty.
+#[derive(Copy, Clone, Debug, Default)]
+pub struct Translated {
+    pub va: u64,
+    pub len: u64,
+    pub pa: u64,
+}
+
+impl Translated {
+    const EMPTY: Translated = Translated {
+        va: 0,
+        len: 0,
+        pa: 0,
+    };
+}
+
 /// What a task is doing.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum State {
@@ -112,6 +157,11 @@ pub struct Task {
     pub fault_count: u32,
     /// Fault injection: fault as the `n`th message from now is delivered.
     pub fault_after: Option<u16>,
+    /// The buffers of its pending send or receive.
+    pub bufs: IpcBuffers,
+    /// The I/O ports it may use (`desc.io_ports`, copied for the
+    /// context switch).
+    pub io_ports: &'static [kern::desc::PortRange],
 }
 
 impl Task {
@@ -154,6 +204,13 @@ impl Task {
         spans: SpanTable::new(),
         fault_count: 0,
         fault_after: None,
+        bufs: IpcBuffers {
+            message: 0,
+            reply: 0,
+            receive: 0,
+            cache: [Translated::EMPTY; 3],
+        },
+        io_ports: &[],
     };
 
     /// Puts the registers in their starting state.
@@ -171,6 +228,35 @@ impl Task {
         self.pending = 0;
         self.timer = None;
         self.irqs_pending = 0;
+    }
+
+    /// Translates and checks a buffer of `kind` (`Access::Read` for
+    /// outgoing, `Write` otherwise), reusing the last translation of that
+    /// kind if the buffer is the same.
+    #[inline(always)]
+    pub fn translate(&mut self, kind: BufferKind, va: u64, len: u64) -> Option<u64> {
+        let slot = &self.bufs.cache[kind as usize];
+        if len == 0 {
+            // As `SpanTable::translate`: an empty buffer is anywhere.
+            return Some(0);
+        }
+        if slot.va == va && slot.len == len {
+            return Some(slot.pa);
+        }
+        self.translate_slow(kind, va, len)
+    }
+
+    /// [`Task::translate`] when the cache misses.
+    #[inline(never)]
+    fn translate_slow(&mut self, kind: BufferKind, va: u64, len: u64) -> Option<u64> {
+        let access = if kind == BufferKind::Outgoing {
+            Access::Read
+        } else {
+            Access::Write
+        };
+        let pa = self.spans.translate(va, len, access)?;
+        self.bufs.cache[kind as usize] = Translated { va, len, pa };
+        Some(pa)
     }
 
     /// Whether the scheduler may run it.

@@ -77,6 +77,12 @@ pub fn sys_recv(buf: &mut [u8], notification_mask: u32, from: TaskId) -> Result<
             0,
         ],
     );
+    received(r)
+}
+
+/// Decodes `recv`'s results.
+#[inline(always)]
+fn received(r: Regs) -> Result<RecvMessage, u32> {
     let rc = r.0[0] as u32;
     if rc != abi::rc::OK {
         return Err(rc);
@@ -88,6 +94,31 @@ pub fn sys_recv(buf: &mut [u8], notification_mask: u32, from: TaskId) -> Result<
         reply_capacity: r.0[4] as usize,
         lease_count: r.0[5] as usize,
     })
+}
+
+/// Replies to `sender` (as [`sys_reply`]) and receives the next message (as
+/// [`sys_recv`]) in one syscall: a server's loop.
+pub fn sys_reply_recv(
+    sender: TaskId,
+    rc: u32,
+    msg: &[u8],
+    buf: &mut [u8],
+    notification_mask: u32,
+    from: TaskId,
+) -> Result<RecvMessage, u32> {
+    received(syscall(
+        Sysnum::ReplyRecv,
+        [
+            sender.0 as u64,
+            rc as u64,
+            msg.as_ptr() as u64,
+            msg.len() as u64,
+            buf.as_mut_ptr() as u64,
+            buf.len() as u64,
+            notification_mask as u64,
+            from.0 as u64,
+        ],
+    ))
 }
 
 /// Waits for any of the notification bits in `mask` (a closed receive from

@@ -22,11 +22,16 @@ static NAMES: [&str; config::TASK_COUNT] = config::TASK_NAMES;
 #[export_name = "main"]
 fn main() -> ! {
     let mut buf = [0u8; 16];
+    let mut received = sys_recv(&mut buf, 0, TaskId::ANY);
     loop {
-        if let Ok(msg) = sys_recv(&mut buf, 0, TaskId::ANY) {
-            let len = if msg.operation == RAW_16 { 16 } else { 0 };
-            sys_reply(msg.sender, 0, &buf[..len]);
-        }
+        received = match received {
+            Ok(msg) => {
+                let len = if msg.operation == RAW_16 { 16 } else { 0 };
+                let reply = buf;
+                sys_reply_recv(msg.sender, 0, &reply[..len], &mut buf, 0, TaskId::ANY)
+            }
+            Err(_) => sys_recv(&mut buf, 0, TaskId::ANY),
+        };
     }
 }
 

@@ -62,6 +62,16 @@ pub unsafe fn write_cr3(pml4: u64) {
     unsafe { asm!("mov cr3, {}", in(reg) pml4, options(nostack)) }
 }
 
+/// Reads the time-stamp counter (counts from reset; under QEMU's
+/// `-icount shift=0` it advances once per guest instruction).
+#[inline(always)]
+pub fn rdtsc() -> u64 {
+    let (lo, hi): (u32, u32);
+    // SAFETY: rdtsc only reads the counter.
+    unsafe { asm!("rdtsc", out("eax") lo, out("edx") hi, options(nomem, nostack)) };
+    ((hi as u64) << 32) | lo as u64
+}
+
 /// Reads CR2 (the faulting address of the last page fault).
 pub fn read_cr2() -> u64 {
     let v: u64;

@@ -46,9 +46,17 @@ fn read(offset: u64) -> u32 {
     unsafe { reg(offset).read_volatile() }
 }
 
-/// Enables the APIC, calibrates its timer and starts the 1 kHz tick.
-/// Returns the timer's counts per millisecond.
-pub fn init() -> u32 {
+/// What the PIT calibration measured: the APIC timer's counts and the
+/// TSC's ticks per millisecond.
+#[derive(Copy, Clone, Debug)]
+pub struct Calibration {
+    pub apic_per_ms: u32,
+    pub tsc_per_ms: u64,
+}
+
+/// Enables the APIC, calibrates its timer (and the TSC, over the same
+/// interval) and starts the 1 kHz tick.
+pub fn init() -> Calibration {
     outb(PIC1_DATA, 0xFF);
     outb(PIC2_DATA, 0xFF);
     // SAFETY: single CPU at boot.
@@ -66,13 +74,18 @@ pub fn init() -> u32 {
     outb(PIT_GATE, gate);
     outb(PIT_GATE, gate | 1);
     write(REG_TIMER_INITIAL, u32::MAX);
+    let tsc_start = super::cpu::rdtsc();
     while inb(PIT_GATE) & 0x20 == 0 {}
     let elapsed = u32::MAX - read(REG_TIMER_CURRENT);
+    let tsc_elapsed = super::cpu::rdtsc().wrapping_sub(tsc_start);
     let per_ms = (elapsed as u64 / CALIBRATION_MS).max(1) as u32;
 
     write(REG_LVT_TIMER, LVT_PERIODIC | TIMER_VECTOR as u32);
     write(REG_TIMER_INITIAL, per_ms * (1000 / TICK_HZ) as u32);
-    per_ms
+    Calibration {
+        apic_per_ms: per_ms,
+        tsc_per_ms: (tsc_elapsed / CALIBRATION_MS).max(1),
+    }
 }
 
 /// Acknowledges the interrupt being handled.
