@@ -5,7 +5,7 @@
 //! PCIe-to-PCI bridge), moved directly and the pre-seed two-step way.
 //!
 //! The count includes what the firmware broker does after every change
-//! (telling pci the owners, `sync_pci_owners`). Prints `NAME VALUE` lines:
+//! (telling pci the owners that changed, `sync_pci_owners`). Prints `NAME VALUE` lines:
 //! `reassign_<kind>_<variant>_to_<peer>` per peer, `..._kernel_ipc_default`
 //! (every message is one kernel IPC round trip, plus the client's own
 //! call) and `..._kernel_ipc_fused` (only pci and the supervisor are
@@ -57,6 +57,8 @@ fn main() {
         ),
     ] {
         let run = with_machine(&platform, knobs, |m| {
+            // The firmware tells pci every owner at start.
+            m.broker().sync_pci_owners();
             let mut lines = Vec::new();
             for (kind, device) in DEVICES {
                 let target = match m.custody(device) {

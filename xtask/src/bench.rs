@@ -13,6 +13,8 @@ use crate::app::App;
 use crate::qemu::{self, Exit, MachineOptions};
 use crate::{image, logs};
 
+mod reassign;
+
 /// seL4's IPC fastpath measured the same way on this kind of machine
 /// (sel4bench, release, x86-64 generic, cross address space, 0-length):
 /// seL4_Call 199 + seL4_ReplyRecv 226 instructions.
@@ -112,7 +114,7 @@ fn number_after(lines: &[crate::logs::LogLine], prefix: &str) -> Option<u64> {
 /// replaced by a lone `shutdown` at the first prompt.
 fn boot_figures(machine: &MachineOptions) -> Result<Vec<Figure>, String> {
     let path = image::root().join("app.toml");
-    let app = App::load(&path, &crate::workspace_crates()).map_err(|e| e.to_string())?;
+    let app = App::load(&path, &crate::workspace_crates()?).map_err(|e| e.to_string())?;
     let img = image::build(&app, true)?;
     let names: Vec<String> = app.tasks.iter().map(|t| t.name.clone()).collect();
     let tables = logs::Tables::load(&names, &img.task_elves, &img.image);
@@ -134,7 +136,7 @@ fn boot_figures(machine: &MachineOptions) -> Result<Vec<Figure>, String> {
             tail.split(' ').next()?.parse::<u64>().ok()
         })
         .unwrap_or(0);
-    Ok(vec![
+    let mut figures = vec![
         Figure {
             name: "boot_to_ready_us".into(),
             value: since_reset as f64,
@@ -145,7 +147,26 @@ fn boot_figures(machine: &MachineOptions) -> Result<Vec<Figure>, String> {
             value: since_entry as f64,
             how: "the same, counted from the kernel's first instruction (excludes firmware)",
         },
-    ])
+    ];
+    for (name, text, data) in &img.sizes {
+        figures.push(Figure {
+            name: format!("size_{name}_text"),
+            value: *text as f64,
+            how: "app.toml: bytes of the task's executable segments",
+        });
+        figures.push(Figure {
+            name: format!("size_{name}_data"),
+            value: *data as f64,
+            how: "app.toml: bytes of the task's writable segments (data + bss)",
+        });
+    }
+    let image_size = std::fs::metadata(&img.image).map(|m| m.len()).unwrap_or(0);
+    figures.push(Figure {
+        name: "size_image_file".into(),
+        value: image_size as f64,
+        how: "app.toml: bytes of the bootable ELF, with debug info",
+    });
+    Ok(figures)
 }
 
 /// Runs the benchmarks.
@@ -219,6 +240,7 @@ pub fn run(machine: &MachineOptions) -> Result<ExitCode, String> {
         how: "reference: sel4bench Call 199 + ReplyRecv 226, same method",
     });
     figures.extend(boot_figures(machine)?);
+    figures.extend(reassign::figures(machine)?);
     figures.extend(model_figures()?);
     figures.extend(image_figures(
         machine,
@@ -230,25 +252,6 @@ pub fn run(machine: &MachineOptions) -> Result<ExitCode, String> {
         "apps/platform-tests.toml",
         "domid at ND=6: acquire/release as one IDL call (guest instructions, median) and bytes per unit",
     )?);
-    for (name, text, data) in &img.sizes {
-        figures.push(Figure {
-            name: format!("size_{name}_text"),
-            value: *text as f64,
-            how: "bytes of executable segments",
-        });
-        figures.push(Figure {
-            name: format!("size_{name}_data"),
-            value: *data as f64,
-            how: "bytes of writable segments (data + bss)",
-        });
-    }
-    let image_size = std::fs::metadata(&img.image).map(|m| m.len()).unwrap_or(0);
-    figures.push(Figure {
-        name: "size_image_file".into(),
-        value: image_size as f64,
-        how: "bytes of the bootable ELF, with debug info",
-    });
-
     println!("{:<40} {:>10}  how", "figure", "value");
     for f in &figures {
         println!("{:<40} {:>10}  {}", f.name, f.value, f.how);

@@ -14,7 +14,7 @@ use idl_types::{
 };
 
 use crate::aliases::AliasPlan;
-use crate::books::{Books, RidRecord};
+use crate::books::{Books, RidRecord, MAX_DEVICES};
 use crate::config::Config;
 use crate::events::EventRing;
 use crate::facts::{DeviceFacts, Direction, MAX_DEVICE_RIDS};
@@ -73,6 +73,9 @@ pub struct Broker<T: Transport + Clone, S: JournalStore> {
     knobs: Knobs,
     pub(crate) stats: BrokerStats,
     last_death: u32,
+    /// What pci was last told of each device's owner (see `handover`):
+    /// only differences are sent; emptied when pci restarts.
+    pub(crate) pci_told: Vec<(Bdf, Option<TaskIndex>), MAX_DEVICES>,
 }
 
 impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
@@ -109,6 +112,7 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             knobs: Knobs::default(),
             stats: BrokerStats::default(),
             last_death: 0,
+            pci_told: Vec::new(),
         };
         broker.configure_domid();
         broker.create_domains();

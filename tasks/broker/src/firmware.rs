@@ -135,8 +135,6 @@ pub fn journal_region(region: (u64, u64, u64)) -> Store {
 pub struct Running<T: Transport + Clone> {
     /// The IDL endpoint (dispatch for `Broker`).
     pub endpoint: Endpoint<BrokerServer<T, Store>>,
-    /// Transactions seen committed or rolled back (a change to sync).
-    changes: u32,
 }
 
 /// Starts the broker over `peers` with its journal in `store`: replays an
@@ -194,7 +192,6 @@ pub fn start<T: Transport + Clone>(
     }
     Running {
         endpoint: Endpoint(BrokerServer(broker)),
-        changes: stats.committed + stats.rolled_back + stats.rollback_failures,
     }
 }
 
@@ -204,16 +201,12 @@ impl<T: Transport + Clone> Running<T> {
         &mut self.endpoint.0 .0
     }
 
-    /// After anything that may have moved a device: pci learns the owners.
-    pub fn sync_if_changed(&mut self) {
-        let s = self.broker().stats();
-        let changes = s.committed + s.rolled_back + s.rollback_failures;
-        if changes != self.changes {
-            self.changes = changes;
-            let refused = self.broker().sync_pci_owners();
-            if refused > 0 {
-                defmt::warn!("broker: pci refused {=u32} owner update(s)", refused);
-            }
+    /// After anything that may have moved a device (or restarted pci):
+    /// pci learns the owners that changed (no message if none did).
+    pub fn sync_pci(&mut self) {
+        let refused = self.broker().sync_pci_owners();
+        if refused > 0 {
+            defmt::warn!("broker: pci refused {=u32} owner update(s)", refused);
         }
     }
 

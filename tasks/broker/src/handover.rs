@@ -23,10 +23,23 @@ use crate::facts::RidRole;
 use crate::journal::JournalStore;
 
 impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
-    /// Names every device's owner at pci as the books say, and lets the
-    /// bridges of assigned conventional devices master. Returns how many
-    /// pci calls were refused (pci down, or the device unknown to it).
+    /// Names each device's owner at pci as the books say, where it differs
+    /// from what pci was last told, and lets the bridges of newly assigned
+    /// conventional devices master. Nothing is sent when nothing changed;
+    /// everything is sent again after pci restarted ([`Broker::pci_forgot`]).
+    /// Returns how many pci calls were refused (pci down, or the device
+    /// unknown to it) after a second pass over what the first could not
+    /// send (the first call to a restarted pci meets its old generation);
+    /// a device still refused is retried on the next sync.
     pub fn sync_pci_owners(&mut self) -> u32 {
+        match self.sync_pass() {
+            0 => 0,
+            _ => self.sync_pass(),
+        }
+    }
+
+    /// One pass of [`Broker::sync_pci_owners`].
+    fn sync_pass(&mut self) -> u32 {
         let devices: Vec<(Bdf, Custody), MAX_DEVICES> = self
             .books
             .devices()
@@ -39,8 +52,20 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
                 Custody::Domain(domain) => self.books.domain(domain).map(|d| d.owner),
                 Custody::Quarantined | Custody::Unassigned => None,
             };
+            let told = self.pci_told.iter().position(|(d, _)| *d == device);
+            if told.and_then(|i| self.pci_told.get(i)) == Some(&(device, owner)) {
+                continue;
+            }
             if self.peers.pci.set_owner(device, owner).is_err() {
                 refused += 1;
+                continue;
+            }
+            match told.and_then(|i| self.pci_told.get_mut(i)) {
+                Some(entry) => entry.1 = owner,
+                // One entry per device of the books, so there is room.
+                None => {
+                    let _ = self.pci_told.push((device, owner));
+                }
             }
             if owner.is_none() {
                 continue;
@@ -65,5 +90,10 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             }
         }
         refused
+    }
+
+    /// pci restarted with no owners: the next sync tells it everything.
+    pub fn pci_forgot(&mut self) {
+        self.pci_told.clear();
     }
 }

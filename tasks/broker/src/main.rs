@@ -61,7 +61,7 @@ impl Dispatch for Task {
     ) -> DispatchOutcome {
         let outcome = self.0.endpoint.dispatch(call, ctx, reply);
         // Before the reply goes out, so the caller may drive its device.
-        self.0.sync_if_changed();
+        self.0.sync_pci();
         outcome
     }
 
@@ -76,7 +76,7 @@ impl Dispatch for Task {
         if bits & config::notifications::DMA_FAULT != 0 {
             self.0.pull_dma_faults();
         }
-        self.0.sync_if_changed();
+        self.0.sync_pci();
     }
 }
 
@@ -100,7 +100,7 @@ fn main() -> ! {
     let mut task = Task(firmware::start(Peers::new(transport, ids), store, &tables));
     // Deaths that happened while no broker listened.
     task.take_deaths();
-    task.0.sync_if_changed();
+    task.0.sync_pci();
     let mut server_transport = transport;
     let mut buf = [0u8; abi::MAX_MESSAGE];
     idl_runtime::serve(&mut server_transport, &mut task, &mut buf)

@@ -172,12 +172,15 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
     }
 
     /// A peer restarted (the firmware learns it from the supervisor; the
-    /// simulator tells it directly): re-read the hardware, and re-seed domid
-    /// if it was domid.
+    /// simulator tells it directly): re-read the hardware, re-seed domid if
+    /// it was domid, and tell pci every owner again if it was pci.
     pub fn peer_restarted(&mut self, peer: crate::peers::Peer) {
         self.rebuild_books();
         if peer == crate::peers::Peer::Domid {
             self.reseed_domid();
+        }
+        if peer == crate::peers::Peer::Pci {
+            self.pci_forgot();
         }
     }
 }

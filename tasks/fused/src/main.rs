@@ -95,7 +95,7 @@ impl Dispatch for Fused<'_, '_> {
         if broker_idl::Op::from_raw(call.op).is_some() {
             let outcome = self.broker.endpoint.dispatch(call, ctx, reply);
             // Before the reply goes out, so the caller may drive its device.
-            self.broker.sync_if_changed();
+            self.broker.sync_pci();
             return outcome;
         }
         // Anything else is the iommu's to take or refuse (an unknown code
@@ -114,7 +114,7 @@ impl Dispatch for Fused<'_, '_> {
         if bits & config::notifications::FAULT != 0 {
             self.drain_dma_faults();
         }
-        self.broker.sync_if_changed();
+        self.broker.sync_pci();
     }
 }
 
@@ -226,7 +226,7 @@ fn main() -> ! {
     // while no task drained them (across a restart).
     fused.take_deaths();
     fused.drain_dma_faults();
-    fused.broker.sync_if_changed();
+    fused.broker.sync_pci();
     let mut server = kernel;
     let mut buf = [0u8; abi::MAX_MESSAGE];
     idl_runtime::serve(&mut server, &mut fused, &mut buf)
