@@ -16,6 +16,7 @@
 //! servers, traced transport; `sim/examples/reassign_messages.rs`).
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use super::Figure;
 use crate::app::App;
@@ -189,8 +190,8 @@ fn figure(name: String, value: f64, how: &'static str) -> Figure {
     Figure { name, value, how }
 }
 
-/// Boots the three systems and returns the figures, printing a table.
-pub fn figures(machine: &MachineOptions) -> Result<Vec<Figure>, String> {
+/// Boots the three systems and returns the figures and a table of them.
+pub fn figures(machine: &MachineOptions) -> Result<(Vec<Figure>, String), String> {
     let mut reports = BTreeMap::new();
     for v in &VARIANTS {
         reports.insert(v.label, boot(machine, v)?);
@@ -277,8 +278,13 @@ pub fn figures(machine: &MachineOptions) -> Result<Vec<Figure>, String> {
             HOW_RATIO,
         ));
     }
-    println!("\none reassignment ({HOW_TIME}; unit work per reassignment; kernel IPC from the simulator)");
-    println!(
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\none reassignment ({HOW_TIME}; unit work per reassignment; kernel IPC from the simulator)"
+    );
+    let _ = writeln!(
+        out,
         "{:<34} {:>9} {:>6} {:>17} {:>13} {:>4}",
         "device and system", "instr", "ctx wr", "ctx-cache g/d/dev", "iotlb g/d/pg", "ipc"
     );
@@ -290,7 +296,8 @@ pub fn figures(machine: &MachineOptions) -> Result<Vec<Figure>, String> {
                 format!("{v:.2}")
             }
         };
-        println!(
+        let _ = writeln!(
+            out,
             "{:<34} {:>9} {:>6} {:>17} {:>13} {:>4}",
             name,
             n(r[0]),
@@ -300,5 +307,5 @@ pub fn figures(machine: &MachineOptions) -> Result<Vec<Figure>, String> {
             n(r[8])
         );
     }
-    Ok(figures)
+    Ok((figures, out))
 }
