@@ -159,3 +159,97 @@ impl fmt::Display for Error {
         }
     }
 }
+
+/// Why [`crate::Unit::resume`] would not adopt a running unit: what it read
+/// did not match what this driver leaves behind. Nothing was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResumeError {
+    /// This `Unit` was already brought up or resumed.
+    AlreadyStarted,
+    /// GSTS.TES is clear: there is nothing running to adopt.
+    TranslationOff { gsts: u32 },
+    /// RTADDR selects a root-table mode other than legacy (TTM ≠ 0).
+    RootTableMode { rtaddr: u64 },
+    /// The root table is not a page the allocator handed out.
+    RootNotInPool { root: u64 },
+    /// The policy forbids the queue but the unit runs it (QIES set).
+    QueueRunning,
+    /// The policy requires the queue but the unit does not run it.
+    QueueNotRunning,
+    /// IQA asks for another queue size or descriptor width than one page
+    /// of 128-bit descriptors.
+    QueueFormat { iqa: u64 },
+    /// The queue page is not a page the allocator handed out.
+    QueueNotInPool { base: u64 },
+    /// IQH or IQT is unaligned or beyond the queue.
+    QueuePointers { head: u64, tail: u64 },
+    /// FSTS.IQE: the unit stopped at a descriptor it refused.
+    QueueHalted { head: u64 },
+    /// The unit did not consume the queue up to IQT within the poll budget.
+    QueueNotDrained { head: u64, tail: u64, polls: u32 },
+    /// The descriptor before IQT is not a status-write wait, so the queue
+    /// was not filled by this driver (type `kind` at byte `offset`).
+    NoWaitBeforeTail { offset: u64, kind: u8 },
+    /// The wait's status word is unaligned, outside the allocator's pages,
+    /// or on the root-table or queue page.
+    StatusMisplaced { status: u64 },
+    /// A register invalidation of the previous life never finished.
+    Hardware(Error),
+}
+
+impl fmt::Display for ResumeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ResumeError::AlreadyStarted => f.write_str("unit already brought up or resumed"),
+            ResumeError::TranslationOff { gsts } => {
+                write!(
+                    f,
+                    "translation is off (GSTS {gsts:#010x}): nothing to resume"
+                )
+            }
+            ResumeError::RootTableMode { rtaddr } => {
+                write!(f, "RTADDR {rtaddr:#x} selects a non-legacy root table")
+            }
+            ResumeError::RootNotInPool { root } => {
+                write!(f, "root table {root:#x} is not a page of the table pool")
+            }
+            ResumeError::QueueRunning => {
+                f.write_str("unit runs queued invalidation but the policy forbids it")
+            }
+            ResumeError::QueueNotRunning => {
+                f.write_str("policy requires queued invalidation but the unit does not run it")
+            }
+            ResumeError::QueueFormat { iqa } => write!(
+                f,
+                "IQA {iqa:#x} is not one page of 128-bit descriptors (QS 0, DW 0)"
+            ),
+            ResumeError::QueueNotInPool { base } => {
+                write!(
+                    f,
+                    "invalidation queue {base:#x} is not a page of the table pool"
+                )
+            }
+            ResumeError::QueuePointers { head, tail } => write!(
+                f,
+                "invalidation queue head {head:#x} / tail {tail:#x} unaligned or beyond the queue"
+            ),
+            ResumeError::QueueHalted { head } => write!(
+                f,
+                "invalidation queue halted (FSTS.IQE) at descriptor offset {head:#x}"
+            ),
+            ResumeError::QueueNotDrained { head, tail, polls } => write!(
+                f,
+                "invalidation queue head {head:#x} did not reach tail {tail:#x} after {polls} polls"
+            ),
+            ResumeError::NoWaitBeforeTail { offset, kind } => write!(
+                f,
+                "descriptor at queue offset {offset:#x} (type {kind}) is not a status-write wait"
+            ),
+            ResumeError::StatusMisplaced { status } => write!(
+                f,
+                "wait status word {status:#x} is unaligned or not on a pool page of its own"
+            ),
+            ResumeError::Hardware(e) => write!(f, "{e}"),
+        }
+    }
+}

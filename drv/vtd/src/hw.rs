@@ -48,6 +48,11 @@ pub trait PageAllocator {
     fn alloc_page(&mut self) -> Option<u64>;
     /// Returns a page obtained from `alloc_page`.
     fn free_page(&mut self, phys: u64);
+    /// Whether `phys` is a page this allocator handed out and has not taken
+    /// back. [`crate::Unit::resume`] checks every table address it reads
+    /// from a running unit against this, so a corrupt register can never
+    /// make the driver write outside its own pages.
+    fn owns(&self, phys: u64) -> bool;
 }
 
 /// What the library does between two polls of a status bit. The number of

@@ -13,9 +13,9 @@ use crate::regs;
 use crate::unit::Unit;
 
 /// Descriptors in the queue (QS = 0: one 4 KiB page).
-const QUEUE_ENTRIES: u64 = 256;
+pub(crate) const QUEUE_ENTRIES: u64 = 256;
 /// Bytes per descriptor.
-const DESC_SIZE: u64 = 16;
+pub(crate) const DESC_SIZE: u64 = 16;
 
 /// The invalidation queue as the driver sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +36,17 @@ impl Queue {
             tail: 0,
             status,
             seq: 0,
+        }
+    }
+
+    /// The queue a previous life left: the next free slot is `tail` and
+    /// the last wait asked for `seq` at `status`.
+    pub(crate) fn resumed(base: u64, tail: u64, status: u64, seq: u32) -> Queue {
+        Queue {
+            base,
+            tail,
+            status,
+            seq,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Intel VT-d programming and a software model of the hardware.
 //!
 //! The library drives a unit through traits ([`Registers`], [`TableMemory`],
-//! [`PageAllocator`], [`Delay`]): bring-up, register or queued invalidation,
+//! [`PageAllocator`], [`Delay`]): bring-up or the take-over of a running
+//! unit ([`Unit::resume`]), register or queued invalidation,
 //! root/context tables, second-level page tables, per-device quarantine
 //! tables, fault draining, and context-entry replacement as Xen's fix for
 //! CVE-2022-26359 does it (one compare-exchange, or the seed's fallback).
@@ -24,6 +25,7 @@ mod mode;
 mod pagetable;
 mod quarantine;
 pub mod regs;
+mod resume;
 mod rid;
 mod unit;
 
@@ -36,7 +38,7 @@ pub mod mmio;
 pub use cap::{Cap, Ecap, Levels};
 pub use context::{Assignment, DomainTables, Previous, SetContext, StorePath, Warning};
 pub use counters::{ByGranularity, Counters};
-pub use error::{Error, WaitFor};
+pub use error::{Error, ResumeError, WaitFor};
 pub use fault::{DrainSummary, Fault};
 pub use format::{ContextEntry, FaultReason, GstsBit, TranslationType};
 pub use hw::{Delay, PageAllocator, Registers, SpinDelay, TableMemory};
@@ -44,5 +46,6 @@ pub use invalidate::RangeFlush;
 pub use mode::MapMode;
 pub use pagetable::{PageTable, Perm, Stats, Translation, LARGE_PAGE};
 pub use quarantine::Quarantine;
+pub use resume::{Resumed, ResumedQueue};
 pub use rid::Rid;
 pub use unit::{Config, InvalidationChoice, Unit};

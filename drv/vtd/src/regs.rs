@@ -64,6 +64,13 @@ pub const ICS_IWC: u32 = 1 << 0;
 pub const IQA_QS_MASK: u64 = 0x7;
 /// IQA: queue base, bits 63:12.
 pub const IQA_BASE_MASK: u64 = !0xfff;
+/// IQA: descriptor width (bit 11, 256-bit descriptors) and reserved bits
+/// 10:3; the driver leaves them all zero.
+pub const IQA_DW_AND_RESERVED: u64 = 0xff8;
+/// RTADDR: root table address, bits 63:12.
+pub const RTADDR_BASE_MASK: u64 = !0xfff;
+/// RTADDR: translation table mode, bits 11:10 (0: legacy root table).
+pub const RTADDR_TTM_MASK: u64 = 0b11 << 10;
 /// IQH/IQT hold the descriptor index shifted by this.
 pub const IQ_INDEX_SHIFT: u32 = 4;
 

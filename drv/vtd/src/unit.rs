@@ -1,5 +1,6 @@
 //! One VT-d unit (DRHD): its registers, decoded capabilities, root table,
-//! invalidation mode and counters, and its bring-up.
+//! invalidation mode and counters, and its bring-up (a unit that already
+//! translates is taken over with [`Unit::resume`] instead).
 //!
 //! Bring-up follows a fixed order (faults cleared, queue enabled before any
 //! invalidation, root table latched, caches flushed, translation enabled) and
@@ -206,7 +207,7 @@ impl<R: Registers, M: TableMemory, A: PageAllocator, D: Delay> Unit<R, M, A, D> 
         }
     }
 
-    /// The root table, allocated by `bring_up`.
+    /// The root table, allocated by `bring_up` or found by `resume`.
     pub(crate) fn root(&self) -> Result<u64, Error> {
         self.root_table.ok_or(Error::NotBroughtUp)
     }

@@ -197,6 +197,20 @@ fn double_or_foreign_free_is_refused_and_counted() {
 }
 
 #[test]
+fn allocator_owns_only_pages_handed_out_and_not_freed() {
+    let mut buf = Buffer::new(PAGES);
+    let mut alloc = PoolAllocator::new(buf.window());
+    let a = alloc.alloc_page().unwrap();
+    let b = alloc.alloc_page().unwrap();
+    alloc.free_page(a);
+    assert!(alloc.owns(b));
+    assert!(!alloc.owns(a), "freed");
+    assert!(!alloc.owns(b + 8), "unaligned");
+    assert!(!alloc.owns(b + PAGE as u64), "never handed out");
+    assert!(!alloc.owns(PA - PAGE as u64), "outside the pool");
+}
+
+#[test]
 fn library_page_tables_work_on_pool_bindings() {
     let mut buf = Buffer::new(PAGES);
     let mut mem = PoolMemory::new(buf.window());

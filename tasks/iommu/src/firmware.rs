@@ -84,24 +84,32 @@ pub fn build(regions: &Regions) -> Result<FirmwareServer, &'static str> {
     // SAFETY: the caller's app.toml grants the unit's register page
     // (uncached) at this address; no other task programs the unit.
     let regs = unsafe { MmioRegisters::new(regions.registers.0 as *mut u8) };
-    let (unit, started) = server
-        .add_unit(regs, PoolMemory::new(window), pages, SpinDelay, unit_config)
-        .map_err(|e| {
-            defmt::error!("iommu: unit 0: {}", D(&e));
-            "the VT-d unit did not start"
-        })?;
+    let added = server.add_unit(regs, PoolMemory::new(window), pages, SpinDelay, unit_config);
+    let (unit, started) = added.map_err(|e| {
+        match server.start_error() {
+            Some(why) => defmt::error!("iommu: unit 0: {}: {}", D(&e), D(&why)),
+            None => defmt::error!("iommu: unit 0: {}", D(&e)),
+        }
+        "the VT-d unit did not start"
+    })?;
+    let pages_in_use = server
+        .unit(unit)
+        .map_or(0, |slot| slot.hw().tables().1.in_use());
     match started {
         Started::Fresh => defmt::info!(
-            "iommu: {} brought up ({=str} invalidation)",
+            "iommu: {} brought up ({=str} invalidation; pool pages in use: {=u32})",
             D(&unit),
-            if cfg!(feature = "queue") { "queued" } else { "register" }
+            if cfg!(feature = "queue") { "queued" } else { "register" },
+            pages_in_use
         ),
-        Started::Resumed { root } => defmt::info!(
-            "iommu: {} taken over running (root table {=u64:#x}; ledger kept: {=bool}, page books kept: {=bool})",
+        Started::Resumed(found) => defmt::info!(
+            "iommu: {} taken over running (root table {=u64:#x}; queue {=u64:#x}; ledger kept: {=bool}, page books kept: {=bool}; pool pages in use: {=u32})",
             D(&unit),
-            root,
+            found.root,
+            found.queue.map_or(0, |q| q.base),
             found_ledger,
-            resumed_pages
+            resumed_pages,
+            pages_in_use
         ),
     }
     server.set_fault_log(log_fault);

@@ -14,7 +14,7 @@
 //!   region in the image; see [`LedgerStore`]); everything else (which DIDs
 //!   are in use, by whom) is rebuilt from the context entries when a unit is
 //!   added, and a restarted server takes over running units without
-//!   touching their tables ([`start`]).
+//!   touching their tables or allocating a page ([`start`]).
 //! - **Unknown is refused.** An entry whose DID or tables the server cannot
 //!   attribute is never overwritten or cleared (the seed's ESRCH), because
 //!   its previous state could not be restored.
@@ -37,7 +37,6 @@ pub mod start;
 
 include!(concat!(env!("OUT_DIR"), "/idl.rs"));
 
-pub use adopt::Adopting;
 pub use ledger::{
     DomainRecord, Ledger, LedgerStore, QuarantineRecord, SharedLedger, VolatileLedger, MAX_DOMAINS,
     MAX_QUARANTINED, MAX_UNITS,
@@ -45,4 +44,4 @@ pub use ledger::{
 pub use region_ledger::{RegionLedger, RegionTooSmall, LEDGER_REGION_BYTES};
 pub use region_pages::{pages_region_bytes, PagesError, RegionPages};
 pub use server::{IommuServer, ServerUnit, MAX_DIDS_PER_UNIT};
-pub use start::Started;
+pub use start::{StartError, Started};

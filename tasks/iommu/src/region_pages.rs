@@ -158,6 +158,10 @@ impl<M: TableMemory> PageAllocator for RegionPages<'_, M> {
             _ => self.refused_frees = self.refused_frees.saturating_add(1),
         }
     }
+
+    fn owns(&self, phys: u64) -> bool {
+        self.index_of(phys).is_some_and(|index| self.is_used(index))
+    }
 }
 
 #[cfg(test)]
@@ -202,6 +206,23 @@ mod tests {
         assert_eq!(pages.in_use(), 3);
         let next = pages.alloc_page().unwrap();
         assert!(!first.contains(&next));
+    }
+
+    #[test]
+    fn it_owns_the_pages_its_books_mark_used_in_any_life() {
+        let model = Model::qemu();
+        let mut books = vec![0u8; pages_region_bytes(SIZE)];
+        let (a, b) = {
+            let mut pages = RegionPages::new(&mut books, BASE, SIZE, model.memory()).unwrap();
+            (pages.alloc_page().unwrap(), pages.alloc_page().unwrap())
+        };
+        let mut pages = RegionPages::new(&mut books, BASE, SIZE, model.memory()).unwrap();
+        pages.free_page(a);
+        assert!(pages.owns(b), "used by the previous life");
+        assert!(!pages.owns(a), "freed");
+        assert!(!pages.owns(b + 8), "unaligned");
+        assert!(!pages.owns(BASE + SIZE), "beyond the pool");
+        assert!(!pages.owns(BASE - PAGE), "below the pool");
     }
 
     #[test]

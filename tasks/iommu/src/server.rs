@@ -9,7 +9,7 @@ use vtd::{
     TranslationType, Unit,
 };
 
-use crate::adopt::{Adopting, OnePage};
+use crate::adopt::OnePage;
 use crate::convert;
 use crate::dids::DidMap;
 use crate::faults::FaultQueue;
@@ -31,7 +31,7 @@ pub(crate) struct Stats {
 
 /// One unit with the server's books about it.
 pub struct ServerUnit<R, M, A, D> {
-    pub(crate) hw: Unit<R, M, Adopting<A>, D>,
+    pub(crate) hw: Unit<R, M, A, D>,
     pub(crate) dids: DidMap<MAX_DIDS_PER_UNIT>,
     /// Quarantine tables built in this life of the server (after a restart
     /// the ledger still names the older ones, which can be pointed at but
@@ -43,7 +43,7 @@ pub struct ServerUnit<R, M, A, D> {
 
 impl<R: Registers, M: TableMemory, A: PageAllocator, D: Delay> ServerUnit<R, M, A, D> {
     /// The vtd unit (diagnostics and tests).
-    pub fn hw(&mut self) -> &mut Unit<R, M, Adopting<A>, D> {
+    pub fn hw(&mut self) -> &mut Unit<R, M, A, D> {
         &mut self.hw
     }
 
@@ -73,6 +73,9 @@ pub struct IommuServer<R, M, A, D, L> {
     pub(crate) faults: FaultQueue,
     pub(crate) fault_notification: u32,
     pub(crate) fault_log: Option<fn(&idl_types::FaultRecord)>,
+    /// Why the last `add_unit` could not start its unit, in the library's
+    /// words (the IDL error only says `ResumeFailed` or the like).
+    pub(crate) start_error: Option<StartError>,
 }
 
 impl<R, M, A, D, L> IommuServer<R, M, A, D, L>
@@ -93,7 +96,13 @@ where
             faults: FaultQueue::default(),
             fault_notification: 0,
             fault_log: None,
+            start_error: None,
         }
+    }
+
+    /// Why the last [`Self::add_unit`] failed to start its unit, if it did.
+    pub fn start_error(&self) -> Option<StartError> {
+        self.start_error
     }
 
     /// Adds the next unit (its `UnitId` is the number of units before it):
@@ -113,9 +122,11 @@ where
                 capacity: MAX_UNITS as u16,
             });
         }
-        let (hw, started) = start_unit(regs, mem, alloc, delay, config).map_err(|e| match e {
+        let started = start_unit(regs, mem, alloc, delay, config);
+        self.start_error = started.as_ref().err().copied();
+        let (hw, started) = started.map_err(|e| match e {
             StartError::Unit(e) => convert::error(id, e, (0, 0)),
-            StartError::RootNotAdopted { .. } => IommuError::UnitFailure {
+            StartError::Resume(_) => IommuError::UnitFailure {
                 unit: id,
                 cause: UnitFault::ResumeFailed,
             },

@@ -9,6 +9,8 @@
 
 use core::arch::asm;
 
+use defmt::Display2Format as D;
+
 use edu::{Edu, MmioBus};
 use pci::{regs as pcir, AccessError, Bdf, ConfigAccess};
 use task_test_vtd::{bridge, portcfg};
@@ -159,6 +161,30 @@ impl Bench {
     /// Builds the unit over the register page and the pool (CAP/ECAP read,
     /// nothing written).
     pub fn build_unit(&mut self) -> Result<&mut Iommu, vtd::Error> {
+        let alloc = PoolAllocator::new(self.pool);
+        self.build_unit_with(alloc)
+    }
+
+    /// Replaces the driver of the running unit by a new one that takes it
+    /// over with `resume`, as a restarted task does: only the allocator
+    /// (its books of which pool pages are tables) moves over.
+    pub fn take_over(&mut self) -> Result<vtd::Resumed, &'static str> {
+        let old = self.unit.as_mut().ok_or("the unit was not brought up")?;
+        let books = core::mem::replace(old.tables().1, PoolAllocator::new(self.pool));
+        let unit = self.build_unit_with(books).map_err(|e| {
+            defmt::error!("VT-d unit: {}", D(&e));
+            "CAP/ECAP refused"
+        })?;
+        match unit.resume() {
+            Ok(found) => Ok(found),
+            Err(e) => {
+                defmt::error!("resume: {}", D(&e));
+                Err("resume refused the running unit")
+            }
+        }
+    }
+
+    fn build_unit_with(&mut self, alloc: PoolAllocator) -> Result<&mut Iommu, vtd::Error> {
         let invalidation = if cfg!(feature = "queue") {
             InvalidationChoice::Queue
         } else {
@@ -171,13 +197,7 @@ impl Bench {
         // SAFETY: app.toml grants this task the VT-d register page
         // (uncached) and no other task programs the unit.
         let regs = unsafe { MmioRegisters::new(config::regions::VTD.0 as *mut u8) };
-        let unit = Unit::new(
-            regs,
-            PoolMemory::new(self.pool),
-            PoolAllocator::new(self.pool),
-            SpinDelay,
-            cfg,
-        )?;
+        let unit = Unit::new(regs, PoolMemory::new(self.pool), alloc, SpinDelay, cfg)?;
         Ok(self.unit.insert(unit))
     }
 }

@@ -28,6 +28,10 @@ pub const ALL: &[test_harness::Scenario<Bench>] = &[
     ("direct_reassign_moves_dma_to_new_domain", direct_reassign),
     ("stale_iotlb_needs_old_did_flush", stale_iotlb),
     ("quarantine_sends_dma_to_scratch_page", quarantine),
+    (
+        "resume_takes_the_running_unit_over_without_allocating",
+        resume,
+    ),
 ];
 
 /// Where domains map their target page, and their source page.
@@ -496,5 +500,76 @@ fn quarantine(b: &mut Bench) -> Outcome {
     let (mem, alloc) = u.tables();
     q.destroy(mem, alloc);
     release(u, &mut [], &[rmrr, other]);
+    pool_clean(u)
+}
+
+/// A second driver takes the running unit over as a restarted iommu task
+/// does: same root (and queue), no page allocated, no register written,
+/// DMA never interrupted, and invalidations through the adopted interface
+/// work (a direct reassignment moves DMA).
+fn resume(b: &mut Bench) -> Outcome {
+    fresh(b)?;
+    let u = unit(&mut b.unit)?;
+    let (page_a, page_b, source) = (page(u)?, page(u)?, page(u)?);
+    let (did_a, did_b) = (14, 15);
+    let ta = domain(
+        u,
+        did_a,
+        &[(IOVA, page_a, Perm::RW), (IOVA_SRC, source, Perm::R)],
+    )?;
+    let tb = domain(
+        u,
+        did_b,
+        &[(IOVA, page_b, Perm::RW), (IOVA_SRC, source, Perm::R)],
+    )?;
+    let dev = rid(EDU);
+    assign(u, dev, did_a, paged(&ta), MapMode::NONE, &[])?;
+    load(u, &mut b.edu, IOVA_SRC, source, 0x5c)?;
+    let in_use = u.tables().1.in_use();
+    let rtaddr = vtd::Registers::read64(u.registers(), regs::RTADDR);
+    let iqa = vtd::Registers::read64(u.registers(), regs::IQA);
+
+    let found = b.take_over()?;
+    let u = unit(&mut b.unit)?;
+    defmt::info!(
+        "resumed: root {=u64:#x}, queue {=bool}, faults pending {=bool}, pool pages in use {=u64}",
+        found.root,
+        found.queue.is_some(),
+        found.faults_pending,
+        u.tables().1.in_use()
+    );
+    ensure(found.root == rtaddr, "resume found another root table")?;
+    ensure(
+        found.queue.map(|q| q.base) == QUEUE.then_some(iqa),
+        "resume found another invalidation queue",
+    )?;
+    ensure(
+        u.tables().1.in_use() == in_use,
+        "the takeover allocated pool pages",
+    )?;
+    ensure(
+        u.counters().register_writes == 0,
+        "the takeover wrote a register",
+    )?;
+    dma(&mut b.edu, Direction::ToRam, IOVA)?;
+    ensure(
+        holds_pattern(u, page_a, 0x5c, 0)?,
+        "after the takeover, DMA did not land in A",
+    )?;
+    fill(u, page_a, 0)?;
+
+    assign(u, dev, did_b, paged(&tb), MapMode::NONE, &[did_a])?;
+    dma(&mut b.edu, Direction::ToRam, IOVA)?;
+    ensure(
+        holds_pattern(u, page_b, 0x5c, 0)?,
+        "after the takeover, A -> B did not move DMA to B",
+    )?;
+    ensure(
+        holds_only(u, page_a, 0)?,
+        "after the takeover, A -> B left DMA reaching A (stale IOTLB)",
+    )?;
+    no_faults(u)?;
+    clear(u, &[dev])?;
+    release(u, &mut [Some(ta), Some(tb)], &[page_a, page_b, source]);
     pool_clean(u)
 }

@@ -142,4 +142,9 @@ impl PageAllocator for PoolAllocator {
         self.free = phys;
         self.in_use -= 1;
     }
+
+    fn owns(&self, phys: u64) -> bool {
+        let handed_out = phys >= self.window.pa() && phys < self.next;
+        handed_out && phys != LIST_END && self.page_ptr(phys).is_some() && !self.is_free(phys)
+    }
 }

@@ -212,6 +212,9 @@ impl PageAllocator for ModelAllocator {
         let state = &mut *state;
         state.alloc.free(&mut state.mem, phys)
     }
+    fn owns(&self, phys: u64) -> bool {
+        self.0.borrow().alloc.live.contains(&phys)
+    }
 }
 
 /// A [`Delay`] that does not wait (the model answers synchronously).
