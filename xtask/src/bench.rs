@@ -112,7 +112,7 @@ fn number_after(lines: &[crate::logs::LogLine], prefix: &str) -> Option<u64> {
 /// replaced by a lone `shutdown` at the first prompt.
 fn boot_figures(machine: &MachineOptions) -> Result<Vec<Figure>, String> {
     let path = image::root().join("app.toml");
-    let app = App::load(&path, &crate::workspace_crates()).map_err(|e| e.to_string())?;
+    let app = App::load(&path, &crate::workspace_crates()?).map_err(|e| e.to_string())?;
     let img = image::build(&app, true)?;
     let names: Vec<String> = app.tasks.iter().map(|t| t.name.clone()).collect();
     let tables = logs::Tables::load(&names, &img.task_elves, &img.image);
