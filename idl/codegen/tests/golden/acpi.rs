@@ -107,6 +107,7 @@ pub mod acpi {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: UNIT_COUNT_REQUEST_MAX,
         reply_max: UNIT_COUNT_REPLY_MAX,
     };
@@ -148,6 +149,7 @@ pub mod acpi {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: UNIT_INFO_REQUEST_MAX,
         reply_max: UNIT_INFO_REPLY_MAX,
     };
@@ -189,6 +191,7 @@ pub mod acpi {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: UNIT_OF_REQUEST_MAX,
         reply_max: UNIT_OF_REPLY_MAX,
     };
@@ -230,6 +233,7 @@ pub mod acpi {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: RMRRS_OF_REQUEST_MAX,
         reply_max: RMRRS_OF_REPLY_MAX,
     };
@@ -273,6 +277,7 @@ pub mod acpi {
         leases: &[
             LeaseRule { write: true, max_len: 4096 },
         ],
+        request_min: 0,
         request_max: READ_DMAR_REQUEST_MAX,
         reply_max: READ_DMAR_REPLY_MAX,
     };
@@ -317,6 +322,7 @@ pub mod acpi {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: UNIT_SCOPE_REQUEST_MAX,
         reply_max: UNIT_SCOPE_REPLY_MAX,
     };

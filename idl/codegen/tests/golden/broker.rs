@@ -130,6 +130,7 @@ pub mod broker {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: LIST_DEVICES_REQUEST_MAX,
         reply_max: LIST_DEVICES_REPLY_MAX,
     };
@@ -168,6 +169,7 @@ pub mod broker {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: LIST_DOMAINS_REQUEST_MAX,
         reply_max: LIST_DOMAINS_REPLY_MAX,
     };
@@ -212,6 +214,7 @@ pub mod broker {
         idempotent: false,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: ASSIGN_REQUEST_MAX,
         reply_max: ASSIGN_REPLY_MAX,
     };
@@ -256,6 +259,7 @@ pub mod broker {
         idempotent: false,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: REASSIGN_REQUEST_MAX,
         reply_max: REASSIGN_REPLY_MAX,
     };
@@ -297,6 +301,7 @@ pub mod broker {
         idempotent: false,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: QUARANTINE_REQUEST_MAX,
         reply_max: QUARANTINE_REPLY_MAX,
     };
@@ -338,6 +343,7 @@ pub mod broker {
         idempotent: false,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: RELEASE_REQUEST_MAX,
         reply_max: RELEASE_REPLY_MAX,
     };
@@ -368,6 +374,7 @@ pub mod broker {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: TX_STATUS_REQUEST_MAX,
         reply_max: TX_STATUS_REPLY_MAX,
     };
@@ -407,6 +414,7 @@ pub mod broker {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: EVENT_AFTER_REQUEST_MAX,
         reply_max: EVENT_AFTER_REPLY_MAX,
     };

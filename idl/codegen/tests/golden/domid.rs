@@ -162,6 +162,7 @@ pub mod domid {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
+        request_min: 0,
         request_max: ACQUIRE_REQUEST_MAX,
         reply_max: ACQUIRE_REPLY_MAX,
     };
@@ -209,6 +210,7 @@ pub mod domid {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
+        request_min: 0,
         request_max: RELEASE_REQUEST_MAX,
         reply_max: RELEASE_REPLY_MAX,
     };
@@ -253,6 +255,7 @@ pub mod domid {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: LOOKUP_REQUEST_MAX,
         reply_max: LOOKUP_REPLY_MAX,
     };
@@ -297,6 +300,7 @@ pub mod domid {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: OWNER_OF_REQUEST_MAX,
         reply_max: OWNER_OF_REPLY_MAX,
     };
@@ -342,6 +346,7 @@ pub mod domid {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
+        request_min: 0,
         request_max: ACQUIRE_QUARANTINE_REQUEST_MAX,
         reply_max: ACQUIRE_QUARANTINE_REPLY_MAX,
     };
@@ -387,6 +392,7 @@ pub mod domid {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
+        request_min: 0,
         request_max: RELEASE_QUARANTINE_REQUEST_MAX,
         reply_max: RELEASE_QUARANTINE_REPLY_MAX,
     };
@@ -422,6 +428,7 @@ pub mod domid {
         leases: &[
             LeaseRule { write: false, max_len: 4090 },
         ],
+        request_min: 0,
         request_max: SEED_REQUEST_MAX,
         reply_max: SEED_REPLY_MAX,
     };
@@ -470,6 +477,7 @@ pub mod domid {
         idempotent: true,
         callers: &["broker"],
         leases: &[],
+        request_min: 0,
         request_max: CONFIGURE_UNIT_REQUEST_MAX,
         reply_max: CONFIGURE_UNIT_REPLY_MAX,
     };
@@ -500,6 +508,7 @@ pub mod domid {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: IS_SEEDED_REQUEST_MAX,
         reply_max: IS_SEEDED_REPLY_MAX,
     };
@@ -544,6 +553,7 @@ pub mod domid {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: DEVICES_OF_REQUEST_MAX,
         reply_max: DEVICES_OF_REPLY_MAX,
     };
@@ -585,6 +595,7 @@ pub mod domid {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: DIDS_IN_USE_REQUEST_MAX,
         reply_max: DIDS_IN_USE_REPLY_MAX,
     };

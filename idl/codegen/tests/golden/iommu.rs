@@ -171,6 +171,7 @@ pub mod iommu {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
+        request_min: 0,
         request_max: CREATE_DOMAIN_REQUEST_MAX,
         reply_max: CREATE_DOMAIN_REPLY_MAX,
     };
@@ -213,6 +214,7 @@ pub mod iommu {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
+        request_min: 0,
         request_max: DESTROY_DOMAIN_REQUEST_MAX,
         reply_max: DESTROY_DOMAIN_REPLY_MAX,
     };
@@ -266,6 +268,7 @@ pub mod iommu {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
+        request_min: 0,
         request_max: MAP_RANGE_REQUEST_MAX,
         reply_max: MAP_RANGE_REPLY_MAX,
     };
@@ -310,6 +313,7 @@ pub mod iommu {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
+        request_min: 0,
         request_max: UNMAP_RANGE_REQUEST_MAX,
         reply_max: UNMAP_RANGE_REPLY_MAX,
     };
@@ -360,6 +364,7 @@ pub mod iommu {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
+        request_min: 0,
         request_max: SET_CONTEXT_REQUEST_MAX,
         reply_max: SET_CONTEXT_REPLY_MAX,
     };
@@ -408,6 +413,7 @@ pub mod iommu {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
+        request_min: 0,
         request_max: CLEAR_CONTEXT_REQUEST_MAX,
         reply_max: CLEAR_CONTEXT_REPLY_MAX,
     };
@@ -452,6 +458,7 @@ pub mod iommu {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: GET_CONTEXT_REQUEST_MAX,
         reply_max: GET_CONTEXT_REPLY_MAX,
     };
@@ -506,6 +513,7 @@ pub mod iommu {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
+        request_min: 0,
         request_max: QUARANTINE_DEVICE_REQUEST_MAX,
         reply_max: QUARANTINE_DEVICE_REPLY_MAX,
     };
@@ -539,6 +547,7 @@ pub mod iommu {
         idempotent: false,
         callers: &["broker", "console"],
         leases: &[],
+        request_min: 0,
         request_max: PULL_FAULTS_REQUEST_MAX,
         reply_max: PULL_FAULTS_REPLY_MAX,
     };
@@ -584,6 +593,7 @@ pub mod iommu {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: LIST_CONTEXTS_REQUEST_MAX,
         reply_max: LIST_CONTEXTS_REPLY_MAX,
     };
@@ -625,6 +635,7 @@ pub mod iommu {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: UNIT_CAPS_REQUEST_MAX,
         reply_max: UNIT_CAPS_REPLY_MAX,
     };
@@ -655,6 +666,7 @@ pub mod iommu {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: UNIT_COUNT_REQUEST_MAX,
         reply_max: UNIT_COUNT_REPLY_MAX,
     };
@@ -696,6 +708,7 @@ pub mod iommu {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: COUNTERS_REQUEST_MAX,
         reply_max: COUNTERS_REPLY_MAX,
     };

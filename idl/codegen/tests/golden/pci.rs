@@ -139,6 +139,7 @@ pub mod pci {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: CONFIG_READ_REQUEST_MAX,
         reply_max: CONFIG_READ_REPLY_MAX,
     };
@@ -189,6 +190,7 @@ pub mod pci {
         idempotent: false,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: CONFIG_WRITE_REQUEST_MAX,
         reply_max: CONFIG_WRITE_REPLY_MAX,
     };
@@ -235,6 +237,7 @@ pub mod pci {
         leases: &[
             LeaseRule { write: true, max_len: 4096 },
         ],
+        request_min: 0,
         request_max: CONFIG_DUMP_REQUEST_MAX,
         reply_max: CONFIG_DUMP_REPLY_MAX,
     };
@@ -280,6 +283,7 @@ pub mod pci {
         idempotent: false,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: ENABLE_BUS_MASTER_REQUEST_MAX,
         reply_max: ENABLE_BUS_MASTER_REPLY_MAX,
     };
@@ -321,6 +325,7 @@ pub mod pci {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: DEVICE_INFO_REQUEST_MAX,
         reply_max: DEVICE_INFO_REPLY_MAX,
     };
@@ -359,6 +364,7 @@ pub mod pci {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: NEXT_DEVICE_REQUEST_MAX,
         reply_max: NEXT_DEVICE_REPLY_MAX,
     };
@@ -404,6 +410,7 @@ pub mod pci {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: REQUESTER_IDS_REQUEST_MAX,
         reply_max: REQUESTER_IDS_REPLY_MAX,
     };
@@ -448,6 +455,7 @@ pub mod pci {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
+        request_min: 0,
         request_max: SET_OWNER_REQUEST_MAX,
         reply_max: SET_OWNER_REPLY_MAX,
     };

@@ -91,6 +91,7 @@ pub mod supervisor {
         idempotent: true,
         callers: &["broker"],
         leases: &[],
+        request_min: 0,
         request_max: DEATH_AFTER_REQUEST_MAX,
         reply_max: DEATH_AFTER_REPLY_MAX,
     };
@@ -130,6 +131,7 @@ pub mod supervisor {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: GENERATION_OF_REQUEST_MAX,
         reply_max: GENERATION_OF_REPLY_MAX,
     };

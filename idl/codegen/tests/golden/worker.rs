@@ -121,6 +121,7 @@ pub mod worker {
         idempotent: false,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: DMA_REQUEST_MAX,
         reply_max: DMA_REPLY_MAX,
     };
@@ -168,6 +169,7 @@ pub mod worker {
         idempotent: false,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: START_DMA_REQUEST_MAX,
         reply_max: START_DMA_REPLY_MAX,
     };
@@ -201,6 +203,7 @@ pub mod worker {
         idempotent: false,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: FINISH_DMA_REQUEST_MAX,
         reply_max: FINISH_DMA_REPLY_MAX,
     };
@@ -245,6 +248,7 @@ pub mod worker {
         idempotent: false,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: HOLDS_REQUEST_MAX,
         reply_max: HOLDS_REPLY_MAX,
     };
@@ -293,6 +297,7 @@ pub mod worker {
         idempotent: false,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: QUARANTINE_DMA_REQUEST_MAX,
         reply_max: QUARANTINE_DMA_REPLY_MAX,
     };
