@@ -52,8 +52,16 @@ pub mod acpi {
         ];
 
         /// The operation with this number, if there is one.
-        pub fn from_raw(raw: u32) -> Option<Op> {
-            Op::ALL.into_iter().find(|op| *op as u32 == raw)
+        pub const fn from_raw(raw: u32) -> Option<Op> {
+            match raw {
+                x if x == Op::UnitCount as u32 => Some(Op::UnitCount),
+                x if x == Op::UnitInfo as u32 => Some(Op::UnitInfo),
+                x if x == Op::UnitOf as u32 => Some(Op::UnitOf),
+                x if x == Op::RmrrsOf as u32 => Some(Op::RmrrsOf),
+                x if x == Op::ReadDmar as u32 => Some(Op::ReadDmar),
+                x if x == Op::UnitScope as u32 => Some(Op::UnitScope),
+                _ => None,
+            }
         }
 
         /// Its name in the `.idl` file.

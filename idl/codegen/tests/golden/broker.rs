@@ -63,8 +63,18 @@ pub mod broker {
         ];
 
         /// The operation with this number, if there is one.
-        pub fn from_raw(raw: u32) -> Option<Op> {
-            Op::ALL.into_iter().find(|op| *op as u32 == raw)
+        pub const fn from_raw(raw: u32) -> Option<Op> {
+            match raw {
+                x if x == Op::ListDevices as u32 => Some(Op::ListDevices),
+                x if x == Op::ListDomains as u32 => Some(Op::ListDomains),
+                x if x == Op::Assign as u32 => Some(Op::Assign),
+                x if x == Op::Reassign as u32 => Some(Op::Reassign),
+                x if x == Op::Quarantine as u32 => Some(Op::Quarantine),
+                x if x == Op::Release as u32 => Some(Op::Release),
+                x if x == Op::TxStatus as u32 => Some(Op::TxStatus),
+                x if x == Op::EventAfter as u32 => Some(Op::EventAfter),
+                _ => None,
+            }
         }
 
         /// Its name in the `.idl` file.

@@ -80,8 +80,21 @@ pub mod domid {
         ];
 
         /// The operation with this number, if there is one.
-        pub fn from_raw(raw: u32) -> Option<Op> {
-            Op::ALL.into_iter().find(|op| *op as u32 == raw)
+        pub const fn from_raw(raw: u32) -> Option<Op> {
+            match raw {
+                x if x == Op::Acquire as u32 => Some(Op::Acquire),
+                x if x == Op::Release as u32 => Some(Op::Release),
+                x if x == Op::Lookup as u32 => Some(Op::Lookup),
+                x if x == Op::OwnerOf as u32 => Some(Op::OwnerOf),
+                x if x == Op::AcquireQuarantine as u32 => Some(Op::AcquireQuarantine),
+                x if x == Op::ReleaseQuarantine as u32 => Some(Op::ReleaseQuarantine),
+                x if x == Op::Seed as u32 => Some(Op::Seed),
+                x if x == Op::ConfigureUnit as u32 => Some(Op::ConfigureUnit),
+                x if x == Op::IsSeeded as u32 => Some(Op::IsSeeded),
+                x if x == Op::DevicesOf as u32 => Some(Op::DevicesOf),
+                x if x == Op::DidsInUse as u32 => Some(Op::DidsInUse),
+                _ => None,
+            }
         }
 
         /// Its name in the `.idl` file.

@@ -90,8 +90,23 @@ pub mod iommu {
         ];
 
         /// The operation with this number, if there is one.
-        pub fn from_raw(raw: u32) -> Option<Op> {
-            Op::ALL.into_iter().find(|op| *op as u32 == raw)
+        pub const fn from_raw(raw: u32) -> Option<Op> {
+            match raw {
+                x if x == Op::CreateDomain as u32 => Some(Op::CreateDomain),
+                x if x == Op::DestroyDomain as u32 => Some(Op::DestroyDomain),
+                x if x == Op::MapRange as u32 => Some(Op::MapRange),
+                x if x == Op::UnmapRange as u32 => Some(Op::UnmapRange),
+                x if x == Op::SetContext as u32 => Some(Op::SetContext),
+                x if x == Op::ClearContext as u32 => Some(Op::ClearContext),
+                x if x == Op::GetContext as u32 => Some(Op::GetContext),
+                x if x == Op::QuarantineDevice as u32 => Some(Op::QuarantineDevice),
+                x if x == Op::PullFaults as u32 => Some(Op::PullFaults),
+                x if x == Op::ListContexts as u32 => Some(Op::ListContexts),
+                x if x == Op::UnitCaps as u32 => Some(Op::UnitCaps),
+                x if x == Op::UnitCount as u32 => Some(Op::UnitCount),
+                x if x == Op::Counters as u32 => Some(Op::Counters),
+                _ => None,
+            }
         }
 
         /// Its name in the `.idl` file.

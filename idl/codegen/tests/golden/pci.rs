@@ -63,8 +63,18 @@ pub mod pci {
         ];
 
         /// The operation with this number, if there is one.
-        pub fn from_raw(raw: u32) -> Option<Op> {
-            Op::ALL.into_iter().find(|op| *op as u32 == raw)
+        pub const fn from_raw(raw: u32) -> Option<Op> {
+            match raw {
+                x if x == Op::ConfigRead as u32 => Some(Op::ConfigRead),
+                x if x == Op::ConfigWrite as u32 => Some(Op::ConfigWrite),
+                x if x == Op::ConfigDump as u32 => Some(Op::ConfigDump),
+                x if x == Op::EnableBusMaster as u32 => Some(Op::EnableBusMaster),
+                x if x == Op::DeviceInfo as u32 => Some(Op::DeviceInfo),
+                x if x == Op::NextDevice as u32 => Some(Op::NextDevice),
+                x if x == Op::RequesterIds as u32 => Some(Op::RequesterIds),
+                x if x == Op::SetOwner as u32 => Some(Op::SetOwner),
+                _ => None,
+            }
         }
 
         /// Its name in the `.idl` file.

@@ -35,8 +35,12 @@ pub mod supervisor {
         pub const ALL: [Op; 2] = [Op::DeathAfter, Op::GenerationOf];
 
         /// The operation with this number, if there is one.
-        pub fn from_raw(raw: u32) -> Option<Op> {
-            Op::ALL.into_iter().find(|op| *op as u32 == raw)
+        pub const fn from_raw(raw: u32) -> Option<Op> {
+            match raw {
+                x if x == Op::DeathAfter as u32 => Some(Op::DeathAfter),
+                x if x == Op::GenerationOf as u32 => Some(Op::GenerationOf),
+                _ => None,
+            }
         }
 
         /// Its name in the `.idl` file.

@@ -51,8 +51,15 @@ pub mod worker {
         ];
 
         /// The operation with this number, if there is one.
-        pub fn from_raw(raw: u32) -> Option<Op> {
-            Op::ALL.into_iter().find(|op| *op as u32 == raw)
+        pub const fn from_raw(raw: u32) -> Option<Op> {
+            match raw {
+                x if x == Op::Dma as u32 => Some(Op::Dma),
+                x if x == Op::StartDma as u32 => Some(Op::StartDma),
+                x if x == Op::FinishDma as u32 => Some(Op::FinishDma),
+                x if x == Op::Holds as u32 => Some(Op::Holds),
+                x if x == Op::QuarantineDma as u32 => Some(Op::QuarantineDma),
+                _ => None,
+            }
         }
 
         /// Its name in the `.idl` file.
