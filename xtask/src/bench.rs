@@ -273,7 +273,7 @@ pub fn run(machine: &MachineOptions) -> Result<ExitCode, String> {
     figures.push(Figure {
         name: "address_space_switch".into(),
         value: switch as f64,
-        how: "kernel switch_to between two tasks (CR3, TSS.RSP0, save areas), timed by the kernel at boot: median of 33 pairs / 2, minus an empty TSC read",
+        how: "kernel switch_to between two tasks (CR3, TSS.RSP0, save-area pointer), timed by the kernel at boot: median of 33 pairs / 2, minus an empty TSC read",
     });
     let get = |n: &str, f: &[Figure]| f.iter().find(|x| x.name == n).map(|x| x.value);
     let raw0 = get("raw_ipc_0_bytes", &figures).unwrap_or(0.0);

@@ -44,6 +44,8 @@ pub struct Kernel {
     pub sending: u64,
     /// Boot-to-ready bookkeeping.
     pub boot: crate::ready::Boot,
+    /// The I/O ports open in the TSS bitmap (the current task's).
+    pub open_ports: &'static [kern::desc::PortRange],
 }
 
 /// The scheduler's and `recv`'s bit sets have a bit per task.
@@ -66,6 +68,7 @@ static mut KERNEL: Kernel = Kernel {
     runnable: 0,
     sending: 0,
     boot: crate::ready::Boot::new(),
+    open_ports: &[],
 };
 
 /// The kernel state.
@@ -94,13 +97,15 @@ impl Kernel {
         })
     }
 
-    /// Sets a task's state; every change goes through here, which keeps
-    /// the `runnable` and `sending` sets.
+    /// Sets a task's state; every change goes through here (or through
+    /// [`Kernel::block_and_wake`]), which keeps the `runnable` and
+    /// `sending` sets.
     #[inline(always)]
     pub fn set_state(&mut self, index: usize, state: State) {
         self.tasks[index].state = state;
-        let place = 1u64 << self.position[index];
-        let me = 1u64 << index;
+        // Places and indices are below 64 (`TASK_COUNT`): no shift wraps.
+        let place = 1u64.wrapping_shl(self.position[index] as u32);
+        let me = 1u64.wrapping_shl(index as u32);
         match state {
             State::Runnable => {
                 self.runnable |= place;
@@ -115,6 +120,17 @@ impl Kernel {
                 self.sending &= !me;
             }
         }
+    }
+
+    /// The sets' half of the IPC fast path's one transition: `blocked`,
+    /// which was running, now has a state that is neither runnable nor
+    /// sending (`InReply`, `InRecv`), and `woken`, which was in neither set
+    /// (`InRecv`, `InReply`), is now `Runnable`. The caller stored both
+    /// states.
+    #[inline(always)]
+    pub fn block_and_wake(&mut self, blocked: usize, woken: usize) {
+        let place = |i: usize| 1u64.wrapping_shl(self.position[i] as u32);
+        self.runnable = (self.runnable & !place(blocked)) | place(woken);
     }
 
     /// Computes the priority order and the state sets from the tasks as
@@ -293,18 +309,16 @@ impl Kernel {
 /// `dst <= src` (a forward copy).
 #[inline(always)]
 pub unsafe fn copy_phys(src: u64, dst: u64, len: u64) {
-    let (mut s, mut d, end) = (src, dst, src + len);
-    while s + 8 <= end {
+    // Pointer steps, not checked integer sums: no overflow checks per word.
+    let (s, d) = (src as *const u8, dst as *mut u8);
+    let (sw, dw) = (src as *const u64, dst as *mut u64);
+    for i in 0..(len / 8) as usize {
         // SAFETY: within the caller's ranges; unaligned access is fine on x86.
-        unsafe { (d as *mut u64).write_unaligned((s as *const u64).read_unaligned()) };
-        s += 8;
-        d += 8;
+        unsafe { dw.add(i).write_unaligned(sw.add(i).read_unaligned()) };
     }
-    while s < end {
+    for i in (len & !7) as usize..len as usize {
         // SAFETY: as above.
-        unsafe { (d as *mut u8).write((s as *const u8).read()) };
-        s += 1;
-        d += 1;
+        unsafe { d.add(i).write(s.add(i).read()) };
     }
 }
 
@@ -345,43 +359,43 @@ fn reinit_memory(t: &mut Task, desc: &'static kern::desc::TaskDesc) {
     }
 }
 
-/// Makes `next` the running task: address space, trap stack, save areas
-/// (registers and FPU, which the entry code uses) and I/O ports follow it.
+/// Makes `next` the running task: address space, trap stack and save area
+/// (which the entry code uses, with the FPU area after it) and I/O ports
+/// follow it. On every IPC's path: kept to a few stores.
+#[inline(always)]
 pub fn switch_to(next: usize) {
     let kk = k();
-    let prev = kk.current;
-    if prev != next {
-        if let Some(p) = kk.tasks.get(prev) {
-            if !p.io_ports.is_empty() {
-                set_ports(p.io_ports, false);
-            }
-        }
-        kk.current = next;
-        let n = &kk.tasks[next];
-        // SAFETY: every task's PML4 maps the kernel in slot 0.
-        unsafe { cpu::write_cr3(n.pml4) };
-        if !n.io_ports.is_empty() {
-            set_ports(n.io_ports, true);
-        }
+    if kk.current == next {
+        // Everything already points at it.
+        return;
     }
+    kk.current = next;
     let n = &mut kk.tasks[next];
-    gdt::set_rsp0(n.regs_top());
-    // SAFETY: single CPU, masked interrupts; the entry code reads them
-    // (the FPU area is 512 bytes, 16-byte aligned, as fxsave needs).
-    unsafe {
-        entry::CURRENT_REGS = &raw mut n.regs;
-        entry::CURRENT_FPU = &raw mut n.fpu;
+    // SAFETY: every task's PML4 maps the kernel in slot 0.
+    unsafe { cpu::write_cr3(n.pml4) };
+    let regs = &raw mut n.regs;
+    gdt::set_rsp0((regs as u64).wrapping_add(crate::task::SAVED_REGS_SIZE as u64));
+    // SAFETY: single CPU, masked interrupts; the entry code reads it (the
+    // FPU area after it is 512 bytes, 16-byte aligned, as fxsave needs).
+    unsafe { entry::CURRENT_REGS = regs };
+    let ports = n.io_ports;
+    if !kk.open_ports.is_empty() || !ports.is_empty() {
+        switch_ports(kk, ports);
     }
 }
 
-/// Opens or closes a task's ports in the TSS I/O bitmap; out of line, as
-/// few tasks have any.
+/// Closes the ports open in the TSS I/O bitmap and opens `ports`; out of
+/// line, as few tasks have any.
 #[cold]
 #[inline(never)]
-fn set_ports(ports: &[kern::desc::PortRange], allow: bool) {
-    for r in ports {
-        gdt::set_ports(r.base, r.count, allow);
+fn switch_ports(kk: &mut Kernel, ports: &'static [kern::desc::PortRange]) {
+    for r in kk.open_ports {
+        gdt::set_ports(r.base, r.count, false);
     }
+    for r in ports {
+        gdt::set_ports(r.base, r.count, true);
+    }
+    kk.open_ports = ports;
 }
 
 /// Picks the next task and switches to it; with nothing runnable, halts

@@ -5,19 +5,38 @@ use abi::{rc, FaultInfo, Sysnum, TaskId, MAX_MESSAGE};
 use crate::kernel::{k, schedule, switch_to_woken};
 use crate::{fastpath, ipc, log};
 
-/// Called by `syscall_entry` with the caller's registers saved.
+/// Called by `syscall_entry` with the caller's registers saved, for every
+/// syscall but the two below (which come here when their fast path
+/// declines).
 #[no_mangle]
-extern "C" fn syscall_from_user() {
-    let me = k().current;
-    let number = k().tasks[me].regs.rax;
-    let fast = match number {
-        n if n == Sysnum::Send as u64 => fastpath::send(k(), me),
-        n if n == Sysnum::ReplyRecv as u64 => fastpath::reply_recv(k(), me),
-        _ => false,
-    };
-    if fast {
-        return;
+#[inline(never)]
+extern "C" fn syscall_from_user(number: u64) {
+    general(k().current, number);
+}
+
+/// `send`, by `syscall_entry`: the fast path, else the general one.
+#[no_mangle]
+extern "C" fn syscall_send() {
+    let kk = k();
+    let me = kk.current;
+    if !fastpath::send(kk, me) {
+        syscall_from_user(Sysnum::Send as u64);
     }
+}
+
+/// `reply_recv`, by `syscall_entry`: the fast path, else the general one.
+#[no_mangle]
+extern "C" fn syscall_reply_recv() {
+    let kk = k();
+    let me = kk.current;
+    if !fastpath::reply_recv(kk, me) {
+        syscall_from_user(Sysnum::ReplyRecv as u64);
+    }
+}
+
+/// Runs syscall `number` for task `me`, then reschedules.
+#[inline(always)]
+fn general(me: usize, number: u64) {
     match Sysnum::from_raw(number) {
         Some(Sysnum::Send) => ipc::send(me),
         Some(Sysnum::Recv) => ipc::recv(me),

@@ -39,6 +39,22 @@ pub struct SavedRegs {
 pub const SAVED_REGS_SIZE: usize = 22 * 8;
 const _: () = assert!(core::mem::size_of::<SavedRegs>() == SAVED_REGS_SIZE);
 
+/// The slots `syscall_entry` stores by number (`[rsp + n * 8]`).
+const _: () = {
+    use core::mem::offset_of;
+    assert!(offset_of!(SavedRegs, r15) == 0);
+    assert!(offset_of!(SavedRegs, r10) == 5 * 8);
+    assert!(offset_of!(SavedRegs, rax) == 14 * 8);
+    assert!(offset_of!(SavedRegs, rip) == 17 * 8);
+    assert!(offset_of!(SavedRegs, rflags) == 19 * 8);
+    assert!(offset_of!(SavedRegs, rsp) == 20 * 8);
+};
+
+/// Where a task's `fxsave` area is, from the start of its save area: the
+/// entry code reaches both through one pointer.
+pub const FPU_OFFSET: usize = core::mem::offset_of!(Task, fpu) - core::mem::offset_of!(Task, regs);
+const _: () = assert!(FPU_OFFSET == SAVED_REGS_SIZE, "fpu follows regs");
+
 /// RFLAGS of a fresh task: interrupts on, reserved bit 1.
 const INITIAL_RFLAGS: u64 = 0x202;
 /// x87 control word after `fninit`.
@@ -131,7 +147,8 @@ pub enum State {
     Faulted(FaultInfo),
 }
 
-/// One task.
+/// One task. `repr(C)`: the entry code finds `fpu` right after `regs`.
+#[repr(C)]
 pub struct Task {
     pub regs: SavedRegs,
     pub fpu: FpuState,
@@ -262,10 +279,5 @@ impl Task {
     /// Whether the scheduler may run it.
     pub fn is_runnable(&self) -> bool {
         matches!(self.state, State::Runnable)
-    }
-
-    /// The end of the save area (for `TSS.RSP0`).
-    pub fn regs_top(&mut self) -> u64 {
-        (&raw mut self.regs) as u64 + SAVED_REGS_SIZE as u64
     }
 }

@@ -1,7 +1,7 @@
 //! Per operation: its argument struct, its size bounds and its `OpSpec`.
 
 use super::{camel, max_of, upper, Writer};
-use crate::ast::{Operation, ParamKind};
+use crate::ast::{IntType, Operation, ParamKind, Type};
 use crate::check::Sizes;
 
 pub(crate) fn emit(w: &mut Writer, module: &str, op: &Operation, sizes: Sizes) {
@@ -132,9 +132,33 @@ pub(crate) fn emit(w: &mut Writer, module: &str, op: &Operation, sizes: Sizes) {
         }
         w.close("],");
     }
+    let request_min = request_min(op.args().map(|(_, t)| &t.ty));
+    w.line(&format!("request_min: {request_min},"));
     w.line(&format!("request_max: {upper}_REQUEST_MAX,"));
     w.line(&format!("reply_max: {upper}_REPLY_MAX,"));
     w.close("};");
+}
+
+/// The bytes of `ty` if it is a fixed run of bytes every value of which is
+/// valid (`()`, `u8`, `i8`, arrays of them): decoding it can fail only by
+/// running out of message. `None` for anything else (a `bool` or an
+/// `Option` tag can be invalid, a varint overlong, a type of `idl-types` is
+/// not seen into).
+pub(crate) fn plain_bytes(ty: &Type) -> Option<u64> {
+    match ty {
+        Type::Unit => Some(0),
+        Type::Int(IntType::U8 | IntType::I8) => Some(1),
+        Type::Array(t, n) => plain_bytes(t)?.checked_mul(*n),
+        Type::Bool | Type::Int(_) | Type::Option(_) | Type::Named(_) => None,
+    }
+}
+
+/// The `OpSpec::request_min` of arguments `args`: the length of their
+/// leading plain-byte fields ([`plain_bytes`]). A shorter message ends
+/// inside them, so the decoder could only report that it ended early, and
+/// the server may say so without decoding.
+pub(crate) fn request_min<'a>(args: impl Iterator<Item = &'a Type>) -> u64 {
+    args.map_while(plain_bytes).fold(0, u64::saturating_add)
 }
 
 /// `decl expr;` on one line if it fits in 100 columns, else `expr` indented
@@ -146,5 +170,47 @@ fn const_line(w: &mut Writer, decl: &str, expr: &str) {
         w.open(decl);
         w.line(&format!("{expr};"));
         w.indent -= 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{plain_bytes, request_min};
+    use crate::ast::{IntType, Type};
+
+    fn bytes(n: u64) -> Type {
+        Type::Array(Box::new(Type::Int(IntType::U8)), n)
+    }
+
+    #[test]
+    fn plain_bytes_are_bytes_and_arrays_of_them() {
+        assert_eq!(plain_bytes(&Type::Unit), Some(0));
+        assert_eq!(plain_bytes(&Type::Int(IntType::I8)), Some(1));
+        assert_eq!(plain_bytes(&bytes(16)), Some(16));
+        assert_eq!(plain_bytes(&Type::Array(Box::new(bytes(3)), 2)), Some(6));
+    }
+
+    #[test]
+    fn types_with_invalid_encodings_are_not_plain_bytes() {
+        for ty in [
+            Type::Bool,
+            Type::Int(IntType::U16),
+            Type::Option(Box::new(Type::Int(IntType::U8))),
+            Type::Named("Bdf".into()),
+            Type::Array(Box::new(Type::Bool), 4),
+        ] {
+            assert_eq!(plain_bytes(&ty), None, "{ty:?}");
+        }
+    }
+
+    #[test]
+    fn request_min_stops_at_the_first_field_that_can_be_invalid() {
+        let u8_ = Type::Int(IntType::U8);
+        assert_eq!(request_min([&bytes(16)].into_iter()), 16);
+        assert_eq!(request_min([&u8_, &bytes(4)].into_iter()), 5);
+        // A short message could fail on the bool's contents first.
+        assert_eq!(request_min([&u8_, &Type::Bool, &bytes(8)].into_iter()), 1);
+        assert_eq!(request_min([&Type::Bool, &u8_].into_iter()), 0);
+        assert_eq!(request_min(core::iter::empty()), 0);
     }
 }

@@ -269,8 +269,16 @@ fn op_enum(w: &mut Writer, iface: &Interface) {
     }
     w.line("");
     w.line("/// The operation with this number, if there is one.");
-    w.open("pub fn from_raw(raw: u32) -> Option<Op> {");
-    w.line("Op::ALL.into_iter().find(|op| *op as u32 == raw)");
+    // A `match`, not a search of `ALL`: the compiler folds it into the
+    // dispatch's own `match` (one comparison per operation, per message).
+    w.open("pub const fn from_raw(raw: u32) -> Option<Op> {");
+    w.open("match raw {");
+    for op in &iface.ops {
+        let name = camel(&op.name);
+        w.line(&format!("x if x == Op::{name} as u32 => Some(Op::{name}),"));
+    }
+    w.line("_ => None,");
+    w.close("}");
     w.close("}");
     w.line("");
     w.line("/// Its name in the `.idl` file.");

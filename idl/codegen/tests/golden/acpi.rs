@@ -52,8 +52,16 @@ pub mod acpi {
         ];
 
         /// The operation with this number, if there is one.
-        pub fn from_raw(raw: u32) -> Option<Op> {
-            Op::ALL.into_iter().find(|op| *op as u32 == raw)
+        pub const fn from_raw(raw: u32) -> Option<Op> {
+            match raw {
+                x if x == Op::UnitCount as u32 => Some(Op::UnitCount),
+                x if x == Op::UnitInfo as u32 => Some(Op::UnitInfo),
+                x if x == Op::UnitOf as u32 => Some(Op::UnitOf),
+                x if x == Op::RmrrsOf as u32 => Some(Op::RmrrsOf),
+                x if x == Op::ReadDmar as u32 => Some(Op::ReadDmar),
+                x if x == Op::UnitScope as u32 => Some(Op::UnitScope),
+                _ => None,
+            }
         }
 
         /// Its name in the `.idl` file.
@@ -107,6 +115,7 @@ pub mod acpi {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: UNIT_COUNT_REQUEST_MAX,
         reply_max: UNIT_COUNT_REPLY_MAX,
     };
@@ -148,6 +157,7 @@ pub mod acpi {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: UNIT_INFO_REQUEST_MAX,
         reply_max: UNIT_INFO_REPLY_MAX,
     };
@@ -189,6 +199,7 @@ pub mod acpi {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: UNIT_OF_REQUEST_MAX,
         reply_max: UNIT_OF_REPLY_MAX,
     };
@@ -230,6 +241,7 @@ pub mod acpi {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: RMRRS_OF_REQUEST_MAX,
         reply_max: RMRRS_OF_REPLY_MAX,
     };
@@ -273,6 +285,7 @@ pub mod acpi {
         leases: &[
             LeaseRule { write: true, max_len: 4096 },
         ],
+        request_min: 0,
         request_max: READ_DMAR_REQUEST_MAX,
         reply_max: READ_DMAR_REPLY_MAX,
     };
@@ -317,6 +330,7 @@ pub mod acpi {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: UNIT_SCOPE_REQUEST_MAX,
         reply_max: UNIT_SCOPE_REPLY_MAX,
     };

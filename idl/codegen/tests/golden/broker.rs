@@ -63,8 +63,18 @@ pub mod broker {
         ];
 
         /// The operation with this number, if there is one.
-        pub fn from_raw(raw: u32) -> Option<Op> {
-            Op::ALL.into_iter().find(|op| *op as u32 == raw)
+        pub const fn from_raw(raw: u32) -> Option<Op> {
+            match raw {
+                x if x == Op::ListDevices as u32 => Some(Op::ListDevices),
+                x if x == Op::ListDomains as u32 => Some(Op::ListDomains),
+                x if x == Op::Assign as u32 => Some(Op::Assign),
+                x if x == Op::Reassign as u32 => Some(Op::Reassign),
+                x if x == Op::Quarantine as u32 => Some(Op::Quarantine),
+                x if x == Op::Release as u32 => Some(Op::Release),
+                x if x == Op::TxStatus as u32 => Some(Op::TxStatus),
+                x if x == Op::EventAfter as u32 => Some(Op::EventAfter),
+                _ => None,
+            }
         }
 
         /// Its name in the `.idl` file.
@@ -130,6 +140,7 @@ pub mod broker {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: LIST_DEVICES_REQUEST_MAX,
         reply_max: LIST_DEVICES_REPLY_MAX,
     };
@@ -168,6 +179,7 @@ pub mod broker {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: LIST_DOMAINS_REQUEST_MAX,
         reply_max: LIST_DOMAINS_REPLY_MAX,
     };
@@ -212,6 +224,7 @@ pub mod broker {
         idempotent: false,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: ASSIGN_REQUEST_MAX,
         reply_max: ASSIGN_REPLY_MAX,
     };
@@ -256,6 +269,7 @@ pub mod broker {
         idempotent: false,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: REASSIGN_REQUEST_MAX,
         reply_max: REASSIGN_REPLY_MAX,
     };
@@ -297,6 +311,7 @@ pub mod broker {
         idempotent: false,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: QUARANTINE_REQUEST_MAX,
         reply_max: QUARANTINE_REPLY_MAX,
     };
@@ -338,6 +353,7 @@ pub mod broker {
         idempotent: false,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: RELEASE_REQUEST_MAX,
         reply_max: RELEASE_REPLY_MAX,
     };
@@ -368,6 +384,7 @@ pub mod broker {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: TX_STATUS_REQUEST_MAX,
         reply_max: TX_STATUS_REPLY_MAX,
     };
@@ -407,6 +424,7 @@ pub mod broker {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: EVENT_AFTER_REQUEST_MAX,
         reply_max: EVENT_AFTER_REPLY_MAX,
     };

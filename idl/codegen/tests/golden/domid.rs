@@ -80,8 +80,21 @@ pub mod domid {
         ];
 
         /// The operation with this number, if there is one.
-        pub fn from_raw(raw: u32) -> Option<Op> {
-            Op::ALL.into_iter().find(|op| *op as u32 == raw)
+        pub const fn from_raw(raw: u32) -> Option<Op> {
+            match raw {
+                x if x == Op::Acquire as u32 => Some(Op::Acquire),
+                x if x == Op::Release as u32 => Some(Op::Release),
+                x if x == Op::Lookup as u32 => Some(Op::Lookup),
+                x if x == Op::OwnerOf as u32 => Some(Op::OwnerOf),
+                x if x == Op::AcquireQuarantine as u32 => Some(Op::AcquireQuarantine),
+                x if x == Op::ReleaseQuarantine as u32 => Some(Op::ReleaseQuarantine),
+                x if x == Op::Seed as u32 => Some(Op::Seed),
+                x if x == Op::ConfigureUnit as u32 => Some(Op::ConfigureUnit),
+                x if x == Op::IsSeeded as u32 => Some(Op::IsSeeded),
+                x if x == Op::DevicesOf as u32 => Some(Op::DevicesOf),
+                x if x == Op::DidsInUse as u32 => Some(Op::DidsInUse),
+                _ => None,
+            }
         }
 
         /// Its name in the `.idl` file.
@@ -162,6 +175,7 @@ pub mod domid {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
+        request_min: 0,
         request_max: ACQUIRE_REQUEST_MAX,
         reply_max: ACQUIRE_REPLY_MAX,
     };
@@ -209,6 +223,7 @@ pub mod domid {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
+        request_min: 0,
         request_max: RELEASE_REQUEST_MAX,
         reply_max: RELEASE_REPLY_MAX,
     };
@@ -253,6 +268,7 @@ pub mod domid {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: LOOKUP_REQUEST_MAX,
         reply_max: LOOKUP_REPLY_MAX,
     };
@@ -297,6 +313,7 @@ pub mod domid {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: OWNER_OF_REQUEST_MAX,
         reply_max: OWNER_OF_REPLY_MAX,
     };
@@ -342,6 +359,7 @@ pub mod domid {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
+        request_min: 0,
         request_max: ACQUIRE_QUARANTINE_REQUEST_MAX,
         reply_max: ACQUIRE_QUARANTINE_REPLY_MAX,
     };
@@ -387,6 +405,7 @@ pub mod domid {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
+        request_min: 0,
         request_max: RELEASE_QUARANTINE_REQUEST_MAX,
         reply_max: RELEASE_QUARANTINE_REPLY_MAX,
     };
@@ -422,6 +441,7 @@ pub mod domid {
         leases: &[
             LeaseRule { write: false, max_len: 4090 },
         ],
+        request_min: 0,
         request_max: SEED_REQUEST_MAX,
         reply_max: SEED_REPLY_MAX,
     };
@@ -470,6 +490,7 @@ pub mod domid {
         idempotent: true,
         callers: &["broker"],
         leases: &[],
+        request_min: 0,
         request_max: CONFIGURE_UNIT_REQUEST_MAX,
         reply_max: CONFIGURE_UNIT_REPLY_MAX,
     };
@@ -500,6 +521,7 @@ pub mod domid {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: IS_SEEDED_REQUEST_MAX,
         reply_max: IS_SEEDED_REPLY_MAX,
     };
@@ -544,6 +566,7 @@ pub mod domid {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: DEVICES_OF_REQUEST_MAX,
         reply_max: DEVICES_OF_REPLY_MAX,
     };
@@ -585,6 +608,7 @@ pub mod domid {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: DIDS_IN_USE_REQUEST_MAX,
         reply_max: DIDS_IN_USE_REPLY_MAX,
     };

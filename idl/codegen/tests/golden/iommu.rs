@@ -90,8 +90,23 @@ pub mod iommu {
         ];
 
         /// The operation with this number, if there is one.
-        pub fn from_raw(raw: u32) -> Option<Op> {
-            Op::ALL.into_iter().find(|op| *op as u32 == raw)
+        pub const fn from_raw(raw: u32) -> Option<Op> {
+            match raw {
+                x if x == Op::CreateDomain as u32 => Some(Op::CreateDomain),
+                x if x == Op::DestroyDomain as u32 => Some(Op::DestroyDomain),
+                x if x == Op::MapRange as u32 => Some(Op::MapRange),
+                x if x == Op::UnmapRange as u32 => Some(Op::UnmapRange),
+                x if x == Op::SetContext as u32 => Some(Op::SetContext),
+                x if x == Op::ClearContext as u32 => Some(Op::ClearContext),
+                x if x == Op::GetContext as u32 => Some(Op::GetContext),
+                x if x == Op::QuarantineDevice as u32 => Some(Op::QuarantineDevice),
+                x if x == Op::PullFaults as u32 => Some(Op::PullFaults),
+                x if x == Op::ListContexts as u32 => Some(Op::ListContexts),
+                x if x == Op::UnitCaps as u32 => Some(Op::UnitCaps),
+                x if x == Op::UnitCount as u32 => Some(Op::UnitCount),
+                x if x == Op::Counters as u32 => Some(Op::Counters),
+                _ => None,
+            }
         }
 
         /// Its name in the `.idl` file.
@@ -171,6 +186,7 @@ pub mod iommu {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
+        request_min: 0,
         request_max: CREATE_DOMAIN_REQUEST_MAX,
         reply_max: CREATE_DOMAIN_REPLY_MAX,
     };
@@ -213,6 +229,7 @@ pub mod iommu {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
+        request_min: 0,
         request_max: DESTROY_DOMAIN_REQUEST_MAX,
         reply_max: DESTROY_DOMAIN_REPLY_MAX,
     };
@@ -266,6 +283,7 @@ pub mod iommu {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
+        request_min: 0,
         request_max: MAP_RANGE_REQUEST_MAX,
         reply_max: MAP_RANGE_REPLY_MAX,
     };
@@ -310,6 +328,7 @@ pub mod iommu {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
+        request_min: 0,
         request_max: UNMAP_RANGE_REQUEST_MAX,
         reply_max: UNMAP_RANGE_REPLY_MAX,
     };
@@ -360,6 +379,7 @@ pub mod iommu {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
+        request_min: 0,
         request_max: SET_CONTEXT_REQUEST_MAX,
         reply_max: SET_CONTEXT_REPLY_MAX,
     };
@@ -408,6 +428,7 @@ pub mod iommu {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
+        request_min: 0,
         request_max: CLEAR_CONTEXT_REQUEST_MAX,
         reply_max: CLEAR_CONTEXT_REPLY_MAX,
     };
@@ -452,6 +473,7 @@ pub mod iommu {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: GET_CONTEXT_REQUEST_MAX,
         reply_max: GET_CONTEXT_REPLY_MAX,
     };
@@ -506,6 +528,7 @@ pub mod iommu {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
+        request_min: 0,
         request_max: QUARANTINE_DEVICE_REQUEST_MAX,
         reply_max: QUARANTINE_DEVICE_REPLY_MAX,
     };
@@ -539,6 +562,7 @@ pub mod iommu {
         idempotent: false,
         callers: &["broker", "console"],
         leases: &[],
+        request_min: 0,
         request_max: PULL_FAULTS_REQUEST_MAX,
         reply_max: PULL_FAULTS_REPLY_MAX,
     };
@@ -584,6 +608,7 @@ pub mod iommu {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: LIST_CONTEXTS_REQUEST_MAX,
         reply_max: LIST_CONTEXTS_REPLY_MAX,
     };
@@ -625,6 +650,7 @@ pub mod iommu {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: UNIT_CAPS_REQUEST_MAX,
         reply_max: UNIT_CAPS_REPLY_MAX,
     };
@@ -655,6 +681,7 @@ pub mod iommu {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: UNIT_COUNT_REQUEST_MAX,
         reply_max: UNIT_COUNT_REPLY_MAX,
     };
@@ -696,6 +723,7 @@ pub mod iommu {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: COUNTERS_REQUEST_MAX,
         reply_max: COUNTERS_REPLY_MAX,
     };

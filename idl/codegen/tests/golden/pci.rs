@@ -63,8 +63,18 @@ pub mod pci {
         ];
 
         /// The operation with this number, if there is one.
-        pub fn from_raw(raw: u32) -> Option<Op> {
-            Op::ALL.into_iter().find(|op| *op as u32 == raw)
+        pub const fn from_raw(raw: u32) -> Option<Op> {
+            match raw {
+                x if x == Op::ConfigRead as u32 => Some(Op::ConfigRead),
+                x if x == Op::ConfigWrite as u32 => Some(Op::ConfigWrite),
+                x if x == Op::ConfigDump as u32 => Some(Op::ConfigDump),
+                x if x == Op::EnableBusMaster as u32 => Some(Op::EnableBusMaster),
+                x if x == Op::DeviceInfo as u32 => Some(Op::DeviceInfo),
+                x if x == Op::NextDevice as u32 => Some(Op::NextDevice),
+                x if x == Op::RequesterIds as u32 => Some(Op::RequesterIds),
+                x if x == Op::SetOwner as u32 => Some(Op::SetOwner),
+                _ => None,
+            }
         }
 
         /// Its name in the `.idl` file.
@@ -139,6 +149,7 @@ pub mod pci {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: CONFIG_READ_REQUEST_MAX,
         reply_max: CONFIG_READ_REPLY_MAX,
     };
@@ -189,6 +200,7 @@ pub mod pci {
         idempotent: false,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: CONFIG_WRITE_REQUEST_MAX,
         reply_max: CONFIG_WRITE_REPLY_MAX,
     };
@@ -235,6 +247,7 @@ pub mod pci {
         leases: &[
             LeaseRule { write: true, max_len: 4096 },
         ],
+        request_min: 0,
         request_max: CONFIG_DUMP_REQUEST_MAX,
         reply_max: CONFIG_DUMP_REPLY_MAX,
     };
@@ -280,6 +293,7 @@ pub mod pci {
         idempotent: false,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: ENABLE_BUS_MASTER_REQUEST_MAX,
         reply_max: ENABLE_BUS_MASTER_REPLY_MAX,
     };
@@ -321,6 +335,7 @@ pub mod pci {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: DEVICE_INFO_REQUEST_MAX,
         reply_max: DEVICE_INFO_REPLY_MAX,
     };
@@ -359,6 +374,7 @@ pub mod pci {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: NEXT_DEVICE_REQUEST_MAX,
         reply_max: NEXT_DEVICE_REPLY_MAX,
     };
@@ -404,6 +420,7 @@ pub mod pci {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: REQUESTER_IDS_REQUEST_MAX,
         reply_max: REQUESTER_IDS_REPLY_MAX,
     };
@@ -448,6 +465,7 @@ pub mod pci {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
+        request_min: 0,
         request_max: SET_OWNER_REQUEST_MAX,
         reply_max: SET_OWNER_REPLY_MAX,
     };

@@ -35,8 +35,12 @@ pub mod supervisor {
         pub const ALL: [Op; 2] = [Op::DeathAfter, Op::GenerationOf];
 
         /// The operation with this number, if there is one.
-        pub fn from_raw(raw: u32) -> Option<Op> {
-            Op::ALL.into_iter().find(|op| *op as u32 == raw)
+        pub const fn from_raw(raw: u32) -> Option<Op> {
+            match raw {
+                x if x == Op::DeathAfter as u32 => Some(Op::DeathAfter),
+                x if x == Op::GenerationOf as u32 => Some(Op::GenerationOf),
+                _ => None,
+            }
         }
 
         /// Its name in the `.idl` file.
@@ -91,6 +95,7 @@ pub mod supervisor {
         idempotent: true,
         callers: &["broker"],
         leases: &[],
+        request_min: 0,
         request_max: DEATH_AFTER_REQUEST_MAX,
         reply_max: DEATH_AFTER_REPLY_MAX,
     };
@@ -130,6 +135,7 @@ pub mod supervisor {
         idempotent: true,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: GENERATION_OF_REQUEST_MAX,
         reply_max: GENERATION_OF_REPLY_MAX,
     };

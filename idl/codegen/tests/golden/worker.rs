@@ -51,8 +51,15 @@ pub mod worker {
         ];
 
         /// The operation with this number, if there is one.
-        pub fn from_raw(raw: u32) -> Option<Op> {
-            Op::ALL.into_iter().find(|op| *op as u32 == raw)
+        pub const fn from_raw(raw: u32) -> Option<Op> {
+            match raw {
+                x if x == Op::Dma as u32 => Some(Op::Dma),
+                x if x == Op::StartDma as u32 => Some(Op::StartDma),
+                x if x == Op::FinishDma as u32 => Some(Op::FinishDma),
+                x if x == Op::Holds as u32 => Some(Op::Holds),
+                x if x == Op::QuarantineDma as u32 => Some(Op::QuarantineDma),
+                _ => None,
+            }
         }
 
         /// Its name in the `.idl` file.
@@ -121,6 +128,7 @@ pub mod worker {
         idempotent: false,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: DMA_REQUEST_MAX,
         reply_max: DMA_REPLY_MAX,
     };
@@ -168,6 +176,7 @@ pub mod worker {
         idempotent: false,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: START_DMA_REQUEST_MAX,
         reply_max: START_DMA_REPLY_MAX,
     };
@@ -201,6 +210,7 @@ pub mod worker {
         idempotent: false,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: FINISH_DMA_REQUEST_MAX,
         reply_max: FINISH_DMA_REPLY_MAX,
     };
@@ -245,6 +255,7 @@ pub mod worker {
         idempotent: false,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: HOLDS_REQUEST_MAX,
         reply_max: HOLDS_REPLY_MAX,
     };
@@ -293,6 +304,7 @@ pub mod worker {
         idempotent: false,
         callers: &[],
         leases: &[],
+        request_min: 0,
         request_max: QUARANTINE_DMA_REQUEST_MAX,
         reply_max: QUARANTINE_DMA_REPLY_MAX,
     };
