@@ -6,6 +6,8 @@
 //! them to the software model (`model`, feature `model`). Nothing else in the
 //! crate touches hardware.
 
+use crate::regs::PT_ENTRIES;
+
 /// One VT-d unit's 4 KiB register page.
 ///
 /// QEMU only honours 32-bit accesses to FSTS, FECTL, ICS, IECTL and the
@@ -40,6 +42,22 @@ pub trait TableMemory {
     /// snoop the CPU caches (ECAP.C = 0): a cache-line flush on real
     /// hardware. The default does nothing (coherent memory).
     fn sync(&mut self, _addr: u64, _len: u64) {}
+    /// Zeroes the 4 KiB page at `addr` (a fresh table). The default writes
+    /// it a word at a time; memory that can do better (one `memset` over a
+    /// mapped window) overrides it. Callers `sync` afterwards.
+    fn zero_page(&mut self, addr: u64) {
+        for word in 0..PT_ENTRIES as u64 {
+            self.write_u64(addr + word * 8, 0);
+        }
+    }
+    /// Reads the 512 words of the table at `addr` into `out` (to scan a
+    /// whole table, e.g. whether it is empty). The default reads a word at
+    /// a time; a mapped window overrides it with one copy.
+    fn read_page(&mut self, addr: u64, out: &mut [u64; PT_ENTRIES]) {
+        for (i, word) in out.iter_mut().enumerate() {
+            *word = self.read_u64(addr + i as u64 * 8);
+        }
+    }
 }
 
 /// Supplies 4 KiB pages for tables.

@@ -375,7 +375,9 @@ pub(crate) fn store<M: TableMemory>(mem: &mut M, slot: u64, value: u64) {
 }
 
 fn table_is_empty<M: TableMemory>(mem: &mut M, table: u64) -> bool {
-    (0..PT_ENTRIES as u64).all(|i| !SlPte::decode(mem.read_u64(table + i * 8)).present())
+    let mut words = [0u64; PT_ENTRIES];
+    mem.read_page(table, &mut words);
+    words.iter().all(|&w| !SlPte::decode(w).present())
 }
 
 /// Frees `table` and every table below it (leaves are not owned).

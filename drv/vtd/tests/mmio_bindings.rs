@@ -255,3 +255,28 @@ fn mmio_registers_access_page_and_ignore_offsets_beyond_it() {
     assert_eq!(r.read32(0x1000), u32::MAX);
     assert_eq!(r.read64(0xffc), u64::MAX);
 }
+
+#[test]
+fn pool_memory_zeroes_and_reads_whole_pages_and_refuses_a_page_outside() {
+    let mut buf = Buffer::new(PAGES);
+    let mut mem = PoolMemory::new(buf.window());
+    for i in 0..512u64 {
+        mem.write_u64(PA + 0x2000 + i * 8, i + 1);
+    }
+    mem.write_u64(PA + 0x3000, 0xfeed);
+    let mut words = [0u64; 512];
+    mem.read_page(PA + 0x2000, &mut words);
+    assert!(words.iter().enumerate().all(|(i, &w)| w == i as u64 + 1));
+    mem.zero_page(PA + 0x2000);
+    mem.read_page(PA + 0x2000, &mut words);
+    assert!(words.iter().all(|&w| w == 0));
+    assert_eq!(
+        mem.read_u64(PA + 0x3000),
+        0xfeed,
+        "the next page is untouched"
+    );
+    assert_eq!(mem.faults(), 0);
+    mem.zero_page(PA + (PAGES * PAGE) as u64);
+    mem.read_page(PA + 0x2008, &mut words);
+    assert_eq!(mem.faults(), 2, "outside the pool, and not page aligned");
+}

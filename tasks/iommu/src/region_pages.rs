@@ -112,6 +112,14 @@ impl<'a, M: TableMemory> RegionPages<'a, M> {
         (HEADER_LEN + (index / 8) as usize, 1u8 << (index % 8))
     }
 
+    /// The lowest free page: skips full bytes of the books, then the bit.
+    fn first_free(&self) -> Option<u32> {
+        let bits = self.books.get(HEADER_LEN..)?;
+        let byte = bits.iter().position(|&b| b != u8::MAX)?;
+        let index = u32::try_from(byte).ok()? * 8 + bits.get(byte)?.trailing_ones();
+        (index < self.pages).then_some(index)
+    }
+
     fn is_used(&self, index: u32) -> bool {
         let (byte, mask) = self.bit(index);
         self.books.get(byte).is_some_and(|b| b & mask != 0)
@@ -142,12 +150,10 @@ impl<'a, M: TableMemory> RegionPages<'a, M> {
 
 impl<M: TableMemory> PageAllocator for RegionPages<'_, M> {
     fn alloc_page(&mut self) -> Option<u64> {
-        let index = (0..self.pages).find(|&i| !self.is_used(i))?;
+        let index = self.first_free()?;
         self.set(index, true);
         let pa = self.base + u64::from(index) * PAGE;
-        for word in 0..PAGE / 8 {
-            self.mem.write_u64(pa + word * 8, 0);
-        }
+        self.mem.zero_page(pa);
         self.mem.sync(pa, PAGE);
         Some(pa)
     }
@@ -236,6 +242,20 @@ mod tests {
         let pages = RegionPages::new(&mut books, BASE + SIZE, SIZE, model.memory()).unwrap();
         assert!(!pages.resumed());
         assert_eq!(pages.in_use(), 0);
+    }
+
+    #[test]
+    fn a_freed_page_is_the_next_one_handed_out_and_comes_back_zeroed() {
+        let model = Model::qemu();
+        let mut books = vec![0u8; pages_region_bytes(SIZE)];
+        let mut pages = RegionPages::new(&mut books, BASE, SIZE, model.memory()).unwrap();
+        let all: vec::Vec<u64> = (0..8).map(|_| pages.alloc_page().unwrap()).collect();
+        let mut mem = model.memory();
+        mem.write_u64(all[3] + 64, 0xdead_beef);
+        pages.free_page(all[3]);
+        assert_eq!(pages.alloc_page(), Some(all[3]));
+        assert_eq!(mem.read_u64(all[3] + 64), 0);
+        assert_eq!(pages.alloc_page(), None);
     }
 
     #[test]

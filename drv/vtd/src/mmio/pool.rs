@@ -12,7 +12,7 @@ use core::fmt;
 
 use crate::hw::TableMemory;
 use crate::mmio::cpu;
-use crate::regs::PAGE_MASK;
+use crate::regs::{PAGE_MASK, PAGE_SIZE, PT_ENTRIES};
 
 /// A DMA pool: the same bytes at a virtual and a physical address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,6 +199,28 @@ impl TableMemory for PoolMemory {
             // SAFETY: in the window and 8-byte aligned (`checked`).
             Ok(p) => unsafe { (p as *const u64).read_volatile() },
             Err(_) => 0,
+        }
+    }
+
+    fn zero_page(&mut self, addr: u64) {
+        if let Ok(p) = self.checked(addr, PAGE_SIZE, PAGE_SIZE) {
+            // SAFETY: the whole page is in the window and page aligned
+            // (`checked`); it is a fresh table no unit walks yet, so plain
+            // stores (one memset) are enough; the caller syncs it.
+            unsafe { core::ptr::write_bytes(p, 0, PAGE_SIZE as usize) }
+        }
+    }
+
+    fn read_page(&mut self, addr: u64, out: &mut [u64; PT_ENTRIES]) {
+        match self.checked(addr, PAGE_SIZE, PAGE_SIZE) {
+            // SAFETY: the whole page is in the window and page aligned
+            // (`checked`), `out` is a distinct 4 KiB buffer; a copy of
+            // words the unit only reads (second-level entries are written
+            // by this task alone).
+            Ok(p) => unsafe {
+                core::ptr::copy_nonoverlapping(p as *const u64, out.as_mut_ptr(), PT_ENTRIES)
+            },
+            Err(_) => out.fill(0),
         }
     }
 
