@@ -28,12 +28,16 @@ const MAX_OPERATORS: usize = 8;
 /// The journal's store: the persist region's bytes.
 pub type Store = &'static mut [u8];
 
+/// One `config::system::DOMAINS` row: `(name, owner task index, [(iova,
+/// phys, bytes)])`.
+pub type DomainRow<'c> = (&'c str, u16, &'c [(u64, u64, u64)]);
+
 /// app.toml's `config::system` tables, as the generated config gives them.
 pub struct SystemConfig<'c> {
     /// `(name, segment, requester ID, initial domain index)`.
     pub devices: &'c [(&'c str, u16, u16, Option<u16>)],
     /// `(name, owner task index, [(iova, phys, bytes)])`.
-    pub domains: &'c [(&'c str, u16, &'c [(u64, u64, u64)])],
+    pub domains: &'c [DomainRow<'c>],
     /// Domain *i* is `first_domain_id + i`.
     pub first_domain_id: u16,
     /// Task indices that may move any device.
