@@ -11,11 +11,6 @@
 //! the store-by-store observer), [`machine`] (one running system and its
 //! requests), [`invariants`], [`run`] (matrix and random workload), [`cli`].
 
-#[allow(missing_docs, clippy::all, dead_code)]
-mod generated {
-    include!(concat!(env!("OUT_DIR"), "/idl.rs"));
-}
-
 pub mod cli;
 pub mod fixtures;
 pub mod hardware;

@@ -14,9 +14,9 @@ use std::rc::Rc;
 
 use idl_runtime::abi::TaskId;
 use idl_runtime::InProcess;
-use idl_types::{Access, Bdf, BrokerError, Custody, DeathCause, DeathRecord, DomainId, TaskIndex};
+use idl_types::{Access, Bdf, BrokerError, Custody, DomainId, TaskIndex};
 use task_broker::{
-    Broker, Config, DeviceConfig, DomainConfig, Knobs, Peer, PeerIds, Peers, JOURNAL_BYTES,
+    Broker, Config, DeviceConfig, DomainConfig, Knobs, PeerIds, Peers, JOURNAL_BYTES,
 };
 
 use crate::hardware::Hardware;
@@ -241,7 +241,11 @@ impl<'a, 's, 'h> Machine<'a, 's, 'h> {
             operators: &operators,
         };
         let peers = Peers::new(self.transport.clone(), ids(self.system));
-        let broker = Broker::start(peers, store, &config).map_err(|e| format!("{e}"))?;
+        let mut broker = Broker::start(peers, store, &config).map_err(|e| format!("{e}"))?;
+        // As the firmware broker does at start: the deaths after its
+        // journal's cursor (those no broker handled, or one a dead broker
+        // was handling) are handled now.
+        broker.poll_deaths();
         self.broker = Some(broker);
         #[cfg(any(test, feature = "knobs"))]
         if let Some(b) = self.broker.as_mut() {
@@ -304,14 +308,11 @@ impl<'a, 's, 'h> Machine<'a, 's, 'h> {
                 b.assign(index(task), d, t).map(|_| ())
             }
             Op::OwnerDied(task) => {
-                let seq = self.servers.deaths.borrow().len() as u32 + 1;
-                self.servers.deaths.borrow_mut().push(DeathRecord {
-                    seq,
-                    task: index(task),
-                    generation: 1,
-                    cause: DeathCause::Injected,
-                    restarted: true,
-                });
+                let generation = self
+                    .system
+                    .task_id(task)
+                    .map_or(0, |t| t.generation().get());
+                self.servers.record_death(task, generation);
                 self.broker().poll_deaths();
                 Ok(())
             }
@@ -348,14 +349,10 @@ impl<'a, 's, 'h> Machine<'a, 's, 'h> {
                 }
             }
         }
-        for task in killed {
-            let peer = match task {
-                "iommu" => Peer::Iommu,
-                "domid" => Peer::Domid,
-                "acpi" => Peer::Acpi,
-                _ => Peer::Pci,
-            };
-            self.broker().peer_restarted(peer);
+        if !killed.is_empty() {
+            // The supervisor logged each death; the broker pulls and
+            // handles them as the firmware's does after the notification.
+            self.broker().poll_deaths();
         }
     }
 

@@ -3,8 +3,9 @@
 //! persisted ledger), domid (`domid::DomidServer`, bitmap allocator), acpi
 //! (`task_acpi::AcpiServer` over the DMAR bytes and the config space), pci
 //! (`task_pci::PciServer` over the same config space), and the supervisor's
-//! death records (the one stand-in: the real supervisor is a firmware task
-//! answering raw IPC).
+//! death log (`task_supervisor::DeathLog`, the firmware supervisor's, serving
+//! `Supervisor` through the same generated dispatch; the simulator records
+//! each death in it where the firmware's kernel would report a fault).
 //!
 //! A restart puts a *new* instance in the slot, built over the same
 //! hardware state, exactly as a restarted task starts from its binary with
@@ -14,17 +15,16 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use crate::hardware::Hardware;
+use crate::platform::{Acpi, Config, Platform};
 use domid::{BitmapAllocator, DomidServer};
 use idl_runtime::abi::TaskId;
 use idl_runtime::{Call, Dispatch, DispatchOutcome, ServerContext};
-use idl_types::{DeathRecord, TaskIndex};
+use idl_types::{DeathCause, DeathRecord, TaskIndex};
 use task_iommu::{IommuServer, SharedLedger};
 use task_pci::PciServer;
+use task_supervisor::{supervisor, DeathLog};
 use vtd::model::{ModelAllocator, ModelMemory, ModelRegisters, NoDelay};
-
-use crate::generated::supervisor;
-use crate::hardware::Hardware;
-use crate::platform::{Acpi, Config, Platform};
 
 /// Units, domains per unit and memberships per unit of the domid task (as
 /// its firmware binary sizes them).
@@ -90,16 +90,24 @@ impl<S: Dispatch> Dispatch for Slot<S> {
     }
 }
 
-/// The supervisor's death records, as the broker pulls them.
+/// The supervisor's death log, one per task of [`NAMES`].
+pub type DeathBook = DeathLog<{ NAMES.len() }>;
+
+/// The death log shared between the `Supervisor` endpoint (which the
+/// broker calls) and the simulator (which records the deaths it causes).
 #[derive(Default)]
-pub struct Deaths(pub Rc<RefCell<Vec<DeathRecord>>>);
+pub struct Deaths(pub Rc<RefCell<DeathBook>>);
 
 impl supervisor::Server for Deaths {
-    fn death_after(&mut self, _: TaskId, a: supervisor::DeathAfterArgs) -> Option<DeathRecord> {
-        self.0.borrow().iter().find(|d| d.seq > a.after).copied()
+    fn death_after(
+        &mut self,
+        caller: TaskId,
+        a: supervisor::DeathAfterArgs,
+    ) -> Option<DeathRecord> {
+        self.0.borrow_mut().death_after(caller, a)
     }
-    fn generation_of(&mut self, _: TaskId, _: supervisor::GenerationOfArgs) -> Option<u8> {
-        None
+    fn generation_of(&mut self, caller: TaskId, a: supervisor::GenerationOfArgs) -> Option<u8> {
+        supervisor::Server::generation_of(&mut *self.0.borrow_mut(), caller, a)
     }
 }
 
@@ -115,8 +123,8 @@ pub struct Servers<'h> {
     pub pci: Slot<task_pci::pci::Endpoint<Pci>>,
     /// The supervisor stand-in.
     pub supervisor: Slot<supervisor::Endpoint<Deaths>>,
-    /// The death records it serves.
-    pub deaths: Rc<RefCell<Vec<DeathRecord>>>,
+    /// The death log it serves.
+    pub deaths: Rc<RefCell<DeathBook>>,
     hw: &'h Hardware<'h>,
     extras: &'h [acpi::extra_rmrr::ExtraRmrr<'h>],
 }
@@ -164,7 +172,7 @@ impl<'h> Servers<'h> {
         hw: &'h Hardware<'h>,
         extras: &'h [acpi::extra_rmrr::ExtraRmrr<'h>],
     ) -> Result<Servers<'h>, String> {
-        let deaths = Rc::new(RefCell::new(Vec::new()));
+        let deaths = Rc::new(RefCell::new(DeathLog::new()));
         Ok(Servers {
             iommu: Slot::new(task_iommu::iommu::Endpoint(iommu(hw)?)),
             domid: Slot::new(domid::domid::Endpoint(domid_server())),
@@ -201,6 +209,15 @@ impl<'h> Servers<'h> {
             other => return Err(format!("{other} is not a restartable server")),
         }
         Ok(())
+    }
+
+    /// Records that `task` died (the simulator injected it) and runs at
+    /// `generation` now, as the firmware supervisor does when the kernel
+    /// reports a fault; the broker pulls it with `death_after`.
+    pub fn record_death(&self, task: &str, generation: u8) {
+        self.deaths
+            .borrow_mut()
+            .record(index(task), generation, DeathCause::Injected, true);
     }
 
     /// Tells the hardware's observer which DID every domain uses on each

@@ -137,6 +137,7 @@ pub fn kill(
     let _ = system.restart(task, None);
     ctl.borrow_mut().killed.push(task);
     let generation = system.task_id(task).map_or(0, |t| t.generation().get());
+    servers.record_death(task, generation);
     rc::dead(generation)
 }
 

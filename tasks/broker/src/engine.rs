@@ -72,7 +72,6 @@ pub struct Broker<T: Transport + Clone, S: JournalStore> {
     operators: Vec<TaskIndex, 8>,
     knobs: Knobs,
     pub(crate) stats: BrokerStats,
-    last_death: u32,
     /// What pci was last told of each device's owner (see `handover`):
     /// only differences are sent; emptied when pci restarts.
     pub(crate) pci_told: Vec<(Bdf, Option<TaskIndex>), MAX_DEVICES>,
@@ -111,7 +110,6 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             operators: config.operators.iter().copied().take(8).collect(),
             knobs: Knobs::default(),
             stats: BrokerStats::default(),
-            last_death: 0,
             pci_told: Vec::new(),
         };
         broker.configure_domid();
@@ -699,17 +697,5 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             self.events.push(BrokerEvent::OwnerDied { domain });
         }
         moved
-    }
-
-    /// Pulls the supervisor's death records (after its notification) and
-    /// quarantines the devices of each dead owner. Returns how many deaths.
-    pub fn poll_deaths(&mut self) -> usize {
-        let mut seen = 0;
-        while let Ok(Some(record)) = self.peers.supervisor.death_after(self.last_death) {
-            self.last_death = record.seq;
-            self.owner_died(record.task);
-            seen += 1;
-        }
-        seen
     }
 }

@@ -1,7 +1,7 @@
 //! The broker as firmware runs it (feature `firmware`): app.toml's system
 //! tables in the library's terms, the journal in a `persist` region, and
 //! what the task does around the transactions (telling pci the owners after
-//! every change, taking deaths from the supervisor). The broker task and the
+//! every change, pulling deaths from the supervisor and logging them). The broker task and the
 //! fused build (`tasks/fused`) both run it from here; they differ only in
 //! the transport their peers are reached through.
 //!
@@ -11,15 +11,12 @@
 
 use defmt::{Debug2Format as Dbg, Display2Format as D};
 use heapless::Vec;
-use idl_runtime::abi::TaskId;
 use idl_runtime::Transport;
 use idl_types::{Bdf, DomainId, TaskIndex};
-use task_supervisor::protocol::{NO_TASK, OP_TAKE_DEATH};
-use userlib::{sys_refresh_task_id, sys_send};
 
 use crate::broker_idl::Endpoint;
 use crate::{
-    Broker, BrokerServer, Config, DeviceConfig, DomainConfig, DomainMap, Peer, Peers,
+    Broker, BrokerServer, Config, DeathHandled, DeviceConfig, DomainConfig, DomainMap, Peers,
     JOURNAL_BYTES, MAX_DEVICES, MAX_DOMAINS,
 };
 
@@ -27,8 +24,6 @@ use crate::{
 const MAX_MAPS: usize = 32;
 /// Operators app.toml may name.
 const MAX_OPERATORS: usize = 8;
-/// Deaths taken per notification (the supervisor keeps the rest flagged).
-const MAX_DEATHS: usize = 16;
 
 /// The journal's store: the persist region's bytes.
 pub type Store = &'static mut [u8];
@@ -214,54 +209,16 @@ impl<T: Transport + Clone> Running<T> {
         }
     }
 
-    /// Asks the supervisor (raw `OP_TAKE_DEATH`: calls go uphill, so it
-    /// posts and the broker asks) which tasks died, one at a time, and
-    /// handles each: `peer_of` says which are the broker's peers.
-    pub fn take_deaths(
-        &mut self,
-        supervisor: TaskId,
-        names: &[&str],
-        peer_of: &dyn Fn(TaskIndex) -> Option<Peer>,
-    ) {
-        for _ in 0..MAX_DEATHS {
-            let mut reply = [0u8; 2];
-            let id = sys_refresh_task_id(supervisor);
-            let (rc, len) = sys_send(id, OP_TAKE_DEATH, &[], &mut reply, &[]);
-            if rc != 0 || len != reply.len() {
-                defmt::warn!(
-                    "broker: the supervisor did not say who died (code {=u32})",
-                    rc
-                );
-                return;
-            }
-            let task = u16::from_le_bytes(reply);
-            if task == NO_TASK {
-                return;
-            }
-            self.death(TaskIndex(task), names, peer_of);
-        }
-    }
-
-    fn death(
-        &mut self,
-        task: TaskIndex,
-        names: &[&str],
-        peer_of: &dyn Fn(TaskIndex) -> Option<Peer>,
-    ) {
-        let name = names.get(usize::from(task.0)).copied().unwrap_or("?");
-        defmt::warn!("broker: {=str} died", name);
-        let moved = self.broker().owner_died(task);
-        if moved > 0 {
-            defmt::warn!(
-                "broker: {=usize} device(s) of {=str}'s domains quarantined",
-                moved,
-                name
-            );
-        }
-        if let Some(peer) = peer_of(task) {
-            // Its memory is fresh: re-read the hardware (and re-seed domid).
-            self.broker().peer_restarted(peer);
-            defmt::info!("broker: books rebuilt after {=str} restarted", name);
+    /// Pulls the supervisor's death records after the journal's cursor
+    /// (`Supervisor::death_after`: calls go uphill, so it posts and the
+    /// broker asks) and handles each (`Broker::poll_deaths_with`), logging
+    /// it; `names` are the image's task names, by index.
+    pub fn take_deaths(&mut self, names: &[&str]) {
+        let result = self
+            .broker()
+            .poll_deaths_with(&mut |death| log_death(death, names));
+        if let Err(e) = result {
+            defmt::warn!("broker: {}", D(&e));
         }
     }
 
@@ -269,5 +226,29 @@ impl<T: Transport + Clone> Running<T> {
     pub fn pull_dma_faults(&mut self) {
         let n = self.broker().pull_dma_faults();
         defmt::info!("broker: {=usize} DMA fault(s) added to the event stream", n);
+    }
+}
+
+fn log_death(death: &DeathHandled, names: &[&str]) {
+    let name = names
+        .get(usize::from(death.record.task.0))
+        .copied()
+        .unwrap_or("?");
+    defmt::warn!(
+        "broker: {=str} died (death {=u32}, {}, generation {=u8})",
+        name,
+        death.record.seq,
+        Dbg(&death.record.cause),
+        death.record.generation
+    );
+    if death.quarantined > 0 {
+        defmt::warn!(
+            "broker: {=usize} device(s) of {=str}'s domains quarantined",
+            death.quarantined,
+            name
+        );
+    }
+    if death.peer.is_some() {
+        defmt::info!("broker: books rebuilt after {=str} restarted", name);
     }
 }

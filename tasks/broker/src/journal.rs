@@ -9,6 +9,10 @@
 //! new slot), so loading picks the valid copy with the highest sequence:
 //! the torn append simply never happened, and since an entry is journaled
 //! before its message is sent, that message was never sent either.
+//!
+//! The header also keeps the number of the last death the broker handled
+//! (`deaths_seen`, see `Broker::poll_deaths`), so a restarted broker neither
+//! misses deaths nor handles old ones again.
 
 use core::fmt;
 
@@ -151,6 +155,8 @@ struct Header {
     tx: Option<TxRecord>,
     /// Set once the first boot finished its initial assignments.
     booted: bool,
+    /// The number of the last supervisor death record handled.
+    deaths_seen: u32,
 }
 
 /// What opening the region found.
@@ -215,6 +221,7 @@ impl<S: JournalStore> Journal<S> {
                         count: 0,
                         tx: None,
                         booted: false,
+                        deaths_seen: 0,
                     },
                     current: 1,
                 },
@@ -342,6 +349,20 @@ impl<S: JournalStore> Journal<S> {
     /// Whether the first boot finished.
     pub fn booted(&self) -> bool {
         self.header.booted
+    }
+
+    /// Records, durably, that every death up to number `seq` was handled.
+    pub fn set_deaths_seen(&mut self, seq: u32) -> Result<(), JournalError> {
+        let header = Header {
+            deaths_seen: seq,
+            ..self.next_header()
+        };
+        self.write_header(header)
+    }
+
+    /// The number of the last death handled (0: none, or a fresh region).
+    pub fn deaths_seen(&self) -> u32 {
+        self.header.deaths_seen
     }
 
     /// The transaction's state.

@@ -27,6 +27,7 @@ pub use generated::{acpi, broker as broker_idl, domid, iommu, pci, supervisor};
 mod aliases;
 mod books;
 mod config;
+mod deaths;
 mod dma_faults;
 mod engine;
 mod events;
@@ -46,6 +47,7 @@ mod undo;
 
 pub use books::{Books, DeviceRecord, DomainRecord, RidRecord, MAX_DEVICES, MAX_DOMAINS, MAX_RIDS};
 pub use config::{Config, DeviceConfig, DomainConfig};
+pub use deaths::{DeathHandled, DeathPollError};
 pub use engine::{Broker, BrokerStats};
 pub use events::{EventRing, EVENT_RING};
 pub use facts::{classify_rids, DeviceFacts, Direction, Rid, RidRole, MAX_DEVICE_RIDS};

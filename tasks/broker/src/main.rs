@@ -9,17 +9,16 @@
 //!   replays an unfinished journal and rebuilds the books from the
 //!   hardware, so a restarted broker picks up where the last one died.
 //! - Two notifications wake it: `death` (the supervisor, app.toml `notify`,
-//!   after a task faulted: the broker asks which with the supervisor's raw
-//!   `OP_TAKE_DEATH`, since calls go uphill) and `dma-fault` (the iommu
-//!   recorded DMA faults: the broker pulls them into its event stream).
+//!   after a task faulted: the broker pulls the records with
+//!   `Supervisor::death_after`, since calls go uphill) and `dma-fault` (the
+//!   iommu recorded DMA faults: the broker pulls them into its event
+//!   stream).
 #![no_std]
 #![no_main]
 
-use idl_runtime::abi::TaskId;
 use idl_runtime::{Call, Dispatch, DispatchOutcome, KernelTransport, ServerContext};
-use idl_types::TaskIndex;
 use task_broker::firmware::{self, Running, SystemConfig, SystemTables};
-use task_broker::{Peer, PeerIds, Peers};
+use task_broker::{PeerIds, Peers};
 use userlib::*;
 
 task_config!();
@@ -31,24 +30,7 @@ struct Task(Running<KernelTransport>);
 
 impl Task {
     fn take_deaths(&mut self) {
-        self.0
-            .take_deaths(config::slots::SUPERVISOR, &NAMES, &peer_of);
-    }
-}
-
-/// Which peer a task is, if it is one whose restart the books care about.
-fn peer_of(task: TaskIndex) -> Option<Peer> {
-    let is = |slot: TaskId| slot.index() == usize::from(task.0);
-    if is(config::slots::IOMMU) {
-        Some(Peer::Iommu)
-    } else if is(config::slots::DOMID) {
-        Some(Peer::Domid)
-    } else if is(config::slots::PCI) {
-        Some(Peer::Pci)
-    } else if is(config::slots::ACPI) {
-        Some(Peer::Acpi)
-    } else {
-        None
+        self.0.take_deaths(&NAMES);
     }
 }
 

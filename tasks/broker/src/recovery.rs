@@ -171,9 +171,9 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
         let _ = self.peers.domid.seed(lease.get(..len).unwrap_or(&[]));
     }
 
-    /// A peer restarted (the firmware learns it from the supervisor; the
-    /// simulator tells it directly): re-read the hardware, re-seed domid if
-    /// it was domid, and tell pci every owner again if it was pci.
+    /// A peer restarted (learnt from the supervisor's death log, see
+    /// `deaths`): re-read the hardware, re-seed domid if it was domid, and
+    /// tell pci every owner again if it was pci.
     pub fn peer_restarted(&mut self, peer: crate::peers::Peer) {
         self.rebuild_books();
         if peer == crate::peers::Peer::Domid {

@@ -83,3 +83,43 @@ fn journal_torn_write_falls_back_to_previous_header() {
         }
     }
 }
+
+fn fresh() -> Tearing {
+    Tearing {
+        bytes: vec![0; JOURNAL_BYTES],
+        writes: 0,
+        tear: None,
+    }
+}
+
+#[test]
+fn the_death_cursor_survives_a_reopen_and_transactions() {
+    let (mut j, _) = Journal::open(fresh()).unwrap();
+    assert_eq!(j.deaths_seen(), 0, "a fresh region has handled no death");
+    j.set_deaths_seen(7).unwrap();
+    j.begin(record()).unwrap();
+    j.set_state(TxState::Committed).unwrap();
+    j.clear().unwrap();
+    let (j, opened) = Journal::open(j.into_store()).unwrap();
+    assert_eq!(opened, Opened::Existing);
+    assert_eq!(j.deaths_seen(), 7);
+}
+
+#[test]
+fn a_torn_death_cursor_write_keeps_the_older_cursor() {
+    for keep in [0, 1, 20, 63] {
+        let (mut j, _) = Journal::open(fresh()).unwrap();
+        j.set_deaths_seen(3).unwrap();
+        let mut store = j.into_store();
+        store.writes = 0;
+        store.tear = Some((0, keep));
+        let (mut j, _) = Journal::open(store).unwrap();
+        assert!(j.set_deaths_seen(4).is_err());
+        let (j, _) = Journal::open(j.into_store()).unwrap();
+        assert_eq!(
+            j.deaths_seen(),
+            3,
+            "keep {keep}: the death is handled again, never skipped"
+        );
+    }
+}

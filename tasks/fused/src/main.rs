@@ -21,10 +21,9 @@ use core::cell::RefCell;
 
 use acpi::extra_rmrr::{ExtraRmrr, PciAddress};
 use idl_runtime::{Call, Dispatch, DispatchOutcome, InProcess, KernelTransport, ServerContext};
-use idl_types::TaskIndex;
 use task_acpi::firmware::{pci, PciTaskConfig, RmrrStorage};
 use task_broker::firmware::{Running, SystemConfig, SystemTables};
-use task_broker::{broker_idl, Peer, PeerIds, Peers};
+use task_broker::{broker_idl, PeerIds, Peers};
 use task_fused::{Routed, Shared};
 use task_iommu::firmware::{FirmwareServer, Regions};
 use userlib::*;
@@ -64,12 +63,10 @@ struct Fused<'a, 's> {
 
 impl Fused<'_, '_> {
     fn take_deaths(&mut self) {
-        // Of the broker's peers only pci is a task of its own here.
-        let peer_of = |task: TaskIndex| {
-            (config::slots::PCI.index() == usize::from(task.0)).then_some(Peer::Pci)
-        };
-        self.broker
-            .take_deaths(config::slots::SUPERVISOR, &NAMES, &peer_of);
+        // Of the broker's peers only pci is a task of its own here (the
+        // fused ones have registry indices no kernel death names), and a
+        // death of this task itself restarted all four together.
+        self.broker.take_deaths(&NAMES);
     }
 
     fn drain_dma_faults(&mut self) {

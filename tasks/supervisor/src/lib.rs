@@ -1,17 +1,29 @@
 //! The supervisor's policy, independent of the kernel: when to restart a
-//! faulted task (back-off against crash loops), and the record of deaths
-//! that other tasks (the broker) ask about.
+//! faulted task (back-off against crash loops), and the log of deaths that
+//! other tasks (the broker) pull through the `Supervisor` interface
+//! ([`deaths`], generated from `idl/supervisor.idl`).
 //!
 //! A task that faults again soon after a restart waits twice as long as
 //! last time before the next one, up to [`MAX_BACKOFF_MS`]; a task that ran
 //! for [`STABLE_MS`] is forgiven and restarts at once. Hubris restarts
 //! unconditionally and a crash loop starves lower priorities (its #616).
+//! The task serves `Supervisor` and its raw operations ([`protocol`]) in one
+//! receive loop: IDL codes carry the interface's tag in their upper 16 bits,
+//! raw codes are small.
 #![no_std]
 
+pub mod deaths;
 pub mod protocol;
 
 #[cfg(test)]
 extern crate std;
+
+#[allow(missing_docs, clippy::all)]
+mod generated {
+    include!(concat!(env!("OUT_DIR"), "/idl.rs"));
+}
+pub use deaths::{cause_of, DeathLog};
+pub use generated::supervisor;
 
 /// First delay after a quick re-fault.
 pub const MIN_BACKOFF_MS: u64 = 10;
@@ -35,8 +47,6 @@ pub struct TaskRecord {
     pub faults: u32,
     /// The last fault, as `FaultInfo::encode` gives it.
     pub last_fault: (u32, u64, u64),
-    /// Deaths not yet reported to the death subscriber.
-    pub unreported_death: bool,
 }
 
 impl TaskRecord {
@@ -44,7 +54,6 @@ impl TaskRecord {
     pub fn faulted(&mut self, now: u64, fault: (u32, u64, u64)) -> u64 {
         self.last_fault = fault;
         self.faults = self.faults.saturating_add(1);
-        self.unreported_death = true;
         let ran = now.saturating_sub(self.started_at);
         self.backoff_ms = if ran >= STABLE_MS || self.restarts == 0 {
             0

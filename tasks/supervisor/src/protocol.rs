@@ -1,15 +1,17 @@
-//! The supervisor's operations, as raw kernel IPC (the supervisor sits below
-//! the IDL layer so that every task, generated code or not, can reach it).
-//! Replies are little-endian.
+//! The supervisor's raw operations: kernel IPC with small operation codes,
+//! so that every task, generated code or not (the test harness, the
+//! console), can reach it. Replies are little-endian. Deaths are not here:
+//! the broker pulls them through the `Supervisor` IDL interface, served in
+//! the same loop (its codes carry the interface tag in the upper 16 bits, so
+//! they never collide with these).
 
 /// `[u16 task]` → `[u32 faults, u32 kind, u64 a, u64 b]`: how often the
 /// task faulted, and its last fault (`abi::FaultInfo::encode`).
 pub const OP_TASK_RECORD: u32 = 1;
 /// `[u8 code]`: stop the machine (test images).
 pub const OP_SHUTDOWN: u32 = 2;
-/// `[]` → `[u16 task]` of a task that died and was not yet reported, or
-/// 0xFFFF; the broker calls it after the death notification.
-pub const OP_TAKE_DEATH: u32 = 3;
+// 3 was OP_TAKE_DEATH (deaths are `Supervisor::death_after` now); unused
+// so that an old client is refused rather than misread.
 /// `[u16 task]`: fault that task on purpose (fault injection). Only in
 /// images built with the supervisor's `fault-injection` feature; otherwise
 /// refused like any unknown operation.
@@ -20,8 +22,8 @@ pub const OP_FAULT_TASK: u32 = 4;
 pub const OP_ARM_FAULT: u32 = 5;
 /// Length of the `OP_TASK_RECORD` reply.
 pub const TASK_RECORD_LEN: usize = 24;
-/// "Nobody" in `OP_TAKE_DEATH`.
-pub const NO_TASK: u16 = 0xFFFF;
+/// The largest raw request (`OP_ARM_FAULT`).
+pub const MAX_REQUEST: usize = 4;
 
 /// Encodes a task record reply.
 pub fn encode_record(faults: u32, fault: (u32, u64, u64)) -> [u8; TASK_RECORD_LEN] {
