@@ -266,6 +266,14 @@ fn scenario_app(path: &Path, machine: &MachineOptions, tally: &mut Tally) {
             );
         }
     }
+    if let Some((ok, detail)) = stack_headroom(&out.lines) {
+        any_failed |= !ok;
+        tally.record(
+            &format!("qemu {stem}::every_task_keeps_a_quarter_of_its_stack_free"),
+            ok,
+            &detail,
+        );
+    }
     if out.exit != Exit::Pass && !any_failed {
         tally.record(&format!("qemu {stem} (exit)"), false, &ended);
         any_failed = true;
@@ -290,5 +298,70 @@ fn scenario_app(path: &Path, machine: &MachineOptions, tally: &mut Tally) {
                 println!("    {l}");
             }
         }
+    }
+}
+
+/// The most of its stack a task may have used by the end of a test image
+/// (percent): the rest is headroom for paths the scenarios did not take.
+const STACK_LIMIT_PERCENT: u64 = 75;
+
+/// Checks the kernel's `stack: NAME used N of M bytes` lines (logged at
+/// shutdown): `None` if the image logged none (it did not shut down), else
+/// whether every task stayed under [`STACK_LIMIT_PERCENT`], naming the worst.
+fn stack_headroom(lines: &[crate::logs::LogLine]) -> Option<(bool, String)> {
+    let marks: Vec<(String, u64, u64)> = lines
+        .iter()
+        .filter_map(|l| {
+            let rest = l.message.strip_prefix("stack: ")?;
+            let (name, rest) = rest.split_once(" used ")?;
+            let (used, rest) = rest.split_once(" of ")?;
+            let size = rest.strip_suffix(" bytes")?;
+            Some((name.to_string(), used.parse().ok()?, size.parse().ok()?))
+        })
+        .collect();
+    let (name, used, size) = marks
+        .iter()
+        .max_by_key(|(_, used, size)| used * 1000 / (*size).max(1))?;
+    let percent = used * 100 / (*size).max(1);
+    let ok = percent <= STACK_LIMIT_PERCENT;
+    let detail = format!(
+        "{name} used {used} of {size} bytes ({percent}%, limit {STACK_LIMIT_PERCENT}%): raise its stacksize in app.toml"
+    );
+    Some((ok, detail))
+}
+
+#[cfg(test)]
+mod stack_tests {
+    use super::*;
+    use crate::logs::LogLine;
+
+    fn line(message: &str) -> LogLine {
+        LogLine {
+            time_ms: 0,
+            task: "kernel".into(),
+            level: "INFO".into(),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn an_image_without_stack_marks_is_not_judged() {
+        assert_eq!(stack_headroom(&[line("all tasks ready")]), None);
+    }
+
+    #[test]
+    fn the_task_closest_to_its_limit_is_named_and_decides() {
+        let lines = [
+            line("stack: pci used 1000 of 16384 bytes"),
+            line("stack: broker used 200000 of 262144 bytes"),
+        ];
+        let (ok, detail) = stack_headroom(&lines).unwrap();
+        assert!(!ok);
+        assert!(
+            detail.starts_with("broker used 200000 of 262144 bytes (76%"),
+            "{detail}"
+        );
+        let (ok, _) = stack_headroom(&lines[..1]).unwrap();
+        assert!(ok);
     }
 }

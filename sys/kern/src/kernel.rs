@@ -244,6 +244,27 @@ impl Kernel {
         );
     }
 
+    /// Logs how deep each task's stack has been used (see `kern::stack`).
+    pub fn log_stack_marks(&self) {
+        for t in self.tasks.iter() {
+            let Some(desc) = t.desc else { continue };
+            let base = desc.stack_top - desc.stack_size;
+            let Some(span) = t.spans.spans().iter().find(|s| s.vaddr == base) else {
+                continue;
+            };
+            // SAFETY: the span is the task's stack, identity-mapped, and no
+            // task runs while the kernel reads it.
+            let stack =
+                unsafe { core::slice::from_raw_parts(span.paddr as *const u8, span.size as usize) };
+            defmt::info!(
+                "stack: {=str} used {=usize} of {=u64} bytes",
+                desc.name,
+                kern::stack::used(stack),
+                desc.stack_size
+            );
+        }
+    }
+
     /// Copies `len` bytes from one task's memory to another's; `false` if
     /// either range is not the task's (nothing is copied then).
     pub fn copy(&self, from: (usize, u64), to: (usize, u64), len: u64) -> bool {
@@ -350,7 +371,14 @@ fn reinit_memory(t: &mut Task, desc: &'static kern::desc::TaskDesc) {
         }
     }
     if let Some(span) = find(desc.stack_top - desc.stack_size) {
-        zero(&span);
+        // SAFETY: the span is this task's own stack, identity-mapped.
+        unsafe {
+            core::ptr::write_bytes(
+                span.paddr as *mut u8,
+                kern::stack::PAINT,
+                span.size as usize,
+            )
+        }
     }
     for r in desc.regions.iter().filter(|r| r.kind == RegionKind::Ram) {
         if let Some(span) = find(r.vaddr) {

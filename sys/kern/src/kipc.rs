@@ -54,7 +54,10 @@ pub fn handle(me: usize) {
             out[..2].copy_from_slice(&(kk.tasks.len() as u16).to_le_bytes());
             Ok(2)
         }
-        Some(KipcOp::Shutdown) => arch::exit(req[0]),
+        Some(KipcOp::Shutdown) => {
+            kk.log_stack_marks();
+            arch::exit(req[0])
+        }
         Some(KipcOp::ArmFault) => valid(kk, arg).map(|i| {
             let n = u16::from_le_bytes([req[2], req[3]]);
             kk.tasks[i].fault_after = (n > 0).then_some(n);

@@ -10,6 +10,7 @@ pub mod acpi_window;
 pub mod desc;
 pub mod regions;
 pub mod sched;
+pub mod stack;
 
 #[cfg(test)]
 extern crate std;

@@ -174,6 +174,8 @@ fn build_task(info: &StartInfo, index: usize, desc: &'static TaskDesc) -> Result
     let pa = frames.alloc(pages(desc.stack_size)).map_err(map_err)?;
     paging::map_range(frames, pml4, stack_base, pa, desc.stack_size, US | RW | NX)
         .map_err(map_err)?;
+    // SAFETY: `pa` has `stack_size` fresh bytes, identity-mapped.
+    unsafe { core::ptr::write_bytes(pa as *mut u8, kern::stack::PAINT, desc.stack_size as usize) };
     add(Span {
         vaddr: stack_base,
         paddr: pa,
