@@ -8,12 +8,8 @@ use core::arch::asm;
 /// `dst` and `src` are valid for `n` bytes and do not overlap.
 #[no_mangle]
 pub unsafe extern "C" fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
-    // SAFETY: the caller guarantees both ranges are valid; `rep movsb` with
-    // the direction flag clear (the ABI guarantees it) copies forward.
-    unsafe {
-        asm!("rep movsb", inout("rcx") n => _, inout("rdi") dst => _, inout("rsi") src => _,
-             options(nostack, preserves_flags));
-    }
+    // SAFETY: the caller's promise is `copy_forward`'s.
+    unsafe { crate::strings::copy_forward(dst, src, n) };
     dst
 }
 
@@ -46,11 +42,8 @@ pub unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut
 /// `dst` is valid for `n` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn memset(dst: *mut u8, c: i32, n: usize) -> *mut u8 {
-    // SAFETY: the caller guarantees `dst` is valid for `n` bytes.
-    unsafe {
-        asm!("rep stosb", inout("rcx") n => _, inout("rdi") dst => _, in("al") c as u8,
-             options(nostack, preserves_flags));
-    }
+    // SAFETY: the caller's promise is `fill`'s.
+    unsafe { crate::strings::fill(dst, c as u8, n) };
     dst
 }
 

@@ -6,9 +6,12 @@
 //! this crate to provide them. On the host these symbols would shadow libc's,
 //! so they exist only with the `firmware` feature, which only images enable.
 //!
-//! The copies use `rep movsb`/`rep stosb` in inline assembly so the compiler
-//! cannot turn a copy loop back into a call to `memcpy` (infinite recursion).
+//! The copies use string instructions in inline assembly (`strings`) so the
+//! compiler cannot turn a copy loop back into a call to `memcpy` (infinite
+//! recursion).
 #![no_std]
+
+pub mod strings;
 
 #[cfg(feature = "firmware")]
 mod glue;
