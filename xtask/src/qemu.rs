@@ -70,10 +70,12 @@ const ANSWER_LIMIT: Duration = Duration::from_secs(60);
 
 /// Types `script` into QEMU's stdin, one line per prompt seen in `output`,
 /// and returns each answer (the text between the line and the next prompt).
+/// Stops waiting once `ended` is set (QEMU exited: no prompt will come).
 fn drive(
     script: Script,
     output: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
     mut stdin: std::process::ChildStdin,
+    ended: std::sync::Arc<std::sync::atomic::AtomicBool>,
 ) -> Vec<String> {
     use std::io::Write;
     let prompt = script.prompt.as_bytes().to_vec();
@@ -89,7 +91,9 @@ fn drive(
             if count(&text) >= n {
                 return Some(text);
             }
-            if start.elapsed() > ANSWER_LIMIT {
+            if start.elapsed() > ANSWER_LIMIT
+                || ended.load(std::sync::atomic::Ordering::Acquire)
+            {
                 return None;
             }
             std::thread::sleep(POLL);
@@ -275,10 +279,12 @@ pub fn run(
             }
         })
     });
+    let ended = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let script_thread = match (script, child.stdin.take()) {
         (Some(s), Some(stdin)) => {
             let shared = shared.clone();
-            Some(std::thread::spawn(move || drive(s, shared, stdin)))
+            let ended = ended.clone();
+            Some(std::thread::spawn(move || drive(s, shared, stdin, ended)))
         }
         _ => None,
     };
@@ -323,6 +329,8 @@ pub fn run(
     if let Some(t) = console_thread {
         let _ = t.join();
     }
+    // Everything QEMU printed is in `shared` now; the script may stop.
+    ended.store(true, std::sync::atomic::Ordering::Release);
     let answers = script_thread
         .and_then(|t| t.join().ok())
         .unwrap_or_default();
