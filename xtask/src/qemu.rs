@@ -91,9 +91,7 @@ fn drive(
             if count(&text) >= n {
                 return Some(text);
             }
-            if start.elapsed() > ANSWER_LIMIT
-                || ended.load(std::sync::atomic::Ordering::Acquire)
-            {
+            if start.elapsed() > ANSWER_LIMIT || ended.load(std::sync::atomic::Ordering::Acquire) {
                 return None;
             }
             std::thread::sleep(POLL);
