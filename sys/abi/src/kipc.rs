@@ -25,6 +25,9 @@ pub enum KipcOp {
     /// delivered to it (instead of delivering it; the sender gets the dead
     /// code). Fault injection at a chosen message boundary; 0 disarms.
     ArmFault = 7,
+    /// `[u16 index]` → `[u32 count]`: messages delivered to the task since
+    /// boot (wrapping; across restarts), for measurements.
+    MessageCount = 8,
 }
 
 impl KipcOp {
@@ -39,6 +42,7 @@ impl KipcOp {
             TaskCount,
             Shutdown,
             ArmFault,
+            MessageCount,
         ]
         .into_iter()
         .find(|o| *o as u32 == raw)

@@ -61,6 +61,7 @@ pub fn send(kk: &mut Kernel, me: usize) -> bool {
     // distinct tasks share no copyable memory.
     unsafe { copy_phys(msg_pa, target.bufs.receive, msg_len.min(target.regs.rsi)) };
     let sender = TaskId::new(me as u16, task.generation);
+    target.delivered = target.delivered.wrapping_add(1);
     let r = &mut target.regs;
     r.rax = rc::OK as u64;
     r.rdi = sender.0 as u64;

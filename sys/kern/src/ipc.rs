@@ -119,7 +119,9 @@ fn deliver(kk: &mut Kernel, sender: usize, receiver: usize) {
         )
     };
     let id = kk.id_of(sender);
-    let r = &mut kk.tasks[receiver].regs;
+    let t = &mut kk.tasks[receiver];
+    t.delivered = t.delivered.wrapping_add(1);
+    let r = &mut t.regs;
     r.rax = rc::OK as u64;
     r.rdi = id.0 as u64;
     r.rsi = op as u32 as u64;

@@ -58,6 +58,10 @@ pub fn handle(me: usize) {
             kk.log_stack_marks();
             arch::exit(req[0])
         }
+        Some(KipcOp::MessageCount) => valid(kk, arg).map(|i| {
+            out[..4].copy_from_slice(&kk.tasks[i].delivered.to_le_bytes());
+            4
+        }),
         Some(KipcOp::ArmFault) => valid(kk, arg).map(|i| {
             let n = u16::from_le_bytes([req[2], req[3]]);
             kk.tasks[i].fault_after = (n > 0).then_some(n);

@@ -174,6 +174,8 @@ pub struct Task {
     pub fault_count: u32,
     /// Fault injection: fault as the `n`th message from now is delivered.
     pub fault_after: Option<u16>,
+    /// Messages delivered to it since boot (wrapping), kipc `MessageCount`.
+    pub delivered: u32,
     /// The buffers of its pending send or receive.
     pub bufs: IpcBuffers,
     /// The I/O ports it may use (`desc.io_ports`, copied for the
@@ -221,6 +223,7 @@ impl Task {
         spans: SpanTable::new(),
         fault_count: 0,
         fault_after: None,
+        delivered: 0,
         bufs: IpcBuffers {
             message: 0,
             reply: 0,

@@ -8,7 +8,9 @@
 //! journal writes, the context switch on the unit and pci's owner update.
 //! Every sample is logged as `BENCH reassign_DEV N` (xtask takes the
 //! median); the IOMMU's counters, read before and after, give the
-//! context-entry writes and invalidations by granularity.
+//! context-entry writes and invalidations by granularity, and the kernel's
+//! count of messages delivered to every task but the supervisor (which
+//! answers the counting itself) gives the kernel IPC each one took.
 
 use core::fmt::Write as _;
 
@@ -18,7 +20,28 @@ use task_console::BENCH_MAX_COUNT;
 use userlib::rdtsc;
 
 use crate::serial::Out;
-use crate::{device_name, domain_by_name, resolve, Console, DeviceRef};
+use crate::{config, device_name, domain_by_name, resolve, sup, Console, DeviceRef};
+use userlib::sys_send;
+
+/// Messages the kernel has delivered to every task but the supervisor
+/// (whose count includes these questions); `None` if it would not say.
+fn messages_delivered() -> Option<u64> {
+    let supervisor = config::slots::SUPERVISOR;
+    let mut total = 0u64;
+    for task in 0..config::TASK_COUNT {
+        if task == supervisor.index() {
+            continue;
+        }
+        let mut count = [0u8; 4];
+        let index = u16::try_from(task).ok()?.to_le_bytes();
+        let (rc, len) = sys_send(supervisor, sup::OP_MESSAGE_COUNT, &index, &mut count, &[]);
+        if rc != 0 || len != count.len() {
+            return None;
+        }
+        total += u64::from(u32::from_le_bytes(count));
+    }
+    Some(total)
+}
 
 /// One timed reassignment's length, in TSC ticks.
 type Sample = u64;
@@ -49,6 +72,7 @@ impl Console {
                 return;
             }
         };
+        let messages_before = messages_delivered();
         let mut samples: Vec<Sample, { BENCH_MAX_COUNT as usize }> = Vec::new();
         for i in 0..count {
             let target = if i % 2 == 0 { b } else { a };
@@ -62,6 +86,9 @@ impl Console {
             defmt::info!("BENCH reassign_{=str} {=u64}", name, took);
             let _ = samples.push(took);
         }
+        let messages = messages_before
+            .zip(messages_delivered())
+            .map(|(before, after)| after.wrapping_sub(before));
         let after = match self.iommu.counters(UnitId(0)) {
             Ok(c) => c,
             Err(e) => {
@@ -73,6 +100,9 @@ impl Console {
         let median = samples.get(samples.len() / 2).copied().unwrap_or(0);
         let work = Work::between(&before, &after);
         work.log(name, count);
+        if let Some(m) = messages {
+            defmt::info!("BENCH reassign_{=str}_kernel_messages {=u64}", name, m);
+        }
         let _ = writeln!(
             o,
             "bench {dev} ({name}): {count} reassignments {first} <-> {second}: median {median} TSC ticks (guest instructions under -icount)"
@@ -89,6 +119,9 @@ impl Console {
             work.iotlb_domain,
             work.iotlb_page
         );
+        if let Some(m) = messages {
+            let _ = writeln!(o, "  kernel IPC messages delivered: {m}");
+        }
     }
 }
 

@@ -148,6 +148,18 @@ impl Supervisor {
                     len: body.len(),
                 }
             }
+            OP_MESSAGE_COUNT if arg < MAX_TASKS && msg.len() == 2 => {
+                let mut count = [0u8; 4];
+                sys_kipc(KipcOp::MessageCount, &msg[..2], &mut count);
+                let Some(dst) = reply.get_mut(..count.len()) else {
+                    return refuse;
+                };
+                dst.copy_from_slice(&count);
+                DispatchOutcome::Reply {
+                    code: 0,
+                    len: count.len(),
+                }
+            }
             OP_SHUTDOWN if msg.len() == 1 => {
                 sys_kipc(KipcOp::Shutdown, msg, &mut []);
                 DispatchOutcome::Reply { code: 0, len: 0 }

@@ -20,6 +20,10 @@ pub const OP_FAULT_TASK: u32 = 4;
 /// reaches it (a chosen message boundary of, say, a reassignment). Only with
 /// the `fault-injection` feature.
 pub const OP_ARM_FAULT: u32 = 5;
+/// `[u16 task]` → `[u32 count]`: messages the kernel has delivered to that
+/// task since boot (wrapping), for measurements such as the console's
+/// `bench`.
+pub const OP_MESSAGE_COUNT: u32 = 6;
 /// Length of the `OP_TASK_RECORD` reply.
 pub const TASK_RECORD_LEN: usize = 24;
 /// The largest raw request (`OP_ARM_FAULT`).

@@ -54,6 +54,19 @@ impl Runner {
         );
         protocol::decode_record(&out).unwrap_or((0, (0, 0, 0)))
     }
+
+    /// The kernel's count of messages delivered to a task (through the
+    /// supervisor's `OP_MESSAGE_COUNT`), or `None` if it would not say.
+    pub fn messages_delivered(&mut self, task: u16) -> Option<u32> {
+        let mut out = [0u8; 4];
+        let (code, len) = self.call(
+            Peer::Supervisor,
+            protocol::OP_MESSAGE_COUNT,
+            &task.to_le_bytes(),
+            &mut out,
+        );
+        (code == 0 && len == out.len()).then(|| u32::from_le_bytes(out))
+    }
 }
 
 /// The peers the runner calls.

@@ -48,6 +48,10 @@ pub const ALL: &[Scenario] = &[
     ),
     ("fpu_state_is_private_to_each_task", fpu_private),
     ("ioapic_interrupt_arrives_as_notification", ioapic_interrupt),
+    (
+        "kernel_counts_each_message_delivered_to_a_task",
+        message_count,
+    ),
 ];
 
 const RUNNER_PING: u32 = 1 << 0;
@@ -358,4 +362,24 @@ fn persist_region(r: &mut Runner) -> Outcome {
     ensure(p == MAGIC, "persist region lost its contents")?;
     ensure(m == 0, "ordinary region kept its contents")?;
     ensure(d == VICTIM_DATA_INITIAL, ".data was not re-initialized")
+}
+
+/// Three echoes reach the server: its count moves by exactly three (the
+/// counting itself goes to the supervisor, not to the server).
+fn message_count(r: &mut Runner) -> Outcome {
+    let server = config::slots::SERVER.index() as u16;
+    let before = r
+        .messages_delivered(server)
+        .ok_or("the supervisor gave no message count")?;
+    let mut reply = [0u8; 8];
+    for _ in 0..3 {
+        r.call(Peer::Server, SERVER_ECHO, b"count", &mut reply);
+    }
+    let after = r
+        .messages_delivered(server)
+        .ok_or("the supervisor gave no message count")?;
+    ensure(
+        after.wrapping_sub(before) == 3,
+        "the server's count did not move by the three messages sent",
+    )
 }
