@@ -45,6 +45,18 @@ impl bench::Server for Server {
     fn echo16(&mut self, _caller: TaskId, args: bench::Echo16Args) -> [u8; 16] {
         args.data
     }
+
+    fn echo_record(
+        &mut self,
+        _caller: TaskId,
+        args: bench::EchoRecordArgs,
+    ) -> idl_types::BenchRecord {
+        args.record
+    }
+
+    fn echo_range(&mut self, _caller: TaskId, args: bench::EchoRangeArgs) -> idl_types::MemRange {
+        args.range
+    }
 }
 
 #[cfg(feature = "idl-server")]
@@ -99,6 +111,12 @@ fn main() -> ! {
     });
     measure("idl_ipc_16_bytes", empty, &mut samples, || {
         let _ = c.echo16(msg);
+    });
+    measure("idl_ipc_16_bytes_struct", empty, &mut samples, || {
+        let _ = c.echo_record(RECORD_16);
+    });
+    measure("idl_ipc_16_bytes_u64_fields", empty, &mut samples, || {
+        let _ = c.echo_range(RANGE_16);
     });
     sys_send(
         config::slots::SUPERVISOR,
