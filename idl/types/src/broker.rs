@@ -21,6 +21,9 @@ pub enum Custody {
 }
 
 impl MaxEncodedLen for Custody {
+    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
+    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
+    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN + DomainId::MAX_ENCODED_LEN;
 }
 
@@ -94,6 +97,9 @@ pub enum TxStatus {
 }
 
 impl MaxEncodedLen for TxStatus {
+    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
+    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
+    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN
         + max_len(
             Bdf::MAX_ENCODED_LEN + DomainId::MAX_ENCODED_LEN + u8::MAX_ENCODED_LEN,
@@ -144,6 +150,9 @@ pub enum BrokerEvent {
 }
 
 impl MaxEncodedLen for BrokerEvent {
+    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
+    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
+    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN
         + max_len(
             max_len(

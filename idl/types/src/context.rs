@@ -30,6 +30,9 @@ pub enum ContextState {
 }
 
 impl MaxEncodedLen for ContextState {
+    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
+    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
+    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN
         + max_len(
             DomainId::MAX_ENCODED_LEN + Did::MAX_ENCODED_LEN,
@@ -79,6 +82,8 @@ impl ReassignMode {
 
 impl MaxEncodedLen for ReassignMode {
     const MAX_ENCODED_LEN: usize = u8::MAX_ENCODED_LEN;
+    const MIN_ENCODED_LEN: usize = u8::MIN_ENCODED_LEN;
+    const UNCHECKED_LEN: usize = u8::UNCHECKED_LEN;
 }
 
 wire_struct! {
@@ -105,6 +110,9 @@ pub enum Access {
 }
 
 impl MaxEncodedLen for Access {
+    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
+    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
+    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN;
 }
 

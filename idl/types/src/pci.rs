@@ -28,6 +28,9 @@ impl AccessWidth {
 }
 
 impl MaxEncodedLen for AccessWidth {
+    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
+    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
+    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN;
 }
 
@@ -48,6 +51,9 @@ pub enum DeviceKind {
 }
 
 impl MaxEncodedLen for DeviceKind {
+    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
+    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
+    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN;
 }
 
@@ -83,6 +89,9 @@ pub enum AliasOrder {
 }
 
 impl MaxEncodedLen for AliasOrder {
+    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
+    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
+    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN;
 }
 

@@ -328,3 +328,155 @@ fn a_hardware_context_names_its_state_unless_its_owner_is_unknown() {
     c.owner = EntryOwner::Unknown;
     assert_eq!(c.state(), None);
 }
+
+/// A deterministic byte stream (xorshift), so the sampled inputs are the
+/// same on every run.
+struct Bytes(u64);
+
+impl Bytes {
+    fn next(&mut self) -> u8 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 24) as u8
+    }
+}
+
+/// Checks `T`'s MIN_ENCODED_LEN and UNCHECKED_LEN against postcard itself:
+/// no input shorter than the minimum decodes, no input within the unchecked
+/// prefix fails other than by ending, so every input shorter than
+/// `request_min` fails by ending.
+fn check_shortest<T: serde::de::DeserializeOwned + MaxEncodedLen>() {
+    let name = core::any::type_name::<T>();
+    let mut rng = Bytes(0x9e37_79b9_7f4a_7c15);
+    let short = request_min(T::MIN_ENCODED_LEN, T::UNCHECKED_LEN);
+    let unchecked = T::UNCHECKED_LEN.min(T::MAX_ENCODED_LEN + 1);
+    let mut inputs: std::vec::Vec<std::vec::Vec<u8>> = std::vec::Vec::new();
+    for fill in [0x00, 0x01, 0x02, 0x7f, 0x80, 0xfe, 0xff] {
+        for len in 0..=T::MAX_ENCODED_LEN + 1 {
+            inputs.push(std::vec![fill; len]);
+        }
+    }
+    for _ in 0..4000 {
+        let len = usize::from(rng.next()) % (T::MAX_ENCODED_LEN + 2);
+        // Mostly small bytes, so tags and bools are often valid and
+        // decoding gets deep into the value.
+        inputs.push(
+            (0..len)
+                .map(|_| match rng.next() {
+                    b if b < 160 => b % 4,
+                    b => b,
+                })
+                .collect(),
+        );
+    }
+    for input in &inputs {
+        let result = postcard::take_from_bytes::<T>(input);
+        if let Ok((_, rest)) = &result {
+            let used = input.len() - rest.len();
+            assert!(
+                used >= T::MIN_ENCODED_LEN,
+                "{name}: {input:02x?} decoded from {used} bytes"
+            );
+        }
+        if input.len() <= unchecked {
+            assert!(
+                matches!(
+                    result,
+                    Ok(_) | Err(postcard::Error::DeserializeUnexpectedEnd)
+                ),
+                "{name}: {input:02x?} is invalid within the unchecked prefix"
+            );
+        }
+        if input.len() < short {
+            assert!(
+                matches!(result, Err(postcard::Error::DeserializeUnexpectedEnd)),
+                "{name}: {input:02x?}, shorter than {short}, did not fail by ending"
+            );
+        }
+    }
+}
+
+#[test]
+fn shortest_lengths_and_unchecked_prefixes_hold_for_every_named_type() {
+    check_shortest::<u8>();
+    check_shortest::<u16>();
+    check_shortest::<i32>();
+    check_shortest::<u64>();
+    check_shortest::<bool>();
+    check_shortest::<Option<u16>>();
+    check_shortest::<[u16; 3]>();
+    check_shortest::<heapless::Vec<u8, 4>>();
+    check_shortest::<BenchRecord>();
+    check_shortest::<DmaReport>();
+    check_shortest::<WorkerError>();
+    check_shortest::<Bdf>();
+    check_shortest::<DomainId>();
+    check_shortest::<Did>();
+    check_shortest::<UnitId>();
+    check_shortest::<TaskIndex>();
+    check_shortest::<ContextState>();
+    check_shortest::<ReassignMode>();
+    check_shortest::<ContextChange>();
+    check_shortest::<Access>();
+    check_shortest::<PageRange>();
+    check_shortest::<UnitInfo>();
+    check_shortest::<MemRange>();
+    check_shortest::<RmrrList>();
+    check_shortest::<DmaDirection>();
+    check_shortest::<FaultRecord>();
+    check_shortest::<FaultBatch>();
+    check_shortest::<AccessWidth>();
+    check_shortest::<DeviceKind>();
+    check_shortest::<DeviceInfo>();
+    check_shortest::<Custody>();
+    check_shortest::<DeviceEntry>();
+    check_shortest::<DevicePage>();
+    check_shortest::<DomainEntry>();
+    check_shortest::<DomainPage>();
+    check_shortest::<TxStatus>();
+    check_shortest::<ReassignReport>();
+    check_shortest::<BrokerEvent>();
+    check_shortest::<SequencedEvent>();
+    check_shortest::<DeathCause>();
+    check_shortest::<DeathRecord>();
+    check_shortest::<NoError>();
+    check_shortest::<AcpiError>();
+    check_shortest::<IommuError>();
+    check_shortest::<DomidError>();
+    check_shortest::<BrokerError>();
+    check_shortest::<PciError>();
+    check_shortest::<EntryOwner>();
+    check_shortest::<HardwareContext>();
+    check_shortest::<ContextPage>();
+    check_shortest::<UnitCaps>();
+    check_shortest::<InvalidationCounts>();
+    check_shortest::<IommuCounters>();
+    check_shortest::<UnitFault>();
+    check_shortest::<DidGrant>();
+    check_shortest::<DidRelease>();
+    check_shortest::<DidHolder>();
+    check_shortest::<SeedOwner>();
+    check_shortest::<SeedFault>();
+    check_shortest::<SeedDecodeError>();
+    check_shortest::<AliasOrder>();
+    check_shortest::<RequesterIdList>();
+    check_shortest::<ScopeKind>();
+    check_shortest::<ResolvedScope>();
+    check_shortest::<ScopeInfo>();
+}
+
+#[test]
+fn a_struct_checks_its_fields_in_order() {
+    // Bdf (3 bytes, nothing to check), a DomainId (u16: its third byte can
+    // be invalid), a PageRange...: the first check can come at byte 6.
+    assert_eq!(BenchRecord::MIN_ENCODED_LEN, 10);
+    assert_eq!(BenchRecord::UNCHECKED_LEN, 5);
+    assert_eq!(Bdf::UNCHECKED_LEN, usize::MAX);
+    assert_eq!(ContextState::MIN_ENCODED_LEN, 1);
+    assert_eq!(ContextState::UNCHECKED_LEN, 0);
+    assert_eq!(
+        request_min(BenchRecord::MIN_ENCODED_LEN, BenchRecord::UNCHECKED_LEN),
+        6
+    );
+}
