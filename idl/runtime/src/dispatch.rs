@@ -84,12 +84,12 @@ pub struct OpSpec {
     pub callers: &'static [&'static str],
     /// Its leases, in order.
     pub leases: &'static [LeaseRule],
-    /// Requests shorter than this end before a whole request and inside
-    /// the leading bytes no decoder can find invalid (from the types'
-    /// `MIN_ENCODED_LEN` and `UNCHECKED_LEN`), so decoding them could only
-    /// fail for the message ending early. Checked before decoding, it gives
-    /// the same refusal and lets the compiler drop the decoder's
-    /// end-of-message checks over that prefix.
+    /// Requests shorter than this end inside the arguments' leading
+    /// fixed-size byte fields (`u8`, `i8`, arrays of them), so decoding
+    /// them could only fail for the message ending early. Checked before
+    /// decoding, it gives the same refusal and lets the compiler drop the
+    /// decoder's per-byte end-of-message checks. 0 when the arguments do
+    /// not start with such fields.
     pub request_min: usize,
     /// The largest request it can have.
     pub request_max: usize,
@@ -165,7 +165,7 @@ pub fn admit<A: DeserializeOwned>(
     if call.reply_capacity < rules.reply_max {
         return Err(fault(ReplyFaultReason::ReplyBufferTooSmall));
     }
-    // It would end early inside the unchecked prefix, with this reason.
+    // It would end early inside the leading byte fields, with this reason.
     if call.message.len() < rules.request_min {
         return Err(fault(ReplyFaultReason::BadMessageSize));
     }

@@ -21,9 +21,6 @@ pub enum Custody {
 }
 
 impl MaxEncodedLen for Custody {
-    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
-    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
-    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN + DomainId::MAX_ENCODED_LEN;
 }
 
@@ -97,9 +94,6 @@ pub enum TxStatus {
 }
 
 impl MaxEncodedLen for TxStatus {
-    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
-    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
-    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN
         + max_len(
             Bdf::MAX_ENCODED_LEN + DomainId::MAX_ENCODED_LEN + u8::MAX_ENCODED_LEN,
@@ -150,9 +144,6 @@ pub enum BrokerEvent {
 }
 
 impl MaxEncodedLen for BrokerEvent {
-    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
-    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
-    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN
         + max_len(
             max_len(

@@ -30,9 +30,6 @@ pub enum ContextState {
 }
 
 impl MaxEncodedLen for ContextState {
-    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
-    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
-    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN
         + max_len(
             DomainId::MAX_ENCODED_LEN + Did::MAX_ENCODED_LEN,
@@ -82,8 +79,6 @@ impl ReassignMode {
 
 impl MaxEncodedLen for ReassignMode {
     const MAX_ENCODED_LEN: usize = u8::MAX_ENCODED_LEN;
-    const MIN_ENCODED_LEN: usize = u8::MIN_ENCODED_LEN;
-    const UNCHECKED_LEN: usize = u8::UNCHECKED_LEN;
 }
 
 wire_struct! {
@@ -110,9 +105,6 @@ pub enum Access {
 }
 
 impl MaxEncodedLen for Access {
-    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
-    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
-    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN;
 }
 

@@ -45,9 +45,6 @@ pub enum DidRelease {
 }
 
 impl MaxEncodedLen for DidRelease {
-    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
-    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
-    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN + Did::MAX_ENCODED_LEN + u16::MAX_ENCODED_LEN;
 }
 
@@ -61,9 +58,6 @@ pub enum DidHolder {
 }
 
 impl MaxEncodedLen for DidHolder {
-    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
-    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
-    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN + Bdf::MAX_ENCODED_LEN;
 }
 
@@ -77,9 +71,6 @@ pub enum SeedOwner {
 }
 
 impl MaxEncodedLen for SeedOwner {
-    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
-    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
-    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN + DomainId::MAX_ENCODED_LEN;
 }
 
@@ -112,9 +103,6 @@ pub enum SeedDecodeError {
 }
 
 impl MaxEncodedLen for SeedDecodeError {
-    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
-    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
-    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN + u16::MAX_ENCODED_LEN;
 }
 

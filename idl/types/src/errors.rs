@@ -18,9 +18,6 @@ use crate::max_len::{max_len, max_len_of, MaxEncodedLen, ENUM_TAG_LEN};
 pub enum NoError {}
 
 impl MaxEncodedLen for NoError {
-    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
-    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
-    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = 0;
 }
 
@@ -56,9 +53,6 @@ pub enum AcpiError {
 }
 
 impl MaxEncodedLen for AcpiError {
-    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
-    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
-    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN
         + max_len_of(&[
             Bdf::MAX_ENCODED_LEN + u16::MAX_ENCODED_LEN,
@@ -210,9 +204,6 @@ pub enum UnitFault {
 }
 
 impl MaxEncodedLen for UnitFault {
-    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
-    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
-    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN;
 }
 
@@ -229,9 +220,6 @@ impl fmt::Display for UnitFault {
 }
 
 impl MaxEncodedLen for IommuError {
-    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
-    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
-    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN
         + max_len_of(&[
             u64::MAX_ENCODED_LEN + u32::MAX_ENCODED_LEN,
@@ -394,9 +382,6 @@ pub enum SeedFault {
 }
 
 impl MaxEncodedLen for SeedFault {
-    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
-    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
-    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN;
 }
 
@@ -412,9 +397,6 @@ impl fmt::Display for SeedFault {
 }
 
 impl MaxEncodedLen for DomidError {
-    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
-    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
-    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN
         + max_len_of(&[
             UnitId::MAX_ENCODED_LEN + Did::MAX_ENCODED_LEN + DomainId::MAX_ENCODED_LEN,
@@ -513,9 +495,6 @@ pub enum BrokerError {
 }
 
 impl MaxEncodedLen for BrokerError {
-    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
-    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
-    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN
         + max_len(
             max_len(
@@ -580,9 +559,6 @@ pub enum PciError {
 }
 
 impl MaxEncodedLen for PciError {
-    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
-    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
-    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN
         + max_len(
             Bdf::MAX_ENCODED_LEN,

@@ -15,9 +15,6 @@ pub enum DmaDirection {
 }
 
 impl MaxEncodedLen for DmaDirection {
-    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
-    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
-    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN;
 }
 

@@ -27,9 +27,6 @@ pub enum EntryOwner {
 }
 
 impl MaxEncodedLen for EntryOwner {
-    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
-    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
-    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN + DomainId::MAX_ENCODED_LEN;
 }
 

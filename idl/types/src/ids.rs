@@ -57,8 +57,6 @@ macro_rules! newtype_id {
 
         impl MaxEncodedLen for $name {
             const MAX_ENCODED_LEN: usize = <$inner as MaxEncodedLen>::MAX_ENCODED_LEN;
-            const MIN_ENCODED_LEN: usize = <$inner as MaxEncodedLen>::MIN_ENCODED_LEN;
-            const UNCHECKED_LEN: usize = <$inner as MaxEncodedLen>::UNCHECKED_LEN;
         }
 
         impl core::fmt::Display for $name {

@@ -41,9 +41,7 @@ pub use hardware::{
     CONTEXTS_PER_PAGE,
 };
 pub use ids::{Bdf, Did, DomainId, TaskIndex, UnitId};
-pub use max_len::{
-    max_len, max_len_of, request_min, unchecked_then, varint_max, MaxEncodedLen, ENUM_TAG_LEN,
-};
+pub use max_len::{max_len, max_len_of, varint_max, MaxEncodedLen, ENUM_TAG_LEN};
 pub use pci::{
     AccessWidth, AliasOrder, DeviceInfo, DeviceKind, RequesterIdList, MAX_REQUESTER_IDS,
 };

@@ -63,9 +63,6 @@ pub enum ScopeKind {
 }
 
 impl MaxEncodedLen for ScopeKind {
-    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
-    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
-    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN + 1;
 }
 
@@ -89,9 +86,6 @@ pub enum ResolvedScope {
 }
 
 impl MaxEncodedLen for ResolvedScope {
-    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
-    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
-    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN + Bdf::MAX_ENCODED_LEN + 2;
 }
 

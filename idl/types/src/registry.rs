@@ -5,8 +5,6 @@
 //! line and column, and an operation's worst-case message size is known
 //! before any Rust is generated. The sizes come from the types'
 //! `MaxEncodedLen` constants, so this table cannot disagree with them.
-//! [`NAMED_SHORTEST`] gives the same types' minimum length and unchecked
-//! prefix, from which the compiler derives each operation's `request_min`.
 
 use crate::max_len::MaxEncodedLen;
 use crate::*;
@@ -16,17 +14,6 @@ macro_rules! named {
         /// Every type an `.idl` file may name, with its largest encoding.
         pub const NAMED_TYPES: &[(&str, usize)] = &[
             $((stringify!($t), <$t as MaxEncodedLen>::MAX_ENCODED_LEN)),*
-        ];
-
-        /// Every type an `.idl` file may name, with its
-        /// [`MaxEncodedLen::MIN_ENCODED_LEN`] and
-        /// [`MaxEncodedLen::UNCHECKED_LEN`].
-        pub const NAMED_SHORTEST: &[(&str, usize, usize)] = &[
-            $((
-                stringify!($t),
-                <$t as MaxEncodedLen>::MIN_ENCODED_LEN,
-                <$t as MaxEncodedLen>::UNCHECKED_LEN,
-            )),*
         ];
     };
 }
@@ -97,13 +84,4 @@ pub fn max_encoded_len_of(name: &str) -> Option<usize> {
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, len)| *len)
-}
-
-/// The minimum encoded length and unchecked prefix of the type called
-/// `name`, if this crate has it.
-pub fn shortest_of(name: &str) -> Option<(usize, usize)> {
-    NAMED_SHORTEST
-        .iter()
-        .find(|(n, _, _)| *n == name)
-        .map(|(_, min, unchecked)| (*min, *unchecked))
 }

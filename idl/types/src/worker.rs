@@ -47,9 +47,6 @@ pub enum WorkerError {
 }
 
 impl MaxEncodedLen for WorkerError {
-    // A variant tag (fewer than 128 variants): one byte, invalid past the last.
-    const MIN_ENCODED_LEN: usize = ENUM_TAG_LEN;
-    const UNCHECKED_LEN: usize = 0;
     const MAX_ENCODED_LEN: usize =
         ENUM_TAG_LEN + max_len_of(&[Bdf::MAX_ENCODED_LEN, u64::MAX_ENCODED_LEN]);
 }

@@ -1,7 +1,7 @@
 //! Per operation: its argument struct, its size bounds and its `OpSpec`.
 
 use super::{camel, max_of, upper, Writer};
-use crate::ast::{Operation, ParamKind, Type};
+use crate::ast::{IntType, Operation, ParamKind, Type};
 use crate::check::Sizes;
 
 pub(crate) fn emit(w: &mut Writer, module: &str, op: &Operation, sizes: Sizes) {
@@ -139,45 +139,26 @@ pub(crate) fn emit(w: &mut Writer, module: &str, op: &Operation, sizes: Sizes) {
     w.close("};");
 }
 
-/// The fewest bytes a value of `ty` encodes to, and how many leading bytes
-/// of any input its decoder cannot find invalid (`usize::MAX`: only running
-/// out can fail), as `idl_types::MaxEncodedLen` states them. A type of
-/// `idl-types` missing from the registry (already an error in `check`) is
-/// `(0, 0)`, which promises nothing.
-pub(crate) fn shortest(ty: &Type) -> (usize, usize) {
+/// The bytes of `ty` if it is a fixed run of bytes every value of which is
+/// valid (`()`, `u8`, `i8`, arrays of them): decoding it can fail only by
+/// running out of message. `None` for anything else (a `bool` or an
+/// `Option` tag can be invalid, a varint overlong, a type of `idl-types` is
+/// not seen into).
+pub(crate) fn plain_bytes(ty: &Type) -> Option<u64> {
     match ty {
-        Type::Unit => (0, usize::MAX),
-        Type::Bool => (1, 0),
-        // Bytes go as they are; wider integers are varints whose last
-        // possible byte alone can be invalid.
-        Type::Int(i) if i.bits() == 8 => (1, usize::MAX),
-        Type::Int(i) => (1, i.bits().div_ceil(7) as usize - 1),
-        Type::Option(_) => (1, 0),
-        Type::Array(_, 0) => (0, usize::MAX),
-        Type::Array(t, n) => {
-            let (min, unchecked) = shortest(t);
-            let n = usize::try_from(*n).unwrap_or(usize::MAX);
-            (min.saturating_mul(n), unchecked)
-        }
-        Type::Named(name) => idl_types::registry::shortest_of(name).unwrap_or((0, 0)),
+        Type::Unit => Some(0),
+        Type::Int(IntType::U8 | IntType::I8) => Some(1),
+        Type::Array(t, n) => plain_bytes(t)?.checked_mul(*n),
+        Type::Bool | Type::Int(_) | Type::Option(_) | Type::Named(_) => None,
     }
 }
 
-/// The `OpSpec::request_min` of arguments `args`: a shorter message ends
-/// before a whole request and inside the leading bytes no decoder can find
-/// invalid, so decoding it could only report that it ended early, and the
-/// server may say so without decoding (`idl_types::request_min`).
-pub(crate) fn request_min<'a>(args: impl Iterator<Item = &'a Type>) -> usize {
-    let (min, unchecked) = args.map(shortest).fold(
-        (0usize, usize::MAX),
-        |(min, unchecked), (field_min, field_unchecked)| {
-            (
-                min.saturating_add(field_min),
-                idl_types::unchecked_then(min, unchecked, field_unchecked),
-            )
-        },
-    );
-    idl_types::request_min(min, unchecked)
+/// The `OpSpec::request_min` of arguments `args`: the length of their
+/// leading plain-byte fields ([`plain_bytes`]). A shorter message ends
+/// inside them, so the decoder could only report that it ended early, and
+/// the server may say so without decoding.
+pub(crate) fn request_min<'a>(args: impl Iterator<Item = &'a Type>) -> u64 {
+    args.map_while(plain_bytes).fold(0, u64::saturating_add)
 }
 
 /// `decl expr;` on one line if it fits in 100 columns, else `expr` indented
@@ -194,7 +175,7 @@ fn const_line(w: &mut Writer, decl: &str, expr: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::{request_min, shortest};
+    use super::{plain_bytes, request_min};
     use crate::ast::{IntType, Type};
 
     fn bytes(n: u64) -> Type {
@@ -202,59 +183,34 @@ mod tests {
     }
 
     #[test]
-    fn bytes_and_arrays_of_them_have_nothing_to_check() {
-        assert_eq!(shortest(&Type::Unit), (0, usize::MAX));
-        assert_eq!(shortest(&Type::Int(IntType::I8)), (1, usize::MAX));
-        assert_eq!(shortest(&bytes(16)), (16, usize::MAX));
-        assert_eq!(
-            shortest(&Type::Array(Box::new(bytes(3)), 2)),
-            (6, usize::MAX)
-        );
+    fn plain_bytes_are_bytes_and_arrays_of_them() {
+        assert_eq!(plain_bytes(&Type::Unit), Some(0));
+        assert_eq!(plain_bytes(&Type::Int(IntType::I8)), Some(1));
+        assert_eq!(plain_bytes(&bytes(16)), Some(16));
+        assert_eq!(plain_bytes(&Type::Array(Box::new(bytes(3)), 2)), Some(6));
     }
 
     #[test]
-    fn varints_are_checked_only_at_their_last_possible_byte() {
-        assert_eq!(shortest(&Type::Int(IntType::U16)), (1, 2));
-        assert_eq!(shortest(&Type::Int(IntType::I32)), (1, 4));
-        assert_eq!(shortest(&Type::Int(IntType::U64)), (1, 9));
+    fn types_with_invalid_encodings_are_not_plain_bytes() {
+        for ty in [
+            Type::Bool,
+            Type::Int(IntType::U16),
+            Type::Option(Box::new(Type::Int(IntType::U8))),
+            Type::Named("Bdf".into()),
+            Type::Array(Box::new(Type::Bool), 4),
+        ] {
+            assert_eq!(plain_bytes(&ty), None, "{ty:?}");
+        }
     }
 
     #[test]
-    fn tags_and_bools_are_checked_at_once() {
-        assert_eq!(shortest(&Type::Bool), (1, 0));
-        assert_eq!(
-            shortest(&Type::Option(Box::new(Type::Int(IntType::U8)))),
-            (1, 0)
-        );
-        assert_eq!(shortest(&Type::Array(Box::new(Type::Bool), 4)), (4, 0));
-    }
-
-    #[test]
-    fn named_types_come_from_idl_types() {
-        // Bdf: three bytes; DomainId: a u16 varint; ContextState: an enum.
-        assert_eq!(shortest(&Type::Named("Bdf".into())), (3, usize::MAX));
-        assert_eq!(shortest(&Type::Named("DomainId".into())), (1, 2));
-        assert_eq!(shortest(&Type::Named("ContextState".into())), (1, 0));
-        assert_eq!(shortest(&Type::Named("Nonexistent".into())), (0, 0));
-    }
-
-    #[test]
-    fn request_min_is_the_whole_minimum_unless_a_check_comes_first() {
+    fn request_min_stops_at_the_first_field_that_can_be_invalid() {
         let u8_ = Type::Int(IntType::U8);
-        let u16_ = Type::Int(IntType::U16);
         assert_eq!(request_min([&bytes(16)].into_iter()), 16);
         assert_eq!(request_min([&u8_, &bytes(4)].into_iter()), 5);
-        // A message of two bytes ends at the bool, one byte before it could
-        // be found invalid.
-        assert_eq!(request_min([&u8_, &Type::Bool, &bytes(8)].into_iter()), 2);
-        assert_eq!(request_min([&Type::Bool, &u8_].into_iter()), 1);
-        // Two one-byte varints: three checks away, two bytes needed.
-        assert_eq!(request_min([&u16_, &u16_].into_iter()), 2);
-        // Bdf, then a DomainId: a whole request can be 4 bytes (a check
-        // could come only at byte 6).
-        let bdf = Type::Named("Bdf".into());
-        let dom = Type::Named("DomainId".into());
-        assert_eq!(request_min([&bdf, &dom].into_iter()), 4);
+        // A short message could fail on the bool's contents first.
+        assert_eq!(request_min([&u8_, &Type::Bool, &bytes(8)].into_iter()), 1);
+        assert_eq!(request_min([&Type::Bool, &u8_].into_iter()), 0);
         assert_eq!(request_min(core::iter::empty()), 0);
     }
 }

@@ -157,7 +157,7 @@ pub mod acpi {
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 1,
+        request_min: 0,
         request_max: UNIT_INFO_REQUEST_MAX,
         reply_max: UNIT_INFO_REPLY_MAX,
     };
@@ -199,7 +199,7 @@ pub mod acpi {
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 3,
+        request_min: 0,
         request_max: UNIT_OF_REQUEST_MAX,
         reply_max: UNIT_OF_REPLY_MAX,
     };
@@ -241,7 +241,7 @@ pub mod acpi {
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 3,
+        request_min: 0,
         request_max: RMRRS_OF_REQUEST_MAX,
         reply_max: RMRRS_OF_REPLY_MAX,
     };
@@ -285,7 +285,7 @@ pub mod acpi {
         leases: &[
             LeaseRule { write: true, max_len: 4096 },
         ],
-        request_min: 1,
+        request_min: 0,
         request_max: READ_DMAR_REQUEST_MAX,
         reply_max: READ_DMAR_REPLY_MAX,
     };
@@ -330,7 +330,7 @@ pub mod acpi {
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 2,
+        request_min: 0,
         request_max: UNIT_SCOPE_REQUEST_MAX,
         reply_max: UNIT_SCOPE_REPLY_MAX,
     };

@@ -140,7 +140,7 @@ pub mod broker {
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 1,
+        request_min: 0,
         request_max: LIST_DEVICES_REQUEST_MAX,
         reply_max: LIST_DEVICES_REPLY_MAX,
     };
@@ -179,7 +179,7 @@ pub mod broker {
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 1,
+        request_min: 0,
         request_max: LIST_DOMAINS_REQUEST_MAX,
         reply_max: LIST_DOMAINS_REPLY_MAX,
     };
@@ -224,7 +224,7 @@ pub mod broker {
         idempotent: false,
         callers: &[],
         leases: &[],
-        request_min: 4,
+        request_min: 0,
         request_max: ASSIGN_REQUEST_MAX,
         reply_max: ASSIGN_REPLY_MAX,
     };
@@ -269,7 +269,7 @@ pub mod broker {
         idempotent: false,
         callers: &[],
         leases: &[],
-        request_min: 4,
+        request_min: 0,
         request_max: REASSIGN_REQUEST_MAX,
         reply_max: REASSIGN_REPLY_MAX,
     };
@@ -311,7 +311,7 @@ pub mod broker {
         idempotent: false,
         callers: &[],
         leases: &[],
-        request_min: 3,
+        request_min: 0,
         request_max: QUARANTINE_REQUEST_MAX,
         reply_max: QUARANTINE_REPLY_MAX,
     };
@@ -353,7 +353,7 @@ pub mod broker {
         idempotent: false,
         callers: &[],
         leases: &[],
-        request_min: 3,
+        request_min: 0,
         request_max: RELEASE_REQUEST_MAX,
         reply_max: RELEASE_REPLY_MAX,
     };
@@ -424,7 +424,7 @@ pub mod broker {
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 1,
+        request_min: 0,
         request_max: EVENT_AFTER_REQUEST_MAX,
         reply_max: EVENT_AFTER_REPLY_MAX,
     };

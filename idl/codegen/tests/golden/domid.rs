@@ -175,7 +175,7 @@ pub mod domid {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
-        request_min: 4,
+        request_min: 0,
         request_max: ACQUIRE_REQUEST_MAX,
         reply_max: ACQUIRE_REPLY_MAX,
     };
@@ -223,7 +223,7 @@ pub mod domid {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
-        request_min: 4,
+        request_min: 0,
         request_max: RELEASE_REQUEST_MAX,
         reply_max: RELEASE_REPLY_MAX,
     };
@@ -268,7 +268,7 @@ pub mod domid {
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 2,
+        request_min: 0,
         request_max: LOOKUP_REQUEST_MAX,
         reply_max: LOOKUP_REPLY_MAX,
     };
@@ -313,7 +313,7 @@ pub mod domid {
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 2,
+        request_min: 0,
         request_max: OWNER_OF_REQUEST_MAX,
         reply_max: OWNER_OF_REPLY_MAX,
     };
@@ -359,7 +359,7 @@ pub mod domid {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
-        request_min: 4,
+        request_min: 0,
         request_max: ACQUIRE_QUARANTINE_REQUEST_MAX,
         reply_max: ACQUIRE_QUARANTINE_REPLY_MAX,
     };
@@ -405,7 +405,7 @@ pub mod domid {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
-        request_min: 4,
+        request_min: 0,
         request_max: RELEASE_QUARANTINE_REQUEST_MAX,
         reply_max: RELEASE_QUARANTINE_REPLY_MAX,
     };
@@ -490,7 +490,7 @@ pub mod domid {
         idempotent: true,
         callers: &["broker"],
         leases: &[],
-        request_min: 3,
+        request_min: 0,
         request_max: CONFIGURE_UNIT_REQUEST_MAX,
         reply_max: CONFIGURE_UNIT_REPLY_MAX,
     };
@@ -566,7 +566,7 @@ pub mod domid {
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 2,
+        request_min: 0,
         request_max: DEVICES_OF_REQUEST_MAX,
         reply_max: DEVICES_OF_REPLY_MAX,
     };
@@ -608,7 +608,7 @@ pub mod domid {
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 1,
+        request_min: 0,
         request_max: DIDS_IN_USE_REQUEST_MAX,
         reply_max: DIDS_IN_USE_REPLY_MAX,
     };

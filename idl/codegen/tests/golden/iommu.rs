@@ -186,7 +186,7 @@ pub mod iommu {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
-        request_min: 1,
+        request_min: 0,
         request_max: CREATE_DOMAIN_REQUEST_MAX,
         reply_max: CREATE_DOMAIN_REPLY_MAX,
     };
@@ -229,7 +229,7 @@ pub mod iommu {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
-        request_min: 1,
+        request_min: 0,
         request_max: DESTROY_DOMAIN_REQUEST_MAX,
         reply_max: DESTROY_DOMAIN_REPLY_MAX,
     };
@@ -283,7 +283,7 @@ pub mod iommu {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
-        request_min: 3,
+        request_min: 0,
         request_max: MAP_RANGE_REQUEST_MAX,
         reply_max: MAP_RANGE_REPLY_MAX,
     };
@@ -328,7 +328,7 @@ pub mod iommu {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
-        request_min: 3,
+        request_min: 0,
         request_max: UNMAP_RANGE_REQUEST_MAX,
         reply_max: UNMAP_RANGE_REPLY_MAX,
     };
@@ -379,7 +379,7 @@ pub mod iommu {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
-        request_min: 5,
+        request_min: 0,
         request_max: SET_CONTEXT_REQUEST_MAX,
         reply_max: SET_CONTEXT_REPLY_MAX,
     };
@@ -428,7 +428,7 @@ pub mod iommu {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
-        request_min: 5,
+        request_min: 0,
         request_max: CLEAR_CONTEXT_REQUEST_MAX,
         reply_max: CLEAR_CONTEXT_REPLY_MAX,
     };
@@ -473,7 +473,7 @@ pub mod iommu {
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 4,
+        request_min: 0,
         request_max: GET_CONTEXT_REQUEST_MAX,
         reply_max: GET_CONTEXT_REPLY_MAX,
     };
@@ -528,7 +528,7 @@ pub mod iommu {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
-        request_min: 7,
+        request_min: 0,
         request_max: QUARANTINE_DEVICE_REQUEST_MAX,
         reply_max: QUARANTINE_DEVICE_REPLY_MAX,
     };
@@ -608,7 +608,7 @@ pub mod iommu {
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 2,
+        request_min: 0,
         request_max: LIST_CONTEXTS_REQUEST_MAX,
         reply_max: LIST_CONTEXTS_REPLY_MAX,
     };
@@ -650,7 +650,7 @@ pub mod iommu {
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 1,
+        request_min: 0,
         request_max: UNIT_CAPS_REQUEST_MAX,
         reply_max: UNIT_CAPS_REPLY_MAX,
     };
@@ -723,7 +723,7 @@ pub mod iommu {
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 1,
+        request_min: 0,
         request_max: COUNTERS_REQUEST_MAX,
         reply_max: COUNTERS_REPLY_MAX,
     };

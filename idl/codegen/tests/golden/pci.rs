@@ -149,7 +149,7 @@ pub mod pci {
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 5,
+        request_min: 0,
         request_max: CONFIG_READ_REQUEST_MAX,
         reply_max: CONFIG_READ_REPLY_MAX,
     };
@@ -200,7 +200,7 @@ pub mod pci {
         idempotent: false,
         callers: &[],
         leases: &[],
-        request_min: 5,
+        request_min: 0,
         request_max: CONFIG_WRITE_REQUEST_MAX,
         reply_max: CONFIG_WRITE_REPLY_MAX,
     };
@@ -247,7 +247,7 @@ pub mod pci {
         leases: &[
             LeaseRule { write: true, max_len: 4096 },
         ],
-        request_min: 4,
+        request_min: 0,
         request_max: CONFIG_DUMP_REQUEST_MAX,
         reply_max: CONFIG_DUMP_REPLY_MAX,
     };
@@ -293,7 +293,7 @@ pub mod pci {
         idempotent: false,
         callers: &[],
         leases: &[],
-        request_min: 4,
+        request_min: 0,
         request_max: ENABLE_BUS_MASTER_REQUEST_MAX,
         reply_max: ENABLE_BUS_MASTER_REPLY_MAX,
     };
@@ -335,7 +335,7 @@ pub mod pci {
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 3,
+        request_min: 0,
         request_max: DEVICE_INFO_REQUEST_MAX,
         reply_max: DEVICE_INFO_REPLY_MAX,
     };
@@ -374,7 +374,7 @@ pub mod pci {
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 1,
+        request_min: 0,
         request_max: NEXT_DEVICE_REQUEST_MAX,
         reply_max: NEXT_DEVICE_REPLY_MAX,
     };
@@ -420,7 +420,7 @@ pub mod pci {
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 4,
+        request_min: 0,
         request_max: REQUESTER_IDS_REQUEST_MAX,
         reply_max: REQUESTER_IDS_REPLY_MAX,
     };
@@ -465,7 +465,7 @@ pub mod pci {
         idempotent: false,
         callers: &["broker"],
         leases: &[],
-        request_min: 4,
+        request_min: 0,
         request_max: SET_OWNER_REQUEST_MAX,
         reply_max: SET_OWNER_REPLY_MAX,
     };

@@ -95,7 +95,7 @@ pub mod supervisor {
         idempotent: true,
         callers: &["broker"],
         leases: &[],
-        request_min: 1,
+        request_min: 0,
         request_max: DEATH_AFTER_REQUEST_MAX,
         reply_max: DEATH_AFTER_REPLY_MAX,
     };
@@ -135,7 +135,7 @@ pub mod supervisor {
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 1,
+        request_min: 0,
         request_max: GENERATION_OF_REQUEST_MAX,
         reply_max: GENERATION_OF_REPLY_MAX,
     };

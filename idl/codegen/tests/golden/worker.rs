@@ -128,7 +128,7 @@ pub mod worker {
         idempotent: false,
         callers: &[],
         leases: &[],
-        request_min: 5,
+        request_min: 0,
         request_max: DMA_REQUEST_MAX,
         reply_max: DMA_REPLY_MAX,
     };
@@ -176,7 +176,7 @@ pub mod worker {
         idempotent: false,
         callers: &[],
         leases: &[],
-        request_min: 5,
+        request_min: 0,
         request_max: START_DMA_REQUEST_MAX,
         reply_max: START_DMA_REPLY_MAX,
     };
@@ -255,7 +255,7 @@ pub mod worker {
         idempotent: false,
         callers: &[],
         leases: &[],
-        request_min: 2,
+        request_min: 0,
         request_max: HOLDS_REQUEST_MAX,
         reply_max: HOLDS_REPLY_MAX,
     };
@@ -304,7 +304,7 @@ pub mod worker {
         idempotent: false,
         callers: &[],
         leases: &[],
-        request_min: 5,
+        request_min: 0,
         request_max: QUARANTINE_DMA_REQUEST_MAX,
         reply_max: QUARANTINE_DMA_REPLY_MAX,
     };
