@@ -9,6 +9,7 @@
 #[macro_use]
 mod max_len;
 
+mod bench;
 mod broker;
 mod context;
 mod domid;
@@ -22,6 +23,7 @@ pub mod registry;
 mod supervisor;
 mod worker;
 
+pub use bench::BenchRecord;
 pub use broker::{
     BrokerEvent, Custody, DeviceEntry, DevicePage, DomainEntry, DomainPage, ReassignReport,
     SequencedEvent, TxStatus, LIST_PAGE,

@@ -19,6 +19,7 @@ macro_rules! named {
 }
 
 named![
+    BenchRecord,
     DmaReport,
     WorkerError,
     Bdf,

@@ -61,6 +61,18 @@ fn named_type_bounds_are_tight_for_their_largest_values() {
     let did = Did(u16::MAX);
     assert_tight(&bdf);
     assert_tight(&ContextState::Domain { domain: dom, did });
+    assert_tight(&BenchRecord {
+        device: bdf,
+        domain: dom,
+        did,
+        range: PageRange {
+            iova: u64::MAX,
+            pages: u32::MAX,
+        },
+        access: Access::ReadWrite,
+        mode: ReassignMode(u8::MAX),
+        atomic: true,
+    });
     assert_tight(&TxStatus::Running {
         device: bdf,
         target: dom,

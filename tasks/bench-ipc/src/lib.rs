@@ -13,6 +13,34 @@ pub const RAW_EMPTY: u32 = 100;
 /// Raw IPC operation with a 16-byte message and reply.
 pub const RAW_16: u32 = 101;
 
+/// The argument of the struct benchmark: one field of each kind the
+/// system's requests carry, at values that make it 16 bytes (a 2-byte DID,
+/// a 5-byte IOVA, a 2-byte page count, every other field 1 byte each).
+pub const RECORD_16: idl_types::BenchRecord = idl_types::BenchRecord {
+    device: idl_types::Bdf {
+        bus: 0,
+        device: 3,
+        function: 0,
+    },
+    domain: idl_types::DomainId(1),
+    did: idl_types::Did(300),
+    range: idl_types::PageRange {
+        iova: 0x1_0000_0000,
+        pages: 512,
+    },
+    access: idl_types::Access::ReadWrite,
+    mode: idl_types::ReassignMode::WITH_RMRR,
+    atomic: true,
+};
+
+/// The argument of the u64 benchmark: a `MemRange` whose two u64 fields
+/// each take 8 varint bytes (values in 2^49..2^56), so its request is 16
+/// bytes, the size of `raw_ipc_16_bytes`' message.
+pub const RANGE_16: idl_types::MemRange = idl_types::MemRange {
+    base: 0x00c0_0000_0000_0000,
+    end: 0x00c0_0000_000f_ffff,
+};
+
 /// The median of `samples` (sorted in place); 0 for none.
 pub fn median(samples: &mut [u64]) -> u64 {
     samples.sort_unstable();
@@ -36,5 +64,19 @@ mod tests {
     #[test]
     fn median_of_nothing_is_zero() {
         assert_eq!(median(&mut []), 0);
+    }
+
+    #[test]
+    fn record_16_encodes_to_16_bytes() {
+        let mut buf = [0u8; 32];
+        let encoded = postcard::to_slice(&RECORD_16, &mut buf).map(|b| b.len());
+        assert_eq!(encoded, Ok(16));
+    }
+
+    #[test]
+    fn range_16_encodes_to_16_bytes() {
+        let mut buf = [0u8; 32];
+        let encoded = postcard::to_slice(&RANGE_16, &mut buf).map(|b| b.len());
+        assert_eq!(encoded, Ok(16));
     }
 }

@@ -1,13 +1,18 @@
-//! IPC benchmark image. One crate, three roles chosen by feature: a raw
-//! server (kernel IPC only), an IDL server (generated dispatch), and the
-//! client that measures round trips with `rdtsc` and logs
+//! IPC benchmark image. One crate, four roles chosen by feature: a raw
+//! server (kernel IPC only), two IDL servers (generated dispatch: `Bench`,
+//! and `BenchStruct`, whose struct operations live apart so that `Bench`'s
+//! figures keep their dispatch code), and the client that measures round trips with `rdtsc` and logs
 //! `BENCH <name> <instructions>` for `cargo xtask bench`.
 #![no_std]
 #![no_main]
 
 include!(concat!(env!("OUT_DIR"), "/idl.rs"));
 
-#[cfg(any(feature = "raw-server", feature = "idl-server"))]
+#[cfg(any(
+    feature = "raw-server",
+    feature = "idl-server",
+    feature = "idl-struct-server"
+))]
 use abi::TaskId;
 #[cfg(any(feature = "raw-server", feature = "client"))]
 use task_bench_ipc::*;
@@ -15,7 +20,11 @@ use userlib::*;
 
 task_config!();
 
-#[cfg(any(feature = "idl-server", feature = "client"))]
+#[cfg(any(
+    feature = "idl-server",
+    feature = "idl-struct-server",
+    feature = "client"
+))]
 static NAMES: [&str; config::TASK_COUNT] = config::TASK_NAMES;
 
 #[cfg(feature = "raw-server")]
@@ -54,6 +63,39 @@ fn main() -> ! {
     idl_runtime::serve(
         &mut t,
         &mut bench::Endpoint(Server),
+        &mut [0; abi::MAX_MESSAGE],
+    )
+}
+
+#[cfg(feature = "idl-struct-server")]
+struct StructServer;
+
+#[cfg(feature = "idl-struct-server")]
+impl bench_struct::Server for StructServer {
+    fn echo_record(
+        &mut self,
+        _caller: TaskId,
+        args: bench_struct::EchoRecordArgs,
+    ) -> idl_types::BenchRecord {
+        args.record
+    }
+
+    fn echo_range(
+        &mut self,
+        _caller: TaskId,
+        args: bench_struct::EchoRangeArgs,
+    ) -> idl_types::MemRange {
+        args.range
+    }
+}
+
+#[cfg(feature = "idl-struct-server")]
+#[export_name = "main"]
+fn main() -> ! {
+    let mut t = idl_runtime::KernelTransport::new(&NAMES);
+    idl_runtime::serve(
+        &mut t,
+        &mut bench_struct::Endpoint(StructServer),
         &mut [0; abi::MAX_MESSAGE],
     )
 }
@@ -99,6 +141,18 @@ fn main() -> ! {
     });
     measure("idl_ipc_16_bytes", empty, &mut samples, || {
         let _ = c.echo16(msg);
+    });
+    let mut s = bench_struct::Client::new(
+        idl_runtime::KernelTransport::new(&NAMES),
+        config::slots::IDL_STRUCT,
+    );
+    // black_box: a real client's arguments are not constants the compiler
+    // can encode at build time.
+    measure("idl_ipc_16_bytes_struct", empty, &mut samples, || {
+        let _ = s.echo_record(core::hint::black_box(RECORD_16));
+    });
+    measure("idl_ipc_16_bytes_u64_fields", empty, &mut samples, || {
+        let _ = s.echo_range(core::hint::black_box(RANGE_16));
     });
     sys_send(
         config::slots::SUPERVISOR,
