@@ -191,7 +191,7 @@ fn print_goals(figures: &[Figure]) {
         |v| v <= 2.0,
     );
     line(
-        "the IDL adds <= 150 instructions (16-byte request)",
+        "the IDL adds <= 150 instructions (16-byte byte-array request)",
         get("idl_overhead_16_bytes"),
         "",
         |v| v <= 150.0,
