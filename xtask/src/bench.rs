@@ -20,6 +20,27 @@ mod reassign;
 /// seL4_Call 199 + seL4_ReplyRecv 226 instructions.
 const SEL4_ROUND_TRIP: u64 = 425;
 
+/// Loads an app.toml of the workspace (`rel` from its root).
+fn load_app(rel: &str) -> Result<App, String> {
+    App::load(&image::root().join(rel), &crate::workspace_crates()?).map_err(|e| e.to_string())
+}
+
+/// Builds `app` and boots it under `-icount shift=0` (one TSC tick per
+/// guest instruction), typing `script` into its console if given.
+fn boot_counted(
+    machine: &MachineOptions,
+    app: &App,
+    script: Option<qemu::Script>,
+) -> Result<(image::Image, qemu::Outcome), String> {
+    let img = image::build(app, true)?;
+    let names: Vec<String> = app.tasks.iter().map(|t| t.name.clone()).collect();
+    let tables = logs::Tables::load(&names, &img.task_elves, &img.image);
+    let mut opts = machine.clone();
+    opts.icount = true;
+    let out = qemu::run(app, &img.image, &tables, &opts, false, false, script)?;
+    Ok((img, out))
+}
+
 /// The medians of the `BENCH` lines a test image logs when booted under
 /// `-icount` (the VT-d driver's path lengths on QEMU's unit; domid's).
 fn image_figures(
@@ -27,14 +48,7 @@ fn image_figures(
     app: &str,
     how: &'static str,
 ) -> Result<Vec<Figure>, String> {
-    let path = image::root().join(app);
-    let app = App::load(&path, &crate::workspace_crates()?).map_err(|e| e.to_string())?;
-    let img = image::build(&app, true)?;
-    let names: Vec<String> = app.tasks.iter().map(|t| t.name.clone()).collect();
-    let tables = logs::Tables::load(&names, &img.task_elves, &img.image);
-    let mut opts = machine.clone();
-    opts.icount = true;
-    let out = qemu::run(&app, &img.image, &tables, &opts, false, false, None)?;
+    let (_, out) = boot_counted(machine, &load_app(app)?, None)?;
     let mut by_name: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
     for l in &out.lines {
         let mut p = match l.message.strip_prefix("BENCH ") {
@@ -113,28 +127,23 @@ fn number_after(lines: &[crate::logs::LogLine], prefix: &str) -> Option<u64> {
 /// (app.toml) booted under `-icount shift=0` with its console demo
 /// replaced by a lone `shutdown` at the first prompt.
 fn boot_figures(machine: &MachineOptions) -> Result<Vec<Figure>, String> {
-    let path = image::root().join("app.toml");
-    let app = App::load(&path, &crate::workspace_crates()?).map_err(|e| e.to_string())?;
-    let img = image::build(&app, true)?;
-    let names: Vec<String> = app.tasks.iter().map(|t| t.name.clone()).collect();
-    let tables = logs::Tables::load(&names, &img.task_elves, &img.image);
-    let mut opts = machine.clone();
-    opts.icount = true;
+    let app = load_app("app.toml")?;
     let script = qemu::Script {
         prompt: app.console.prompt.clone(),
         lines: vec![("shutdown".to_string(), 0)],
     };
-    let out = qemu::run(&app, &img.image, &tables, &opts, false, false, Some(script))?;
-    let since_reset = number_after(&out.lines, "all tasks ready: ")
-        .ok_or("app.toml never logged \"all tasks ready\"")?;
-    let since_entry = out
+    let (img, out) = boot_counted(machine, &app, Some(script))?;
+    // `all tasks ready: X us since reset, Y us since kernel entry`.
+    let ready = out
         .lines
         .iter()
-        .find_map(|l| {
-            let rest = l.message.strip_prefix("all tasks ready: ")?;
-            let (_, tail) = rest.split_once("since reset, ")?;
-            tail.split(' ').next()?.parse::<u64>().ok()
-        })
+        .find_map(|l| l.message.strip_prefix("all tasks ready: "))
+        .ok_or("app.toml never logged \"all tasks ready\"")?;
+    let number = |text: &str| text.split(' ').next().and_then(|n| n.parse::<u64>().ok());
+    let since_reset = number(ready).ok_or("unreadable \"all tasks ready\" line")?;
+    let since_entry = ready
+        .split_once("since reset, ")
+        .and_then(|(_, tail)| number(tail))
         .unwrap_or(0);
     let mut figures = vec![
         Figure {
@@ -244,14 +253,7 @@ fn print_goals(figures: &[Figure]) {
 /// Runs the benchmarks.
 pub fn run(machine: &MachineOptions) -> Result<ExitCode, String> {
     qemu::ensure_installed()?;
-    let path = image::root().join("apps/bench.toml");
-    let app = App::load(&path, &crate::workspace_crates()?).map_err(|e| e.to_string())?;
-    let img = image::build(&app, true)?;
-    let names: Vec<String> = app.tasks.iter().map(|t| t.name.clone()).collect();
-    let tables = logs::Tables::load(&names, &img.task_elves, &img.image);
-    let mut opts = machine.clone();
-    opts.icount = true;
-    let out = qemu::run(&app, &img.image, &tables, &opts, false, false, None)?;
+    let (_, out) = boot_counted(machine, &load_app("apps/bench.toml")?, None)?;
     if out.exit != Exit::Pass {
         for l in out.lines.iter().rev().take(30).rev() {
             eprintln!("    {l}");

@@ -431,10 +431,7 @@ fn switch_ports(kk: &mut Kernel, ports: &'static [kern::desc::PortRange]) {
 pub fn schedule() {
     loop {
         let kk = k();
-        let next = kk
-            .order
-            .get(kk.runnable.trailing_zeros() as usize)
-            .map(|&i| i as usize);
+        let next = kern::sched::pick_ranked(&kk.order, kk.runnable);
         if let Some(n) = next {
             // Wake-ups while idle are covered by this decision.
             kk.resched = false;

@@ -2,8 +2,8 @@
 //! number) runs; among equals, the lowest index. No time slicing, as in
 //! Hubris: a task runs until it blocks or a higher-priority task wakes.
 
-/// Orders task indices by (priority, index): the scheduler walks this list
-/// and runs the first runnable task, so the common case stops early.
+/// Orders task indices by (priority, index): a task's place in this list is
+/// its rank, and the kernel keeps the runnable tasks as a set of ranks.
 pub fn priority_order(priorities: &[u8], order: &mut [u16]) {
     for (slot, i) in order.iter_mut().zip(0u16..) {
         *slot = i;
@@ -11,9 +11,14 @@ pub fn priority_order(priorities: &[u8], order: &mut [u16]) {
     order.sort_unstable_by_key(|&i| (priorities.get(i as usize).copied().unwrap_or(u8::MAX), i));
 }
 
-/// The first runnable task in `order`.
-pub fn pick_ordered(order: &[u16], runnable: impl Fn(usize) -> bool) -> Option<usize> {
-    order.iter().map(|&i| i as usize).find(|&i| runnable(i))
+/// The first runnable task in `order`, given the runnable *ranks* as the
+/// kernel keeps them (bit `r` set: the task at `order[r]` is runnable), so
+/// a pick is one bit scan.
+#[inline(always)]
+pub fn pick_ranked(order: &[u16], runnable_ranks: u64) -> Option<usize> {
+    order
+        .get(runnable_ranks.trailing_zeros() as usize)
+        .map(|&i| i as usize)
 }
 
 /// Picks the next task from `(priority, runnable)` pairs by index.
@@ -59,7 +64,12 @@ mod tests {
         for mask in 0u32..32 {
             let runnable = |i: usize| mask & (1 << i) != 0;
             let expect = pick(prios.iter().enumerate().map(|(i, p)| (*p, runnable(i))));
-            assert_eq!(pick_ordered(&order, runnable), expect, "mask {mask:#b}");
+            let ranks = order
+                .iter()
+                .enumerate()
+                .filter(|(_, &i)| runnable(i as usize))
+                .fold(0u64, |set, (rank, _)| set | 1 << rank);
+            assert_eq!(pick_ranked(&order, ranks), expect, "mask {mask:#b}");
         }
     }
 

@@ -122,11 +122,10 @@ fn start_iommu() -> FirmwareServer {
         tables: config::regions::IOMMU_TABLES,
         state: config::regions::IOMMU_STATE,
     };
-    let mut server = match task_iommu::firmware::build(&regions) {
+    let server = match task_iommu::firmware::build(&regions, config::vectors::FAULT) {
         Ok(server) => server,
         Err(why) => panic!("fused: iommu: {}", why),
     };
-    task_iommu::firmware::route_fault_events(&mut server, config::vectors::FAULT);
     sys_irq_control(config::notifications::FAULT, true);
     server
 }

@@ -49,10 +49,11 @@ pub const INVALIDATION: InvalidationChoice = if cfg!(feature = "queue") {
     InvalidationChoice::Registers
 };
 
-/// Starts the server over unit 0, taking it over if it runs already, and
-/// logs which. The regions must be granted to the calling task, each used
-/// by nothing else, and `build` called once per task life.
-pub fn build(regions: &Regions) -> Result<FirmwareServer, &'static str> {
+/// Starts the server over unit 0, taking it over if it runs already, logs
+/// which, and routes the unit's fault event to `fault_vector`. The regions
+/// must be granted to the calling task, each used by nothing else, and
+/// `build` called once per task life.
+pub fn build(regions: &Regions, fault_vector: u8) -> Result<FirmwareServer, &'static str> {
     let (pool_va, pool_pa, pool_size) = regions.tables;
     // SAFETY: the caller's app.toml grants the DMA pool at `pool_va`,
     // backed by `[pool_pa, pool_pa+pool_size)`; only the unit's memory and
@@ -113,6 +114,7 @@ pub fn build(regions: &Regions) -> Result<FirmwareServer, &'static str> {
         ),
     }
     server.set_fault_log(log_fault);
+    route_fault_events(&mut server, fault_vector);
     Ok(server)
 }
 
@@ -133,7 +135,7 @@ fn log_fault(r: &FaultRecord) {
 }
 
 /// Points unit 0's fault event at `vector` (an MSI to CPU 0) and unmasks it.
-pub fn route_fault_events(server: &mut FirmwareServer, vector: u8) {
+fn route_fault_events(server: &mut FirmwareServer, vector: u8) {
     let Some(slot) = server.unit(UnitId(0)) else {
         return;
     };

@@ -67,13 +67,12 @@ fn main() -> ! {
         tables: config::regions::IOMMU_TABLES,
         state: config::regions::IOMMU_STATE,
     };
-    let mut server = match firmware::build(&regions) {
+    let mut server = match firmware::build(&regions, config::vectors::FAULT) {
         Ok(server) => server,
         // Nothing to serve without the unit; the supervisor's restart (with
         // back-off) is the only retry that makes sense.
         Err(why) => panic!("iommu: {}", why),
     };
-    firmware::route_fault_events(&mut server, config::vectors::FAULT);
     sys_irq_control(config::notifications::FAULT, true);
     // Faults recorded while no task listened (across a restart).
     if server.drain_faults() > 0 {

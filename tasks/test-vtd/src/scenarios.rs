@@ -283,18 +283,14 @@ fn direct_reassign(b: &mut Bench) -> Outcome {
         cx16 != EXPECT_NO_CX16,
         "the CPU's CX16 is not what this image expects",
     )?;
-    let (page_a, page_b, source) = (page(u)?, page(u)?, page(u)?);
     let (did_a, did_b) = (4, 5);
-    let ta = domain(
-        u,
-        did_a,
-        &[(IOVA, page_a, Perm::RW), (IOVA_SRC, source, Perm::R)],
-    )?;
-    let tb = domain(
-        u,
-        did_b,
-        &[(IOVA, page_b, Perm::RW), (IOVA_SRC, source, Perm::R)],
-    )?;
+    let TwoDomains {
+        page_a,
+        page_b,
+        source,
+        ta,
+        tb,
+    } = two_domains(u, (did_a, did_b), IOVA, IOVA_SRC)?;
     let dev = rid(EDU);
 
     let r = assign(u, dev, did_a, paged(&ta), MapMode::NONE, &[])?;
@@ -374,18 +370,14 @@ fn direct_reassign(b: &mut Bench) -> Outcome {
 fn stale_iotlb(b: &mut Bench) -> Outcome {
     fresh(b)?;
     let u = unit(&mut b.unit)?;
-    let (page_a, page_b, source) = (page(u)?, page(u)?, page(u)?);
     let (did_a, did_b) = (6, 7);
-    let ta = domain(
-        u,
-        did_a,
-        &[(IOVA, page_a, Perm::RW), (IOVA_SRC, source, Perm::R)],
-    )?;
-    let tb = domain(
-        u,
-        did_b,
-        &[(IOVA, page_b, Perm::RW), (IOVA_SRC, source, Perm::R)],
-    )?;
+    let TwoDomains {
+        page_a,
+        page_b,
+        source,
+        ta,
+        tb,
+    } = two_domains(u, (did_a, did_b), IOVA, IOVA_SRC)?;
     let dev = rid(EDU);
     assign(u, dev, did_a, paged(&ta), MapMode::NONE, &[])?;
     load(u, &mut b.edu, IOVA_SRC, source, 0x55)?;
@@ -510,18 +502,14 @@ fn quarantine(b: &mut Bench) -> Outcome {
 fn resume(b: &mut Bench) -> Outcome {
     fresh(b)?;
     let u = unit(&mut b.unit)?;
-    let (page_a, page_b, source) = (page(u)?, page(u)?, page(u)?);
     let (did_a, did_b) = (14, 15);
-    let ta = domain(
-        u,
-        did_a,
-        &[(IOVA, page_a, Perm::RW), (IOVA_SRC, source, Perm::R)],
-    )?;
-    let tb = domain(
-        u,
-        did_b,
-        &[(IOVA, page_b, Perm::RW), (IOVA_SRC, source, Perm::R)],
-    )?;
+    let TwoDomains {
+        page_a,
+        page_b,
+        source,
+        ta,
+        tb,
+    } = two_domains(u, (did_a, did_b), IOVA, IOVA_SRC)?;
     let dev = rid(EDU);
     assign(u, dev, did_a, paged(&ta), MapMode::NONE, &[])?;
     load(u, &mut b.edu, IOVA_SRC, source, 0x5c)?;

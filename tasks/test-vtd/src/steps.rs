@@ -68,6 +68,48 @@ pub fn domain(
     Ok(table)
 }
 
+/// Two domains, each with its own page at `iova` and the same read-only
+/// source page at `iova_src`: what every reassignment scenario starts from.
+pub struct TwoDomains {
+    /// Domain A's page (at `iova`).
+    pub page_a: u64,
+    /// Domain B's page (at `iova`).
+    pub page_b: u64,
+    /// The source page both map read-only (at `iova_src`).
+    pub source: u64,
+    /// Domain A's tables (DID `dids.0`).
+    pub ta: PageTable,
+    /// Domain B's tables (DID `dids.1`).
+    pub tb: PageTable,
+}
+
+/// Allocates the pages and builds [`TwoDomains`] under `dids`.
+pub fn two_domains(
+    u: &mut Iommu,
+    dids: (u16, u16),
+    iova: u64,
+    iova_src: u64,
+) -> Result<TwoDomains, &'static str> {
+    let (page_a, page_b, source) = (page(u)?, page(u)?, page(u)?);
+    let ta = domain(
+        u,
+        dids.0,
+        &[(iova, page_a, Perm::RW), (iova_src, source, Perm::R)],
+    )?;
+    let tb = domain(
+        u,
+        dids.1,
+        &[(iova, page_b, Perm::RW), (iova_src, source, Perm::R)],
+    )?;
+    Ok(TwoDomains {
+        page_a,
+        page_b,
+        source,
+        ta,
+        tb,
+    })
+}
+
 /// Points `dev`'s context entry at `tables` under `did`; `known` are the
 /// DIDs a present entry may have (the caller's books).
 pub fn assign(

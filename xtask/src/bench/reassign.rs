@@ -21,9 +21,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::Figure;
-use crate::app::App;
+use crate::image;
 use crate::qemu::{self, Exit, MachineOptions};
-use crate::{image, logs};
 
 /// Reassignments timed per device (odd: the median is one of them).
 const REPETITIONS: u32 = 21;
@@ -90,8 +89,7 @@ struct Report {
 }
 
 fn boot(machine: &MachineOptions, v: &Variant) -> Result<Report, String> {
-    let path = image::root().join(v.app);
-    let mut app = App::load(&path, &crate::workspace_crates()?).map_err(|e| e.to_string())?;
+    let mut app = super::load_app(v.app)?;
     if let Some(feature) = v.broker_feature {
         let broker = app
             .tasks
@@ -102,11 +100,6 @@ fn boot(machine: &MachineOptions, v: &Variant) -> Result<Report, String> {
         // Its own build directory, so the default image is left alone.
         app.name = format!("{}-{}", app.name, v.label);
     }
-    let img = image::build(&app, true)?;
-    let names: Vec<String> = app.tasks.iter().map(|t| t.name.clone()).collect();
-    let tables = logs::Tables::load(&names, &img.task_elves, &img.image);
-    let mut opts = machine.clone();
-    opts.icount = true;
     let mut lines: Vec<(String, u64)> = DEVICES
         .iter()
         .map(|(_, dev, from, to)| (format!("bench {dev} {from} {to} {REPETITIONS}"), 0))
@@ -116,7 +109,7 @@ fn boot(machine: &MachineOptions, v: &Variant) -> Result<Report, String> {
         prompt: app.console.prompt.clone(),
         lines,
     };
-    let out = qemu::run(&app, &img.image, &tables, &opts, false, false, Some(script))?;
+    let (_, out) = super::boot_counted(machine, &app, Some(script))?;
     if out.exit != Exit::Pass {
         return Err(format!(
             "{} ({}) did not finish: {:?}",
