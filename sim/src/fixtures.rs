@@ -1,5 +1,5 @@
 //! The DMAR tables the simulator's platforms come from: QEMU's and the 180
-//! real machines of `shared/fixtures/dmar/linuxhw`, named by file stem
+//! real machines of `fixtures/dmar/linuxhw`, named by file stem
 //! ("qemu" for QEMU's).
 
 use std::path::PathBuf;
@@ -13,7 +13,7 @@ const LINUXHW: &str = "linuxhw";
 
 /// The fixture directory.
 pub fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/dmar")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/dmar")
 }
 
 /// Every fixture's name, QEMU's first, then the real machines in order.

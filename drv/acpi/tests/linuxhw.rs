@@ -1,4 +1,4 @@
-//! Every real DMAR in `shared/fixtures/dmar/linuxhw` parsed and compared,
+//! Every real DMAR in `fixtures/dmar/linuxhw` parsed and compared,
 //! field by field, with Intel iasl's decoding of the same bytes (the `.dsl`
 //! beside it): an oracle independent of this parser.
 //!

@@ -12,6 +12,7 @@
 //! `rax, rdi, rsi, rdx, r10, r8`. The kernel preserves every other register.
 #![no_std]
 
+pub mod acpi_window;
 mod fault;
 mod kipc;
 mod task_id;

@@ -16,9 +16,9 @@
 
 use core::fmt;
 
+use abi::acpi_window::{WindowHeader, HEADER, RSDP_COPY_AT, RSDP_COPY_LEN};
 use acpi::rsdp::RSDP_V1_LEN;
 use acpi::walk::{PhysMem, TableLocation};
-use kern::acpi_window::{WindowHeader, HEADER, RSDP_COPY_AT, RSDP_COPY_LEN};
 
 /// The snapshot of the firmware's tables.
 #[derive(Clone, Copy, Debug)]

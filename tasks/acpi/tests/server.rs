@@ -27,7 +27,7 @@ type Config = PciConfigSpace<FakeConfig<{ q35::FUNCTIONS }>>;
 
 fn qemu_table() -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/dmar/qemu-7.2-q35-edu-bridge.bin");
+        .join("../../fixtures/dmar/qemu-7.2-q35-edu-bridge.bin");
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 

@@ -1,7 +1,7 @@
 //! Fuzz target: any bytes as a DMAR. Parsing, every structure and scope,
 //! the warnings and both reports must not panic; a table that parses must
 //! render. Run with `cargo +nightly fuzz run dmar` in drv/acpi/fuzz (see the
-//! crate doc of `acpi`); seed the corpus with shared/fixtures/dmar/**/*.bin.
+//! crate doc of `acpi`); seed the corpus with fixtures/dmar/**/*.bin.
 #![no_main]
 
 use acpi::quirks::{check, MemRange};

@@ -5,9 +5,9 @@
 
 use std::path::PathBuf;
 
-/// `shared/fixtures/dmar`, beside the repository (as on the machines and CI).
+/// `fixtures/dmar` at the repository's top.
 pub fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/dmar")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/dmar")
 }
 
 pub fn qemu_table() -> Vec<u8> {
