@@ -9,11 +9,13 @@
 //! machine from a table and a seed), [`hardware`] (models and ledger: the
 //! truth), [`servers`] (restartable real servers), [`transport`] (faults and
 //! the store-by-store observer), [`machine`] (one running system and its
-//! requests), [`invariants`], [`run`] (matrix and random workload), [`cli`].
+//! requests), [`invariants`], [`run`] (matrix and random workload), [`inspect`] (any DMAR table,
+//! `--dmar`), [`cli`].
 
 pub mod cli;
 pub mod fixtures;
 pub mod hardware;
+pub mod inspect;
 pub mod invariants;
 pub mod layout;
 pub mod machine;

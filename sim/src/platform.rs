@@ -13,6 +13,7 @@
 //!   and the broker see the same facts.
 
 use std::fmt;
+use std::rc::Rc;
 
 use acpi::dmar::ScopeType;
 use acpi::extra_rmrr::{ExtraRmrr, PciAddress};
@@ -20,6 +21,7 @@ use acpi::Dmar;
 use idl_runtime::abi::TaskId;
 use idl_types::{AliasOrder, Bdf, DeviceKind, MemRange, UnitId};
 use pci::fake::FakeConfig;
+use pci::{AccessError, ConfigAccess};
 use task_acpi::acpi::Server as _;
 use task_acpi::{AcpiServer, PciConfigSpace};
 use task_pci::pci::Server as _;
@@ -40,8 +42,42 @@ const EXTRA_RMRR_LEN: u64 = 0x2000;
 /// Distance between two configured RMRRs.
 const EXTRA_RMRR_STRIDE: u64 = 0x1_0000;
 
-/// The config space type of every simulated machine.
-pub type Config = FakeConfig<FUNCTIONS>;
+/// The config space of a simulated machine: one fake config space of up
+/// to [`FUNCTIONS`] functions (hundreds of KiB), shared by every clone
+/// until one of them writes (copy on write). The pci and acpi servers, and
+/// every restart of them, hold a clone: a machine is built without copying
+/// the whole space onto the stack each time, and no clone sees another's
+/// writes, as when each had its own copy.
+#[derive(Clone, Debug)]
+pub struct Config(Rc<FakeConfig<FUNCTIONS>>);
+
+impl Config {
+    /// The config space `fake`.
+    pub fn new(fake: FakeConfig<FUNCTIONS>) -> Config {
+        Config(Rc::new(fake))
+    }
+}
+
+impl ConfigAccess for Config {
+    fn read8(&self, bdf: pci::Bdf, offset: u16) -> Result<u8, AccessError> {
+        self.0.read8(bdf, offset)
+    }
+    fn read16(&self, bdf: pci::Bdf, offset: u16) -> Result<u16, AccessError> {
+        self.0.read16(bdf, offset)
+    }
+    fn read32(&self, bdf: pci::Bdf, offset: u16) -> Result<u32, AccessError> {
+        self.0.read32(bdf, offset)
+    }
+    fn write8(&mut self, bdf: pci::Bdf, offset: u16, value: u8) -> Result<(), AccessError> {
+        Rc::make_mut(&mut self.0).write8(bdf, offset, value)
+    }
+    fn write16(&mut self, bdf: pci::Bdf, offset: u16, value: u16) -> Result<(), AccessError> {
+        Rc::make_mut(&mut self.0).write16(bdf, offset, value)
+    }
+    fn write32(&mut self, bdf: pci::Bdf, offset: u16, value: u32) -> Result<(), AccessError> {
+        Rc::make_mut(&mut self.0).write32(bdf, offset, value)
+    }
+}
 /// The acpi server over a platform.
 pub type Acpi<'p> = AcpiServer<'p, PciConfigSpace<Config>>;
 
@@ -115,6 +151,9 @@ pub struct Platform {
     pub devices: Vec<SimDevice>,
     /// What was added to the table's machine, for the trace.
     pub notes: Vec<String>,
+    /// What the build's capacities left out, each naming the limit and
+    /// the app.toml key that raises it.
+    pub limits: Vec<String>,
 }
 
 impl fmt::Debug for Platform {
@@ -314,7 +353,7 @@ impl Builder {
     /// The platform, its devices as the servers see them.
     pub fn finish(mut self, cx16: bool) -> Result<Platform, String> {
         self.layout.complete_devices();
-        let config = self.layout.config()?;
+        let config = Config::new(self.layout.config()?);
         let mut platform = Platform {
             name: self.name,
             dmar: self.dmar,
@@ -325,8 +364,23 @@ impl Builder {
             cx16,
             devices: Vec::new(),
             notes: self.notes,
+            limits: Vec::new(),
         };
-        platform.devices = platform.discover()?;
+        if platform.units > MAX_UNITS {
+            platform.limits.push(format!(
+                "units {MAX_UNITS}.. and their devices left out: {}",
+                capacity::UNITS.describe(platform.units)
+            ));
+        }
+        let (devices, beyond) = platform.discover()?;
+        platform.devices = devices;
+        if beyond > 0 {
+            let needed = platform.devices.len() + beyond;
+            platform.limits.push(format!(
+                "{beyond} devices left out: {}",
+                capacity::DEVICES.describe(needed)
+            ));
+        }
         Ok(platform)
     }
 }
@@ -416,8 +470,9 @@ impl Platform {
     }
 
     /// Asks the real pci and acpi servers (directly) which functions can be
-    /// moved and what they are.
-    fn discover(&self) -> Result<Vec<SimDevice>, String> {
+    /// moved and what they are; also how many movable devices the books
+    /// could not hold.
+    fn discover(&self) -> Result<(Vec<SimDevice>, usize), String> {
         let me = TaskId::KERNEL;
         let mut pci =
             PciServer::new(self.config.clone(), 0, &[]).map_err(|e| format!("pci: {e}"))?;
@@ -440,6 +495,7 @@ impl Platform {
             })
             .collect();
         let mut devices = Vec::new();
+        let mut beyond = 0;
         for bdf in functions {
             let Ok(info) = pci.device_info(me, task_pci::pci::DeviceInfoArgs { device: bdf })
             else {
@@ -467,7 +523,8 @@ impl Platform {
                 continue;
             };
             if devices.len() == MAX_DEVICES {
-                break;
+                beyond += 1;
+                continue;
             }
             devices.push(SimDevice {
                 bdf,
@@ -477,6 +534,6 @@ impl Platform {
                 rids: rids.ids.to_vec(),
             });
         }
-        Ok(devices)
+        Ok((devices, beyond))
     }
 }

@@ -27,8 +27,12 @@ use task_supervisor::{supervisor, DeathLog};
 use vtd::model::{ModelAllocator, ModelMemory, ModelRegisters, NoDelay};
 
 /// Units, domains per unit and memberships per unit of the domid task (as
-/// its firmware binary sizes them).
-pub type DidBooks = BitmapAllocator<4, 64, 128>;
+/// its firmware binary sizes them from the capacities).
+pub type DidBooks = BitmapAllocator<
+    { capacity::UNITS.value },
+    { capacity::DOMAINS.value + capacity::QUARANTINED.value },
+    { 2 * capacity::DEVICES.value },
+>;
 /// The iommu server over the models.
 pub type Iommu<'h> =
     IommuServer<ModelRegisters, ModelMemory, ModelAllocator, NoDelay, SharedLedger<'h>>;

@@ -40,6 +40,9 @@ pub struct AppToml {
     /// Console scripts: the demo of `cargo xtask run` and console scenarios.
     #[serde(default)]
     pub console: ConsoleToml,
+    /// The sizes of the system's tables (see `app/capacity.rs`).
+    #[serde(default)]
+    pub capacity: toml::map::Map<String, toml::Value>,
 }
 
 /// `[console]`: what xtask types into the operator console.
@@ -294,6 +297,8 @@ pub struct App {
     pub system: crate::system::System,
     /// Console demo and scenarios.
     pub console: ConsoleToml,
+    /// The sizes of the system's tables, for every firmware build.
+    pub capacity: capacity::Capacities,
 }
 
 /// A mistake in app.toml, naming where.
@@ -605,6 +610,7 @@ fn check(
             "notifications: the supervisor needs a \"fault\" notification".into(),
         ));
     };
+    let capacities = capacity::check(&raw.capacity).map_err(|(place, msg)| err(&place, msg))?;
     let system_toml = crate::system::SystemToml {
         devices: raw.devices,
         domains: raw.domains,
@@ -623,12 +629,14 @@ fn check(
         test: raw.test,
         system: Default::default(),
         console: raw.console,
+        capacity: capacities,
     };
     app.system =
         crate::system::check(system_toml, &app).map_err(|(place, msg)| err(&place, msg))?;
     Ok(app)
 }
 
+pub mod capacity;
 pub mod interfaces;
 
 pub use interfaces::CrateInfo;

@@ -67,6 +67,7 @@ pub fn build(app: &App, quiet: bool) -> Result<Image, String> {
             &features,
             &script,
             &[("CUSTODY_TASK_CONFIG", config.as_path())],
+            &app.capacity,
             &app.log,
             quiet,
         )?;
@@ -115,6 +116,7 @@ pub fn build(app: &App, quiet: bool) -> Result<Image, String> {
         &["firmware".to_string()],
         &script,
         &[("CUSTODY_KERNEL_CONFIG", kconfig.as_path())],
+        &app.capacity,
         &app.log,
         quiet,
     )?;
@@ -167,6 +169,7 @@ pub fn clippy(app: &App) -> Result<(), String> {
             .args(["--", "-D", "warnings"])
             .env("RUSTFLAGS", FIRMWARE_RUSTFLAGS)
             .env(key, path)
+            .envs(app.capacity.env())
             .status()
             .map_err(|e| format!("cannot run cargo clippy: {e}"))?;
         if !status.success() {
@@ -191,6 +194,7 @@ fn cargo_rustc(
     features: &[String],
     script: &Path,
     env: &[(&str, &Path)],
+    capacities: &crate::app::capacity::Capacities,
     log: &str,
     quiet: bool,
 ) -> Result<PathBuf, String> {
@@ -221,6 +225,9 @@ fn cargo_rustc(
         .env("RUSTFLAGS", FIRMWARE_RUSTFLAGS)
         .env("DEFMT_LOG", log);
     for (k, v) in env {
+        cmd.env(k, v);
+    }
+    for (k, v) in capacities.env() {
         cmd.env(k, v);
     }
     let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;

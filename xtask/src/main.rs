@@ -7,7 +7,7 @@
 //!   log decoded alongside; exit with the status the image reports.
 //! - `test [same machine options]`: every host test and every QEMU scenario,
 //!   one line each, ending with `N passed, M failed`.
-//! - `sim [--seeds N] [--seed S] [--platform NAME]`: the deterministic
+//! - `sim [--seeds N] [--seed S] [--platform NAME | --dmar FILE...]`: the deterministic
 //!   simulation of every component on the VT-d model, with fault injection.
 //! - `dmar [--json] [FILE...]`: print DMAR tables (default: this machine's).
 //! - `bench`: IPC round trips in guest instructions (TCG `-icount`), sizes;
@@ -36,7 +36,7 @@ const USAGE: &str =
     "usage: cargo xtask <build|run|test|bench|graph|lint> [--app PATH] [--accel tcg|kvm] \
 [--iommu OPTS] [--qemu-arg ARG]... [--interactive]
        cargo xtask dmar [--json] [FILE...]
-       cargo xtask sim [--seeds N] [--seed S] [--platform NAME]";
+       cargo xtask sim [--seeds N] [--seed S] [--platform NAME | --dmar FILE...]";
 
 /// Parsed command-line options.
 #[derive(Debug, Default)]

@@ -309,6 +309,10 @@ pub fn check(raw: SystemToml, app: &App) -> Result<System, (String, String)> {
     for o in &broker.operators {
         operators.push(task("[broker]", "operators", o)?);
     }
+    app.capacity
+        .holds(&capacity::DEVICES, devices.len(), "[devices]")?;
+    app.capacity
+        .holds(&capacity::DOMAINS, domains.len(), "[domains]")?;
     Ok(System {
         devices,
         domains,

@@ -12,12 +12,13 @@ use idl_types::{Bdf, ContextState, Custody, DomainId, TaskIndex, UnitId};
 
 use crate::facts::DeviceFacts;
 
-/// Devices the books hold.
-pub const MAX_DEVICES: usize = 64;
-/// Domains the books hold.
-pub const MAX_DOMAINS: usize = 16;
-/// Requester IDs the books track.
-pub const MAX_RIDS: usize = 192;
+/// Devices the books hold (app.toml `[capacity] devices`).
+pub const MAX_DEVICES: usize = capacity::DEVICES.value;
+/// Domains the books hold (app.toml `[capacity] domains`).
+pub const MAX_DOMAINS: usize = capacity::DOMAINS.value;
+/// Requester IDs the books track: a device's own, plus the bridge aliases
+/// and phantom functions of some of them.
+pub const MAX_RIDS: usize = 3 * MAX_DEVICES;
 
 /// One device.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -66,11 +66,12 @@ pub use pool::DidPool;
 pub use server::DomidServer;
 pub use space::{DidClass, DidSpace, SpaceError, MAX_DIDS, ND_MAX, ND_RESERVED};
 
-/// Units, domains per unit and (domain, device) memberships per unit the
-/// firmware's allocator is sized for.
-const FIRMWARE_UNITS: usize = 4;
-const FIRMWARE_DOMAINS: usize = 64;
-const FIRMWARE_MEMBERSHIPS: usize = 128;
+/// Units, domains per unit (the system's domains and a pseudo-domain per
+/// quarantined device) and (domain, requester ID) memberships per unit the
+/// firmware's allocator is sized for, from app.toml's `[capacity]`.
+const FIRMWARE_UNITS: usize = capacity::UNITS.value;
+const FIRMWARE_DOMAINS: usize = capacity::DOMAINS.value + capacity::QUARANTINED.value;
+const FIRMWARE_MEMBERSHIPS: usize = 2 * capacity::DEVICES.value;
 
 /// The allocator firmware builds (the domid task and the fused build):
 /// bitmaps by default, free lists with the `freelist` feature.

@@ -12,12 +12,13 @@ use core::cell::RefCell;
 
 use idl_types::{Bdf, Did, DomainId, UnitId};
 
-/// Units one server drives.
-pub const MAX_UNITS: usize = 4;
-/// Domains with page tables at once.
-pub const MAX_DOMAINS: usize = 32;
-/// Devices with quarantine tables at once.
-pub const MAX_QUARANTINED: usize = 32;
+/// Units one server drives (app.toml `[capacity] units`).
+pub const MAX_UNITS: usize = capacity::UNITS.value;
+/// Domains with page tables at once (app.toml `[capacity] domains`).
+pub const MAX_DOMAINS: usize = capacity::DOMAINS.value;
+/// Devices with quarantine tables at once (app.toml `[capacity]
+/// quarantined`).
+pub const MAX_QUARANTINED: usize = capacity::QUARANTINED.value;
 
 /// One domain's page-table roots, one per unit (0: none on that unit).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

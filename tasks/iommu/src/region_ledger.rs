@@ -268,15 +268,22 @@ mod tests {
 
     use super::*;
 
+    /// Roots on the first units, none on the others.
+    fn roots(first: &[u64]) -> [u64; MAX_UNITS] {
+        let mut r = [0; MAX_UNITS];
+        r[..first.len()].copy_from_slice(first);
+        r
+    }
+
     fn sample() -> Ledger {
         let mut l = Ledger::EMPTY;
         l.domains[0] = Some(DomainRecord {
             domain: DomainId(1),
-            roots: [0x1000, 0, 0, 0],
+            roots: roots(&[0x1000]),
         });
         l.domains[5] = Some(DomainRecord {
             domain: DomainId(7),
-            roots: [0x2000, 0x3000, 0, 0],
+            roots: roots(&[0x2000, 0x3000]),
         });
         l.quarantines[2] = Some(QuarantineRecord {
             unit: UnitId(0),

@@ -10,8 +10,8 @@ use pci::{ConfigAccess, Direction, Topology};
 use crate::convert;
 use crate::pci as ipc;
 
-/// Functions one server knows.
-pub const MAX_FUNCTIONS: usize = 64;
+/// Functions one server knows (app.toml `[capacity] functions`).
+pub const MAX_FUNCTIONS: usize = capacity::FUNCTIONS.value;
 /// Tasks allowed to write any device.
 pub const MAX_PRIVILEGED: usize = 4;
 
