@@ -34,6 +34,16 @@ impl Runner {
         (rc, len)
     }
 
+    /// [`Runner::call`], once more if the peer answered with a dead code
+    /// (it restarted since the runner last called it).
+    pub fn call_live(&mut self, which: Peer, op: u32, msg: &[u8], reply: &mut [u8]) -> (u32, usize) {
+        let (rc, len) = self.call(which, op, msg, reply);
+        if abi::rc::dead_generation(rc).is_some() {
+            return self.call(which, op, msg, reply);
+        }
+        (rc, len)
+    }
+
     /// The ID slot of a peer.
     pub fn peer(&mut self, which: Peer) -> &mut TaskId {
         match which {

@@ -100,8 +100,48 @@ fn main() -> ! {
                 unsafe { core::arch::asm!("movq {}, xmm5", out(reg) now) };
                 sys_reply(msg.sender, 0, &[(now == pattern) as u8]);
             }
+            VICTIM_ATTACK => {
+                let (rc, detail) = attack(buf[0]);
+                let mut out = [0u8; 8];
+                out[..4].copy_from_slice(&rc.to_le_bytes());
+                out[4..].copy_from_slice(&detail.to_le_bytes());
+                sys_reply(msg.sender, 0, &out);
+            }
             _ => sys_reply_fault(msg.sender, abi::ReplyFaultReason::UndefinedOperation),
         }
+    }
+}
+
+/// One of the `ATTACK_*` operations on a task this one has no right to:
+/// `(response code, detail)`.
+fn attack(kind: u8) -> (u32, u32) {
+    use task_supervisor::protocol::{OP_FAULT_TASK, OP_SHUTDOWN};
+    let id = |index: u16| TaskId::new(index, abi::Generation::new(0));
+    let supervisor = id(config::tasks::SUPERVISOR);
+    match kind {
+        ATTACK_SHUTDOWN => {
+            let code = [abi::DEBUG_EXIT_FAILURE];
+            (sys_send(supervisor, OP_SHUTDOWN, &code, &mut [], &[]).0, 0)
+        }
+        ATTACK_FAULT_SERVER => {
+            let server = config::tasks::SERVER.to_le_bytes();
+            (sys_send(supervisor, OP_FAULT_TASK, &server, &mut [], &[]).0, 0)
+        }
+        ATTACK_CALL_SERVER => {
+            let mut reply = [0u8; 4];
+            let server = sys_refresh_task_id(id(config::tasks::SERVER));
+            let (rc, len) = sys_send(server, SERVER_ECHO, b"evil", &mut reply, &[]);
+            (rc, len as u32)
+        }
+        ATTACK_POST_RUNNER => match sys_post(sys_refresh_task_id(id(config::tasks::RUNNER)), 1) {
+            Ok(()) => (abi::rc::OK, 0),
+            Err(code) => (code, 0),
+        },
+        ATTACK_REFRESH_SERVER => {
+            let server = sys_refresh_task_id(id(config::tasks::SERVER));
+            (abi::rc::OK, server.0 as u32)
+        }
+        _ => (u32::MAX, 0),
     }
 }
 
