@@ -172,9 +172,10 @@ pub struct TaskToml {
     #[serde(default)]
     pub task_slots: Vec<Slot>,
     /// Tasks this one posts notifications to (posting never blocks, so the
-    /// uphill rule does not apply): `{ task = "notification" }`.
+    /// uphill rule does not apply): `{ task = "notification" }` or
+    /// `{ task = ["a", "b"] }`. The kernel refuses any other post.
     #[serde(default)]
-    pub notify: BTreeMap<String, String>,
+    pub notify: BTreeMap<String, Notes>,
     #[serde(default)]
     pub notifications: Vec<String>,
     #[serde(default)]
@@ -206,6 +207,24 @@ fn default_true() -> bool {
 pub struct MaxSizes {
     pub text: Option<u64>,
     pub data: Option<u64>,
+}
+
+/// The notifications of one `notify` entry: one name or a list.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged)]
+pub enum Notes {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Notes {
+    /// The names, in order.
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            Notes::One(n) => vec![n.clone()],
+            Notes::Many(v) => v.clone(),
+        }
+    }
 }
 
 /// A task slot: `"peer"` or `{ slot = "peer" }`.
@@ -319,6 +338,8 @@ pub const IOAPIC_VECTOR_BASE: u8 = 224;
 pub const IOAPIC_INPUTS: u8 = 24;
 /// Notification bits per task.
 const MAX_NOTIFICATIONS: usize = 32;
+/// Tasks in one image (the kernel's scheduling and rights bit sets).
+const MAX_TASKS: usize = 64;
 /// Regions the kernel can map for one task besides its segments and stack.
 const MAX_TASK_REGIONS: usize = 16;
 const PAGE: u64 = 4096;
@@ -417,6 +438,15 @@ fn check(
     }
 
     let names: Vec<String> = raw.tasks.keys().cloned().collect();
+    if names.len() > MAX_TASKS {
+        return Err(err(
+            "[tasks]",
+            format!(
+                "{} tasks, more than {MAX_TASKS}: the kernel keeps a bit per task",
+                names.len()
+            ),
+        ));
+    }
     let mut parsed = Vec::new();
     for (name, v) in &raw.tasks {
         let place = format!("[tasks.{name}]");
@@ -506,17 +536,27 @@ fn check(
         let bound: Vec<String> = slots.iter().map(|(s, _)| s.clone()).collect();
         interfaces::check_all_bound(info, &bound).map_err(|m| err(&place, m))?;
         let mut notify = Vec::new();
-        for (peer, note) in &t.notify {
+        for (peer, notes) in &t.notify {
             let Some(pi) = names.iter().position(|n| n == peer) else {
                 return Err(err(&place, format!("notify: no task named \"{peer}\"")));
             };
-            let Some(bit) = parsed[pi].1.notifications.iter().position(|n| n == note) else {
+            let mut bits = 0u32;
+            for note in notes.names() {
+                let Some(bit) = parsed[pi].1.notifications.iter().position(|n| *n == note) else {
+                    return Err(err(
+                        &place,
+                        format!("notify: task \"{peer}\" has no notification \"{note}\""),
+                    ));
+                };
+                bits |= 1u32 << bit;
+            }
+            if bits == 0 {
                 return Err(err(
                     &place,
-                    format!("notify: task \"{peer}\" has no notification \"{note}\""),
+                    format!("notify: no notification named for task \"{peer}\""),
                 ));
-            };
-            notify.push((peer.clone(), pi, 1u32 << bit));
+            }
+            notify.push((peer.clone(), pi, bits));
         }
         if t.regions.len() > MAX_TASK_REGIONS {
             return Err(err(

@@ -23,6 +23,7 @@ mod image;
 mod layout;
 mod logs;
 mod qemu;
+mod rights;
 mod system;
 mod test;
 

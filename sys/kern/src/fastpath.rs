@@ -10,8 +10,8 @@
 //! Each function either does the whole call exactly as the general path in
 //! `ipc` would (same registers a task can observe, states, next task) or
 //! changes nothing and returns `false`, and the general path runs: a dead
-//! peer, leases, fault injection, a bad buffer, anything unusual goes the
-//! long way. The checks come cheapest first, on registers before memory;
+//! peer, a target outside the sender's rights, leases, fault injection, a
+//! bad buffer, anything unusual goes the long way. The checks come cheapest first, on registers before memory;
 //! both tasks are borrowed once ([`get_disjoint_mut`](slice::get_disjoint_mut)
 //! checks the index and that they differ), and the scheduler's sets are
 //! updated for the one transition each call makes
@@ -42,6 +42,7 @@ pub fn send(kk: &mut Kernel, me: usize) -> bool {
         return false;
     };
     if from.is_some_and(|f| f as usize != me)
+        || task.may_send.wrapping_shr(t as u32) & 1 == 0
         || target.generation != id.generation()
         || target.priority >= task.priority
         || target.fault_after.is_some()

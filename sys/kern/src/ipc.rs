@@ -11,7 +11,9 @@
 use abi::{lease, rc, FaultInfo, Lease, TaskId, MAX_LEASES, MAX_MESSAGE};
 use kern::regions::Access;
 
-use crate::kernel::{copy_phys, deliver_notification, k, Kernel};
+use kern::rights::Need;
+
+use crate::kernel::{copy_phys, deliver_notification, k, Kernel, Refusal};
 use crate::task::{BufferKind, State};
 
 /// The "sender" of a notification-only receive: matches no task.
@@ -62,13 +64,13 @@ pub fn send(me: usize) {
     let bufs = &mut kk.tasks[me].bufs;
     bufs.message = msg_pa;
     bufs.reply = reply_pa;
-    let t = match kk.check_peer(target) {
-        None => return usage(kk, me, abi::Sysnum::Send),
-        Some(Err(dead)) => {
-            kk.tasks[me].regs.rax = dead as u64;
+    let t = match kk.target(me, Need::Send, target, 0) {
+        Err(Refusal::NoSuchTask) => return usage(kk, me, abi::Sysnum::Send),
+        Err(Refusal::Code(code)) => {
+            kk.tasks[me].regs.rax = code as u64;
             return;
         }
-        Some(Ok(t)) => t,
+        Ok(t) => t,
     };
     if let State::InRecv { from, .. } = kk.tasks[t].state {
         if from.is_none_or(|f| f as usize == me) {
@@ -163,6 +165,8 @@ fn receive(me: usize, sysnum: abi::Sysnum) {
             Some(Ok(f)) => Some(f as u16),
         }
     };
+    // An open receive is a serving loop (the supervisor's forgiveness).
+    kk.tasks[me].served |= from.is_none();
     let fired = kk.tasks[me].pending & mask;
     if fired != 0 {
         kk.tasks[me].pending &= !fired;
@@ -279,7 +283,13 @@ fn lease_of(kk: &Kernel, me: usize, id: TaskId, index: u64) -> Result<(usize, Le
     if index >= r.r13 {
         return Err(rc::BAD_LEASE);
     }
-    kk.read_user::<Lease>(c, r.r12 + index * LEASE_SIZE)
+    // `index < r13 <= MAX_LEASES` and the table was checked at the send;
+    // checked arithmetic all the same (no value from a task may panic).
+    let at = index
+        .checked_mul(LEASE_SIZE)
+        .and_then(|off| r.r12.checked_add(off))
+        .ok_or(rc::BAD_LEASE)?;
+    kk.read_user::<Lease>(c, at)
         .map(|l| (c, l))
         .ok_or(rc::BAD_LEASE)
 }
@@ -307,7 +317,9 @@ pub fn borrow(me: usize, write: bool) {
         if end > l.length {
             return Err(rc::LEASE_OUT_OF_RANGE);
         }
-        let at = l.base + offset;
+        // The client chose `base`, the server `offset`: either may be
+        // anything, so the sum may wrap.
+        let at = l.base.checked_add(offset).ok_or(rc::LEASE_OUT_OF_RANGE)?;
         let ok = if write {
             kk.copy((me, buf), (c, at), len)
         } else {

@@ -8,6 +8,7 @@
 
 use abi::{rc, FaultInfo, TaskId};
 use kern::regions::{Access, Span};
+use kern::rights::Need;
 
 use crate::arch::{cpu, entry, gdt, paging};
 use crate::config;
@@ -50,6 +51,15 @@ pub struct Kernel {
 
 /// The scheduler's and `recv`'s bit sets have a bit per task.
 const _: () = assert!(config::TASK_COUNT <= 64, "at most 64 tasks");
+
+/// Why [`Kernel::target`] refused.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// No task has that index: the caller's mistake, a usage fault.
+    NoSuchTask,
+    /// The code the caller gets ([`rc::NO_RIGHT`] or a dead code).
+    Code(u32),
+}
 
 /// `current` before the first task runs.
 pub const NO_TASK: usize = usize::MAX;
@@ -95,6 +105,60 @@ impl Kernel {
         } else {
             Ok(i)
         })
+    }
+
+    /// Resolves the task `id` names for an operation of task `me` that
+    /// needs the right `need` (with `bits` for a post): its index, or why
+    /// not. The right is checked before the generation, so a task learns
+    /// nothing (not even that a peer restarted) of a task it has no right
+    /// to.
+    #[inline]
+    pub fn target(&mut self, me: usize, need: Need, id: TaskId, bits: u32) -> Result<usize, Refusal> {
+        let i = id.index();
+        let Some(t) = self.tasks.get(i) else {
+            return Err(Refusal::NoSuchTask);
+        };
+        let generation = t.generation;
+        // A slot is the common case of every need: one bit, no table walk.
+        let me_task = &self.tasks[me];
+        let slot = me_task.may_send.wrapping_shr(i as u32) & 1 != 0;
+        let allowed = match need {
+            Need::Send | Need::Name if slot => true,
+            Need::Send => false,
+            _ => me_task.rights().allows(need, me, i, bits),
+        };
+        if !allowed {
+            return Err(Refusal::Code(self.refuse(me, need, i)));
+        }
+        if need != Need::Name && generation != id.generation() {
+            return Err(Refusal::Code(rc::dead(generation.get())));
+        }
+        Ok(i)
+    }
+
+    /// Counts (and now and then logs) a refusal of `need` to task `target`
+    /// (an index past the tasks: the kernel itself) from `me`; the code the
+    /// caller gets.
+    #[cold]
+    #[inline(never)]
+    pub fn refuse(&mut self, me: usize, need: Need, target: usize) -> u32 {
+        let t = &mut self.tasks[me];
+        t.refusals = t.refusals.saturating_add(1);
+        let count = t.refusals;
+        if kern::rights::worth_logging(count) {
+            let name = |i: usize| match self.tasks.get(i) {
+                Some(t) => t.desc.map_or("?", |d| d.name),
+                None => "the kernel",
+            };
+            defmt::warn!(
+                "task {=str} refused: {=str} to {=str} without a right in app.toml (refusal {=u32})",
+                name(me),
+                need.describe(),
+                name(target),
+                count
+            );
+        }
+        rc::NO_RIGHT
     }
 
     /// Sets a task's state; every change goes through here (or through

@@ -11,7 +11,7 @@ use crate::{arch, config};
 /// Longest kernel IPC request.
 const MAX_REQUEST: usize = 8;
 /// Longest kernel IPC reply.
-const MAX_REPLY: usize = 24;
+const MAX_REPLY: usize = 32;
 /// "No such task" in `FindFaultedTask`.
 const NONE_FOUND: u16 = 0xFFFF;
 
@@ -20,6 +20,7 @@ pub fn handle(me: usize) {
     let kk = k();
     let r = kk.tasks[me].regs;
     if me != config::APP.supervisor as usize {
+        kk.refuse(me, kern::rights::Need::Send, usize::MAX);
         kk.tasks[me].regs.rax = rc::ACCESS as u64;
         return;
     }
@@ -105,5 +106,7 @@ fn read_status(kk: &Kernel, index: usize, out: &mut [u8; MAX_REPLY]) -> Result<u
     out[2..6].copy_from_slice(&kind.to_le_bytes());
     out[6..14].copy_from_slice(&a.to_le_bytes());
     out[14..22].copy_from_slice(&b.to_le_bytes());
-    Ok(22)
+    out[22..26].copy_from_slice(&t.refusals.to_le_bytes());
+    out[26] = t.served as u8;
+    Ok(abi::TASK_STATUS_LEN)
 }

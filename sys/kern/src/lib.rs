@@ -9,6 +9,7 @@
 pub mod acpi_window;
 pub mod desc;
 pub mod regions;
+pub mod rights;
 pub mod sched;
 pub mod stack;
 

@@ -162,6 +162,7 @@ fn build_task(info: &StartInfo, index: usize, desc: &'static TaskDesc) -> Result
     t.desc = Some(desc);
     t.priority = desc.priority;
     t.io_ports = desc.io_ports;
+    t.may_send = desc.rights.send;
     let mut add = |span: Span| {
         t.spans
             .push(span)

@@ -2,7 +2,9 @@
 
 use abi::{rc, FaultInfo, Sysnum, TaskId, MAX_MESSAGE};
 
-use crate::kernel::{k, schedule, switch_to_woken};
+use kern::rights::Need;
+
+use crate::kernel::{k, schedule, switch_to_woken, Refusal};
 use crate::{fastpath, ipc, log};
 
 /// Called by `syscall_entry` with the caller's registers saved, for every
@@ -82,9 +84,9 @@ fn get_timer(me: usize) {
 
 fn post(me: usize) {
     let kk = k();
-    let (target, bits) = (TaskId(kk.tasks[me].regs.rdi as u16), kk.tasks[me].regs.rsi);
-    let code = match kk.check_peer(target) {
-        None => {
+    let (target, bits) = (TaskId(kk.tasks[me].regs.rdi as u16), kk.tasks[me].regs.rsi as u32);
+    let code = match kk.target(me, Need::Post, target, bits) {
+        Err(Refusal::NoSuchTask) => {
             return kk.fault(
                 me,
                 FaultInfo::SyscallUsage {
@@ -92,9 +94,9 @@ fn post(me: usize) {
                 },
             )
         }
-        Some(Err(dead)) => dead,
-        Some(Ok(t)) => {
-            kk.post(t, bits as u32);
+        Err(Refusal::Code(code)) => code,
+        Ok(t) => {
+            kk.post(t, bits);
             rc::OK
         }
     };
@@ -128,17 +130,26 @@ fn irq_control(me: usize) {
 
 fn refresh_task_id(me: usize) {
     let kk = k();
-    let index = TaskId(kk.tasks[me].regs.rdi as u16).index();
-    if index >= kk.tasks.len() {
-        return kk.fault(
+    let id = TaskId(kk.tasks[me].regs.rdi as u16);
+    match kk.target(me, Need::Name, id, 0) {
+        Err(Refusal::NoSuchTask) => kk.fault(
             me,
             FaultInfo::SyscallUsage {
                 sysnum: Sysnum::RefreshTaskId as u64,
             },
-        );
+        ),
+        Err(Refusal::Code(code)) => {
+            let r = &mut kk.tasks[me].regs;
+            r.rax = code as u64;
+            r.rdi = 0;
+        }
+        Ok(i) => {
+            let current = kk.id_of(i);
+            let r = &mut kk.tasks[me].regs;
+            r.rax = rc::OK as u64;
+            r.rdi = current.0 as u64;
+        }
     }
-    let id = kk.id_of(index);
-    kk.tasks[me].regs.rax = id.0 as u64;
 }
 
 fn log_frame(me: usize) {

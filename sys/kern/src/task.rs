@@ -181,6 +181,15 @@ pub struct Task {
     /// The I/O ports it may use (`desc.io_ports`, copied for the
     /// context switch).
     pub io_ports: &'static [kern::desc::PortRange],
+    /// The tasks it may send to (`desc.rights.send`, copied for the IPC
+    /// fast path).
+    pub may_send: u64,
+    /// Whether this incarnation has blocked in an open receive (reached its
+    /// serving loop): the supervisor forgives a crash only after that.
+    pub served: bool,
+    /// Sends, posts and look-ups the kernel refused it for want of a right
+    /// (since boot, across restarts).
+    pub refusals: u32,
 }
 
 impl Task {
@@ -231,6 +240,9 @@ impl Task {
             cache: [Translated::EMPTY; 3],
         },
         io_ports: &[],
+        may_send: 0,
+        served: false,
+        refusals: 0,
     };
 
     /// Puts the registers in their starting state.
@@ -248,6 +260,7 @@ impl Task {
         self.pending = 0;
         self.timer = None;
         self.irqs_pending = 0;
+        self.served = false;
     }
 
     /// Translates and checks a buffer of `kind` (`Access::Read` for
@@ -277,6 +290,11 @@ impl Task {
         let pa = self.spans.translate(va, len, access)?;
         self.bufs.cache[kind as usize] = Translated { va, len, pa };
         Some(pa)
+    }
+
+    /// What it may do to other tasks.
+    pub fn rights(&self) -> kern::rights::Rights {
+        self.desc.map_or(kern::rights::Rights::NONE, |d| d.rights)
     }
 
     /// Whether the scheduler may run it.

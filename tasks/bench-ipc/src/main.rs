@@ -122,7 +122,7 @@ fn main() -> ! {
     let empty = measure("empty_measurement", 0, &mut samples, || {});
     let raw = config::slots::RAW;
     measure("null_syscall", empty, &mut samples, || {
-        sys_refresh_task_id(raw);
+        let _ = sys_refresh_task_id(raw);
     });
     measure("raw_ipc_0_bytes", empty, &mut samples, || {
         sys_send(raw, RAW_EMPTY, &[], &mut [], &[]);

@@ -329,7 +329,7 @@ impl Console {
                 &[],
             );
             let (faults, (kind, a, b)) = sup::decode_record(&rec).unwrap_or((0, (0, 0, 0)));
-            let gen = sys_refresh_task_id(TaskId(i as u16)).generation().get();
+            let gen = sys_refresh_task_id(TaskId(i as u16)).map_or(0, |id| id.generation().get());
             let last = abi::FaultInfo::decode(kind, a, b).map_or("-", |f| f.describe());
             let _ = writeln!(
                 o,
@@ -425,7 +425,7 @@ impl Console {
             at.unwrap_or_else(|| buffer.map_or(0, |m| m.0 + 0x1000 * (1 + self.dma_count % 4)));
         let in_buffer = buffer.is_some_and(|m| iova >= m.0 && iova < m.0 + m.2);
         let mut from = worker::Client::new(self.transport, old);
-        let mut to = worker::Client::new(self.transport, sys_refresh_task_id(TaskId(new_owner)));
+        let mut to = worker::Client::new(self.transport, current_id(new_owner));
         // Meanwhile the target domain's worker runs a DMA of its own device
         // (if it has one) to another page: it must land untouched.
         let bystander = self.device_of(target, dev);
@@ -516,7 +516,7 @@ impl Console {
             return;
         };
         let target = iova.unwrap_or_else(|| maps.first().map_or(0, |m| m.0 + 0x1000));
-        let mut w = worker::Client::new(self.transport, sys_refresh_task_id(TaskId(owner)));
+        let mut w = worker::Client::new(self.transport, current_id(owner));
         match w.quarantine_dma(dev, target, PATTERN) {
             Ok(r) => {
                 let _ = writeln!(
@@ -544,8 +544,13 @@ impl Console {
         };
         let i = d.0.checked_sub(config::system::FIRST_DOMAIN_ID)? as usize;
         let owner = config::system::DOMAINS.get(i)?.1;
-        Some(sys_refresh_task_id(TaskId(owner)))
+        Some(current_id(owner))
     }
+}
+
+/// The current ID of task `index` (one of the console's task slots).
+fn current_id(index: u16) -> TaskId {
+    sys_refresh_task_id(TaskId(index)).unwrap_or(TaskId(index))
 }
 
 #[export_name = "main"]

@@ -425,9 +425,9 @@ fn everyone_answers(r: &mut Runner) -> Outcome {
 }
 
 fn refresh_without_right(r: &mut Runner) -> Outcome {
-    let (code, _) = victim_attack(r, ATTACK_REFRESH_SERVER)?;
+    let (code, id) = victim_attack(r, ATTACK_REFRESH_SERVER)?;
     ensure(
-        code != rc::OK,
+        code == rc::NO_RIGHT && id == 0,
         "the kernel handed out the ID of a task the victim may not talk to",
     )
 }
@@ -435,7 +435,7 @@ fn refresh_without_right(r: &mut Runner) -> Outcome {
 fn call_outside_slots(r: &mut Runner) -> Outcome {
     let (code, _) = victim_attack(r, ATTACK_CALL_SERVER)?;
     ensure(
-        code != rc::OK,
+        code == rc::NO_RIGHT,
         "the server answered a call from a task without a slot for it",
     )?;
     everyone_answers(r)
@@ -450,7 +450,10 @@ fn post_without_right(r: &mut Runner) -> Outcome {
         bits & RUNNER_PING == 0,
         "a post without a notify right reached the runner",
     )?;
-    ensure(code != rc::OK, "the kernel reported the refused post as done")
+    ensure(
+        code == rc::NO_RIGHT,
+        "the kernel did not answer the refused post with NO_RIGHT",
+    )
 }
 
 fn fault_injection_from_non_operator(r: &mut Runner) -> Outcome {

@@ -129,18 +129,23 @@ fn attack(kind: u8) -> (u32, u32) {
         }
         ATTACK_CALL_SERVER => {
             let mut reply = [0u8; 4];
-            let server = sys_refresh_task_id(id(config::tasks::SERVER));
+            let server = id(config::tasks::SERVER);
+            let server = sys_refresh_task_id(server).unwrap_or(server);
             let (rc, len) = sys_send(server, SERVER_ECHO, b"evil", &mut reply, &[]);
             (rc, len as u32)
         }
-        ATTACK_POST_RUNNER => match sys_post(sys_refresh_task_id(id(config::tasks::RUNNER)), 1) {
-            Ok(()) => (abi::rc::OK, 0),
+        ATTACK_POST_RUNNER => {
+            let runner = id(config::tasks::RUNNER);
+            let runner = sys_refresh_task_id(runner).unwrap_or(runner);
+            match sys_post(runner, 1) {
+                Ok(()) => (abi::rc::OK, 0),
+                Err(code) => (code, 0),
+            }
+        }
+        ATTACK_REFRESH_SERVER => match sys_refresh_task_id(id(config::tasks::SERVER)) {
+            Ok(server) => (abi::rc::OK, server.0 as u32),
             Err(code) => (code, 0),
         },
-        ATTACK_REFRESH_SERVER => {
-            let server = sys_refresh_task_id(id(config::tasks::SERVER));
-            (abi::rc::OK, server.0 as u32)
-        }
         _ => (u32::MAX, 0),
     }
 }
