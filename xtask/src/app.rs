@@ -192,6 +192,14 @@ pub struct TaskToml {
     /// Extra cargo features of the task crate.
     #[serde(default)]
     pub features: Vec<String>,
+    /// The operator's powers: the supervisor's task reports, message
+    /// counts and shutdown (`Supervisor` callers `@operators`).
+    #[serde(default)]
+    pub operator: bool,
+    /// Fault injection through the supervisor (`@fault-injectors`): test
+    /// images and the demo's `kill`, never a production system.
+    #[serde(default)]
+    pub fault_injection: bool,
 }
 
 fn default_stack() -> u64 {
@@ -285,6 +293,10 @@ pub struct Task {
     /// (vector, notification bit, IOAPIC input if routed through it).
     pub irqs: Vec<(u8, u32, Option<u8>)>,
     pub features: Vec<String>,
+    /// May use the supervisor's operator powers.
+    pub operator: bool,
+    /// May ask the supervisor to fault tasks.
+    pub fault_injection: bool,
 }
 
 /// A checked region.
@@ -625,6 +637,8 @@ fn check(
             io_ports: t.io_ports.clone(),
             irqs,
             features: t.features.clone(),
+            operator: t.operator,
+            fault_injection: t.fault_injection,
         });
     }
     let mut seen = BTreeMap::new();

@@ -409,6 +409,7 @@ fn task_config(app: &App, layout: &Layout, index: usize) -> String {
         all.join(", ")
     );
     s.push_str(&crate::system::config_module(app, layout));
+    s.push_str(&powers_module(app));
     let _ = writeln!(
         s,
         "    /// Every task's index, by name.\n    pub mod tasks {{"
@@ -421,6 +422,42 @@ fn task_config(app: &App, layout: &Layout, index: usize) -> String {
         );
     }
     let _ = writeln!(s, "    }}\n}}");
+    s
+}
+
+/// `config::powers`: who holds the supervisor's powers (IDL caller groups).
+fn powers_module(app: &App) -> String {
+    let members = |holds: fn(&crate::app::Task) -> bool| {
+        let list: Vec<String> = app
+            .tasks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| holds(t))
+            .map(|(i, _)| i.to_string())
+            .collect();
+        format!("[{}]", list.join(", "))
+    };
+    let operators = members(|t| t.operator);
+    let injectors = members(|t| t.fault_injection);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "    /// The supervisor's caller groups (app.toml `operator`, `fault-injection`)."
+    );
+    let _ = writeln!(s, "    pub mod powers {{");
+    let _ = writeln!(
+        s,
+        "        /// Tasks with `operator = true`.\n        pub const OPERATORS: &[u16] = &{operators};"
+    );
+    let _ = writeln!(
+        s,
+        "        /// Tasks with `fault-injection = true`.\n        pub const FAULT_INJECTORS: &[u16] = &{injectors};"
+    );
+    let _ = writeln!(
+        s,
+        "        /// (group, members), for `callers = [\"@group\"]`.\n        pub const GROUPS: [(&str, &[u16]); 2] = [(\"operators\", OPERATORS), (\"fault-injectors\", FAULT_INJECTORS)];"
+    );
+    let _ = writeln!(s, "    }}");
     s
 }
 

@@ -583,3 +583,31 @@ impl fmt::Display for PciError {
         }
     }
 }
+
+/// Why the supervisor refused.
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SupervisorError {
+    /// No task has that index.
+    NoSuchTask(crate::ids::TaskIndex),
+    /// The supervisor does not fault itself (a supervisor fault stops the
+    /// machine).
+    NotInjectable(crate::ids::TaskIndex),
+    /// The kernel did not answer the supervisor's request.
+    KernelRefused,
+}
+
+impl MaxEncodedLen for SupervisorError {
+    const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN + crate::ids::TaskIndex::MAX_ENCODED_LEN;
+}
+
+impl fmt::Display for SupervisorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SupervisorError::NoSuchTask(t) => write!(f, "no task has index {}", t.0),
+            SupervisorError::NotInjectable(t) => {
+                write!(f, "task {} is the supervisor; it is never faulted", t.0)
+            }
+            SupervisorError::KernelRefused => write!(f, "the kernel refused the request"),
+        }
+    }
+}

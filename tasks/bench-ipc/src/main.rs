@@ -154,13 +154,11 @@ fn main() -> ! {
     measure("idl_ipc_16_bytes_u64_fields", empty, &mut samples, || {
         let _ = s.echo_range(core::hint::black_box(RANGE_16));
     });
-    sys_send(
+    let mut s = task_supervisor::supervisor::Client::new(
+        idl_runtime::KernelTransport::new(&[]),
         config::slots::SUPERVISOR,
-        2,
-        &[abi::DEBUG_EXIT_SUCCESS],
-        &mut [],
-        &[],
     );
+    let _ = s.shutdown(abi::DEBUG_EXIT_SUCCESS);
     loop {
         sys_recv_notification(0);
     }

@@ -15,7 +15,8 @@ use abi::TaskId;
 use idl_runtime::KernelTransport;
 use idl_types::{Bdf, Custody, DeviceEntry, DomainId, UnitId};
 use task_console::{parse, Command, DeviceRef, LineEditor, LineEvent, HELP};
-use task_supervisor::protocol as sup;
+use idl_types::TaskIndex;
+use task_supervisor::supervisor;
 use userlib::*;
 
 use serial::Out;
@@ -32,6 +33,7 @@ const PATTERN: u8 = 0x5A;
 struct Console {
     broker: broker::Client<KernelTransport>,
     iommu: iommu::Client<KernelTransport>,
+    supervisor: supervisor::Client<KernelTransport>,
     transport: KernelTransport,
     dma_count: u64,
 }
@@ -174,32 +176,28 @@ impl Console {
                         let _ = writeln!(o, "error: no task named '{task}' (see 'tasks')");
                     }
                     Some(i) => {
-                        let mut msg = [0u8; 4];
-                        msg[..2].copy_from_slice(&(i as u16).to_le_bytes());
-                        let (op, len) = match at {
-                            None => (sup::OP_FAULT_TASK, 2),
-                            Some(n) => {
-                                msg[2..].copy_from_slice(&n.to_le_bytes());
-                                (sup::OP_ARM_FAULT, 4)
-                            }
+                        let task = TaskIndex(i as u16);
+                        let r = match at {
+                            None => self.supervisor.fault_task(task),
+                            Some(n) => self.supervisor.arm_fault(task, n),
                         };
-                        let (rc, _) =
-                            sys_send(config::slots::SUPERVISOR, op, &msg[..len], &mut [], &[]);
-                        match (rc, at) {
-                            (0, None) => {
+                        match (r, at) {
+                            (Ok(()), None) => {
                                 let _ = writeln!(
                                     o,
-                                    "{task}: faulted on request; the supervisor restarts it"
+                                    "{task}: faulted on request; the supervisor restarts it",
+                                    task = NAMES[i]
                                 );
                             }
-                            (0, Some(n)) => {
+                            (Ok(()), Some(n)) => {
                                 let _ = writeln!(
                                     o,
-                                    "{task}: armed to fault as its message {n} from now arrives"
+                                    "{task}: armed to fault as its message {n} from now arrives",
+                                    task = NAMES[i]
                                 );
                             }
-                            _ => {
-                                let _ = writeln!(o, "error: the supervisor refused (code {rc:#x})");
+                            (Err(e), _) => {
+                                let _ = writeln!(o, "error: the supervisor refused: {e}");
                             }
                         }
                     }
@@ -219,13 +217,9 @@ impl Console {
             } => self.bench(device, first, second, count),
             Command::Shutdown => {
                 let _ = writeln!(o, "shutting down");
-                sys_send(
-                    config::slots::SUPERVISOR,
-                    sup::OP_SHUTDOWN,
-                    &[abi::DEBUG_EXIT_SUCCESS],
-                    &mut [],
-                    &[],
-                );
+                if let Err(e) = self.supervisor.shutdown(abi::DEBUG_EXIT_SUCCESS) {
+                    let _ = writeln!(o, "error: the supervisor refused: {e}");
+                }
             }
         }
     }
@@ -320,21 +314,20 @@ impl Console {
     fn tasks(&mut self) {
         let mut o = Out;
         for (i, name) in NAMES.iter().enumerate() {
-            let mut rec = [0u8; sup::TASK_RECORD_LEN];
-            sys_send(
-                config::slots::SUPERVISOR,
-                sup::OP_TASK_RECORD,
-                &(i as u16).to_le_bytes(),
-                &mut rec,
-                &[],
-            );
-            let (faults, (kind, a, b)) = sup::decode_record(&rec).unwrap_or((0, (0, 0, 0)));
-            let gen = sys_refresh_task_id(TaskId(i as u16)).map_or(0, |id| id.generation().get());
-            let last = abi::FaultInfo::decode(kind, a, b).map_or("-", |f| f.describe());
-            let _ = writeln!(
-                o,
-                "{name:<12} generation {gen:<3} faults {faults:<3} last: {last}"
-            );
+            match self.supervisor.task_report(TaskIndex(i as u16)) {
+                Ok(r) => {
+                    let last = abi::FaultInfo::decode(r.last_fault_kind, r.last_fault_a, r.last_fault_b)
+                        .map_or("-", |f| f.describe());
+                    let _ = writeln!(
+                        o,
+                        "{name:<12} generation {:<3} faults {:<3} refused {:<5} last: {last}",
+                        r.generation, r.faults, r.refusals
+                    );
+                }
+                Err(e) => {
+                    let _ = writeln!(o, "{name:<12} error: {e}");
+                }
+            }
         }
     }
 
@@ -559,6 +552,7 @@ fn main() -> ! {
     let mut c = Console {
         broker: broker::Client::new(transport, config::slots::BROKER),
         iommu: iommu::Client::new(transport, config::slots::IOMMU),
+        supervisor: supervisor::Client::new(transport, config::slots::SUPERVISOR),
         transport,
         dma_count: 0,
     };

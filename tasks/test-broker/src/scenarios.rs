@@ -4,8 +4,7 @@
 //! and a restart of the iommu task under running translation.
 
 use defmt::{Debug2Format as Dbg, Display2Format as D};
-use idl_types::{Bdf, BrokerEvent, ContextState, Custody, EntryOwner, UnitId};
-use task_supervisor::protocol::OP_FAULT_TASK;
+use idl_types::{Bdf, BrokerEvent, ContextState, Custody, EntryOwner, TaskIndex, UnitId};
 use userlib::*;
 
 use crate::config;
@@ -148,14 +147,14 @@ fn device_behind_bridge_reassigns_with_its_aliases(rig: &mut Rig) -> Outcome {
 
 fn iommu_restart_keeps_translation_and_reports_the_truth(rig: &mut Rig) -> Outcome {
     let iommu = config::slots::IOMMU.index() as u16;
-    let (rc, _) = sys_send(
+    let mut supervisor = task_supervisor::supervisor::Client::new(
+        idl_runtime::KernelTransport::new(&[]),
         config::slots::SUPERVISOR,
-        OP_FAULT_TASK,
-        &iommu.to_le_bytes(),
-        &mut [],
-        &[],
     );
-    ensure(rc == 0, "the supervisor refused to fault the iommu")?;
+    ensure(
+        supervisor.fault_task(TaskIndex(iommu)).is_ok(),
+        "the supervisor refused to fault the iommu",
+    )?;
     // The supervisor restarts it and tells the broker, both above us.
     sleep_ms(50);
     // Every entry is still attributed: the ledger outlived the task.

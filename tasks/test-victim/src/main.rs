@@ -115,17 +115,33 @@ fn main() -> ! {
 /// One of the `ATTACK_*` operations on a task this one has no right to:
 /// `(response code, detail)`.
 fn attack(kind: u8) -> (u32, u32) {
-    use task_supervisor::protocol::{OP_FAULT_TASK, OP_SHUTDOWN};
+    use task_supervisor::supervisor::{FaultTaskArgs, Op, ShutdownArgs};
     let id = |index: u16| TaskId::new(index, abi::Generation::new(0));
-    let supervisor = id(config::tasks::SUPERVISOR);
+    // The messages the generated client would send, sent raw: the victim
+    // holds a slot for the supervisor but is not an operator.
+    let to_supervisor = |op: Op, msg: &[u8]| {
+        let supervisor = id(config::tasks::SUPERVISOR);
+        (sys_send(supervisor, op as u32, msg, &mut [0; 16], &[]).0, 0)
+    };
+    let mut buf = [0u8; 8];
     match kind {
         ATTACK_SHUTDOWN => {
-            let code = [abi::DEBUG_EXIT_FAILURE];
-            (sys_send(supervisor, OP_SHUTDOWN, &code, &mut [], &[]).0, 0)
+            let code = ShutdownArgs {
+                code: abi::DEBUG_EXIT_FAILURE,
+            };
+            match postcard::to_slice(&code, &mut buf) {
+                Ok(msg) => to_supervisor(Op::Shutdown, msg),
+                Err(_) => (u32::MAX, 0),
+            }
         }
         ATTACK_FAULT_SERVER => {
-            let server = config::tasks::SERVER.to_le_bytes();
-            (sys_send(supervisor, OP_FAULT_TASK, &server, &mut [], &[]).0, 0)
+            let task = FaultTaskArgs {
+                task: idl_types::TaskIndex(config::tasks::SERVER),
+            };
+            match postcard::to_slice(&task, &mut buf) {
+                Ok(msg) => to_supervisor(Op::FaultTask, msg),
+                Err(_) => (u32::MAX, 0),
+            }
         }
         ATTACK_CALL_SERVER => {
             let mut reply = [0u8; 4];
