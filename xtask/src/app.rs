@@ -102,6 +102,9 @@ pub struct ConsoleStep {
 pub struct KernelToml {
     /// `DEFMT_LOG` filter of the kernel and tasks (default "info").
     pub log: Option<String>,
+    /// Test images only: the kernel takes this as the RSDP's root table
+    /// pointer (hostile firmware, e.g. a table near 4 GiB).
+    pub test_acpi_root: Option<u64>,
 }
 
 /// `[qemu]`: the machine.
@@ -320,6 +323,8 @@ pub struct App {
     pub regions: Vec<Region>,
     pub supervisor: usize,
     pub fault_bit: u32,
+    /// `[kernel] test-acpi-root`.
+    pub test_acpi_root: Option<u64>,
     pub test: Option<TestToml>,
     /// Devices, domains, RMRRs, operators.
     pub system: crate::system::System,
@@ -659,6 +664,12 @@ fn check(
             "notifications: the supervisor needs a \"fault\" notification".into(),
         ));
     };
+    if raw.kernel.test_acpi_root.is_some() && raw.test.is_none() {
+        return Err(err(
+            "[kernel]",
+            "test-acpi-root: a hostile-firmware hook, only for test images (with [test])".into(),
+        ));
+    }
     let system_toml = crate::system::SystemToml {
         devices: raw.devices,
         domains: raw.domains,
@@ -674,6 +685,7 @@ fn check(
         regions,
         supervisor,
         fault_bit: 1 << fault,
+        test_acpi_root: raw.kernel.test_acpi_root,
         test: raw.test,
         system: Default::default(),
         console: raw.console,

@@ -477,6 +477,12 @@ fn kernel_config(
     let _ = writeln!(s, "pub const FRAMES_END: u64 = {:#x};", layout::FRAMES_END);
     let _ = writeln!(
         s,
+        "pub const TEST_ACPI_ROOT: Option<u64> = {};",
+        app.test_acpi_root
+            .map_or("None".to_string(), |r| format!("Some({r:#x})"))
+    );
+    let _ = writeln!(
+        s,
         "pub static APP: kern::desc::AppDesc = kern::desc::AppDesc {{"
     );
     let _ = writeln!(s, "    name: {:?},", app.name);

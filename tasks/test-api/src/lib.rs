@@ -69,5 +69,9 @@ pub const ATTACK_POST_RUNNER: u8 = 4;
 /// Ask the kernel for the server's current task ID; detail is the ID.
 pub const ATTACK_REFRESH_SERVER: u8 = 5;
 
+/// Victim: reply `[u64 base, u64 len, u32 memory map entries]` of the ACPI
+/// window the kernel gave it (its `acpi-tables` region).
+pub const VICTIM_ACPI_WINDOW: u32 = 13;
+
 /// Initial value of the victim's `.data` variable.
 pub const VICTIM_DATA_INITIAL: u32 = 0x1234_5678;

@@ -74,6 +74,10 @@ pub const ALL: &[Scenario] = &[
         "device_forged_msi_on_exception_vectors_and_nmi_leaves_the_kernel_running",
         forged_msi,
     ),
+    (
+        "acpi_root_table_near_4gib_gives_an_empty_window_and_boot_goes_on",
+        acpi_root_near_4gib,
+    ),
 ];
 
 const RUNNER_PING: u32 = 1 << 0;
@@ -502,5 +506,27 @@ fn forged_msi(r: &mut Runner) -> Outcome {
         ensure(code == rc::OK, "the server did not answer the forging")?;
         ensure(done[0] == 1, "edu's DMA to the interrupt window did not run")?;
     }
+    everyone_answers(r)
+}
+
+/// kernel-tests.toml's `[kernel] test-acpi-root` points the RSDP's root
+/// table at 0xffffffe0 (inside the BIOS flash the memory map reserves, but
+/// the table's claimed length runs past 4 GiB): the kernel copies nothing,
+/// says why in its log, and the boot went on to get here.
+fn acpi_root_near_4gib(r: &mut Runner) -> Outcome {
+    let mut out = [0u8; 20];
+    let (code, len) = r.call_live(Peer::Victim, VICTIM_ACPI_WINDOW, &[], &mut out);
+    ensure(code == rc::OK && len == 20, "the victim did not report its window")?;
+    let u64_at = |i: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&out[i..i + 8]);
+        u64::from_le_bytes(b)
+    };
+    let entries = u32::from_le_bytes([out[16], out[17], out[18], out[19]]);
+    ensure(entries > 0, "the window carries no boot memory map")?;
+    ensure(
+        u64_at(8) == 0,
+        "the kernel copied tables the hostile root pointer led it to",
+    )?;
     everyone_answers(r)
 }

@@ -100,6 +100,19 @@ fn main() -> ! {
                 unsafe { core::arch::asm!("movq {}, xmm5", out(reg) now) };
                 sys_reply(msg.sender, 0, &[(now == pattern) as u8]);
             }
+            VICTIM_ACPI_WINDOW => {
+                let (va, _, size) = config::regions::ACPI_TABLES;
+                // SAFETY: this task's own read-only region, mapped for its
+                // whole life.
+                let region = unsafe { core::slice::from_raw_parts(va as *const u8, size as usize) };
+                let mut out = [0u8; 20];
+                if let Some(h) = abi::acpi_window::WindowHeader::decode(region) {
+                    out[..8].copy_from_slice(&h.base.to_le_bytes());
+                    out[8..16].copy_from_slice(&h.len.to_le_bytes());
+                    out[16..].copy_from_slice(&(h.map_len as u32).to_le_bytes());
+                }
+                sys_reply(msg.sender, 0, &out);
+            }
             VICTIM_ATTACK => {
                 let (rc, detail) = attack(buf[0]);
                 let mut out = [0u8; 8];
