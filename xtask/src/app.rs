@@ -692,6 +692,8 @@ fn check(
     };
     app.system =
         crate::system::check(system_toml, &app).map_err(|(place, msg)| err(&place, msg))?;
+    let layout = crate::layout::layout(&app).map_err(|e| err("", e.0))?;
+    crate::memory::check(&app, &layout).map_err(|(place, msg)| err(&place, msg))?;
     Ok(app)
 }
 

@@ -22,6 +22,7 @@ mod graph;
 mod image;
 mod layout;
 mod logs;
+mod memory;
 mod qemu;
 mod rights;
 mod system;

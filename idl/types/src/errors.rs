@@ -50,6 +50,17 @@ pub enum AcpiError {
     },
     /// The client's buffer could not be written.
     LeaseFailed,
+    /// An RMRR of the device covers memory custody uses (the kernel, its
+    /// frames, a region of app.toml): it is refused, and the device stays
+    /// blocked rather than get that identity map.
+    RmrrOverCustodyMemory {
+        /// The device.
+        device: Bdf,
+        /// The RMRR's first byte.
+        base: u64,
+        /// Its last byte.
+        end: u64,
+    },
 }
 
 impl MaxEncodedLen for AcpiError {
@@ -58,6 +69,7 @@ impl MaxEncodedLen for AcpiError {
             Bdf::MAX_ENCODED_LEN + u16::MAX_ENCODED_LEN,
             Bdf::MAX_ENCODED_LEN,
             2 * u32::MAX_ENCODED_LEN,
+            Bdf::MAX_ENCODED_LEN + 2 * u64::MAX_ENCODED_LEN,
         ]);
 }
 
@@ -79,6 +91,10 @@ impl fmt::Display for AcpiError {
                 )
             }
             AcpiError::LeaseFailed => write!(f, "the client's buffer could not be written"),
+            AcpiError::RmrrOverCustodyMemory { device, base, end } => write!(
+                f,
+                "the RMRR {base:#x}..={end:#x} of device {device} covers memory custody uses; refused, the device stays blocked"
+            ),
         }
     }
 }
