@@ -81,8 +81,9 @@ fn name(task: u16) -> &'static str {
     NAMES.get(usize::from(task)).copied().unwrap_or("?")
 }
 
-/// The server with its notification handling.
-struct Task(Supervisor<Kipc, MAX_TASKS>);
+/// The server with its notification handling, and how many of each task's
+/// requests it refused (logged the first time and at powers of two).
+struct Task(Supervisor<Kipc, MAX_TASKS>, [u32; MAX_TASKS]);
 
 impl Dispatch for Task {
     fn dispatch(
@@ -98,11 +99,18 @@ impl Dispatch for Task {
         } = outcome
         {
             let op = supervisor::Op::from_raw(call.op).map_or("?", |o| o.name());
-            defmt::warn!(
-                "refused {=str} from {=str}: app.toml does not give it that power",
-                op,
-                name(call.caller.index() as u16)
-            );
+            let count = self.1.get_mut(call.caller.index()).map_or(1, |c| {
+                *c = c.saturating_add(1);
+                *c
+            });
+            if count.is_power_of_two() {
+                defmt::warn!(
+                    "refused {=str} from {=str}: app.toml does not give it that power (refusal {=u32})",
+                    op,
+                    name(call.caller.index() as u16),
+                    count
+                );
+            }
         }
         outcome
     }
@@ -187,7 +195,7 @@ impl Task {
 #[export_name = "main"]
 fn main() -> ! {
     defmt::info!("supervising {=usize} tasks", MAX_TASKS);
-    let mut task = Task(Supervisor::new(Kipc, config::TASK_INDEX));
+    let mut task = Task(Supervisor::new(Kipc, config::TASK_INDEX), [0; MAX_TASKS]);
     let mut transport = KernelTransport::with_groups(&NAMES, &config::powers::GROUPS);
     let mut buf = [0u8; abi::MAX_MESSAGE];
     idl_runtime::serve(&mut transport, &mut task, &mut buf)

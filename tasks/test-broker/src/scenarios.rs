@@ -48,7 +48,7 @@ const STRAY: u64 = 0x30_0000;
 const BRIDGED_RIDS: [Bdf; 3] = [EDU_BRIDGED, BRIDGE, SECBUS_ALIAS];
 
 /// What the broker's books say holds `dev`.
-fn custody(rig: &mut Rig, dev: Bdf) -> Result<Custody, &'static str> {
+pub(crate) fn custody(rig: &mut Rig, dev: Bdf) -> Result<Custody, &'static str> {
     let mut start = 0;
     loop {
         let page = rig
@@ -92,7 +92,7 @@ fn held_by(rig: &mut Rig, dev: Bdf, rids: &[Bdf], index: u16) -> Outcome {
 
 /// Reassigns through the broker and checks the report's previous and
 /// current entries.
-fn reassign(rig: &mut Rig, dev: Bdf, from: u16, to: u16) -> Outcome {
+pub(crate) fn reassign(rig: &mut Rig, dev: Bdf, from: u16, to: u16) -> Outcome {
     let report = rig.broker.reassign(dev, domain(to)).map_err(|e| {
         defmt::error!("reassign {}: {}", D(&dev), Dbg(&e));
         "the broker refused the reassignment"
