@@ -91,7 +91,7 @@ fn dies_at_this_message(kk: &mut Kernel, receiver: usize) -> bool {
             true
         }
         Some(n) => {
-            t.fault_after = Some(n - 1);
+            t.fault_after = Some(n.saturating_sub(1));
             false
         }
         None => false,

@@ -1,4 +1,39 @@
 //! The syscall dispatcher: decode `rax`, run the call, reschedule.
+//!
+//! # What a task's values can reach (the audit)
+//!
+//! No register a task passes can panic the kernel (it is built with
+//! overflow checks, so an unchecked `+` would be a panic) or make it touch
+//! memory that is not the task's. Every value, by where it goes:
+//! - **Pointers and lengths** (messages, reply and receive buffers, lease
+//!   tables, log and panic text, borrow buffers) go through
+//!   `SpanTable::translate`, which adds nothing: it subtracts the span's
+//!   base and compares, so `base + len` past the top of memory is refused,
+//!   not wrapped (`kern::regions` tests it). Message and log lengths are
+//!   compared with `MAX_MESSAGE` before use; a lease count with
+//!   `MAX_LEASES` before it multiplies.
+//! - **Lease fields** (base, length, from the client's table) and **borrow
+//!   offsets** (from the server): `base + offset` and `offset + len` are
+//!   `checked_add`s answered with `LEASE_OUT_OF_RANGE`; the lease table's
+//!   `index * 16` likewise (`ipc::lease_of`, `ipc::borrow`).
+//! - **Task IDs**: the index is looked up with `get` (out of range: a usage
+//!   fault), then the caller's rights, then the generation
+//!   (`Kernel::target`); shifts by an index use `wrapping_shr`/`shl` on
+//!   indices below 64 (`TASK_COUNT <= 64` is a compile-time assertion).
+//! - **Copy lengths** are the minimum of the two checked buffers.
+//! - **Timer deadlines, notification bits, IRQ masks, reply codes and
+//!   operation numbers** are stored and compared, never used in
+//!   arithmetic; counters (`delivered`, `refusals`, `fault_count`,
+//!   `fault_after`) wrap or saturate by design.
+//! - **Kernel IPC arguments** (supervisor only): indices go through
+//!   `kipc::valid`; request and reply lengths are clamped to the kernel's
+//!   buffers.
+//!
+//! The firmware is held to the same rule at boot: E820 sums saturate or are
+//! checked (`setup::is_ram`, `MemEntry::end`), and the ACPI window is
+//! bounded by the memory map (`kern::acpi_window`). The chaos task of
+//! `apps/broker-tests.toml` makes 100 000 random syscalls against all of
+//! this.
 
 use abi::{rc, FaultInfo, Sysnum, TaskId, MAX_MESSAGE};
 
