@@ -17,7 +17,9 @@
 //! updated for the one transition each call makes
 //! ([`Kernel::block_and_wake`]).
 
-use abi::{rc, TaskId, MAX_MESSAGE};
+use abi::{TaskId, MAX_MESSAGE};
+
+use crate::arch::regs::Delivery;
 
 use crate::kernel::{copy_phys, schedule, switch_to, Kernel};
 use crate::task::{BufferKind, State};
@@ -26,10 +28,10 @@ use crate::task::{BufferKind, State};
 /// general path.
 #[inline(always)]
 pub fn send(kk: &mut Kernel, me: usize) -> bool {
-    let r = &kk.tasks[me].regs;
-    let id = TaskId(r.rdi as u16);
-    let (op, msg, msg_len, reply, reply_cap, nleases) = (r.rsi, r.rdx, r.r10, r.r8, r.r9, r.r13);
-    if nleases != 0 || msg_len > MAX_MESSAGE as u64 {
+    let a = kk.tasks[me].regs.send_args();
+    let id = a.target;
+    let (msg, msg_len, reply, reply_cap) = (a.msg.addr, a.msg.len, a.reply.addr, a.reply.len);
+    if a.leases.len != 0 || msg_len > MAX_MESSAGE as u64 {
         return false;
     }
     let t = id.index();
@@ -58,18 +60,19 @@ pub fn send(kk: &mut Kernel, me: usize) -> bool {
     // The message moves now: only the reply buffer is needed later.
     task.bufs.reply = reply_pa;
     // SAFETY: our message was checked just now, the target's receive
-    // buffer for `rsi` bytes when it called `recv` (`IpcBuffers`);
+    // buffer for its capacity when it called `recv` (`IpcBuffers`);
     // distinct tasks share no copyable memory.
-    unsafe { copy_phys(msg_pa, target.bufs.receive, msg_len.min(target.regs.rsi)) };
+    let cap = target.regs.receive_capacity();
+    unsafe { copy_phys(msg_pa, target.bufs.receive, msg_len.min(cap)) };
     let sender = TaskId::new(me as u16, task.generation);
     target.delivered = target.delivered.wrapping_add(1);
-    let r = &mut target.regs;
-    r.rax = rc::OK as u64;
-    r.rdi = sender.0 as u64;
-    r.rsi = op as u32 as u64;
-    r.rdx = msg_len;
-    r.r10 = reply_cap;
-    r.r8 = 0;
+    target.regs.deliver_message(Delivery {
+        sender,
+        op: a.op,
+        len: msg_len,
+        reply_capacity: reply_cap,
+        leases: 0,
+    });
     task.state = State::InReply(t as u16);
     target.state = State::Runnable;
     kk.block_and_wake(me, t);
@@ -81,11 +84,11 @@ pub fn send(kk: &mut Kernel, me: usize) -> bool {
 /// receive; `false` to take the general path.
 #[inline(always)]
 pub fn reply_recv(kk: &mut Kernel, me: usize) -> bool {
-    let r = &kk.tasks[me].regs;
-    let id = TaskId(r.rdi as u16);
-    let (code, msg, len) = (r.rsi, r.rdx, r.r10);
-    let (buf, cap, mask, from) = (r.r8, r.r9, r.r12 as u32, r.r13);
-    if from != TaskId::ANY.0 as u64 || len > MAX_MESSAGE as u64 || kk.sending != 0 {
+    let (reply, recv) = kk.tasks[me].regs.reply_recv_args();
+    let id = reply.to;
+    let (code, msg, len) = (reply.code, reply.msg.addr, reply.msg.len);
+    let (buf, cap, mask) = (recv.buf.addr, recv.buf.len, recv.mask);
+    if recv.from != TaskId::ANY || len > MAX_MESSAGE as u64 || kk.sending != 0 {
         return false;
     }
     let c = id.index();
@@ -105,16 +108,14 @@ pub fn reply_recv(kk: &mut Kernel, me: usize) -> bool {
         return false;
     };
     task.bufs.receive = buf_pa;
-    // The receive's capacity, where `recv` keeps it for a later delivery.
-    // (Its other argument registers are overwritten by whatever wakes an
-    // open receive: a message or notification bits.)
-    task.regs.rsi = cap;
+    // The receive's capacity, where a later delivery looks for it.
+    task.regs.set_receive_capacity(cap);
     // SAFETY: our reply was checked just now, the client's reply buffer
-    // for `r9` bytes when it sent (`IpcBuffers`); distinct tasks share no
-    // copyable memory.
-    unsafe { copy_phys(msg_pa, client.bufs.reply, len.min(client.regs.r9)) };
-    client.regs.rax = code as u32 as u64;
-    client.regs.rdi = len;
+    // for its capacity when it sent (`IpcBuffers`); distinct tasks share
+    // no copyable memory.
+    let reply_cap = client.regs.reply_capacity();
+    unsafe { copy_phys(msg_pa, client.bufs.reply, len.min(reply_cap)) };
+    client.regs.deliver_reply(code, len);
     task.state = State::InRecv { mask, from: None };
     client.state = State::Runnable;
     kk.block_and_wake(me, c);

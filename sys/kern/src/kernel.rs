@@ -233,7 +233,7 @@ impl Kernel {
             let fired = t.pending & mask;
             if fired != 0 {
                 t.pending &= !fired;
-                deliver_notification(t, fired);
+                t.regs.deliver_notification(fired);
                 self.wake(index);
             }
         }
@@ -282,8 +282,7 @@ impl Kernel {
                 _ => false,
             };
             if waiting {
-                other.regs.rax = dead as u64;
-                other.regs.rdi = 0;
+                other.regs.set_code(dead);
                 self.wake(i);
             }
         }
@@ -405,17 +404,6 @@ pub unsafe fn copy_phys(src: u64, dst: u64, len: u64) {
         // SAFETY: as above.
         unsafe { d.add(i).write(s.add(i).read()) };
     }
-}
-
-/// Hands notification bits to a task in `recv` as its results (the caller
-/// makes it runnable).
-pub fn deliver_notification(t: &mut Task, bits: u32) {
-    t.regs.rax = rc::OK as u64;
-    t.regs.rdi = TaskId::KERNEL.0 as u64;
-    t.regs.rsi = bits as u64;
-    t.regs.rdx = 0;
-    t.regs.r10 = 0;
-    t.regs.r8 = 0;
 }
 
 fn reinit_memory(t: &mut Task, desc: &'static kern::desc::TaskDesc) {

@@ -2,53 +2,10 @@
 //! state, pending notifications, timer, and its address-space map.
 
 use abi::{FaultInfo, Generation};
+
+pub use crate::arch::regs::{SavedRegs, SAVED_REGS_SIZE};
 use kern::desc::TaskDesc;
 use kern::regions::{Access, SpanTable};
-
-/// Registers saved on every entry, laid out as the entry code pushes them:
-/// general registers, then vector and error code, then the CPU's `iretq`
-/// frame. Its end must be 16-byte aligned (`TSS.RSP0` points there).
-#[repr(C, align(16))]
-#[derive(Copy, Clone, Debug, Default)]
-pub struct SavedRegs {
-    pub r15: u64,
-    pub r14: u64,
-    pub r13: u64,
-    pub r12: u64,
-    pub r11: u64,
-    pub r10: u64,
-    pub r9: u64,
-    pub r8: u64,
-    pub rbp: u64,
-    pub rdi: u64,
-    pub rsi: u64,
-    pub rdx: u64,
-    pub rcx: u64,
-    pub rbx: u64,
-    pub rax: u64,
-    pub vector: u64,
-    pub error: u64,
-    pub rip: u64,
-    pub cs: u64,
-    pub rflags: u64,
-    pub rsp: u64,
-    pub ss: u64,
-}
-
-/// Size of [`SavedRegs`]; the entry code has it as a literal (22 * 8).
-pub const SAVED_REGS_SIZE: usize = 22 * 8;
-const _: () = assert!(core::mem::size_of::<SavedRegs>() == SAVED_REGS_SIZE);
-
-/// The slots `syscall_entry` stores by number (`[rsp + n * 8]`).
-const _: () = {
-    use core::mem::offset_of;
-    assert!(offset_of!(SavedRegs, r15) == 0);
-    assert!(offset_of!(SavedRegs, r10) == 5 * 8);
-    assert!(offset_of!(SavedRegs, rax) == 14 * 8);
-    assert!(offset_of!(SavedRegs, rip) == 17 * 8);
-    assert!(offset_of!(SavedRegs, rflags) == 19 * 8);
-    assert!(offset_of!(SavedRegs, rsp) == 20 * 8);
-};
 
 /// Where a task's `fxsave` area is, from the start of its save area: the
 /// entry code reaches both through one pointer.
@@ -195,30 +152,7 @@ pub struct Task {
 impl Task {
     /// An unused slot.
     pub const EMPTY: Task = Task {
-        regs: SavedRegs {
-            r15: 0,
-            r14: 0,
-            r13: 0,
-            r12: 0,
-            r11: 0,
-            r10: 0,
-            r9: 0,
-            r8: 0,
-            rbp: 0,
-            rdi: 0,
-            rsi: 0,
-            rdx: 0,
-            rcx: 0,
-            rbx: 0,
-            rax: 0,
-            vector: 0,
-            error: 0,
-            rip: 0,
-            cs: 0,
-            rflags: 0,
-            rsp: 0,
-            ss: 0,
-        },
+        regs: SavedRegs::ZERO,
         fpu: FpuState::initial(),
         desc: None,
         priority: u8::MAX,
@@ -247,15 +181,7 @@ impl Task {
 
     /// Puts the registers in their starting state.
     pub fn reset_registers(&mut self, entry: u64, stack_top: u64) {
-        use crate::arch::boot::{USER_CS, USER_DS};
-        self.regs = SavedRegs {
-            rip: entry,
-            cs: USER_CS as u64,
-            rflags: INITIAL_RFLAGS,
-            rsp: stack_top,
-            ss: USER_DS as u64,
-            ..SavedRegs::default()
-        };
+        self.regs = SavedRegs::initial(entry, stack_top, INITIAL_RFLAGS);
         self.fpu = FpuState::initial();
         self.pending = 0;
         self.timer = None;

@@ -47,7 +47,7 @@ extern "C" fn trap_from_user(frame: *mut SavedRegs) {
     let kk = k();
     let me = kk.current;
     // SAFETY: the entry code passes the current task's save area.
-    let r = unsafe { *frame };
+    let r = unsafe { (*frame).trap() };
     if r.vector >= FIRST_INTERRUPT {
         interrupt(r.vector);
     } else if device_interrupt_on_exception_vector(r.vector) {
@@ -79,7 +79,7 @@ extern "C" fn trap_from_user(frame: *mut SavedRegs) {
 #[no_mangle]
 extern "C" fn trap_in_place(frame: *mut SavedRegs) {
     // SAFETY: the entry code passes the frame it pushed on this stack.
-    let f = unsafe { *frame };
+    let f = unsafe { (*frame).trap() };
     if f.vector == NMI {
         // Nothing else here: an NMI may interrupt the kernel anywhere.
         NMIS.fetch_add(1, Ordering::Relaxed);
@@ -97,10 +97,9 @@ extern "C" fn trap_in_place(frame: *mut SavedRegs) {
     } else {
         f.error
     };
-    let ring = f.cs & 3;
     crate::fatal(format_args!(
-        "exception {} in ring {ring} at {:#x} (detail {:#x})",
-        f.vector, f.rip, detail
+        "exception {} in ring {} at {:#x} (detail {:#x})",
+        f.vector, f.ring, f.rip, detail
     ));
 }
 
