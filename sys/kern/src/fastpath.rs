@@ -15,7 +15,7 @@
 //! both tasks are borrowed once ([`get_disjoint_mut`](slice::get_disjoint_mut)
 //! checks the index and that they differ), and the scheduler's sets are
 //! updated for the one transition each call makes
-//! ([`Kernel::block_and_wake`]).
+//! ([`Kernel::hand_off`]).
 
 use abi::{TaskId, MAX_MESSAGE};
 
@@ -73,9 +73,7 @@ pub fn send(kk: &mut Kernel, me: usize) -> bool {
         reply_capacity: reply_cap,
         leases: 0,
     });
-    task.state = State::InReply(t as u16);
-    target.state = State::Runnable;
-    kk.block_and_wake(me, t);
+    kk.hand_off(me, State::InReply(t as u16), t);
     switch_to(t);
     true
 }
@@ -116,9 +114,7 @@ pub fn reply_recv(kk: &mut Kernel, me: usize) -> bool {
     let reply_cap = client.regs.reply_capacity();
     unsafe { copy_phys(msg_pa, client.bufs.reply, len.min(reply_cap)) };
     client.regs.deliver_reply(code, len);
-    task.state = State::InRecv { mask, from: None };
-    client.state = State::Runnable;
-    kk.block_and_wake(me, c);
+    kk.hand_off(me, State::InRecv { mask, from: None }, c);
     crate::ready::note(kk, me);
     // The client is runnable: the set is not empty.
     match kk.order.get(kk.runnable.trailing_zeros() as usize) {

@@ -162,8 +162,8 @@ impl Kernel {
     }
 
     /// Sets a task's state; every change goes through here (or through
-    /// [`Kernel::block_and_wake`]), which keeps the `runnable` and
-    /// `sending` sets.
+    /// [`Kernel::hand_off`]), which keeps the `runnable` and `sending`
+    /// sets.
     #[inline(always)]
     pub fn set_state(&mut self, index: usize, state: State) {
         self.tasks[index].state = state;
@@ -186,13 +186,18 @@ impl Kernel {
         }
     }
 
-    /// The sets' half of the IPC fast path's one transition: `blocked`,
-    /// which was running, now has a state that is neither runnable nor
-    /// sending (`InReply`, `InRecv`), and `woken`, which was in neither set
-    /// (`InRecv`, `InReply`), is now `Runnable`. The caller stored both
-    /// states.
+    /// The IPC fast path's one transition: `blocked`, which was running,
+    /// takes `state`, neither runnable nor sending (`InReply`, `InRecv`),
+    /// and `woken`, which was in neither set (`InRecv`, `InReply`), becomes
+    /// `Runnable`. With [`Kernel::set_state`], the only writers of a
+    /// task's state after boot.
     #[inline(always)]
-    pub fn block_and_wake(&mut self, blocked: usize, woken: usize) {
+    pub fn hand_off(&mut self, blocked: usize, state: State, woken: usize) {
+        debug_assert!(!matches!(state, State::Runnable | State::InSend(_)));
+        if let Ok([b, w]) = self.tasks.get_disjoint_mut([blocked, woken]) {
+            b.state = state;
+            w.state = State::Runnable;
+        }
         let place = |i: usize| 1u64.wrapping_shl(self.position[i] as u32);
         self.runnable = (self.runnable & !place(blocked)) | place(woken);
     }
