@@ -499,11 +499,7 @@ fn kernel_config(
         let _ = writeln!(s, "            stack_top: {:#x},", tl.stack_top);
         let _ = writeln!(s, "            stack_size: {:#x},", t.stacksize);
         let _ = writeln!(s, "            start: {},", t.start);
-        let _ = writeln!(
-            s,
-            "            rights: {},",
-            crate::rights::literal(app, i)
-        );
+        let _ = writeln!(s, "            rights: {},", crate::rights::literal(app, i));
         let _ = writeln!(s, "            segments: &[");
         for seg in &segments[i] {
             let _ = writeln!(

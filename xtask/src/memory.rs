@@ -55,7 +55,10 @@ fn check_bases(app: &App, layout: &Layout) -> Result<(), (String, String)> {
         let Some(base) = r.base else { continue };
         let place = format!("[regions.{}]", r.name);
         let Some(end) = base.checked_add(r.size) else {
-            return Err((place, format!("base: {base:#x} + size wraps past the top of memory")));
+            return Err((
+                place,
+                format!("base: {base:#x} + size wraps past the top of memory"),
+            ));
         };
         if overlaps((base, end), (KERNEL_BASE, FRAMES_END)) {
             return Err((

@@ -20,10 +20,9 @@ pub struct TaskRights {
 /// The rights of task `index` of `app`.
 pub fn of(app: &App, index: usize) -> TaskRights {
     let t = &app.tasks[index];
-    let send = t
-        .slots
-        .iter()
-        .fold(0u64, |set, (_, peer)| set | 1u64.checked_shl(*peer as u32).unwrap_or(0));
+    let send = t.slots.iter().fold(0u64, |set, (_, peer)| {
+        set | 1u64.checked_shl(*peer as u32).unwrap_or(0)
+    });
     let mut post: Vec<(usize, u32)> = Vec::new();
     for (_, peer, bits) in &t.notify {
         match post.iter_mut().find(|(p, _)| p == peer) {

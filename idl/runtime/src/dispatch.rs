@@ -136,10 +136,13 @@ pub fn admit<A: DeserializeOwned>(
 ) -> Result<Admitted<A>, DispatchOutcome> {
     if !rules.callers.is_empty() {
         let name = ctx.task_name(call.caller);
-        let allowed = rules.callers.iter().any(|c| match c.strip_prefix(GROUP_PREFIX) {
-            Some(group) => ctx.in_group(call.caller, group),
-            None => name == Some(*c),
-        });
+        let allowed = rules
+            .callers
+            .iter()
+            .any(|c| match c.strip_prefix(GROUP_PREFIX) {
+                Some(group) => ctx.in_group(call.caller, group),
+                None => name == Some(*c),
+            });
         if !allowed {
             return Err(DispatchOutcome::Reply {
                 code: reply_code::ACCESS_DENIED,
@@ -316,13 +319,19 @@ mod tests {
             code: reply_code::ACCESS_DENIED,
             len: 0,
         };
-        assert_eq!(admit::<[u8; 16]>(&from(2), &Named, &rules).err(), Some(denied));
+        assert_eq!(
+            admit::<[u8; 16]>(&from(2), &Named, &rules).err(),
+            Some(denied)
+        );
         // A task whose *name* is the group's is not thereby a member.
         let named_ops = OpSpec {
             callers: &["@two"],
             ..SIXTEEN
         };
-        assert_eq!(admit::<[u8; 16]>(&from(2), &Named, &named_ops).err(), Some(denied));
+        assert_eq!(
+            admit::<[u8; 16]>(&from(2), &Named, &named_ops).err(),
+            Some(denied)
+        );
         // Names and groups mix.
         let mixed = OpSpec {
             callers: &["two", "@ops"],

@@ -33,8 +33,8 @@ pub use domid::{
     DidGrant, DidHolder, DidRelease, SeedDecodeError, SeedOwner, SeedRecord, SEED_RECORDS_MAX,
 };
 pub use errors::{
-    AcpiError, BrokerError, DomidError, IommuError, NoError, PciError, SeedFault,
-    SupervisorError, UnitFault,
+    AcpiError, BrokerError, DomidError, IommuError, NoError, PciError, SeedFault, SupervisorError,
+    UnitFault,
 };
 pub use faults::{DmaDirection, FaultBatch, FaultRecord, FAULTS_PER_BATCH};
 pub use hardware::{

@@ -108,7 +108,9 @@ pub struct WindowHeader {
 impl WindowHeader {
     /// The boot memory map as the kernel saw it.
     pub fn memory_map(&self) -> &[MemEntry] {
-        self.memory_map.get(..self.map_len).unwrap_or(&self.memory_map)
+        self.memory_map
+            .get(..self.map_len)
+            .unwrap_or(&self.memory_map)
     }
 
     /// Encodes as stored.
@@ -209,12 +211,36 @@ mod tests {
 
     /// QEMU q35 with SeaBIOS and 256 MiB, as the kernel logs it.
     const QEMU: [MemEntry; 6] = [
-        MemEntry { base: 0, size: 0x9fc00, kind: E820_RAM },
-        MemEntry { base: 0x9fc00, size: 0x400, kind: E820_RESERVED },
-        MemEntry { base: 0xf0000, size: 0x10000, kind: E820_RESERVED },
-        MemEntry { base: 0x100000, size: 0xfedf000, kind: E820_RAM },
-        MemEntry { base: 0xffdf000, size: 0x21000, kind: E820_RESERVED },
-        MemEntry { base: 0xfffc0000, size: 0x40000, kind: E820_RESERVED },
+        MemEntry {
+            base: 0,
+            size: 0x9fc00,
+            kind: E820_RAM,
+        },
+        MemEntry {
+            base: 0x9fc00,
+            size: 0x400,
+            kind: E820_RESERVED,
+        },
+        MemEntry {
+            base: 0xf0000,
+            size: 0x10000,
+            kind: E820_RESERVED,
+        },
+        MemEntry {
+            base: 0x100000,
+            size: 0xfedf000,
+            kind: E820_RAM,
+        },
+        MemEntry {
+            base: 0xffdf000,
+            size: 0x21000,
+            kind: E820_RESERVED,
+        },
+        MemEntry {
+            base: 0xfffc0000,
+            size: 0x40000,
+            kind: E820_RESERVED,
+        },
     ];
     const FOUR_GIB: u64 = 1 << 32;
 
@@ -227,7 +253,10 @@ mod tests {
     #[test]
     fn ram_the_kernel_image_and_unlisted_memory_are_not_covered() {
         assert!(!firmware_covers(&QEMU, 0x100000, 0x1000, FOUR_GIB));
-        assert!(!firmware_covers(&QEMU, 0xffde000, 0x2000, FOUR_GIB), "straddles RAM");
+        assert!(
+            !firmware_covers(&QEMU, 0xffde000, 0x2000, FOUR_GIB),
+            "straddles RAM"
+        );
         assert!(!firmware_covers(&QEMU, 0xc000_0000, 16, FOUR_GIB), "a hole");
     }
 

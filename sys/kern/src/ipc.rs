@@ -24,7 +24,13 @@ const LEASE_SIZE: u64 = core::mem::size_of::<Lease>() as u64;
 
 /// The task `id` names for `me`'s `need`, or the error the dispatcher
 /// answers (a task that does not exist is a usage fault of `sysnum`).
-fn resolve(kk: &mut Kernel, me: usize, need: Need, id: TaskId, sysnum: Sysnum) -> Result<usize, UserError> {
+fn resolve(
+    kk: &mut Kernel,
+    me: usize,
+    need: Need,
+    id: TaskId,
+    sysnum: Sysnum,
+) -> Result<usize, UserError> {
     kk.target(me, need, id, 0).map_err(|r| match r {
         Refusal::NoSuchTask => UserError::usage(sysnum),
         Refusal::Code(code) => UserError::Code(code),
@@ -271,7 +277,11 @@ fn lease_of(kk: &Kernel, me: usize, id: TaskId, index: u64) -> Result<(usize, Le
 pub fn borrow(kk: &mut Kernel, me: usize, write: bool) -> SysResult {
     let a = kk.tasks[me].regs.borrow_args();
     let need = if write { Access::Read } else { Access::Write };
-    if kk.tasks[me].spans.translate(a.buf.addr, a.buf.len, need).is_none() {
+    if kk.tasks[me]
+        .spans
+        .translate(a.buf.addr, a.buf.len, need)
+        .is_none()
+    {
         let sysnum = if write {
             Sysnum::BorrowWrite
         } else {

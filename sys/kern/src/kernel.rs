@@ -113,7 +113,13 @@ impl Kernel {
     /// nothing (not even that a peer restarted) of a task it has no right
     /// to.
     #[inline]
-    pub fn target(&mut self, me: usize, need: Need, id: TaskId, bits: u32) -> Result<usize, Refusal> {
+    pub fn target(
+        &mut self,
+        me: usize,
+        need: Need,
+        id: TaskId,
+        bits: u32,
+    ) -> Result<usize, Refusal> {
         let i = id.index();
         let Some(t) = self.tasks.get(i) else {
             return Err(Refusal::NoSuchTask);

@@ -57,10 +57,7 @@ impl Need {
 
 impl Rights {
     /// No rights at all.
-    pub const NONE: Rights = Rights {
-        send: 0,
-        post: &[],
-    };
+    pub const NONE: Rights = Rights { send: 0, post: &[] };
 
     /// Whether the holder may send to task `target`.
     #[inline(always)]
@@ -116,7 +113,10 @@ mod tests {
     use super::*;
 
     const POSTS: [PostRight; 2] = [
-        PostRight { task: 3, bits: 0b0110 },
+        PostRight {
+            task: 3,
+            bits: 0b0110,
+        },
         PostRight { task: 5, bits: 0b1 },
     ];
     const R: Rights = Rights {

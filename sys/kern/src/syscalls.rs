@@ -135,7 +135,14 @@ fn get_timer(kk: &mut Kernel, me: usize) -> SysResult {
 
 /// The task `id` names for `me`'s `need` (a task that does not exist is a
 /// usage fault of `sysnum`).
-fn resolve(kk: &mut Kernel, me: usize, need: Need, id: TaskId, bits: u32, sysnum: Sysnum) -> Result<usize, UserError> {
+fn resolve(
+    kk: &mut Kernel,
+    me: usize,
+    need: Need,
+    id: TaskId,
+    bits: u32,
+    sysnum: Sysnum,
+) -> Result<usize, UserError> {
     kk.target(me, need, id, bits).map_err(|r| match r {
         Refusal::NoSuchTask => UserError::usage(sysnum),
         Refusal::Code(code) => UserError::Code(code),

@@ -99,7 +99,13 @@ mod tests {
         ];
         assert!(outside_reserved(&map, 0x7f0_0000, 0x7f0_0fff));
         assert!(!outside_reserved(&map, 0xfee_0000, 0xfee_0fff));
-        assert!(outside_reserved(&map, 0xfee_0000, 0xff0_0fff), "runs past it");
-        assert!(!outside_reserved(&[], 0x7f0_0000, 0x7f0_0fff), "no map, no verdict");
+        assert!(
+            outside_reserved(&map, 0xfee_0000, 0xff0_0fff),
+            "runs past it"
+        );
+        assert!(
+            !outside_reserved(&[], 0x7f0_0000, 0x7f0_0fff),
+            "no map, no verdict"
+        );
     }
 }

@@ -13,9 +13,9 @@ use core::fmt::Write as _;
 
 use abi::TaskId;
 use idl_runtime::KernelTransport;
+use idl_types::TaskIndex;
 use idl_types::{Bdf, Custody, DeviceEntry, DomainId, UnitId};
 use task_console::{parse, Command, DeviceRef, LineEditor, LineEvent, HELP};
-use idl_types::TaskIndex;
 use task_supervisor::supervisor;
 use userlib::*;
 
@@ -316,8 +316,9 @@ impl Console {
         for (i, name) in NAMES.iter().enumerate() {
             match self.supervisor.task_report(TaskIndex(i as u16)) {
                 Ok(r) => {
-                    let last = abi::FaultInfo::decode(r.last_fault_kind, r.last_fault_a, r.last_fault_b)
-                        .map_or("-", |f| f.describe());
+                    let last =
+                        abi::FaultInfo::decode(r.last_fault_kind, r.last_fault_a, r.last_fault_b)
+                            .map_or("-", |f| f.describe());
                     let _ = writeln!(
                         o,
                         "{name:<12} generation {:<3} faults {:<3} refused {:<5} last: {last}",

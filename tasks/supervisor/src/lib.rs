@@ -65,7 +65,9 @@ impl TaskRecord {
         } else if served && ran >= STABLE_MS {
             decayed(self.backoff_ms, ran / STABLE_MS)
         } else {
-            self.backoff_ms.saturating_mul(2).clamp(MIN_BACKOFF_MS, MAX_BACKOFF_MS)
+            self.backoff_ms
+                .saturating_mul(2)
+                .clamp(MIN_BACKOFF_MS, MAX_BACKOFF_MS)
         };
         let at = now.saturating_add(self.backoff_ms);
         self.restart_at = Some(at);
@@ -82,7 +84,9 @@ impl TaskRecord {
 
 /// `backoff` halved once per stable period, none below [`MIN_BACKOFF_MS`].
 fn decayed(backoff: u64, periods: u64) -> u64 {
-    let halved = backoff.checked_shr(u32::try_from(periods).unwrap_or(u32::MAX)).unwrap_or(0);
+    let halved = backoff
+        .checked_shr(u32::try_from(periods).unwrap_or(u32::MAX))
+        .unwrap_or(0);
     if halved < MIN_BACKOFF_MS {
         0
     } else {
@@ -104,7 +108,13 @@ mod tests {
 
     /// Faults `r` `times` times, each `run_ms` after its restart; the
     /// restart delays it got.
-    fn crash_loop(r: &mut TaskRecord, now: &mut u64, times: usize, run_ms: u64, served: bool) -> Vec<u64> {
+    fn crash_loop(
+        r: &mut TaskRecord,
+        now: &mut u64,
+        times: usize,
+        run_ms: u64,
+        served: bool,
+    ) -> Vec<u64> {
         let mut delays = Vec::new();
         for _ in 0..times {
             *now += run_ms;
@@ -164,7 +174,10 @@ mod tests {
         let mut now = 0;
         crash_loop(&mut r, &mut now, 3, 1, true);
         crash_loop(&mut r, &mut now, 1, 100 * STABLE_MS, true);
-        assert_eq!(crash_loop(&mut r, &mut now, 2, 1, true), [MIN_BACKOFF_MS, 20]);
+        assert_eq!(
+            crash_loop(&mut r, &mut now, 2, 1, true),
+            [MIN_BACKOFF_MS, 20]
+        );
     }
 
     #[test]

@@ -53,10 +53,7 @@ impl KernelPowers for Kipc {
     }
 
     fn fault(&mut self, task: u16) -> bool {
-        defmt::warn!(
-            "fault injection: faulting {=str} on request",
-            name(task)
-        );
+        defmt::warn!("fault injection: faulting {=str} on request", name(task));
         sys_kipc(KipcOp::FaultTask, &task.to_le_bytes(), &mut []).0 == abi::rc::OK
     }
 

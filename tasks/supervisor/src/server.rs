@@ -276,10 +276,20 @@ mod tests {
     #[test]
     fn a_worker_shutdown_request_is_refused_and_the_machine_stays_up() {
         let mut s = sup();
-        let (out, _) = ask(&mut s, 2, supervisor::Op::Shutdown, &supervisor::ShutdownArgs { code: 0x11 });
+        let (out, _) = ask(
+            &mut s,
+            2,
+            supervisor::Op::Shutdown,
+            &supervisor::ShutdownArgs { code: 0x11 },
+        );
         assert_eq!(out, denied());
         assert!(s.kernel.shutdowns.is_empty());
-        let (out, _) = ask(&mut s, 3, supervisor::Op::Shutdown, &supervisor::ShutdownArgs { code: 0x10 });
+        let (out, _) = ask(
+            &mut s,
+            3,
+            supervisor::Op::Shutdown,
+            &supervisor::ShutdownArgs { code: 0x10 },
+        );
         assert_eq!(code(out), reply_code::OK);
         assert_eq!(s.kernel.shutdowns, [0x10]);
     }
@@ -287,9 +297,7 @@ mod tests {
     #[test]
     fn fault_injection_is_refused_to_workers_and_to_operators_without_the_power() {
         let mut s = sup();
-        let args = supervisor::FaultTaskArgs {
-            task: TaskIndex(2),
-        };
+        let args = supervisor::FaultTaskArgs { task: TaskIndex(2) };
         assert_eq!(ask(&mut s, 2, supervisor::Op::FaultTask, &args).0, denied());
         assert_eq!(ask(&mut s, 3, supervisor::Op::FaultTask, &args).0, denied());
         let arm = supervisor::ArmFaultArgs {
@@ -298,8 +306,14 @@ mod tests {
         };
         assert_eq!(ask(&mut s, 3, supervisor::Op::ArmFault, &arm).0, denied());
         assert!(s.kernel.faulted.is_empty() && s.kernel.armed.is_empty());
-        assert_eq!(code(ask(&mut s, 1, supervisor::Op::FaultTask, &args).0), reply_code::OK);
-        assert_eq!(code(ask(&mut s, 1, supervisor::Op::ArmFault, &arm).0), reply_code::OK);
+        assert_eq!(
+            code(ask(&mut s, 1, supervisor::Op::FaultTask, &args).0),
+            reply_code::OK
+        );
+        assert_eq!(
+            code(ask(&mut s, 1, supervisor::Op::ArmFault, &arm).0),
+            reply_code::OK
+        );
         assert_eq!(s.kernel.faulted, [2]);
         assert_eq!(s.kernel.armed, [(2, 1)]);
     }
@@ -320,7 +334,10 @@ mod tests {
                 },
             );
             assert_eq!(code(out), reply_code::OP_ERROR);
-            assert_eq!(postcard::from_bytes::<SupervisorError>(&body).unwrap(), want);
+            assert_eq!(
+                postcard::from_bytes::<SupervisorError>(&body).unwrap(),
+                want
+            );
         }
         assert!(s.kernel.faulted.is_empty());
     }
@@ -329,18 +346,23 @@ mod tests {
     fn reports_and_message_counts_are_for_operators() {
         let mut s = sup();
         s.records[2].faults = 3;
-        let args = supervisor::TaskReportArgs {
-            task: TaskIndex(2),
-        };
-        assert_eq!(ask(&mut s, 2, supervisor::Op::TaskReport, &args).0, denied());
+        let args = supervisor::TaskReportArgs { task: TaskIndex(2) };
+        assert_eq!(
+            ask(&mut s, 2, supervisor::Op::TaskReport, &args).0,
+            denied()
+        );
         let (out, body) = ask(&mut s, 3, supervisor::Op::TaskReport, &args);
         assert_eq!(code(out), reply_code::OK);
         let report: TaskReport = postcard::from_bytes(&body).unwrap();
-        assert_eq!((report.generation, report.faults, report.refusals), (3, 3, 7));
-        let count = supervisor::MessageCountArgs {
-            task: TaskIndex(1),
-        };
-        assert_eq!(ask(&mut s, 2, supervisor::Op::MessageCount, &count).0, denied());
+        assert_eq!(
+            (report.generation, report.faults, report.refusals),
+            (3, 3, 7)
+        );
+        let count = supervisor::MessageCountArgs { task: TaskIndex(1) };
+        assert_eq!(
+            ask(&mut s, 2, supervisor::Op::MessageCount, &count).0,
+            denied()
+        );
         let (out, body) = ask(&mut s, 1, supervisor::Op::MessageCount, &count);
         assert_eq!(code(out), reply_code::OK);
         assert_eq!(postcard::from_bytes::<u32>(&body).unwrap(), 101);
@@ -352,6 +374,9 @@ mod tests {
         s.deaths
             .record(TaskIndex(2), 1, idl_types::DeathCause::Panic, true);
         let args = supervisor::DeathAfterArgs { after: 0 };
-        assert_eq!(ask(&mut s, 1, supervisor::Op::DeathAfter, &args).0, denied());
+        assert_eq!(
+            ask(&mut s, 1, supervisor::Op::DeathAfter, &args).0,
+            denied()
+        );
     }
 }

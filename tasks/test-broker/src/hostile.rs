@@ -4,8 +4,8 @@
 //! build lets through only in test images).
 
 use abi::TaskId;
-use idl_types::{Bdf, Custody, EntryOwner, TaskIndex, UnitId};
 use idl_runtime::KernelTransport;
+use idl_types::{Bdf, Custody, EntryOwner, TaskIndex, UnitId};
 use task_supervisor::supervisor;
 use userlib::*;
 
@@ -43,7 +43,9 @@ const CHAOS_LIMIT_MS: u64 = 100_000;
 const REPORT_LEN: usize = 24;
 
 /// Faults of every task so far, by the supervisor's books.
-fn faults(s: &mut supervisor::Client<KernelTransport>) -> Result<[u32; config::TASK_COUNT], &'static str> {
+fn faults(
+    s: &mut supervisor::Client<KernelTransport>,
+) -> Result<[u32; config::TASK_COUNT], &'static str> {
     let mut out = [0u32; config::TASK_COUNT];
     for (i, f) in out.iter_mut().enumerate() {
         *f = s
@@ -94,7 +96,8 @@ fn chaos_beside_the_system(rig: &mut Rig) -> Outcome {
     };
     sys_set_timer(None, 0);
     sys_reply(sender, 0, &[]);
-    let word = |i: usize| u32::from_le_bytes([report[i], report[i + 1], report[i + 2], report[i + 3]]);
+    let word =
+        |i: usize| u32::from_le_bytes([report[i], report[i + 1], report[i + 2], report[i + 3]]);
     let (total, refused, unexpected, fatal) = (word(0), word(4), word(8), word(12));
     defmt::info!(
         "chaos: {=u32} syscalls ({=u32} refused, {=u32} unexpected, {=u32} meant to fault it) beside {=u32} moves of edu0 with DMA",
@@ -105,12 +108,22 @@ fn chaos_beside_the_system(rig: &mut Rig) -> Outcome {
         moves
     );
     ensure(total >= CHAOS_CALLS, "the chaos task made too few syscalls")?;
-    ensure(unexpected == 0, "the kernel answered the chaos task against its contract")?;
-    ensure(fatal == CHAOS_FATAL_CALLS, "the chaos task did not finish its fatal calls")?;
+    ensure(
+        unexpected == 0,
+        "the kernel answered the chaos task against its contract",
+    )?;
+    ensure(
+        fatal == CHAOS_FATAL_CALLS,
+        "the chaos task did not finish its fatal calls",
+    )?;
     ensure(moves >= 2, "edu0 did not move while chaos ran")?;
     let after = faults(&mut sup)?;
     for (i, (b, a)) in before.iter().zip(after.iter()).enumerate() {
-        let want = if i == usize::from(chaos) { b + CHAOS_FATAL_CALLS } else { *b };
+        let want = if i == usize::from(chaos) {
+            b + CHAOS_FATAL_CALLS
+        } else {
+            *b
+        };
         if *a != want {
             defmt::error!(
                 "task {=str}: {=u32} faults before, {=u32} after",

@@ -35,7 +35,9 @@ fn main() -> ! {
         Ok(mut rig) => {
             test_harness::run(&mut rig, &scenarios::ALL) + test_harness::run(&mut rig, hostile)
         }
-        Err(why) => test_harness::fail_all(&scenarios::ALL, why) + test_harness::fail_all(hostile, why),
+        Err(why) => {
+            test_harness::fail_all(&scenarios::ALL, why) + test_harness::fail_all(hostile, why)
+        }
     };
     test_harness::finish(config::slots::SUPERVISOR, failures)
 }

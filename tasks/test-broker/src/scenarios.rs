@@ -5,7 +5,6 @@
 
 use defmt::{Debug2Format as Dbg, Display2Format as D};
 use idl_types::{Bdf, BrokerEvent, ContextState, Custody, EntryOwner, TaskIndex, UnitId};
-use userlib::*;
 
 use crate::config;
 use crate::rig::{domain, ensure, sleep_ms, Rig, BRIDGE, EDU0, EDU1, EDU_BRIDGED, SECBUS_ALIAS};

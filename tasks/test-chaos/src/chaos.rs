@@ -114,7 +114,7 @@ impl Ctx {
             4 => KERNEL + off,
             5 => LAPIC + (off & 0xfff),
             6 => VTD + (off & 0xfff),
-            7 => NON_CANONICAL | rng.next() >> 1,
+            7 => NON_CANONICAL | rng.next_u64() >> 1,
             _ => u64::MAX - off,
         }
     }
@@ -122,7 +122,11 @@ impl Ctx {
     /// A task ID in the image's index range, with a random generation.
     fn id(&self, rng: &mut Rng) -> TaskId {
         let index = rng.below(config::TASK_COUNT as u64) as u16;
-        let generation = if rng.chance(50) { 0 } else { rng.below(64) as u8 };
+        let generation = if rng.chance(50) {
+            0
+        } else {
+            rng.below(64) as u8
+        };
         TaskId::new(index, abi::Generation::new(generation))
     }
 }
@@ -163,7 +167,7 @@ pub fn run() -> ! {
     if st.phase == Phase::Random as u32 {
         while st.done < CALLS {
             let mut rng = Rng(st.rng);
-            if st.done % ATTACK_EVERY == 0 {
+            if st.done.is_multiple_of(ATTACK_EVERY) {
                 attacks(st, &ctx);
             }
             random_call(st, &ctx, &mut rng);
@@ -178,7 +182,12 @@ pub fn run() -> ! {
             st.next_fatal += 1;
             st.tally.count(call.0 as usize, true);
             (call.1)(&ctx);
-            surprise(st, call.0, rc::OK, "a call meant to fault the task returned");
+            surprise(
+                st,
+                call.0,
+                rc::OK,
+                "a call meant to fault the task returned",
+            );
         }
         st.phase = Phase::Report as u32;
     }
@@ -209,7 +218,16 @@ fn poke(st: &mut State, ctx: &Ctx) {
     let me = TaskId::new(ctx.me as u16, current_generation(ctx));
     let r = syscall(
         Sysnum::Post as u64,
-        [me.0 as u64, config::notifications::POKE as u64, 0, 0, 0, 0, 0, 0],
+        [
+            me.0 as u64,
+            config::notifications::POKE as u64,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        ],
     );
     st.tally.count(Sysnum::Post as usize, r[0] as u32 != rc::OK);
 }
@@ -235,7 +253,11 @@ fn leases(rng: &mut Rng, ctx: &Ctx) -> u64 {
     for i in 0..n as usize {
         let l = Lease {
             attributes: rng.below(4) as u32,
-            reserved: if rng.chance(10) { rng.next() as u32 } else { 0 },
+            reserved: if rng.chance(10) {
+                rng.next_u64() as u32
+            } else {
+                0
+            },
             base: if rng.chance(30) {
                 buf(&raw mut REPLY) + rng.below(BUF as u64)
             } else {
@@ -244,7 +266,7 @@ fn leases(rng: &mut Rng, ctx: &Ctx) -> u64 {
             length: match rng.below(3) {
                 0 => rng.below(64),
                 1 => rng.below(BUF as u64),
-                _ => rng.next(),
+                _ => rng.next_u64(),
             },
         };
         // SAFETY: this task's own static, not borrowed elsewhere.
@@ -257,8 +279,22 @@ fn leases(rng: &mut Rng, ctx: &Ctx) -> u64 {
 fn random_call(st: &mut State, ctx: &Ctx, rng: &mut Rng) {
     use Sysnum::*;
     const KINDS: [Sysnum; 16] = [
-        Send, Send, Send, Send, Recv, Reply, SetTimer, BorrowRead, BorrowWrite, BorrowInfo,
-        IrqControl, GetTimer, RefreshTaskId, Post, ReplyFault, ReplyRecv,
+        Send,
+        Send,
+        Send,
+        Send,
+        Recv,
+        Reply,
+        SetTimer,
+        BorrowRead,
+        BorrowWrite,
+        BorrowInfo,
+        IrqControl,
+        GetTimer,
+        RefreshTaskId,
+        Post,
+        ReplyFault,
+        ReplyRecv,
     ];
     let kind = rng.pick(&KINDS).unwrap_or(GetTimer);
     let max = BUF as u64;
@@ -271,57 +307,91 @@ fn random_call(st: &mut State, ctx: &Ctx, rng: &mut Rng) {
                 1 => ctx.id(rng),
                 _ => TaskId::ANY,
             };
-            let mask = rng.next() as u32 | config::notifications::POKE;
+            let mask = rng.next_u64() as u32 | config::notifications::POKE;
             let (b, cap) = buffer(rng, ctx, &raw mut REPLY, max);
             let r = if kind == Recv {
-                syscall(Recv as u64, [b, cap, mask as u64, from.0 as u64, 0, 0, 0, 0])
+                syscall(
+                    Recv as u64,
+                    [b, cap, mask as u64, from.0 as u64, 0, 0, 0, 0],
+                )
             } else {
                 let (m, len) = buffer(rng, ctx, &raw mut MESSAGE, MAX_MESSAGE as u64);
                 let to = ctx.id(rng);
                 syscall(
                     ReplyRecv as u64,
-                    [to.0 as u64, rng.next(), m, len, b, cap, mask as u64, from.0 as u64],
+                    [
+                        to.0 as u64,
+                        rng.next_u64(),
+                        m,
+                        len,
+                        b,
+                        cap,
+                        mask as u64,
+                        from.0 as u64,
+                    ],
                 )
             };
             r[0] as u32
         }
         Reply => {
             let (m, len) = buffer(rng, ctx, &raw mut MESSAGE, MAX_MESSAGE as u64);
-            syscall(Reply as u64, [ctx.id(rng).0 as u64, rng.next(), m, len, 0, 0, 0, 0]);
+            syscall(
+                Reply as u64,
+                [ctx.id(rng).0 as u64, rng.next_u64(), m, len, 0, 0, 0, 0],
+            );
             rc::OK
         }
         ReplyFault => {
-            syscall(ReplyFault as u64, [ctx.id(rng).0 as u64, rng.next(), 0, 0, 0, 0, 0, 0]);
+            syscall(
+                ReplyFault as u64,
+                [ctx.id(rng).0 as u64, rng.next_u64(), 0, 0, 0, 0, 0, 0],
+            );
             rc::OK
         }
         SetTimer => {
             let deadline = if rng.chance(50) {
                 sys_get_timer().wrapping_add(rng.below(50))
             } else {
-                rng.next()
+                rng.next_u64()
             };
             // Bits only the task's own poke: a timer must not wake it for
             // `go` or the report's wait.
             let bits = config::notifications::POKE as u64;
-            syscall(SetTimer as u64, [rng.below(2), deadline, bits, 0, 0, 0, 0, 0])[0] as u32
+            syscall(
+                SetTimer as u64,
+                [rng.below(2), deadline, bits, 0, 0, 0, 0, 0],
+            )[0] as u32
         }
         BorrowRead | BorrowWrite => {
             let (b, len) = buffer(rng, ctx, &raw mut REPLY, max);
             let r = syscall(
                 kind as u64,
-                [ctx.id(rng).0 as u64, rng.below(8), rng.next(), b, len, 0, 0, 0],
+                [
+                    ctx.id(rng).0 as u64,
+                    rng.below(8),
+                    rng.next_u64(),
+                    b,
+                    len,
+                    0,
+                    0,
+                    0,
+                ],
             );
             r[0] as u32
         }
-        BorrowInfo => {
-            syscall(BorrowInfo as u64, [ctx.id(rng).0 as u64, rng.next(), 0, 0, 0, 0, 0, 0])[0]
-                as u32
-        }
-        IrqControl => {
-            syscall(IrqControl as u64, [rng.next(), rng.below(2), 0, 0, 0, 0, 0, 0])[0] as u32
-        }
+        BorrowInfo => syscall(
+            BorrowInfo as u64,
+            [ctx.id(rng).0 as u64, rng.next_u64(), 0, 0, 0, 0, 0, 0],
+        )[0] as u32,
+        IrqControl => syscall(
+            IrqControl as u64,
+            [rng.next_u64(), rng.below(2), 0, 0, 0, 0, 0, 0],
+        )[0] as u32,
         GetTimer => {
-            syscall(GetTimer as u64, [rng.next(), rng.next(), 0, 0, 0, 0, 0, 0]);
+            syscall(
+                GetTimer as u64,
+                [rng.next_u64(), rng.next_u64(), 0, 0, 0, 0, 0, 0],
+            );
             rc::OK
         }
         RefreshTaskId => {
@@ -329,15 +399,27 @@ fn random_call(st: &mut State, ctx: &Ctx, rng: &mut Rng) {
             let code = syscall(RefreshTaskId as u64, [id.0 as u64, 0, 0, 0, 0, 0, 0, 0])[0] as u32;
             let allowed = ctx.is_slot(id.index()) || id.index() == ctx.me;
             let want = if allowed { rc::OK } else { rc::NO_RIGHT };
-            expect(st, RefreshTaskId, code, want, "look-up of a task with(out) a right");
+            expect(
+                st,
+                RefreshTaskId,
+                code,
+                want,
+                "look-up of a task with(out) a right",
+            );
             code
         }
         Post => {
             let id = ctx.id(rng);
-            let bits = rng.next() as u32;
+            let bits = rng.next_u64() as u32;
             let code = syscall(Post as u64, [id.0 as u64, bits as u64, 0, 0, 0, 0, 0, 0])[0] as u32;
             if id.index() != ctx.me {
-                expect(st, Post, code, rc::NO_RIGHT, "a post without a notify right");
+                expect(
+                    st,
+                    Post,
+                    code,
+                    rc::NO_RIGHT,
+                    "a post without a notify right",
+                );
             }
             code
         }
@@ -351,7 +433,10 @@ fn random_call(st: &mut State, ctx: &Ctx, rng: &mut Rng) {
 fn random_send(st: &mut State, ctx: &Ctx, rng: &mut Rng) {
     let (m, len) = if rng.chance(5) {
         // Over the limit: refused before anything is read.
-        (buf(&raw mut MESSAGE), MAX_MESSAGE as u64 + 1 + rng.below(MAX_MESSAGE as u64))
+        (
+            buf(&raw mut MESSAGE),
+            MAX_MESSAGE as u64 + 1 + rng.below(MAX_MESSAGE as u64),
+        )
     } else {
         buffer(rng, ctx, &raw mut MESSAGE, MAX_MESSAGE as u64)
     };
@@ -372,24 +457,39 @@ fn random_send(st: &mut State, ctx: &Ctx, rng: &mut Rng) {
                 echo
             };
             if len as usize >= BORROW_REQUEST && rng.chance(50) {
-                // SAFETY: the task's own static.
-                let msg = unsafe { &mut *(&raw mut MESSAGE) };
-                msg[..8].copy_from_slice(&rng.next().to_le_bytes());
-                msg[8..12].copy_from_slice(&(rng.below(BUF as u64) as u32).to_le_bytes());
-                msg[12] = rng.below(2) as u8;
+                let mut req = [0u8; BORROW_REQUEST];
+                req[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
+                req[8..12].copy_from_slice(&(rng.below(BUF as u64) as u32).to_le_bytes());
+                req[12] = rng.below(2) as u8;
+                // SAFETY: the task's own static, at least BORROW_REQUEST
+                // bytes, not borrowed elsewhere.
+                unsafe {
+                    core::ptr::copy_nonoverlapping(
+                        req.as_ptr(),
+                        (&raw mut MESSAGE).cast::<u8>(),
+                        BORROW_REQUEST,
+                    )
+                };
                 (echo, BORROW)
             } else {
-                (echo, if rng.chance(90) { ECHO } else { rng.next() as u32 })
+                (
+                    echo,
+                    if rng.chance(90) {
+                        ECHO
+                    } else {
+                        rng.next_u64() as u32
+                    },
+                )
             }
         }
-        5 => (TaskId::KERNEL, rng.next() as u32),
+        5 => (TaskId::KERNEL, rng.next_u64() as u32),
         _ => {
             let mut id = ctx.id(rng);
             if ctx.is_slot(id.index()) {
                 // A slot other than echo answers only what it serves.
                 id = TaskId::new(ctx.me as u16, id.generation());
             }
-            (id, rng.next() as u32)
+            (id, rng.next_u64() as u32)
         }
     };
     let out = syscall(
@@ -401,11 +501,28 @@ fn random_send(st: &mut State, ctx: &Ctx, rng: &mut Rng) {
     if target == TaskId::KERNEL {
         expect(st, Sysnum::Send, code, rc::ACCESS, "kernel IPC from a task");
     } else if too_long {
-        expect(st, Sysnum::Send, code, rc::TOO_LONG, "a message over the limit");
+        expect(
+            st,
+            Sysnum::Send,
+            code,
+            rc::TOO_LONG,
+            "a message over the limit",
+        );
     } else if target.index() != ctx.echo {
-        expect(st, Sysnum::Send, code, rc::NO_RIGHT, "a send outside the task slots");
+        expect(
+            st,
+            Sysnum::Send,
+            code,
+            rc::NO_RIGHT,
+            "a send outside the task slots",
+        );
     } else if code != rc::OK && rc::dead_generation(code).is_none() {
-        surprise(st, Sysnum::Send as u64, code, "the echo server did not answer");
+        surprise(
+            st,
+            Sysnum::Send as u64,
+            code,
+            "the echo server did not answer",
+        );
     }
     st.tally.count(Sysnum::Send as usize, code != rc::OK);
 }
@@ -416,7 +533,10 @@ fn attacks(st: &mut State, ctx: &Ctx) {
     let mut sup = supervisor::Client::new(KernelTransport::new(&[]), config::slots::SUPERVISOR);
     let victim = TaskIndex((ctx.me as u16 + 1) % config::TASK_COUNT as u16);
     let refused = [
-        matches!(sup.shutdown(abi::DEBUG_EXIT_FAILURE), Err(ClientError::AccessDenied)),
+        matches!(
+            sup.shutdown(abi::DEBUG_EXIT_FAILURE),
+            Err(ClientError::AccessDenied)
+        ),
         matches!(sup.fault_task(victim), Err(ClientError::AccessDenied)),
         matches!(sup.arm_fault(victim, 1), Err(ClientError::AccessDenied)),
         matches!(sup.task_report(victim), Err(ClientError::AccessDenied)),
@@ -425,7 +545,12 @@ fn attacks(st: &mut State, ctx: &Ctx) {
     for was_refused in refused {
         st.tally.count(Sysnum::Send as usize, true);
         if !was_refused {
-            surprise(st, Sysnum::Send as u64, 0, "the supervisor served a power to a non-operator");
+            surprise(
+                st,
+                Sysnum::Send as u64,
+                0,
+                "the supervisor served a power to a non-operator",
+            );
         }
     }
     // Every task it has no slot for, by its current index and generation 0.
@@ -433,11 +558,23 @@ fn attacks(st: &mut State, ctx: &Ctx) {
         let id = TaskId::new(i as u16, abi::Generation::new(0));
         let (code, _) = sys_send(id, 1, b"chaos", &mut [], &[]);
         st.tally.count(Sysnum::Send as usize, true);
-        expect(st, Sysnum::Send, code, rc::NO_RIGHT, "a call outside the task slots");
+        expect(
+            st,
+            Sysnum::Send,
+            code,
+            rc::NO_RIGHT,
+            "a call outside the task slots",
+        );
         let code = sys_post(id, u32::MAX).err().unwrap_or(rc::OK);
         st.tally.count(Sysnum::Post as usize, true);
         if i != ctx.me {
-            expect(st, Sysnum::Post, code, rc::NO_RIGHT, "a post without a notify right");
+            expect(
+                st,
+                Sysnum::Post,
+                code,
+                rc::NO_RIGHT,
+                "a post without a notify right",
+            );
         }
     }
     // Leases whose base + offset wraps, or that lie in the kernel.
@@ -458,7 +595,12 @@ fn attacks(st: &mut State, ctx: &Ctx) {
         st.tally.count(Sysnum::Send as usize, true);
         let borrow = u32::from_le_bytes(reply);
         if code != rc::OK || len != 4 || borrow != rc::LEASE_OUT_OF_RANGE {
-            surprise(st, Sysnum::BorrowRead as u64, borrow, "a hostile lease was borrowed");
+            surprise(
+                st,
+                Sysnum::BorrowRead as u64,
+                borrow,
+                "a hostile lease was borrowed",
+            );
         }
     }
 }
@@ -483,7 +625,19 @@ const FATAL: [Fatal; 8] = [
     }),
     (Sysnum::Send as u64, |c| {
         // A message in another task's window.
-        syscall(0, [c.echo as u64, ECHO as u64, c.window + TASK_WINDOW, 16, 0, 0, 0, 0]);
+        syscall(
+            0,
+            [
+                c.echo as u64,
+                ECHO as u64,
+                c.window + TASK_WINDOW,
+                16,
+                0,
+                0,
+                0,
+                0,
+            ],
+        );
     }),
     (Sysnum::Send as u64, |_| {
         // A task index no task has.
@@ -495,19 +649,38 @@ const FATAL: [Fatal; 8] = [
     }),
     (Sysnum::Log as u64, |_| {
         // A log frame over the limit.
-        syscall(Sysnum::Log as u64, [buf(&raw mut MESSAGE), BUF as u64, 0, 0, 0, 0, 0, 0]);
+        syscall(
+            Sysnum::Log as u64,
+            [buf(&raw mut MESSAGE), BUF as u64, 0, 0, 0, 0, 0, 0],
+        );
     }),
     (Sysnum::Panic as u64, |_| {
-        syscall(Sysnum::Panic as u64, [buf(&raw mut MESSAGE), 0, 0, 0, 0, 0, 0, 0]);
+        syscall(
+            Sysnum::Panic as u64,
+            [buf(&raw mut MESSAGE), 0, 0, 0, 0, 0, 0, 0],
+        );
     }),
 ];
 
 /// Logs the counts, tells the runner, and waits for good.
 fn report(st: &mut State) -> ! {
     const NAMES: [&str; 16] = [
-        "send", "recv", "reply", "set_timer", "borrow_read", "borrow_write", "borrow_info",
-        "irq_control", "panic", "get_timer", "refresh_task_id", "post", "reply_fault", "log",
-        "reply_recv", "(no such syscall)",
+        "send",
+        "recv",
+        "reply",
+        "set_timer",
+        "borrow_read",
+        "borrow_write",
+        "borrow_info",
+        "irq_control",
+        "panic",
+        "get_timer",
+        "refresh_task_id",
+        "post",
+        "reply_fault",
+        "log",
+        "reply_recv",
+        "(no such syscall)",
     ];
     sys_set_timer(None, 0);
     for (i, name) in NAMES.iter().enumerate() {

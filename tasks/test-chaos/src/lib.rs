@@ -23,11 +23,15 @@ pub struct Rng(pub u64);
 impl Rng {
     /// A generator from `seed` (0 is mapped away: xorshift needs a bit).
     pub const fn new(seed: u64) -> Self {
-        Rng(if seed == 0 { 0x9E37_79B9_7F4A_7C15 } else { seed })
+        Rng(if seed == 0 {
+            0x9E37_79B9_7F4A_7C15
+        } else {
+            seed
+        })
     }
 
     /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -38,7 +42,7 @@ impl Rng {
 
     /// A number below `n` (0 if `n` is 0).
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next().checked_rem(n).unwrap_or(0)
+        self.next_u64().checked_rem(n).unwrap_or(0)
     }
 
     /// True with probability `percent` / 100.
@@ -97,9 +101,9 @@ mod tests {
     fn the_same_seed_replays_the_same_numbers() {
         let (mut a, mut b) = (Rng::new(42), Rng::new(42));
         for _ in 0..1000 {
-            assert_eq!(a.next(), b.next());
+            assert_eq!(a.next_u64(), b.next_u64());
         }
-        assert_ne!(Rng::new(42).next(), Rng::new(43).next());
+        assert_ne!(Rng::new(42).next_u64(), Rng::new(43).next_u64());
     }
 
     #[test]
@@ -118,7 +122,7 @@ mod tests {
     #[test]
     fn a_zero_seed_still_generates() {
         let mut r = Rng::new(0);
-        assert_ne!(r.next(), 0);
+        assert_ne!(r.next_u64(), 0);
     }
 
     #[test]

@@ -38,7 +38,13 @@ impl Runner {
 
     /// [`Runner::call`], once more if the peer answered with a dead code
     /// (it restarted since the runner last called it).
-    pub fn call_live(&mut self, which: Peer, op: u32, msg: &[u8], reply: &mut [u8]) -> (u32, usize) {
+    pub fn call_live(
+        &mut self,
+        which: Peer,
+        op: u32,
+        msg: &[u8],
+        reply: &mut [u8],
+    ) -> (u32, usize) {
         let (rc, len) = self.call(which, op, msg, reply);
         if abi::rc::dead_generation(rc).is_some() {
             return self.call(which, op, msg, reply);
@@ -64,7 +70,10 @@ impl Runner {
     /// The supervisor's record of a task: fault count and last fault.
     pub fn record(&mut self, task: u16) -> (u32, (u32, u64, u64)) {
         match self.supervisor().task_report(TaskIndex(task)) {
-            Ok(r) => (r.faults, (r.last_fault_kind, r.last_fault_a, r.last_fault_b)),
+            Ok(r) => (
+                r.faults,
+                (r.last_fault_kind, r.last_fault_a, r.last_fault_b),
+            ),
             Err(_) => (0, (0, 0, 0)),
         }
     }

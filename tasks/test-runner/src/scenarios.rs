@@ -414,7 +414,10 @@ fn message_count(r: &mut Runner) -> Outcome {
 fn victim_attack(r: &mut Runner, kind: u8) -> Result<(u32, u32), &'static str> {
     let mut out = [0u8; 8];
     let (code, len) = r.call_live(Peer::Victim, VICTIM_ATTACK, &[kind], &mut out);
-    ensure(code == rc::OK && len == 8, "the victim did not report its attack")?;
+    ensure(
+        code == rc::OK && len == 8,
+        "the victim did not report its attack",
+    )?;
     let w = |i: usize| u32::from_le_bytes([out[i], out[i + 1], out[i + 2], out[i + 3]]);
     Ok((w(0), w(4)))
 }
@@ -425,7 +428,10 @@ fn everyone_answers(r: &mut Runner) -> Outcome {
     ensure(code == rc::OK, "the server stopped answering")?;
     let mut reply = [0u8; 2];
     let (code, _) = r.call_live(Peer::Victim, VICTIM_PING, &[], &mut reply);
-    ensure(code == rc::OK && &reply == b"ok", "the victim stopped answering")
+    ensure(
+        code == rc::OK && &reply == b"ok",
+        "the victim stopped answering",
+    )
 }
 
 fn refresh_without_right(r: &mut Runner) -> Outcome {
@@ -504,7 +510,10 @@ fn forged_msi(r: &mut Runner) -> Outcome {
             &mut done,
         );
         ensure(code == rc::OK, "the server did not answer the forging")?;
-        ensure(done[0] == 1, "edu's DMA to the interrupt window did not run")?;
+        ensure(
+            done[0] == 1,
+            "edu's DMA to the interrupt window did not run",
+        )?;
     }
     everyone_answers(r)
 }
@@ -516,7 +525,10 @@ fn forged_msi(r: &mut Runner) -> Outcome {
 fn acpi_root_near_4gib(r: &mut Runner) -> Outcome {
     let mut out = [0u8; 20];
     let (code, len) = r.call_live(Peer::Victim, VICTIM_ACPI_WINDOW, &[], &mut out);
-    ensure(code == rc::OK && len == 20, "the victim did not report its window")?;
+    ensure(
+        code == rc::OK && len == 20,
+        "the victim did not report its window",
+    )?;
     let u64_at = |i: usize| {
         let mut b = [0u8; 8];
         b.copy_from_slice(&out[i..i + 8]);

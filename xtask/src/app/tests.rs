@@ -492,8 +492,12 @@ fn explicit_base_on_a_region_the_layout_places_is_refused() {
 
 #[test]
 fn an_app_rmrr_over_the_kernel_is_refused() {
-    let e = memory("base = 0x3000000\nend = 0x3000fff", "base = 0x100000\nend = 0x100fff", "")
-        .unwrap_err();
+    let e = memory(
+        "base = 0x3000000\nend = 0x3000fff",
+        "base = 0x100000\nend = 0x100fff",
+        "",
+    )
+    .unwrap_err();
     assert!(
         e.contains("[[platform.rmrr]] #1 base") && e.contains("the kernel image"),
         "{e}"
@@ -502,8 +506,12 @@ fn an_app_rmrr_over_the_kernel_is_refused() {
 
 #[test]
 fn an_app_rmrr_over_a_region_is_refused() {
-    let e = memory("base = 0x3000000\nend = 0x3000fff", "base = 0x2000000\nend = 0x2000fff", "")
-        .unwrap_err();
+    let e = memory(
+        "base = 0x3000000\nend = 0x3000fff",
+        "base = 0x2000000\nend = 0x2000fff",
+        "",
+    )
+    .unwrap_err();
     assert!(
         e.contains("[[platform.rmrr]] #1 base") && e.contains("region buf"),
         "{e}"
@@ -514,7 +522,10 @@ fn an_app_rmrr_over_a_region_is_refused() {
 fn an_as_firmware_rmrr_is_left_to_run_time_and_only_in_test_images() {
     let hostile = "base = 0x1f00000\nend = 0x1f00fff\nas-firmware = true";
     let e = memory("base = 0x3000000\nend = 0x3000fff", hostile, "").unwrap_err();
-    assert!(e.contains("as-firmware") && e.contains("test images"), "{e}");
+    assert!(
+        e.contains("as-firmware") && e.contains("test images"),
+        "{e}"
+    );
     let app = memory(
         "base = 0x3000000\nend = 0x3000fff",
         hostile,
