@@ -7,8 +7,10 @@
 //! notification pending and no other sender queued: the reply moves, the
 //! server blocks, and the best runnable task (the scheduler's bit set) runs.
 //!
-//! Each function either does the whole call exactly as the general path in
-//! `ipc` would (same registers a task can observe, states, next task) or
+//! Whether the fast path takes a call is `kern::ipc_rules::fast_send` /
+//! `fast_reply_recv`, which a host test holds against the general path's
+//! rules (`the_fast_path_agrees_with_the_general_path`). Each function
+//! either does the whole call exactly as the general path in `ipc` would (same registers a task can observe, states, next task) or
 //! changes nothing and returns `false`, and the general path runs: a dead
 //! peer, a target outside the sender's rights, leases, fault injection, a
 //! bad buffer, anything unusual goes the long way. The checks come cheapest first, on registers before memory;
@@ -17,7 +19,8 @@
 //! updated for the one transition each call makes
 //! ([`Kernel::hand_off`]).
 
-use abi::{TaskId, MAX_MESSAGE};
+use abi::TaskId;
+use kern::ipc_rules::{fast_reply_recv, fast_send, ReplyRecvCall, SendCall};
 
 use crate::arch::regs::Delivery;
 
@@ -29,26 +32,19 @@ use crate::task::{BufferKind, State};
 #[inline(always)]
 pub fn send(kk: &mut Kernel, me: usize) -> bool {
     let a = kk.tasks[me].regs.send_args();
-    let id = a.target;
     let (msg, msg_len, reply, reply_cap) = (a.msg.addr, a.msg.len, a.reply.addr, a.reply.len);
-    if a.leases.len != 0 || msg_len > MAX_MESSAGE as u64 {
-        return false;
-    }
-    let t = id.index();
+    let call = SendCall {
+        target: a.target,
+        msg_len,
+        leases: a.leases.len,
+    };
+    let t = a.target.index();
     let Ok([task, target]) = kk.tasks.get_disjoint_mut([me, t]) else {
         return false;
     };
     // The target outranks the sender, which the scheduler chose over every
     // other runnable task: so the target runs next.
-    let State::InRecv { from, .. } = target.state else {
-        return false;
-    };
-    if from.is_some_and(|f| f as usize != me)
-        || task.may_send.wrapping_shr(t as u32) & 1 == 0
-        || target.generation != id.generation()
-        || target.priority >= task.priority
-        || target.fault_after.is_some()
-    {
+    if !fast_send(me, &*task, call, t, &*target) {
         return false;
     }
     let (Some(msg_pa), Some(reply_pa)) = (
@@ -83,20 +79,20 @@ pub fn send(kk: &mut Kernel, me: usize) -> bool {
 #[inline(always)]
 pub fn reply_recv(kk: &mut Kernel, me: usize) -> bool {
     let (reply, recv) = kk.tasks[me].regs.reply_recv_args();
-    let id = reply.to;
     let (code, msg, len) = (reply.code, reply.msg.addr, reply.msg.len);
     let (buf, cap, mask) = (recv.buf.addr, recv.buf.len, recv.mask);
-    if recv.from != TaskId::ANY || len > MAX_MESSAGE as u64 || kk.sending != 0 {
-        return false;
-    }
-    let c = id.index();
+    let call = ReplyRecvCall {
+        to: reply.to,
+        msg_len: len,
+        mask,
+        from: recv.from,
+    };
+    let anyone_sending = kk.sending != 0;
+    let c = reply.to.index();
     let Ok([task, client]) = kk.tasks.get_disjoint_mut([me, c]) else {
         return false;
     };
-    if task.pending & mask != 0
-        || !matches!(client.state, State::InReply(x) if x as usize == me)
-        || client.generation != id.generation()
-    {
+    if !fast_reply_recv(me, &*task, call, anyone_sending, &*client) {
         return false;
     }
     let (Some(msg_pa), Some(buf_pa)) = (

@@ -17,34 +17,31 @@ use crate::arch::regs::{Delivery, RecvArgs, ReplyArgs};
 use crate::kernel::{copy_phys, Kernel, Refusal};
 use crate::outcome::{SysResult, UserError};
 use crate::task::{BufferKind, State};
+use kern::ipc_rules::{
+    receive_rule, reply_rule, send_rule, ReceiveRule, ReplyRule, SendCall, SendRule,
+};
 
 /// The "sender" of a notification-only receive: matches no task.
 const NOBODY: u16 = u16::MAX;
 const LEASE_SIZE: u64 = core::mem::size_of::<Lease>() as u64;
 
-/// The task `id` names for `me`'s `need`, or the error the dispatcher
-/// answers (a task that does not exist is a usage fault of `sysnum`).
-fn resolve(
-    kk: &mut Kernel,
-    me: usize,
-    need: Need,
-    id: TaskId,
-    sysnum: Sysnum,
-) -> Result<usize, UserError> {
-    kk.target(me, need, id, 0).map_err(|r| match r {
-        Refusal::NoSuchTask => UserError::usage(sysnum),
-        Refusal::Code(code) => UserError::Code(code),
-    })
-}
-
-/// `send`: deliver now if the target waits for us, else block.
+/// `send`: deliver now if the target waits for us, else block (the
+/// decision is `kern::ipc_rules::send_rule`'s; the caller's buffers are
+/// checked before a refusal is answered).
 pub fn send(kk: &mut Kernel, me: usize) -> SysResult {
     let a = kk.tasks[me].regs.send_args();
-    if a.target == TaskId::KERNEL {
-        return crate::kipc::handle(kk, me);
-    }
-    if a.msg.len > MAX_MESSAGE as u64 {
-        return Err(UserError::Code(rc::TOO_LONG));
+    let call = SendCall {
+        target: a.target,
+        msg_len: a.msg.len,
+        leases: a.leases.len,
+    };
+    let caller = &kk.tasks[me];
+    let target = kk.tasks.get(a.target.index());
+    let rule = send_rule(me, caller, &caller.rights(), call, target);
+    match rule {
+        SendRule::Kernel => return crate::kipc::handle(kk, me),
+        SendRule::TooLong => return Err(UserError::Code(rc::TOO_LONG)),
+        _ => {}
     }
     let task = &mut kk.tasks[me];
     let checked = (
@@ -62,15 +59,22 @@ pub fn send(kk: &mut Kernel, me: usize) -> SysResult {
     let bufs = &mut kk.tasks[me].bufs;
     bufs.message = msg_pa;
     bufs.reply = reply_pa;
-    let t = resolve(kk, me, Need::Send, a.target, Sysnum::Send)?;
-    if let State::InRecv { from, .. } = kk.tasks[t].state {
-        if from.is_none_or(|f| f as usize == me) {
+    let t = a.target.index();
+    match rule {
+        SendRule::Refused(r) => Err(match kk.refusal(me, Need::Send, t, r) {
+            Refusal::NoSuchTask => UserError::usage(Sysnum::Send),
+            Refusal::Code(code) => UserError::Code(code),
+        }),
+        // `deliver` kills a target armed to die at this message.
+        SendRule::Deliver | SendRule::TargetDies => {
             deliver(kk, me, t);
-            return Ok(());
+            Ok(())
+        }
+        _ => {
+            kk.set_state(me, State::InSend(t as u16));
+            Ok(())
         }
     }
-    kk.set_state(me, State::InSend(t as u16));
-    Ok(())
 }
 
 /// Fault injection (kipc `ArmFault`): whether this delivery is the one the
@@ -156,15 +160,8 @@ fn receive(kk: &mut Kernel, me: usize, a: RecvArgs, sysnum: Sysnum) -> SysResult
     };
     // An open receive is a serving loop (the supervisor's forgiveness).
     kk.tasks[me].served |= from.is_none();
-    let fired = kk.tasks[me].pending & a.mask;
-    if fired != 0 {
-        let t = &mut kk.tasks[me];
-        t.pending &= !fired;
-        t.regs.deliver_notification(fired);
-        return Ok(());
-    }
-    // Nobody anywhere in `send`: the common case skips the walk.
-    let waiting = if kk.sending == 0 {
+    // Nobody anywhere in `send`, or notifications first: skip the walk.
+    let waiting = if kk.sending == 0 || kk.tasks[me].pending & a.mask != 0 {
         None
     } else {
         kk.tasks
@@ -177,9 +174,17 @@ fn receive(kk: &mut Kernel, me: usize, a: RecvArgs, sysnum: Sysnum) -> SysResult
             .min_by_key(|(i, t)| (t.priority, *i))
             .map(|(i, _)| i)
     };
-    match waiting {
-        Some(s) => deliver(kk, s, me),
-        None => {
+    match (
+        receive_rule(&kk.tasks[me], a.mask, waiting.is_some()),
+        waiting,
+    ) {
+        (ReceiveRule::Notification(fired), _) => {
+            let t = &mut kk.tasks[me];
+            t.pending &= !fired;
+            t.regs.deliver_notification(fired);
+        }
+        (ReceiveRule::Message, Some(s)) => deliver(kk, s, me),
+        _ => {
             kk.set_state(me, State::InRecv { mask: a.mask, from });
             crate::ready::note(kk, me);
         }
@@ -190,11 +195,11 @@ fn receive(kk: &mut Kernel, me: usize, a: RecvArgs, sysnum: Sysnum) -> SysResult
 /// The client `id` if it is waiting for `me`'s reply, else the code to
 /// return (a reply to a dead or stale client is dropped, as in Hubris).
 fn waiting_client(kk: &Kernel, me: usize, id: TaskId) -> Option<Result<usize, u32>> {
-    Some(match kk.check_peer(id)? {
-        Err(dead) => Err(dead),
-        Ok(c) if matches!(kk.tasks[c].state, State::InReply(x) if x as usize == me) => Ok(c),
-        Ok(_) => Err(rc::NOT_WAITING),
-    })
+    match reply_rule(me, id, kk.tasks.get(id.index())) {
+        ReplyRule::NoSuchTask => None,
+        ReplyRule::Drop => Some(Err(rc::NOT_WAITING)),
+        ReplyRule::Deliver => Some(Ok(id.index())),
+    }
 }
 
 /// `reply`: copy the reply and wake the client.

@@ -7,6 +7,7 @@
 //! `hlt` of the idle loop, where interrupt handlers run.
 
 use abi::{rc, FaultInfo, TaskId};
+use kern::ipc_rules::{admit, Refused};
 use kern::regions::{Access, Span};
 use kern::rights::Need;
 
@@ -120,26 +121,28 @@ impl Kernel {
         id: TaskId,
         bits: u32,
     ) -> Result<usize, Refusal> {
-        let i = id.index();
-        let Some(t) = self.tasks.get(i) else {
-            return Err(Refusal::NoSuchTask);
-        };
-        let generation = t.generation;
-        // A slot is the common case of every need: one bit, no table walk.
-        let me_task = &self.tasks[me];
-        let slot = me_task.may_send.wrapping_shr(i as u32) & 1 != 0;
-        let allowed = match need {
-            Need::Send | Need::Name if slot => true,
-            Need::Send => false,
-            _ => me_task.rights().allows(need, me, i, bits),
-        };
-        if !allowed {
-            return Err(Refusal::Code(self.refuse(me, need, i)));
+        let caller = &self.tasks[me];
+        let generation = self.tasks.get(id.index()).map(|t| t.generation.get());
+        let verdict = admit(
+            me,
+            caller.may_send,
+            || caller.rights(),
+            id,
+            generation,
+            need,
+            bits,
+        );
+        verdict.map_err(|r| self.refusal(me, need, id.index(), r))
+    }
+
+    /// The answer to refusal `r` of `need` to task `target`, counting a
+    /// missing right against `me`.
+    pub fn refusal(&mut self, me: usize, need: Need, target: usize, r: Refused) -> Refusal {
+        match r {
+            Refused::NoSuchTask => Refusal::NoSuchTask,
+            Refused::NoRight => Refusal::Code(self.refuse(me, need, target)),
+            Refused::Dead(g) => Refusal::Code(rc::dead(g)),
         }
-        if need != Need::Name && generation != id.generation() {
-            return Err(Refusal::Code(rc::dead(generation.get())));
-        }
-        Ok(i)
     }
 
     /// Counts (and now and then logs) a refusal of `need` to task `target`

@@ -1,7 +1,7 @@
 //! A task as the kernel keeps it: saved registers, FPU state, scheduling
 //! state, pending notifications, timer, and its address-space map.
 
-use abi::{FaultInfo, Generation};
+use abi::Generation;
 
 pub use crate::arch::regs::{SavedRegs, SAVED_REGS_SIZE};
 use kern::desc::TaskDesc;
@@ -86,23 +86,7 @@ impl Translated {
     };
 }
 
-/// What a task is doing.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum State {
-    /// Never started, or held.
-    Stopped,
-    /// Ready to run.
-    Runnable,
-    /// Blocked sending to this task index; its message is in its registers.
-    InSend(u16),
-    /// Its message was delivered to this task index; waiting for the reply.
-    InReply(u16),
-    /// Blocked receiving: notification mask and the one sender it accepts
-    /// (`None` = open receive).
-    InRecv { mask: u32, from: Option<u16> },
-    /// Faulted; runs no more until restarted.
-    Faulted(FaultInfo),
-}
+pub use kern::ipc_rules::State;
 
 /// One task. `repr(C)`: the entry code finds `fpu` right after `regs`.
 #[repr(C)]
@@ -226,5 +210,33 @@ impl Task {
     /// Whether the scheduler may run it.
     pub fn is_runnable(&self) -> bool {
         matches!(self.state, State::Runnable)
+    }
+}
+
+/// The IPC rules read a task's own fields (no copy on the fast path).
+impl kern::ipc_rules::Peer for Task {
+    #[inline(always)]
+    fn state(&self) -> &State {
+        &self.state
+    }
+    #[inline(always)]
+    fn generation(&self) -> u8 {
+        self.generation.get()
+    }
+    #[inline(always)]
+    fn priority(&self) -> u8 {
+        self.priority
+    }
+    #[inline(always)]
+    fn may_send(&self) -> u64 {
+        self.may_send
+    }
+    #[inline(always)]
+    fn fault_after(&self) -> Option<u16> {
+        self.fault_after
+    }
+    #[inline(always)]
+    fn pending(&self) -> u32 {
+        self.pending
     }
 }
