@@ -102,16 +102,48 @@ pub type DeathBook = DeathLog<{ NAMES.len() }>;
 #[derive(Default)]
 pub struct Deaths(pub Rc<RefCell<DeathBook>>);
 
+/// Only the deaths are simulated: the operator's powers (reports, counts,
+/// shutdown, fault injection) belong to the simulator itself, so the
+/// stand-in refuses them as the kernel would a task it cannot reach.
 impl supervisor::Server for Deaths {
     fn death_after(
         &mut self,
-        caller: TaskId,
+        _caller: TaskId,
         a: supervisor::DeathAfterArgs,
     ) -> Option<DeathRecord> {
-        self.0.borrow_mut().death_after(caller, a)
+        self.0.borrow().after(a.after)
     }
-    fn generation_of(&mut self, caller: TaskId, a: supervisor::GenerationOfArgs) -> Option<u8> {
-        supervisor::Server::generation_of(&mut *self.0.borrow_mut(), caller, a)
+    fn generation_of(&mut self, _caller: TaskId, a: supervisor::GenerationOfArgs) -> Option<u8> {
+        self.0.borrow().generation_of(a.task)
+    }
+    fn task_report(
+        &mut self,
+        _caller: TaskId,
+        _: supervisor::TaskReportArgs,
+    ) -> Result<idl_types::TaskReport, idl_types::SupervisorError> {
+        Err(idl_types::SupervisorError::KernelRefused)
+    }
+    fn message_count(
+        &mut self,
+        _caller: TaskId,
+        _: supervisor::MessageCountArgs,
+    ) -> Result<u32, idl_types::SupervisorError> {
+        Err(idl_types::SupervisorError::KernelRefused)
+    }
+    fn shutdown(&mut self, _caller: TaskId, _: supervisor::ShutdownArgs) {}
+    fn fault_task(
+        &mut self,
+        _caller: TaskId,
+        _: supervisor::FaultTaskArgs,
+    ) -> Result<(), idl_types::SupervisorError> {
+        Err(idl_types::SupervisorError::KernelRefused)
+    }
+    fn arm_fault(
+        &mut self,
+        _caller: TaskId,
+        _: supervisor::ArmFaultArgs,
+    ) -> Result<(), idl_types::SupervisorError> {
+        Err(idl_types::SupervisorError::KernelRefused)
     }
 }
 

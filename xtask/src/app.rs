@@ -105,6 +105,9 @@ pub struct ConsoleStep {
 pub struct KernelToml {
     /// `DEFMT_LOG` filter of the kernel and tasks (default "info").
     pub log: Option<String>,
+    /// Test images only: the kernel takes this as the RSDP's root table
+    /// pointer (hostile firmware, e.g. a table near 4 GiB).
+    pub test_acpi_root: Option<u64>,
 }
 
 /// `[qemu]`: the machine.
@@ -175,9 +178,10 @@ pub struct TaskToml {
     #[serde(default)]
     pub task_slots: Vec<Slot>,
     /// Tasks this one posts notifications to (posting never blocks, so the
-    /// uphill rule does not apply): `{ task = "notification" }`.
+    /// uphill rule does not apply): `{ task = "notification" }` or
+    /// `{ task = ["a", "b"] }`. The kernel refuses any other post.
     #[serde(default)]
-    pub notify: BTreeMap<String, String>,
+    pub notify: BTreeMap<String, Notes>,
     #[serde(default)]
     pub notifications: Vec<String>,
     #[serde(default)]
@@ -194,6 +198,14 @@ pub struct TaskToml {
     /// Extra cargo features of the task crate.
     #[serde(default)]
     pub features: Vec<String>,
+    /// The operator's powers: the supervisor's task reports, message
+    /// counts and shutdown (`Supervisor` callers `@operators`).
+    #[serde(default)]
+    pub operator: bool,
+    /// Fault injection through the supervisor (`@fault-injectors`): test
+    /// images and the demo's `kill`, never a production system.
+    #[serde(default)]
+    pub fault_injection: bool,
 }
 
 fn default_stack() -> u64 {
@@ -209,6 +221,24 @@ fn default_true() -> bool {
 pub struct MaxSizes {
     pub text: Option<u64>,
     pub data: Option<u64>,
+}
+
+/// The notifications of one `notify` entry: one name or a list.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged)]
+pub enum Notes {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Notes {
+    /// The names, in order.
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            Notes::One(n) => vec![n.clone()],
+            Notes::Many(v) => v.clone(),
+        }
+    }
 }
 
 /// A task slot: `"peer"` or `{ slot = "peer" }`.
@@ -269,6 +299,10 @@ pub struct Task {
     /// (vector, notification bit, IOAPIC input if routed through it).
     pub irqs: Vec<(u8, u32, Option<u8>)>,
     pub features: Vec<String>,
+    /// May use the supervisor's operator powers.
+    pub operator: bool,
+    /// May ask the supervisor to fault tasks.
+    pub fault_injection: bool,
 }
 
 /// A checked region.
@@ -292,6 +326,8 @@ pub struct App {
     pub regions: Vec<Region>,
     pub supervisor: usize,
     pub fault_bit: u32,
+    /// `[kernel] test-acpi-root`.
+    pub test_acpi_root: Option<u64>,
     pub test: Option<TestToml>,
     /// Devices, domains, RMRRs, operators.
     pub system: crate::system::System,
@@ -324,6 +360,8 @@ pub const IOAPIC_VECTOR_BASE: u8 = 224;
 pub const IOAPIC_INPUTS: u8 = 24;
 /// Notification bits per task.
 const MAX_NOTIFICATIONS: usize = 32;
+/// Tasks in one image (the kernel's scheduling and rights bit sets).
+const MAX_TASKS: usize = 64;
 /// Regions the kernel can map for one task besides its segments and stack.
 const MAX_TASK_REGIONS: usize = 16;
 const PAGE: u64 = 4096;
@@ -422,6 +460,15 @@ fn check(
     }
 
     let names: Vec<String> = raw.tasks.keys().cloned().collect();
+    if names.len() > MAX_TASKS {
+        return Err(err(
+            "[tasks]",
+            format!(
+                "{} tasks, more than {MAX_TASKS}: the kernel keeps a bit per task",
+                names.len()
+            ),
+        ));
+    }
     let mut parsed = Vec::new();
     for (name, v) in &raw.tasks {
         let place = format!("[tasks.{name}]");
@@ -511,17 +558,27 @@ fn check(
         let bound: Vec<String> = slots.iter().map(|(s, _)| s.clone()).collect();
         interfaces::check_all_bound(info, &bound).map_err(|m| err(&place, m))?;
         let mut notify = Vec::new();
-        for (peer, note) in &t.notify {
+        for (peer, notes) in &t.notify {
             let Some(pi) = names.iter().position(|n| n == peer) else {
                 return Err(err(&place, format!("notify: no task named \"{peer}\"")));
             };
-            let Some(bit) = parsed[pi].1.notifications.iter().position(|n| n == note) else {
+            let mut bits = 0u32;
+            for note in notes.names() {
+                let Some(bit) = parsed[pi].1.notifications.iter().position(|n| *n == note) else {
+                    return Err(err(
+                        &place,
+                        format!("notify: task \"{peer}\" has no notification \"{note}\""),
+                    ));
+                };
+                bits |= 1u32 << bit;
+            }
+            if bits == 0 {
                 return Err(err(
                     &place,
-                    format!("notify: task \"{peer}\" has no notification \"{note}\""),
+                    format!("notify: no notification named for task \"{peer}\""),
                 ));
-            };
-            notify.push((peer.clone(), pi, 1u32 << bit));
+            }
+            notify.push((peer.clone(), pi, bits));
         }
         if t.regions.len() > MAX_TASK_REGIONS {
             return Err(err(
@@ -590,6 +647,8 @@ fn check(
             io_ports: t.io_ports.clone(),
             irqs,
             features: t.features.clone(),
+            operator: t.operator,
+            fault_injection: t.fault_injection,
         });
     }
     let mut seen = BTreeMap::new();
@@ -611,6 +670,12 @@ fn check(
         ));
     };
     let capacities = capacity::check(&raw.capacity).map_err(|(place, msg)| err(&place, msg))?;
+    if raw.kernel.test_acpi_root.is_some() && raw.test.is_none() {
+        return Err(err(
+            "[kernel]",
+            "test-acpi-root: a hostile-firmware hook, only for test images (with [test])".into(),
+        ));
+    }
     let system_toml = crate::system::SystemToml {
         devices: raw.devices,
         domains: raw.domains,
@@ -626,6 +691,7 @@ fn check(
         regions,
         supervisor,
         fault_bit: 1 << fault,
+        test_acpi_root: raw.kernel.test_acpi_root,
         test: raw.test,
         system: Default::default(),
         console: raw.console,
@@ -633,6 +699,8 @@ fn check(
     };
     app.system =
         crate::system::check(system_toml, &app).map_err(|(place, msg)| err(&place, msg))?;
+    let layout = crate::layout::layout(&app).map_err(|e| err("", e.0))?;
+    crate::memory::check(&app, &layout).map_err(|(place, msg)| err(&place, msg))?;
     Ok(app)
 }
 

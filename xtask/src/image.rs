@@ -416,6 +416,7 @@ fn task_config(app: &App, layout: &Layout, index: usize) -> String {
         all.join(", ")
     );
     s.push_str(&crate::system::config_module(app, layout));
+    s.push_str(&powers_module(app));
     let _ = writeln!(
         s,
         "    /// Every task's index, by name.\n    pub mod tasks {{"
@@ -428,6 +429,42 @@ fn task_config(app: &App, layout: &Layout, index: usize) -> String {
         );
     }
     let _ = writeln!(s, "    }}\n}}");
+    s
+}
+
+/// `config::powers`: who holds the supervisor's powers (IDL caller groups).
+fn powers_module(app: &App) -> String {
+    let members = |holds: fn(&crate::app::Task) -> bool| {
+        let list: Vec<String> = app
+            .tasks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| holds(t))
+            .map(|(i, _)| i.to_string())
+            .collect();
+        format!("[{}]", list.join(", "))
+    };
+    let operators = members(|t| t.operator);
+    let injectors = members(|t| t.fault_injection);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "    /// The supervisor's caller groups (app.toml `operator`, `fault-injection`)."
+    );
+    let _ = writeln!(s, "    pub mod powers {{");
+    let _ = writeln!(
+        s,
+        "        /// Tasks with `operator = true`.\n        pub const OPERATORS: &[u16] = &{operators};"
+    );
+    let _ = writeln!(
+        s,
+        "        /// Tasks with `fault-injection = true`.\n        pub const FAULT_INJECTORS: &[u16] = &{injectors};"
+    );
+    let _ = writeln!(
+        s,
+        "        /// (group, members), for `callers = [\"@group\"]`.\n        pub const GROUPS: [(&str, &[u16]); 2] = [(\"operators\", OPERATORS), (\"fault-injectors\", FAULT_INJECTORS)];"
+    );
+    let _ = writeln!(s, "    }}");
     s
 }
 
@@ -447,6 +484,12 @@ fn kernel_config(
     let _ = writeln!(s, "pub const FRAMES_END: u64 = {:#x};", layout::FRAMES_END);
     let _ = writeln!(
         s,
+        "pub const TEST_ACPI_ROOT: Option<u64> = {};",
+        app.test_acpi_root
+            .map_or("None".to_string(), |r| format!("Some({r:#x})"))
+    );
+    let _ = writeln!(
+        s,
         "pub static APP: kern::desc::AppDesc = kern::desc::AppDesc {{"
     );
     let _ = writeln!(s, "    name: {:?},", app.name);
@@ -463,6 +506,7 @@ fn kernel_config(
         let _ = writeln!(s, "            stack_top: {:#x},", tl.stack_top);
         let _ = writeln!(s, "            stack_size: {:#x},", t.stacksize);
         let _ = writeln!(s, "            start: {},", t.start);
+        let _ = writeln!(s, "            rights: {},", crate::rights::literal(app, i));
         let _ = writeln!(s, "            segments: &[");
         for seg in &segments[i] {
             let _ = writeln!(

@@ -21,6 +21,9 @@ pub const TASK_WINDOW: u64 = 0x1000_0000;
 pub const STACK_TOP_OFFSET: u64 = 0x0800_0000;
 /// First region within the window.
 pub const REGIONS_OFFSET: u64 = 0x0C00_0000;
+/// Where the kernel image starts (`sys/kern/kernel.ld`); its frame pool
+/// follows it up to [`FRAMES_END`].
+pub const KERNEL_BASE: u64 = 0x0010_0000;
 /// End of the kernel's frame pool; fixed-address regions start here.
 pub const FRAMES_END: u64 = 0x0200_0000;
 /// Fixed-address regions must end below this (the test machines have

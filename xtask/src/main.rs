@@ -22,7 +22,9 @@ mod graph;
 mod image;
 mod layout;
 mod logs;
+mod memory;
 mod qemu;
+mod rights;
 mod system;
 mod test;
 

@@ -96,11 +96,16 @@ struct DomainToml {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RmrrToml {
     base: u64,
     end: u64,
     devices: Vec<String>,
+    /// Test images only: hand the RMRR over as if the firmware's DMAR
+    /// declared it, without the build's check against custody memory, so
+    /// the acpi task's run-time refusal can be tested.
+    #[serde(default)]
+    as_firmware: bool,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -153,6 +158,8 @@ pub struct Rmrr {
     pub base: u64,
     pub end: u64,
     pub devices: Vec<Address>,
+    /// Not checked against custody memory by the build (test images).
+    pub as_firmware: bool,
 }
 
 /// Everything beyond the tasks.
@@ -293,10 +300,18 @@ pub fn check(raw: SystemToml, app: &App) -> Result<System, (String, String)> {
         {
             return Err((place, format!("base: overlaps RMRR #{}", prev + 1)));
         }
+        if r.as_firmware && app.test.is_none() {
+            return Err((
+                place,
+                "as-firmware: a hostile-firmware stand-in, only for test images (with [test])"
+                    .into(),
+            ));
+        }
         rmrrs.push(Rmrr {
             base: r.base,
             end: r.end,
             devices: addrs,
+            as_firmware: r.as_firmware,
         });
     }
     let broker: BrokerToml = match raw.broker {
@@ -431,6 +446,7 @@ pub fn config_module(app: &App, layout: &Layout) -> String {
         ops.len(),
         ops.join(", ")
     );
+    s.push_str(&crate::memory::config_module(app, layout));
     let _ = writeln!(s, "    }}");
     s
 }

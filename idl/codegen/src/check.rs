@@ -19,6 +19,10 @@ pub const MAX_OP_NUMBER: u32 = 0xFFFF;
 pub const MAX_LEASES: usize = 4;
 /// The longest fixed array serde can encode.
 pub const MAX_SERDE_ARRAY: u64 = 32;
+/// The caller groups a `callers` list may name as `"@group"`: app.toml
+/// says who is in each (`operator = true`, `fault-injection = true`) and
+/// xtask hands the members to the server's transport.
+pub const CALLER_GROUPS: &[&str] = &["operators", "fault-injectors"];
 
 /// Names an argument may not have: the generated code uses them.
 const RESERVED: &[&str] = &[
@@ -261,6 +265,22 @@ fn check_op(c: &Checker<'_>, op: &Operation) -> Result<Sizes, Error> {
     c.serde_arrays(&op.reply.ty, op.reply.pos, &op.name)?;
     let mut callers = HashSet::new();
     for caller in &op.callers {
+        if let Some(group) = caller.strip_prefix('@') {
+            if !CALLER_GROUPS.contains(&group) {
+                return c.invalid(
+                    op.pos,
+                    format!(
+                        "operation `{}`: no caller group `@{group}` (groups: {})",
+                        op.name,
+                        CALLER_GROUPS
+                            .iter()
+                            .map(|g| format!("@{g}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+            }
+        }
         if caller.is_empty() || !callers.insert(caller.as_str()) {
             return c.invalid(
                 op.pos,

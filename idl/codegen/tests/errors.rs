@@ -150,3 +150,14 @@ fn an_operation_number_above_16_bits_is_refused() {
          (the upper 16 bits of a code name the interface)"
     );
 }
+
+#[test]
+fn an_unknown_caller_group_is_refused_naming_the_known_ones() {
+    let src = "interface Foo {\n    op 1 get() -> u8 [callers = [\"@admins\"]];\n}\n";
+    assert_eq!(
+        error(src),
+        "test.idl:2:5: operation `get`: no caller group `@admins` (groups: @operators, @fault-injectors)"
+    );
+    let ok = "interface Foo {\n    op 1 get() -> u8 [callers = [\"@operators\", broker]];\n}\n";
+    assert!(generate_source("test.idl", ok).is_ok());
+}

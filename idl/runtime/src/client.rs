@@ -150,7 +150,7 @@ where
             reply_code::OP_ERROR => {
                 Err(decode_exact::<E>(body).map_or_else(|()| bad(), ClientError::Op))
             }
-            reply_code::ACCESS_DENIED => Err(ClientError::AccessDenied),
+            reply_code::ACCESS_DENIED | abi::rc::NO_RIGHT => Err(ClientError::AccessDenied),
             _ => Err(bad()),
         };
     }

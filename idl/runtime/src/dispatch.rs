@@ -80,7 +80,8 @@ pub struct OpSpec {
     pub op: u32,
     /// Whether the client may retry it after a server restart.
     pub idempotent: bool,
-    /// Tasks that may call it, by name; empty means any task.
+    /// Tasks that may call it, by name (or `"@group"`, every member of a
+    /// group the server's context knows); empty means any task.
     pub callers: &'static [&'static str],
     /// Its leases, in order.
     pub leases: &'static [LeaseRule],
@@ -120,6 +121,9 @@ impl<A> Admitted<A> {
     }
 }
 
+/// Marks a `callers` entry that names a group of tasks, not a task.
+pub const GROUP_PREFIX: char = '@';
+
 const fn fault(reason: ReplyFaultReason) -> DispatchOutcome {
     DispatchOutcome::Fault(reason)
 }
@@ -131,9 +135,14 @@ pub fn admit<A: DeserializeOwned>(
     rules: &OpSpec,
 ) -> Result<Admitted<A>, DispatchOutcome> {
     if !rules.callers.is_empty() {
-        let allowed = ctx
-            .task_name(call.caller)
-            .is_some_and(|name| rules.callers.contains(&name));
+        let name = ctx.task_name(call.caller);
+        let allowed = rules
+            .callers
+            .iter()
+            .any(|c| match c.strip_prefix(GROUP_PREFIX) {
+                Some(group) => ctx.in_group(call.caller, group),
+                None => name == Some(*c),
+            });
         if !allowed {
             return Err(DispatchOutcome::Reply {
                 code: reply_code::ACCESS_DENIED,
@@ -272,6 +281,64 @@ mod tests {
             refusal(&call(&[7; 3], 1)),
             Some(fault(ReplyFaultReason::BadLeases))
         );
+    }
+
+    /// Task 1 is "one" and in group "ops"; task 2 is "two" and in none.
+    struct Named;
+
+    impl ServerContext for Named {
+        fn borrow_read(&self, _: TaskId, _: usize, _: usize, _: &mut [u8]) -> Result<usize, u32> {
+            Err(abi::rc::BAD_LEASE)
+        }
+        fn borrow_write(&self, _: TaskId, _: usize, _: usize, _: &[u8]) -> Result<usize, u32> {
+            Err(abi::rc::BAD_LEASE)
+        }
+        fn borrow_info(&self, _: TaskId, _: usize) -> Result<(u32, usize), u32> {
+            Err(abi::rc::BAD_LEASE)
+        }
+        fn task_name(&self, t: TaskId) -> Option<&str> {
+            ["zero", "one", "two"].get(t.index()).copied()
+        }
+        fn in_group(&self, t: TaskId, group: &str) -> bool {
+            group == "ops" && t.index() == 1
+        }
+    }
+
+    #[test]
+    fn a_caller_group_admits_its_members_only() {
+        let rules = OpSpec {
+            callers: &["@ops"],
+            ..SIXTEEN
+        };
+        let from = |index: u16| Call {
+            caller: TaskId::new(index, abi::Generation::new(0)),
+            ..call(&[0; 16], 0)
+        };
+        assert!(admit::<[u8; 16]>(&from(1), &Named, &rules).is_ok());
+        let denied = DispatchOutcome::Reply {
+            code: reply_code::ACCESS_DENIED,
+            len: 0,
+        };
+        assert_eq!(
+            admit::<[u8; 16]>(&from(2), &Named, &rules).err(),
+            Some(denied)
+        );
+        // A task whose *name* is the group's is not thereby a member.
+        let named_ops = OpSpec {
+            callers: &["@two"],
+            ..SIXTEEN
+        };
+        assert_eq!(
+            admit::<[u8; 16]>(&from(2), &Named, &named_ops).err(),
+            Some(denied)
+        );
+        // Names and groups mix.
+        let mixed = OpSpec {
+            callers: &["two", "@ops"],
+            ..SIXTEEN
+        };
+        assert!(admit::<[u8; 16]>(&from(2), &Named, &mixed).is_ok());
+        assert!(admit::<[u8; 16]>(&from(1), &Named, &mixed).is_ok());
     }
 
     #[test]

@@ -15,12 +15,25 @@ use crate::transport::{SendError, ServerContext, ServerTransport, Transport};
 #[derive(Copy, Clone, Debug)]
 pub struct KernelTransport {
     task_names: &'static [&'static str],
+    groups: &'static [(&'static str, &'static [u16])],
 }
 
 impl KernelTransport {
     /// A transport that knows task `i` as `task_names[i]`.
     pub const fn new(task_names: &'static [&'static str]) -> Self {
-        KernelTransport { task_names }
+        KernelTransport {
+            task_names,
+            groups: &[],
+        }
+    }
+
+    /// One that also knows caller groups as (name, task indices), from
+    /// app.toml (`config::powers::GROUPS`), for `callers = ["@group"]`.
+    pub const fn with_groups(
+        task_names: &'static [&'static str],
+        groups: &'static [(&'static str, &'static [u16])],
+    ) -> Self {
+        KernelTransport { task_names, groups }
     }
 }
 
@@ -77,6 +90,13 @@ impl ServerContext for KernelTransport {
 
     fn task_name(&self, task: TaskId) -> Option<&str> {
         self.task_names.get(task.index()).copied()
+    }
+
+    fn in_group(&self, task: TaskId, group: &str) -> bool {
+        self.groups
+            .iter()
+            .filter(|(name, _)| *name == group)
+            .any(|(_, members)| members.iter().any(|&m| usize::from(m) == task.index()))
     }
 }
 

@@ -97,6 +97,11 @@ pub trait ServerContext {
     fn borrow_info(&self, sender: TaskId, lease: usize) -> Result<(u32, usize), u32>;
     /// The app.toml name of the task, by its index.
     fn task_name(&self, task: TaskId) -> Option<&str>;
+    /// Whether the task belongs to the caller group `group` (a `callers`
+    /// entry `"@group"`, e.g. app.toml's operators). None by default.
+    fn in_group(&self, _task: TaskId, _group: &str) -> bool {
+        false
+    }
 }
 
 /// The server side of the kernel's IPC.

@@ -50,6 +50,17 @@ pub enum AcpiError {
     },
     /// The client's buffer could not be written.
     LeaseFailed,
+    /// An RMRR of the device covers memory custody uses (the kernel, its
+    /// frames, a region of app.toml): it is refused, and the device stays
+    /// blocked rather than get that identity map.
+    RmrrOverCustodyMemory {
+        /// The device.
+        device: Bdf,
+        /// The RMRR's first byte.
+        base: u64,
+        /// Its last byte.
+        end: u64,
+    },
 }
 
 impl MaxEncodedLen for AcpiError {
@@ -58,6 +69,7 @@ impl MaxEncodedLen for AcpiError {
             Bdf::MAX_ENCODED_LEN + u16::MAX_ENCODED_LEN,
             Bdf::MAX_ENCODED_LEN,
             2 * u32::MAX_ENCODED_LEN,
+            Bdf::MAX_ENCODED_LEN + 2 * u64::MAX_ENCODED_LEN,
         ]);
 }
 
@@ -79,6 +91,10 @@ impl fmt::Display for AcpiError {
                 )
             }
             AcpiError::LeaseFailed => write!(f, "the client's buffer could not be written"),
+            AcpiError::RmrrOverCustodyMemory { device, base, end } => write!(
+                f,
+                "the RMRR {base:#x}..={end:#x} of device {device} covers memory custody uses; refused, the device stays blocked"
+            ),
         }
     }
 }
@@ -580,6 +596,34 @@ impl fmt::Display for PciError {
             PciError::NotAssignable(d) => write!(f, "{d} is a bridge; it is never assigned"),
             PciError::AccessFailed(d) => write!(f, "config space of {d} cannot be reached"),
             PciError::LeaseFailed => write!(f, "the client's buffer could not be written"),
+        }
+    }
+}
+
+/// Why the supervisor refused.
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SupervisorError {
+    /// No task has that index.
+    NoSuchTask(crate::ids::TaskIndex),
+    /// The supervisor does not fault itself (a supervisor fault stops the
+    /// machine).
+    NotInjectable(crate::ids::TaskIndex),
+    /// The kernel did not answer the supervisor's request.
+    KernelRefused,
+}
+
+impl MaxEncodedLen for SupervisorError {
+    const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN + crate::ids::TaskIndex::MAX_ENCODED_LEN;
+}
+
+impl fmt::Display for SupervisorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SupervisorError::NoSuchTask(t) => write!(f, "no task has index {}", t.0),
+            SupervisorError::NotInjectable(t) => {
+                write!(f, "task {} is the supervisor; it is never faulted", t.0)
+            }
+            SupervisorError::KernelRefused => write!(f, "the kernel refused the request"),
         }
     }
 }

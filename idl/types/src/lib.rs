@@ -33,7 +33,8 @@ pub use domid::{
     DidGrant, DidHolder, DidRelease, SeedDecodeError, SeedOwner, SeedRecord, SEED_RECORDS_MAX,
 };
 pub use errors::{
-    AcpiError, BrokerError, DomidError, IommuError, NoError, PciError, SeedFault, UnitFault,
+    AcpiError, BrokerError, DomidError, IommuError, NoError, PciError, SeedFault, SupervisorError,
+    UnitFault,
 };
 pub use faults::{DmaDirection, FaultBatch, FaultRecord, FAULTS_PER_BATCH};
 pub use hardware::{
@@ -48,7 +49,7 @@ pub use pci::{
 pub use platform::{
     MemRange, ResolvedScope, RmrrList, ScopeInfo, ScopeKind, UnitInfo, MAX_RMRRS_PER_DEVICE,
 };
-pub use supervisor::{DeathCause, DeathRecord};
+pub use supervisor::{DeathCause, DeathRecord, TaskReport};
 pub use worker::{DmaReport, WorkerError};
 
 #[cfg(test)]

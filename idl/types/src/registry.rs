@@ -52,6 +52,8 @@ named![
     SequencedEvent,
     DeathCause,
     DeathRecord,
+    TaskReport,
+    SupervisorError,
     NoError,
     AcpiError,
     IommuError,

@@ -41,3 +41,31 @@ wire_struct! {
         pub restarted: bool,
     }
 }
+
+wire_struct! {
+    /// A task as the supervisor and the kernel know it
+    /// (`Supervisor::task_report`, for the operator).
+    #[derive(Copy)]
+    pub struct TaskReport {
+        /// The generation it runs at (or will, once restarted).
+        pub generation: u8,
+        /// Whether it is faulted now (its restart is pending).
+        pub faulted: bool,
+        /// Faults since boot.
+        pub faults: u32,
+        /// Restarts since boot.
+        pub restarts: u32,
+        /// Its last fault as `abi::FaultInfo::encode` gives it (kind 0:
+        /// none yet).
+        pub last_fault_kind: u32,
+        /// The last fault's first detail.
+        pub last_fault_a: u64,
+        /// The last fault's second detail.
+        pub last_fault_b: u64,
+        /// Sends, posts and look-ups the kernel refused it for want of a
+        /// right in app.toml, since boot.
+        pub refusals: u32,
+        /// The restart delay the supervisor's back-off holds now (ms).
+        pub backoff_ms: u32,
+    }
+}

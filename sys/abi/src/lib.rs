@@ -18,7 +18,7 @@ mod kipc;
 mod task_id;
 
 pub use fault::{FaultInfo, ReplyFaultReason, SchedState, TaskState};
-pub use kipc::KipcOp;
+pub use kipc::{KipcOp, TASK_STATUS_LEN};
 pub use task_id::{Generation, TaskId};
 
 /// The largest message (request or reply) the kernel copies, in bytes.
@@ -55,7 +55,9 @@ pub enum Sysnum {
     Panic = 8,
     /// `get_timer()` → `(now_ms, deadline_ms, armed)`.
     GetTimer = 9,
-    /// `refresh_task_id(task_id)` → the current [`TaskId`] of that index.
+    /// `refresh_task_id(task_id)` → `(rc, id)`: the current [`TaskId`] of
+    /// that index, or [`rc::NO_RIGHT`] if the caller may neither send nor
+    /// post to it.
     RefreshTaskId = 10,
     /// `post(target, bits)` → `rc`.
     Post = 11,
@@ -114,6 +116,11 @@ pub mod rc {
     pub const ACCESS: u32 = 0xFFFF_FE05;
     /// The message is larger than [`crate::MAX_MESSAGE`].
     pub const TOO_LONG: u32 = 0xFFFF_FE06;
+    /// The caller has no right to this task: it is not one of its
+    /// app.toml `task-slots` (send), the bits are not all its `notify`
+    /// bits for it (post), or neither (looking up its ID). Nothing was
+    /// delivered; the kernel counts the refusal against the caller.
+    pub const NO_RIGHT: u32 = 0xFFFF_FE07;
 
     /// The dead code that names generation `gen`.
     pub const fn dead(gen: u8) -> u32 {

@@ -107,6 +107,8 @@ pub struct TaskDesc {
     pub irqs: &'static [IrqDesc],
     /// Whether it starts at boot.
     pub start: bool,
+    /// Whom it may send to and post to (app.toml `task-slots`, `notify`).
+    pub rights: crate::rights::Rights,
 }
 
 /// The whole image.

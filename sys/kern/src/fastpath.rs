@@ -7,17 +7,22 @@
 //! notification pending and no other sender queued: the reply moves, the
 //! server blocks, and the best runnable task (the scheduler's bit set) runs.
 //!
-//! Each function either does the whole call exactly as the general path in
-//! `ipc` would (same registers a task can observe, states, next task) or
+//! Whether the fast path takes a call is `kern::ipc_rules::fast_send` /
+//! `fast_reply_recv`, which a host test holds against the general path's
+//! rules (`the_fast_path_agrees_with_the_general_path`). Each function
+//! either does the whole call exactly as the general path in `ipc` would (same registers a task can observe, states, next task) or
 //! changes nothing and returns `false`, and the general path runs: a dead
-//! peer, leases, fault injection, a bad buffer, anything unusual goes the
-//! long way. The checks come cheapest first, on registers before memory;
+//! peer, a target outside the sender's rights, leases, fault injection, a
+//! bad buffer, anything unusual goes the long way. The checks come cheapest first, on registers before memory;
 //! both tasks are borrowed once ([`get_disjoint_mut`](slice::get_disjoint_mut)
 //! checks the index and that they differ), and the scheduler's sets are
 //! updated for the one transition each call makes
-//! ([`Kernel::block_and_wake`]).
+//! ([`Kernel::hand_off`]).
 
-use abi::{rc, TaskId, MAX_MESSAGE};
+use abi::TaskId;
+use kern::ipc_rules::{fast_reply_recv, fast_send, ReplyRecvCall, SendCall};
+
+use crate::arch::regs::Delivery;
 
 use crate::kernel::{copy_phys, schedule, switch_to, Kernel};
 use crate::task::{BufferKind, State};
@@ -26,26 +31,20 @@ use crate::task::{BufferKind, State};
 /// general path.
 #[inline(always)]
 pub fn send(kk: &mut Kernel, me: usize) -> bool {
-    let r = &kk.tasks[me].regs;
-    let id = TaskId(r.rdi as u16);
-    let (op, msg, msg_len, reply, reply_cap, nleases) = (r.rsi, r.rdx, r.r10, r.r8, r.r9, r.r13);
-    if nleases != 0 || msg_len > MAX_MESSAGE as u64 {
-        return false;
-    }
-    let t = id.index();
+    let a = kk.tasks[me].regs.send_args();
+    let (msg, msg_len, reply, reply_cap) = (a.msg.addr, a.msg.len, a.reply.addr, a.reply.len);
+    let call = SendCall {
+        target: a.target,
+        msg_len,
+        leases: a.leases.len,
+    };
+    let t = a.target.index();
     let Ok([task, target]) = kk.tasks.get_disjoint_mut([me, t]) else {
         return false;
     };
     // The target outranks the sender, which the scheduler chose over every
     // other runnable task: so the target runs next.
-    let State::InRecv { from, .. } = target.state else {
-        return false;
-    };
-    if from.is_some_and(|f| f as usize != me)
-        || target.generation != id.generation()
-        || target.priority >= task.priority
-        || target.fault_after.is_some()
-    {
+    if !fast_send(me, &*task, call, t, &*target) {
         return false;
     }
     let (Some(msg_pa), Some(reply_pa)) = (
@@ -57,21 +56,20 @@ pub fn send(kk: &mut Kernel, me: usize) -> bool {
     // The message moves now: only the reply buffer is needed later.
     task.bufs.reply = reply_pa;
     // SAFETY: our message was checked just now, the target's receive
-    // buffer for `rsi` bytes when it called `recv` (`IpcBuffers`);
+    // buffer for its capacity when it called `recv` (`IpcBuffers`);
     // distinct tasks share no copyable memory.
-    unsafe { copy_phys(msg_pa, target.bufs.receive, msg_len.min(target.regs.rsi)) };
+    let cap = target.regs.receive_capacity();
+    unsafe { copy_phys(msg_pa, target.bufs.receive, msg_len.min(cap)) };
     let sender = TaskId::new(me as u16, task.generation);
     target.delivered = target.delivered.wrapping_add(1);
-    let r = &mut target.regs;
-    r.rax = rc::OK as u64;
-    r.rdi = sender.0 as u64;
-    r.rsi = op as u32 as u64;
-    r.rdx = msg_len;
-    r.r10 = reply_cap;
-    r.r8 = 0;
-    task.state = State::InReply(t as u16);
-    target.state = State::Runnable;
-    kk.block_and_wake(me, t);
+    target.regs.deliver_message(Delivery {
+        sender,
+        op: a.op,
+        len: msg_len,
+        reply_capacity: reply_cap,
+        leases: 0,
+    });
+    kk.hand_off(me, State::InReply(t as u16), t);
     switch_to(t);
     true
 }
@@ -80,21 +78,21 @@ pub fn send(kk: &mut Kernel, me: usize) -> bool {
 /// receive; `false` to take the general path.
 #[inline(always)]
 pub fn reply_recv(kk: &mut Kernel, me: usize) -> bool {
-    let r = &kk.tasks[me].regs;
-    let id = TaskId(r.rdi as u16);
-    let (code, msg, len) = (r.rsi, r.rdx, r.r10);
-    let (buf, cap, mask, from) = (r.r8, r.r9, r.r12 as u32, r.r13);
-    if from != TaskId::ANY.0 as u64 || len > MAX_MESSAGE as u64 || kk.sending != 0 {
-        return false;
-    }
-    let c = id.index();
+    let (reply, recv) = kk.tasks[me].regs.reply_recv_args();
+    let (code, msg, len) = (reply.code, reply.msg.addr, reply.msg.len);
+    let (buf, cap, mask) = (recv.buf.addr, recv.buf.len, recv.mask);
+    let call = ReplyRecvCall {
+        to: reply.to,
+        msg_len: len,
+        mask,
+        from: recv.from,
+    };
+    let anyone_sending = kk.sending != 0;
+    let c = reply.to.index();
     let Ok([task, client]) = kk.tasks.get_disjoint_mut([me, c]) else {
         return false;
     };
-    if task.pending & mask != 0
-        || !matches!(client.state, State::InReply(x) if x as usize == me)
-        || client.generation != id.generation()
-    {
+    if !fast_reply_recv(me, &*task, call, anyone_sending, &*client) {
         return false;
     }
     let (Some(msg_pa), Some(buf_pa)) = (
@@ -104,19 +102,15 @@ pub fn reply_recv(kk: &mut Kernel, me: usize) -> bool {
         return false;
     };
     task.bufs.receive = buf_pa;
-    // The receive's capacity, where `recv` keeps it for a later delivery.
-    // (Its other argument registers are overwritten by whatever wakes an
-    // open receive: a message or notification bits.)
-    task.regs.rsi = cap;
+    // The receive's capacity, where a later delivery looks for it.
+    task.regs.set_receive_capacity(cap);
     // SAFETY: our reply was checked just now, the client's reply buffer
-    // for `r9` bytes when it sent (`IpcBuffers`); distinct tasks share no
-    // copyable memory.
-    unsafe { copy_phys(msg_pa, client.bufs.reply, len.min(client.regs.r9)) };
-    client.regs.rax = code as u32 as u64;
-    client.regs.rdi = len;
-    task.state = State::InRecv { mask, from: None };
-    client.state = State::Runnable;
-    kk.block_and_wake(me, c);
+    // for its capacity when it sent (`IpcBuffers`); distinct tasks share
+    // no copyable memory.
+    let reply_cap = client.regs.reply_capacity();
+    unsafe { copy_phys(msg_pa, client.bufs.reply, len.min(reply_cap)) };
+    client.regs.deliver_reply(code, len);
+    kk.hand_off(me, State::InRecv { mask, from: None }, c);
     crate::ready::note(kk, me);
     // The client is runnable: the set is not empty.
     match kk.order.get(kk.runnable.trailing_zeros() as usize) {

@@ -4,79 +4,77 @@
 //! the receiver's at delivery, a reply from the server's buffer to the
 //! sender's reply buffer, and a server touches a client's memory only through
 //! the leases the client attached, while the client waits for the reply.
-//! The sender's arguments stay in its saved registers while it is blocked:
-//! `rdi` target, `rsi` operation, `rdx`/`r10` message, `r8`/`r9` reply
-//! buffer, `r12`/`r13` lease table.
+//! A blocked sender's arguments stay in its saved registers (read through
+//! `arch::regs`'s typed views); its buffers were translated when it called.
+//! Each handler is a function of (kernel, caller) returning a
+//! [`SysResult`]: the dispatcher answers its errors.
 
-use abi::{lease, rc, FaultInfo, Lease, TaskId, MAX_LEASES, MAX_MESSAGE};
+use abi::{lease, rc, FaultInfo, Lease, Sysnum, TaskId, MAX_LEASES, MAX_MESSAGE};
 use kern::regions::Access;
+use kern::rights::Need;
 
-use crate::kernel::{copy_phys, deliver_notification, k, Kernel};
+use crate::arch::regs::{Delivery, RecvArgs, ReplyArgs};
+use crate::kernel::{copy_phys, Kernel, Refusal};
+use crate::outcome::{SysResult, UserError};
 use crate::task::{BufferKind, State};
+use kern::ipc_rules::{
+    receive_rule, reply_rule, send_rule, ReceiveRule, ReplyRule, SendCall, SendRule,
+};
 
 /// The "sender" of a notification-only receive: matches no task.
 const NOBODY: u16 = u16::MAX;
 const LEASE_SIZE: u64 = core::mem::size_of::<Lease>() as u64;
 
-fn usage(kk: &mut Kernel, task: usize, sysnum: abi::Sysnum) {
-    let r = kk.tasks[task].regs;
-    defmt::warn!(
-        "refusing syscall {=u64} with args {=u64:#x} {=u64:#x} {=u64:#x} {=u64:#x} {=u64:#x} {=u64:#x} {=u64:#x} {=u64:#x}",
-        sysnum as u64, r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9, r.r12, r.r13
-    );
-    kk.fault(
-        task,
-        FaultInfo::SyscallUsage {
-            sysnum: sysnum as u64,
-        },
-    );
-}
-
-/// `send`: deliver now if the target waits for us, else block.
-pub fn send(me: usize) {
-    let kk = k();
-    let r = &kk.tasks[me].regs;
-    let target = TaskId(r.rdi as u16);
-    let (msg, msg_len, reply, reply_cap, leases, nleases) =
-        (r.rdx, r.r10, r.r8, r.r9, r.r12, r.r13);
-    if target == TaskId::KERNEL {
-        return crate::kipc::handle(me);
-    }
-    if msg_len > MAX_MESSAGE as u64 {
-        kk.tasks[me].regs.rax = rc::TOO_LONG as u64;
-        return;
+/// `send`: deliver now if the target waits for us, else block (the
+/// decision is `kern::ipc_rules::send_rule`'s; the caller's buffers are
+/// checked before a refusal is answered).
+pub fn send(kk: &mut Kernel, me: usize) -> SysResult {
+    let a = kk.tasks[me].regs.send_args();
+    let call = SendCall {
+        target: a.target,
+        msg_len: a.msg.len,
+        leases: a.leases.len,
+    };
+    let caller = &kk.tasks[me];
+    let target = kk.tasks.get(a.target.index());
+    let rule = send_rule(me, caller, &caller.rights(), call, target);
+    match rule {
+        SendRule::Kernel => return crate::kipc::handle(kk, me),
+        SendRule::TooLong => return Err(UserError::Code(rc::TOO_LONG)),
+        _ => {}
     }
     let task = &mut kk.tasks[me];
     let checked = (
-        task.translate(BufferKind::Outgoing, msg, msg_len),
-        task.translate(BufferKind::Reply, reply, reply_cap),
-        nleases <= MAX_LEASES as u64
+        task.translate(BufferKind::Outgoing, a.msg.addr, a.msg.len),
+        task.translate(BufferKind::Reply, a.reply.addr, a.reply.len),
+        a.leases.len <= MAX_LEASES as u64
             && task
                 .spans
-                .translate(leases, nleases * LEASE_SIZE, Access::Read)
+                .translate(a.leases.addr, a.leases.len * LEASE_SIZE, Access::Read)
                 .is_some(),
     );
     let (Some(msg_pa), Some(reply_pa), true) = checked else {
-        return usage(kk, me, abi::Sysnum::Send);
+        return Err(UserError::usage(Sysnum::Send));
     };
     let bufs = &mut kk.tasks[me].bufs;
     bufs.message = msg_pa;
     bufs.reply = reply_pa;
-    let t = match kk.check_peer(target) {
-        None => return usage(kk, me, abi::Sysnum::Send),
-        Some(Err(dead)) => {
-            kk.tasks[me].regs.rax = dead as u64;
-            return;
-        }
-        Some(Ok(t)) => t,
-    };
-    if let State::InRecv { from, .. } = kk.tasks[t].state {
-        if from.is_none_or(|f| f as usize == me) {
+    let t = a.target.index();
+    match rule {
+        SendRule::Refused(r) => Err(match kk.refusal(me, Need::Send, t, r) {
+            Refusal::NoSuchTask => UserError::usage(Sysnum::Send),
+            Refusal::Code(code) => UserError::Code(code),
+        }),
+        // `deliver` kills a target armed to die at this message.
+        SendRule::Deliver | SendRule::TargetDies => {
             deliver(kk, me, t);
-            return;
+            Ok(())
+        }
+        _ => {
+            kk.set_state(me, State::InSend(t as u16));
+            Ok(())
         }
     }
-    kk.set_state(me, State::InSend(t as u16));
 }
 
 /// Fault injection (kipc `ArmFault`): whether this delivery is the one the
@@ -89,7 +87,7 @@ fn dies_at_this_message(kk: &mut Kernel, receiver: usize) -> bool {
             true
         }
         Some(n) => {
-            t.fault_after = Some(n - 1);
+            t.fault_after = Some(n.saturating_sub(1));
             false
         }
         None => false,
@@ -105,9 +103,8 @@ fn deliver(kk: &mut Kernel, sender: usize, receiver: usize) {
         kk.fault(receiver, FaultInfo::Injected);
         return;
     }
-    let s = &kk.tasks[sender].regs;
-    let (op, msg_len, reply_cap, nleases) = (s.rsi, s.r10, s.r9, s.r13);
-    let cap = kk.tasks[receiver].regs.rsi;
+    let a = kk.tasks[sender].regs.send_args();
+    let cap = kk.tasks[receiver].regs.receive_capacity();
     // SAFETY: both buffers were translated and checked against the tasks'
     // maps when the syscalls were made (`IpcBuffers`), for these lengths;
     // distinct tasks never share copyable memory.
@@ -115,62 +112,56 @@ fn deliver(kk: &mut Kernel, sender: usize, receiver: usize) {
         copy_phys(
             kk.tasks[sender].bufs.message,
             kk.tasks[receiver].bufs.receive,
-            msg_len.min(cap),
+            a.msg.len.min(cap),
         )
     };
     let id = kk.id_of(sender);
     let t = &mut kk.tasks[receiver];
     t.delivered = t.delivered.wrapping_add(1);
-    let r = &mut t.regs;
-    r.rax = rc::OK as u64;
-    r.rdi = id.0 as u64;
-    r.rsi = op as u32 as u64;
-    r.rdx = msg_len;
-    r.r10 = reply_cap;
-    r.r8 = nleases;
+    t.regs.deliver_message(Delivery {
+        sender: id,
+        op: a.op,
+        len: a.msg.len,
+        reply_capacity: a.reply.len,
+        leases: a.leases.len,
+    });
     kk.set_state(sender, State::InReply(receiver as u16));
     kk.wake(receiver);
 }
 
 /// `recv`: notifications first, then the highest-priority waiting sender,
 /// else block.
-pub fn recv(me: usize) {
-    receive(me, abi::Sysnum::Recv)
+pub fn recv(kk: &mut Kernel, me: usize) -> SysResult {
+    let a = kk.tasks[me].regs.recv_args();
+    receive(kk, me, a, Sysnum::Recv)
 }
 
-/// The receive half of `recv` and `reply_recv`, with the arguments in
-/// `recv`'s registers; `sysnum` names the call in a usage fault.
-fn receive(me: usize, sysnum: abi::Sysnum) {
-    let kk = k();
-    let r = &kk.tasks[me].regs;
-    let (buf, cap, mask, from) = (r.rdi, r.rsi, r.rdx as u32, TaskId(r.r10 as u16));
-    let Some(buf_pa) = kk.tasks[me].translate(BufferKind::Incoming, buf, cap) else {
-        return usage(kk, me, sysnum);
+/// The receive half of `recv` and `reply_recv`; `sysnum` names the call in
+/// a usage fault.
+fn receive(kk: &mut Kernel, me: usize, a: RecvArgs, sysnum: Sysnum) -> SysResult {
+    let Some(buf_pa) = kk.tasks[me].translate(BufferKind::Incoming, a.buf.addr, a.buf.len) else {
+        return Err(UserError::usage(sysnum));
     };
-    kk.tasks[me].bufs.receive = buf_pa;
-    let from = if from == TaskId::ANY {
+    let task = &mut kk.tasks[me];
+    task.bufs.receive = buf_pa;
+    // Where a later delivery looks for it (`reply_recv` passed it elsewhere).
+    task.regs.set_receive_capacity(a.buf.len);
+    let from = if a.from == TaskId::ANY {
         None
-    } else if from == TaskId::KERNEL {
+    } else if a.from == TaskId::KERNEL {
         // Notifications only: a closed receive from no task.
         Some(NOBODY)
     } else {
-        match kk.check_peer(from) {
-            None => return usage(kk, me, sysnum),
-            Some(Err(dead)) => {
-                kk.tasks[me].regs.rax = dead as u64;
-                return;
-            }
+        match kk.check_peer(a.from) {
+            None => return Err(UserError::usage(sysnum)),
+            Some(Err(dead)) => return Err(UserError::Code(dead)),
             Some(Ok(f)) => Some(f as u16),
         }
     };
-    let fired = kk.tasks[me].pending & mask;
-    if fired != 0 {
-        kk.tasks[me].pending &= !fired;
-        deliver_notification(&mut kk.tasks[me], fired);
-        return;
-    }
-    // Nobody anywhere in `send`: the common case skips the walk.
-    let waiting = if kk.sending == 0 {
+    // An open receive is a serving loop (the supervisor's forgiveness).
+    kk.tasks[me].served |= from.is_none();
+    // Nobody anywhere in `send`, or notifications first: skip the walk.
+    let waiting = if kk.sending == 0 || kk.tasks[me].pending & a.mask != 0 {
         None
     } else {
         kk.tasks
@@ -183,81 +174,77 @@ fn receive(me: usize, sysnum: abi::Sysnum) {
             .min_by_key(|(i, t)| (t.priority, *i))
             .map(|(i, _)| i)
     };
-    match waiting {
-        Some(s) => deliver(kk, s, me),
-        None => {
-            kk.set_state(me, State::InRecv { mask, from });
+    match (
+        receive_rule(&kk.tasks[me], a.mask, waiting.is_some()),
+        waiting,
+    ) {
+        (ReceiveRule::Notification(fired), _) => {
+            let t = &mut kk.tasks[me];
+            t.pending &= !fired;
+            t.regs.deliver_notification(fired);
+        }
+        (ReceiveRule::Message, Some(s)) => deliver(kk, s, me),
+        _ => {
+            kk.set_state(me, State::InRecv { mask: a.mask, from });
             crate::ready::note(kk, me);
         }
     }
+    Ok(())
 }
 
 /// The client `id` if it is waiting for `me`'s reply, else the code to
 /// return (a reply to a dead or stale client is dropped, as in Hubris).
 fn waiting_client(kk: &Kernel, me: usize, id: TaskId) -> Option<Result<usize, u32>> {
-    Some(match kk.check_peer(id)? {
-        Err(dead) => Err(dead),
-        Ok(c) if matches!(kk.tasks[c].state, State::InReply(x) if x as usize == me) => Ok(c),
-        Ok(_) => Err(rc::NOT_WAITING),
-    })
+    match reply_rule(me, id, kk.tasks.get(id.index())) {
+        ReplyRule::NoSuchTask => None,
+        ReplyRule::Drop => Some(Err(rc::NOT_WAITING)),
+        ReplyRule::Deliver => Some(Ok(id.index())),
+    }
 }
 
 /// `reply`: copy the reply and wake the client.
-pub fn reply(me: usize) {
-    answer(me, abi::Sysnum::Reply);
+pub fn reply(kk: &mut Kernel, me: usize) -> SysResult {
+    let a = kk.tasks[me].regs.reply_args();
+    answer(kk, me, a, Sysnum::Reply)
 }
 
 /// `reply_recv`: `reply`, then `recv` (seL4's ReplyRecv): a server's loop
-/// makes one syscall per message instead of two. The reply's arguments are
-/// `reply`'s registers, the receive's follow in `r8, r9, r12, r13`.
-pub fn reply_recv(me: usize) {
-    if !answer(me, abi::Sysnum::ReplyRecv) {
-        return;
-    }
-    let r = &mut k().tasks[me].regs;
-    (r.rdi, r.rsi, r.rdx, r.r10) = (r.r8, r.r9, r.r12, r.r13);
-    receive(me, abi::Sysnum::ReplyRecv)
+/// makes one syscall per message instead of two.
+pub fn reply_recv(kk: &mut Kernel, me: usize) -> SysResult {
+    let (reply, recv) = kk.tasks[me].regs.reply_recv_args();
+    answer(kk, me, reply, Sysnum::ReplyRecv)?;
+    receive(kk, me, recv, Sysnum::ReplyRecv)
 }
 
 /// The reply half of `reply` and `reply_recv`: copies the reply and wakes
-/// the client. `false` if the caller was faulted for bad arguments.
-fn answer(me: usize, sysnum: abi::Sysnum) -> bool {
-    let kk = k();
-    let r = &kk.tasks[me].regs;
-    let (id, code, msg, len) = (TaskId(r.rdi as u16), r.rsi as u32, r.rdx, r.r10);
-    let msg_pa = match kk.tasks[me].translate(BufferKind::Outgoing, msg, len) {
-        Some(pa) if len <= MAX_MESSAGE as u64 => pa,
-        _ => {
-            usage(kk, me, sysnum);
-            return false;
-        }
+/// the client. A reply to a client that died or is not waiting is dropped.
+fn answer(kk: &mut Kernel, me: usize, a: ReplyArgs, sysnum: Sysnum) -> SysResult {
+    let msg_pa = match kk.tasks[me].translate(BufferKind::Outgoing, a.msg.addr, a.msg.len) {
+        Some(pa) if a.msg.len <= MAX_MESSAGE as u64 => pa,
+        _ => return Err(UserError::usage(sysnum)),
     };
-    let c = match waiting_client(kk, me, id) {
-        None => {
-            usage(kk, me, sysnum);
-            return false;
-        }
-        Some(Err(_)) => return true,
+    let c = match waiting_client(kk, me, a.to) {
+        None => return Err(UserError::usage(sysnum)),
+        Some(Err(_)) => return Ok(()),
         Some(Ok(c)) => c,
     };
     let client = &mut kk.tasks[c];
-    // SAFETY: the client's reply buffer was checked for `r9` bytes when it
-    // sent (`IpcBuffers`), ours just now; distinct tasks share no copyable
-    // memory.
-    unsafe { copy_phys(msg_pa, client.bufs.reply, len.min(client.regs.r9)) };
-    client.regs.rax = code as u64;
-    client.regs.rdi = len;
+    let len = a.msg.len.min(client.regs.reply_capacity());
+    // SAFETY: the client's reply buffer was checked for its capacity when
+    // it sent (`IpcBuffers`), ours just now; distinct tasks share no
+    // copyable memory.
+    unsafe { copy_phys(msg_pa, client.bufs.reply, len) };
+    client.regs.deliver_reply(a.code, a.msg.len);
     kk.wake(c);
-    true
+    Ok(())
 }
 
 /// `reply_fault`: the client's message was bad; the client is faulted.
-pub fn reply_fault(me: usize) {
-    let kk = k();
+pub fn reply_fault(kk: &mut Kernel, me: usize) -> SysResult {
     let r = &kk.tasks[me].regs;
-    let (id, reason) = (TaskId(r.rdi as u16), r.rsi as u32);
+    let (id, reason) = (TaskId(r.arg(0) as u16), r.arg(1) as u32);
     match waiting_client(kk, me, id) {
-        None => usage(kk, me, abi::Sysnum::ReplyFault),
+        None => return Err(UserError::usage(Sysnum::ReplyFault)),
         Some(Err(_)) => {}
         Some(Ok(c)) => kk.fault(
             c,
@@ -267,6 +254,7 @@ pub fn reply_fault(me: usize) {
             },
         ),
     }
+    Ok(())
 }
 
 /// Looks up lease `index` of client `id` for server `me`.
@@ -275,71 +263,66 @@ fn lease_of(kk: &Kernel, me: usize, id: TaskId, index: u64) -> Result<(usize, Le
         None | Some(Err(_)) => return Err(rc::NOT_WAITING),
         Some(Ok(c)) => c,
     };
-    let r = kk.tasks[c].regs;
-    if index >= r.r13 {
+    let table = kk.tasks[c].regs.lease_table();
+    if index >= table.len {
         return Err(rc::BAD_LEASE);
     }
-    kk.read_user::<Lease>(c, r.r12 + index * LEASE_SIZE)
+    // `index < count <= MAX_LEASES` and the table was checked at the send;
+    // checked arithmetic all the same (no value from a task may panic).
+    let at = index
+        .checked_mul(LEASE_SIZE)
+        .and_then(|off| table.addr.checked_add(off))
+        .ok_or(rc::BAD_LEASE)?;
+    kk.read_user::<Lease>(c, at)
         .map(|l| (c, l))
         .ok_or(rc::BAD_LEASE)
 }
 
 /// `borrow_read` (`write = false`) and `borrow_write` (`write = true`).
-pub fn borrow(me: usize, write: bool) {
-    let kk = k();
-    let r = &kk.tasks[me].regs;
-    let (id, index, offset, buf, len) = (TaskId(r.rdi as u16), r.rsi, r.rdx, r.r10, r.r8);
+pub fn borrow(kk: &mut Kernel, me: usize, write: bool) -> SysResult {
+    let a = kk.tasks[me].regs.borrow_args();
     let need = if write { Access::Read } else { Access::Write };
-    if kk.tasks[me].spans.translate(buf, len, need).is_none() {
+    if kk.tasks[me]
+        .spans
+        .translate(a.buf.addr, a.buf.len, need)
+        .is_none()
+    {
         let sysnum = if write {
-            abi::Sysnum::BorrowWrite
+            Sysnum::BorrowWrite
         } else {
-            abi::Sysnum::BorrowRead
+            Sysnum::BorrowRead
         };
-        return usage(kk, me, sysnum);
+        return Err(UserError::usage(sysnum));
     }
-    let result = lease_of(kk, me, id, index).and_then(|(c, l)| {
-        let bit = if write { lease::WRITE } else { lease::READ };
-        if l.attributes & bit == 0 {
-            return Err(rc::LEASE_DENIED);
-        }
-        let end = offset.checked_add(len).ok_or(rc::LEASE_OUT_OF_RANGE)?;
-        if end > l.length {
-            return Err(rc::LEASE_OUT_OF_RANGE);
-        }
-        let at = l.base + offset;
-        let ok = if write {
-            kk.copy((me, buf), (c, at), len)
-        } else {
-            kk.copy((c, at), (me, buf), len)
-        };
-        ok.then_some(len).ok_or(rc::LEASE_OUT_OF_RANGE)
-    });
-    let regs = &mut kk.tasks[me].regs;
-    match result {
-        Ok(n) => {
-            regs.rax = rc::OK as u64;
-            regs.rdi = n;
-        }
-        Err(code) => {
-            regs.rax = code as u64;
-            regs.rdi = 0;
-        }
+    let (c, l) = lease_of(kk, me, a.from, a.lease).map_err(UserError::Code)?;
+    let bit = if write { lease::WRITE } else { lease::READ };
+    if l.attributes & bit == 0 {
+        return Err(UserError::Code(rc::LEASE_DENIED));
     }
+    let out_of_range = UserError::Code(rc::LEASE_OUT_OF_RANGE);
+    let end = a.offset.checked_add(a.buf.len).ok_or(out_of_range)?;
+    if end > l.length {
+        return Err(out_of_range);
+    }
+    // The client chose `base`, the server `offset`: either may be anything,
+    // so the sum may wrap.
+    let at = l.base.checked_add(a.offset).ok_or(out_of_range)?;
+    let copied = if write {
+        kk.copy((me, a.buf.addr), (c, at), a.buf.len)
+    } else {
+        kk.copy((c, at), (me, a.buf.addr), a.buf.len)
+    };
+    if !copied {
+        return Err(out_of_range);
+    }
+    kk.tasks[me].regs.set_ok(a.buf.len, 0);
+    Ok(())
 }
 
 /// `borrow_info`: a lease's attributes and length.
-pub fn borrow_info(me: usize) {
-    let kk = k();
-    let r = &kk.tasks[me].regs;
-    let result = lease_of(kk, me, TaskId(r.rdi as u16), r.rsi);
-    let regs = &mut kk.tasks[me].regs;
-    match result {
-        Ok((_, l)) => {
-            regs.rax = rc::OK as u64;
-            regs.rdi = l.attributes as u64;
-            regs.rsi = l.length;
-        }
-        Err(code) => regs.rax = code as u64,
-    }
+pub fn borrow_info(kk: &mut Kernel, me: usize) -> SysResult {
+    let a = kk.tasks[me].regs.borrow_args();
+    let (_, l) = lease_of(kk, me, a.from, a.lease).map_err(UserError::Code)?;
+    kk.tasks[me].regs.set_ok(l.attributes as u64, l.length);
+    Ok(())
 }

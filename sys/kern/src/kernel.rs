@@ -7,7 +7,9 @@
 //! `hlt` of the idle loop, where interrupt handlers run.
 
 use abi::{rc, FaultInfo, TaskId};
+use kern::ipc_rules::{admit, Refused};
 use kern::regions::{Access, Span};
+use kern::rights::Need;
 
 use crate::arch::{cpu, entry, gdt, paging};
 use crate::config;
@@ -50,6 +52,15 @@ pub struct Kernel {
 
 /// The scheduler's and `recv`'s bit sets have a bit per task.
 const _: () = assert!(config::TASK_COUNT <= 64, "at most 64 tasks");
+
+/// Why [`Kernel::target`] refused.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// No task has that index: the caller's mistake, a usage fault.
+    NoSuchTask,
+    /// The code the caller gets ([`rc::NO_RIGHT`] or a dead code).
+    Code(u32),
+}
 
 /// `current` before the first task runs.
 pub const NO_TASK: usize = usize::MAX;
@@ -97,9 +108,71 @@ impl Kernel {
         })
     }
 
+    /// Resolves the task `id` names for an operation of task `me` that
+    /// needs the right `need` (with `bits` for a post): its index, or why
+    /// not. The right is checked before the generation, so a task learns
+    /// nothing (not even that a peer restarted) of a task it has no right
+    /// to.
+    #[inline]
+    pub fn target(
+        &mut self,
+        me: usize,
+        need: Need,
+        id: TaskId,
+        bits: u32,
+    ) -> Result<usize, Refusal> {
+        let caller = &self.tasks[me];
+        let generation = self.tasks.get(id.index()).map(|t| t.generation.get());
+        let verdict = admit(
+            me,
+            caller.may_send,
+            || caller.rights(),
+            id,
+            generation,
+            need,
+            bits,
+        );
+        verdict.map_err(|r| self.refusal(me, need, id.index(), r))
+    }
+
+    /// The answer to refusal `r` of `need` to task `target`, counting a
+    /// missing right against `me`.
+    pub fn refusal(&mut self, me: usize, need: Need, target: usize, r: Refused) -> Refusal {
+        match r {
+            Refused::NoSuchTask => Refusal::NoSuchTask,
+            Refused::NoRight => Refusal::Code(self.refuse(me, need, target)),
+            Refused::Dead(g) => Refusal::Code(rc::dead(g)),
+        }
+    }
+
+    /// Counts (and now and then logs) a refusal of `need` to task `target`
+    /// (an index past the tasks: the kernel itself) from `me`; the code the
+    /// caller gets.
+    #[cold]
+    #[inline(never)]
+    pub fn refuse(&mut self, me: usize, need: Need, target: usize) -> u32 {
+        let t = &mut self.tasks[me];
+        t.refusals = t.refusals.saturating_add(1);
+        let count = t.refusals;
+        if kern::rights::worth_logging(count) {
+            let name = |i: usize| match self.tasks.get(i) {
+                Some(t) => t.desc.map_or("?", |d| d.name),
+                None => "the kernel",
+            };
+            defmt::warn!(
+                "task {=str} refused: {=str} to {=str} without a right in app.toml (refusal {=u32})",
+                name(me),
+                need.describe(),
+                name(target),
+                count
+            );
+        }
+        rc::NO_RIGHT
+    }
+
     /// Sets a task's state; every change goes through here (or through
-    /// [`Kernel::block_and_wake`]), which keeps the `runnable` and
-    /// `sending` sets.
+    /// [`Kernel::hand_off`]), which keeps the `runnable` and `sending`
+    /// sets.
     #[inline(always)]
     pub fn set_state(&mut self, index: usize, state: State) {
         self.tasks[index].state = state;
@@ -122,13 +195,18 @@ impl Kernel {
         }
     }
 
-    /// The sets' half of the IPC fast path's one transition: `blocked`,
-    /// which was running, now has a state that is neither runnable nor
-    /// sending (`InReply`, `InRecv`), and `woken`, which was in neither set
-    /// (`InRecv`, `InReply`), is now `Runnable`. The caller stored both
-    /// states.
+    /// The IPC fast path's one transition: `blocked`, which was running,
+    /// takes `state`, neither runnable nor sending (`InReply`, `InRecv`),
+    /// and `woken`, which was in neither set (`InRecv`, `InReply`), becomes
+    /// `Runnable`. With [`Kernel::set_state`], the only writers of a
+    /// task's state after boot.
     #[inline(always)]
-    pub fn block_and_wake(&mut self, blocked: usize, woken: usize) {
+    pub fn hand_off(&mut self, blocked: usize, state: State, woken: usize) {
+        debug_assert!(!matches!(state, State::Runnable | State::InSend(_)));
+        if let Ok([b, w]) = self.tasks.get_disjoint_mut([blocked, woken]) {
+            b.state = state;
+            w.state = State::Runnable;
+        }
         let place = |i: usize| 1u64.wrapping_shl(self.position[i] as u32);
         self.runnable = (self.runnable & !place(blocked)) | place(woken);
     }
@@ -169,7 +247,7 @@ impl Kernel {
             let fired = t.pending & mask;
             if fired != 0 {
                 t.pending &= !fired;
-                deliver_notification(t, fired);
+                t.regs.deliver_notification(fired);
                 self.wake(index);
             }
         }
@@ -218,8 +296,7 @@ impl Kernel {
                 _ => false,
             };
             if waiting {
-                other.regs.rax = dead as u64;
-                other.regs.rdi = 0;
+                other.regs.set_code(dead);
                 self.wake(i);
             }
         }
@@ -341,17 +418,6 @@ pub unsafe fn copy_phys(src: u64, dst: u64, len: u64) {
         // SAFETY: as above.
         unsafe { d.add(i).write(s.add(i).read()) };
     }
-}
-
-/// Hands notification bits to a task in `recv` as its results (the caller
-/// makes it runnable).
-pub fn deliver_notification(t: &mut Task, bits: u32) {
-    t.regs.rax = rc::OK as u64;
-    t.regs.rdi = TaskId::KERNEL.0 as u64;
-    t.regs.rsi = bits as u64;
-    t.regs.rdx = 0;
-    t.regs.r10 = 0;
-    t.regs.r8 = 0;
 }
 
 fn reinit_memory(t: &mut Task, desc: &'static kern::desc::TaskDesc) {

@@ -2,36 +2,35 @@
 //! restart, fault injection, shutdown). Answered at once, without blocking.
 //! Only the supervisor may send them; anyone else gets `rc::ACCESS`.
 
-use abi::{rc, FaultInfo, KipcOp, TaskState};
+use abi::{rc, FaultInfo, KipcOp, Sysnum, TaskState};
 
-use crate::kernel::{k, Kernel};
+use crate::kernel::Kernel;
+use crate::outcome::{SysResult, UserError};
 use crate::task::State;
 use crate::{arch, config};
 
 /// Longest kernel IPC request.
 const MAX_REQUEST: usize = 8;
 /// Longest kernel IPC reply.
-const MAX_REPLY: usize = 24;
+const MAX_REPLY: usize = 32;
 /// "No such task" in `FindFaultedTask`.
 const NONE_FOUND: u16 = 0xFFFF;
 
 /// Handles a `send` to `TaskId::KERNEL` from `me`.
-pub fn handle(me: usize) {
-    let kk = k();
-    let r = kk.tasks[me].regs;
+pub fn handle(kk: &mut Kernel, me: usize) -> SysResult {
+    let a = kk.tasks[me].regs.send_args();
     if me != config::APP.supervisor as usize {
-        kk.tasks[me].regs.rax = rc::ACCESS as u64;
-        return;
+        kk.refuse(me, kern::rights::Need::Send, usize::MAX);
+        return Err(UserError::Code(rc::ACCESS));
     }
+    let usage = UserError::usage(Sysnum::Send);
     let mut req = [0u8; MAX_REQUEST];
-    let n = (r.r10 as usize).min(MAX_REQUEST);
-    let Some(bytes) = kk.user_bytes(me, r.rdx, n as u64) else {
-        return kk.fault(me, FaultInfo::SyscallUsage { sysnum: 0 });
-    };
+    let n = (a.msg.len as usize).min(MAX_REQUEST);
+    let bytes = kk.user_bytes(me, a.msg.addr, n as u64).ok_or(usage)?;
     req[..n].copy_from_slice(bytes);
     let arg = u16::from_le_bytes([req[0], req[1]]) as usize;
     let mut out = [0u8; MAX_REPLY];
-    let result = match KipcOp::from_raw(r.rsi as u32) {
+    let result = match KipcOp::from_raw(a.op) {
         Some(KipcOp::ReadTaskStatus) => read_status(kk, arg, &mut out),
         Some(KipcOp::RestartTask) => valid(kk, arg).map(|i| {
             kk.restart(i);
@@ -69,18 +68,12 @@ pub fn handle(me: usize) {
         }),
         None => Err(()),
     };
-    match result {
-        Ok(len) => {
-            let len = len.min(r.r9 as usize);
-            if !kk.write_user(me, r.r8, &out[..len]) {
-                return kk.fault(me, FaultInfo::SyscallUsage { sysnum: 0 });
-            }
-            let regs = &mut kk.tasks[me].regs;
-            regs.rax = rc::OK as u64;
-            regs.rdi = len as u64;
-        }
-        Err(()) => kk.fault(me, FaultInfo::SyscallUsage { sysnum: 0 }),
+    let len = result.map_err(|()| usage)?.min(a.reply.len as usize);
+    if !kk.write_user(me, a.reply.addr, &out[..len]) {
+        return Err(usage);
     }
+    kk.tasks[me].regs.set_ok(len as u64, 0);
+    Ok(())
 }
 
 fn valid(kk: &Kernel, index: usize) -> Result<usize, ()> {
@@ -105,5 +98,7 @@ fn read_status(kk: &Kernel, index: usize, out: &mut [u8; MAX_REPLY]) -> Result<u
     out[2..6].copy_from_slice(&kind.to_le_bytes());
     out[6..14].copy_from_slice(&a.to_le_bytes());
     out[14..22].copy_from_slice(&b.to_le_bytes());
-    Ok(22)
+    out[22..26].copy_from_slice(&t.refusals.to_le_bytes());
+    out[26] = t.served as u8;
+    Ok(abi::TASK_STATUS_LEN)
 }

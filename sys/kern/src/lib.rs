@@ -8,7 +8,9 @@
 
 pub mod acpi_window;
 pub mod desc;
+pub mod ipc_rules;
 pub mod regions;
+pub mod rights;
 pub mod sched;
 pub mod stack;
 

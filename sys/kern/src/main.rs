@@ -14,6 +14,7 @@ mod ipc;
 mod kernel;
 mod kipc;
 mod log;
+mod outcome;
 mod ready;
 mod setup;
 mod syscalls;

@@ -67,8 +67,11 @@ pub fn syscall_msrs() {
 }
 
 fn is_ram(info: &StartInfo, base: u64, size: u64) -> bool {
+    let Some(end) = base.checked_add(size) else {
+        return false;
+    };
     info.memory_map()
-        .any(|r| r.kind == E820_RAM && base >= r.base && base + size <= r.base + r.size)
+        .any(|r| r.kind == E820_RAM && base >= r.base && end <= r.end())
 }
 
 fn pages(bytes: u64) -> u64 {
@@ -82,6 +85,14 @@ pub fn tasks(info: &StartInfo) -> Result<(), SetupError> {
     let pool_end = config::FRAMES_END;
     if !is_ram(info, kernel_end, pool_end - kernel_end) {
         return Err(SetupError::NotRam("kernel frame pool", kernel_end));
+    }
+    for r in info.memory_map() {
+        defmt::info!(
+            "boot memory map: {=u64:#x}..{=u64:#x} type {=u32}",
+            r.base,
+            r.base.saturating_add(r.size),
+            r.kind
+        );
     }
     let kk = k();
     kk.frames = FrameAllocator::new(kernel_end, pool_end);
@@ -103,34 +114,50 @@ pub fn tasks(info: &StartInfo) -> Result<(), SetupError> {
     Ok(())
 }
 
-/// Copies the ACPI tables behind a window header into `[pa, pa + size)`.
+/// Copies the ACPI tables behind a window header into `[pa, pa + size)`,
+/// with the boot memory map; an empty window if the firmware's pointers
+/// lead outside its own memory (see `kern::acpi_window`).
 fn snapshot_acpi(info: &StartInfo, pa: u64, size: u64) {
-    use kern::acpi_window::{table_range, WindowHeader, HEADER, RSDP_COPY_LEN};
+    use kern::acpi_window::{table_range, MemEntry, WindowHeader, HEADER, MEMORY_MAP_MAX};
+    let mut memory_map = [MemEntry::default(); MEMORY_MAP_MAX];
+    let mut map_len = 0;
+    for (slot, e) in memory_map.iter_mut().zip(info.memory_map()) {
+        *slot = e;
+        map_len += 1;
+    }
+    let map = &memory_map[..map_len];
     let mut read = |addr: u64, buf: &mut [u8]| {
-        let ok = addr
-            .checked_add(buf.len() as u64)
-            .is_some_and(|e| e < 1 << 32);
-        if ok {
-            // SAFETY: everything below 4 GiB is identity-mapped for the
-            // kernel; a bogus firmware pointer at worst reads other physical
-            // memory into a snapshot the acpi task will reject.
-            unsafe {
-                core::ptr::copy_nonoverlapping(addr as *const u8, buf.as_mut_ptr(), buf.len())
-            };
-        }
-        ok
+        // SAFETY: `table_range` reads only inside firmware memory below
+        // 4 GiB (`firmware_covers`), which the kernel identity-maps.
+        unsafe { core::ptr::copy_nonoverlapping(addr as *const u8, buf.as_mut_ptr(), buf.len()) };
+        true
     };
-    let cap = size - HEADER as u64;
-    let (base, end) = table_range(info.rsdp(), cap, &mut read).unwrap_or((0, 0));
-    let mut rsdp_copy = [0u8; RSDP_COPY_LEN];
-    read(info.rsdp(), &mut rsdp_copy);
-    let header = WindowHeader {
+    let cap = size.saturating_sub(HEADER as u64);
+    let root = config::TEST_ACPI_ROOT;
+    let (base, end) = match table_range(map, info.rsdp(), cap, root, &mut read) {
+        Ok(range) => range,
+        Err(why) => {
+            defmt::warn!(
+                "ACPI tables refused: {}; the acpi task gets an empty window",
+                defmt::Display2Format(&why)
+            );
+            (0, 0)
+        }
+    };
+    let mut header = WindowHeader {
         rsdp: info.rsdp(),
         base,
         len: end - base,
-        rsdp_copy,
+        rsdp_copy: [0; kern::acpi_window::RSDP_COPY_LEN],
+        memory_map,
+        map_len,
     };
-    // SAFETY: [pa, pa + size) are fresh frames; HEADER + len <= size.
+    if end > base {
+        // The RSDP was read (inside firmware memory) to find the tables.
+        read(info.rsdp(), &mut header.rsdp_copy);
+    }
+    // SAFETY: [pa, pa + size) are fresh frames; HEADER + len <= size
+    // (`cap`), and [base, end) lies in identity-mapped firmware memory.
     unsafe {
         core::ptr::copy_nonoverlapping(header.encode().as_ptr(), pa as *mut u8, HEADER);
         if end > base {
@@ -141,11 +168,13 @@ fn snapshot_acpi(info: &StartInfo, pa: u64, size: u64) {
             );
         }
     }
-    defmt::info!(
-        "ACPI tables {=u64:#x}..{=u64:#x} copied for the acpi task",
-        base,
-        end
-    );
+    if end > base {
+        defmt::info!(
+            "ACPI tables {=u64:#x}..{=u64:#x} copied for the acpi task",
+            base,
+            end
+        );
+    }
 }
 
 fn build_task(info: &StartInfo, index: usize, desc: &'static TaskDesc) -> Result<(), SetupError> {
@@ -162,6 +191,7 @@ fn build_task(info: &StartInfo, index: usize, desc: &'static TaskDesc) -> Result
     t.desc = Some(desc);
     t.priority = desc.priority;
     t.io_ports = desc.io_ports;
+    t.may_send = desc.rights.send;
     let mut add = |span: Span| {
         t.spans
             .push(span)

@@ -1,54 +1,11 @@
 //! A task as the kernel keeps it: saved registers, FPU state, scheduling
 //! state, pending notifications, timer, and its address-space map.
 
-use abi::{FaultInfo, Generation};
+use abi::Generation;
+
+pub use crate::arch::regs::{SavedRegs, SAVED_REGS_SIZE};
 use kern::desc::TaskDesc;
 use kern::regions::{Access, SpanTable};
-
-/// Registers saved on every entry, laid out as the entry code pushes them:
-/// general registers, then vector and error code, then the CPU's `iretq`
-/// frame. Its end must be 16-byte aligned (`TSS.RSP0` points there).
-#[repr(C, align(16))]
-#[derive(Copy, Clone, Debug, Default)]
-pub struct SavedRegs {
-    pub r15: u64,
-    pub r14: u64,
-    pub r13: u64,
-    pub r12: u64,
-    pub r11: u64,
-    pub r10: u64,
-    pub r9: u64,
-    pub r8: u64,
-    pub rbp: u64,
-    pub rdi: u64,
-    pub rsi: u64,
-    pub rdx: u64,
-    pub rcx: u64,
-    pub rbx: u64,
-    pub rax: u64,
-    pub vector: u64,
-    pub error: u64,
-    pub rip: u64,
-    pub cs: u64,
-    pub rflags: u64,
-    pub rsp: u64,
-    pub ss: u64,
-}
-
-/// Size of [`SavedRegs`]; the entry code has it as a literal (22 * 8).
-pub const SAVED_REGS_SIZE: usize = 22 * 8;
-const _: () = assert!(core::mem::size_of::<SavedRegs>() == SAVED_REGS_SIZE);
-
-/// The slots `syscall_entry` stores by number (`[rsp + n * 8]`).
-const _: () = {
-    use core::mem::offset_of;
-    assert!(offset_of!(SavedRegs, r15) == 0);
-    assert!(offset_of!(SavedRegs, r10) == 5 * 8);
-    assert!(offset_of!(SavedRegs, rax) == 14 * 8);
-    assert!(offset_of!(SavedRegs, rip) == 17 * 8);
-    assert!(offset_of!(SavedRegs, rflags) == 19 * 8);
-    assert!(offset_of!(SavedRegs, rsp) == 20 * 8);
-};
 
 /// Where a task's `fxsave` area is, from the start of its save area: the
 /// entry code reaches both through one pointer.
@@ -129,23 +86,7 @@ impl Translated {
     };
 }
 
-/// What a task is doing.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum State {
-    /// Never started, or held.
-    Stopped,
-    /// Ready to run.
-    Runnable,
-    /// Blocked sending to this task index; its message is in its registers.
-    InSend(u16),
-    /// Its message was delivered to this task index; waiting for the reply.
-    InReply(u16),
-    /// Blocked receiving: notification mask and the one sender it accepts
-    /// (`None` = open receive).
-    InRecv { mask: u32, from: Option<u16> },
-    /// Faulted; runs no more until restarted.
-    Faulted(FaultInfo),
-}
+pub use kern::ipc_rules::State;
 
 /// One task. `repr(C)`: the entry code finds `fpu` right after `regs`.
 #[repr(C)]
@@ -181,35 +122,21 @@ pub struct Task {
     /// The I/O ports it may use (`desc.io_ports`, copied for the
     /// context switch).
     pub io_ports: &'static [kern::desc::PortRange],
+    /// The tasks it may send to (`desc.rights.send`, copied for the IPC
+    /// fast path).
+    pub may_send: u64,
+    /// Whether this incarnation has blocked in an open receive (reached its
+    /// serving loop): the supervisor forgives a crash only after that.
+    pub served: bool,
+    /// Sends, posts and look-ups the kernel refused it for want of a right
+    /// (since boot, across restarts).
+    pub refusals: u32,
 }
 
 impl Task {
     /// An unused slot.
     pub const EMPTY: Task = Task {
-        regs: SavedRegs {
-            r15: 0,
-            r14: 0,
-            r13: 0,
-            r12: 0,
-            r11: 0,
-            r10: 0,
-            r9: 0,
-            r8: 0,
-            rbp: 0,
-            rdi: 0,
-            rsi: 0,
-            rdx: 0,
-            rcx: 0,
-            rbx: 0,
-            rax: 0,
-            vector: 0,
-            error: 0,
-            rip: 0,
-            cs: 0,
-            rflags: 0,
-            rsp: 0,
-            ss: 0,
-        },
+        regs: SavedRegs::ZERO,
         fpu: FpuState::initial(),
         desc: None,
         priority: u8::MAX,
@@ -231,23 +158,19 @@ impl Task {
             cache: [Translated::EMPTY; 3],
         },
         io_ports: &[],
+        may_send: 0,
+        served: false,
+        refusals: 0,
     };
 
     /// Puts the registers in their starting state.
     pub fn reset_registers(&mut self, entry: u64, stack_top: u64) {
-        use crate::arch::boot::{USER_CS, USER_DS};
-        self.regs = SavedRegs {
-            rip: entry,
-            cs: USER_CS as u64,
-            rflags: INITIAL_RFLAGS,
-            rsp: stack_top,
-            ss: USER_DS as u64,
-            ..SavedRegs::default()
-        };
+        self.regs = SavedRegs::initial(entry, stack_top, INITIAL_RFLAGS);
         self.fpu = FpuState::initial();
         self.pending = 0;
         self.timer = None;
         self.irqs_pending = 0;
+        self.served = false;
     }
 
     /// Translates and checks a buffer of `kind` (`Access::Read` for
@@ -279,8 +202,41 @@ impl Task {
         Some(pa)
     }
 
+    /// What it may do to other tasks.
+    pub fn rights(&self) -> kern::rights::Rights {
+        self.desc.map_or(kern::rights::Rights::NONE, |d| d.rights)
+    }
+
     /// Whether the scheduler may run it.
     pub fn is_runnable(&self) -> bool {
         matches!(self.state, State::Runnable)
+    }
+}
+
+/// The IPC rules read a task's own fields (no copy on the fast path).
+impl kern::ipc_rules::Peer for Task {
+    #[inline(always)]
+    fn state(&self) -> &State {
+        &self.state
+    }
+    #[inline(always)]
+    fn generation(&self) -> u8 {
+        self.generation.get()
+    }
+    #[inline(always)]
+    fn priority(&self) -> u8 {
+        self.priority
+    }
+    #[inline(always)]
+    fn may_send(&self) -> u64 {
+        self.may_send
+    }
+    #[inline(always)]
+    fn fault_after(&self) -> Option<u16> {
+        self.fault_after
+    }
+    #[inline(always)]
+    fn pending(&self) -> u32 {
+        self.pending
     }
 }

@@ -272,9 +272,14 @@ pub fn sys_irq_control(bits: u32, enable: bool) {
     );
 }
 
-/// The current ID (generation) of `id`'s task.
-pub fn sys_refresh_task_id(id: TaskId) -> TaskId {
-    TaskId(syscall(Sysnum::RefreshTaskId, [id.0 as u64, 0, 0, 0, 0, 0, 0, 0]).0[0] as u16)
+/// The current ID (generation) of `id`'s task; `Err(abi::rc::NO_RIGHT)` if
+/// this task may neither send nor post to it.
+pub fn sys_refresh_task_id(id: TaskId) -> Result<TaskId, u32> {
+    let r = syscall(Sysnum::RefreshTaskId, [id.0 as u64, 0, 0, 0, 0, 0, 0, 0]);
+    match r.0[0] as u32 {
+        abi::rc::OK => Ok(TaskId(r.0[1] as u16)),
+        code => Err(code),
+    }
 }
 
 /// Hands one encoded defmt frame to the kernel's log stream.

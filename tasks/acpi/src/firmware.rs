@@ -21,7 +21,7 @@ use defmt::Display2Format as D;
 use idl_runtime::{ClientError, KernelTransport};
 use idl_types::{AccessWidth, Bdf, PciError};
 
-use crate::{configured_rmrrs, AcpiServer, AcpiWindow, ConfiguredRmrr};
+use crate::{configured_rmrrs, AcpiServer, AcpiWindow, ConfiguredRmrr, CustodyRange};
 
 /// The whole generated interface; the acpi logic uses only its client's
 /// `config_read`.
@@ -61,6 +61,7 @@ fn fail(what: &str, why: &dyn core::fmt::Display) -> ! {
 pub fn start<'t>(
     region: &'t [u8],
     rmrrs: &[ConfiguredRmrr],
+    custody: &'t [CustodyRange],
     storage: RmrrStorage<'t>,
     config_space: PciTaskConfig,
 ) -> FirmwareServer<'t> {
@@ -83,10 +84,59 @@ pub fn start<'t>(
     let all: &'t [ExtraRmrr<'t>] = storage.extras;
     let extras = all.get(..count).unwrap_or(&[]);
     log_dmar(table, extras, &config_space);
-    // The kernel tells no task where RAM is, so configured RMRRs are not
-    // checked against it here (xtask checks their shape at build time).
+    check_rmrrs(table, extras, custody, window.memory_map(), &config_space);
+    // Configured RMRRs are held to the firmware's rules here; the memory
+    // custody uses is held against every RMRR per device (`custody`).
     AcpiServer::new(table, extras, &[], config_space)
         .unwrap_or_else(|e| fail("building the server", &e))
+        .with_custody_memory(custody)
+}
+
+/// Warns of every RMRR that covers custody memory (its device will be
+/// refused) or lies outside the memory the firmware reserved.
+fn check_rmrrs(
+    table: &[u8],
+    extras: &[ExtraRmrr<'_>],
+    custody: &[CustodyRange],
+    map: &[abi::acpi_window::MemEntry],
+    config_space: &PciTaskConfig,
+) {
+    let warn = |base: u64, end: u64, device: &dyn core::fmt::Display| {
+        if let Some((lo, hi, what)) = crate::custody::overlap(custody, base, end) {
+            defmt::warn!(
+                "acpi: RMRR {=u64:#x}..={=u64:#x} of {} overlaps {=str} ({=u64:#x}..{=u64:#x}): refused; the device stays blocked",
+                base,
+                end,
+                D(device),
+                what,
+                lo,
+                hi
+            );
+        }
+        if crate::custody::outside_reserved(map, base, end) {
+            defmt::warn!(
+                "acpi: firmware bug: no reserved region of the boot memory map covers RMRR {=u64:#x}..={=u64:#x} of {}; a device may be writing memory others are given",
+                base,
+                end,
+                D(device)
+            );
+        }
+    };
+    if let Ok(dmar) = Dmar::parse(table) {
+        for rmrr in dmar.rmrrs() {
+            for scope in rmrr.scopes().filter_map(Result::ok) {
+                match resolve_scope(rmrr.segment(), &scope, config_space) {
+                    Ok(Resolved::Device(rid)) => warn(rmrr.base(), rmrr.end(), &rid),
+                    _ => warn(rmrr.base(), rmrr.end(), &"an unresolved device scope"),
+                }
+            }
+        }
+    }
+    for extra in extras {
+        for device in extra.devices {
+            warn(extra.base, extra.end, device);
+        }
+    }
 }
 
 /// Config-space reads through the pci task's `config_read`.

@@ -15,6 +15,7 @@
 
 mod config;
 pub mod configured;
+pub mod custody;
 #[cfg(feature = "firmware")]
 pub mod firmware;
 mod server;
@@ -24,5 +25,6 @@ include!(concat!(env!("OUT_DIR"), "/idl.rs"));
 
 pub use config::PciConfigSpace;
 pub use configured::{configured_rmrrs, device_count, ConfiguredError, ConfiguredRmrr};
+pub use custody::CustodyRange;
 pub use server::{AcpiServer, BuildError};
 pub use window::{AcpiWindow, OutsideWindow, WindowError};

@@ -48,7 +48,13 @@ fn main() -> ! {
     };
     let transport = KernelTransport::new(&NAMES);
     let config_space = PciTaskConfig::new(pci::Client::new(transport, config::slots::PCI));
-    let server = firmware::start(region, &config::system::RMRRS, storage, config_space);
+    let server = firmware::start(
+        region,
+        &config::system::RMRRS,
+        &config::system::CUSTODY_MEMORY,
+        storage,
+        config_space,
+    );
     let mut endpoint = Endpoint(server);
     let mut transport = KernelTransport::new(&NAMES);
     let mut buf = [0u8; abi::MAX_MESSAGE];

@@ -42,6 +42,8 @@ pub struct AcpiServer<'t, C> {
     dmar: Dmar<'t>,
     extras: &'t [ExtraRmrr<'t>],
     config: C,
+    /// Memory no RMRR may cover (`crate::custody`).
+    custody: &'t [crate::CustodyRange],
 }
 
 impl<'t, C: ConfigSpace> AcpiServer<'t, C> {
@@ -66,7 +68,14 @@ impl<'t, C: ConfigSpace> AcpiServer<'t, C> {
             dmar,
             extras,
             config,
+            custody: &[],
         })
+    }
+
+    /// Refuses, from now on, the devices whose RMRRs cover `custody` (the
+    /// kernel, its frames, app.toml's regions): see `crate::custody`.
+    pub fn with_custody_memory(self, custody: &'t [crate::CustodyRange]) -> Self {
+        AcpiServer { custody, ..self }
     }
 
     fn drhd(&self, unit: UnitId) -> Result<Drhd<'t>, AcpiError> {
@@ -175,6 +184,7 @@ impl<C: ConfigSpace> ipc::Server for AcpiServer<'_, C> {
             });
         let mut count = 0u16;
         for range in firmware.chain(configured) {
+            crate::custody::admit(self.custody, a.device, range.base, range.end)?;
             count = count.saturating_add(1);
             // Past the capacity only the count goes on, for the error.
             let _ = list.ranges.push(range);

@@ -39,6 +39,9 @@ pub enum WindowError {
     NoHeader,
     /// The loader gave the kernel no RSDP, so nothing was copied.
     NoRsdp,
+    /// The kernel copied nothing: the firmware's tables lie outside its
+    /// own memory below 4 GiB (the kernel's log says where).
+    Refused,
     /// The header claims more bytes than the region holds.
     Truncated {
         /// Copied bytes the header claims.
@@ -58,6 +61,10 @@ impl fmt::Display for WindowError {
                     "the boot loader named no RSDP: no ACPI tables were copied"
                 )
             }
+            WindowError::Refused => write!(
+                f,
+                "the kernel refused the firmware's ACPI tables (outside firmware memory below 4 GiB; see its log): no tables"
+            ),
             WindowError::Truncated { claimed, available } => write!(
                 f,
                 "the ACPI window header claims {claimed:#x} bytes, the region holds {available:#x}"
@@ -103,6 +110,9 @@ impl<'w> AcpiWindow<'w> {
         let header = WindowHeader::decode(region).ok_or(WindowError::NoHeader)?;
         if header.rsdp == 0 {
             return Err(WindowError::NoRsdp);
+        }
+        if header.len == 0 {
+            return Err(WindowError::Refused);
         }
         let body = region.get(HEADER..).unwrap_or(&[]);
         let tables = usize::try_from(header.len)
@@ -150,6 +160,11 @@ impl<'w> AcpiWindow<'w> {
                 let start = usize::try_from(address.checked_sub(base)?).ok()?;
                 area.get(start..start.checked_add(len)?)
             })
+    }
+
+    /// The boot memory map, as the kernel saw it.
+    pub fn memory_map(&self) -> &[abi::acpi_window::MemEntry] {
+        self.header.memory_map()
     }
 
     /// The RSDP's physical address, as the boot loader gave it.
@@ -203,6 +218,8 @@ mod tests {
             base,
             len: claimed,
             rsdp_copy,
+            memory_map: [Default::default(); abi::acpi_window::MEMORY_MAP_MAX],
+            map_len: 0,
         };
         let mut r = header.encode().to_vec();
         r.extend_from_slice(tables);

@@ -198,3 +198,32 @@ fn the_raw_table_can_be_read_back_from_any_offset() {
         }))
     );
 }
+
+#[test]
+fn a_device_whose_rmrr_covers_custody_memory_gets_a_refusal_not_the_range() {
+    let table = qemu_table();
+    let devices = [EDU_ADDRESS];
+    let extras = [ExtraRmrr {
+        base: 0x10_0000,
+        end: 0x10_0fff,
+        devices: &devices,
+    }];
+    let custody = [(0x10_0000, 0x200_0000, "the kernel image and its frame pool")];
+    let server = AcpiServer::new(&table, &extras, &[], config())
+        .unwrap()
+        .with_custody_memory(&custody);
+    let mut s = Endpoint(server);
+    let system = InProcess::new(TASKS);
+    let id = system.register("acpi", &mut s).unwrap();
+    let mut c = Client::new(system.client("broker").unwrap(), id);
+    assert_eq!(
+        c.rmrrs_of(wire(q35::EDU)),
+        Err(ClientError::Op(AcpiError::RmrrOverCustodyMemory {
+            device: wire(q35::EDU),
+            base: 0x10_0000,
+            end: 0x10_0fff
+        }))
+    );
+    // Other devices are answered as ever.
+    assert!(c.rmrrs_of(wire(q35::EDU_BEHIND_BRIDGE)).is_ok());
+}

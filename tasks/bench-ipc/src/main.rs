@@ -122,7 +122,7 @@ fn main() -> ! {
     let empty = measure("empty_measurement", 0, &mut samples, || {});
     let raw = config::slots::RAW;
     measure("null_syscall", empty, &mut samples, || {
-        sys_refresh_task_id(raw);
+        let _ = sys_refresh_task_id(raw);
     });
     measure("raw_ipc_0_bytes", empty, &mut samples, || {
         sys_send(raw, RAW_EMPTY, &[], &mut [], &[]);
@@ -154,13 +154,11 @@ fn main() -> ! {
     measure("idl_ipc_16_bytes_u64_fields", empty, &mut samples, || {
         let _ = s.echo_range(core::hint::black_box(RANGE_16));
     });
-    sys_send(
+    let mut s = task_supervisor::supervisor::Client::new(
+        idl_runtime::KernelTransport::new(&[]),
         config::slots::SUPERVISOR,
-        2,
-        &[abi::DEBUG_EXIT_SUCCESS],
-        &mut [],
-        &[],
     );
+    let _ = s.shutdown(abi::DEBUG_EXIT_SUCCESS);
     loop {
         sys_recv_notification(0);
     }

@@ -20,27 +20,20 @@ use task_console::BENCH_MAX_COUNT;
 use userlib::rdtsc;
 
 use crate::serial::Out;
-use crate::{config, device_name, domain_by_name, resolve, sup, Console, DeviceRef};
-use userlib::sys_send;
+use crate::{config, device_name, domain_by_name, resolve, Console, DeviceRef};
 
-/// Messages the kernel has delivered to every task but the supervisor
-/// (whose count includes these questions); `None` if it would not say.
-fn messages_delivered() -> Option<u64> {
-    let supervisor = config::slots::SUPERVISOR;
-    let mut total = 0u64;
-    for task in 0..config::TASK_COUNT {
-        if task == supervisor.index() {
-            continue;
+impl Console {
+    /// Messages the kernel has delivered to every task but the supervisor
+    /// (whose count includes these questions); `None` if it would not say.
+    fn messages_delivered(&mut self) -> Option<u64> {
+        let supervisor = config::slots::SUPERVISOR.index();
+        let mut total = 0u64;
+        for task in (0..config::TASK_COUNT).filter(|&t| t != supervisor) {
+            let index = idl_types::TaskIndex(u16::try_from(task).ok()?);
+            total += u64::from(self.supervisor.message_count(index).ok()?);
         }
-        let mut count = [0u8; 4];
-        let index = u16::try_from(task).ok()?.to_le_bytes();
-        let (rc, len) = sys_send(supervisor, sup::OP_MESSAGE_COUNT, &index, &mut count, &[]);
-        if rc != 0 || len != count.len() {
-            return None;
-        }
-        total += u64::from(u32::from_le_bytes(count));
+        Some(total)
     }
-    Some(total)
 }
 
 /// One timed reassignment's length, in TSC ticks.
@@ -72,7 +65,7 @@ impl Console {
                 return;
             }
         };
-        let messages_before = messages_delivered();
+        let messages_before = self.messages_delivered();
         let mut samples: Vec<Sample, { BENCH_MAX_COUNT as usize }> = Vec::new();
         for i in 0..count {
             let target = if i % 2 == 0 { b } else { a };
@@ -87,7 +80,7 @@ impl Console {
             let _ = samples.push(took);
         }
         let messages = messages_before
-            .zip(messages_delivered())
+            .zip(self.messages_delivered())
             .map(|(before, after)| after.wrapping_sub(before));
         let after = match self.iommu.counters(UnitId(0)) {
             Ok(c) => c,

@@ -13,9 +13,10 @@ use core::fmt::Write as _;
 
 use abi::TaskId;
 use idl_runtime::KernelTransport;
+use idl_types::TaskIndex;
 use idl_types::{Bdf, Custody, DeviceEntry, DomainId, UnitId};
 use task_console::{parse, Command, DeviceRef, LineEditor, LineEvent, HELP};
-use task_supervisor::protocol as sup;
+use task_supervisor::supervisor;
 use userlib::*;
 
 use serial::Out;
@@ -32,6 +33,7 @@ const PATTERN: u8 = 0x5A;
 struct Console {
     broker: broker::Client<KernelTransport>,
     iommu: iommu::Client<KernelTransport>,
+    supervisor: supervisor::Client<KernelTransport>,
     transport: KernelTransport,
     dma_count: u64,
 }
@@ -174,32 +176,28 @@ impl Console {
                         let _ = writeln!(o, "error: no task named '{task}' (see 'tasks')");
                     }
                     Some(i) => {
-                        let mut msg = [0u8; 4];
-                        msg[..2].copy_from_slice(&(i as u16).to_le_bytes());
-                        let (op, len) = match at {
-                            None => (sup::OP_FAULT_TASK, 2),
-                            Some(n) => {
-                                msg[2..].copy_from_slice(&n.to_le_bytes());
-                                (sup::OP_ARM_FAULT, 4)
-                            }
+                        let task = TaskIndex(i as u16);
+                        let r = match at {
+                            None => self.supervisor.fault_task(task),
+                            Some(n) => self.supervisor.arm_fault(task, n),
                         };
-                        let (rc, _) =
-                            sys_send(config::slots::SUPERVISOR, op, &msg[..len], &mut [], &[]);
-                        match (rc, at) {
-                            (0, None) => {
+                        match (r, at) {
+                            (Ok(()), None) => {
                                 let _ = writeln!(
                                     o,
-                                    "{task}: faulted on request; the supervisor restarts it"
+                                    "{task}: faulted on request; the supervisor restarts it",
+                                    task = NAMES[i]
                                 );
                             }
-                            (0, Some(n)) => {
+                            (Ok(()), Some(n)) => {
                                 let _ = writeln!(
                                     o,
-                                    "{task}: armed to fault as its message {n} from now arrives"
+                                    "{task}: armed to fault as its message {n} from now arrives",
+                                    task = NAMES[i]
                                 );
                             }
-                            _ => {
-                                let _ = writeln!(o, "error: the supervisor refused (code {rc:#x})");
+                            (Err(e), _) => {
+                                let _ = writeln!(o, "error: the supervisor refused: {e}");
                             }
                         }
                     }
@@ -219,13 +217,9 @@ impl Console {
             } => self.bench(device, first, second, count),
             Command::Shutdown => {
                 let _ = writeln!(o, "shutting down");
-                sys_send(
-                    config::slots::SUPERVISOR,
-                    sup::OP_SHUTDOWN,
-                    &[abi::DEBUG_EXIT_SUCCESS],
-                    &mut [],
-                    &[],
-                );
+                if let Err(e) = self.supervisor.shutdown(abi::DEBUG_EXIT_SUCCESS) {
+                    let _ = writeln!(o, "error: the supervisor refused: {e}");
+                }
             }
         }
     }
@@ -320,21 +314,21 @@ impl Console {
     fn tasks(&mut self) {
         let mut o = Out;
         for (i, name) in NAMES.iter().enumerate() {
-            let mut rec = [0u8; sup::TASK_RECORD_LEN];
-            sys_send(
-                config::slots::SUPERVISOR,
-                sup::OP_TASK_RECORD,
-                &(i as u16).to_le_bytes(),
-                &mut rec,
-                &[],
-            );
-            let (faults, (kind, a, b)) = sup::decode_record(&rec).unwrap_or((0, (0, 0, 0)));
-            let gen = sys_refresh_task_id(TaskId(i as u16)).generation().get();
-            let last = abi::FaultInfo::decode(kind, a, b).map_or("-", |f| f.describe());
-            let _ = writeln!(
-                o,
-                "{name:<12} generation {gen:<3} faults {faults:<3} last: {last}"
-            );
+            match self.supervisor.task_report(TaskIndex(i as u16)) {
+                Ok(r) => {
+                    let last =
+                        abi::FaultInfo::decode(r.last_fault_kind, r.last_fault_a, r.last_fault_b)
+                            .map_or("-", |f| f.describe());
+                    let _ = writeln!(
+                        o,
+                        "{name:<12} generation {:<3} faults {:<3} refused {:<5} last: {last}",
+                        r.generation, r.faults, r.refusals
+                    );
+                }
+                Err(e) => {
+                    let _ = writeln!(o, "{name:<12} error: {e}");
+                }
+            }
         }
     }
 
@@ -425,7 +419,7 @@ impl Console {
             at.unwrap_or_else(|| buffer.map_or(0, |m| m.0 + 0x1000 * (1 + self.dma_count % 4)));
         let in_buffer = buffer.is_some_and(|m| iova >= m.0 && iova < m.0 + m.2);
         let mut from = worker::Client::new(self.transport, old);
-        let mut to = worker::Client::new(self.transport, sys_refresh_task_id(TaskId(new_owner)));
+        let mut to = worker::Client::new(self.transport, current_id(new_owner));
         // Meanwhile the target domain's worker runs a DMA of its own device
         // (if it has one) to another page: it must land untouched.
         let bystander = self.device_of(target, dev);
@@ -516,7 +510,7 @@ impl Console {
             return;
         };
         let target = iova.unwrap_or_else(|| maps.first().map_or(0, |m| m.0 + 0x1000));
-        let mut w = worker::Client::new(self.transport, sys_refresh_task_id(TaskId(owner)));
+        let mut w = worker::Client::new(self.transport, current_id(owner));
         match w.quarantine_dma(dev, target, PATTERN) {
             Ok(r) => {
                 let _ = writeln!(
@@ -544,8 +538,13 @@ impl Console {
         };
         let i = d.0.checked_sub(config::system::FIRST_DOMAIN_ID)? as usize;
         let owner = config::system::DOMAINS.get(i)?.1;
-        Some(sys_refresh_task_id(TaskId(owner)))
+        Some(current_id(owner))
     }
+}
+
+/// The current ID of task `index` (one of the console's task slots).
+fn current_id(index: u16) -> TaskId {
+    sys_refresh_task_id(TaskId(index)).unwrap_or(TaskId(index))
 }
 
 #[export_name = "main"]
@@ -554,6 +553,7 @@ fn main() -> ! {
     let mut c = Console {
         broker: broker::Client::new(transport, config::slots::BROKER),
         iommu: iommu::Client::new(transport, config::slots::IOMMU),
+        supervisor: supervisor::Client::new(transport, config::slots::SUPERVISOR),
         transport,
         dma_count: 0,
     };

@@ -176,6 +176,7 @@ fn main() -> ! {
     let mut acpi = task_acpi::acpi::Endpoint(task_acpi::firmware::start(
         tables,
         &config::system::RMRRS,
+        &config::system::CUSTODY_MEMORY,
         storage,
         config_space,
     ));

@@ -56,7 +56,9 @@ impl Dispatch for Task {
 /// Posts the fault subscribers of app.toml (the broker).
 fn tell_subscribers() {
     for (id, bits) in config::NOTIFY {
-        let _ = sys_post(sys_refresh_task_id(id), bits);
+        if let Ok(current) = sys_refresh_task_id(id) {
+            let _ = sys_post(current, bits);
+        }
     }
 }
 

@@ -19,10 +19,8 @@
 //!   cursor reached it no longer sees): at the fastest sustainable rate,
 //!   one death per back-off forgiveness period, that is decades away.
 
-use abi::{FaultInfo, TaskId};
+use abi::FaultInfo;
 use idl_types::{DeathCause, DeathRecord, TaskIndex};
-
-use crate::supervisor;
 
 /// The newest death of each of up to `N` tasks (index = task index).
 #[derive(Clone, Debug)]
@@ -94,22 +92,6 @@ impl<const N: usize> DeathLog<N> {
     pub fn generation_of(&self, task: TaskIndex) -> Option<u8> {
         let slot = self.newest.get(usize::from(task.0))?;
         Some(slot.map_or(0, |r| r.generation))
-    }
-}
-
-/// `Supervisor` as the log answers it (the firmware and the simulator's
-/// stand-in both serve this).
-impl<const N: usize> supervisor::Server for DeathLog<N> {
-    fn death_after(
-        &mut self,
-        _caller: TaskId,
-        args: supervisor::DeathAfterArgs,
-    ) -> Option<DeathRecord> {
-        self.after(args.after)
-    }
-
-    fn generation_of(&mut self, _caller: TaskId, args: supervisor::GenerationOfArgs) -> Option<u8> {
-        DeathLog::generation_of(self, args.task)
     }
 }
 
@@ -264,31 +246,6 @@ mod tests {
         log.record(TaskIndex(2), 3, DeathCause::Panic, true);
         assert_eq!(log.generation_of(TaskIndex(2)), Some(3));
         assert_eq!(log.generation_of(TaskIndex(4)), None);
-    }
-
-    #[test]
-    fn the_idl_server_answers_from_the_log() {
-        use idl_runtime::InProcess;
-        let mut log = DeathLog::<4>::new();
-        log.record(TaskIndex(3), 2, DeathCause::CpuFault, true);
-        let mut endpoint = supervisor::Endpoint(log);
-        let registry = InProcess::<4>::new(["supervisor", "broker", "other", "pci"]);
-        let id = registry
-            .register("supervisor", &mut endpoint)
-            .expect("registered");
-        let transport = registry.client("broker").expect("client");
-        let mut client = supervisor::Client::new(transport, id);
-        let first = client.death_after(0).expect("answered");
-        assert_eq!(first.map(|r| (r.seq, r.task)), Some((1, TaskIndex(3))));
-        assert_eq!(client.death_after(1).expect("answered"), None);
-        assert_eq!(
-            client.generation_of(TaskIndex(3)).expect("answered"),
-            Some(2)
-        );
-        // Only the broker may pull deaths.
-        let other = registry.client("other").expect("client");
-        let mut stranger = supervisor::Client::new(other, id);
-        assert!(stranger.death_after(0).is_err());
     }
 
     #[test]

@@ -1,19 +1,20 @@
-//! The supervisor task: binds the restart policy and the death log to the
-//! kernel, and serves `Supervisor` (IDL) and its raw operations
-//! (`protocol`) from one receive loop.
+//! The supervisor task: binds the restart policy, the death log and the
+//! operator's powers (`task_supervisor::server`) to the kernel, and serves
+//! `Supervisor` from one receive loop.
 //!
 //! What a reader must know: a death is logged when the kernel reports the
 //! fault, before the restart (which may wait out its back-off): the broker
 //! should quarantine a dead owner's devices at once, and a call it makes to
-//! a peer whose restart is pending simply waits for it.
+//! a peer whose restart is pending simply waits for it. A caller refused an
+//! operation (not one of app.toml's operators, or not allowed fault
+//! injection) gets the access-denied answer and a warning line naming it.
 #![no_std]
 #![no_main]
 
-use abi::{FaultInfo, KipcOp, ReplyFaultReason};
-use idl_runtime::{Call, Dispatch, DispatchOutcome, KernelTransport, ServerContext};
+use abi::{FaultInfo, KipcOp, TASK_STATUS_LEN};
+use idl_runtime::{reply_code, Call, Dispatch, DispatchOutcome, KernelTransport, ServerContext};
 use idl_types::TaskIndex;
-use task_supervisor::protocol::*;
-use task_supervisor::{cause_of, next_restart, supervisor, DeathLog, TaskRecord};
+use task_supervisor::{cause_of, next_restart, supervisor, KernelPowers, Supervisor, TaskStatus};
 use userlib::*;
 
 task_config!();
@@ -21,29 +22,94 @@ task_config!();
 const MAX_TASKS: usize = config::TASK_COUNT;
 /// "No faulted task" in `KipcOp::FindFaultedTask`.
 const NONE_FAULTED: u16 = 0xFFFF;
-/// `KipcOp::ReadTaskStatus` reply: `[u8 state, u8 generation, u32 kind,
-/// u64 a, u64 b]`.
-const STATUS_LEN: usize = 22;
 
 static NAMES: [&str; config::TASK_COUNT] = config::TASK_NAMES;
 
-/// Everything the supervisor remembers.
-struct Supervisor {
-    records: [TaskRecord; MAX_TASKS],
-    deaths: DeathLog<MAX_TASKS>,
+/// The kernel, through kernel IPC.
+struct Kipc;
+
+impl KernelPowers for Kipc {
+    fn status(&mut self, task: u16) -> Option<TaskStatus> {
+        let mut s = [0u8; TASK_STATUS_LEN];
+        let (rc, len) = sys_kipc(KipcOp::ReadTaskStatus, &task.to_le_bytes(), &mut s);
+        if rc != abi::rc::OK || len != TASK_STATUS_LEN {
+            return None;
+        }
+        let u32_at = |i: usize| u32::from_le_bytes([s[i], s[i + 1], s[i + 2], s[i + 3]]);
+        let u64_at = |i: usize| u64::from(u32_at(i)) | u64::from(u32_at(i + 4)) << 32;
+        Some(TaskStatus {
+            generation: s[1],
+            faulted: s[0] == 1,
+            fault: (u32_at(2), u64_at(6), u64_at(14)),
+            refusals: u32_at(22),
+            served: s[26] != 0,
+        })
+    }
+
+    fn message_count(&mut self, task: u16) -> Option<u32> {
+        let mut count = [0u8; 4];
+        let (rc, len) = sys_kipc(KipcOp::MessageCount, &task.to_le_bytes(), &mut count);
+        (rc == abi::rc::OK && len == count.len()).then(|| u32::from_le_bytes(count))
+    }
+
+    fn fault(&mut self, task: u16) -> bool {
+        defmt::warn!("fault injection: faulting {=str} on request", name(task));
+        sys_kipc(KipcOp::FaultTask, &task.to_le_bytes(), &mut []).0 == abi::rc::OK
+    }
+
+    fn arm_fault(&mut self, task: u16, at_message: u16) -> bool {
+        defmt::warn!(
+            "fault injection: {=str} will fault at its message {=u16} from now",
+            name(task),
+            at_message
+        );
+        let mut msg = [0u8; 4];
+        msg[..2].copy_from_slice(&task.to_le_bytes());
+        msg[2..].copy_from_slice(&at_message.to_le_bytes());
+        sys_kipc(KipcOp::ArmFault, &msg, &mut []).0 == abi::rc::OK
+    }
+
+    fn shutdown(&mut self, code: u8) {
+        sys_kipc(KipcOp::Shutdown, &[code], &mut []);
+    }
 }
 
-impl Dispatch for Supervisor {
+fn name(task: u16) -> &'static str {
+    NAMES.get(usize::from(task)).copied().unwrap_or("?")
+}
+
+/// The server with its notification handling, and how many of each task's
+/// requests it refused (logged the first time and at powers of two).
+struct Task(Supervisor<Kipc, MAX_TASKS>, [u32; MAX_TASKS]);
+
+impl Dispatch for Task {
     fn dispatch(
         &mut self,
         call: &Call<'_>,
         ctx: &dyn ServerContext,
         reply: &mut [u8],
     ) -> DispatchOutcome {
-        if supervisor::Op::from_raw(call.op).is_some() {
-            return supervisor::dispatch(&mut self.deaths, call, ctx, reply);
+        let outcome = supervisor::dispatch(&mut self.0, call, ctx, reply);
+        if let DispatchOutcome::Reply {
+            code: reply_code::ACCESS_DENIED,
+            ..
+        } = outcome
+        {
+            let op = supervisor::Op::from_raw(call.op).map_or("?", |o| o.name());
+            let count = self.1.get_mut(call.caller.index()).map_or(1, |c| {
+                *c = c.saturating_add(1);
+                *c
+            });
+            if count.is_power_of_two() {
+                defmt::warn!(
+                    "refused {=str} from {=str}: app.toml does not give it that power (refusal {=u32})",
+                    op,
+                    name(call.caller.index() as u16),
+                    count
+                );
+            }
         }
-        self.raw(call, reply)
+        outcome
     }
 
     fn notification_mask(&self) -> u32 {
@@ -55,7 +121,7 @@ impl Dispatch for Supervisor {
             tell_subscribers();
         }
         self.restart_due(sys_get_timer());
-        sys_set_timer(next_restart(&self.records), config::notifications::TIMER);
+        sys_set_timer(next_restart(&self.0.records), config::notifications::TIMER);
     }
 }
 
@@ -64,45 +130,45 @@ impl Dispatch for Supervisor {
 /// posts may not).
 fn tell_subscribers() {
     for (id, bits) in config::NOTIFY {
-        let _ = sys_post(sys_refresh_task_id(id), bits);
+        if let Ok(current) = sys_refresh_task_id(id) {
+            let _ = sys_post(current, bits);
+        }
     }
 }
 
-impl Supervisor {
+impl Task {
     /// Records every newly faulted task (and logs its death); true if there
     /// was one.
     fn collect_faults(&mut self, now: u64) -> bool {
+        let s = &mut self.0;
         let mut start = 0u16;
         let mut any = false;
         loop {
             let mut reply = [0u8; 2];
             let (rc, _) = sys_kipc(KipcOp::FindFaultedTask, &start.to_le_bytes(), &mut reply);
             let found = u16::from_le_bytes(reply);
-            let Some(record) = self.records.get_mut(usize::from(found)) else {
-                return any;
-            };
-            if rc != 0 || found == NONE_FAULTED {
+            if rc != 0 || found == NONE_FAULTED || usize::from(found) >= MAX_TASKS {
                 return any;
             }
-            let mut status = [0u8; STATUS_LEN];
-            sys_kipc(KipcOp::ReadTaskStatus, &found.to_le_bytes(), &mut status);
-            let generation = status[1];
-            let kind = u32::from_le_bytes([status[2], status[3], status[4], status[5]]);
-            let a = u64::from_le_bytes(status[6..14].try_into().unwrap_or([0; 8]));
-            let b = u64::from_le_bytes(status[14..22].try_into().unwrap_or([0; 8]));
+            let status = s.kernel.status(found).unwrap_or_default();
+            let record = &mut s.records[usize::from(found)];
             if record.restart_at.is_none() {
                 any = true;
-                let at = record.faulted(now, (kind, a, b));
+                let (kind, a, b) = status.fault;
+                let at = record.faulted(now, status.fault, status.served);
                 // This supervisor never holds a task back for good: the
                 // restart is at most a back-off away (`restarted`), and
                 // the kernel already bumped the generation it will run at.
-                let seq =
-                    self.deaths
-                        .record(TaskIndex(found), generation, cause_of(kind, a, b), true);
+                let seq = s.deaths.record(
+                    TaskIndex(found),
+                    status.generation,
+                    cause_of(kind, a, b),
+                    true,
+                );
                 let why = FaultInfo::decode(kind, a, b).map_or("unknown cause", |f| f.describe());
                 defmt::warn!(
                     "{=str} faulted ({=str}, {=u64:#x}); restart in {=u64} ms; death {=u32}",
-                    NAMES.get(usize::from(found)).copied().unwrap_or("?"),
+                    name(found),
                     why,
                     a,
                     at - now,
@@ -114,75 +180,11 @@ impl Supervisor {
     }
 
     fn restart_due(&mut self, now: u64) {
-        for (i, r) in self.records.iter_mut().enumerate() {
+        for (i, r) in self.0.records.iter_mut().enumerate() {
             if r.restart_at.is_some_and(|at| at <= now) {
                 sys_kipc(KipcOp::RestartTask, &(i as u16).to_le_bytes(), &mut []);
                 r.restarted(now);
             }
-        }
-    }
-
-    /// The raw operations of `protocol`; the reply body goes to `reply`.
-    fn raw(&mut self, call: &Call<'_>, reply: &mut [u8]) -> DispatchOutcome {
-        let refuse = DispatchOutcome::Fault(ReplyFaultReason::BadMessageContents);
-        let msg = call.message;
-        let arg = match msg {
-            [lo, hi, ..] => usize::from(u16::from_le_bytes([*lo, *hi])),
-            _ => usize::MAX,
-        };
-        let injectable = cfg!(feature = "fault-injection")
-            && arg < MAX_TASKS
-            && arg != config::TASK_INDEX as usize;
-        match call.op {
-            OP_TASK_RECORD if msg.len() == 2 => {
-                let Some(r) = self.records.get(arg) else {
-                    return refuse;
-                };
-                let body = encode_record(r.faults, r.last_fault);
-                let Some(dst) = reply.get_mut(..body.len()) else {
-                    return refuse;
-                };
-                dst.copy_from_slice(&body);
-                DispatchOutcome::Reply {
-                    code: 0,
-                    len: body.len(),
-                }
-            }
-            OP_MESSAGE_COUNT if arg < MAX_TASKS && msg.len() == 2 => {
-                let mut count = [0u8; 4];
-                sys_kipc(KipcOp::MessageCount, &msg[..2], &mut count);
-                let Some(dst) = reply.get_mut(..count.len()) else {
-                    return refuse;
-                };
-                dst.copy_from_slice(&count);
-                DispatchOutcome::Reply {
-                    code: 0,
-                    len: count.len(),
-                }
-            }
-            OP_SHUTDOWN if msg.len() == 1 => {
-                sys_kipc(KipcOp::Shutdown, msg, &mut []);
-                DispatchOutcome::Reply { code: 0, len: 0 }
-            }
-            OP_FAULT_TASK if injectable && msg.len() == 2 => {
-                defmt::warn!(
-                    "fault injection: faulting {=str} on request",
-                    NAMES.get(arg).copied().unwrap_or("?")
-                );
-                sys_kipc(KipcOp::FaultTask, &msg[..2], &mut []);
-                DispatchOutcome::Reply { code: 0, len: 0 }
-            }
-            OP_ARM_FAULT if injectable && msg.len() == MAX_REQUEST => {
-                let n = u16::from_le_bytes([msg[2], msg[3]]);
-                defmt::warn!(
-                    "fault injection: {=str} will fault at its message {=u16} from now",
-                    NAMES.get(arg).copied().unwrap_or("?"),
-                    n
-                );
-                sys_kipc(KipcOp::ArmFault, msg, &mut []);
-                DispatchOutcome::Reply { code: 0, len: 0 }
-            }
-            _ => refuse,
         }
     }
 }
@@ -190,11 +192,8 @@ impl Supervisor {
 #[export_name = "main"]
 fn main() -> ! {
     defmt::info!("supervising {=usize} tasks", MAX_TASKS);
-    let mut supervisor = Supervisor {
-        records: [TaskRecord::default(); MAX_TASKS],
-        deaths: DeathLog::new(),
-    };
-    let mut transport = KernelTransport::new(&NAMES);
+    let mut task = Task(Supervisor::new(Kipc, config::TASK_INDEX), [0; MAX_TASKS]);
+    let mut transport = KernelTransport::with_groups(&NAMES, &config::powers::GROUPS);
     let mut buf = [0u8; abi::MAX_MESSAGE];
-    idl_runtime::serve(&mut transport, &mut supervisor, &mut buf)
+    idl_runtime::serve(&mut transport, &mut task, &mut buf)
 }

@@ -15,6 +15,11 @@ pub const SERVER_LEASE_READ_AT: u32 = 3;
 /// the reply is `[u8 ok]`.
 pub const SERVER_IRQ_TEST: u32 = 4;
 
+/// Test server: `[u32 data]`: make edu DMA-write `data` to the interrupt
+/// address 0xFEE00000 (an MSI the device forges, as any device can when
+/// interrupt remapping is off); the reply is `[u8 dma completed]`.
+pub const SERVER_FORGE_MSI: u32 = 6;
+
 /// Test server: make COM1 raise its transmitter-empty interrupt (ISA IRQ 4,
 /// through the IOAPIC) and wait for it as a notification; `[u8 ok]`.
 pub const SERVER_IOAPIC_TEST: u32 = 5;
@@ -48,6 +53,25 @@ pub const VICTIM_FPU_HOLD: u32 = 11;
 pub const FPU_PATTERN: u64 = 0x1111_2222_3333_4444;
 /// What a sender writes into its own `xmm5`.
 pub const FPU_CLOBBER: u64 = 0xDEAD_BEEF_DEAD_BEEF;
+
+/// Victim: `[u8 attack]`: try one of the `ATTACK_*` below on another
+/// task (the victim has no right to any of them); the reply is
+/// `[u32 response code, u32 detail]`.
+pub const VICTIM_ATTACK: u32 = 12;
+/// Ask the supervisor to stop the machine (with the failure status).
+pub const ATTACK_SHUTDOWN: u8 = 1;
+/// Ask the supervisor to fault the test server (fault injection).
+pub const ATTACK_FAULT_SERVER: u8 = 2;
+/// Call the test server's echo (not one of the victim's task slots).
+pub const ATTACK_CALL_SERVER: u8 = 3;
+/// Post the runner's `ping` bit (no `notify` right).
+pub const ATTACK_POST_RUNNER: u8 = 4;
+/// Ask the kernel for the server's current task ID; detail is the ID.
+pub const ATTACK_REFRESH_SERVER: u8 = 5;
+
+/// Victim: reply `[u64 base, u64 len, u32 memory map entries]` of the ACPI
+/// window the kernel gave it (its `acpi-tables` region).
+pub const VICTIM_ACPI_WINDOW: u32 = 13;
 
 /// Initial value of the victim's `.data` variable.
 pub const VICTIM_DATA_INITIAL: u32 = 0x1234_5678;

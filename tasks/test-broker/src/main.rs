@@ -13,6 +13,8 @@ mod generated {
 }
 use generated::{broker, iommu, pci};
 
+#[cfg(feature = "hostile")]
+mod hostile;
 mod rig;
 mod scenarios;
 
@@ -25,9 +27,17 @@ pub use test_harness::Outcome;
 
 #[export_name = "main"]
 fn main() -> ! {
+    #[cfg(feature = "hostile")]
+    let hostile = hostile::ALL;
+    #[cfg(not(feature = "hostile"))]
+    let hostile: &[test_harness::Scenario<rig::Rig>] = &[];
     let failures = match rig::Rig::new() {
-        Ok(mut rig) => test_harness::run(&mut rig, &scenarios::ALL),
-        Err(why) => test_harness::fail_all(&scenarios::ALL, why),
+        Ok(mut rig) => {
+            test_harness::run(&mut rig, &scenarios::ALL) + test_harness::run(&mut rig, hostile)
+        }
+        Err(why) => {
+            test_harness::fail_all(&scenarios::ALL, why) + test_harness::fail_all(hostile, why)
+        }
     };
     test_harness::finish(config::slots::SUPERVISOR, failures)
 }

@@ -4,9 +4,7 @@
 //! and a restart of the iommu task under running translation.
 
 use defmt::{Debug2Format as Dbg, Display2Format as D};
-use idl_types::{Bdf, BrokerEvent, ContextState, Custody, EntryOwner, UnitId};
-use task_supervisor::protocol::OP_FAULT_TASK;
-use userlib::*;
+use idl_types::{Bdf, BrokerEvent, ContextState, Custody, EntryOwner, TaskIndex, UnitId};
 
 use crate::config;
 use crate::rig::{domain, ensure, sleep_ms, Rig, BRIDGE, EDU0, EDU1, EDU_BRIDGED, SECBUS_ALIAS};
@@ -49,7 +47,7 @@ const STRAY: u64 = 0x30_0000;
 const BRIDGED_RIDS: [Bdf; 3] = [EDU_BRIDGED, BRIDGE, SECBUS_ALIAS];
 
 /// What the broker's books say holds `dev`.
-fn custody(rig: &mut Rig, dev: Bdf) -> Result<Custody, &'static str> {
+pub(crate) fn custody(rig: &mut Rig, dev: Bdf) -> Result<Custody, &'static str> {
     let mut start = 0;
     loop {
         let page = rig
@@ -93,7 +91,7 @@ fn held_by(rig: &mut Rig, dev: Bdf, rids: &[Bdf], index: u16) -> Outcome {
 
 /// Reassigns through the broker and checks the report's previous and
 /// current entries.
-fn reassign(rig: &mut Rig, dev: Bdf, from: u16, to: u16) -> Outcome {
+pub(crate) fn reassign(rig: &mut Rig, dev: Bdf, from: u16, to: u16) -> Outcome {
     let report = rig.broker.reassign(dev, domain(to)).map_err(|e| {
         defmt::error!("reassign {}: {}", D(&dev), Dbg(&e));
         "the broker refused the reassignment"
@@ -148,14 +146,14 @@ fn device_behind_bridge_reassigns_with_its_aliases(rig: &mut Rig) -> Outcome {
 
 fn iommu_restart_keeps_translation_and_reports_the_truth(rig: &mut Rig) -> Outcome {
     let iommu = config::slots::IOMMU.index() as u16;
-    let (rc, _) = sys_send(
+    let mut supervisor = task_supervisor::supervisor::Client::new(
+        idl_runtime::KernelTransport::new(&[]),
         config::slots::SUPERVISOR,
-        OP_FAULT_TASK,
-        &iommu.to_le_bytes(),
-        &mut [],
-        &[],
     );
-    ensure(rc == 0, "the supervisor refused to fault the iommu")?;
+    ensure(
+        supervisor.fault_task(TaskIndex(iommu)).is_ok(),
+        "the supervisor refused to fault the iommu",
+    )?;
     // The supervisor restarts it and tells the broker, both above us.
     sleep_ms(50);
     // Every entry is still attributed: the ledger outlived the task.

@@ -1,7 +1,8 @@
 //! The image side: defmt reports and the supervisor's shutdown.
 
 use abi::TaskId;
-use task_supervisor::protocol::OP_SHUTDOWN;
+use idl_runtime::KernelTransport;
+use task_supervisor::supervisor;
 use userlib::*;
 
 use crate::{verdict, Scenario};
@@ -32,10 +33,17 @@ pub fn fail_all<C>(scenarios: &[Scenario<C>], why: &str) -> u32 {
     scenarios.len() as u32
 }
 
-/// Asks the supervisor to end the machine with the verdict, then waits.
+/// Asks the supervisor to end the machine with the verdict, then waits
+/// (the runner must be one of app.toml's operators).
 pub fn finish(supervisor: TaskId, failures: u32) -> ! {
     defmt::info!("{=u32} scenario(s) failed; shutting down", failures);
-    sys_send(supervisor, OP_SHUTDOWN, &[verdict(failures)], &mut [], &[]);
+    let mut s = supervisor::Client::new(KernelTransport::new(&[]), supervisor);
+    if let Err(e) = s.shutdown(verdict(failures)) {
+        defmt::error!(
+            "the supervisor refused the shutdown ({}): is the runner an operator in app.toml?",
+            defmt::Debug2Format(&e)
+        );
+    }
     loop {
         sys_recv_notification(0);
     }

@@ -8,7 +8,9 @@
 mod scenarios;
 
 use abi::{Generation, TaskId};
-use task_supervisor::protocol;
+use idl_runtime::KernelTransport;
+use idl_types::TaskIndex;
+use task_supervisor::supervisor;
 use userlib::*;
 
 task_config!();
@@ -34,6 +36,22 @@ impl Runner {
         (rc, len)
     }
 
+    /// [`Runner::call`], once more if the peer answered with a dead code
+    /// (it restarted since the runner last called it).
+    pub fn call_live(
+        &mut self,
+        which: Peer,
+        op: u32,
+        msg: &[u8],
+        reply: &mut [u8],
+    ) -> (u32, usize) {
+        let (rc, len) = self.call(which, op, msg, reply);
+        if abi::rc::dead_generation(rc).is_some() {
+            return self.call(which, op, msg, reply);
+        }
+        (rc, len)
+    }
+
     /// The ID slot of a peer.
     pub fn peer(&mut self, which: Peer) -> &mut TaskId {
         match which {
@@ -43,29 +61,27 @@ impl Runner {
         }
     }
 
+    /// The supervisor, through its generated client (the runner is an
+    /// operator in app.toml).
+    pub fn supervisor(&self) -> supervisor::Client<KernelTransport> {
+        supervisor::Client::new(KernelTransport::new(&[]), self.supervisor)
+    }
+
     /// The supervisor's record of a task: fault count and last fault.
     pub fn record(&mut self, task: u16) -> (u32, (u32, u64, u64)) {
-        let mut out = [0u8; protocol::TASK_RECORD_LEN];
-        self.call(
-            Peer::Supervisor,
-            protocol::OP_TASK_RECORD,
-            &task.to_le_bytes(),
-            &mut out,
-        );
-        protocol::decode_record(&out).unwrap_or((0, (0, 0, 0)))
+        match self.supervisor().task_report(TaskIndex(task)) {
+            Ok(r) => (
+                r.faults,
+                (r.last_fault_kind, r.last_fault_a, r.last_fault_b),
+            ),
+            Err(_) => (0, (0, 0, 0)),
+        }
     }
 
     /// The kernel's count of messages delivered to a task (through the
-    /// supervisor's `OP_MESSAGE_COUNT`), or `None` if it would not say.
+    /// supervisor's `message_count`), or `None` if it would not say.
     pub fn messages_delivered(&mut self, task: u16) -> Option<u32> {
-        let mut out = [0u8; 4];
-        let (code, len) = self.call(
-            Peer::Supervisor,
-            protocol::OP_MESSAGE_COUNT,
-            &task.to_le_bytes(),
-            &mut out,
-        );
-        (code == 0 && len == out.len()).then(|| u32::from_le_bytes(out))
+        self.supervisor().message_count(TaskIndex(task)).ok()
     }
 }
 
@@ -90,5 +106,6 @@ fn main() -> ! {
 
 /// A sender task's current ID.
 pub fn sender(index: u16) -> TaskId {
-    sys_refresh_task_id(TaskId::new(index, Generation::new(0)))
+    let id = TaskId::new(index, Generation::new(0));
+    sys_refresh_task_id(id).unwrap_or(id)
 }

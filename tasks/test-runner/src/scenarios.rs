@@ -52,6 +52,32 @@ pub const ALL: &[Scenario] = &[
         "kernel_counts_each_message_delivered_to_a_task",
         message_count,
     ),
+    (
+        "refresh_task_id_names_no_task_the_caller_may_not_talk_to",
+        refresh_without_right,
+    ),
+    ("call_outside_task_slots_is_refused", call_outside_slots),
+    ("post_without_a_notify_right_is_refused", post_without_right),
+    (
+        "fault_injection_from_a_non_operator_is_refused",
+        fault_injection_from_non_operator,
+    ),
+    (
+        "shutdown_from_a_non_operator_is_refused_and_the_system_stays_up",
+        shutdown_from_non_operator,
+    ),
+    (
+        "lease_with_an_overflowing_base_is_refused_and_the_kernel_lives",
+        lease_overflowing_base,
+    ),
+    (
+        "device_forged_msi_on_exception_vectors_and_nmi_leaves_the_kernel_running",
+        forged_msi,
+    ),
+    (
+        "acpi_root_table_near_4gib_gives_an_empty_window_and_boot_goes_on",
+        acpi_root_near_4gib,
+    ),
 ];
 
 const RUNNER_PING: u32 = 1 << 0;
@@ -382,4 +408,137 @@ fn message_count(r: &mut Runner) -> Outcome {
         after.wrapping_sub(before) == 3,
         "the server's count did not move by the three messages sent",
     )
+}
+
+/// The victim tries `kind` (an `ATTACK_*`): `(response code, detail)`.
+fn victim_attack(r: &mut Runner, kind: u8) -> Result<(u32, u32), &'static str> {
+    let mut out = [0u8; 8];
+    let (code, len) = r.call_live(Peer::Victim, VICTIM_ATTACK, &[kind], &mut out);
+    ensure(
+        code == rc::OK && len == 8,
+        "the victim did not report its attack",
+    )?;
+    let w = |i: usize| u32::from_le_bytes([out[i], out[i + 1], out[i + 2], out[i + 3]]);
+    Ok((w(0), w(4)))
+}
+
+/// The server and the victim still answer.
+fn everyone_answers(r: &mut Runner) -> Outcome {
+    let (code, _) = r.call_live(Peer::Server, SERVER_ECHO, b"?", &mut [0; 1]);
+    ensure(code == rc::OK, "the server stopped answering")?;
+    let mut reply = [0u8; 2];
+    let (code, _) = r.call_live(Peer::Victim, VICTIM_PING, &[], &mut reply);
+    ensure(
+        code == rc::OK && &reply == b"ok",
+        "the victim stopped answering",
+    )
+}
+
+fn refresh_without_right(r: &mut Runner) -> Outcome {
+    let (code, id) = victim_attack(r, ATTACK_REFRESH_SERVER)?;
+    ensure(
+        code == rc::NO_RIGHT && id == 0,
+        "the kernel handed out the ID of a task the victim may not talk to",
+    )
+}
+
+fn call_outside_slots(r: &mut Runner) -> Outcome {
+    let (code, _) = victim_attack(r, ATTACK_CALL_SERVER)?;
+    ensure(
+        code == rc::NO_RIGHT,
+        "the server answered a call from a task without a slot for it",
+    )?;
+    everyone_answers(r)
+}
+
+fn post_without_right(r: &mut Runner) -> Outcome {
+    let (code, _) = victim_attack(r, ATTACK_POST_RUNNER)?;
+    sys_set_timer(Some(sys_get_timer() + 20), config::notifications::TIMER);
+    let bits = sys_recv_notification(RUNNER_PING | config::notifications::TIMER);
+    sys_set_timer(None, 0);
+    ensure(
+        bits & RUNNER_PING == 0,
+        "a post without a notify right reached the runner",
+    )?;
+    ensure(
+        code == rc::NO_RIGHT,
+        "the kernel did not answer the refused post with NO_RIGHT",
+    )
+}
+
+fn fault_injection_from_non_operator(r: &mut Runner) -> Outcome {
+    let server = config::slots::SERVER.index() as u16;
+    let (before, _) = r.record(server);
+    let (code, _) = victim_attack(r, ATTACK_FAULT_SERVER)?;
+    let (after, _) = r.record(server);
+    ensure(
+        after == before,
+        "the server was faulted on a non-operator's request",
+    )?;
+    ensure(code != rc::OK, "the supervisor accepted the request")?;
+    everyone_answers(r)
+}
+
+fn shutdown_from_non_operator(r: &mut Runner) -> Outcome {
+    let (code, _) = victim_attack(r, ATTACK_SHUTDOWN)?;
+    ensure(code != rc::OK, "the supervisor accepted the shutdown")?;
+    everyone_answers(r)
+}
+
+fn lease_overflowing_base(r: &mut Runner) -> Outcome {
+    everyone_answers(r)?;
+    // base + offset wraps past the top of the address space.
+    let code = read_at(r, u64::MAX - 0xF, 0x100, 0x10, 0x10);
+    ensure(
+        code == rc::LEASE_OUT_OF_RANGE,
+        "a lease whose base + offset overflows was not refused",
+    )?;
+    everyone_answers(r)
+}
+
+/// MSI data: fixed delivery on vector 8 (#DF's) and 17 (#AC's, which
+/// pushes an error code), and NMI delivery (bits 8..11 = 0b100).
+const FORGED_MSIS: [u32; 3] = [8, 17, 0x400 | 2];
+
+fn forged_msi(r: &mut Runner) -> Outcome {
+    for data in FORGED_MSIS {
+        let mut done = [0u8; 1];
+        let (code, _) = r.call_live(
+            Peer::Server,
+            SERVER_FORGE_MSI,
+            &data.to_le_bytes(),
+            &mut done,
+        );
+        ensure(code == rc::OK, "the server did not answer the forging")?;
+        ensure(
+            done[0] == 1,
+            "edu's DMA to the interrupt window did not run",
+        )?;
+    }
+    everyone_answers(r)
+}
+
+/// kernel-tests.toml's `[kernel] test-acpi-root` points the RSDP's root
+/// table at 0xffffffe0 (inside the BIOS flash the memory map reserves, but
+/// the table's claimed length runs past 4 GiB): the kernel copies nothing,
+/// says why in its log, and the boot went on to get here.
+fn acpi_root_near_4gib(r: &mut Runner) -> Outcome {
+    let mut out = [0u8; 20];
+    let (code, len) = r.call_live(Peer::Victim, VICTIM_ACPI_WINDOW, &[], &mut out);
+    ensure(
+        code == rc::OK && len == 20,
+        "the victim did not report its window",
+    )?;
+    let u64_at = |i: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&out[i..i + 8]);
+        u64::from_le_bytes(b)
+    };
+    let entries = u32::from_le_bytes([out[16], out[17], out[18], out[19]]);
+    ensure(entries > 0, "the window carries no boot memory map")?;
+    ensure(
+        u64_at(8) == 0,
+        "the kernel copied tables the hostile root pointer led it to",
+    )?;
+    everyone_answers(r)
 }

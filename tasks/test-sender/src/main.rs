@@ -19,7 +19,7 @@ fn main() -> ! {
         config::notifications::GO | config::notifications::NOTIFY | config::notifications::CLOBBER;
     loop {
         let bits = sys_recv_notification(mask);
-        let runner = sys_refresh_task_id(runner);
+        let runner = sys_refresh_task_id(runner).unwrap_or(runner);
         if bits & config::notifications::NOTIFY != 0 {
             let _ = sys_post(runner, RUNNER_PING);
         }

@@ -63,8 +63,9 @@ fn mmio_write(off: u64, v: u32) {
     unsafe { ((config::regions::EDU.0 + off) as *mut u32).write_volatile(v) }
 }
 
-/// Returns whether the interrupt arrived.
-pub fn raise_and_wait() -> bool {
+/// Places edu's BAR0 at its region and enables memory decoding and bus
+/// mastering; false if there is no edu at 00:02.0.
+pub fn enable() -> bool {
     if cfg_read(REG_ID) != EDU_ID {
         defmt::error!("no edu at 00:02.0");
         return false;
@@ -73,6 +74,14 @@ pub fn raise_and_wait() -> bool {
     cfg_write(REG_COMMAND, cmd & !CMD_MEMORY);
     cfg_write(REG_BAR0, config::regions::EDU.1 as u32);
     cfg_write(REG_COMMAND, cmd | CMD_MEMORY | CMD_BUS_MASTER);
+    true
+}
+
+/// Returns whether the interrupt arrived.
+pub fn raise_and_wait() -> bool {
+    if !enable() {
+        return false;
+    }
     let mut cap = (cfg_read(REG_CAP_PTR) & 0xFF) as u16;
     while cap != 0 && (cfg_read(cap) & 0xFF) as u8 != CAP_MSI {
         cap = ((cfg_read(cap) >> 8) & 0xFF) as u16;

@@ -3,6 +3,7 @@
 #![no_main]
 
 mod edu_irq;
+mod forge_msi;
 mod uart_irq;
 
 use abi::{lease, TaskId};
@@ -35,6 +36,11 @@ fn main() -> ! {
             SERVER_IOAPIC_TEST => {
                 let ok = uart_irq::raise_and_wait();
                 sys_reply(msg.sender, 0, &[ok as u8]);
+            }
+            SERVER_FORGE_MSI => {
+                let data = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]);
+                let done = forge_msi::forge(data);
+                sys_reply(msg.sender, 0, &[done as u8]);
             }
             SERVER_IRQ_TEST => {
                 let ok = edu_irq::raise_and_wait();

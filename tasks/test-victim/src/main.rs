@@ -100,8 +100,82 @@ fn main() -> ! {
                 unsafe { core::arch::asm!("movq {}, xmm5", out(reg) now) };
                 sys_reply(msg.sender, 0, &[(now == pattern) as u8]);
             }
+            VICTIM_ACPI_WINDOW => {
+                let (va, _, size) = config::regions::ACPI_TABLES;
+                // SAFETY: this task's own read-only region, mapped for its
+                // whole life.
+                let region = unsafe { core::slice::from_raw_parts(va as *const u8, size as usize) };
+                let mut out = [0u8; 20];
+                if let Some(h) = abi::acpi_window::WindowHeader::decode(region) {
+                    out[..8].copy_from_slice(&h.base.to_le_bytes());
+                    out[8..16].copy_from_slice(&h.len.to_le_bytes());
+                    out[16..].copy_from_slice(&(h.map_len as u32).to_le_bytes());
+                }
+                sys_reply(msg.sender, 0, &out);
+            }
+            VICTIM_ATTACK => {
+                let (rc, detail) = attack(buf[0]);
+                let mut out = [0u8; 8];
+                out[..4].copy_from_slice(&rc.to_le_bytes());
+                out[4..].copy_from_slice(&detail.to_le_bytes());
+                sys_reply(msg.sender, 0, &out);
+            }
             _ => sys_reply_fault(msg.sender, abi::ReplyFaultReason::UndefinedOperation),
         }
+    }
+}
+
+/// One of the `ATTACK_*` operations on a task this one has no right to:
+/// `(response code, detail)`.
+fn attack(kind: u8) -> (u32, u32) {
+    use task_supervisor::supervisor::{FaultTaskArgs, Op, ShutdownArgs};
+    let id = |index: u16| TaskId::new(index, abi::Generation::new(0));
+    // The messages the generated client would send, sent raw: the victim
+    // holds a slot for the supervisor but is not an operator.
+    let to_supervisor = |op: Op, msg: &[u8]| {
+        let supervisor = id(config::tasks::SUPERVISOR);
+        (sys_send(supervisor, op as u32, msg, &mut [0; 16], &[]).0, 0)
+    };
+    let mut buf = [0u8; 8];
+    match kind {
+        ATTACK_SHUTDOWN => {
+            let code = ShutdownArgs {
+                code: abi::DEBUG_EXIT_FAILURE,
+            };
+            match postcard::to_slice(&code, &mut buf) {
+                Ok(msg) => to_supervisor(Op::Shutdown, msg),
+                Err(_) => (u32::MAX, 0),
+            }
+        }
+        ATTACK_FAULT_SERVER => {
+            let task = FaultTaskArgs {
+                task: idl_types::TaskIndex(config::tasks::SERVER),
+            };
+            match postcard::to_slice(&task, &mut buf) {
+                Ok(msg) => to_supervisor(Op::FaultTask, msg),
+                Err(_) => (u32::MAX, 0),
+            }
+        }
+        ATTACK_CALL_SERVER => {
+            let mut reply = [0u8; 4];
+            let server = id(config::tasks::SERVER);
+            let server = sys_refresh_task_id(server).unwrap_or(server);
+            let (rc, len) = sys_send(server, SERVER_ECHO, b"evil", &mut reply, &[]);
+            (rc, len as u32)
+        }
+        ATTACK_POST_RUNNER => {
+            let runner = id(config::tasks::RUNNER);
+            let runner = sys_refresh_task_id(runner).unwrap_or(runner);
+            match sys_post(runner, 1) {
+                Ok(()) => (abi::rc::OK, 0),
+                Err(code) => (code, 0),
+            }
+        }
+        ATTACK_REFRESH_SERVER => match sys_refresh_task_id(id(config::tasks::SERVER)) {
+            Ok(server) => (abi::rc::OK, server.0 as u32),
+            Err(code) => (code, 0),
+        },
+        _ => (u32::MAX, 0),
     }
 }
 

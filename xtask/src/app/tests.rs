@@ -452,3 +452,164 @@ fn every_task_crate_of_the_workspace_declares_valid_interface_metadata() {
     let broker = crates.iter().find(|c| c.name == "task-broker").unwrap();
     assert_eq!(broker.uses.get("iommu").map(String::as_str), Some("Iommu"));
 }
+
+// ---- the memory custody uses (xtask/src/memory.rs) ----
+
+/// `GOOD` + `SYSTEM` with `extra` tables appended and `old` replaced.
+fn memory(old: &str, new: &str, extra: &str) -> Result<App, String> {
+    let text = format!("{GOOD}{SYSTEM}{extra}");
+    assert!(text.contains(old), "test bug: {old:?}");
+    load(&text.replacen(old, new, 1))
+}
+
+#[test]
+fn explicit_base_inside_the_kernel_or_its_frame_pool_is_refused() {
+    let e = memory(
+        "",
+        "",
+        "[regions.low]\nkind = \"persist\"\nsize = 0x1000\nbase = 0x1000000\n",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("[regions.low] base") && e.contains("the kernel image and its frame pool"),
+        "{e}"
+    );
+}
+
+#[test]
+fn explicit_base_on_a_region_the_layout_places_is_refused() {
+    let e = memory(
+        "",
+        "",
+        "[regions.fixed]\nkind = \"persist\"\nsize = 0x1000\nbase = 0x2000000\n",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("[regions.fixed] base") && e.contains("region \"buf\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_app_rmrr_over_the_kernel_is_refused() {
+    let e = memory(
+        "base = 0x3000000\nend = 0x3000fff",
+        "base = 0x100000\nend = 0x100fff",
+        "",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("[[platform.rmrr]] #1 base") && e.contains("the kernel image"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_app_rmrr_over_a_region_is_refused() {
+    let e = memory(
+        "base = 0x3000000\nend = 0x3000fff",
+        "base = 0x2000000\nend = 0x2000fff",
+        "",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("[[platform.rmrr]] #1 base") && e.contains("region buf"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_as_firmware_rmrr_is_left_to_run_time_and_only_in_test_images() {
+    let hostile = "base = 0x1f00000\nend = 0x1f00fff\nas-firmware = true";
+    let e = memory("base = 0x3000000\nend = 0x3000fff", hostile, "").unwrap_err();
+    assert!(
+        e.contains("as-firmware") && e.contains("test images"),
+        "{e}"
+    );
+    let app = memory(
+        "base = 0x3000000\nend = 0x3000fff",
+        hostile,
+        "[test]\nscenarios = []\n",
+    )
+    .unwrap();
+    assert!(app.system.rmrrs[0].as_firmware);
+}
+
+#[test]
+fn a_domain_map_of_a_region_its_owner_does_not_hold_is_refused() {
+    // Page tables: a dma region granted to another task (say the iommu).
+    let e = memory(
+        "region = \"buf\"",
+        "region = \"tables\"",
+        "[regions.tables]\nkind = \"dma\"\nsize = 0x1000\n",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("[domains.a] maps") && e.contains("not granted to the domain's owner ping"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_domain_map_of_a_region_another_task_also_holds_is_refused() {
+    let e = memory(
+        "crate = \"task-ping\"\npriority = 2",
+        "crate = \"task-ping\"\npriority = 2\nregions = [\"buf\"]",
+        "",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("[domains.a] maps") && e.contains("also granted to task pong"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_region_mapped_by_two_domains_is_refused() {
+    let e = memory(
+        "",
+        "",
+        "[domains.b]\nowner = \"ping\"\nmaps = [{ iova = 0x100000, region = \"buf\" }]\n",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("[domains.b] maps") && e.contains("already mapped by domain a"),
+        "{e}"
+    );
+}
+
+#[test]
+fn overlapping_iovas_in_one_domain_are_refused() {
+    let both = format!("{GOOD}{SYSTEM}[regions.buf2]\nkind = \"dma\"\nsize = 0x1000\n")
+        .replacen("regions = [\"buf\"]", "regions = [\"buf\", \"buf2\"]", 1)
+        .replacen(
+            "maps = [{ iova = 0x100000, region = \"buf\" }]",
+            "maps = [{ iova = 0x100000, region = \"buf\" }, { iova = 0x100000, region = \"buf2\" }]",
+            1,
+        );
+    let e = load(&both).unwrap_err();
+    assert!(
+        e.contains("[domains.a] maps") && e.contains("overlaps \"buf\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_domain_map_over_an_rmrr_is_refused() {
+    let e = memory(
+        "maps = [{ iova = 0x100000, region = \"buf\" }]",
+        "maps = [{ iova = 0x3000000, region = \"buf\" }]",
+        "",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("[domains.a] maps") && e.contains("RMRR #1"),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_acpi_root_hook_is_refused_outside_test_images() {
+    let e = load(&format!("{GOOD}[kernel]\ntest-acpi-root = 0xffffffe0\n")).unwrap_err();
+    assert!(e.contains("[kernel] test-acpi-root"), "{e}");
+}

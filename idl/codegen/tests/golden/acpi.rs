@@ -137,7 +137,7 @@ pub mod acpi {
 
     /// The largest `unit_info` request: 1 bytes.
     pub const UNIT_INFO_REQUEST_MAX: usize = <UnitInfoArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `unit_info` reply (its value or its error): 15 bytes.
+    /// The largest `unit_info` reply (its value or its error): 24 bytes.
     pub const UNIT_INFO_REPLY_MAX: usize = idl_types::max_len(
         <UnitInfo as MaxEncodedLen>::MAX_ENCODED_LEN,
         <AcpiError as MaxEncodedLen>::MAX_ENCODED_LEN,
@@ -179,7 +179,7 @@ pub mod acpi {
 
     /// The largest `unit_of` request: 3 bytes.
     pub const UNIT_OF_REQUEST_MAX: usize = <UnitOfArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `unit_of` reply (its value or its error): 11 bytes.
+    /// The largest `unit_of` reply (its value or its error): 24 bytes.
     pub const UNIT_OF_REPLY_MAX: usize = idl_types::max_len(
         <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN,
         <AcpiError as MaxEncodedLen>::MAX_ENCODED_LEN,
@@ -263,7 +263,7 @@ pub mod acpi {
 
     /// The largest `read_dmar` request: 5 bytes.
     pub const READ_DMAR_REQUEST_MAX: usize = <ReadDmarArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `read_dmar` reply (its value or its error): 11 bytes.
+    /// The largest `read_dmar` reply (its value or its error): 24 bytes.
     pub const READ_DMAR_REPLY_MAX: usize = idl_types::max_len(
         <u32 as MaxEncodedLen>::MAX_ENCODED_LEN,
         <AcpiError as MaxEncodedLen>::MAX_ENCODED_LEN,
@@ -310,7 +310,7 @@ pub mod acpi {
 
     /// The largest `unit_scope` request: 4 bytes.
     pub const UNIT_SCOPE_REQUEST_MAX: usize = <UnitScopeArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `unit_scope` reply (its value or its error): 11 bytes.
+    /// The largest `unit_scope` reply (its value or its error): 24 bytes.
     pub const UNIT_SCOPE_REPLY_MAX: usize = idl_types::max_len(
         <Option<ScopeInfo> as MaxEncodedLen>::MAX_ENCODED_LEN,
         <AcpiError as MaxEncodedLen>::MAX_ENCODED_LEN,

@@ -3,6 +3,11 @@
 /// The supervisor: restarts faulted tasks and tells the broker which died.
 /// It posts the broker a notification on each death; the broker then pulls
 /// the records (calls go uphill, so the supervisor never calls the broker).
+/// Its powers over other tasks (reports, counts, shutdown, fault injection)
+/// are the operator's: `@operators` are the tasks app.toml marks
+/// `operator = true`, `@fault-injectors` those marked `fault-injection =
+/// true`; anyone else is refused and the supervisor logs a warning naming
+/// the caller.
 pub mod supervisor {
     use idl_runtime::abi::{ReplyFaultReason, TaskId};
     use idl_runtime::serde::{Deserialize, Serialize};
@@ -10,7 +15,7 @@ pub mod supervisor {
         Call, ClientError, Dispatch, DispatchOutcome, MaxEncodedLen, OpSpec, ServerContext,
         Transport,
     };
-    use idl_types::{DeathRecord, NoError, TaskIndex};
+    use idl_types::{DeathRecord, NoError, SupervisorError, TaskIndex, TaskReport};
 
     /// `Supervisor`'s tag: the upper 16 bits of its operation codes (from its name).
     pub const INTERFACE_ID: u16 = 0xe0e1;
@@ -28,17 +33,45 @@ pub mod supervisor {
         DeathAfter = (INTERFACE_ID as u32) << 16 | 1,
         /// The generation a task runs at now.
         GenerationOf = (INTERFACE_ID as u32) << 16 | 2,
+        /// What the supervisor and the kernel know of a task: generation,
+        /// faults and the last one, restarts, refusals, back-off.
+        TaskReport = (INTERFACE_ID as u32) << 16 | 3,
+        /// Messages the kernel has delivered to a task since boot (wrapping;
+        /// across restarts), for measurements.
+        MessageCount = (INTERFACE_ID as u32) << 16 | 4,
+        /// Stops the machine with `code` as QEMU's exit status (test images,
+        /// the console's `shutdown`).
+        Shutdown = (INTERFACE_ID as u32) << 16 | 5,
+        /// Faults a task on purpose; the supervisor then restarts it as after
+        /// any fault (fault injection).
+        FaultTask = (INTERFACE_ID as u32) << 16 | 6,
+        /// Faults a task as its `at_message`th message from now is delivered to
+        /// it (the sender gets the dead code); 0 disarms.
+        ArmFault = (INTERFACE_ID as u32) << 16 | 7,
     }
 
     impl Op {
         /// Every operation, in declaration order.
-        pub const ALL: [Op; 2] = [Op::DeathAfter, Op::GenerationOf];
+        pub const ALL: [Op; 7] = [
+            Op::DeathAfter,
+            Op::GenerationOf,
+            Op::TaskReport,
+            Op::MessageCount,
+            Op::Shutdown,
+            Op::FaultTask,
+            Op::ArmFault,
+        ];
 
         /// The operation with this number, if there is one.
         pub const fn from_raw(raw: u32) -> Option<Op> {
             match raw {
                 x if x == Op::DeathAfter as u32 => Some(Op::DeathAfter),
                 x if x == Op::GenerationOf as u32 => Some(Op::GenerationOf),
+                x if x == Op::TaskReport as u32 => Some(Op::TaskReport),
+                x if x == Op::MessageCount as u32 => Some(Op::MessageCount),
+                x if x == Op::Shutdown as u32 => Some(Op::Shutdown),
+                x if x == Op::FaultTask as u32 => Some(Op::FaultTask),
+                x if x == Op::ArmFault as u32 => Some(Op::ArmFault),
                 _ => None,
             }
         }
@@ -48,6 +81,11 @@ pub mod supervisor {
             match self {
                 Op::DeathAfter => "death_after",
                 Op::GenerationOf => "generation_of",
+                Op::TaskReport => "task_report",
+                Op::MessageCount => "message_count",
+                Op::Shutdown => "shutdown",
+                Op::FaultTask => "fault_task",
+                Op::ArmFault => "arm_fault",
             }
         }
 
@@ -56,6 +94,11 @@ pub mod supervisor {
             match self {
                 Op::DeathAfter => &DEATH_AFTER,
                 Op::GenerationOf => &GENERATION_OF,
+                Op::TaskReport => &TASK_REPORT,
+                Op::MessageCount => &MESSAGE_COUNT,
+                Op::Shutdown => &SHUTDOWN,
+                Op::FaultTask => &FAULT_TASK,
+                Op::ArmFault => &ARM_FAULT,
             }
         }
     }
@@ -140,6 +183,213 @@ pub mod supervisor {
         reply_max: GENERATION_OF_REPLY_MAX,
     };
 
+    // ---- 3 task_report ------------------------------------------------------
+
+    /// Arguments of [`Op::TaskReport`].
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    #[serde(crate = "idl_runtime::serde")]
+    pub struct TaskReportArgs {
+        /// Argument `task`.
+        pub task: TaskIndex,
+    }
+
+    impl MaxEncodedLen for TaskReportArgs {
+        const MAX_ENCODED_LEN: usize =
+            <TaskIndex as MaxEncodedLen>::MAX_ENCODED_LEN;
+    }
+
+    /// The largest `task_report` request: 3 bytes.
+    pub const TASK_REPORT_REQUEST_MAX: usize = <TaskReportArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
+    /// The largest `task_report` reply (its value or its error): 47 bytes.
+    pub const TASK_REPORT_REPLY_MAX: usize = idl_types::max_len(
+        <TaskReport as MaxEncodedLen>::MAX_ENCODED_LEN,
+        <SupervisorError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    );
+    const _: () = assert!(
+        TASK_REPORT_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "supervisor.task_report: the request can exceed the kernel's MAX_MESSAGE"
+    );
+    const _: () = assert!(
+        TASK_REPORT_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "supervisor.task_report: the reply can exceed the kernel's MAX_MESSAGE"
+    );
+
+    /// What client and server know about `task_report`.
+    pub const TASK_REPORT: OpSpec = OpSpec {
+        op: Op::TaskReport as u32,
+        idempotent: true,
+        callers: &["@operators"],
+        leases: &[],
+        request_min: 0,
+        request_max: TASK_REPORT_REQUEST_MAX,
+        reply_max: TASK_REPORT_REPLY_MAX,
+    };
+
+    // ---- 4 message_count ----------------------------------------------------
+
+    /// Arguments of [`Op::MessageCount`].
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    #[serde(crate = "idl_runtime::serde")]
+    pub struct MessageCountArgs {
+        /// Argument `task`.
+        pub task: TaskIndex,
+    }
+
+    impl MaxEncodedLen for MessageCountArgs {
+        const MAX_ENCODED_LEN: usize =
+            <TaskIndex as MaxEncodedLen>::MAX_ENCODED_LEN;
+    }
+
+    /// The largest `message_count` request: 3 bytes.
+    pub const MESSAGE_COUNT_REQUEST_MAX: usize =
+        <MessageCountArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
+    /// The largest `message_count` reply (its value or its error): 5 bytes.
+    pub const MESSAGE_COUNT_REPLY_MAX: usize = idl_types::max_len(
+        <u32 as MaxEncodedLen>::MAX_ENCODED_LEN,
+        <SupervisorError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    );
+    const _: () = assert!(
+        MESSAGE_COUNT_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "supervisor.message_count: the request can exceed the kernel's MAX_MESSAGE"
+    );
+    const _: () = assert!(
+        MESSAGE_COUNT_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "supervisor.message_count: the reply can exceed the kernel's MAX_MESSAGE"
+    );
+
+    /// What client and server know about `message_count`.
+    pub const MESSAGE_COUNT: OpSpec = OpSpec {
+        op: Op::MessageCount as u32,
+        idempotent: true,
+        callers: &["@operators"],
+        leases: &[],
+        request_min: 0,
+        request_max: MESSAGE_COUNT_REQUEST_MAX,
+        reply_max: MESSAGE_COUNT_REPLY_MAX,
+    };
+
+    // ---- 5 shutdown ---------------------------------------------------------
+
+    /// Arguments of [`Op::Shutdown`].
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    #[serde(crate = "idl_runtime::serde")]
+    pub struct ShutdownArgs {
+        /// Argument `code`.
+        pub code: u8,
+    }
+
+    impl MaxEncodedLen for ShutdownArgs {
+        const MAX_ENCODED_LEN: usize =
+            <u8 as MaxEncodedLen>::MAX_ENCODED_LEN;
+    }
+
+    /// The largest `shutdown` request: 1 bytes.
+    pub const SHUTDOWN_REQUEST_MAX: usize = <ShutdownArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
+    /// The largest `shutdown` reply: 0 bytes.
+    pub const SHUTDOWN_REPLY_MAX: usize = <() as MaxEncodedLen>::MAX_ENCODED_LEN;
+    const _: () = assert!(
+        SHUTDOWN_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "supervisor.shutdown: the request can exceed the kernel's MAX_MESSAGE"
+    );
+
+    /// What client and server know about `shutdown`.
+    pub const SHUTDOWN: OpSpec = OpSpec {
+        op: Op::Shutdown as u32,
+        idempotent: false,
+        callers: &["@operators"],
+        leases: &[],
+        request_min: 1,
+        request_max: SHUTDOWN_REQUEST_MAX,
+        reply_max: SHUTDOWN_REPLY_MAX,
+    };
+
+    // ---- 6 fault_task -------------------------------------------------------
+
+    /// Arguments of [`Op::FaultTask`].
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    #[serde(crate = "idl_runtime::serde")]
+    pub struct FaultTaskArgs {
+        /// Argument `task`.
+        pub task: TaskIndex,
+    }
+
+    impl MaxEncodedLen for FaultTaskArgs {
+        const MAX_ENCODED_LEN: usize =
+            <TaskIndex as MaxEncodedLen>::MAX_ENCODED_LEN;
+    }
+
+    /// The largest `fault_task` request: 3 bytes.
+    pub const FAULT_TASK_REQUEST_MAX: usize = <FaultTaskArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
+    /// The largest `fault_task` reply (its value or its error): 4 bytes.
+    pub const FAULT_TASK_REPLY_MAX: usize = idl_types::max_len(
+        <() as MaxEncodedLen>::MAX_ENCODED_LEN,
+        <SupervisorError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    );
+    const _: () = assert!(
+        FAULT_TASK_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "supervisor.fault_task: the request can exceed the kernel's MAX_MESSAGE"
+    );
+    const _: () = assert!(
+        FAULT_TASK_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "supervisor.fault_task: the reply can exceed the kernel's MAX_MESSAGE"
+    );
+
+    /// What client and server know about `fault_task`.
+    pub const FAULT_TASK: OpSpec = OpSpec {
+        op: Op::FaultTask as u32,
+        idempotent: false,
+        callers: &["@fault-injectors"],
+        leases: &[],
+        request_min: 0,
+        request_max: FAULT_TASK_REQUEST_MAX,
+        reply_max: FAULT_TASK_REPLY_MAX,
+    };
+
+    // ---- 7 arm_fault --------------------------------------------------------
+
+    /// Arguments of [`Op::ArmFault`].
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    #[serde(crate = "idl_runtime::serde")]
+    pub struct ArmFaultArgs {
+        /// Argument `task`.
+        pub task: TaskIndex,
+        /// Argument `at_message`.
+        pub at_message: u16,
+    }
+
+    impl MaxEncodedLen for ArmFaultArgs {
+        const MAX_ENCODED_LEN: usize =
+            <TaskIndex as MaxEncodedLen>::MAX_ENCODED_LEN
+            + <u16 as MaxEncodedLen>::MAX_ENCODED_LEN;
+    }
+
+    /// The largest `arm_fault` request: 6 bytes.
+    pub const ARM_FAULT_REQUEST_MAX: usize = <ArmFaultArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
+    /// The largest `arm_fault` reply (its value or its error): 4 bytes.
+    pub const ARM_FAULT_REPLY_MAX: usize = idl_types::max_len(
+        <() as MaxEncodedLen>::MAX_ENCODED_LEN,
+        <SupervisorError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    );
+    const _: () = assert!(
+        ARM_FAULT_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "supervisor.arm_fault: the request can exceed the kernel's MAX_MESSAGE"
+    );
+    const _: () = assert!(
+        ARM_FAULT_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "supervisor.arm_fault: the reply can exceed the kernel's MAX_MESSAGE"
+    );
+
+    /// What client and server know about `arm_fault`.
+    pub const ARM_FAULT: OpSpec = OpSpec {
+        op: Op::ArmFault as u32,
+        idempotent: false,
+        callers: &["@fault-injectors"],
+        leases: &[],
+        request_min: 0,
+        request_max: ARM_FAULT_REQUEST_MAX,
+        reply_max: ARM_FAULT_REPLY_MAX,
+    };
+
     /// A client of `Supervisor`: one method per operation. It holds the server's
     /// task ID and follows the server's restarts (see `ClientError`).
     pub struct Client<T: Transport> {
@@ -201,6 +451,113 @@ pub mod supervisor {
                 &mut [],
             )
         }
+
+        /// What the supervisor and the kernel know of a task: generation,
+        /// faults and the last one, restarts, refusals, back-off.
+        ///
+        /// Idempotent: retried once if the server restarted.
+        /// Callers: @operators.
+        pub fn task_report(
+            &mut self,
+            task: TaskIndex,
+        ) -> Result<TaskReport, ClientError<SupervisorError>> {
+            let args = TaskReportArgs { task };
+            let mut request = [0; TASK_REPORT_REQUEST_MAX];
+            let mut reply = [0; TASK_REPORT_REPLY_MAX];
+            idl_runtime::call(
+                &mut self.transport,
+                &mut self.server,
+                &TASK_REPORT,
+                &args,
+                &mut request,
+                &mut reply,
+                &mut [],
+            )
+        }
+
+        /// Messages the kernel has delivered to a task since boot (wrapping;
+        /// across restarts), for measurements.
+        ///
+        /// Idempotent: retried once if the server restarted.
+        /// Callers: @operators.
+        pub fn message_count(
+            &mut self,
+            task: TaskIndex,
+        ) -> Result<u32, ClientError<SupervisorError>> {
+            let args = MessageCountArgs { task };
+            let mut request = [0; MESSAGE_COUNT_REQUEST_MAX];
+            let mut reply = [0; MESSAGE_COUNT_REPLY_MAX];
+            idl_runtime::call(
+                &mut self.transport,
+                &mut self.server,
+                &MESSAGE_COUNT,
+                &args,
+                &mut request,
+                &mut reply,
+                &mut [],
+            )
+        }
+
+        /// Stops the machine with `code` as QEMU's exit status (test images,
+        /// the console's `shutdown`).
+        ///
+        /// Callers: @operators.
+        pub fn shutdown(&mut self, code: u8) -> Result<(), ClientError<NoError>> {
+            let args = ShutdownArgs { code };
+            let mut request = [0; SHUTDOWN_REQUEST_MAX];
+            let mut reply = [0; SHUTDOWN_REPLY_MAX];
+            idl_runtime::call(
+                &mut self.transport,
+                &mut self.server,
+                &SHUTDOWN,
+                &args,
+                &mut request,
+                &mut reply,
+                &mut [],
+            )
+        }
+
+        /// Faults a task on purpose; the supervisor then restarts it as after
+        /// any fault (fault injection).
+        ///
+        /// Callers: @fault-injectors.
+        pub fn fault_task(&mut self, task: TaskIndex) -> Result<(), ClientError<SupervisorError>> {
+            let args = FaultTaskArgs { task };
+            let mut request = [0; FAULT_TASK_REQUEST_MAX];
+            let mut reply = [0; FAULT_TASK_REPLY_MAX];
+            idl_runtime::call(
+                &mut self.transport,
+                &mut self.server,
+                &FAULT_TASK,
+                &args,
+                &mut request,
+                &mut reply,
+                &mut [],
+            )
+        }
+
+        /// Faults a task as its `at_message`th message from now is delivered to
+        /// it (the sender gets the dead code); 0 disarms.
+        ///
+        /// Callers: @fault-injectors.
+        pub fn arm_fault(
+            &mut self,
+            task: TaskIndex,
+            at_message: u16,
+        ) -> Result<(), ClientError<SupervisorError>> {
+            let args = ArmFaultArgs { task, at_message };
+            let mut request = [0; ARM_FAULT_REQUEST_MAX];
+            let mut reply = [0; ARM_FAULT_REPLY_MAX];
+            idl_runtime::call(
+                &mut self.transport,
+                &mut self.server,
+                &ARM_FAULT,
+                &args,
+                &mut request,
+                &mut reply,
+                &mut [],
+            )
+        }
     }
 
     /// The server side of `Supervisor`: one method per operation, called by
@@ -212,6 +569,38 @@ pub mod supervisor {
 
         /// The generation a task runs at now.
         fn generation_of(&mut self, caller: TaskId, args: GenerationOfArgs) -> Option<u8>;
+
+        /// What the supervisor and the kernel know of a task: generation,
+        /// faults and the last one, restarts, refusals, back-off.
+        fn task_report(
+            &mut self,
+            caller: TaskId,
+            args: TaskReportArgs,
+        ) -> Result<TaskReport, SupervisorError>;
+
+        /// Messages the kernel has delivered to a task since boot (wrapping;
+        /// across restarts), for measurements.
+        fn message_count(
+            &mut self,
+            caller: TaskId,
+            args: MessageCountArgs,
+        ) -> Result<u32, SupervisorError>;
+
+        /// Stops the machine with `code` as QEMU's exit status (test images,
+        /// the console's `shutdown`).
+        fn shutdown(&mut self, caller: TaskId, args: ShutdownArgs);
+
+        /// Faults a task on purpose; the supervisor then restarts it as after
+        /// any fault (fault injection).
+        fn fault_task(
+            &mut self,
+            caller: TaskId,
+            args: FaultTaskArgs,
+        ) -> Result<(), SupervisorError>;
+
+        /// Faults a task as its `at_message`th message from now is delivered to
+        /// it (the sender gets the dead code); 0 disarms.
+        fn arm_fault(&mut self, caller: TaskId, args: ArmFaultArgs) -> Result<(), SupervisorError>;
 
         /// The notification bits this server wakes up for.
         fn notification_mask(&self) -> u32 {
@@ -252,6 +641,51 @@ pub mod supervisor {
                 };
                 let value = server.generation_of(call.caller, admitted.args);
                 idl_runtime::encode_reply(Ok::<_, NoError>(value), reply)
+            }
+            Op::TaskReport => {
+                let checked = idl_runtime::admit(call, ctx, &TASK_REPORT);
+                let admitted = match checked {
+                    Ok(admitted) => admitted,
+                    Err(refusal) => return refusal,
+                };
+                let result = server.task_report(call.caller, admitted.args);
+                idl_runtime::encode_reply(result, reply)
+            }
+            Op::MessageCount => {
+                let checked = idl_runtime::admit(call, ctx, &MESSAGE_COUNT);
+                let admitted = match checked {
+                    Ok(admitted) => admitted,
+                    Err(refusal) => return refusal,
+                };
+                let result = server.message_count(call.caller, admitted.args);
+                idl_runtime::encode_reply(result, reply)
+            }
+            Op::Shutdown => {
+                let checked = idl_runtime::admit(call, ctx, &SHUTDOWN);
+                let admitted = match checked {
+                    Ok(admitted) => admitted,
+                    Err(refusal) => return refusal,
+                };
+                server.shutdown(call.caller, admitted.args);
+                idl_runtime::encode_reply(Ok::<(), NoError>(()), reply)
+            }
+            Op::FaultTask => {
+                let checked = idl_runtime::admit(call, ctx, &FAULT_TASK);
+                let admitted = match checked {
+                    Ok(admitted) => admitted,
+                    Err(refusal) => return refusal,
+                };
+                let result = server.fault_task(call.caller, admitted.args);
+                idl_runtime::encode_reply(result, reply)
+            }
+            Op::ArmFault => {
+                let checked = idl_runtime::admit(call, ctx, &ARM_FAULT);
+                let admitted = match checked {
+                    Ok(admitted) => admitted,
+                    Err(refusal) => return refusal,
+                };
+                let result = server.arm_fault(call.caller, admitted.args);
+                idl_runtime::encode_reply(result, reply)
             }
         }
     }

@@ -667,4 +667,38 @@ impl supervisor::Server for Supervisor {
             .find(|d| d.task == a.task)
             .map(|d| d.generation)
     }
+
+    fn task_report(
+        &mut self,
+        _c: TaskId,
+        a: supervisor::TaskReportArgs,
+    ) -> Result<idl_types::TaskReport, idl_types::SupervisorError> {
+        Err(idl_types::SupervisorError::NoSuchTask(a.task))
+    }
+
+    fn message_count(
+        &mut self,
+        _c: TaskId,
+        a: supervisor::MessageCountArgs,
+    ) -> Result<u32, idl_types::SupervisorError> {
+        Ok(u32::from(a.task.0))
+    }
+
+    fn shutdown(&mut self, _c: TaskId, _a: supervisor::ShutdownArgs) {}
+
+    fn fault_task(
+        &mut self,
+        _c: TaskId,
+        a: supervisor::FaultTaskArgs,
+    ) -> Result<(), idl_types::SupervisorError> {
+        Err(idl_types::SupervisorError::NotInjectable(a.task))
+    }
+
+    fn arm_fault(
+        &mut self,
+        _c: TaskId,
+        a: supervisor::ArmFaultArgs,
+    ) -> Result<(), idl_types::SupervisorError> {
+        Err(idl_types::SupervisorError::NoSuchTask(a.task))
+    }
 }

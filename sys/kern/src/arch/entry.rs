@@ -12,8 +12,13 @@
 //! syscalls of an IPC round trip straight to their own fast-path functions,
 //! picked by `rax`, so no other syscall pays for their frame); the way out
 //! pops the (possibly different) current task's save area and `iretq`s.
-//! Traps taken in ring 0 (device interrupts while the kernel idles in `hlt`)
-//! stay on the kernel stack.
+//! Every other trap is handled *in place* and returns to what it
+//! interrupted: a device interrupt while the kernel idles in `hlt` (on the
+//! kernel stack), and anything arriving on an IST stack (NMI, #DF, #MC),
+//! from ring 3 or ring 0 alike, since a device can raise an NMI or a vector
+//! of its choice at any moment. In-place traps keep the FPU state they
+//! interrupted on their own stack. The save area is recognised by address
+//! (`CURRENT_REGS`), not by the privilege level the frame came from.
 //!
 //! The task's FPU/SSE state is saved on every entry from ring 3 and restored
 //! on the way out, before any kernel code runs: the kernel is built for the
@@ -46,14 +51,18 @@ isr_common:
     push r14
     push r15
     mov rdi, rsp
-    test qword ptr [rsp + 18 * 8], 3
-    jz 1f
+    cmp rsp, [rip + CURRENT_REGS]
+    jne 1f
     fxsave64 [rsp + {fpu}]
     movabs rsp, offset KERNEL_STACK_TOP
     call trap_from_user
     jmp return_to_user
 1:
-    call trap_from_kernel
+    sub rsp, 512
+    fxsave64 [rsp]
+    call trap_in_place
+    fxrstor64 [rsp]
+    add rsp, 512
     pop r15
     pop r14
     pop r13

@@ -1,11 +1,21 @@
 //! The local APIC: the kernel's clock (a periodic timer calibrated against
-//! the PIT at boot) and the end-of-interrupt register. The legacy 8259 PICs
-//! are masked: device interrupts arrive as MSIs.
+//! the PIT at boot), the end-of-interrupt register, and the task priority
+//! that keeps device interrupts off the exception vectors. The legacy 8259
+//! PICs are masked: device interrupts arrive as MSIs.
 
 use super::cpu::{inb, outb, rdmsr};
 use super::idt::{SPURIOUS_VECTOR, TIMER_VECTOR};
 
+const REG_TPR: u64 = 0x80;
 const REG_EOI: u64 = 0xB0;
+/// The in-service register: eight 32-bit words, 16 bytes apart.
+const REG_ISR: u64 = 0x100;
+/// Task priority class 1: interrupts of classes 0 and 1 (vectors 0..=31,
+/// the exceptions') are never delivered. No device has a legitimate reason
+/// to use them; without interrupt remapping one can still send them (an
+/// MSI is a memory write), and they would land on exception stubs. Xen
+/// sets the same floor.
+const TPR_ABOVE_EXCEPTIONS: u32 = 0x10;
 const REG_SVR: u64 = 0xF0;
 const REG_LVT_TIMER: u64 = 0x320;
 const REG_TIMER_INITIAL: u64 = 0x380;
@@ -62,6 +72,7 @@ pub fn init() -> Calibration {
     // SAFETY: single CPU at boot.
     unsafe { BASE = rdmsr(super::cpu::msr::APIC_BASE) & APIC_BASE_MASK };
     write(REG_SVR, SVR_ENABLE | SPURIOUS_VECTOR as u32);
+    write(REG_TPR, TPR_ABOVE_EXCEPTIONS);
     write(REG_TIMER_DIVIDE, DIVIDE_BY_16);
     write(REG_LVT_TIMER, LVT_MASKED | TIMER_VECTOR as u32);
 
@@ -91,4 +102,11 @@ pub fn init() -> Calibration {
 /// Acknowledges the interrupt being handled.
 pub fn eoi() {
     write(REG_EOI, 0);
+}
+
+/// Whether the local APIC is servicing `vector`: true when a trap on that
+/// vector is an interrupt the APIC delivered, false for an exception.
+pub fn in_service(vector: u8) -> bool {
+    let word = read(REG_ISR + 0x10 * (u64::from(vector) / 32));
+    word & (1 << (vector % 32)) != 0
 }

@@ -1,5 +1,6 @@
 //! Everything x86_64-specific: boot, descriptor tables, entry code, paging,
-//! the local APIC and the UARTs.
+//! the local APIC and the UARTs, and the saved registers (the only place
+//! register names appear).
 
 pub mod boot;
 pub mod cpu;
@@ -9,6 +10,7 @@ pub mod idt;
 pub mod ioapic;
 pub mod lapic;
 pub mod paging;
+pub mod regs;
 pub mod serial;
 pub mod startinfo;
 

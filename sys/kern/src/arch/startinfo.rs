@@ -6,8 +6,7 @@ pub const MAGIC: u32 = 0x336E_C578;
 const OFF_RSDP: usize = 32;
 const OFF_MEMMAP: usize = 40;
 const OFF_MEMMAP_ENTRIES: usize = 48;
-/// E820 type of usable RAM.
-pub const E820_RAM: u32 = 1;
+pub use abi::acpi_window::{MemEntry, E820_RAM};
 const E820_ENTRY_SIZE: u64 = 24;
 /// The most E820 entries we look at.
 const MAX_ENTRIES: u32 = 128;
@@ -15,17 +14,6 @@ const MAX_ENTRIES: u32 = 128;
 /// What the kernel takes from the start info.
 pub struct StartInfo {
     ptr: u64,
-}
-
-/// One E820 entry.
-#[derive(Copy, Clone, Debug)]
-pub struct MemRange {
-    /// Start.
-    pub base: u64,
-    /// Bytes.
-    pub size: u64,
-    /// E820 type.
-    pub kind: u32,
 }
 
 impl StartInfo {
@@ -49,15 +37,17 @@ impl StartInfo {
     }
 
     /// The memory map.
-    pub fn memory_map(&self) -> impl Iterator<Item = MemRange> + '_ {
+    pub fn memory_map(&self) -> impl Iterator<Item = MemEntry> + '_ {
         let base: u64 = self.read(OFF_MEMMAP);
         let count: u32 = self.read(OFF_MEMMAP_ENTRIES);
         (0..count.min(MAX_ENTRIES) as u64).map(move |i| {
-            let e = base + i * E820_ENTRY_SIZE;
+            // `i * E820_ENTRY_SIZE` is small; the loader's `base` is not
+            // trusted to leave room above it.
+            let e = base.wrapping_add(i * E820_ENTRY_SIZE);
             // SAFETY: the loader's E820 table, identity-mapped; `count` came
             // with it and is capped.
             unsafe {
-                MemRange {
+                MemEntry {
                     base: (e as *const u64).read_unaligned(),
                     size: ((e + 8) as *const u64).read_unaligned(),
                     kind: ((e + 16) as *const u32).read_unaligned(),

@@ -263,7 +263,8 @@ fn crash_domid(p: &mut Peers) -> Outcome {
     let before = p.domid.server();
     sys_post(task, bits).map_err(|_| "posting domid's crash notification failed")?;
     let mut waited = 0;
-    while sys_refresh_task_id(before).generation() == before.generation() {
+    let current = || sys_refresh_task_id(before).unwrap_or(before);
+    while current().generation() == before.generation() {
         ensure(
             waited < RESTART_LIMIT_MS,
             "domid did not fault after the crash notification",
