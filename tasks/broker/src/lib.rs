@@ -26,18 +26,22 @@ pub use generated::{acpi, broker as broker_idl, domid, iommu, pci, supervisor};
 
 mod aliases;
 mod books;
+mod cleanup;
 mod config;
 mod deaths;
 mod dma_faults;
 mod engine;
 mod events;
+mod execute;
 mod facts;
 #[cfg(feature = "firmware")]
 pub mod firmware;
+mod gather;
 mod handover;
 mod journal;
 mod memory;
 mod peers;
+pub mod plan;
 mod policy;
 mod recovery;
 mod server;

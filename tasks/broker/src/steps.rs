@@ -132,18 +132,9 @@ pub struct MapRmrr {
     pub range: MemRange,
 }
 
-/// The 4 KiB pages covering an inclusive byte range: (first page address,
-/// page count).
-pub fn pages_of(range: &MemRange) -> (u64, u32) {
-    let first = range.base & !0xfff;
-    let last = range.end.max(range.base) & !0xfff;
-    let pages = ((last - first) >> 12) + 1;
-    (first, u32::try_from(pages).unwrap_or(u32::MAX))
-}
-
 impl MapRmrr {
     fn args(&self) -> iommu::MapRangeArgs {
-        let (iova, pages) = pages_of(&self.range);
+        let idl_types::PageRange { iova, pages } = crate::plan::pages_of(&self.range);
         iommu::MapRangeArgs {
             domain: self.domain,
             iova,

@@ -1,0 +1,147 @@
+//! What a plan is made from, read from the peers before planning: the
+//! device's facts (cached in the books), what the hardware holds for each
+//! of its requester IDs, and the held neighbours sharing its bridge
+//! aliases with their own entries.
+//!
+//! What a reader must know: these are the only reads of a move; after them
+//! `plan` decides without a message, and `execute` only writes.
+
+use heapless::Vec;
+use idl_runtime::Transport;
+use idl_types::{AliasOrder, Bdf, BrokerError, ContextState, Custody, DeviceKind};
+
+use crate::books::MAX_DEVICES;
+use crate::engine::Broker;
+use crate::facts::{classify_rids, DeviceFacts, MAX_DEVICE_RIDS};
+use crate::journal::JournalStore;
+use crate::plan::Neighbour;
+
+/// Neighbours one move considers: every other held device, each once per
+/// shared alias it uses (two per device behind a PCIe-to-PCI bridge).
+pub const MAX_NEIGHBOURS: usize = 2 * MAX_DEVICES;
+
+/// What the hardware holds for each of a device's requester IDs.
+pub type Hardware = Vec<(Bdf, ContextState), MAX_DEVICE_RIDS>;
+
+impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
+    /// A device's platform facts, read once from pci and acpi.
+    pub(crate) fn facts(&mut self, device: Bdf) -> Result<DeviceFacts, BrokerError> {
+        if let Some(f) = self.books.device(device).and_then(|d| d.facts.clone()) {
+            return Ok(f);
+        }
+        let fact = |_| BrokerError::PlatformFact(device);
+        let info = self.peers.pci.device_info(device).map_err(fact)?;
+        let bridge = match info.upstream_bridge {
+            Some(b) if info.kind == DeviceKind::LegacyEndpoint => {
+                Some(self.peers.pci.device_info(b).map_err(fact)?)
+            }
+            _ => None,
+        };
+        let ids = self
+            .peers
+            .pci
+            .requester_ids(device, AliasOrder::Assign)
+            .map_err(fact)?;
+        let unit = self
+            .peers
+            .acpi
+            .unit_of(device)
+            .map_err(|_| BrokerError::PlatformFact(device))?;
+        let rmrrs = self
+            .peers
+            .acpi
+            .rmrrs_of(device)
+            .map_err(|_| BrokerError::PlatformFact(device))?;
+        let facts = DeviceFacts {
+            device,
+            unit,
+            kind: info.kind,
+            rids: classify_rids(&info, bridge.as_ref(), &ids.ids),
+            rmrrs: rmrrs.ranges,
+            phantom_stride: info.phantom_stride,
+        };
+        if let Some(record) = self.books.device_mut(device) {
+            record.facts = Some(facts.clone());
+        }
+        Ok(facts)
+    }
+
+    /// What the hardware holds for each of the device's requester IDs.
+    pub(crate) fn read_rids(&mut self, facts: &DeviceFacts) -> Result<Hardware, BrokerError> {
+        let mut out = Vec::new();
+        for rid in facts.rids.iter() {
+            let hardware = self
+                .peers
+                .iommu
+                .get_context(facts.unit, rid.bdf)
+                .map_err(|_| BrokerError::PeerDown)?;
+            // An entry whose tables the iommu does not know cannot be set
+            // back by an undo: refuse to touch the device.
+            let state = hardware.state().ok_or(BrokerError::Recovering)?;
+            let _ = out.push((rid.bdf, state));
+        }
+        Ok(out)
+    }
+
+    /// The held devices (assigned or quarantined) other than `facts`'
+    /// behind its unit that use one of its shared aliases, with what their
+    /// own entries hold. Facts are read for devices that lack them.
+    pub(crate) fn neighbours(
+        &mut self,
+        facts: &DeviceFacts,
+    ) -> Result<Vec<Neighbour, MAX_NEIGHBOURS>, BrokerError> {
+        let mut out = Vec::new();
+        if !facts.rids.iter().any(|r| r.role.is_shared_alias()) {
+            return Ok(out);
+        }
+        let held: Vec<(Bdf, Custody), MAX_DEVICES> = self
+            .books
+            .devices()
+            .iter()
+            .filter(|d| d.device != facts.device && d.custody != Custody::Unassigned)
+            .map(|d| (d.device, d.custody))
+            .collect();
+        for (device, custody) in held {
+            // A device whose facts cannot be read now cannot be shown to
+            // use the alias; the books keep what they knew.
+            let Ok(theirs) = self.facts(device) else {
+                continue;
+            };
+            if theirs.unit != facts.unit {
+                continue;
+            }
+            let mut own = None;
+            for alias in facts.rids.iter().filter(|r| r.role.is_shared_alias()) {
+                let uses = theirs
+                    .rids
+                    .iter()
+                    .any(|r| r.bdf == alias.bdf && r.role.is_shared_alias());
+                if !uses {
+                    continue;
+                }
+                let state = match own {
+                    Some(state) => state,
+                    None => {
+                        let state = self
+                            .peers
+                            .iommu
+                            .get_context(facts.unit, device)
+                            .map_err(|_| BrokerError::PeerDown)?
+                            .state()
+                            .ok_or(BrokerError::Recovering)?;
+                        own = Some(state);
+                        state
+                    }
+                };
+                let _ = out.push(Neighbour {
+                    device,
+                    alias: alias.bdf,
+                    custody,
+                    has_rmrr: theirs.has_rmrr(),
+                    own: state,
+                });
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,492 @@
+//! A move as a plan: what one reassignment will do, decided from the
+//! device's facts, what the hardware holds and the books, without asking
+//! any peer. [`plan_move`] makes the seed's refusals, picks the mode flags,
+//! decides what each shared bridge alias does, and lists the forward steps
+//! (each a peer call with its compensation) and the cleanup after commit;
+//! `execute` only runs that list.
+//!
+//! Two things a reader must know:
+//! - The plan is pure, so every refusal rule is a table-driven host test
+//!   (`plan/tests.rs`) with no peer at all; whatever the rules need is read
+//!   beforehand into a [`Situation`] (see `gather`).
+//! - The DID a move acquires is known only once domid answers, so a step
+//!   that writes it names it as [`NewEntry::Acquired`], resolved by the
+//!   execution.
+//!
+//! # Adding a step kind
+//!
+//! A new kind of forward step (an interrupt-remapping entry, a BAR grant)
+//! is three small changes:
+//! 1. a type implementing [`crate::steps::Step`] in `steps.rs`: the message,
+//!    the undo journaled before it is sent, the exact undo from its reply,
+//!    and whether a refusal by the peer means it did nothing;
+//! 2. a variant of [`PlannedStep`] carrying its arguments, pushed by
+//!    [`plan_move`] at its place in the order (DESIGN.md, "Order of a
+//!    move");
+//! 3. one arm in `execute::run_step` turning the variant into the step.
+//!
+//! If its undo goes to a peer the journal does not know yet, add that peer
+//! to [`crate::undo::Undo`]. Nothing else changes: journaling, rollback,
+//! replay after a crash and the simulator's fault matrix take every step
+//! the same way.
+
+use heapless::Vec;
+use idl_types::{
+    Bdf, BrokerError, ContextState, Custody, DomainId, MemRange, PageRange, ReassignMode,
+    ReassignReport, UnitId,
+};
+
+use crate::books::Books;
+use crate::facts::{DeviceFacts, Direction, MAX_DEVICE_RIDS};
+use crate::journal::TxRecord;
+
+#[cfg(test)]
+mod tests;
+
+/// Forward steps one plan may hold: a DID, the RMRR pieces, and every
+/// requester ID twice (the test-only two-step way).
+pub const MAX_PLAN_STEPS: usize = 1 + 2 * idl_types::MAX_RMRRS_PER_DEVICE + 2 * MAX_DEVICE_RIDS;
+/// Cleanup actions one plan may hold: a DID and the RMRR pieces.
+pub const MAX_CLEANUPS: usize = 1 + 2 * idl_types::MAX_RMRRS_PER_DEVICE;
+
+/// What a device leaving for no translation does with one of its shared
+/// aliases.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum AliasPlan {
+    /// No other assigned device uses it: clear it with the device.
+    Clear,
+    /// Another device already backs what it holds: leave it alone.
+    Keep,
+    /// It holds the leaving device's state and `heir` still needs it:
+    /// switch it to `heir`'s own state.
+    HandOver {
+        /// The neighbour taking custody of the alias.
+        heir: Bdf,
+        /// What the heir's own entry holds (and the alias will).
+        state: ContextState,
+        /// Whether the heir has an RMRR (its DMA through the alias must
+        /// not be disconnected, even for a moment).
+        heir_rmrr: bool,
+    },
+}
+
+/// What is asked: move `device` to `target`; `dying` when its owner died
+/// (the seed's MAP_OWNER_DYING).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct MoveRequest {
+    /// The device.
+    pub device: Bdf,
+    /// Where it goes.
+    pub target: Custody,
+    /// Its owner died.
+    pub dying: bool,
+}
+
+/// Another held device (assigned or quarantined) behind the same unit that
+/// uses one of the moving device's shared bridge aliases.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Neighbour {
+    /// The device.
+    pub device: Bdf,
+    /// The shared alias it uses.
+    pub alias: Bdf,
+    /// Who holds it.
+    pub custody: Custody,
+    /// Whether it has an RMRR.
+    pub has_rmrr: bool,
+    /// What its own context entry holds (read from the hardware).
+    pub own: ContextState,
+}
+
+/// Everything a plan is made from, read before planning.
+#[derive(Copy, Clone, Debug)]
+pub struct Situation<'a> {
+    /// The device's facts.
+    pub facts: &'a DeviceFacts,
+    /// Who holds it, as the books say.
+    pub source: Custody,
+    /// What each of its requester IDs holds in hardware now.
+    pub hardware: &'a [(Bdf, ContextState)],
+    /// The held devices sharing its bridge aliases.
+    pub neighbours: &'a [Neighbour],
+    /// The books (the other devices of the domains involved).
+    pub books: &'a Books,
+    /// Test-only: the pre-seed way, clearing an entry before setting it.
+    pub two_step: bool,
+}
+
+impl Situation<'_> {
+    /// What `rid` holds in hardware (not read: not present).
+    pub fn state_of(&self, rid: Bdf) -> ContextState {
+        self.hardware
+            .iter()
+            .find(|(r, _)| *r == rid)
+            .map_or(ContextState::NotPresent, |(_, s)| *s)
+    }
+}
+
+/// What a context entry will hold after a switch step.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum NewEntry {
+    /// The target's entry under the DID this plan acquires (a domain's DID
+    /// or the device's quarantine pseudo-DID).
+    Acquired,
+    /// A state known now (a neighbour's, or not present).
+    State(ContextState),
+}
+
+/// One forward step of a plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PlannedStep {
+    /// Count the device under (unit, domain) and get the domain's DID.
+    AcquireDid {
+        /// The unit.
+        unit: UnitId,
+        /// The target domain.
+        domain: DomainId,
+    },
+    /// Get the device's quarantine pseudo-DID.
+    AcquireQuarantineDid {
+        /// The unit.
+        unit: UnitId,
+    },
+    /// Identity-map one RMRR range into the target, before the switch
+    /// (CVE-2022-26358).
+    MapRmrr {
+        /// The target domain.
+        domain: DomainId,
+        /// The range (inclusive ends).
+        range: MemRange,
+    },
+    /// Replace one requester ID's context entry in place.
+    SwitchContext {
+        /// The requester ID.
+        rid: Bdf,
+        /// What it holds now.
+        from: ContextState,
+        /// What it will hold.
+        to: NewEntry,
+        /// The seed's mode flags for this write.
+        mode: ReassignMode,
+        /// The device the books credit the entry to afterwards.
+        backer: Bdf,
+    },
+    /// Move one requester ID onto the device's quarantine tables (under the
+    /// acquired pseudo-DID).
+    QuarantineRid {
+        /// The requester ID.
+        rid: Bdf,
+        /// What it holds now.
+        from: ContextState,
+        /// The seed's mode flags.
+        mode: ReassignMode,
+    },
+}
+
+/// What the source gives up once the move committed: idempotent, retried
+/// until it works.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Cleanup {
+    /// Uncount the device under (unit, domain); the DID goes with the last.
+    ReleaseDid {
+        /// The unit.
+        unit: UnitId,
+        /// The source domain.
+        domain: DomainId,
+        /// The device.
+        device: Bdf,
+    },
+    /// Free the device's quarantine pseudo-DID.
+    ReleaseQuarantineDid {
+        /// The unit.
+        unit: UnitId,
+        /// The device.
+        device: Bdf,
+    },
+    /// Unmap an RMRR range no device of the source needs any more.
+    UnmapRange {
+        /// The source domain.
+        domain: DomainId,
+        /// The pages.
+        range: PageRange,
+    },
+}
+
+/// A move to make.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// The journal's record of it.
+    pub record: TxRecord,
+    /// The device's unit.
+    pub unit: UnitId,
+    /// The seed's mode flags of the device's own entry.
+    pub mode: ReassignMode,
+    /// What the device's own entry holds before.
+    pub previous: ContextState,
+    /// The forward steps, in order.
+    pub steps: Vec<PlannedStep, MAX_PLAN_STEPS>,
+    /// What the source gives up after commit.
+    pub cleanup: Vec<Cleanup, MAX_CLEANUPS>,
+}
+
+/// What planning decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+// No allocator: the plan lives once, on the stack of the move.
+#[allow(clippy::large_enum_variant)]
+pub enum Planned {
+    /// Already there (the seed's no-op): nothing to do.
+    AlreadyThere(ReassignReport),
+    /// A move to execute.
+    Move(Plan),
+}
+
+/// The 4 KiB pages covering an inclusive byte range.
+pub fn pages_of(range: &MemRange) -> PageRange {
+    let first = range.base & !0xfff;
+    let last = range.end.max(range.base) & !0xfff;
+    let pages = ((last - first) >> 12) + 1;
+    PageRange {
+        iova: first,
+        pages: u32::try_from(pages).unwrap_or(u32::MAX),
+    }
+}
+
+/// The seed's mode flags for moving a device away from `source`:
+/// WITH_RMRR when it has one; OWNER_DYING when its owner died;
+/// SINGLE_DEVICE when no other device of the source is behind its unit and
+/// it has no phantom functions.
+pub fn mode_for(
+    facts: &DeviceFacts,
+    source: Custody,
+    target: Custody,
+    dying: bool,
+    books: &Books,
+) -> ReassignMode {
+    let mut mode = ReassignMode::default();
+    if facts.has_rmrr() {
+        mode = mode.union(ReassignMode::WITH_RMRR);
+    }
+    if let Custody::Domain(s) = source {
+        if target != source {
+            if dying {
+                mode = mode.union(ReassignMode::OWNER_DYING);
+            } else if books.others_behind_unit(s, facts.unit, facts.device) == 0
+                && !facts.has_phantoms()
+            {
+                mode = mode.union(ReassignMode::SINGLE_DEVICE);
+            }
+        }
+    }
+    mode
+}
+
+/// The seed's refusals before any step, or `None` when the move may go.
+pub fn refusal(request: &MoveRequest, s: &Situation<'_>) -> Option<BrokerError> {
+    let facts = s.facts;
+    let device = request.device;
+    if request.target == Custody::Unassigned && facts.has_rmrr() {
+        return Some(BrokerError::WouldDisconnectRmrr(device));
+    }
+    let own = s.state_of(device);
+    if facts.has_rmrr() && own != ContextState::NotPresent {
+        // The seed's EOPNOTSUPP: a direct reassignment (the device's own
+        // entry present, the owner changing) of an RMRR device cannot
+        // drag a bridge alias away from another owner. A first assignment
+        // (own entry not present) is not refused: the seed maps the alias
+        // to the new owner then.
+        for rid in facts.rids.iter().filter(|r| r.role.is_shared_alias()) {
+            let state = s.state_of(rid.bdf);
+            if state != ContextState::NotPresent && state != own {
+                return Some(BrokerError::SharedAliasWithRmrr {
+                    device,
+                    alias: rid.bdf,
+                });
+            }
+        }
+    }
+    None
+}
+
+/// What a device leaving for no translation does with its shared alias
+/// `alias`, which holds `current`: kept if a neighbour's own entry holds
+/// the same (it backs it), handed to the first neighbour still translated,
+/// else cleared with the device.
+pub fn alias_on_release(alias: Bdf, current: ContextState, neighbours: &[Neighbour]) -> AliasPlan {
+    let mut heir = None;
+    for n in neighbours.iter().filter(|n| n.alias == alias) {
+        if n.own == current {
+            return AliasPlan::Keep;
+        }
+        if heir.is_none() && n.own != ContextState::NotPresent {
+            heir = Some(AliasPlan::HandOver {
+                heir: n.device,
+                state: n.own,
+                heir_rmrr: n.has_rmrr,
+            });
+        }
+    }
+    heir.unwrap_or(AliasPlan::Clear)
+}
+
+/// The RMRR ranges `domain` must keep mapped for its devices other than
+/// `except`.
+fn needed_by_others(books: &Books, domain: DomainId, range: &MemRange, except: Bdf) -> bool {
+    books.domain_needs_range(domain, range, except)
+}
+
+/// The cleanup after `record` committed: the source's DID reference (or
+/// pseudo-DID) and the RMRR ranges no other device of the source needs.
+pub fn cleanup_for(
+    record: &TxRecord,
+    facts: &DeviceFacts,
+    books: &Books,
+) -> Vec<Cleanup, MAX_CLEANUPS> {
+    let mut out = Vec::new();
+    match record.source {
+        Custody::Domain(s) => {
+            let _ = out.push(Cleanup::ReleaseDid {
+                unit: facts.unit,
+                domain: s,
+                device: record.device,
+            });
+            for range in facts.rmrrs.iter() {
+                if !needed_by_others(books, s, range, record.device) {
+                    let _ = out.push(Cleanup::UnmapRange {
+                        domain: s,
+                        range: pages_of(range),
+                    });
+                }
+            }
+        }
+        Custody::Quarantined => {
+            let _ = out.push(Cleanup::ReleaseQuarantineDid {
+                unit: facts.unit,
+                device: record.device,
+            });
+        }
+        Custody::Unassigned => {}
+    }
+    out
+}
+
+/// Plans `request` in situation `s`: the seed's no-op and refusals, then
+/// the steps in the seed's order (DESIGN.md, "The reassignment
+/// transaction") and the cleanup.
+pub fn plan_move(request: &MoveRequest, s: &Situation<'_>) -> Result<Planned, BrokerError> {
+    let facts = s.facts;
+    let device = request.device;
+    let target = request.target;
+    let own = s.state_of(device);
+    if s.source == target {
+        // The seed's no-op: already with the target.
+        return Ok(Planned::AlreadyThere(ReassignReport {
+            previous: own,
+            current: own,
+            atomic: true,
+        }));
+    }
+    if let Some(refused) = refusal(request, s) {
+        return Err(refused);
+    }
+    let mode = mode_for(facts, s.source, target, request.dying, s.books);
+    let unit = facts.unit;
+    let direction = match target {
+        Custody::Unassigned => Direction::Deassign,
+        _ => Direction::Assign,
+    };
+    let record = TxRecord {
+        device,
+        source: s.source,
+        target,
+    };
+    let mut steps: Vec<PlannedStep, MAX_PLAN_STEPS> = Vec::new();
+    let mut push = |step: PlannedStep| steps.push(step).map_err(|_| BrokerError::JournalFailed);
+    // 1. A DID for the target on the device's unit; 2. the target's RMRR
+    // identity maps, before the switch.
+    match target {
+        Custody::Domain(t) => {
+            push(PlannedStep::AcquireDid { unit, domain: t })?;
+            for range in facts.rmrrs.iter() {
+                if !needed_by_others(s.books, t, range, device) {
+                    push(PlannedStep::MapRmrr {
+                        domain: t,
+                        range: *range,
+                    })?;
+                }
+            }
+        }
+        Custody::Quarantined => push(PlannedStep::AcquireQuarantineDid { unit })?,
+        Custody::Unassigned => {}
+    }
+    // 3. Every requester ID, in the seed's order. Leaving for no
+    // translation, each shared alias is cleared, kept (another device
+    // backs it) or handed to a neighbour still using it, so it never
+    // keeps a DID domid frees in the cleanup.
+    for rid in facts.requester_ids(direction) {
+        let from = s.state_of(rid.bdf);
+        let plan = if direction == Direction::Deassign && rid.role.is_shared_alias() {
+            alias_on_release(rid.bdf, from, s.neighbours)
+        } else {
+            AliasPlan::Clear
+        };
+        let (to, backer, rid_mode) = match plan {
+            AliasPlan::Keep => continue,
+            AliasPlan::HandOver {
+                heir,
+                state,
+                heir_rmrr,
+            } => (
+                NewEntry::State(state),
+                heir,
+                if heir_rmrr {
+                    mode.union(ReassignMode::WITH_RMRR)
+                } else {
+                    mode
+                },
+            ),
+            AliasPlan::Clear => match target {
+                Custody::Unassigned => (NewEntry::State(ContextState::NotPresent), device, mode),
+                _ => (NewEntry::Acquired, device, mode),
+            },
+        };
+        if target == Custody::Quarantined && to == NewEntry::Acquired {
+            push(PlannedStep::QuarantineRid {
+                rid: rid.bdf,
+                from,
+                mode,
+            })?;
+            continue;
+        }
+        let from = if s.two_step
+            && from.did().is_some()
+            && to != NewEntry::State(ContextState::NotPresent)
+        {
+            // The pre-seed way: unmap (clear and flush), then map.
+            push(PlannedStep::SwitchContext {
+                rid: rid.bdf,
+                from,
+                to: NewEntry::State(ContextState::NotPresent),
+                mode: rid_mode,
+                backer,
+            })?;
+            ContextState::NotPresent
+        } else {
+            from
+        };
+        push(PlannedStep::SwitchContext {
+            rid: rid.bdf,
+            from,
+            to,
+            mode: rid_mode,
+            backer,
+        })?;
+    }
+    Ok(Planned::Move(Plan {
+        record,
+        unit,
+        mode,
+        previous: own,
+        steps,
+        cleanup: cleanup_for(&record, facts, s.books),
+    }))
+}
