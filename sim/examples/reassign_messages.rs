@@ -23,7 +23,7 @@ use task_broker::Knobs;
 const DEVICES: [(&str, Bdf); 3] = [
     ("pcie_endpoint", bdf(0, 1, 0)),
     ("rmrr_endpoint", bdf(0, 0x1f, 2)),
-    ("bridged_legacy", bdf(1, 1, 0)),
+    ("bridged_legacy", bdf(2, 1, 0)),
 ];
 /// The broker's peers; the first three are fused into one task in the
 /// fused build.

@@ -39,6 +39,51 @@ const EXTRA_RMRR_BASE: u64 = 0x0f_0000_0000;
 const EXTRA_RMRR_LEN: u64 = 0x2000;
 /// Distance between two configured RMRRs.
 const EXTRA_RMRR_STRIDE: u64 = 0x1_0000;
+/// The matrix machine's extra pcie-pci-bridge with one device behind it.
+const MATRIX_LONE_BRIDGE: u8 = 4;
+/// The one whose device has an RMRR.
+const MATRIX_LONE_RMRR_BRIDGE: u8 = 5;
+/// Offset of the first remapping structure in a DMAR table.
+const DMAR_STRUCTURES: usize = 48;
+/// Offsets of the table length and checksum in an ACPI header.
+const ACPI_LENGTH: usize = 4;
+const ACPI_CHECKSUM: usize = 9;
+/// Offset of a remapping structure's length.
+const STRUCTURE_LENGTH: usize = 2;
+/// A device scope of type 2 (PCI sub-hierarchy) with a one-hop path.
+const BRIDGE_SCOPE_TYPE: u8 = 2;
+const BRIDGE_SCOPE_LEN: u8 = 8;
+
+/// `dmar` with a bridge scope (PCI sub-hierarchy) for `00:slot.0` of each
+/// `slots` appended to its first DRHD, lengths and checksum fixed: what
+/// QEMU 7.2 emits for a pcie-pci-bridge there (each bridge has its own
+/// scope, as 00:03.0 has).
+pub fn with_bridge_scopes(dmar: &[u8], slots: &[u8]) -> Result<Vec<u8>, String> {
+    let bad = || "DMAR table too short for a DRHD".to_string();
+    let drhd_len = dmar
+        .get(DMAR_STRUCTURES + STRUCTURE_LENGTH..DMAR_STRUCTURES + STRUCTURE_LENGTH + 2)
+        .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))
+        .ok_or_else(bad)?;
+    let end = DMAR_STRUCTURES + drhd_len;
+    if end > dmar.len() {
+        return Err(bad());
+    }
+    let mut out = dmar[..end].to_vec();
+    for &slot in slots {
+        out.extend([BRIDGE_SCOPE_TYPE, BRIDGE_SCOPE_LEN, 0, 0, 0, 0, slot, 0]);
+    }
+    out.extend(&dmar[end..]);
+    let grown = slots.len() * usize::from(BRIDGE_SCOPE_LEN);
+    let new_drhd = u16::try_from(drhd_len + grown).map_err(|_| "DRHD too long")?;
+    out[DMAR_STRUCTURES + STRUCTURE_LENGTH..DMAR_STRUCTURES + STRUCTURE_LENGTH + 2]
+        .copy_from_slice(&new_drhd.to_le_bytes());
+    let total = u32::try_from(out.len()).map_err(|_| "DMAR too long")?;
+    out[ACPI_LENGTH..ACPI_LENGTH + 4].copy_from_slice(&total.to_le_bytes());
+    out[ACPI_CHECKSUM] = 0;
+    let sum = out.iter().fold(0u8, |a, b| a.wrapping_add(*b));
+    out[ACPI_CHECKSUM] = sum.wrapping_neg();
+    Ok(out)
+}
 
 /// The config space type of every simulated machine.
 pub type Config = FakeConfig<FUNCTIONS>;
@@ -372,21 +417,29 @@ impl Platform {
         b.finish(cx16)
     }
 
-    /// The platform of the fault matrix: QEMU's DMAR with its
-    /// pcie-pci-bridge, and one device of each kind the seed treats apart:
-    /// PCIe endpoint 00:01.0, endpoint with an RMRR 00:1f.2, legacy device
-    /// 01:01.0, legacy device with an RMRR 01:02.0, endpoint with phantom
-    /// functions 00:02.0 (stride 4).
+    /// The platform of the fault matrix: QEMU's DMAR as QEMU emits it for
+    /// a machine with two more pcie-pci-bridges (00:04.0 and 00:05.0, see
+    /// [`with_bridge_scopes`]), and one device of each kind the seed treats
+    /// apart: PCIe endpoint 00:01.0, endpoint with an RMRR 00:1f.2,
+    /// endpoint with phantom functions 00:02.0 (stride 4); behind QEMU's
+    /// bridge 00:03.0 two conventional devices sharing its aliases, 01:01.0
+    /// and 01:02.0 with an RMRR; alone behind their bridges, conventional
+    /// 02:01.0 and 03:01.0 with an RMRR.
     pub fn matrix(dmar: Vec<u8>) -> Result<Platform, String> {
+        let dmar = with_bridge_scopes(&dmar, &[MATRIX_LONE_BRIDGE, MATRIX_LONE_RMRR_BRIDGE])?;
         let mut b = Builder::from_dmar("qemu", dmar, |_| true)?;
-        let bus = b
-            .layout()
-            .get((0, 3, 0))
-            .and_then(Role::secondary)
-            .ok_or("QEMU's pcie-pci-bridge is not at 00:03.0")?;
-        b.layout.endpoint((bus, 2, 0), true);
+        let secondary = |b: &Builder, slot: u8| {
+            b.layout()
+                .get((0, slot, 0))
+                .and_then(Role::secondary)
+                .ok_or(format!("no pcie-pci-bridge at 00:{slot:02x}.0"))
+        };
+        let shared = secondary(&b, 3)?;
+        let lone_rmrr = secondary(&b, MATRIX_LONE_RMRR_BRIDGE)?;
+        b.layout.endpoint((shared, 2, 0), true);
         b.add_extra_rmrr((0, 0x1f, 2));
-        b.add_extra_rmrr((bus, 2, 0));
+        b.add_extra_rmrr((shared, 2, 0));
+        b.add_extra_rmrr((lone_rmrr, 1, 0));
         if !b.add_phantoms((0, 2, 0), 1) {
             return Err("00:02.0 cannot take phantom functions".into());
         }

@@ -23,34 +23,46 @@ pub enum Kind {
     Endpoint,
     /// A PCIe endpoint with an RMRR.
     EndpointWithRmrr,
-    /// A conventional device behind a PCIe-to-PCI bridge.
+    /// A conventional device alone behind a PCIe-to-PCI bridge.
     Legacy,
-    /// The same with an RMRR.
+    /// The same with an RMRR (custody moves it, beyond the seed).
     LegacyWithRmrr,
+    /// A conventional device sharing its bridge with another.
+    SharedLegacy,
+    /// The same with an RMRR (the seed refuses to move it).
+    SharedLegacyWithRmrr,
     /// An endpoint with phantom functions.
     Phantom,
 }
 
 /// Every kind.
-pub const KINDS: [Kind; 5] = [
+pub const KINDS: [Kind; 7] = [
     Kind::Endpoint,
     Kind::EndpointWithRmrr,
     Kind::Legacy,
     Kind::LegacyWithRmrr,
+    Kind::SharedLegacy,
+    Kind::SharedLegacyWithRmrr,
     Kind::Phantom,
 ];
 
 impl Kind {
-    /// Whether `d` is of this kind.
-    pub fn matches(self, d: &SimDevice) -> bool {
-        let legacy = d.kind == DeviceKind::LegacyEndpoint;
+    /// Whether `d`, on `platform`, is of this kind.
+    pub fn matches(self, d: &SimDevice, platform: &Platform) -> bool {
+        let legacy = d.kind == DeviceKind::LegacyEndpoint && d.aliases().count() == 2;
         let rmrr = !d.rmrrs.is_empty();
         let phantom = d.phantoms().next().is_some();
+        let shared = platform
+            .devices
+            .iter()
+            .any(|o| o.bdf != d.bdf && o.aliases().any(|a| d.aliases().any(|b| a == b)));
         match self {
             Kind::Endpoint => !legacy && !rmrr && !phantom,
             Kind::EndpointWithRmrr => !legacy && rmrr && !phantom,
-            Kind::Legacy => legacy && !rmrr && d.aliases().count() == 2,
-            Kind::LegacyWithRmrr => legacy && rmrr && d.aliases().count() == 2,
+            Kind::Legacy => legacy && !rmrr && !shared,
+            Kind::LegacyWithRmrr => legacy && rmrr && !shared,
+            Kind::SharedLegacy => legacy && !rmrr && shared,
+            Kind::SharedLegacyWithRmrr => legacy && rmrr && shared,
             Kind::Phantom => phantom && !rmrr,
         }
     }
@@ -109,7 +121,7 @@ pub fn run_matrix_of(platform: &Platform, kinds: &[Kind], knobs: Knobs) -> (usiz
     let mut total = Outcome::default();
     let mut cells = 0;
     for &kind in kinds {
-        let Some(device) = platform.find(|d| kind.matches(d)).map(|d| d.bdf) else {
+        let Some(device) = platform.find(|d| kind.matches(d, platform)).map(|d| d.bdf) else {
             total
                 .violations
                 .push(format!("{}: no device of kind {kind:?}", platform.name));

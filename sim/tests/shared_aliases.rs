@@ -266,9 +266,9 @@ fn rmrr_device_direct_reassignment_with_bridge_alias_of_other_owner_is_still_ref
         m.step(Op::Reassign(LEGACY_RMRR, D1), None);
         assert_eq!(
             m.last,
-            Some(Err(BrokerError::SharedAliasWithRmrr {
+            Some(Err(BrokerError::RmrrBehindSharedBridge {
                 device: LEGACY_RMRR,
-                alias: BRIDGE,
+                bridge: BRIDGE,
             }))
         );
         assert!(written(m).is_empty(), "nothing written");

@@ -475,13 +475,15 @@ pub enum BrokerError {
     Quarantined(Bdf),
     /// A participant the move needs is dead and was not restarted.
     PeerDown,
-    /// The device has an RMRR and its bridge alias is present for another
-    /// owner (the seed's EOPNOTSUPP); nothing was changed.
-    SharedAliasWithRmrr {
+    /// The device has an RMRR, its entry is present, and other devices sit
+    /// behind its upstream bridge: moving it would move the bridge's alias,
+    /// through which their DMA arrives too (Xen's EOPNOTSUPP in "VT-d:
+    /// re-assign devices directly"); nothing was changed.
+    RmrrBehindSharedBridge {
         /// The device.
         device: Bdf,
-        /// The alias held by another owner.
-        alias: Bdf,
+        /// Its upstream bridge.
+        bridge: Bdf,
     },
     /// The request would leave a device with an RMRR without translation.
     WouldDisconnectRmrr(Bdf),
@@ -520,9 +522,10 @@ impl fmt::Display for BrokerError {
                 write!(f, "rollback of {d} failed; the device is in quarantine")
             }
             BrokerError::PeerDown => write!(f, "a task the move needs is down"),
-            BrokerError::SharedAliasWithRmrr { device, alias } => write!(
+            BrokerError::RmrrBehindSharedBridge { device, bridge } => write!(
                 f,
-                "device {device} has an RMRR and its bridge alias {alias} belongs to another owner"
+                "device {device} has an RMRR and other devices sit behind its bridge {bridge}: \
+                 moving it would move their DMA alias too (Xen refuses it: EOPNOTSUPP)"
             ),
             BrokerError::WouldDisconnectRmrr(d) => {
                 write!(f, "device {d} has an RMRR and must not lose translation")

@@ -20,7 +20,7 @@ use crate::events::EventRing;
 use crate::execute::ExecError;
 use crate::journal::{Journal, JournalStore, Opened, TxState};
 use crate::memory::DomainMap;
-use crate::peers::{Peer, PeerFailure, Peers};
+use crate::peers::{Peer, Peers};
 use crate::plan::{plan_move, MoveRequest, Planned, Situation};
 use crate::policy::{permitted, Request};
 use crate::transaction::{Knobs, Rollback, StepFailed};
@@ -350,17 +350,6 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             Rollback::Complete => {
                 self.stats.rolled_back += 1;
                 self.resync_device(device);
-                if let Some(PeerFailure {
-                    kind:
-                        crate::peers::FailureKind::Iommu(idl_types::IommuError::SharedAliasWithRmrr {
-                            device,
-                            alias,
-                        }),
-                    ..
-                }) = failed.failure
-                {
-                    return BrokerError::SharedAliasWithRmrr { device, alias };
-                }
                 BrokerError::RolledBack {
                     device,
                     step: failed.step,

@@ -73,12 +73,26 @@ pub struct DeviceFacts {
     pub rmrrs: Vec<MemRange, MAX_RMRRS_PER_DEVICE>,
     /// Its phantom-function stride (0: none).
     pub phantom_stride: u8,
+    /// Whether no other function sits behind its upstream bridge (with
+    /// or without an RMRR, assigned or not): then its bridge aliases are
+    /// its own, and the seed's refusal to move an RMRR device behind a
+    /// bridge need not apply (the case Xen's own comment leaves open).
+    /// `false` for a device with no upstream bridge.
+    pub alone_behind_bridge: bool,
 }
 
 impl DeviceFacts {
     /// Whether the device has an RMRR (the seed's MAP_WITH_RMRR).
     pub fn has_rmrr(&self) -> bool {
         !self.rmrrs.is_empty()
+    }
+
+    /// Its upstream bridge, for a conventional device behind one.
+    pub fn bridge(&self) -> Option<Bdf> {
+        self.rids
+            .iter()
+            .find(|r| r.role == RidRole::Bridge)
+            .map(|r| r.bdf)
     }
 
     /// Whether the device has phantom functions (which rule out

@@ -20,6 +20,9 @@ use crate::plan::Neighbour;
 /// shared alias it uses (two per device behind a PCIe-to-PCI bridge).
 pub const MAX_NEIGHBOURS: usize = 2 * MAX_DEVICES;
 
+/// Functions one PCI segment can hold (the enumeration walk's bound).
+const MAX_FUNCTIONS: usize = 256 * 32 * 8;
+
 /// What the hardware holds for each of a device's requester IDs.
 pub type Hardware = Vec<(Bdf, ContextState), MAX_DEVICE_RIDS>;
 
@@ -52,18 +55,49 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             .acpi
             .rmrrs_of(device)
             .map_err(|_| BrokerError::PlatformFact(device))?;
+        let rids = classify_rids(&info, bridge.as_ref(), &ids.ids);
+        let alone_behind_bridge = match bridge {
+            Some(b) if rids.iter().any(|r| r.role.is_shared_alias()) => {
+                self.alone_behind(device, b.device)?
+            }
+            _ => false,
+        };
         let facts = DeviceFacts {
             device,
             unit,
             kind: info.kind,
-            rids: classify_rids(&info, bridge.as_ref(), &ids.ids),
+            rids,
             rmrrs: rmrrs.ranges,
             phantom_stride: info.phantom_stride,
+            alone_behind_bridge,
         };
         if let Some(record) = self.books.device_mut(device) {
             record.facts = Some(facts.clone());
         }
         Ok(facts)
+    }
+
+    /// Whether `device` is the only function behind `bridge`: pci's whole
+    /// enumeration is walked (once per device: facts are cached), and any
+    /// other function whose upstream bridge is `bridge` shares its aliases.
+    fn alone_behind(&mut self, device: Bdf, bridge: Bdf) -> Result<bool, BrokerError> {
+        let fact = BrokerError::PlatformFact(device);
+        let mut after = None;
+        // The bound is a guard against a pci server answering in a loop.
+        for _ in 0..=MAX_FUNCTIONS {
+            let Some(next) = self.peers.pci.next_device(after).map_err(|_| fact)? else {
+                return Ok(true);
+            };
+            // Bus 0 is the root bus: nothing on it is behind a bridge.
+            if next != device && next != bridge && next.bus != 0 {
+                let info = self.peers.pci.device_info(next).map_err(|_| fact)?;
+                if info.upstream_bridge == Some(bridge) {
+                    return Ok(false);
+                }
+            }
+            after = Some(next);
+        }
+        Ok(false)
     }
 
     /// What the hardware holds for each of the device's requester IDs.

@@ -287,21 +287,17 @@ pub fn refusal(request: &MoveRequest, s: &Situation<'_>) -> Option<BrokerError> 
     if request.target == Custody::Unassigned && facts.has_rmrr() {
         return Some(BrokerError::WouldDisconnectRmrr(device));
     }
-    let own = s.state_of(device);
-    if facts.has_rmrr() && own != ContextState::NotPresent {
-        // The seed's EOPNOTSUPP: a direct reassignment (the device's own
-        // entry present, the owner changing) of an RMRR device cannot
-        // drag a bridge alias away from another owner. A first assignment
-        // (own entry not present) is not refused: the seed maps the alias
-        // to the new owner then.
-        for rid in facts.rids.iter().filter(|r| r.role.is_shared_alias()) {
-            let state = s.state_of(rid.bdf);
-            if state != ContextState::NotPresent && state != own {
-                return Some(BrokerError::SharedAliasWithRmrr {
-                    device,
-                    alias: rid.bdf,
-                });
-            }
+    // The seed's EOPNOTSUPP (`prev_present && (mode & MAP_WITH_RMRR) &&
+    // domain != pdev->domain`, reached only for a device with an upstream
+    // bridge): a present RMRR device keeps its owner while other devices
+    // sit behind its bridge, since the bridge's aliases would follow it and
+    // take their DMA along. Beyond the seed, where its own comment says it
+    // could: a device alone behind its bridge may move. A first assignment
+    // (own entry not present) is not refused, as in the seed.
+    let present = s.state_of(device) != ContextState::NotPresent;
+    if let (true, true, Some(bridge)) = (facts.has_rmrr(), present, facts.bridge()) {
+        if !facts.alone_behind_bridge {
+            return Some(BrokerError::RmrrBehindSharedBridge { device, bridge });
         }
     }
     None

@@ -83,7 +83,13 @@ fn facts(device: Bdf) -> DeviceFacts {
         rids: rids.into_iter().collect(),
         rmrrs: rmrrs.into_iter().collect(),
         phantom_stride: u8::from(device == PHANTOM_OWNER) * 4,
+        alone_behind_bridge: false,
     }
+}
+
+/// Whether a device sits behind the test machine's PCIe-to-PCI bridge.
+fn behind_bridge(device: Bdf) -> bool {
+    device.bus == SECBUS.bus
 }
 
 /// A world: devices with their custody (facts known), the hardware's
@@ -91,6 +97,8 @@ fn facts(device: Bdf) -> DeviceFacts {
 struct World {
     books: Books,
     hardware: Vec<(Bdf, ContextState)>,
+    /// Functions behind the bridge that the broker does not keep.
+    strangers: usize,
 }
 
 impl World {
@@ -116,13 +124,30 @@ impl World {
                 hardware.push((rid.bdf, state));
             }
         }
-        World { books, hardware }
+        World {
+            books,
+            hardware,
+            strangers: 0,
+        }
     }
 
-    /// Sets what one requester ID holds in hardware.
-    fn entry(mut self, rid: Bdf, state: ContextState) -> World {
-        self.hardware.retain(|(r, _)| *r != rid);
-        self.hardware.push((rid, state));
+    /// The facts of `device` here: alone behind its bridge when no other
+    /// function (kept or not) is.
+    fn facts(&self, device: Bdf) -> DeviceFacts {
+        let mut f = facts(device);
+        let others = self
+            .books
+            .devices()
+            .iter()
+            .filter(|d| d.device != device && behind_bridge(d.device))
+            .count();
+        f.alone_behind_bridge = behind_bridge(device) && others + self.strangers == 0;
+        f
+    }
+
+    /// Adds a function behind the bridge the broker does not keep.
+    fn stranger(mut self) -> World {
+        self.strangers += 1;
         self
     }
 
@@ -167,7 +192,7 @@ impl World {
         dying: bool,
         two_step: bool,
     ) -> Result<Planned, BrokerError> {
-        let f = facts(device);
+        let f = self.facts(device);
         let hardware: Vec<(Bdf, ContextState)> =
             f.rids.iter().map(|r| (r.bdf, self.state(r.bdf))).collect();
         let neighbours = self.neighbours(device);
@@ -426,18 +451,104 @@ fn releasing_a_device_keeps_hands_over_or_clears_each_shared_alias() {
     )));
 }
 
+/// The seed's EOPNOTSUPP and where custody goes beyond it: (world,
+/// target, dying, refused?).
 #[test]
-fn an_rmrr_device_whose_bridge_alias_another_owner_holds_is_refused() {
+fn an_rmrr_device_behind_a_bridge_moves_only_when_alone_there_or_not_yet_present() {
+    let refused = Err(BrokerError::RmrrBehindSharedBridge {
+        device: LEGACY_RMRR,
+        bridge: BRIDGE,
+    });
+    let shared = || {
+        World::new(&[
+            (LEGACY_RMRR, Custody::Domain(D1)),
+            (LEGACY, Custody::Domain(D1)),
+        ])
+    };
+    let alone = || World::new(&[(LEGACY_RMRR, Custody::Domain(D1))]);
+    let cases: [(&str, World, Custody, bool, bool); 8] = [
+        (
+            "neighbour in the same domain",
+            shared(),
+            Custody::Domain(D2),
+            false,
+            true,
+        ),
+        (
+            "neighbour unassigned",
+            World::new(&[
+                (LEGACY_RMRR, Custody::Domain(D1)),
+                (LEGACY, Custody::Unassigned),
+            ]),
+            Custody::Domain(D2),
+            false,
+            true,
+        ),
+        (
+            "a function the broker does not keep",
+            alone().stranger(),
+            Custody::Domain(D2),
+            false,
+            true,
+        ),
+        ("to quarantine", shared(), Custody::Quarantined, false, true),
+        (
+            "to quarantine, its owner dying",
+            shared(),
+            Custody::Quarantined,
+            true,
+            true,
+        ),
+        (
+            "alone behind the bridge",
+            alone(),
+            Custody::Domain(D2),
+            false,
+            false,
+        ),
+        (
+            "alone, to quarantine",
+            alone(),
+            Custody::Quarantined,
+            true,
+            false,
+        ),
+        (
+            "first assignment (entry not present)",
+            World::new(&[
+                (LEGACY_RMRR, Custody::Unassigned),
+                (LEGACY, Custody::Unassigned),
+            ]),
+            Custody::Domain(D2),
+            false,
+            false,
+        ),
+    ];
+    for (name, w, target, dying, refuse) in cases {
+        let planned = w.plan(LEGACY_RMRR, target, dying);
+        if refuse {
+            assert_eq!(planned, refused, "{name}");
+        } else {
+            assert!(
+                matches!(planned, Ok(Planned::Move(_))),
+                "{name}: {planned:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_seeds_refusal_is_only_for_rmrr_devices_behind_a_bridge() {
     let w = World::new(&[
-        (LEGACY_RMRR, Custody::Domain(D1)),
-        (LEGACY, Custody::Domain(D2)),
-    ])
-    .entry(BRIDGE, in_domain(D2));
-    assert_eq!(
-        w.plan(LEGACY_RMRR, Custody::Domain(D3), false),
-        Err(BrokerError::SharedAliasWithRmrr {
-            device: LEGACY_RMRR,
-            alias: BRIDGE
-        })
-    );
+        (RMRR_ENDPOINT, Custody::Domain(D1)),
+        (LEGACY, Custody::Domain(D1)),
+        (LEGACY_RMRR, Custody::Unassigned),
+    ]);
+    for device in [RMRR_ENDPOINT, LEGACY] {
+        let planned = w.plan(device, Custody::Domain(D2), false);
+        assert!(
+            matches!(planned, Ok(Planned::Move(_))),
+            "{device}: {planned:?}"
+        );
+    }
 }
