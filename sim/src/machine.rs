@@ -269,10 +269,13 @@ impl<'a, 's, 'h> Machine<'a, 's, 'h> {
             .expect("the broker runs between requests")
     }
 
-    /// Watches every present RMRR device's own requester IDs (samples of
-    /// each RMRR: first, middle and last page) and every other device's
-    /// (for mixed states only).
+    /// Watches every requester ID of every device, its bridge aliases
+    /// included (samples of each RMRR of a device present at boot: first,
+    /// middle and last page, through every ID it may DMA with; the others
+    /// for mixed states only).
     fn watch_rmrr_devices(&self) {
+        let mut watched: std::collections::BTreeMap<(idl_types::UnitId, Bdf), Vec<u64>> =
+            std::collections::BTreeMap::new();
         for d in &self.platform.devices {
             let present = self.hw.entry(d.unit, d.bdf).present;
             let mut pages = Vec::new();
@@ -283,11 +286,18 @@ impl<'a, 's, 'h> Machine<'a, 's, 'h> {
                     let middle = (first + (last - first) / 2) & !0xfff;
                     pages.extend([first, middle, last]);
                 }
-                pages.dedup();
             }
-            for rid in d.own_rids() {
-                self.hw.watch(d.unit, rid, &pages);
+            for &rid in &d.rids {
+                watched
+                    .entry((d.unit, rid))
+                    .or_default()
+                    .extend(pages.iter().copied());
             }
+        }
+        for ((unit, rid), mut pages) in watched {
+            pages.sort_unstable();
+            pages.dedup();
+            self.hw.watch(unit, rid, &pages);
         }
     }
 

@@ -266,3 +266,24 @@ fn broker_restart_replays_unfinished_journal() {
         assert_eq!(owner(m, RMRR_ENDPOINT), Owner::Domain(back), "undone");
     });
 }
+
+#[test]
+fn a_device_sharing_its_bridge_with_a_held_rmrr_device_is_refused_unchanged() {
+    run(|m| {
+        // The seed would let 01:01.0 take the bridge aliases along,
+        // stranding 01:02.0's DMA and its RMRR on the new owner's tables.
+        let away = other_domain(m, LEGACY);
+        let before = owner(m, BRIDGE);
+        m.step(Op::Reassign(LEGACY, away), None);
+        assert_eq!(
+            m.last,
+            Some(Err(BrokerError::AliasInUse {
+                device: LEGACY,
+                alias: BRIDGE,
+                neighbour: LEGACY_RMRR
+            }))
+        );
+        assert!(switches(m).is_empty(), "nothing written");
+        assert_eq!(owner(m, BRIDGE), before);
+    });
+}

@@ -494,6 +494,17 @@ pub enum BrokerError {
     Recovering,
     /// The broker's persistent journal cannot be written.
     JournalFailed,
+    /// Moving the device would change what another device sees through a
+    /// bridge alias they share (devices behind one bridge move together);
+    /// nothing was changed.
+    AliasInUse {
+        /// The device asked for.
+        device: Bdf,
+        /// The shared requester ID.
+        alias: Bdf,
+        /// A held device whose DMA arrives through it too.
+        neighbour: Bdf,
+    },
 }
 
 impl MaxEncodedLen for BrokerError {
@@ -501,7 +512,7 @@ impl MaxEncodedLen for BrokerError {
         + max_len(
             max_len(
                 Bdf::MAX_ENCODED_LEN + u8::MAX_ENCODED_LEN,
-                Bdf::MAX_ENCODED_LEN + Bdf::MAX_ENCODED_LEN,
+                3 * Bdf::MAX_ENCODED_LEN,
             ),
             DomainId::MAX_ENCODED_LEN,
         );
@@ -530,6 +541,15 @@ impl fmt::Display for BrokerError {
             BrokerError::WouldDisconnectRmrr(d) => {
                 write!(f, "device {d} has an RMRR and must not lose translation")
             }
+            BrokerError::AliasInUse {
+                device,
+                alias,
+                neighbour,
+            } => write!(
+                f,
+                "moving {device} would change bridge alias {alias}, through which {neighbour} \
+                 DMAs too: devices behind one bridge move together (release {neighbour} first)"
+            ),
             BrokerError::PlatformFact(d) => {
                 write!(f, "the platform facts of device {d} could not be read")
             }

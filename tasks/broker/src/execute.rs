@@ -86,6 +86,14 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             for record in progress.written.iter() {
                 books.set_rid(RidRecord { unit, ..*record });
             }
+            for &(alias, backer) in plan.credits.iter() {
+                if let Some(kept) = books.rid(alias).copied() {
+                    books.set_rid(RidRecord {
+                        device: backer,
+                        ..kept
+                    });
+                }
+            }
         })
         .map_err(|_| ExecError::Journal)?;
         self.cleanup(&plan.cleanup);

@@ -55,8 +55,12 @@ pub const MAX_CLEANUPS: usize = 1 + 2 * idl_types::MAX_RMRRS_PER_DEVICE;
 pub enum AliasPlan {
     /// No other assigned device uses it: clear it with the device.
     Clear,
-    /// Another device already backs what it holds: leave it alone.
-    Keep,
+    /// Another device already backs what it holds: leave it alone, and
+    /// credit it to that device.
+    Keep {
+        /// The neighbour whose own entry holds what the alias holds.
+        backer: Bdf,
+    },
     /// It holds the leaving device's state and `heir` still needs it:
     /// switch it to `heir`'s own state.
     HandOver {
@@ -227,6 +231,9 @@ pub struct Plan {
     pub steps: Vec<PlannedStep, MAX_PLAN_STEPS>,
     /// What the source gives up after commit.
     pub cleanup: Vec<Cleanup, MAX_CLEANUPS>,
+    /// Shared aliases left as they are, credited at commit to the
+    /// neighbour that backs them: (alias, neighbour).
+    pub credits: Vec<(Bdf, Bdf), MAX_DEVICE_RIDS>,
 }
 
 /// What planning decided.
@@ -311,7 +318,7 @@ pub fn alias_on_release(alias: Bdf, current: ContextState, neighbours: &[Neighbo
     let mut heir = None;
     for n in neighbours.iter().filter(|n| n.alias == alias) {
         if n.own == current {
-            return AliasPlan::Keep;
+            return AliasPlan::Keep { backer: n.device };
         }
         if heir.is_none() && n.own != ContextState::NotPresent {
             heir = Some(AliasPlan::HandOver {
@@ -322,6 +329,75 @@ pub fn alias_on_release(alias: Bdf, current: ContextState, neighbours: &[Neighbo
         }
     }
     heir.unwrap_or(AliasPlan::Clear)
+}
+
+/// What a device sees through an entry holding `state`, as far as custody
+/// goes: a domain's memory, a quarantine sink (any device's scratch page),
+/// or nothing.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Sees {
+    Nothing,
+    Domain(DomainId),
+    Sink,
+}
+
+fn sees(state: ContextState) -> Sees {
+    match state {
+        ContextState::NotPresent => Sees::Nothing,
+        ContextState::Domain { domain, .. } => Sees::Domain(domain),
+        ContextState::Quarantine { .. } => Sees::Sink,
+    }
+}
+
+/// Beyond the seed: a move must not change what a held neighbour sees
+/// through a bridge alias it shares (devices behind one PCIe-to-PCI or
+/// PCI-to-PCI bridge move together, as an isolation group). For every
+/// shared alias the plan writes with a new state, each held neighbour
+/// using it must see the same kind of memory afterwards (the same domain,
+/// or a quarantine sink), and a neighbour with an RMRR the very same
+/// tables (only they map its RMRR). The seed lets the alias follow the
+/// device moved last, and the neighbour's DMA with it.
+fn neighbour_refusal(
+    device: Bdf,
+    target: Custody,
+    s: &Situation<'_>,
+    steps: &[PlannedStep],
+) -> Option<BrokerError> {
+    for step in steps {
+        let (rid, to) = match *step {
+            PlannedStep::SwitchContext { rid, to, .. } => (rid, to),
+            PlannedStep::QuarantineRid { rid, .. } => (rid, NewEntry::Acquired),
+            _ => continue,
+        };
+        let from = s.state_of(rid);
+        let to = match (to, target) {
+            (NewEntry::State(state), _) => Some(state),
+            // A domain has one DID per unit: the one its entries carry.
+            (NewEntry::Acquired, Custody::Domain(t)) => match from {
+                ContextState::Domain { domain, .. } if domain == t => Some(from),
+                _ => None,
+            },
+            // The device's own quarantine tables: a state nobody holds yet.
+            (NewEntry::Acquired, _) => None,
+        };
+        if to == Some(from) {
+            continue;
+        }
+        let sees_after = match (to, target) {
+            (Some(state), _) => sees(state),
+            (None, Custody::Domain(t)) => Sees::Domain(t),
+            (None, _) => Sees::Sink,
+        };
+        let changed = |n: &&Neighbour| sees(from) != sees_after || n.has_rmrr;
+        if let Some(n) = s.neighbours.iter().filter(|n| n.alias == rid).find(changed) {
+            return Some(BrokerError::AliasInUse {
+                device,
+                alias: rid,
+                neighbour: n.device,
+            });
+        }
+    }
+    None
 }
 
 /// The RMRR ranges `domain` must keep mapped for its devices other than
@@ -396,6 +472,7 @@ pub fn plan_move(request: &MoveRequest, s: &Situation<'_>) -> Result<Planned, Br
         target,
     };
     let mut steps: Vec<PlannedStep, MAX_PLAN_STEPS> = Vec::new();
+    let mut credits: Vec<(Bdf, Bdf), MAX_DEVICE_RIDS> = Vec::new();
     let mut push = |step: PlannedStep| steps.push(step).map_err(|_| BrokerError::JournalFailed);
     // 1. A DID for the target on the device's unit; 2. the target's RMRR
     // identity maps, before the switch.
@@ -426,7 +503,10 @@ pub fn plan_move(request: &MoveRequest, s: &Situation<'_>) -> Result<Planned, Br
             AliasPlan::Clear
         };
         let (to, backer, rid_mode) = match plan {
-            AliasPlan::Keep => continue,
+            AliasPlan::Keep { backer } => {
+                let _ = credits.push((rid.bdf, backer));
+                continue;
+            }
             AliasPlan::HandOver {
                 heir,
                 state,
@@ -477,6 +557,9 @@ pub fn plan_move(request: &MoveRequest, s: &Situation<'_>) -> Result<Planned, Br
             backer,
         })?;
     }
+    if let Some(refused) = neighbour_refusal(device, target, s, &steps) {
+        return Err(refused);
+    }
     Ok(Planned::Move(Plan {
         record,
         unit,
@@ -484,5 +567,6 @@ pub fn plan_move(request: &MoveRequest, s: &Situation<'_>) -> Result<Planned, Br
         previous: own,
         steps,
         cleanup: cleanup_for(&record, facts, s.books),
+        credits,
     }))
 }

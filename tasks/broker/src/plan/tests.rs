@@ -24,6 +24,7 @@ const BRIDGE: Bdf = bdf(0, 3, 0);
 const SECBUS: Bdf = bdf(1, 0, 0);
 const LEGACY: Bdf = bdf(1, 1, 0);
 const LEGACY_RMRR: Bdf = bdf(1, 2, 0);
+const LEGACY2: Bdf = bdf(1, 3, 0);
 const RMRR_ENDPOINT: Bdf = bdf(0, 0x1f, 2);
 const RMRR: MemRange = MemRange {
     base: 0xf_0000_0000,
@@ -48,7 +49,7 @@ const fn in_domain(domain: DomainId) -> ContextState {
 fn facts(device: Bdf) -> DeviceFacts {
     let rid = |bdf, role| Rid { bdf, role };
     let (kind, rids, rmrrs): (_, Vec<Rid>, Vec<MemRange>) = match device {
-        LEGACY | LEGACY_RMRR => (
+        LEGACY | LEGACY_RMRR | LEGACY2 => (
             idl_types::DeviceKind::LegacyEndpoint,
             vec![
                 rid(device, RidRole::Device),
@@ -116,10 +117,16 @@ impl World {
             }
             let state = match custody {
                 Custody::Domain(d) => in_domain(d),
-                Custody::Quarantined => ContextState::Quarantine { did: Did(0x8000) },
+                Custody::Quarantined => ContextState::Quarantine {
+                    did: Did(0x8000 + u16::from(device.device)),
+                },
                 Custody::Unassigned => ContextState::NotPresent,
             };
             for rid in facts(device).rids.iter() {
+                // An unassigned device leaves the aliases to its neighbours.
+                if custody == Custody::Unassigned && rid.role.is_shared_alias() {
+                    continue;
+                }
                 hardware.retain(|(r, _)| *r != rid.bdf);
                 hardware.push((rid.bdf, state));
             }
@@ -433,22 +440,104 @@ fn releasing_a_device_keeps_hands_over_or_clears_each_shared_alias() {
         switched(&moved(w.plan(LEGACY, Custody::Unassigned, false))),
         [LEGACY, BRIDGE, SECBUS]
     );
-    // The aliases hold its quarantine, a neighbour is in domain 1: handed
-    // over to the neighbour's state.
+    // Both quarantined, the aliases on its own tables: handed over to the
+    // neighbour's quarantine (a sink either way).
     let w = World::new(&[
-        (LEGACY_RMRR, Custody::Domain(D1)),
+        (LEGACY2, Custody::Quarantined),
         (LEGACY, Custody::Quarantined),
     ]);
     let plan = moved(w.plan(LEGACY, Custody::Unassigned, false));
+    let neighbours = ContextState::Quarantine { did: Did(0x8003) };
     assert!(plan.steps.iter().any(|s| matches!(
         s,
         PlannedStep::SwitchContext {
             rid: BRIDGE,
             to: NewEntry::State(state),
-            backer: LEGACY_RMRR,
+            backer: LEGACY2,
             ..
-        } if *state == in_domain(D1)
+        } if *state == neighbours
     )));
+}
+
+/// Beyond the seed: devices behind one bridge move together. (world,
+/// device, target, the neighbour named in the refusal, if refused).
+#[test]
+fn a_move_that_changes_what_a_held_neighbour_sees_through_an_alias_is_refused() {
+    let pair = |a: Custody, b: Custody| World::new(&[(LEGACY2, a), (LEGACY, b)]);
+    let d1 = Custody::Domain(D1);
+    let q = Custody::Quarantined;
+    let none = Custody::Unassigned;
+    let cases: [(&str, World, Bdf, Custody, Option<Bdf>); 9] = [
+        (
+            "to another domain",
+            pair(d1, d1),
+            LEGACY,
+            Custody::Domain(D2),
+            Some(LEGACY2),
+        ),
+        ("to quarantine", pair(d1, d1), LEGACY, q, Some(LEGACY2)),
+        (
+            "neighbour unassigned",
+            pair(none, d1),
+            LEGACY,
+            Custody::Domain(D2),
+            None,
+        ),
+        (
+            "joining the neighbour's domain",
+            pair(d1, none),
+            LEGACY,
+            d1,
+            None,
+        ),
+        (
+            "joining another domain",
+            pair(d1, none),
+            LEGACY,
+            Custody::Domain(D2),
+            Some(LEGACY2),
+        ),
+        ("both in quarantine", pair(q, none), LEGACY, q, None),
+        (
+            "from quarantine to a domain",
+            pair(q, q),
+            LEGACY,
+            d1,
+            Some(LEGACY2),
+        ),
+        (
+            "released, the neighbour keeps the aliases",
+            pair(d1, d1),
+            LEGACY,
+            none,
+            None,
+        ),
+        (
+            "an RMRR neighbour needs the same tables, even in quarantine",
+            World::new(&[(LEGACY_RMRR, q), (LEGACY, none)]),
+            LEGACY,
+            q,
+            Some(LEGACY_RMRR),
+        ),
+    ];
+    for (name, w, device, target, neighbour) in cases {
+        let planned = w.plan(device, target, false);
+        match neighbour {
+            Some(neighbour) => assert_eq!(
+                planned,
+                Err(BrokerError::AliasInUse {
+                    device,
+                    alias: BRIDGE,
+                    neighbour
+                }),
+                "{name}"
+            ),
+            None => assert!(
+                matches!(planned, Ok(Planned::Move(_))),
+                "{name}: {planned:?}"
+            ),
+        }
+    }
 }
 
 /// The seed's EOPNOTSUPP and where custody goes beyond it: (world,
