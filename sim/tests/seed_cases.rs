@@ -19,7 +19,6 @@ const LEGACY_RMRR: Bdf = bdf(1, 2, 0);
 const PHANTOM_OWNER: Bdf = bdf(0, 2, 0);
 const PHANTOM: Bdf = bdf(0, 2, 4);
 const BRIDGE: Bdf = bdf(0, 3, 0);
-const SECBUS_ALIAS: Bdf = bdf(1, 0, 0);
 const LONE_LEGACY_RMRR: Bdf = bdf(3, 1, 0);
 const LONE_BRIDGE: Bdf = bdf(0, 5, 0);
 const LONE_SECBUS_ALIAS: Bdf = bdf(3, 0, 0);
