@@ -337,13 +337,16 @@ impl<'a, 's, 'h> Machine<'a, 's, 'h> {
         self.check(&label, Some((op, before, result)));
     }
 
-    /// After a request: a dead broker restarts from its journal store; a
-    /// restarted peer is reported to the broker (the supervisor's word).
+    /// After a request: a dead broker (or one whose journal failed, which
+    /// the firmware restarts) restarts from its journal store; a restarted
+    /// peer is reported to the broker (the supervisor's word).
     fn recover(&mut self) {
+        let broken = self.broker.as_ref().is_some_and(|b| b.journal_broken());
         let (dead, killed, fired) = {
             let mut c = self.ctl.borrow_mut();
-            let dead = c.broker_dead;
+            let dead = c.broker_dead || broken;
             c.broker_dead = false;
+            c.journal_refusing = false;
             c.fault = None;
             (dead, std::mem::take(&mut c.killed), c.fired)
         };

@@ -1,6 +1,6 @@
 //! What the simulator runs: the exhaustive fault matrix (every killable
-//! task at every message boundary, and a torn write of every journal
-//! write, of one reassignment of each device kind) and the seeded random
+//! task at every message boundary, and a torn or refused write of every
+//! journal write, of one reassignment of each device kind) and the seeded random
 //! workload on every fixture platform.
 //!
 //! A violation carries the seed, the platform and the request history, and
@@ -105,6 +105,7 @@ pub fn matrix_faults(messages: usize, writes: usize) -> Vec<Fault> {
         for keep in [1, 40] {
             faults.push(Fault::TornWrite { write, keep });
         }
+        faults.push(Fault::JournalRefuses { write });
     }
     faults
 }
@@ -186,6 +187,9 @@ pub fn workload(platform: &Platform, seed: u64, len: usize) -> Vec<(Op, Option<F
                     task: KILLABLE[rng.below(KILLABLE.len())],
                     message: rng.below(24),
                     after: rng.chance(2),
+                }),
+                2 if rng.chance(4) => Some(Fault::JournalRefuses {
+                    write: rng.below(30),
                 }),
                 2 => Some(Fault::TornWrite {
                     write: rng.below(30),

@@ -46,6 +46,14 @@ pub enum Fault {
         /// Bytes that reached the region.
         keep: usize,
     },
+    /// The broker's journal refuses its write number `write` and every one
+    /// after it, while the broker lives on (its peers still answer); the
+    /// broker is restarted after the request, as the firmware restarts
+    /// itself when its journal fails, and its region works again.
+    JournalRefuses {
+        /// The first write refused (0-based, per request).
+        write: usize,
+    },
 }
 
 /// One message the broker sent.
@@ -72,6 +80,8 @@ pub struct Control {
     pub fired: bool,
     /// The broker is dead: sends and writes are refused.
     pub broker_dead: bool,
+    /// The broker's journal refuses writes (until the broker restarts).
+    pub journal_refusing: bool,
     /// Peers killed in this request.
     pub killed: Vec<&'static str>,
     /// Every message of this request.
@@ -87,6 +97,7 @@ impl Control {
         self.writes = 0;
         self.fault = fault;
         self.fired = false;
+        self.journal_refusing = false;
         self.killed.clear();
         self.trace.clear();
     }
@@ -282,7 +293,7 @@ impl JournalStore for SimStore {
     fn write(&mut self, offset: usize, data: &[u8]) -> Result<(), JournalError> {
         let torn = {
             let mut c = self.ctl.borrow_mut();
-            if c.broker_dead {
+            if c.broker_dead || c.journal_refusing {
                 return Err(JournalError::StoreRefused);
             }
             let n = c.writes;
@@ -292,6 +303,11 @@ impl JournalStore for SimStore {
                     c.fired = true;
                     c.broker_dead = true;
                     Some(keep.min(data.len()))
+                }
+                Some(Fault::JournalRefuses { write }) if write == n && !c.fired => {
+                    c.fired = true;
+                    c.journal_refusing = true;
+                    return Err(JournalError::StoreRefused);
                 }
                 _ => None,
             }

@@ -75,6 +75,8 @@ pub struct Broker<T: Transport + Clone, S: JournalStore> {
     /// What pci was last told of each device's owner (see `handover`):
     /// only differences are sent; emptied when pci restarts.
     pub(crate) pci_told: Vec<(Bdf, Option<TaskIndex>), MAX_DEVICES>,
+    /// A journal write failed in this life (see [`Broker::journal_broken`]).
+    pub(crate) journal_broken: bool,
 }
 
 impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
@@ -111,6 +113,7 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             knobs: Knobs::default(),
             stats: BrokerStats::default(),
             pci_told: Vec::new(),
+            journal_broken: false,
         };
         broker.configure_domid();
         broker.create_domains();
@@ -276,6 +279,9 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
         target: Custody,
         dying: bool,
     ) -> Result<ReassignReport, BrokerError> {
+        if self.journal_broken {
+            return Err(BrokerError::JournalFailed);
+        }
         if self.journal.state() != TxState::Idle {
             return Err(BrokerError::Busy);
         }
@@ -329,15 +335,24 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             Planned::Move(plan) => plan,
         };
         self.execute(&plan, &facts).map_err(|e| match e {
-            ExecError::Journal => MoveError::Refused(BrokerError::JournalFailed),
+            ExecError::Journal => {
+                self.journal_broken = true;
+                MoveError::Refused(BrokerError::JournalFailed)
+            }
             ExecError::Step(failed) => MoveError::Step(failed),
         })
     }
 
     /// After a failed step: a dead domid is re-seeded; the device's entries
     /// are re-read so the books match the hardware; a failed rollback sends
-    /// the device to quarantine with an event.
+    /// the device to quarantine with an event. If the journal stopped
+    /// taking writes, the rollback still ran (from memory), and the next
+    /// start replays the journal: no transaction runs until then, so a
+    /// failed rollback's quarantine is the replay's too.
     fn after_failure(&mut self, device: Bdf, target: Custody, failed: StepFailed) -> BrokerError {
+        if !failed.journal_ok {
+            self.journal_broken = true;
+        }
         if failed
             .failure
             .is_some_and(|f| f.died() && f.peer == Peer::Domid)
@@ -355,13 +370,25 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
                     step: failed.step,
                 }
             }
+            Rollback::Failed(_) if self.journal_broken => {
+                self.stats.rollback_failures += 1;
+                self.resync_device(device);
+                BrokerError::JournalFailed
+            }
             Rollback::Failed(_) => {
                 self.stats.rollback_failures += 1;
                 self.quarantine_after_failed_rollback(device, target);
                 BrokerError::Quarantined(device)
             }
-            Rollback::JournalFailed => BrokerError::JournalFailed,
         }
+    }
+
+    /// Whether the journal stopped taking writes in this life: the broker
+    /// takes no transaction until it restarts and replays the journal
+    /// against the hardware (the firmware restarts itself; the simulator
+    /// restarts it as the supervisor would).
+    pub fn journal_broken(&self) -> bool {
+        self.journal_broken
     }
 
     fn quarantine_after_failed_rollback(&mut self, device: Bdf, target: Custody) {

@@ -20,8 +20,7 @@ use crate::transaction::{finish, StepFailed, Transaction};
 
 /// Why executing a plan did not commit.
 pub(crate) enum ExecError {
-    /// The journal could not begin or commit; nothing (or everything) was
-    /// undone as the transaction could.
+    /// The journal could not begin: nothing was sent.
     Journal,
     /// A step failed; the transaction rolled back (or tried to).
     Step(StepFailed),
@@ -81,7 +80,7 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
         let device = plan.record.device;
         let target = plan.record.target;
         let unit = plan.unit;
-        tx.commit(books, |books| {
+        let committed = tx.commit(books, |books| {
             books.set_custody(device, target);
             for record in progress.written.iter() {
                 books.set_rid(RidRecord { unit, ..*record });
@@ -94,10 +93,14 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
                     });
                 }
             }
-        })
-        .map_err(|_| ExecError::Journal)?;
+        });
+        committed?;
         self.cleanup(&plan.cleanup);
-        finish(&mut self.journal).map_err(|_| ExecError::Journal)?;
+        if finish(&mut self.journal).is_err() {
+            // Committed and cleaned up; the next start finds the journal
+            // committed and cleans up again (idempotent) before clearing it.
+            self.journal_broken = true;
+        }
         Ok(ReassignReport {
             previous: plan.previous,
             current: progress.entry(target),

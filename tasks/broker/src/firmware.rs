@@ -200,6 +200,17 @@ impl<T: Transport + Clone> Running<T> {
         &mut self.endpoint.0 .0
     }
 
+    /// Restarts the task (a deliberate panic; the supervisor restarts it)
+    /// if a journal write failed during the last request: the rollback
+    /// ran from memory, and only a new life, replaying the journal
+    /// against the hardware, brings journal and hardware back in step.
+    /// Called before each request, so the failed one got its answer.
+    pub fn restart_if_journal_broken(&mut self) {
+        if self.broker().journal_broken() {
+            panic!("broker: a journal write failed; restarting to replay the journal");
+        }
+    }
+
     /// After anything that may have moved a device (or restarted pci):
     /// pci learns the owners that changed (no message if none did).
     pub fn sync_pci(&mut self) {

@@ -52,7 +52,7 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             TxState::Idle => {}
             TxState::Running | TxState::RollingBack => {
                 self.stats.replays += 1;
-                if let Rollback::Failed(_) = roll_back(&mut self.journal, &mut self.peers) {
+                if let (Rollback::Failed(_), _) = roll_back(&mut self.journal, &mut self.peers) {
                     let _ = self.journal.clear();
                     self.rebuild_books();
                     let _ = self.move_device(record.device, Custody::Quarantined, true);

@@ -26,6 +26,13 @@ pub trait Step<T: Transport + Clone> {
     fn send(&self, peers: &mut Peers<T>) -> Result<Self::Reply, PeerFailure>;
     /// The exact undo, from the reply.
     fn undo(&self, reply: &Self::Reply) -> Undo;
+    /// Whether the peer, when it refuses this message with its own error,
+    /// is known to have changed nothing (then no undo is owed for it). The
+    /// default assumes it may have: the undo journaled before sending
+    /// runs, which must then be harmless whatever the step did.
+    fn refusal_changes_nothing(&self) -> bool {
+        false
+    }
 }
 
 /// A grant as the journal's intent assumes it (the undo does not use it).
@@ -76,6 +83,10 @@ impl<T: Transport + Clone> Step<T> for AcquireDid {
             Undo::Nothing
         }
     }
+    fn refusal_changes_nothing(&self) -> bool {
+        // domid counts the device only when it answers with a grant.
+        true
+    }
 }
 
 /// A quarantine pseudo-DID for one device, undone by releasing it.
@@ -119,6 +130,10 @@ impl<T: Transport + Clone> Step<T> for AcquireQuarantineDid {
         } else {
             Undo::Nothing
         }
+    }
+    fn refusal_changes_nothing(&self) -> bool {
+        // domid hands out the pseudo-DID only when it answers with a grant.
+        true
     }
 }
 
@@ -164,6 +179,12 @@ impl<T: Transport + Clone> Step<T> for MapRmrr {
     }
     fn undo(&self, reply: &idl_types::PageRange) -> Undo {
         Undo::Iommu(iommu::Compensation::for_map_range(&self.args(), reply))
+    }
+    fn refusal_changes_nothing(&self) -> bool {
+        // `map_range` adds all of the range or nothing: a refusal leaves the
+        // domain's tables as they were (an overlap with its own mapping
+        // included, which the journaled "unmap the range" would destroy).
+        true
     }
 }
 
