@@ -48,6 +48,16 @@ impl ContextState {
     }
 }
 
+impl core::fmt::Display for ContextState {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ContextState::NotPresent => write!(f, "no translation"),
+            ContextState::Domain { domain, did } => write!(f, "{domain} ({did})"),
+            ContextState::Quarantine { did } => write!(f, "quarantine ({did})"),
+        }
+    }
+}
+
 /// Flags of one context replacement, from the seed commit: they choose how
 /// the IOMMU may write the entry when it cannot do it atomically.
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]

@@ -204,6 +204,16 @@ pub struct SwitchContext {
     pub mode: ReassignMode,
 }
 
+/// The mode of the undo of a context change: only WITH_RMRR, as the seed
+/// maps a device back to its previous owner with `mode & MAP_WITH_RMRR`.
+/// OWNER_DYING and SINGLE_DEVICE describe the owner the entry was taken
+/// from, and the undo gives it back to that owner: from the new one, who
+/// is neither dying nor known to be alone, a best-effort write is warned
+/// about.
+pub fn rollback_mode(mode: ReassignMode) -> ReassignMode {
+    ReassignMode(mode.0 & ReassignMode::WITH_RMRR.0)
+}
+
 impl SwitchContext {
     fn args(&self) -> iommu::SetContextArgs {
         iommu::SetContextArgs {
@@ -211,6 +221,14 @@ impl SwitchContext {
             rid: self.rid,
             entry: self.to,
             mode: self.mode,
+        }
+    }
+
+    /// The arguments the undo is derived from (its mode the seed's).
+    fn undo_args(&self) -> iommu::SetContextArgs {
+        iommu::SetContextArgs {
+            mode: rollback_mode(self.mode),
+            ..self.args()
         }
     }
 }
@@ -223,7 +241,7 @@ impl<T: Transport + Clone> Step<T> for SwitchContext {
             atomic: true,
         };
         Undo::Iommu(iommu::Compensation::for_set_context(
-            &self.args(),
+            &self.undo_args(),
             &expected,
         ))
     }
@@ -234,7 +252,10 @@ impl<T: Transport + Clone> Step<T> for SwitchContext {
             .map_err(|e| PeerFailure::from_client(Peer::Iommu, e))
     }
     fn undo(&self, reply: &ContextChange) -> Undo {
-        Undo::Iommu(iommu::Compensation::for_set_context(&self.args(), reply))
+        Undo::Iommu(iommu::Compensation::for_set_context(
+            &self.undo_args(),
+            reply,
+        ))
     }
 }
 
@@ -266,6 +287,14 @@ impl QuarantineRid {
             rmrrs: self.rmrrs.clone(),
         }
     }
+
+    /// The arguments the undo is derived from (its mode the seed's).
+    fn undo_args(&self) -> iommu::QuarantineDeviceArgs {
+        iommu::QuarantineDeviceArgs {
+            mode: rollback_mode(self.mode),
+            ..self.args()
+        }
+    }
 }
 
 impl<T: Transport + Clone> Step<T> for QuarantineRid {
@@ -276,7 +305,7 @@ impl<T: Transport + Clone> Step<T> for QuarantineRid {
             atomic: true,
         };
         Undo::Iommu(iommu::Compensation::for_quarantine_device(
-            &self.args(),
+            &self.undo_args(),
             &expected,
         ))
     }
@@ -288,8 +317,66 @@ impl<T: Transport + Clone> Step<T> for QuarantineRid {
     }
     fn undo(&self, reply: &ContextChange) -> Undo {
         Undo::Iommu(iommu::Compensation::for_quarantine_device(
-            &self.args(),
+            &self.undo_args(),
             reply,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use idl_runtime::InProcessClient;
+    use idl_types::{ContextChange, ContextState, Did, DomainId, RmrrList};
+
+    use super::*;
+
+    type T = InProcessClient<'static, 'static, 1>;
+
+    fn undo_mode(undo: Undo) -> ReassignMode {
+        match undo {
+            Undo::Iommu(
+                iommu::Compensation::SetContext(args) | iommu::Compensation::QuarantineDevice(args),
+            ) => args.mode,
+            other => panic!("not a context undo: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_context_undo_keeps_only_with_rmrr_of_the_forward_mode_as_the_seed() {
+        let all = ReassignMode::ALL;
+        let from = ContextState::Domain {
+            domain: DomainId(1),
+            did: Did(1),
+        };
+        let switch = SwitchContext {
+            unit: UnitId(0),
+            rid: Bdf::from_requester_id(0x10),
+            from,
+            to: ContextState::NotPresent,
+            mode: all,
+        };
+        let reply = ContextChange {
+            previous: from,
+            atomic: true,
+        };
+        let quarantine = QuarantineRid {
+            unit: UnitId(0),
+            rid: switch.rid,
+            did: Did(0x8000),
+            from,
+            mode: all,
+            rmrrs: RmrrList {
+                device: switch.rid,
+                ranges: heapless::Vec::new(),
+            },
+        };
+        for undo in [
+            Step::<T>::intent(&switch),
+            Step::<T>::undo(&switch, &reply),
+            Step::<T>::intent(&quarantine),
+            Step::<T>::undo(&quarantine, &reply),
+        ] {
+            assert_eq!(undo_mode(undo), ReassignMode::WITH_RMRR);
+        }
     }
 }

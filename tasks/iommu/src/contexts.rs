@@ -214,6 +214,22 @@ where
         if out.warning.is_some() {
             slot.stats.warnings += 1;
         }
+        if let (StorePath::BestEffort, Some(log)) = (out.path, self.best_effort_log) {
+            let to = match self.ledger.owner_of_root(unit, root) {
+                RootOwner::Domain(domain) => ContextState::Domain {
+                    domain,
+                    did: Did(did),
+                },
+                _ => ContextState::Quarantine { did: Did(did) },
+            };
+            log(&crate::BestEffortUpdate {
+                unit,
+                rid: convert::bdf(rid),
+                from: previous,
+                to,
+                may_corrupt: out.warning.is_some(),
+            });
+        }
         Ok(ContextChange {
             previous,
             atomic: matches!(out.path, StorePath::Atomic | StorePath::Unchanged),

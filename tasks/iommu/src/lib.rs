@@ -43,5 +43,5 @@ pub use ledger::{
 };
 pub use region_ledger::{RegionLedger, RegionTooSmall, LEDGER_REGION_BYTES};
 pub use region_pages::{pages_region_bytes, PagesError, RegionPages};
-pub use server::{IommuServer, ServerUnit, MAX_DIDS_PER_UNIT};
+pub use server::{BestEffortUpdate, IommuServer, ServerUnit, MAX_DIDS_PER_UNIT};
 pub use start::{StartError, Started};
