@@ -15,6 +15,7 @@
 mod cap;
 mod context;
 mod counters;
+mod deferred;
 mod error;
 mod fault;
 pub mod format;

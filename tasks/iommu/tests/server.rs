@@ -783,3 +783,32 @@ fn a_map_that_fails_on_the_second_unit_is_undone_on_the_first() {
         "no entry on unit 0"
     );
 }
+
+#[test]
+fn an_unmap_whose_flush_failed_is_reported_done_only_once_the_flush_succeeds() {
+    let model = Model::qemu();
+    let ledger = RefCell::new(Ledger::EMPTY);
+    let mut s = Endpoint(server(&model, &ledger).0);
+    let system = InProcess::new(TASKS);
+    let id = system.register("iommu", &mut s).unwrap();
+    let mut c = Client::new(system.client("broker").unwrap(), id);
+    two_domains(&mut c);
+    c.set_context(UNIT, DEV, entry(A, DID_A), ReassignMode::default())
+        .unwrap();
+    let rmrr = PageRange {
+        iova: RMRR_BASE,
+        pages: RMRR_PAGES,
+    };
+    model.reject_iotlb_invalidations(2);
+    assert!(c.unmap_range(A, rmrr).is_err(), "the flush failed");
+    // Unmapped in the tables, but still owed a flush: a retry says so.
+    assert!(matches!(
+        c.unmap_range(A, rmrr),
+        Err(ClientError::Op(e)) if !matches!(e, IommuError::NotMapped { .. })
+    ));
+    // Once the owed flush goes through, the range is reported unmapped.
+    assert!(matches!(
+        c.unmap_range(A, rmrr),
+        Err(ClientError::Op(IommuError::NotMapped { .. }))
+    ));
+}

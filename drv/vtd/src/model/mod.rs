@@ -87,6 +87,13 @@ impl Model {
         self.0.borrow_mut().knobs.interfere_next_cmpxchg = Some(value);
     }
 
+    /// The next `count` IOTLB invalidations are refused (IAIG = 0 through
+    /// the register, a queue error through the queue): nothing is
+    /// invalidated, and the driver must see the error.
+    pub fn reject_iotlb_invalidations(&self, count: u32) {
+        self.0.borrow_mut().knobs.reject_iotlb_invalidations = count;
+    }
+
     /// The allocator fails after `pages` more allocations.
     pub fn fail_alloc_after(&self, pages: u64) {
         self.0.borrow_mut().alloc.fail_after = Some(pages);
