@@ -464,6 +464,11 @@ fn check_request(
         if result.is_ok() && now != target {
             bad.push(format!("{device} committed but is {now:?}, not {target:?}"));
         }
+        if result.is_err() && now == target && now != *was && !m.ctl.borrow().committed {
+            bad.push(format!(
+                "{device} is at {now:?} though the move failed ({result:?}) and never committed"
+            ));
+        }
         let rollback_failed = now == Some(Custody::Quarantined)
             && target != now
             && matches!(result, Err(BrokerError::Quarantined(_)));

@@ -82,6 +82,8 @@ pub struct Control {
     pub broker_dead: bool,
     /// The broker's journal refuses writes (until the broker restarts).
     pub journal_refusing: bool,
+    /// The journal said "committed" at some point of this request.
+    pub committed: bool,
     /// Peers killed in this request.
     pub killed: Vec<&'static str>,
     /// Every message of this request.
@@ -98,6 +100,7 @@ impl Control {
         self.fault = fault;
         self.fired = false;
         self.journal_refusing = false;
+        self.committed = false;
         self.killed.clear();
         self.trace.clear();
     }
@@ -319,7 +322,7 @@ impl JournalStore for SimStore {
             .bytes
             .get_mut(offset..end)
             .ok_or(JournalError::OutOfRange { offset })?;
-        match torn {
+        let result = match torn {
             None => {
                 dst.copy_from_slice(data);
                 Ok(())
@@ -330,6 +333,14 @@ impl JournalStore for SimStore {
                 }
                 Err(JournalError::StoreRefused)
             }
+        };
+        // What a broker starting now would find (a write torn after its
+        // last byte is whole).
+        if task_broker::Journal::<SimStore>::stored_state(&self.bytes)
+            == Some(task_broker::TxState::Committed)
+        {
+            self.ctl.borrow_mut().committed = true;
         }
+        result
     }
 }

@@ -25,8 +25,8 @@ mod worker;
 
 pub use bench::BenchRecord;
 pub use broker::{
-    BrokerEvent, Custody, DeviceEntry, DevicePage, DomainEntry, DomainPage, ReassignReport,
-    SequencedEvent, TxStatus, LIST_PAGE,
+    BrokerCounters, BrokerEvent, Custody, DeviceEntry, DevicePage, DomainEntry, DomainPage,
+    ReassignReport, SequencedEvent, TxStatus, LIST_PAGE,
 };
 pub use context::{Access, ContextChange, ContextState, PageRange, ReassignMode};
 pub use domid::{

@@ -48,6 +48,7 @@ named![
     DomainPage,
     TxStatus,
     ReassignReport,
+    BrokerCounters,
     BrokerEvent,
     SequencedEvent,
     DeathCause,

@@ -202,6 +202,19 @@ fn server_report_types_meet_their_bounds_tightly() {
         domain: u64::MAX,
         selective: u64::MAX,
     };
+    assert_tight(&BrokerCounters {
+        committed: u32::MAX,
+        rolled_back: u32::MAX,
+        rollback_failures: u32::MAX,
+        replays: u32::MAX,
+        cleanups_pending: u16::MAX,
+        cleanup_failures: u32::MAX,
+    });
+    assert_tight(&BrokerError::AliasInUse {
+        device: bdf,
+        alias: bdf,
+        neighbour: bdf,
+    });
     assert_tight(&IommuCounters {
         unit: UnitId(0xff),
         context_changes: u64::MAX,

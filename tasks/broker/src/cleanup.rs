@@ -3,8 +3,16 @@
 //! other devices needs. Each action is idempotent (a release of what is not
 //! held, an unmap of what is not mapped, change nothing), so it is safe to
 //! repeat after any crash.
+//!
+//! What a reader must know: a cleanup that does not succeed (its peer keeps
+//! dying, or refuses) is kept and retried at the next opportunity (before
+//! every request, after a peer restarted), and counted in the stats until it
+//! succeeds; never dropped silently. A broker that dies with cleanups
+//! pending finds what they would have given up at its next start
+//! (`reconcile`).
 
 use idl_runtime::{ClientError, Transport};
+use idl_types::{DomidError, IommuError};
 
 use crate::engine::Broker;
 use crate::facts::DeviceFacts;
@@ -12,34 +20,98 @@ use crate::journal::{JournalStore, TxRecord};
 use crate::plan::{cleanup_for, Cleanup};
 use crate::undo::UNDO_ATTEMPTS;
 
+/// Cleanups kept for a later retry.
+pub const MAX_PENDING: usize = 32;
+
+/// How one try of a cleanup ended.
+enum Tried {
+    /// Done (or already done before).
+    Done,
+    /// The peer died meanwhile: try again now.
+    Again,
+    /// Refused or unreachable: keep it for later.
+    Later,
+}
+
 impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
-    /// Runs each cleanup action, retrying a peer that died meanwhile.
+    /// Runs each cleanup action, retrying a peer that died meanwhile; what
+    /// still fails is kept for [`Broker::retry_cleanups`].
     pub(crate) fn cleanup(&mut self, actions: &[Cleanup]) {
         for action in actions {
-            for _ in 0..UNDO_ATTEMPTS {
-                if !self.cleanup_once(action) {
-                    break;
-                }
+            if !self.cleanup_now(action) {
+                self.stats.cleanup_failures += 1;
+                self.keep_pending(*action);
             }
         }
     }
 
-    /// One try; `true` when the peer died and it should be tried again.
-    fn cleanup_once(&mut self, action: &Cleanup) -> bool {
+    /// Tries `action` up to [`UNDO_ATTEMPTS`] times; whether it is done.
+    fn cleanup_now(&mut self, action: &Cleanup) -> bool {
+        for _ in 0..UNDO_ATTEMPTS {
+            match self.cleanup_once(action) {
+                Tried::Done => return true,
+                Tried::Again => continue,
+                Tried::Later => return false,
+            }
+        }
+        false
+    }
+
+    fn keep_pending(&mut self, action: Cleanup) {
+        if self.pending.contains(&action) {
+            return;
+        }
+        if self.pending.push(action).is_err() {
+            // The next start's reconciliation finds it.
+            self.stats.cleanups_lost += 1;
+        }
+    }
+
+    /// Retries every pending cleanup once more; returns how many are left.
+    pub fn retry_cleanups(&mut self) -> usize {
+        let pending = core::mem::take(&mut self.pending);
+        for action in pending.iter() {
+            if !self.cleanup_now(action) {
+                self.keep_pending(*action);
+            }
+        }
+        self.pending.len()
+    }
+
+    /// The cleanups waiting for a retry.
+    pub fn pending_cleanups(&self) -> &[Cleanup] {
+        &self.pending
+    }
+
+    fn cleanup_once(&mut self, action: &Cleanup) -> Tried {
         match *action {
             Cleanup::ReleaseDid {
                 unit,
                 domain,
                 device,
-            } => died(&self.peers.domid.release(unit, domain, device)),
+            } => match self.peers.domid.release(unit, domain, device) {
+                // Not counted: done before. Not seeded: domid restarted and
+                // is rebuilt from the hardware, where the device has left.
+                Ok(_)
+                | Err(ClientError::Op(DomidError::NotHeld { .. }))
+                | Err(ClientError::Op(DomidError::NotSeeded)) => Tried::Done,
+                Err(e) => tried(e),
+            },
             Cleanup::ReleaseQuarantineDid { unit, device } => {
-                let _ = self.peers.domid.release_quarantine(unit, device);
-                false
+                match self.peers.domid.release_quarantine(unit, device) {
+                    Ok(_) | Err(ClientError::Op(DomidError::NotSeeded)) => Tried::Done,
+                    Err(e) => tried(e),
+                }
             }
             Cleanup::UnmapRange { domain, range } => {
-                // A dead iommu may or may not have unmapped it: unmapping
-                // again is harmless (NotMapped).
-                died(&self.peers.iommu.unmap_range(domain, range))
+                match self.peers.iommu.unmap_range(domain, range) {
+                    // The iommu settles a flush an earlier try owes before
+                    // it says a range is no longer mapped.
+                    Ok(())
+                    | Err(ClientError::Op(IommuError::NotMapped { .. }))
+                    | Err(ClientError::Op(IommuError::NoSuchDomain(_))) => Tried::Done,
+                    Err(e) => tried(e),
+                }
             }
         }
     }
@@ -51,7 +123,10 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
     }
 }
 
-/// Whether a call failed because its server died (it may be tried again).
-fn died<R, E>(result: &Result<R, ClientError<E>>) -> bool {
-    matches!(result, Err(ClientError::ServerDied { .. }))
+/// A failed try: again at once if the peer died, else later.
+fn tried<E>(e: ClientError<E>) -> Tried {
+    match e {
+        ClientError::ServerDied { .. } | ClientError::ServerRestarted { .. } => Tried::Again,
+        _ => Tried::Later,
+    }
 }

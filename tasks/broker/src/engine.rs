@@ -61,6 +61,12 @@ pub struct BrokerStats {
     pub domid_reseeds: u32,
     /// Domain memory ranges the iommu refused to map at start.
     pub memory_map_failures: u32,
+    /// Cleanup actions that failed after their retries (each is kept and
+    /// retried until it succeeds; see `pending_cleanups`).
+    pub cleanup_failures: u32,
+    /// Cleanup actions that did not fit the pending list (the next start's
+    /// reconciliation gives up what they would have).
+    pub cleanups_lost: u32,
 }
 
 /// The ownership broker.
@@ -77,6 +83,8 @@ pub struct Broker<T: Transport + Clone, S: JournalStore> {
     pub(crate) pci_told: Vec<(Bdf, Option<TaskIndex>), MAX_DEVICES>,
     /// A journal write failed in this life (see [`Broker::journal_broken`]).
     pub(crate) journal_broken: bool,
+    /// Cleanups that failed, retried at the next opportunity.
+    pub(crate) pending: Vec<crate::plan::Cleanup, { crate::cleanup::MAX_PENDING }>,
 }
 
 impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
@@ -114,6 +122,7 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             stats: BrokerStats::default(),
             pci_told: Vec::new(),
             journal_broken: false,
+            pending: Vec::new(),
         };
         broker.configure_domid();
         broker.create_domains();
@@ -123,7 +132,10 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
         broker.rebuild_books();
         broker.recover_journal();
         broker.rebuild_books();
-        if !matches!(broker.peers.domid.is_seeded(), Ok(true)) {
+        // A restarted broker may have died with a DID release pending (a
+        // cleanup it was still retrying): domid's books are rebuilt from
+        // the hardware, which has the device where it committed.
+        if opened == Opened::Existing || !matches!(broker.peers.domid.is_seeded(), Ok(true)) {
             broker.reseed_domid();
         }
         if opened == Opened::Fresh || !broker.journal.booted() {
@@ -287,6 +299,9 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
         }
         if matches!(self.peers.domid.is_seeded(), Ok(false)) {
             self.reseed_domid();
+        }
+        if !self.pending.is_empty() {
+            self.retry_cleanups();
         }
         match self.try_move(device, target, dying) {
             Ok(report) => {

@@ -176,6 +176,19 @@ pub struct Journal<S: JournalStore> {
     current: usize,
 }
 
+/// The valid header copy with the highest sequence number.
+fn newest(bytes: &[u8]) -> Option<(usize, Header)> {
+    let mut best: Option<(usize, Header)> = None;
+    for copy in 0..2 {
+        if let Some(h) = Journal::<&mut [u8]>::read_header(bytes, copy) {
+            if best.is_none_or(|(_, b)| h.seq > b.seq) {
+                best = Some((copy, h));
+            }
+        }
+    }
+    best
+}
+
 fn checksum(parts: &[&[u8]]) -> u32 {
     // FNV-1a: cheap, and any torn byte changes it.
     let mut hash: u32 = 0x811c_9dc5;
@@ -195,15 +208,7 @@ impl<S: JournalStore> Journal<S> {
         if len < JOURNAL_BYTES {
             return Err(JournalError::TooSmall { len });
         }
-        let mut best: Option<(usize, Header)> = None;
-        for copy in 0..2 {
-            if let Some(h) = Self::read_header(store.bytes(), copy) {
-                if best.is_none_or(|(_, b)| h.seq > b.seq) {
-                    best = Some((copy, h));
-                }
-            }
-        }
-        Ok(match best {
+        Ok(match newest(store.bytes()) {
             Some((current, header)) => (
                 Journal {
                     store,
@@ -228,6 +233,12 @@ impl<S: JournalStore> Journal<S> {
                 Opened::Fresh,
             ),
         })
+    }
+
+    /// The state a region's newest valid header records (what a broker
+    /// starting on these bytes would find), for the simulator's checks.
+    pub fn stored_state(bytes: &[u8]) -> Option<TxState> {
+        newest(bytes).map(|(_, h)| h.state)
     }
 
     fn read_header(bytes: &[u8], copy: usize) -> Option<Header> {

@@ -26,7 +26,7 @@ pub use generated::{acpi, broker as broker_idl, domid, iommu, pci, supervisor};
 
 mod aliases;
 mod books;
-mod cleanup;
+pub mod cleanup;
 mod config;
 mod deaths;
 mod dma_faults;

@@ -182,5 +182,8 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
         if peer == crate::peers::Peer::Pci {
             self.pci_forgot();
         }
+        if !self.pending.is_empty() {
+            self.retry_cleanups();
+        }
     }
 }

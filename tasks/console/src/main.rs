@@ -146,28 +146,10 @@ impl Console {
                 }
             }
             Command::Faults => self.faults(),
-            Command::Stats => match self.iommu.counters(UnitId(0)) {
-                Ok(c) => {
-                    let _ = writeln!(
-                        o,
-                        "unit 0: {} context changes ({} atomic, {} cleared-first, {} best-effort, {} data-corruption warnings)",
-                        c.context_changes,
-                        c.atomic_changes,
-                        c.cleared_first_changes,
-                        c.best_effort_changes,
-                        c.corruption_warnings
-                    );
-                    let (ci, ti) = (c.context_invalidations, c.iotlb_invalidations);
-                    let _ = writeln!(
-                        o,
-                        "        invalidations: context {} global / {} domain / {} device; IOTLB {} global / {} domain / {} page; {} DMA faults drained",
-                        ci.global, ci.domain, ci.selective, ti.global, ti.domain, ti.selective, c.faults_drained
-                    );
-                }
-                Err(e) => {
-                    let _ = writeln!(o, "error: {e:?}");
-                }
-            },
+            Command::Stats => {
+                self.iommu_stats();
+                self.broker_stats();
+            }
             Command::Kill { task, at } => {
                 match config::TASK_NAMES.iter().position(|n| *n == task) {
                     None => {
@@ -226,6 +208,57 @@ impl Console {
                     &mut [],
                     &[],
                 );
+            }
+        }
+    }
+
+    /// The iommu's counters of unit 0: context changes by path and
+    /// invalidations by granularity.
+    fn iommu_stats(&mut self) {
+        let mut o = Out;
+        match self.iommu.counters(UnitId(0)) {
+            Ok(c) => {
+                let _ = writeln!(
+                    o,
+                    "unit 0: {} context changes ({} atomic, {} cleared-first, {} best-effort, {} data-corruption warnings)",
+                    c.context_changes,
+                    c.atomic_changes,
+                    c.cleared_first_changes,
+                    c.best_effort_changes,
+                    c.corruption_warnings
+                );
+                let (ci, ti) = (c.context_invalidations, c.iotlb_invalidations);
+                let _ = writeln!(
+                    o,
+                    "        invalidations: context {} global / {} domain / {} device; IOTLB {} global / {} domain / {} page; {} DMA faults drained",
+                    ci.global, ci.domain, ci.selective, ti.global, ti.domain, ti.selective, c.faults_drained
+                );
+            }
+            Err(e) => {
+                let _ = writeln!(o, "error: {e:?}");
+            }
+        }
+    }
+
+    /// The broker's counters, and the cleanups after commit it still owes
+    /// (retried until they succeed).
+    fn broker_stats(&mut self) {
+        let mut o = Out;
+        match self.broker.stats() {
+            Ok(b) => {
+                let _ = writeln!(
+                    o,
+                    "broker: {} committed, {} rolled back, {} failed rollbacks, {} journal replays; {} cleanups pending ({} failed so far)",
+                    b.committed,
+                    b.rolled_back,
+                    b.rollback_failures,
+                    b.replays,
+                    b.cleanups_pending,
+                    b.cleanup_failures
+                );
+            }
+            Err(e) => {
+                let _ = writeln!(o, "error: {e:?}");
             }
         }
     }

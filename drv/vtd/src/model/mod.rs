@@ -91,7 +91,14 @@ impl Model {
     /// the register, a queue error through the queue): nothing is
     /// invalidated, and the driver must see the error.
     pub fn reject_iotlb_invalidations(&self, count: u32) {
-        self.0.borrow_mut().knobs.reject_iotlb_invalidations = count;
+        self.reject_iotlb_invalidations_after(0, count);
+    }
+
+    /// [`Model::reject_iotlb_invalidations`], after `skip` more that work.
+    pub fn reject_iotlb_invalidations_after(&self, skip: u32, count: u32) {
+        let knobs = &mut self.0.borrow_mut().knobs;
+        knobs.accept_iotlb_invalidations = skip;
+        knobs.reject_iotlb_invalidations = count;
     }
 
     /// The allocator fails after `pages` more allocations.

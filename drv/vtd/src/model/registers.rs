@@ -293,7 +293,9 @@ impl State {
         addr: u64,
         am: u8,
     ) -> bool {
-        if self.knobs.reject_iotlb_invalidations > 0 {
+        if self.knobs.accept_iotlb_invalidations > 0 {
+            self.knobs.accept_iotlb_invalidations -= 1;
+        } else if self.knobs.reject_iotlb_invalidations > 0 {
             self.knobs.reject_iotlb_invalidations -= 1;
             return false;
         }

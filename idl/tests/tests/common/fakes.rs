@@ -647,6 +647,10 @@ impl broker::Server for Broker {
             },
         })
     }
+
+    fn stats(&mut self, _c: TaskId, _a: broker::StatsArgs) -> BrokerCounters {
+        BrokerCounters::default()
+    }
 }
 
 /// supervisor: a list of recorded deaths.
