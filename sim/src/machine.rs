@@ -16,7 +16,7 @@ use idl_runtime::abi::TaskId;
 use idl_runtime::InProcess;
 use idl_types::{Access, Bdf, BrokerError, Custody, DomainId, TaskIndex};
 use task_broker::{
-    Broker, Config, DeviceConfig, DomainConfig, Knobs, PeerIds, Peers, JOURNAL_BYTES,
+    Broker, Config, DeviceConfig, DomainConfig, DomainMap, Knobs, PeerIds, Peers, JOURNAL_BYTES,
 };
 
 use crate::hardware::Hardware;
@@ -35,6 +35,8 @@ pub const DOMAINS: [(DomainId, &str); 3] = [
 pub const OPERATOR: &str = "console";
 /// Every domain maps this I/O address to its own probe page.
 pub const PROBE_IOVA: u64 = 0x10_0000;
+/// The probe page's size.
+const PROBE_BYTES: u64 = 0x1000;
 
 /// The physical page a domain's probe IOVA reaches.
 pub fn probe_page(domain: DomainId) -> u64 {
@@ -241,7 +243,19 @@ impl<'a, 's, 'h> Machine<'a, 's, 'h> {
             operators: &operators,
         };
         let peers = Peers::new(self.transport.clone(), ids(self.system));
-        let mut broker = Broker::start(peers, store, &config).map_err(|e| format!("{e}"))?;
+        // The broker knows each domain's memory (the probe page), as the
+        // firmware's knows app.toml's maps.
+        let maps: Vec<DomainMap> = DOMAINS
+            .iter()
+            .map(|&(domain, _)| DomainMap {
+                domain,
+                iova: PROBE_IOVA,
+                phys: probe_page(domain),
+                bytes: PROBE_BYTES,
+            })
+            .collect();
+        let mut broker =
+            Broker::start_with_memory(peers, store, &config, &maps).map_err(|e| format!("{e}"))?;
         // As the firmware broker does at start: the deaths after its
         // journal's cursor (those no broker handled, or one a dead broker
         // was handling) are handled now.

@@ -505,6 +505,16 @@ pub enum BrokerError {
         /// A held device whose DMA arrives through it too.
         neighbour: Bdf,
     },
+    /// The device's RMRR overlaps memory the target domain maps for its
+    /// devices: it cannot be identity-mapped there; nothing was changed.
+    RmrrOverlapsDomainMemory {
+        /// The device.
+        device: Bdf,
+        /// The target domain.
+        domain: DomainId,
+        /// The first I/O address both claim.
+        iova: u64,
+    },
 }
 
 impl MaxEncodedLen for BrokerError {
@@ -514,7 +524,7 @@ impl MaxEncodedLen for BrokerError {
                 Bdf::MAX_ENCODED_LEN + u8::MAX_ENCODED_LEN,
                 3 * Bdf::MAX_ENCODED_LEN,
             ),
-            DomainId::MAX_ENCODED_LEN,
+            Bdf::MAX_ENCODED_LEN + DomainId::MAX_ENCODED_LEN + u64::MAX_ENCODED_LEN,
         );
 }
 
@@ -549,6 +559,15 @@ impl fmt::Display for BrokerError {
                 f,
                 "moving {device} would change bridge alias {alias}, through which {neighbour} \
                  DMAs too: devices behind one bridge move together (release {neighbour} first)"
+            ),
+            BrokerError::RmrrOverlapsDomainMemory {
+                device,
+                domain,
+                iova,
+            } => write!(
+                f,
+                "device {device}'s RMRR overlaps {domain}'s memory at {iova:#x}: it cannot be \
+                 identity-mapped there"
             ),
             BrokerError::PlatformFact(d) => {
                 write!(f, "the platform facts of device {d} could not be read")

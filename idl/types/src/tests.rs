@@ -210,11 +210,21 @@ fn server_report_types_meet_their_bounds_tightly() {
         cleanups_pending: u16::MAX,
         cleanup_failures: u32::MAX,
     });
-    assert_tight(&BrokerError::AliasInUse {
+    assert_tight(&BrokerError::RmrrOverlapsDomainMemory {
         device: bdf,
-        alias: bdf,
-        neighbour: bdf,
+        domain: DomainId(u16::MAX),
+        iova: u64::MAX,
     });
+    assert!(
+        postcard::to_stdvec(&BrokerError::AliasInUse {
+            device: bdf,
+            alias: bdf,
+            neighbour: bdf,
+        })
+        .expect("encodes")
+        .len()
+            <= BrokerError::MAX_ENCODED_LEN
+    );
     assert_tight(&IommuCounters {
         unit: UnitId(0xff),
         context_changes: u64::MAX,

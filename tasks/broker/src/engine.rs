@@ -85,6 +85,8 @@ pub struct Broker<T: Transport + Clone, S: JournalStore> {
     pub(crate) journal_broken: bool,
     /// Cleanups that failed, retried at the next opportunity.
     pub(crate) pending: Vec<crate::plan::Cleanup, { crate::cleanup::MAX_PENDING }>,
+    /// Each domain's memory (app.toml's maps): no RMRR may be mapped over it.
+    pub(crate) memory: Vec<DomainMap, { crate::memory::MAX_MAPS }>,
 }
 
 impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
@@ -123,6 +125,7 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             pci_told: Vec::new(),
             journal_broken: false,
             pending: Vec::new(),
+            memory: Vec::new(),
         };
         broker.configure_domid();
         broker.create_domains();
@@ -343,6 +346,7 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             hardware: &hardware,
             neighbours: &neighbours,
             books: &self.books,
+            memory: &self.memory,
             two_step: self.knobs.two_step,
         };
         let plan = match plan_move(&request, &situation)? {

@@ -17,11 +17,9 @@ use idl_types::{Bdf, DomainId, TaskIndex};
 use crate::broker_idl::Endpoint;
 use crate::{
     Broker, BrokerServer, Config, DeathHandled, DeviceConfig, DomainConfig, DomainMap, Peers,
-    JOURNAL_BYTES, MAX_DEVICES, MAX_DOMAINS,
+    JOURNAL_BYTES, MAX_DEVICES, MAX_DOMAINS, MAX_MAPS,
 };
 
-/// Domain memory ranges app.toml may declare in all.
-const MAX_MAPS: usize = 32;
 /// Operators app.toml may name.
 const MAX_OPERATORS: usize = 8;
 

@@ -59,7 +59,7 @@ pub use journal::{
     Journal, JournalEntry, JournalError, JournalStore, Opened, Phase, TxRecord, TxState,
     JOURNAL_BYTES,
 };
-pub use memory::DomainMap;
+pub use memory::{DomainMap, MAX_MAPS};
 pub use peers::{FailureKind, Peer, PeerFailure, PeerIds, Peers};
 pub use policy::Request;
 pub use server::BrokerServer;

@@ -39,6 +39,7 @@ use idl_types::{
 use crate::books::Books;
 use crate::facts::{DeviceFacts, Direction, MAX_DEVICE_RIDS};
 use crate::journal::TxRecord;
+use crate::memory::DomainMap;
 
 #[cfg(test)]
 mod tests;
@@ -115,6 +116,8 @@ pub struct Situation<'a> {
     pub neighbours: &'a [Neighbour],
     /// The books (the other devices of the domains involved).
     pub books: &'a Books,
+    /// Each domain's memory (app.toml's maps).
+    pub memory: &'a [DomainMap],
     /// Test-only: the pre-seed way, clearing an entry before setting it.
     pub two_step: bool,
 }
@@ -478,6 +481,23 @@ pub fn plan_move(request: &MoveRequest, s: &Situation<'_>) -> Result<Planned, Br
     // identity maps, before the switch.
     match target {
         Custody::Domain(t) => {
+            // An RMRR over the domain's own memory cannot be identity-mapped
+            // there (the map would be refused, and an undo that unmapped the
+            // range would take the domain's memory from its other devices).
+            for range in facts.rmrrs.iter() {
+                let pages = pages_of(range);
+                if let Some(iova) = s
+                    .memory
+                    .iter()
+                    .find_map(|m| m.overlap(t, pages.iova, pages.pages))
+                {
+                    return Err(BrokerError::RmrrOverlapsDomainMemory {
+                        device,
+                        domain: t,
+                        iova,
+                    });
+                }
+            }
             push(PlannedStep::AcquireDid { unit, domain: t })?;
             for range in facts.rmrrs.iter() {
                 if !needed_by_others(s.books, t, range, device) {

@@ -12,6 +12,7 @@ use idl_types::{
 use super::*;
 use crate::books::Books;
 use crate::facts::{DeviceFacts, Rid, RidRole};
+use crate::memory::DomainMap;
 
 const UNIT: UnitId = UnitId(0);
 const D1: DomainId = DomainId(1);
@@ -100,6 +101,8 @@ struct World {
     hardware: Vec<(Bdf, ContextState)>,
     /// Functions behind the bridge that the broker does not keep.
     strangers: usize,
+    /// The domains' memory.
+    memory: Vec<DomainMap>,
 }
 
 impl World {
@@ -135,6 +138,7 @@ impl World {
             books,
             hardware,
             strangers: 0,
+            memory: Vec::new(),
         }
     }
 
@@ -213,6 +217,7 @@ impl World {
             hardware: &hardware,
             neighbours: &neighbours,
             books: &self.books,
+            memory: &self.memory,
             two_step,
         };
         plan_move(
@@ -640,4 +645,27 @@ fn the_seeds_refusal_is_only_for_rmrr_devices_behind_a_bridge() {
             "{device}: {planned:?}"
         );
     }
+}
+
+#[test]
+fn an_rmrr_over_the_target_domains_memory_is_refused_before_any_step() {
+    let mut w = World::new(&[(RMRR_ENDPOINT, Custody::Domain(D1))]);
+    w.memory.push(DomainMap {
+        domain: D2,
+        iova: RMRR.base + 0x1000,
+        phys: 0x4000_0000,
+        bytes: 0x10_0000,
+    });
+    assert_eq!(
+        w.plan(RMRR_ENDPOINT, Custody::Domain(D2), false),
+        Err(BrokerError::RmrrOverlapsDomainMemory {
+            device: RMRR_ENDPOINT,
+            domain: D2,
+            iova: RMRR.base + 0x1000
+        })
+    );
+    assert!(matches!(
+        w.plan(RMRR_ENDPOINT, Custody::Domain(D3), false),
+        Ok(Planned::Move(_))
+    ));
 }
