@@ -95,6 +95,18 @@ fn used_rids(d: &SimDevice, custody: Option<Custody>) -> Vec<Bdf> {
     }
 }
 
+/// The pages of an RMRR the checks sample: its first and its last (two
+/// RMRRs may overlap in part, so both ends matter).
+fn rmrr_pages(r: &idl_types::MemRange) -> [u64; 2] {
+    [r.base & !0xfff, r.end.max(r.base) & !0xfff]
+}
+
+/// Whether `r` covers the page at `page`.
+fn covers(r: &idl_types::MemRange, page: u64) -> bool {
+    let [first, last] = rmrr_pages(r);
+    first <= page && page <= last
+}
+
 /// What `d` sees through `rid`.
 fn view(m: &Machine<'_, '_, '_>, d: &SimDevice, rid: Bdf) -> View {
     View {
@@ -103,8 +115,9 @@ fn view(m: &Machine<'_, '_, '_>, d: &SimDevice, rid: Bdf) -> View {
             .rmrrs
             .iter()
             .map(|r| {
-                let page = r.base & !0xfff;
-                m.hw.dma(d.unit, rid, page) == Some(page)
+                rmrr_pages(r)
+                    .into_iter()
+                    .all(|page| m.hw.dma(d.unit, rid, page) == Some(page))
             })
             .collect(),
     }
@@ -368,9 +381,8 @@ fn check_dma(m: &Machine<'_, '_, '_>, custody: &BTreeMap<Bdf, Custody>, bad: &mu
             for (r, mapped) in d.rmrrs.iter().zip(seen.rmrrs) {
                 if !mapped {
                     bad.push(format!(
-                        "{} ({c:?}) lost its RMRR page {:#x} through {rid}{alias}",
-                        d.bdf,
-                        r.base & !0xfff
+                        "{} ({c:?}) lost its RMRR {:#x}..={:#x} through {rid}{alias}",
+                        d.bdf, r.base, r.end
                     ));
                 }
             }
@@ -387,7 +399,7 @@ fn check_rmrr_maps(
         .platform
         .devices
         .iter()
-        .flat_map(|d| d.rmrrs.iter().map(|r| r.base & !0xfff))
+        .flat_map(|d| d.rmrrs.iter().flat_map(rmrr_pages))
         .collect();
     pages.sort();
     pages.dedup();
@@ -395,7 +407,7 @@ fn check_rmrr_maps(
         for page in &pages {
             let needed = m.platform.devices.iter().any(|d| {
                 custody.get(&d.bdf) == Some(&Custody::Domain(domain))
-                    && d.rmrrs.iter().any(|r| r.base <= *page && *page <= r.end)
+                    && d.rmrrs.iter().any(|r| covers(r, *page))
             });
             for (u, _) in m.hw.models.iter().enumerate() {
                 let unit = UnitId(u as u8);

@@ -54,6 +54,56 @@ const STRUCTURE_LENGTH: usize = 2;
 const BRIDGE_SCOPE_TYPE: u8 = 2;
 const BRIDGE_SCOPE_LEN: u8 = 8;
 
+/// A firmware RMRR to add to a DMAR table: its range (inclusive end) and
+/// the path of the one endpoint it names, from bus 0 (each hop a (device,
+/// function) pair).
+#[derive(Clone, Debug)]
+pub struct FirmwareRmrr {
+    /// First byte.
+    pub base: u64,
+    /// Last byte.
+    pub end: u64,
+    /// The path from bus 0.
+    pub path: Vec<(u8, u8)>,
+}
+
+/// Bytes of an RMRR structure before its scopes.
+const RMRR_HEADER_LEN: usize = 24;
+/// Remapping structure type of an RMRR.
+const RMRR_TYPE: u16 = 1;
+/// Device scope type of a PCI endpoint.
+const ENDPOINT_SCOPE_TYPE: u8 = 1;
+
+/// `dmar` with `rmrrs` appended as RMRR structures (segment 0), length and
+/// checksum fixed.
+pub fn with_rmrrs(dmar: &[u8], rmrrs: &[FirmwareRmrr]) -> Result<Vec<u8>, String> {
+    let mut out = dmar.to_vec();
+    for r in rmrrs {
+        let scope_len = 6 + 2 * r.path.len();
+        let len = u16::try_from(RMRR_HEADER_LEN + scope_len).map_err(|_| "RMRR too long")?;
+        out.extend(RMRR_TYPE.to_le_bytes());
+        out.extend(len.to_le_bytes());
+        out.extend([0, 0, 0, 0]);
+        out.extend(r.base.to_le_bytes());
+        out.extend(r.end.to_le_bytes());
+        out.extend([ENDPOINT_SCOPE_TYPE, scope_len as u8, 0, 0, 0, 0]);
+        for &(device, function) in &r.path {
+            out.extend([device, function]);
+        }
+    }
+    fix_length_and_checksum(&mut out)?;
+    Ok(out)
+}
+
+fn fix_length_and_checksum(out: &mut [u8]) -> Result<(), String> {
+    let total = u32::try_from(out.len()).map_err(|_| "DMAR too long")?;
+    out[ACPI_LENGTH..ACPI_LENGTH + 4].copy_from_slice(&total.to_le_bytes());
+    out[ACPI_CHECKSUM] = 0;
+    let sum = out.iter().fold(0u8, |a, b| a.wrapping_add(*b));
+    out[ACPI_CHECKSUM] = sum.wrapping_neg();
+    Ok(())
+}
+
 /// `dmar` with a bridge scope (PCI sub-hierarchy) for `00:slot.0` of each
 /// `slots` appended to its first DRHD, lengths and checksum fixed: what
 /// QEMU 7.2 emits for a pcie-pci-bridge there (each bridge has its own
@@ -77,11 +127,7 @@ pub fn with_bridge_scopes(dmar: &[u8], slots: &[u8]) -> Result<Vec<u8>, String> 
     let new_drhd = u16::try_from(drhd_len + grown).map_err(|_| "DRHD too long")?;
     out[DMAR_STRUCTURES + STRUCTURE_LENGTH..DMAR_STRUCTURES + STRUCTURE_LENGTH + 2]
         .copy_from_slice(&new_drhd.to_le_bytes());
-    let total = u32::try_from(out.len()).map_err(|_| "DMAR too long")?;
-    out[ACPI_LENGTH..ACPI_LENGTH + 4].copy_from_slice(&total.to_le_bytes());
-    out[ACPI_CHECKSUM] = 0;
-    let sum = out.iter().fold(0u8, |a, b| a.wrapping_add(*b));
-    out[ACPI_CHECKSUM] = sum.wrapping_neg();
+    fix_length_and_checksum(&mut out)?;
     Ok(out)
 }
 
@@ -426,7 +472,13 @@ impl Platform {
     /// and 01:02.0 with an RMRR; alone behind their bridges, conventional
     /// 02:01.0 and 03:01.0 with an RMRR.
     pub fn matrix(dmar: Vec<u8>) -> Result<Platform, String> {
+        Platform::matrix_with(dmar, &[])
+    }
+
+    /// [`Platform::matrix`] with firmware RMRRs added to the table.
+    pub fn matrix_with(dmar: Vec<u8>, rmrrs: &[FirmwareRmrr]) -> Result<Platform, String> {
         let dmar = with_bridge_scopes(&dmar, &[MATRIX_LONE_BRIDGE, MATRIX_LONE_RMRR_BRIDGE])?;
+        let dmar = with_rmrrs(&dmar, rmrrs)?;
         let mut b = Builder::from_dmar("qemu", dmar, |_| true)?;
         let secondary = |b: &Builder, slot: u8| {
             b.layout()

@@ -515,6 +515,9 @@ pub enum BrokerError {
         /// The first I/O address both claim.
         iova: u64,
     },
+    /// Moving the device takes more steps than one transaction may journal
+    /// (its RMRRs split into too many pieces); nothing was changed.
+    PlanTooLarge(Bdf),
 }
 
 impl MaxEncodedLen for BrokerError {
@@ -568,6 +571,10 @@ impl fmt::Display for BrokerError {
                 f,
                 "device {device}'s RMRR overlaps {domain}'s memory at {iova:#x}: it cannot be \
                  identity-mapped there"
+            ),
+            BrokerError::PlanTooLarge(d) => write!(
+                f,
+                "moving {d} takes more steps than one transaction may journal"
             ),
             BrokerError::PlatformFact(d) => {
                 write!(f, "the platform facts of device {d} could not be read")

@@ -165,18 +165,18 @@ impl Books {
             .count()
     }
 
-    /// Whether any device of `domain` other than `except` has an RMRR
-    /// covering the same range (so the domain must keep it mapped).
-    pub fn domain_needs_range(
+    /// The RMRRs of the devices of `domain` other than `except`: what the
+    /// domain must keep identity-mapped for them.
+    pub fn domain_rmrrs(
         &self,
         domain: DomainId,
-        range: &idl_types::MemRange,
-        except: Bdf,
-    ) -> bool {
+        except: Option<Bdf>,
+    ) -> impl Iterator<Item = &idl_types::MemRange> + '_ {
         self.devices
             .iter()
-            .filter(|d| d.device != except && d.custody == Custody::Domain(domain))
-            .any(|d| d.facts.as_ref().is_some_and(|f| f.rmrrs.contains(range)))
+            .filter(move |d| Some(d.device) != except && d.custody == Custody::Domain(domain))
+            .filter_map(|d| d.facts.as_ref())
+            .flat_map(|f| f.rmrrs.iter())
     }
 
     /// Domains owned by `task`.

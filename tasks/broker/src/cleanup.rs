@@ -8,20 +8,25 @@
 //! dying, or refuses) is kept and retried at the next opportunity (before
 //! every request, after a peer restarted), and counted in the stats until it
 //! succeeds; never dropped silently. A broker that dies with cleanups
-//! pending finds what they would have given up at its next start
-//! (`reconcile`).
+//! pending gives up what they would have at its next start: domid's books
+//! are rebuilt from the hardware, and stale RMRR maps are unmapped
+//! ([`Broker::reconcile_rmrr_maps`]).
 
 use idl_runtime::{ClientError, Transport};
-use idl_types::{DomidError, IommuError};
+use idl_types::{Custody, DomainId, DomidError, IommuError, MemRange};
 
+use crate::books::MAX_DOMAINS;
 use crate::engine::Broker;
 use crate::facts::DeviceFacts;
 use crate::journal::{JournalStore, TxRecord};
 use crate::plan::{cleanup_for, Cleanup};
+use crate::ranges::uncovered;
 use crate::undo::UNDO_ATTEMPTS;
 
 /// Cleanups kept for a later retry.
 pub const MAX_PENDING: usize = 32;
+/// Distinct RMRR ranges a restart reconciles.
+const MAX_KNOWN_RMRRS: usize = 64;
 
 /// How one try of a cleanup ended.
 enum Tried {
@@ -111,6 +116,56 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
                     | Err(ClientError::Op(IommuError::NotMapped { .. }))
                     | Err(ClientError::Op(IommuError::NoSuchDomain(_))) => Tried::Done,
                     Err(e) => tried(e),
+                }
+            }
+        }
+    }
+
+    /// At a restart, what cleanups this broker's previous life may have
+    /// left pending: every RMRR page mapped in a domain none of whose
+    /// devices needs it is unmapped (an unmap of what is not mapped changes
+    /// nothing). A domain's own memory is never touched, nor a domain with
+    /// a device whose facts could not be read (its RMRRs are unknown).
+    pub(crate) fn reconcile_rmrr_maps(&mut self) {
+        let mut ranges: heapless::Vec<MemRange, MAX_KNOWN_RMRRS> = heapless::Vec::new();
+        for range in self
+            .books
+            .devices()
+            .iter()
+            .filter_map(|d| d.facts.as_ref())
+            .flat_map(|f| f.rmrrs.iter())
+        {
+            if !ranges.contains(range) {
+                let _ = ranges.push(*range);
+            }
+        }
+        let domains: heapless::Vec<DomainId, MAX_DOMAINS> =
+            self.books.domains().iter().map(|d| d.domain).collect();
+        for domain in domains {
+            let unknown = self
+                .books
+                .devices()
+                .iter()
+                .any(|d| d.custody == Custody::Domain(domain) && d.facts.is_none());
+            if unknown {
+                continue;
+            }
+            for range in ranges.iter() {
+                let Ok(pieces) = uncovered(range, self.books.domain_rmrrs(domain, None)) else {
+                    continue;
+                };
+                for piece in pieces {
+                    let memory = self
+                        .memory
+                        .iter()
+                        .any(|m| m.overlap(domain, piece.iova, piece.pages).is_some());
+                    let action = Cleanup::UnmapRange {
+                        domain,
+                        range: piece,
+                    };
+                    if !memory && !self.cleanup_now(&action) {
+                        self.keep_pending(action);
+                    }
                 }
             }
         }

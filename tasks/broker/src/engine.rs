@@ -141,6 +141,9 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
         if opened == Opened::Existing || !matches!(broker.peers.domid.is_seeded(), Ok(true)) {
             broker.reseed_domid();
         }
+        if opened == Opened::Existing {
+            broker.reconcile_rmrr_maps();
+        }
         if opened == Opened::Fresh || !broker.journal.booted() {
             for d in config.devices {
                 if let Some(domain) = d.initial {

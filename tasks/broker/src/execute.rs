@@ -134,8 +134,8 @@ fn run_step<T: Transport + Clone, S: JournalStore>(
             progress.did = Some(grant.did);
             return Ok(());
         }
-        PlannedStep::MapRmrr { domain, range } => {
-            tx.step(MapRmrr { domain, range })?;
+        PlannedStep::MapRmrr { domain, pages } => {
+            tx.step(MapRmrr { domain, pages })?;
             return Ok(());
         }
         PlannedStep::SwitchContext {

@@ -43,6 +43,7 @@ mod memory;
 mod peers;
 pub mod plan;
 mod policy;
+pub mod ranges;
 mod recovery;
 mod server;
 mod steps;

@@ -32,14 +32,15 @@
 
 use heapless::Vec;
 use idl_types::{
-    Bdf, BrokerError, ContextState, Custody, DomainId, MemRange, PageRange, ReassignMode,
-    ReassignReport, UnitId,
+    Bdf, BrokerError, ContextState, Custody, DomainId, PageRange, ReassignMode, ReassignReport,
+    UnitId,
 };
 
 use crate::books::Books;
 use crate::facts::{DeviceFacts, Direction, MAX_DEVICE_RIDS};
 use crate::journal::TxRecord;
 use crate::memory::DomainMap;
+use crate::ranges::uncovered;
 
 #[cfg(test)]
 mod tests;
@@ -157,13 +158,14 @@ pub enum PlannedStep {
         /// The unit.
         unit: UnitId,
     },
-    /// Identity-map one RMRR range into the target, before the switch
-    /// (CVE-2022-26358).
+    /// Identity-map RMRR pages into the target, before the switch
+    /// (CVE-2022-26358): the pages of one RMRR no other device of the
+    /// target maps already.
     MapRmrr {
         /// The target domain.
         domain: DomainId,
-        /// The range (inclusive ends).
-        range: MemRange,
+        /// The pages.
+        pages: PageRange,
     },
     /// Replace one requester ID's context entry in place.
     SwitchContext {
@@ -250,16 +252,7 @@ pub enum Planned {
     Move(Plan),
 }
 
-/// The 4 KiB pages covering an inclusive byte range.
-pub fn pages_of(range: &MemRange) -> PageRange {
-    let first = range.base & !0xfff;
-    let last = range.end.max(range.base) & !0xfff;
-    let pages = ((last - first) >> 12) + 1;
-    PageRange {
-        iova: first,
-        pages: u32::try_from(pages).unwrap_or(u32::MAX),
-    }
-}
+pub use crate::ranges::pages_of;
 
 /// The seed's mode flags for moving a device away from `source`:
 /// WITH_RMRR when it has one; OWNER_DYING when its owner died;
@@ -403,14 +396,11 @@ fn neighbour_refusal(
     None
 }
 
-/// The RMRR ranges `domain` must keep mapped for its devices other than
-/// `except`.
-fn needed_by_others(books: &Books, domain: DomainId, range: &MemRange, except: Bdf) -> bool {
-    books.domain_needs_range(domain, range, except)
-}
-
 /// The cleanup after `record` committed: the source's DID reference (or
-/// pseudo-DID) and the RMRR ranges no other device of the source needs.
+/// pseudo-DID) and the pages of the device's RMRRs no other device of the
+/// source needs (an RMRR overlapping a neighbour's in part is kept for the
+/// overlap). Pieces beyond [`crate::ranges::MAX_PIECES`] are left mapped,
+/// which the next start's reconciliation retries.
 pub fn cleanup_for(
     record: &TxRecord,
     facts: &DeviceFacts,
@@ -425,11 +415,9 @@ pub fn cleanup_for(
                 device: record.device,
             });
             for range in facts.rmrrs.iter() {
-                if !needed_by_others(books, s, range, record.device) {
-                    let _ = out.push(Cleanup::UnmapRange {
-                        domain: s,
-                        range: pages_of(range),
-                    });
+                let pieces = uncovered(range, books.domain_rmrrs(s, Some(record.device)));
+                for range in pieces.unwrap_or_default() {
+                    let _ = out.push(Cleanup::UnmapRange { domain: s, range });
                 }
             }
         }
@@ -476,7 +464,11 @@ pub fn plan_move(request: &MoveRequest, s: &Situation<'_>) -> Result<Planned, Br
     };
     let mut steps: Vec<PlannedStep, MAX_PLAN_STEPS> = Vec::new();
     let mut credits: Vec<(Bdf, Bdf), MAX_DEVICE_RIDS> = Vec::new();
-    let mut push = |step: PlannedStep| steps.push(step).map_err(|_| BrokerError::JournalFailed);
+    let mut push = |step: PlannedStep| {
+        steps
+            .push(step)
+            .map_err(|_| BrokerError::PlanTooLarge(device))
+    };
     // 1. A DID for the target on the device's unit; 2. the target's RMRR
     // identity maps, before the switch.
     match target {
@@ -500,11 +492,12 @@ pub fn plan_move(request: &MoveRequest, s: &Situation<'_>) -> Result<Planned, Br
             }
             push(PlannedStep::AcquireDid { unit, domain: t })?;
             for range in facts.rmrrs.iter() {
-                if !needed_by_others(s.books, t, range, device) {
-                    push(PlannedStep::MapRmrr {
-                        domain: t,
-                        range: *range,
-                    })?;
+                // Pages another device of the target needs are mapped there
+                // already (equal or overlapping RMRRs).
+                let pieces = uncovered(range, s.books.domain_rmrrs(t, Some(device)))
+                    .map_err(|_| BrokerError::PlanTooLarge(device))?;
+                for pages in pieces {
+                    push(PlannedStep::MapRmrr { domain: t, pages })?;
                 }
             }
         }

@@ -8,8 +8,7 @@
 
 use idl_runtime::Transport;
 use idl_types::{
-    Bdf, ContextChange, ContextState, Did, DidGrant, DomainId, MemRange, ReassignMode, RmrrList,
-    UnitId,
+    Bdf, ContextChange, ContextState, Did, DidGrant, DomainId, ReassignMode, RmrrList, UnitId,
 };
 
 use crate::peers::{Peer, PeerFailure, Peers};
@@ -137,24 +136,23 @@ impl<T: Transport + Clone> Step<T> for AcquireQuarantineDid {
     }
 }
 
-/// Step 2: one RMRR identity-mapped into the target before the switch
+/// Step 2: RMRR pages identity-mapped into the target before the switch
 /// (CVE-2022-26358), undone by unmapping what the call added.
 #[derive(Copy, Clone, Debug)]
 pub struct MapRmrr {
     /// The target domain.
     pub domain: DomainId,
-    /// The reserved range (inclusive ends).
-    pub range: MemRange,
+    /// The pages (identity: I/O address = physical address).
+    pub pages: idl_types::PageRange,
 }
 
 impl MapRmrr {
     fn args(&self) -> iommu::MapRangeArgs {
-        let idl_types::PageRange { iova, pages } = crate::plan::pages_of(&self.range);
         iommu::MapRangeArgs {
             domain: self.domain,
-            iova,
-            phys: iova,
-            pages,
+            iova: self.pages.iova,
+            phys: self.pages.iova,
+            pages: self.pages.pages,
             access: idl_types::Access::ReadWrite,
         }
     }
