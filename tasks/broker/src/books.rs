@@ -156,12 +156,15 @@ impl Books {
         }
     }
 
-    /// Devices of `domain` behind `unit` other than `except`.
+    /// Devices of `domain` behind `unit` other than `except`. A device
+    /// whose facts were never read counts (it may be behind the unit): the
+    /// seed's SINGLE_DEVICE only silences a warning, so it must not be
+    /// claimed on a guess.
     pub fn others_behind_unit(&self, domain: DomainId, unit: UnitId, except: Bdf) -> usize {
         self.devices
             .iter()
             .filter(|d| d.device != except && d.custody == Custody::Domain(domain))
-            .filter(|d| d.facts.as_ref().is_some_and(|f| f.unit == unit))
+            .filter(|d| d.facts.as_ref().is_none_or(|f| f.unit == unit))
             .count()
     }
 

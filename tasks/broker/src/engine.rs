@@ -338,6 +338,9 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             .ok_or(BrokerError::UnknownDevice(device))?;
         let hardware = self.read_rids(&facts)?;
         let neighbours = self.neighbours(&facts)?;
+        if let Custody::Domain(domain) = source {
+            self.read_facts_of(domain);
+        }
         let request = MoveRequest {
             device,
             target,

@@ -100,6 +100,22 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
         Ok(false)
     }
 
+    /// Reads the facts of every device of `domain` that lacks them (the
+    /// seed's SINGLE_DEVICE counts the domain's devices behind a unit; one
+    /// whose facts cannot be read is counted as if it were there).
+    pub(crate) fn read_facts_of(&mut self, domain: idl_types::DomainId) {
+        let missing: Vec<Bdf, MAX_DEVICES> = self
+            .books
+            .devices()
+            .iter()
+            .filter(|d| d.custody == Custody::Domain(domain) && d.facts.is_none())
+            .map(|d| d.device)
+            .collect();
+        for device in missing {
+            let _ = self.facts(device);
+        }
+    }
+
     /// What the hardware holds for each of the device's requester IDs.
     pub(crate) fn read_rids(&mut self, facts: &DeviceFacts) -> Result<Hardware, BrokerError> {
         let mut out = Vec::new();

@@ -669,3 +669,16 @@ fn an_rmrr_over_the_target_domains_memory_is_refused_before_any_step() {
         Ok(Planned::Move(_))
     ));
 }
+
+#[test]
+fn single_device_is_not_claimed_while_a_device_of_the_source_has_unknown_facts() {
+    let mut w = World::new(&[
+        (ENDPOINT, Custody::Domain(D1)),
+        (PHANTOM_OWNER, Custody::Domain(D1)),
+    ]);
+    if let Some(r) = w.books.device_mut(PHANTOM_OWNER) {
+        r.facts = None;
+    }
+    let plan = moved(w.plan(ENDPOINT, Custody::Domain(D2), false));
+    assert!(!plan.mode.contains(ReassignMode::SINGLE_DEVICE));
+}
