@@ -15,7 +15,7 @@ use core::fmt;
 use crate::cap::Levels;
 use crate::error::Error;
 use crate::format::{ContextEntry, TranslationType};
-use crate::hw::{Delay, PageAllocator, Registers, TableMemory};
+use crate::hw::{Cmpxchg16bError, Delay, PageAllocator, Registers, TableMemory};
 use crate::mode::MapMode;
 use crate::regs;
 use crate::rid::Rid;
@@ -176,12 +176,17 @@ impl<R: Registers, M: TableMemory, A: PageAllocator, D: Delay> Unit<R, M, A, D> 
         let path = if self.mem.has_cx16() {
             let expected = old.to_u128();
             self.counters.context_cmpxchg += 1;
-            if let Err(actual) = self.mem.cmpxchg16b(slot, expected, new.to_u128()) {
-                return Err(Error::EntryChanged {
-                    rid,
-                    expected,
-                    actual,
-                });
+            match self.mem.cmpxchg16b(slot, expected, new.to_u128()) {
+                Ok(()) => {}
+                Err(Cmpxchg16bError::Changed(actual)) => {
+                    return Err(Error::EntryChanged {
+                        rid,
+                        expected,
+                        actual,
+                    })
+                }
+                // Nothing was stored, nor read: not a concurrent change.
+                Err(Cmpxchg16bError::Refused) => return Err(Error::Cmpxchg16bRefused { rid }),
             }
             StorePath::Atomic
         } else if self.config.require_cx16 {

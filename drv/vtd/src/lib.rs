@@ -42,7 +42,7 @@ pub use counters::{ByGranularity, Counters};
 pub use error::{Error, ResumeError, WaitFor};
 pub use fault::{DrainSummary, Fault};
 pub use format::{ContextEntry, FaultReason, GstsBit, TranslationType};
-pub use hw::{Delay, PageAllocator, Registers, SpinDelay, TableMemory};
+pub use hw::{Cmpxchg16bError, Delay, PageAllocator, Registers, SpinDelay, TableMemory};
 pub use invalidate::RangeFlush;
 pub use mode::MapMode;
 pub use pagetable::{PageTable, Perm, Stats, Translation, LARGE_PAGE};

@@ -201,6 +201,10 @@ pub enum UnitFault {
     Unsupported,
     /// A restarted server could not take the running unit over.
     ResumeFailed,
+    /// The table memory could not do a 128-bit compare-exchange (no
+    /// CMPXCHG16B after all, or the entry outside or misaligned in the
+    /// pool); nothing was written.
+    AtomicUpdateRefused,
 }
 
 impl MaxEncodedLen for UnitFault {
@@ -215,6 +219,7 @@ impl fmt::Display for UnitFault {
             UnitFault::IotlbRejected => "IOTLB invalidation not performed",
             UnitFault::Unsupported => "feature not supported by the unit",
             UnitFault::ResumeFailed => "could not resume the running unit",
+            UnitFault::AtomicUpdateRefused => "the table memory refused a 128-bit compare-exchange",
         })
     }
 }

@@ -24,7 +24,7 @@ pub use observer::ObserverCounts;
 pub use state::ModelStats;
 
 use crate::format::{ContextEntry, FaultReason, GstsBit};
-use crate::hw::{Delay, PageAllocator, Registers, TableMemory};
+use crate::hw::{Cmpxchg16bError, Delay, PageAllocator, Registers, TableMemory};
 use crate::rid::Rid;
 use state::State;
 
@@ -204,8 +204,14 @@ impl TableMemory for ModelMemory {
     fn write_u64(&mut self, addr: u64, value: u64) {
         self.0.borrow_mut().cpu_store(addr, value)
     }
-    fn cmpxchg16b(&mut self, addr: u64, old: u128, new: u128) -> Result<(), u128> {
-        self.0.borrow_mut().cpu_cmpxchg16b(addr, old, new)
+    fn cmpxchg16b(&mut self, addr: u64, old: u128, new: u128) -> Result<(), Cmpxchg16bError> {
+        let mut state = self.0.borrow_mut();
+        if !state.knobs.has_cx16 || addr % 16 != 0 {
+            return Err(Cmpxchg16bError::Refused);
+        }
+        state
+            .cpu_cmpxchg16b(addr, old, new)
+            .map_err(Cmpxchg16bError::Changed)
     }
     fn has_cx16(&self) -> bool {
         self.0.borrow().knobs.has_cx16
