@@ -206,7 +206,7 @@ impl TableMemory for ModelMemory {
     }
     fn cmpxchg16b(&mut self, addr: u64, old: u128, new: u128) -> Result<(), Cmpxchg16bError> {
         let mut state = self.0.borrow_mut();
-        if !state.knobs.has_cx16 || addr % 16 != 0 {
+        if !state.knobs.has_cx16 || !addr.is_multiple_of(16) {
             return Err(Cmpxchg16bError::Refused);
         }
         state
