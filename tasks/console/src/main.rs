@@ -106,6 +106,7 @@ impl Console {
                     let _ = writeln!(o, "error: {why}");
                     return;
                 };
+                let before = self.iommu.counters(UnitId(0)).ok();
                 let r = if reassign {
                     self.broker.reassign(dev, dom)
                 } else {
@@ -113,13 +114,18 @@ impl Console {
                 };
                 match r {
                     Ok(rep) => {
-                        let how = if rep.atomic {
-                            "one atomic context write each"
-                        } else {
-                            "non-atomic path"
-                        };
-                        let _ =
-                            writeln!(o, "{dev} ({}) -> {domain}: done ({how})", device_name(dev));
+                        let _ = write!(o, "{dev} ({}) -> {domain}: done (", device_name(dev));
+                        let after = self.iommu.counters(UnitId(0)).ok();
+                        match (rep.atomic, before.zip(after)) {
+                            (true, _) => {
+                                let _ = write!(o, "one atomic context write each");
+                            }
+                            (false, Some((b, a))) => write_path(&mut o, &b, &a),
+                            (false, None) => {
+                                let _ = write!(o, "non-atomic path");
+                            }
+                        }
+                        let _ = writeln!(o, ")");
                     }
                     Err(e) => {
                         let _ = writeln!(o, "error: {e:?}");
@@ -628,6 +634,36 @@ fn main() -> ! {
                 }
                 serial::write(PROMPT);
             }
+        }
+    }
+}
+
+/// How the context writes between two counter readings went, when the CPU
+/// had no CMPXCHG16B: the seed's fallback (cleared first: the entry is not
+/// present for a moment, allowed for a device without an RMRR) and its
+/// best effort (DID written last, for an RMRR device), with whether the
+/// seed warned of data corruption (not when the old owner is dying or had
+/// no other device behind the unit).
+fn write_path(o: &mut Out, before: &idl_types::IommuCounters, after: &idl_types::IommuCounters) {
+    let cleared = after
+        .cleared_first_changes
+        .saturating_sub(before.cleared_first_changes);
+    let best = after
+        .best_effort_changes
+        .saturating_sub(before.best_effort_changes);
+    let warned = after
+        .corruption_warnings
+        .saturating_sub(before.corruption_warnings);
+    let _ = write!(o, "no CMPXCHG16B:");
+    if cleared > 0 {
+        let _ = write!(o, " {cleared} cleared first (not present for a moment)");
+    }
+    if best > 0 {
+        let _ = write!(o, " {best} best effort (DID written last)");
+        if warned > 0 {
+            let _ = write!(o, ", the seed warns: data corruption possible");
+        } else {
+            let _ = write!(o, ", no warning (old owner dying or alone on the unit)");
         }
     }
 }
