@@ -35,6 +35,9 @@ pub const DOMAINS: [(DomainId, &str); 3] = [
 pub const OPERATOR: &str = "console";
 /// Every domain maps this I/O address to its own probe page.
 pub const PROBE_IOVA: u64 = 0x10_0000;
+/// Rounds of recovery after a request (each a restart or a death handled;
+/// a fault strikes at most twice).
+const RECOVERY_ROUNDS: usize = 8;
 /// The probe page's size.
 const PROBE_BYTES: u64 = 0x1000;
 
@@ -318,9 +321,18 @@ impl<'a, 's, 'h> Machine<'a, 's, 'h> {
     /// Makes one request with at most one planned fault, restarts whoever
     /// died, and checks the invariants.
     pub fn step(&mut self, op: Op, fault: Option<Fault>) {
-        self.ctl.borrow_mut().arm(fault);
+        self.step_twice(op, fault, None);
+    }
+
+    /// [`Machine::step`] with a second fault during the recovery from the
+    /// first (see [`crate::transport::Control::second`]).
+    pub fn step_twice(&mut self, op: Op, fault: Option<Fault>, second: Option<Fault>) {
+        self.ctl.borrow_mut().arm_twice(fault, second);
         let before = Snapshot::take(self);
-        let label = format!("{op:?} fault {fault:?}");
+        let label = match second {
+            None => format!("{op:?} fault {fault:?}"),
+            Some(s) => format!("{op:?} fault {fault:?} then in recovery {s:?}"),
+        };
         self.history.push(label.clone());
         let operator = index(OPERATOR);
         let b = self.broker();
@@ -353,34 +365,50 @@ impl<'a, 's, 'h> Machine<'a, 's, 'h> {
 
     /// After a request: a dead broker (or one whose journal failed, which
     /// the firmware restarts) restarts from its journal store; a restarted
-    /// peer is reported to the broker (the supervisor's word).
+    /// peer is reported to the broker (the supervisor's word). Recovery
+    /// repeats while it is itself struck (a second fault: the broker dying
+    /// in its replay, a peer dying as the broker rebuilds from it).
     fn recover(&mut self) {
-        let broken = self.broker.as_ref().is_some_and(|b| b.journal_broken());
-        let (dead, killed, fired) = {
+        {
             let mut c = self.ctl.borrow_mut();
-            let dead = c.broker_dead || broken;
-            c.broker_dead = false;
-            c.journal_refusing = false;
             c.fault = None;
-            (dead, std::mem::take(&mut c.killed), c.fired)
-        };
-        if fired {
-            self.out.faults += 1;
-        }
-        if dead {
-            if let Some(old) = self.broker.take() {
-                if let Err(e) = self.start_broker(old.into_store()) {
-                    self.out
-                        .violations
-                        .push(format!("broker did not restart: {e}"));
-                }
+            if c.fired {
+                self.out.faults += 1;
             }
         }
-        if !killed.is_empty() {
-            // The supervisor logged each death; the broker pulls and
-            // handles them as the firmware's does after the notification.
-            self.broker().poll_deaths();
+        for _ in 0..RECOVERY_ROUNDS {
+            let broken = self.broker.as_ref().is_some_and(|b| b.journal_broken());
+            let (dead, killed) = {
+                let mut c = self.ctl.borrow_mut();
+                let dead = c.broker_dead || broken;
+                c.broker_dead = false;
+                c.journal_refusing = false;
+                (dead, std::mem::take(&mut c.killed))
+            };
+            if !dead && killed.is_empty() {
+                break;
+            }
+            if dead {
+                if let Some(old) = self.broker.take() {
+                    if let Err(e) = self.start_broker(old.into_store()) {
+                        self.out
+                            .violations
+                            .push(format!("broker did not restart: {e}"));
+                        return;
+                    }
+                }
+            } else {
+                // The supervisor logged each death; the broker pulls and
+                // handles them as the firmware's does after the
+                // notification (a restarted broker did at its start).
+                self.broker().poll_deaths();
+            }
         }
+        let mut c = self.ctl.borrow_mut();
+        if c.second_fired {
+            self.out.faults += 1;
+        }
+        c.second = None;
     }
 
     /// Checks every invariant, recording violations with the history.

@@ -160,6 +160,149 @@ pub fn run_matrix_of(platform: &Platform, kinds: &[Kind], knobs: Knobs) -> (usiz
     (cells, total)
 }
 
+/// The second faults of the double matrix after a first fault whose
+/// recovery sent `messages` messages: every killable task, before or after
+/// each of them.
+pub fn recovery_faults(messages: usize) -> Vec<Fault> {
+    let mut faults = Vec::new();
+    for task in KILLABLE {
+        for message in 0..messages {
+            for after in [false, true] {
+                faults.push(Fault::Message {
+                    task,
+                    message,
+                    after,
+                });
+            }
+        }
+    }
+    faults
+}
+
+/// The double-fault matrix on `platform` for `kinds`: for every cell of
+/// [`run_matrix_of`], the recovery that follows its fault (the rest of the
+/// request's rollback, the broker's restart and replay, the handling of the
+/// deaths: iommu takeover, books rebuilt, domid rebuilt, pci told) is
+/// measured, and a second fault strikes at every one of its message
+/// boundaries ([`recovery_faults`]); then a fault-free move back. Only
+/// every `stride.0`-th first fault and every `stride.1`-th second fault is
+/// taken ((1, 1): all). First faults run in parallel, one machine per cell.
+/// Returns (double-fault cells, outcome).
+pub fn run_double_matrix_of(
+    platform: &Platform,
+    kinds: &[Kind],
+    knobs: Knobs,
+    stride: (usize, usize),
+) -> (usize, Outcome) {
+    let mut total = Outcome::default();
+    let mut cells = 0;
+    for &kind in kinds {
+        let Some(device) = platform.find(|d| kind.matches(d, platform)).map(|d| d.bdf) else {
+            total
+                .violations
+                .push(format!("{}: no device of kind {kind:?}", platform.name));
+            continue;
+        };
+        let (messages, writes) = match measure(platform, device, knobs) {
+            Ok(n) => n,
+            Err(e) => {
+                total.violations.push(e);
+                continue;
+            }
+        };
+        let Some(home) = initial_domain(platform, device) else {
+            continue;
+        };
+        let firsts: Vec<Fault> = matrix_faults(messages, writes)
+            .into_iter()
+            .step_by(stride.0.max(1))
+            .collect();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = firsts.len().div_ceil(threads).max(1);
+        let results: Vec<(usize, Outcome)> = std::thread::scope(|scope| {
+            let workers: Vec<_> = firsts
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        let mut out = (0, Outcome::default());
+                        for &first in part {
+                            let (n, o) = double_cells(
+                                platform,
+                                knobs,
+                                (kind, device, home),
+                                first,
+                                stride.1,
+                            );
+                            out.0 += n;
+                            out.1.absorb(o);
+                        }
+                        out
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join().unwrap_or_else(|_| {
+                        let mut o = Outcome::default();
+                        o.violations.push(format!("{kind:?}: a worker panicked"));
+                        (0, o)
+                    })
+                })
+                .collect()
+        });
+        for (n, o) in results {
+            cells += n;
+            total.absorb(o);
+        }
+    }
+    (cells, total)
+}
+
+/// Every `stride`-th double-fault cell after one first fault: (cells,
+/// outcome).
+fn double_cells(
+    platform: &Platform,
+    knobs: Knobs,
+    (kind, device, home): (Kind, Bdf, DomainId),
+    first: Fault,
+    stride: usize,
+) -> (usize, Outcome) {
+    let op = Op::Reassign(device, DomainId(3));
+    let mut total = Outcome::default();
+    let recovery = with_machine(platform, knobs, |m| {
+        m.step(op, Some(first));
+        m.ctl.borrow().recovery_sent
+    });
+    let recovery = match recovery {
+        Ok(n) => n,
+        Err(e) => {
+            total.violations.push(e);
+            return (0, total);
+        }
+    };
+    let mut cells = 0;
+    for second in recovery_faults(recovery).into_iter().step_by(stride.max(1)) {
+        cells += 1;
+        let run = with_machine(platform, knobs, |m| {
+            m.step_twice(op, Some(first), Some(second));
+            m.step(Op::Reassign(device, home), None);
+            if m.last != Some(Ok(())) {
+                let last = m.last;
+                m.out.violations.push(format!(
+                    "{kind:?} {device}: after {first:?} then {second:?} it could not be moved back: {last:?}"
+                ));
+            }
+            std::mem::take(&mut m.out)
+        });
+        match run {
+            Ok(o) => total.absorb(o),
+            Err(e) => total.violations.push(e),
+        }
+    }
+    (cells, total)
+}
+
 /// A seeded workload of `len` requests, a third of them with a fault.
 pub fn workload(platform: &Platform, seed: u64, len: usize) -> Vec<(Op, Option<Fault>)> {
     let mut rng = Rng::new(seed ^ Rng::hash(&platform.name).rotate_left(7));

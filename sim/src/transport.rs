@@ -84,6 +84,16 @@ pub struct Control {
     pub journal_refusing: bool,
     /// The journal said "committed" at some point of this request.
     pub committed: bool,
+    /// A second fault, struck during the recovery from the first: its
+    /// `message` counts the messages sent after the first fault struck
+    /// (the rest of the request's rollback, the broker's restart and
+    /// replay, the handling of the deaths: rebuilding books, domid's and
+    /// pci's state).
+    pub second: Option<Fault>,
+    /// Whether the second fault struck.
+    pub second_fired: bool,
+    /// Messages sent since the first fault struck.
+    pub recovery_sent: usize,
     /// Peers killed in this request.
     pub killed: Vec<&'static str>,
     /// Every message of this request.
@@ -95,6 +105,15 @@ pub struct Control {
 impl Control {
     /// Arms `fault` for the next request and forgets the last one.
     pub fn arm(&mut self, fault: Option<Fault>) {
+        self.arm_twice(fault, None);
+    }
+
+    /// Arms `fault` and, for the recovery after it, `second` (a
+    /// [`Fault::Message`] counted in recovery messages).
+    pub fn arm_twice(&mut self, fault: Option<Fault>, second: Option<Fault>) {
+        self.second = second;
+        self.second_fired = false;
+        self.recovery_sent = 0;
         self.sent = 0;
         self.writes = 0;
         self.fault = fault;
@@ -236,6 +255,10 @@ impl Transport for FaultyTransport<'_, '_, '_> {
             }
             let n = c.sent;
             c.sent += 1;
+            let recovery = c.fired.then(|| {
+                c.recovery_sent += 1;
+                c.recovery_sent - 1
+            });
             let context = (name == "iommu")
                 .then(|| context_change(op, msg).map(|(_, rid, mode)| (rid, mode)))
                 .flatten();
@@ -244,13 +267,27 @@ impl Transport for FaultyTransport<'_, '_, '_> {
                 op,
                 context,
             });
-            match c.fault {
-                Some(Fault::Message {
-                    task,
-                    message,
-                    after,
-                }) if message == n && !c.fired => {
+            match (c.fault, c.second) {
+                (
+                    Some(Fault::Message {
+                        task,
+                        message,
+                        after,
+                    }),
+                    _,
+                ) if message == n && !c.fired => {
                     c.fired = true;
+                    Some((task, after))
+                }
+                (
+                    _,
+                    Some(Fault::Message {
+                        task,
+                        message,
+                        after,
+                    }),
+                ) if Some(message) == recovery && !c.second_fired => {
+                    c.second_fired = true;
                     Some((task, after))
                 }
                 _ => None,

@@ -87,6 +87,9 @@ pub struct Broker<T: Transport + Clone, S: JournalStore> {
     pub(crate) pending: Vec<crate::plan::Cleanup, { crate::cleanup::MAX_PENDING }>,
     /// Each domain's memory (app.toml's maps): no RMRR may be mapped over it.
     pub(crate) memory: Vec<DomainMap, { crate::memory::MAX_MAPS }>,
+    /// pci's functions off the root bus and their upstream bridges, read
+    /// once (see `gather`).
+    pub(crate) topology: Option<crate::gather::Topology>,
 }
 
 impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
@@ -126,6 +129,7 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             journal_broken: false,
             pending: Vec::new(),
             memory: Vec::new(),
+            topology: None,
         };
         broker.configure_domid();
         broker.create_domains();

@@ -22,6 +22,11 @@ pub const MAX_NEIGHBOURS: usize = 2 * MAX_DEVICES;
 
 /// Functions one PCI segment can hold (the enumeration walk's bound).
 const MAX_FUNCTIONS: usize = 256 * 32 * 8;
+/// Functions off the root bus the broker keeps the upstream bridge of.
+pub const MAX_BRIDGED_FUNCTIONS: usize = 128;
+
+/// Functions off the root bus, each with its upstream bridge.
+pub type Topology = Vec<(Bdf, Option<Bdf>), MAX_BRIDGED_FUNCTIONS>;
 
 /// What the hardware holds for each of a device's requester IDs.
 pub type Hardware = Vec<(Bdf, ContextState), MAX_DEVICE_RIDS>;
@@ -77,27 +82,41 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
         Ok(facts)
     }
 
-    /// Whether `device` is the only function behind `bridge`: pci's whole
-    /// enumeration is walked (once per device: facts are cached), and any
-    /// other function whose upstream bridge is `bridge` shares its aliases.
+    /// Whether `device` is the only function behind `bridge`: any other
+    /// function whose upstream bridge is `bridge` shares its aliases.
     fn alone_behind(&mut self, device: Bdf, bridge: Bdf) -> Result<bool, BrokerError> {
-        let fact = BrokerError::PlatformFact(device);
-        let mut after = None;
-        // The bound is a guard against a pci server answering in a loop.
-        for _ in 0..=MAX_FUNCTIONS {
-            let Some(next) = self.peers.pci.next_device(after).map_err(|_| fact)? else {
-                return Ok(true);
-            };
-            // Bus 0 is the root bus: nothing on it is behind a bridge.
-            if next != device && next != bridge && next.bus != 0 {
-                let info = self.peers.pci.device_info(next).map_err(|_| fact)?;
-                if info.upstream_bridge == Some(bridge) {
-                    return Ok(false);
+        let topology = self.topology(device)?;
+        Ok(!topology
+            .iter()
+            .any(|&(f, up)| f != device && up == Some(bridge)))
+    }
+
+    /// Every function off the root bus with its upstream bridge, read from
+    /// pci's enumeration once per life (the topology does not change).
+    fn topology(&mut self, asking: Bdf) -> Result<&Topology, BrokerError> {
+        if self.topology.is_none() {
+            let fact = BrokerError::PlatformFact(asking);
+            let mut found = Topology::new();
+            let mut after = None;
+            // The bound is a guard against a pci server answering in a loop.
+            for _ in 0..=MAX_FUNCTIONS {
+                let Some(next) = self.peers.pci.next_device(after).map_err(|_| fact)? else {
+                    self.topology = Some(found);
+                    break;
+                };
+                // Bus 0 is the root bus: nothing on it is behind a bridge.
+                if next.bus != 0 {
+                    let info = self.peers.pci.device_info(next).map_err(|_| fact)?;
+                    found
+                        .push((next, info.upstream_bridge))
+                        .map_err(|_| BrokerError::PlanTooLarge(asking))?;
                 }
+                after = Some(next);
             }
-            after = Some(next);
         }
-        Ok(false)
+        self.topology
+            .as_ref()
+            .ok_or(BrokerError::PlatformFact(asking))
     }
 
     /// Reads the facts of every device of `domain` that lacks them (the
