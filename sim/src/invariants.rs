@@ -270,7 +270,7 @@ fn check_aliases(m: &Machine<'_, '_, '_>, custody: &BTreeMap<Bdf, Custody>, bad:
 fn check_dids(m: &Machine<'_, '_, '_>, custody: &BTreeMap<Bdf, Custody>, bad: &mut Vec<String>) {
     let found = m.servers.with_dids(|dids| {
         let mut bad = Vec::new();
-        if !dids.is_seeded() {
+        if !dids.is_rebuilt() {
             return bad;
         }
         for (u, _) in m.hw.models.iter().enumerate() {

@@ -200,7 +200,7 @@ pub struct Platform {
     /// IOMMU units the table declares (the iommu drives the first
     /// [`MAX_UNITS`]).
     pub units: usize,
-    /// Whether the CPU has CMPXCHG16B (else the seed's fallback is used).
+    /// Whether the CPU has CMPXCHG16B (else Xen's fallback is used).
     pub cx16: bool,
     /// The movable devices.
     pub devices: Vec<SimDevice>,
@@ -465,7 +465,7 @@ impl Platform {
 
     /// The platform of the fault matrix: QEMU's DMAR as QEMU emits it for
     /// a machine with two more pcie-pci-bridges (00:04.0 and 00:05.0, see
-    /// [`with_bridge_scopes`]), and one device of each kind the seed treats
+    /// [`with_bridge_scopes`]), and one device of each kind Xen treats
     /// apart: PCIe endpoint 00:01.0, endpoint with an RMRR 00:1f.2,
     /// endpoint with phantom functions 00:02.0 (stride 4); behind QEMU's
     /// bridge 00:03.0 two conventional devices sharing its aliases, 01:01.0

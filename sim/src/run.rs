@@ -25,11 +25,11 @@ pub enum Kind {
     EndpointWithRmrr,
     /// A conventional device alone behind a PCIe-to-PCI bridge.
     Legacy,
-    /// The same with an RMRR (custody moves it, beyond the seed).
+    /// The same with an RMRR (custody moves it, beyond Xen).
     LegacyWithRmrr,
     /// A conventional device sharing its bridge with another.
     SharedLegacy,
-    /// The same with an RMRR (the seed refuses to move it).
+    /// The same with an RMRR (Xen refuses to move it).
     SharedLegacyWithRmrr,
     /// An endpoint with phantom functions.
     Phantom,

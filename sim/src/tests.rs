@@ -34,7 +34,7 @@ fn simulator_catches_a_compensation_with_the_wrong_previous_entry() {
 }
 
 #[test]
-fn simulator_catches_the_pre_seed_two_step_leaving_an_rmrr_untranslated() {
+fn simulator_catches_the_pre_xsa400_two_step_leaving_an_rmrr_untranslated() {
     let knobs = Knobs {
         two_step: true,
         ..Knobs::default()

@@ -11,7 +11,7 @@
 //!   once the request returns.
 //! - Around every iommu message the DMA observer is consulted: a disconnect
 //!   window is always a violation, a mixed state is one unless the message
-//!   took the seed's documented best-effort path (no CX16, an RMRR device,
+//!   took Xen's documented best-effort path (no CX16, an RMRR device,
 //!   a present entry replaced).
 
 use std::cell::RefCell;
@@ -193,7 +193,7 @@ fn context_change(op: u32, msg: &[u8]) -> Option<(UnitId, Bdf, ReassignMode)> {
 }
 
 impl FaultyTransport<'_, '_, '_> {
-    /// How many mixed states the message may show: one for the seed's
+    /// How many mixed states the message may show: one for Xen's
     /// best-effort write (no CX16, WITH_RMRR, a present entry replaced).
     fn mixed_allowance(&self, op: u32, msg: &[u8]) -> u64 {
         let Some((unit, rid, mode)) = context_change(op, msg) else {

@@ -3,7 +3,7 @@
 //! 00:03.0 (aliases 00:03.0 and (secondary bus, 0.0) = 01:00.0). Both boot
 //! in domain 2. Their DMA may arrive through either alias, so they move
 //! together: a move that would change what the other sees through an alias
-//! is refused (the seed let the alias follow the device moved last,
+//! is refused (Xen let the alias follow the device moved last,
 //! stranding the other, RMRR and all).
 //!
 //! Each test also runs every invariant after every request (`run` fails on
@@ -204,7 +204,7 @@ fn an_rmrr_device_first_assigned_joins_its_neighbours_domain_and_no_other() {
     with_rmrr_device_unassigned(|m| {
         assert_eq!(owner(m, LEGACY_RMRR), Owner::None);
         assert_eq!(owner(m, BRIDGE), Owner::Domain(D1));
-        // The seed would map the alias to the new owner (its own entry is
+        // Xen would map the alias to the new owner (its own entry is
         // not present): the neighbour's DMA would follow. Refused.
         m.step(Op::Reassign(LEGACY_RMRR, D2), None);
         refused(m, LEGACY_RMRR, LEGACY);
@@ -214,7 +214,7 @@ fn an_rmrr_device_first_assigned_joins_its_neighbours_domain_and_no_other() {
         for alias in ALIASES {
             assert_eq!(owner(m, alias), Owner::Domain(D1), "{alias}");
         }
-        // Now both are pinned: the seed refuses to move the RMRR device,
+        // Now both are pinned: Xen refuses to move the RMRR device,
         // and moving the other would take the RMRR device's alias along.
         m.step(Op::Reassign(LEGACY_RMRR, D3), None);
         assert_eq!(

@@ -273,7 +273,7 @@ fn bridges_and_host_bridges_are_not_assignable() {
 }
 
 #[test]
-fn me_wifi_table_holds_the_ids_the_seed_shows() {
+fn me_wifi_table_holds_the_ids_the_xen_fix_shows() {
     let cantiga = &ME_WIFI_PLATFORMS[0];
     assert_eq!(cantiga.me_device, 3);
     for id in [0x423b_8086, 0x423c_8086, 0x423d_8086] {

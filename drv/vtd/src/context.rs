@@ -2,7 +2,7 @@
 //! directly" (CVE-2022-26359): the new entry is computed from the old one and
 //! written over it without ever unmapping in between.
 //!
-//! With CMPXCHG16B the switch is one atomic store. Without it the seed's
+//! With CMPXCHG16B the switch is one atomic store. Without it Xen's
 //! fallback runs: for a device without RMRR (or an entry that was not
 //! present) the entry goes non-present, then high half, then low half; for a
 //! present entry of an RMRR device, best effort (low half first, DID last),
@@ -78,7 +78,7 @@ pub enum StorePath {
 /// Something the caller should log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Warning {
-    /// The seed's "reassignment may cause data corruption" warning: the old
+    /// Xen's "reassignment may cause data corruption" warning: the old
     /// DID is shared with other devices of a live owner.
     ReassignmentMayCorrupt { rid: Rid, previous_did: u16 },
 }
@@ -154,7 +154,7 @@ impl<R: Registers, M: TableMemory, A: PageAllocator, D: Delay> Unit<R, M, A, D> 
                 new.aw = levels.aw();
             }
         }
-        // AW follows the target's tables on every store; the seed sets it
+        // AW follows the target's tables on every store; Xen sets it
         // only for a new entry and asserts it unchanged otherwise, which is
         // the same whenever domains share one depth.
         new.did = target.did;

@@ -1,6 +1,6 @@
 //! What an unmap leaves for after its IOTLB flush: table pages detached
 //! from a domain's tree (freed only once the unit has forgotten every walk
-//! through them, the seed's order: nothing reused before it is flushed), and
+//! through them, Xen's order: nothing reused before it is flushed), and
 //! the DIDs whose flush failed (retried before the next unmap, so a range
 //! already unmapped is not reported done while its translations may still
 //! be cached).

@@ -5,7 +5,7 @@
 //! unit ([`Unit::resume`]), register or queued invalidation,
 //! root/context tables, second-level page tables, per-device quarantine
 //! tables, fault draining, and context-entry replacement as Xen's fix for
-//! CVE-2022-26359 does it (one compare-exchange, or the seed's fallback).
+//! CVE-2022-26359 does it (one compare-exchange, or Xen's fallback).
 //!
 //! With the `model` feature (host only) [`model`] provides a software VT-d
 //! with QEMU's caching behaviour and a DMA observer that counts the windows

@@ -1,4 +1,4 @@
-//! Context-entry replacement as the seed does it, watched by the DMA
+//! Context-entry replacement as Xen does it, watched by the DMA
 //! observer: atomic path, both fallbacks, the refusals, and negative tests
 //! proving the model catches the wrong DID flush and a skipped
 //! context-cache flush.
@@ -468,7 +468,7 @@ fn skipping_the_context_cache_flush_leaves_the_old_tables_in_use() {
 #[test]
 fn clear_present_then_reassign_by_hand_is_seen_as_a_disconnect_for_an_rmrr_device() {
     // Proves the observer can count a disconnect: the old unmap-then-map
-    // way of reassigning, which the seed replaced.
+    // way of reassigning, which Xen replaced.
     let mut s = scene(Model::qemu(), Config::default(), true);
     s.rig.unit.clear_context(DEV).unwrap();
     s.rig

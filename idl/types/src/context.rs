@@ -58,7 +58,7 @@ impl core::fmt::Display for ContextState {
     }
 }
 
-/// Flags of one context replacement, from the seed commit: they choose how
+/// Flags of one context replacement, from Xen's fix: they choose how
 /// the IOMMU may write the entry when it cannot do it atomically.
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ReassignMode(pub u8);
@@ -98,7 +98,7 @@ wire_struct! {
         /// The entry before the change.
         pub previous: ContextState,
         /// Whether the write was a single atomic 128-bit exchange (else the
-        /// seed's fallback order was used).
+        /// Xen's fallback order was used).
         pub atomic: bool,
     }
 }

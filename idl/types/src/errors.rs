@@ -8,7 +8,7 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::context::ContextState;
-use crate::domid::SeedDecodeError;
+use crate::domid::RebuildDecodeError;
 use crate::hardware::EntryOwner;
 use crate::ids::{Bdf, Did, DomainId, UnitId};
 use crate::max_len::{max_len, max_len_of, MaxEncodedLen, ENUM_TAG_LEN};
@@ -117,7 +117,7 @@ pub enum IommuError {
         found: ContextState,
     },
     /// A device with an RMRR whose bridge alias is already present for
-    /// another owner (the seed's EOPNOTSUPP); nothing was changed.
+    /// another owner (Xen's EOPNOTSUPP); nothing was changed.
     SharedAliasWithRmrr {
         /// The device.
         device: Bdf,
@@ -145,7 +145,7 @@ pub enum IommuError {
         iova: u64,
     },
     /// The entry is present with a DID the iommu cannot attribute to any
-    /// owner (the seed's ESRCH); nothing was changed.
+    /// owner (Xen's ESRCH); nothing was changed.
     UnknownOwner {
         /// The device.
         device: Bdf,
@@ -311,8 +311,8 @@ pub enum DomidError {
     },
     /// The unit reports CAP.ND = 7, which is reserved.
     ReservedDomainCount(UnitId),
-    /// A seed names a DID already held by another domain.
-    SeedConflict {
+    /// A rebuild names a DID already held by another domain.
+    RebuildConflict {
         /// The unit.
         unit: UnitId,
         /// The DID.
@@ -322,9 +322,9 @@ pub enum DomidError {
     },
     /// The DID is outside the unit's range (or 0 under caching mode).
     BadDid(Did),
-    /// domid has not been seeded since it started; it hands out nothing
-    /// until the broker seeds it from the context entries.
-    NotSeeded,
+    /// domid's books have not been rebuilt since it started; it hands out
+    /// nothing until the broker rebuilds them from the context entries.
+    NotRebuilt,
     /// The unit's CAP was never given (configure_unit).
     UnitNotConfigured(UnitId),
     /// CAP.ND is not a 3-bit value.
@@ -343,22 +343,22 @@ pub enum DomidError {
         /// The table's capacity.
         capacity: u16,
     },
-    /// A seed's records contradict each other or the unit's DID space;
-    /// domid stays unseeded.
-    SeedRejected {
+    /// A rebuild's records contradict each other or the unit's DID space;
+    /// domid stays not rebuilt.
+    RebuildRejected {
         /// The unit.
         unit: UnitId,
         /// The DID concerned.
         did: Did,
         /// What is wrong with it.
-        cause: SeedFault,
+        cause: RebuildFault,
     },
-    /// A seed record could not be read; domid stays unseeded.
-    BadSeedRecord {
+    /// A rebuild record could not be read; domid stays not rebuilt.
+    BadRebuildRecord {
         /// Its index in the lease.
         index: u16,
         /// Why.
-        cause: SeedDecodeError,
+        cause: RebuildDecodeError,
     },
     /// The client's buffer could not be read.
     LeaseFailed,
@@ -373,9 +373,9 @@ pub enum DomidError {
     },
 }
 
-/// What is wrong with a seed, for [`DomidError::SeedRejected`].
+/// What is wrong with a rebuild, for [`DomidError::RebuildRejected`].
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum SeedFault {
+pub enum RebuildFault {
     /// The DID is outside the half its owner's kind uses, or the space.
     OutOfRange,
     /// Two owners use the DID.
@@ -386,17 +386,17 @@ pub enum SeedFault {
     DeviceHasTwoPseudoDids,
 }
 
-impl MaxEncodedLen for SeedFault {
+impl MaxEncodedLen for RebuildFault {
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN;
 }
 
-impl fmt::Display for SeedFault {
+impl fmt::Display for RebuildFault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            SeedFault::OutOfRange => "outside the range its owner's kind uses",
-            SeedFault::Shared => "used by two owners",
-            SeedFault::DomainHasTwoDids => "one of two DIDs of the same domain",
-            SeedFault::DeviceHasTwoPseudoDids => "one of two pseudo-DIDs of the same device",
+            RebuildFault::OutOfRange => "outside the range its owner's kind uses",
+            RebuildFault::Shared => "used by two owners",
+            RebuildFault::DomainHasTwoDids => "one of two DIDs of the same domain",
+            RebuildFault::DeviceHasTwoPseudoDids => "one of two pseudo-DIDs of the same device",
         })
     }
 }
@@ -405,8 +405,8 @@ impl MaxEncodedLen for DomidError {
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN
         + max_len_of(&[
             UnitId::MAX_ENCODED_LEN + Did::MAX_ENCODED_LEN + DomainId::MAX_ENCODED_LEN,
-            UnitId::MAX_ENCODED_LEN + Did::MAX_ENCODED_LEN + SeedFault::MAX_ENCODED_LEN,
-            u16::MAX_ENCODED_LEN + SeedDecodeError::MAX_ENCODED_LEN,
+            UnitId::MAX_ENCODED_LEN + Did::MAX_ENCODED_LEN + RebuildFault::MAX_ENCODED_LEN,
+            u16::MAX_ENCODED_LEN + RebuildDecodeError::MAX_ENCODED_LEN,
             UnitId::MAX_ENCODED_LEN + u16::MAX_ENCODED_LEN,
         ]);
 }
@@ -420,13 +420,13 @@ impl fmt::Display for DomidError {
             DomidError::ReservedDomainCount(u) => {
                 write!(f, "{u} reports CAP.ND = 7, which is reserved")
             }
-            DomidError::SeedConflict { unit, did, holder } => {
+            DomidError::RebuildConflict { unit, did, holder } => {
                 write!(f, "{did} on {unit} is already held by {holder}")
             }
             DomidError::BadDid(d) => write!(f, "{d} is outside the unit's range"),
-            DomidError::NotSeeded => write!(
+            DomidError::NotRebuilt => write!(
                 f,
-                "domid has not been seeded from the context entries since it started"
+                "domid's books have not been rebuilt from the context entries since it started"
             ),
             DomidError::UnitNotConfigured(u) => write!(f, "{u} has no DID space configured"),
             DomidError::BadDomainCount { unit, nd } => {
@@ -441,11 +441,11 @@ impl fmt::Display for DomidError {
                     "{unit}: a table of the books is full ({capacity} entries)"
                 )
             }
-            DomidError::SeedRejected { unit, did, cause } => {
-                write!(f, "seed rejected: {did} on {unit} is {cause}")
+            DomidError::RebuildRejected { unit, did, cause } => {
+                write!(f, "rebuild rejected: {did} on {unit} is {cause}")
             }
-            DomidError::BadSeedRecord { index, cause } => {
-                write!(f, "seed record {index}: {cause}")
+            DomidError::BadRebuildRecord { index, cause } => {
+                write!(f, "rebuild record {index}: {cause}")
             }
             DomidError::LeaseFailed => write!(f, "the client's buffer could not be read"),
             DomidError::BadDevice(b) => write!(f, "{b} is not a PCI function address"),

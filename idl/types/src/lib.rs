@@ -30,10 +30,11 @@ pub use broker::{
 };
 pub use context::{Access, ContextChange, ContextState, PageRange, ReassignMode};
 pub use domid::{
-    DidGrant, DidHolder, DidRelease, SeedDecodeError, SeedOwner, SeedRecord, SEED_RECORDS_MAX,
+    DidGrant, DidHolder, DidRelease, RebuildDecodeError, RebuildOwner, RebuildRecord,
+    REBUILD_RECORDS_MAX,
 };
 pub use errors::{
-    AcpiError, BrokerError, DomidError, IommuError, NoError, PciError, SeedFault, UnitFault,
+    AcpiError, BrokerError, DomidError, IommuError, NoError, PciError, RebuildFault, UnitFault,
 };
 pub use faults::{DmaDirection, FaultBatch, FaultRecord, FAULTS_PER_BATCH};
 pub use hardware::{

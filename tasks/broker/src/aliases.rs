@@ -3,7 +3,7 @@
 //! device behind one bridge uses.
 //!
 //! Two things a reader must know:
-//! - An alias follows the device moved last (the seed's behaviour), and the
+//! - An alias follows the device moved last (Xen's behaviour), and the
 //!   DID it carries stays allocated only while that device (its *backer*)
 //!   is counted by domid under the same owner. So an alias must always
 //!   hold the same state as the own entry of some device that uses it:

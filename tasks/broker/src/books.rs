@@ -4,7 +4,7 @@
 //! The books are a cache of the hardware, never the other way round: after
 //! any restart they are rebuilt from the iommu's context entries
 //! ([`crate::Broker::rebuild_books`]). A bridge alias shared by several
-//! legacy devices follows the device moved last, as in the seed, and is
+//! legacy devices follows the device moved last, as in Xen, and is
 //! recorded under the device that backs it (see `aliases`).
 
 use heapless::Vec;
@@ -158,7 +158,7 @@ impl Books {
 
     /// Devices of `domain` behind `unit` other than `except`. A device
     /// whose facts were never read counts (it may be behind the unit): the
-    /// seed's SINGLE_DEVICE only silences a warning, so it must not be
+    /// Xen's SINGLE_DEVICE only silences a warning, so it must not be
     /// claimed on a guess.
     pub fn others_behind_unit(&self, domain: DomainId, unit: UnitId, except: Bdf) -> usize {
         self.devices

@@ -95,16 +95,16 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
                 domain,
                 device,
             } => match self.peers.domid.release(unit, domain, device) {
-                // Not counted: done before. Not seeded: domid restarted and
+                // Not counted: done before. Not rebuilt: domid restarted and
                 // is rebuilt from the hardware, where the device has left.
                 Ok(_)
                 | Err(ClientError::Op(DomidError::NotHeld { .. }))
-                | Err(ClientError::Op(DomidError::NotSeeded)) => Tried::Done,
+                | Err(ClientError::Op(DomidError::NotRebuilt)) => Tried::Done,
                 Err(e) => tried(e),
             },
             Cleanup::ReleaseQuarantineDid { unit, device } => {
                 match self.peers.domid.release_quarantine(unit, device) {
-                    Ok(_) | Err(ClientError::Op(DomidError::NotSeeded)) => Tried::Done,
+                    Ok(_) | Err(ClientError::Op(DomidError::NotRebuilt)) => Tried::Done,
                     Err(e) => tried(e),
                 }
             }

@@ -3,7 +3,7 @@
 //! Every public request (assign, reassign, quarantine, release, owner
 //! death) is a policy check followed by [`Broker::move_device`], which
 //! reads what the move needs (`gather`), plans it without a message
-//! (`plan`: the seed's refusals, the mode, the steps) and runs the plan
+//! (`plan`: Xen's refusals, the mode, the steps) and runs the plan
 //! (`execute`). A failed step has already been rolled back when `?`
 //! returns; what is left here is quarantining a device whose rollback
 //! failed.
@@ -57,8 +57,8 @@ pub struct BrokerStats {
     pub rollback_failures: u32,
     /// Unfinished journals replayed at start.
     pub replays: u32,
-    /// Times domid was re-seeded after its restart.
-    pub domid_reseeds: u32,
+    /// Times domid was rebuilt after its restart.
+    pub domid_rebuilds: u32,
     /// Domain memory ranges the iommu refused to map at start.
     pub memory_map_failures: u32,
     /// Cleanup actions that failed after their retries (each is kept and
@@ -142,8 +142,8 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
         // A restarted broker may have died with a DID release pending (a
         // cleanup it was still retrying): domid's books are rebuilt from
         // the hardware, which has the device where it committed.
-        if opened == Opened::Existing || !matches!(broker.peers.domid.is_seeded(), Ok(true)) {
-            broker.reseed_domid();
+        if opened == Opened::Existing || !matches!(broker.peers.domid.is_rebuilt(), Ok(true)) {
+            broker.rebuild_domid();
         }
         if opened == Opened::Existing {
             broker.reconcile_rmrr_maps();
@@ -307,8 +307,8 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
         if self.journal.state() != TxState::Idle {
             return Err(BrokerError::Busy);
         }
-        if matches!(self.peers.domid.is_seeded(), Ok(false)) {
-            self.reseed_domid();
+        if matches!(self.peers.domid.is_rebuilt(), Ok(false)) {
+            self.rebuild_domid();
         }
         if !self.pending.is_empty() {
             self.retry_cleanups();
@@ -372,7 +372,7 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
         })
     }
 
-    /// After a failed step: a dead domid is re-seeded; the device's entries
+    /// After a failed step: a dead domid is rebuilt; the device's entries
     /// are re-read so the books match the hardware; a failed rollback sends
     /// the device to quarantine with an event. If the journal stopped
     /// taking writes, the rollback still ran (from memory), and the next
@@ -385,10 +385,10 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
         if failed
             .failure
             .is_some_and(|f| f.died() && f.peer == Peer::Domid)
-            || matches!(self.peers.domid.is_seeded(), Ok(false))
+            || matches!(self.peers.domid.is_rebuilt(), Ok(false))
         {
             self.rebuild_books();
-            self.reseed_domid();
+            self.rebuild_domid();
         }
         match failed.rollback {
             Rollback::Complete => {

@@ -120,7 +120,7 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
     }
 
     /// Reads the facts of every device of `domain` that lacks them (the
-    /// seed's SINGLE_DEVICE counts the domain's devices behind a unit; one
+    /// Xen's SINGLE_DEVICE counts the domain's devices behind a unit; one
     /// whose facts cannot be read is counted as if it were there).
     pub(crate) fn read_facts_of(&mut self, domain: idl_types::DomainId) {
         let missing: Vec<Bdf, MAX_DEVICES> = self

@@ -3,7 +3,7 @@
 //!
 //! A move reads like DESIGN.md section 6 ([`Broker::reassign`]): acquire a
 //! DID, map the target's RMRRs, switch each requester ID's context entry in
-//! the seed's order, commit, clean up the source. Every forward step goes
+//! Xen's order, commit, clean up the source. Every forward step goes
 //! through [`Transaction::step`], which writes the step's undo (the
 //! generated `Compensation` variant) to the persistent [`Journal`] *before*
 //! the message is sent, so a crash of anyone at any point can be finished

@@ -1,6 +1,6 @@
 //! A move as a plan: what one reassignment will do, decided from the
 //! device's facts, what the hardware holds and the books, without asking
-//! any peer. [`plan_move`] makes the seed's refusals, picks the mode flags,
+//! any peer. [`plan_move`] makes Xen's refusals, picks the mode flags,
 //! decides what each shared bridge alias does, and lists the forward steps
 //! (each a peer call with its compensation) and the cleanup after commit;
 //! `execute` only runs that list.
@@ -77,7 +77,7 @@ pub enum AliasPlan {
 }
 
 /// What is asked: move `device` to `target`; `dying` when its owner died
-/// (the seed's MAP_OWNER_DYING).
+/// (Xen's MAP_OWNER_DYING).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct MoveRequest {
     /// The device.
@@ -119,7 +119,7 @@ pub struct Situation<'a> {
     pub books: &'a Books,
     /// Each domain's memory (app.toml's maps).
     pub memory: &'a [DomainMap],
-    /// Test-only: the pre-seed way, clearing an entry before setting it.
+    /// Test-only: the pre-XSA-400 way, clearing an entry before setting it.
     pub two_step: bool,
 }
 
@@ -175,7 +175,7 @@ pub enum PlannedStep {
         from: ContextState,
         /// What it will hold.
         to: NewEntry,
-        /// The seed's mode flags for this write.
+        /// Xen's mode flags for this write.
         mode: ReassignMode,
         /// The device the books credit the entry to afterwards.
         backer: Bdf,
@@ -187,7 +187,7 @@ pub enum PlannedStep {
         rid: Bdf,
         /// What it holds now.
         from: ContextState,
-        /// The seed's mode flags.
+        /// Xen's mode flags.
         mode: ReassignMode,
     },
 }
@@ -228,7 +228,7 @@ pub struct Plan {
     pub record: TxRecord,
     /// The device's unit.
     pub unit: UnitId,
-    /// The seed's mode flags of the device's own entry.
+    /// Xen's mode flags of the device's own entry.
     pub mode: ReassignMode,
     /// What the device's own entry holds before.
     pub previous: ContextState,
@@ -246,7 +246,7 @@ pub struct Plan {
 // No allocator: the plan lives once, on the stack of the move.
 #[allow(clippy::large_enum_variant)]
 pub enum Planned {
-    /// Already there (the seed's no-op): nothing to do.
+    /// Already there (Xen's no-op): nothing to do.
     AlreadyThere(ReassignReport),
     /// A move to execute.
     Move(Plan),
@@ -254,7 +254,7 @@ pub enum Planned {
 
 pub use crate::ranges::pages_of;
 
-/// The seed's mode flags for moving a device away from `source`:
+/// Xen's mode flags for moving a device away from `source`:
 /// WITH_RMRR when it has one; OWNER_DYING when its owner died;
 /// SINGLE_DEVICE when no other device of the source is behind its unit and
 /// it has no phantom functions.
@@ -283,20 +283,20 @@ pub fn mode_for(
     mode
 }
 
-/// The seed's refusals before any step, or `None` when the move may go.
+/// Xen's refusals before any step, or `None` when the move may go.
 pub fn refusal(request: &MoveRequest, s: &Situation<'_>) -> Option<BrokerError> {
     let facts = s.facts;
     let device = request.device;
     if request.target == Custody::Unassigned && facts.has_rmrr() {
         return Some(BrokerError::WouldDisconnectRmrr(device));
     }
-    // The seed's EOPNOTSUPP (`prev_present && (mode & MAP_WITH_RMRR) &&
+    // Xen's EOPNOTSUPP (`prev_present && (mode & MAP_WITH_RMRR) &&
     // domain != pdev->domain`, reached only for a device with an upstream
     // bridge): a present RMRR device keeps its owner while other devices
     // sit behind its bridge, since the bridge's aliases would follow it and
-    // take their DMA along. Beyond the seed, where its own comment says it
+    // take their DMA along. Beyond Xen, where its own comment says it
     // could: a device alone behind its bridge may move. A first assignment
-    // (own entry not present) is not refused, as in the seed.
+    // (own entry not present) is not refused, as in Xen.
     let present = s.state_of(device) != ContextState::NotPresent;
     if let (true, true, Some(bridge)) = (facts.has_rmrr(), present, facts.bridge()) {
         if !facts.alone_behind_bridge {
@@ -345,13 +345,13 @@ fn sees(state: ContextState) -> Sees {
     }
 }
 
-/// Beyond the seed: a move must not change what a held neighbour sees
+/// Beyond Xen: a move must not change what a held neighbour sees
 /// through a bridge alias it shares (devices behind one PCIe-to-PCI or
 /// PCI-to-PCI bridge move together, as an isolation group). For every
 /// shared alias the plan writes with a new state, each held neighbour
 /// using it must see the same kind of memory afterwards (the same domain,
 /// or a quarantine sink), and a neighbour with an RMRR the very same
-/// tables (only they map its RMRR). The seed lets the alias follow the
+/// tables (only they map its RMRR). Xen lets the alias follow the
 /// device moved last, and the neighbour's DMA with it.
 fn neighbour_refusal(
     device: Bdf,
@@ -432,8 +432,8 @@ pub fn cleanup_for(
     out
 }
 
-/// Plans `request` in situation `s`: the seed's no-op and refusals, then
-/// the steps in the seed's order (DESIGN.md, "The reassignment
+/// Plans `request` in situation `s`: Xen's no-op and refusals, then
+/// the steps in Xen's order (DESIGN.md, "The reassignment
 /// transaction") and the cleanup.
 pub fn plan_move(request: &MoveRequest, s: &Situation<'_>) -> Result<Planned, BrokerError> {
     let facts = s.facts;
@@ -441,7 +441,7 @@ pub fn plan_move(request: &MoveRequest, s: &Situation<'_>) -> Result<Planned, Br
     let target = request.target;
     let own = s.state_of(device);
     if s.source == target {
-        // The seed's no-op: already with the target.
+        // Xen's no-op: already with the target.
         return Ok(Planned::AlreadyThere(ReassignReport {
             previous: own,
             current: own,
@@ -504,7 +504,7 @@ pub fn plan_move(request: &MoveRequest, s: &Situation<'_>) -> Result<Planned, Br
         Custody::Quarantined => push(PlannedStep::AcquireQuarantineDid { unit })?,
         Custody::Unassigned => {}
     }
-    // 3. Every requester ID, in the seed's order. Leaving for no
+    // 3. Every requester ID, in Xen's order. Leaving for no
     // translation, each shared alias is cleared, kept (another device
     // backs it) or handed to a neighbour still using it, so it never
     // keeps a DID domid frees in the cleanup.
@@ -550,7 +550,7 @@ pub fn plan_move(request: &MoveRequest, s: &Situation<'_>) -> Result<Planned, Br
             && from.did().is_some()
             && to != NewEntry::State(ContextState::NotPresent)
         {
-            // The pre-seed way: unmap (clear and flush), then map.
+            // The pre-XSA-400 way: unmap (clear and flush), then map.
             push(PlannedStep::SwitchContext {
                 rid: rid.bdf,
                 from,

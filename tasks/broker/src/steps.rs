@@ -198,11 +198,11 @@ pub struct SwitchContext {
     pub from: ContextState,
     /// What it should hold.
     pub to: ContextState,
-    /// The seed's mode flags.
+    /// Xen's mode flags.
     pub mode: ReassignMode,
 }
 
-/// The mode of the undo of a context change: only WITH_RMRR, as the seed
+/// The mode of the undo of a context change: only WITH_RMRR, as Xen's fix
 /// maps a device back to its previous owner with `mode & MAP_WITH_RMRR`.
 /// OWNER_DYING and SINGLE_DEVICE describe the owner the entry was taken
 /// from, and the undo gives it back to that owner: from the new one, who
@@ -222,7 +222,7 @@ impl SwitchContext {
         }
     }
 
-    /// The arguments the undo is derived from (its mode the seed's).
+    /// The arguments the undo is derived from (its mode Xen's).
     fn undo_args(&self) -> iommu::SetContextArgs {
         iommu::SetContextArgs {
             mode: rollback_mode(self.mode),
@@ -269,7 +269,7 @@ pub struct QuarantineRid {
     pub did: Did,
     /// What the entry holds now.
     pub from: ContextState,
-    /// The seed's mode flags.
+    /// Xen's mode flags.
     pub mode: ReassignMode,
     /// The device's RMRRs, kept mapped in its quarantine tables.
     pub rmrrs: RmrrList,
@@ -286,7 +286,7 @@ impl QuarantineRid {
         }
     }
 
-    /// The arguments the undo is derived from (its mode the seed's).
+    /// The arguments the undo is derived from (its mode Xen's).
     fn undo_args(&self) -> iommu::QuarantineDeviceArgs {
         iommu::QuarantineDeviceArgs {
             mode: rollback_mode(self.mode),
@@ -340,7 +340,7 @@ mod tests {
     }
 
     #[test]
-    fn a_context_undo_keeps_only_with_rmrr_of_the_forward_mode_as_the_seed() {
+    fn a_context_undo_keeps_only_with_rmrr_of_the_forward_mode_as_xen() {
         let all = ReassignMode::ALL;
         let from = ContextState::Domain {
             domain: DomainId(1),

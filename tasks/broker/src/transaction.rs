@@ -31,14 +31,14 @@ use crate::plan::MAX_PLAN_STEPS;
 use crate::steps::Step;
 use crate::undo::Undo;
 
-/// Deliberate bugs the simulator must catch, and the pre-seed way of
+/// Deliberate bugs the simulator must catch, and the pre-XSA-400 way of
 /// moving a device the benchmark compares with (tests only).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct Knobs {
-    /// Move a device the way Xen did before the seed (test-only variant,
+    /// Move a device the way Xen did before Xen's fix (test-only variant,
     /// for `cargo xtask bench`): each present context entry is cleared
     /// (and flushed) first, then set, as unmap-then-map did. An RMRR's
-    /// range is untranslated in between: the bug the seed fixed.
+    /// range is untranslated in between: the bug Xen's fix fixed.
     pub two_step: bool,
     /// Send a step without journaling its undo first.
     pub skip_intent: bool,

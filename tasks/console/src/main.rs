@@ -428,7 +428,7 @@ impl Console {
         }
     }
 
-    /// The headline of the seed: a DMA in flight while its device moves.
+    /// The headline of Xen's fix: a DMA in flight while its device moves.
     /// edu performs the transfer 100 ms after it starts; the reassignment
     /// takes far less, so the data must land through the *new* domain's
     /// tables, in the new owner's buffer, with no DMA fault.
@@ -639,10 +639,10 @@ fn main() -> ! {
 }
 
 /// How the context writes between two counter readings went, when the CPU
-/// had no CMPXCHG16B: the seed's fallback (cleared first: the entry is not
+/// had no CMPXCHG16B: Xen's fallback (cleared first: the entry is not
 /// present for a moment, allowed for a device without an RMRR) and its
-/// best effort (DID written last, for an RMRR device), with whether the
-/// seed warned of data corruption (not when the old owner is dying or had
+/// best effort (DID written last, for an RMRR device), with whether Xen
+/// warns of data corruption there (not when the old owner is dying or had
 /// no other device behind the unit).
 fn write_path(o: &mut Out, before: &idl_types::IommuCounters, after: &idl_types::IommuCounters) {
     let cleared = after
@@ -661,7 +661,7 @@ fn write_path(o: &mut Out, before: &idl_types::IommuCounters, after: &idl_types:
     if best > 0 {
         let _ = write!(o, " {best} best effort (DID written last)");
         if warned > 0 {
-            let _ = write!(o, ", the seed warns: data corruption possible");
+            let _ = write!(o, ", Xen warns: data corruption possible");
         } else {
             let _ = write!(o, ", no warning (old owner dying or alone on the unit)");
         }

@@ -12,7 +12,7 @@
 //! - What isolation bought is gone: a fault anywhere in here restarts all
 //!   four. The restart still loses nothing (the iommu takes the running
 //!   unit over from its persist region, the broker replays its journal and
-//!   re-seeds domid from the hardware), but a crash of one part is a crash
+//!   rebuilds domid from the hardware), but a crash of one part is a crash
 //!   of all.
 #![no_std]
 #![no_main]

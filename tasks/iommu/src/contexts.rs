@@ -1,4 +1,4 @@
-//! Context entries: replace (the seed's direct reassignment), clear, read
+//! Context entries: replace (Xen's direct reassignment), clear, read
 //! back, list, and quarantine.
 //!
 //! Every change first reads the entry and names its previous state; an
@@ -184,7 +184,7 @@ where
             },
             ats: false,
         };
-        // The seed's did_is_known: only the DID this entry was read with,
+        // Xen's did_is_known: only the DID this entry was read with,
         // which `state_of` found attributed, is accepted.
         let expected = current.present.then_some(current.did);
         let result = slot

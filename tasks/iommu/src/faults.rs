@@ -101,7 +101,7 @@ where
     }
 
     /// Shows every context entry replaced the best-effort way to `log`
-    /// (the binary logs each with the device and both owners, as the seed
+    /// (the binary logs each with the device and both owners, as Xen's fix
     /// prints its warning; the counters still count them).
     pub fn set_best_effort_log(&mut self, log: fn(&crate::BestEffortUpdate)) {
         self.best_effort_log = Some(log);

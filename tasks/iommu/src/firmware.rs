@@ -136,7 +136,7 @@ fn log_fault(r: &FaultRecord) {
 }
 
 /// Logs one best-effort context update (no CX16) with the device and both
-/// owners, as the seed prints "reassignment may cause data corruption"
+/// owners, as Xen prints "reassignment may cause data corruption"
 /// (a warning then; otherwise the old owner is dying or had no other
 /// device behind the unit, and the update is only noted).
 fn log_best_effort(u: &crate::BestEffortUpdate) {

@@ -29,7 +29,7 @@ pub(crate) struct Stats {
     pub warnings: u64,
 }
 
-/// A context entry replaced the seed's best-effort way (no CX16, an RMRR
+/// A context entry replaced Xen's best-effort way (no CX16, an RMRR
 /// device, a present entry): the low half with the new tables first, the
 /// DID last, so for a moment the old DID tags the new tables.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -42,7 +42,7 @@ pub struct BestEffortUpdate {
     pub from: ContextState,
     /// What it holds now.
     pub to: ContextState,
-    /// Whether the seed warns of data corruption of the old owner (neither
+    /// Whether Xen warns of data corruption of the old owner (neither
     /// OWNER_DYING nor SINGLE_DEVICE).
     pub may_corrupt: bool,
 }

@@ -519,7 +519,7 @@ fn without_cx16_an_rmrr_device_is_moved_best_effort_and_each_update_is_logged_wi
     assert_eq!(counters.best_effort_changes, 1);
     assert_eq!(counters.corruption_warnings, 1);
     // One log line per best-effort update, naming the device and both
-    // owners, with the seed's warning unless the old owner is dying or had
+    // owners, with Xen's warning unless the old owner is dying or had
     // no other device behind the unit.
     let single = ReassignMode::WITH_RMRR.union(ReassignMode::SINGLE_DEVICE);
     c.set_context(UNIT, DEV, entry(A, DID_A), single).unwrap();

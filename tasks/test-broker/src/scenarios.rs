@@ -1,7 +1,7 @@
 //! The scenarios, in order (each builds on the custody the previous left):
 //! the initial assignments, DMA inside and outside a domain, a direct
 //! reassignment of an endpoint and of a device with an RMRR behind a
-//! PCIe-to-PCI bridge (moved when alone there, refused as the seed does when
+//! PCIe-to-PCI bridge (moved when alone there, refused as Xen does when
 //! another device shares the bridge: feature `shared-bridge`), and a
 //! restart of the iommu task under running translation.
 
@@ -35,13 +35,13 @@ pub const ALL: [Scenario; 6] = [
     ),
     #[cfg(not(feature = "shared-bridge"))]
     (
-        "an_rmrr_device_alone_behind_the_bridge_moves_with_its_aliases_beyond_the_seed",
+        "an_rmrr_device_alone_behind_the_bridge_moves_with_its_aliases_beyond_xen",
         device_behind_bridge_reassigns_with_its_aliases,
     ),
     #[cfg(feature = "shared-bridge")]
     (
-        "the_seed_refuses_to_move_an_rmrr_device_sharing_its_bridge",
-        the_seed_refuses_to_move_an_rmrr_device_sharing_its_bridge,
+        "xen_refuses_to_move_an_rmrr_device_sharing_its_bridge",
+        xen_refuses_to_move_an_rmrr_device_sharing_its_bridge,
     ),
     (
         "iommu_restart_keeps_translation_and_reports_the_truth",
@@ -56,8 +56,8 @@ const STRAY: u64 = 0x30_0000;
 /// Requester IDs a device behind the pcie-pci-bridge uses.
 const BRIDGED_RIDS: [Bdf; 3] = [EDU_BRIDGED, BRIDGE, SECBUS_ALIAS];
 /// The domain the bridged edu (which has an RMRR) ends in: moved when it is
-/// alone behind its bridge (beyond the seed), kept where it booted when
-/// another edu sits behind the bridge too (the seed's refusal; the
+/// alone behind its bridge (beyond Xen), kept where it booted when
+/// another edu sits behind the bridge too (Xen's refusal; the
 /// `shared-bridge` image, apps/broker-qi-tests.toml).
 const BRIDGED_DOMAIN: u16 = if cfg!(feature = "shared-bridge") {
     0
@@ -163,11 +163,11 @@ fn device_behind_bridge_reassigns_with_its_aliases(rig: &mut Rig) -> Outcome {
     rig.landed_in(1, [0x99, 0xaa])
 }
 
-/// Another edu behind the bridge DMAs through the same aliases: the seed
+/// Another edu behind the bridge DMAs through the same aliases: Xen's fix
 /// (Xen's EOPNOTSUPP) refuses to move a present device with an RMRR there,
 /// and nothing changes.
 #[cfg(feature = "shared-bridge")]
-fn the_seed_refuses_to_move_an_rmrr_device_sharing_its_bridge(rig: &mut Rig) -> Outcome {
+fn xen_refuses_to_move_an_rmrr_device_sharing_its_bridge(rig: &mut Rig) -> Outcome {
     let refused = rig.broker.reassign(EDU_BRIDGED, domain(1));
     defmt::info!("reassign {}: {}", D(&EDU_BRIDGED), Dbg(&refused));
     ensure(
@@ -177,7 +177,7 @@ fn the_seed_refuses_to_move_an_rmrr_device_sharing_its_bridge(rig: &mut Rig) -> 
                 idl_types::BrokerError::RmrrBehindSharedBridge { device, bridge }
             )) if device == EDU_BRIDGED && bridge == BRIDGE
         ),
-        "the broker did not refuse with the seed's reason",
+        "the broker did not refuse with Xen's reason",
     )?;
     held_by(rig, EDU_BRIDGED, &BRIDGED_RIDS, 0)?;
     rig.transfer(EDU_BRIDGED, [0x99, 0xaa])?;

@@ -210,7 +210,7 @@ pub mod broker {
 
     /// The largest `assign` request: 6 bytes.
     pub const ASSIGN_REQUEST_MAX: usize = <AssignArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `assign` reply (its value or its error): 15 bytes.
+    /// The largest `assign` reply (its value or its error): 17 bytes.
     pub const ASSIGN_REPLY_MAX: usize = idl_types::max_len(
         <ReassignReport as MaxEncodedLen>::MAX_ENCODED_LEN,
         <BrokerError as MaxEncodedLen>::MAX_ENCODED_LEN,
@@ -255,7 +255,7 @@ pub mod broker {
 
     /// The largest `reassign` request: 6 bytes.
     pub const REASSIGN_REQUEST_MAX: usize = <ReassignArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `reassign` reply (its value or its error): 15 bytes.
+    /// The largest `reassign` reply (its value or its error): 17 bytes.
     pub const REASSIGN_REPLY_MAX: usize = idl_types::max_len(
         <ReassignReport as MaxEncodedLen>::MAX_ENCODED_LEN,
         <BrokerError as MaxEncodedLen>::MAX_ENCODED_LEN,
@@ -297,7 +297,7 @@ pub mod broker {
 
     /// The largest `quarantine` request: 3 bytes.
     pub const QUARANTINE_REQUEST_MAX: usize = <QuarantineArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `quarantine` reply (its value or its error): 15 bytes.
+    /// The largest `quarantine` reply (its value or its error): 17 bytes.
     pub const QUARANTINE_REPLY_MAX: usize = idl_types::max_len(
         <ReassignReport as MaxEncodedLen>::MAX_ENCODED_LEN,
         <BrokerError as MaxEncodedLen>::MAX_ENCODED_LEN,
@@ -339,7 +339,7 @@ pub mod broker {
 
     /// The largest `release` request: 3 bytes.
     pub const RELEASE_REQUEST_MAX: usize = <ReleaseArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `release` reply (its value or its error): 15 bytes.
+    /// The largest `release` reply (its value or its error): 17 bytes.
     pub const RELEASE_REPLY_MAX: usize = idl_types::max_len(
         <ReassignReport as MaxEncodedLen>::MAX_ENCODED_LEN,
         <BrokerError as MaxEncodedLen>::MAX_ENCODED_LEN,

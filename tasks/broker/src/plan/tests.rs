@@ -252,7 +252,7 @@ fn switched(plan: &Plan) -> Vec<Bdf> {
 }
 
 #[test]
-fn a_device_already_with_its_target_is_the_seeds_no_op() {
+fn a_device_already_with_its_target_is_xens_no_op() {
     let w = World::new(&[(ENDPOINT, Custody::Domain(D1))]);
     assert!(matches!(
         w.plan(ENDPOINT, Custody::Domain(D1), false),
@@ -333,7 +333,7 @@ fn quarantine_takes_a_pseudo_did_and_the_devices_own_tables() {
 }
 
 #[test]
-fn the_seeds_mode_flags() {
+fn xens_mode_flags() {
     // (situation, device, target, dying, flags that must be set, flags that must not)
     let alone = World::new(&[(ENDPOINT, Custody::Domain(D1))]);
     let together = World::new(&[
@@ -415,7 +415,7 @@ fn an_rmrr_device_is_never_left_without_translation() {
 }
 
 #[test]
-fn the_pre_seed_two_step_clears_each_present_entry_before_setting_it() {
+fn the_pre_xsa400_two_step_clears_each_present_entry_before_setting_it() {
     let w = World::new(&[(ENDPOINT, Custody::Domain(D1))]);
     let plan = moved(w.plan_with(ENDPOINT, Custody::Domain(D2), false, true));
     assert_eq!(switched(&plan), [ENDPOINT, ENDPOINT]);
@@ -464,7 +464,7 @@ fn releasing_a_device_keeps_hands_over_or_clears_each_shared_alias() {
     )));
 }
 
-/// Beyond the seed: devices behind one bridge move together. (world,
+/// Beyond Xen: devices behind one bridge move together. (world,
 /// device, target, the neighbour named in the refusal, if refused).
 #[test]
 fn a_move_that_changes_what_a_held_neighbour_sees_through_an_alias_is_refused() {
@@ -545,7 +545,7 @@ fn a_move_that_changes_what_a_held_neighbour_sees_through_an_alias_is_refused() 
     }
 }
 
-/// The seed's EOPNOTSUPP and where custody goes beyond it: (world,
+/// Xen's EOPNOTSUPP and where custody goes beyond it: (world,
 /// target, dying, refused?).
 #[test]
 fn an_rmrr_device_behind_a_bridge_moves_only_when_alone_there_or_not_yet_present() {
@@ -632,7 +632,7 @@ fn an_rmrr_device_behind_a_bridge_moves_only_when_alone_there_or_not_yet_present
 }
 
 #[test]
-fn the_seeds_refusal_is_only_for_rmrr_devices_behind_a_bridge() {
+fn xens_refusal_is_only_for_rmrr_devices_behind_a_bridge() {
     let w = World::new(&[
         (RMRR_ENDPOINT, Custody::Domain(D1)),
         (LEGACY, Custody::Domain(D1)),

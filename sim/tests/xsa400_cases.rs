@@ -1,4 +1,4 @@
-//! Each case of the seed commit ("VT-d: re-assign devices directly") on the
+//! Each case of Xen's fix ("VT-d: re-assign devices directly") on the
 //! real servers, on QEMU's platform with one device of each kind:
 //! endpoint 00:01.0, endpoint with RMRR 00:1f.2, legacy 01:01.0 and legacy
 //! with RMRR 01:02.0 behind the pcie-pci-bridge 00:03.0, legacy with RMRR
@@ -85,7 +85,7 @@ fn pcie_endpoint_reassigns_with_one_context_write() {
 }
 
 #[test]
-fn an_rmrr_device_alone_behind_its_bridge_moves_with_both_aliases_beyond_the_seed() {
+fn an_rmrr_device_alone_behind_its_bridge_moves_with_both_aliases_beyond_xen() {
     run(|m| {
         m.step(Op::Reassign(LONE_LEGACY_RMRR, D3), None);
         assert_eq!(m.last, Some(Ok(())));
@@ -98,9 +98,9 @@ fn an_rmrr_device_alone_behind_its_bridge_moves_with_both_aliases_beyond_the_see
 }
 
 #[test]
-fn the_seed_refuses_to_move_a_present_rmrr_device_sharing_its_bridge() {
+fn xen_refuses_to_move_a_present_rmrr_device_sharing_its_bridge() {
     run(|m| {
-        // Its neighbour 01:01.0 is in the same domain: the seed refuses
+        // Its neighbour 01:01.0 is in the same domain: Xen refuses
         // anyway (the alias would take the neighbour's DMA along).
         assert_eq!(m.custody(LEGACY), m.custody(LEGACY_RMRR));
         let before = owner(m, LEGACY_RMRR);
@@ -269,7 +269,7 @@ fn broker_restart_replays_unfinished_journal() {
 #[test]
 fn a_device_sharing_its_bridge_with_a_held_rmrr_device_is_refused_unchanged() {
     run(|m| {
-        // The seed would let 01:01.0 take the bridge aliases along,
+        // Xen would let 01:01.0 take the bridge aliases along,
         // stranding 01:02.0's DMA and its RMRR on the new owner's tables.
         let away = other_domain(m, LEGACY);
         let before = owner(m, BRIDGE);
