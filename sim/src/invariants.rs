@@ -1,5 +1,6 @@
 //! The invariants checked after every event, against the hardware (the
-//! models' memory and the ledger), domid's books and the broker's books:
+//! models' memory and the ledger), domid's books and the broker's books
+//! (docs/DESIGN.md §8):
 //!
 //! - the broker's journal is idle (every transaction committed or rolled
 //!   back), and the request either took effect or changed nothing (a failed

@@ -1,6 +1,6 @@
 //! Context-entry replacement, exactly as Xen's "VT-d: re-assign devices
 //! directly" (CVE-2022-26359): the new entry is computed from the old one and
-//! written over it without ever unmapping in between.
+//! written over it without ever unmapping in between (docs/DESIGN.md §6.4).
 //!
 //! With CMPXCHG16B the switch is one atomic store. Without it Xen's
 //! fallback runs: for a device without RMRR (or an entry that was not

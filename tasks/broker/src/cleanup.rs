@@ -1,8 +1,8 @@
-//! After commit, the source gives up what it held: its DID reference on
-//! the unit (or the quarantine pseudo-DID) and the RMRR ranges none of its
-//! other devices needs. Each action is idempotent (a release of what is not
-//! held, an unmap of what is not mapped, change nothing), so it is safe to
-//! repeat after any crash.
+//! After commit (docs/DESIGN.md §6.3, step 5), the source gives up what it
+//! held: its DID reference on the unit (or the quarantine pseudo-DID) and
+//! the RMRR pages none of its other devices needs. Each action is
+//! idempotent (a release of what is not held, an unmap of what is not
+//! mapped, change nothing), so it is safe to repeat after any crash.
 //!
 //! What a reader must know: a cleanup that does not succeed (its peer keeps
 //! dying, or refuses) is kept and retried at the next opportunity (before

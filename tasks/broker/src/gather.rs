@@ -1,7 +1,7 @@
-//! What a plan is made from, read from the peers before planning: the
-//! device's facts (cached in the books), what the hardware holds for each
-//! of its requester IDs, and the held neighbours sharing its bridge
-//! aliases with their own entries.
+//! What a plan is made from (docs/DESIGN.md §6.1), read from the peers
+//! before planning: the device's facts (cached in the books), what the
+//! hardware holds for each of its requester IDs, and the held neighbours
+//! sharing its bridge aliases with their own entries.
 //!
 //! What a reader must know: these are the only reads of a move; after them
 //! `plan` decides without a message, and `execute` only writes.

@@ -1,7 +1,7 @@
 //! The ownership broker: the books of which domain holds each device, and
 //! device moves run as transactions of IPC steps with compensations.
 //!
-//! A move reads like DESIGN.md section 6 ([`Broker::reassign`]): acquire a
+//! A move reads like docs/DESIGN.md §6 ([`Broker::reassign`]): acquire a
 //! DID, map the target's RMRRs, switch each requester ID's context entry in
 //! Xen's order, commit, clean up the source. Every forward step goes
 //! through [`Transaction::step`], which writes the step's undo (the

@@ -1,6 +1,6 @@
-//! A move as a plan: what one reassignment will do, decided from the
-//! device's facts, what the hardware holds and the books, without asking
-//! any peer. [`plan_move`] makes Xen's refusals, picks the mode flags,
+//! A move as a plan (docs/DESIGN.md §6.2): what one reassignment will do,
+//! decided from the device's facts, what the hardware holds and the books,
+//! without asking any peer. [`plan_move`] makes Xen's refusals, picks the mode flags,
 //! decides what each shared bridge alias does, and lists the forward steps
 //! (each a peer call with its compensation) and the cleanup after commit;
 //! `execute` only runs that list.
@@ -21,8 +21,8 @@
 //!    the undo journaled before it is sent, the exact undo from its reply,
 //!    and whether a refusal by the peer means it did nothing;
 //! 2. a variant of [`PlannedStep`] carrying its arguments, pushed by
-//!    [`plan_move`] at its place in the order (DESIGN.md, "Order of a
-//!    move");
+//!    [`plan_move`] at its place in the order (docs/DESIGN.md
+//!    §6.3, "Order of a move");
 //! 3. one arm in `execute::run_step` turning the variant into the step.
 //!
 //! If its undo goes to a peer the journal does not know yet, add that peer
@@ -433,8 +433,7 @@ pub fn cleanup_for(
 }
 
 /// Plans `request` in situation `s`: Xen's no-op and refusals, then
-/// the steps in Xen's order (DESIGN.md, "The reassignment
-/// transaction") and the cleanup.
+/// the steps in Xen's order (docs/DESIGN.md §6.3) and the cleanup.
 pub fn plan_move(request: &MoveRequest, s: &Situation<'_>) -> Result<Planned, BrokerError> {
     let facts = s.facts;
     let device = request.device;

@@ -1,4 +1,5 @@
-//! Recovery: the hardware's context entries are the truth.
+//! Recovery: the hardware's context entries are the truth (docs/DESIGN.md
+//! §7).
 //!
 //! After the broker restarts it replays an unfinished journal (undoing a
 //! running or rolling-back transaction, finishing a committed one's

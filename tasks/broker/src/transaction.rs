@@ -1,5 +1,6 @@
 //! A transaction: forward steps whose undos are journaled before each
-//! message is sent, and run backwards when a step fails.
+//! message is sent, and run backwards when a step fails (docs/DESIGN.md
+//! §7).
 //!
 //! Callers never write rollback code: [`Transaction::step`] returns
 //! `Err(StepFailed)` only after every owed undo has run (or failed after its
