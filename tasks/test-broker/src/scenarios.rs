@@ -154,6 +154,9 @@ fn direct_reassign_moves_dma_to_the_new_owner(rig: &mut Rig) -> Outcome {
     rig.landed_in(1, [0x55, 0x66])
 }
 
+/// Alone behind the bridge, the bridged edu (which has an RMRR) moves with
+/// both aliases: beyond Xen, as its own comment allows.
+#[cfg(not(feature = "shared-bridge"))]
 fn device_behind_bridge_reassigns_with_its_aliases(rig: &mut Rig) -> Outcome {
     rig.transfer(EDU_BRIDGED, [0x77, 0x88])?;
     rig.landed_in(0, [0x77, 0x88])?;
