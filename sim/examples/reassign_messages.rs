@@ -2,7 +2,7 @@
 //! (the simulator's traced transport) on QEMU's platform, for
 //! `cargo xtask bench`: one device of each kind the issue names (a PCIe
 //! endpoint, an endpoint with an RMRR, a legacy device behind a
-//! PCIe-to-PCI bridge), moved directly and the pre-seed two-step way.
+//! PCIe-to-PCI bridge), moved directly and the pre-XSA-400 two-step way.
 //!
 //! The count includes what the firmware broker does after every change
 //! (telling pci the owners that changed, `sync_pci_owners`). Prints `NAME VALUE` lines:
@@ -10,7 +10,7 @@
 //! (every message is one kernel IPC round trip, plus the client's own
 //! call) and `..._kernel_ipc_fused` (only pci and the supervisor are
 //! other tasks then), and `..._observer_violations` (for the two-step,
-//! the RMRR windows the seed closed).
+//! the RMRR windows Xen closed).
 
 use std::collections::BTreeMap;
 
@@ -19,11 +19,11 @@ use sim::machine::{with_machine, Op};
 use sim::{fixtures, Platform};
 use task_broker::Knobs;
 
-/// The devices of QEMU's matrix platform (see `sim/tests/seed_cases.rs`).
+/// The devices of QEMU's matrix platform (see `sim/tests/xsa400_cases.rs`).
 const DEVICES: [(&str, Bdf); 3] = [
     ("pcie_endpoint", bdf(0, 1, 0)),
     ("rmrr_endpoint", bdf(0, 0x1f, 2)),
-    ("bridged_legacy", bdf(1, 1, 0)),
+    ("bridged_legacy", bdf(2, 1, 0)),
 ];
 /// The broker's peers; the first three are fused into one task in the
 /// fused build.

@@ -1,7 +1,10 @@
-//! `cargo xtask sim [--seeds N] [--seed S] [--platform NAME]`: the fault
-//! matrix on QEMU's platform, then N seeds (default 20) of the random
-//! workload on every fixture platform (or one seed, or one platform); ends
-//! with the counts and exits non-zero on any invariant violation.
+//! `cargo xtask sim [--seeds N] [--seed S] [--platform NAME] [--double-stride K]`:
+//! the fault matrix on QEMU's platform, then the double-fault matrix (a
+//! second fault at every message of the recovery from each first fault;
+//! `--double-stride K` takes every K-th first and second fault only, 0
+//! skips it), then N seeds (default 20) of the random workload on every
+//! fixture platform (or one seed, or one platform); ends with the counts
+//! and exits non-zero on any invariant violation.
 //!
 //! `cargo xtask sim --dmar FILE...`: the same on any DMAR table instead of
 //! the fixtures (see [`crate::inspect`]): a few lines per file.
@@ -11,8 +14,9 @@ use std::time::Instant;
 use task_broker::Knobs;
 
 use crate::fixtures;
+use crate::machine::Outcome;
 use crate::platform::Platform;
-use crate::run::{load_fixtures, run_matrix, run_random};
+use crate::run::{load_fixtures, run_double_matrix_of, run_matrix, run_random, KINDS};
 
 /// Requests per seed.
 const REQUESTS: usize = 12;
@@ -22,7 +26,8 @@ const SEEDS: u64 = 20;
 const SHOWN: usize = 5;
 
 /// The command line, for errors.
-const USAGE: &str = "usage: sim [--seeds N] [--seed S] [--platform NAME] [--dmar FILE...]";
+const USAGE: &str =
+    "usage: sim [--seeds N] [--seed S] [--platform NAME | --dmar FILE...] [--double-stride K]";
 
 struct Args {
     first: u64,
@@ -30,6 +35,7 @@ struct Args {
     platform: Option<String>,
     /// Tables named with `--dmar`.
     dmar: Vec<String>,
+    double_stride: usize,
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
@@ -38,6 +44,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         seeds: SEEDS,
         platform: None,
         dmar: Vec::new(),
+        double_stride: 1,
     };
     let mut it = args.iter().peekable();
     while let Some(flag) = it.next() {
@@ -65,6 +72,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
                 a.seeds = 1;
             }
             "--platform" => a.platform = Some(value.clone()),
+            "--double-stride" => a.double_stride = usize::try_from(number()?).unwrap_or(usize::MAX),
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -90,12 +98,17 @@ pub fn cli(args: &[String]) -> i32 {
     }
     let start = Instant::now();
     let knobs = Knobs::default();
-    let (cells, matrix) = match fixtures::load(fixtures::QEMU).and_then(Platform::matrix) {
-        Ok(p) => run_matrix(&p, knobs),
+    let platform = match fixtures::load(fixtures::QEMU).and_then(Platform::matrix) {
+        Ok(p) => p,
         Err(e) => {
             eprintln!("sim: matrix platform: {e}");
             return 1;
         }
+    };
+    let (cells, matrix) = run_matrix(&platform, knobs);
+    let (double_cells, double) = match a.double_stride {
+        0 => (0, Outcome::default()),
+        k => run_double_matrix_of(&platform, &KINDS, knobs, (k, k)),
     };
     let fixtures = load_fixtures(a.platform.as_deref());
     if fixtures.parsed.is_empty() {
@@ -106,7 +119,12 @@ pub fn cli(args: &[String]) -> i32 {
         println!("skipped platform {name}: {why}");
     }
     let random = run_random(&fixtures, a.first, a.seeds, REQUESTS, knobs);
-    let violations: Vec<&String> = matrix.violations.iter().chain(&random.violations).collect();
+    let violations: Vec<&String> = matrix
+        .violations
+        .iter()
+        .chain(&double.violations)
+        .chain(&random.violations)
+        .collect();
     for v in violations.iter().take(SHOWN) {
         println!("VIOLATION {v}");
     }
@@ -115,13 +133,23 @@ pub fn cli(args: &[String]) -> i32 {
         fixtures.parsed.len(),
         fixtures.skipped.len()
     );
-    println!("fault matrix: {cells} cells");
+    println!("fault matrix: {cells} single-fault cells");
+    match a.double_stride {
+        0 => println!("double-fault matrix: skipped"),
+        1 => println!(
+            "double-fault matrix: {double_cells} cells (a second fault at every message of every recovery)"
+        ),
+        k => println!("double-fault matrix: {double_cells} cells (every {k}th first and second fault)"),
+    }
     println!("seeds: {} per platform from {}", a.seeds, a.first);
     println!(
         "simulated transactions: {}",
-        matrix.transactions + random.transactions
+        matrix.transactions + double.transactions + random.transactions
     );
-    println!("faults injected: {}", matrix.faults + random.faults);
+    println!(
+        "faults injected: {}",
+        matrix.faults + double.faults + random.faults
+    );
     println!("invariant violations: {}", violations.len());
     println!("time: {:.1} s", start.elapsed().as_secs_f64());
     i32::from(!violations.is_empty())

@@ -80,7 +80,7 @@ fn table_notes(dmar: &Dmar<'_>) -> (Vec<String>, Vec<String>) {
 
 /// A summary of the machine: units, devices by kind, RMRRs.
 fn machine_line(p: &Platform) -> String {
-    let of = |k: Kind| p.devices.iter().filter(|d| k.matches(d)).count();
+    let of = |k: Kind| p.devices.iter().filter(|d| k.matches(d, p)).count();
     let rmrrs: std::collections::BTreeSet<(u64, u64)> = p
         .devices
         .iter()
@@ -141,7 +141,7 @@ pub fn inspect(
     let present: Vec<Kind> = KINDS
         .iter()
         .copied()
-        .filter(|k| platform.find(|d| k.matches(d)).is_some())
+        .filter(|k| platform.find(|d| k.matches(d, &platform)).is_some())
         .collect();
     let (cells, matrix) = run_matrix_of(&platform, &present, knobs);
     out.lines.push(format!(

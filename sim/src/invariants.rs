@@ -1,5 +1,6 @@
 //! The invariants checked after every event, against the hardware (the
-//! models' memory and the ledger), domid's books and the broker's books:
+//! models' memory and the ledger), domid's books and the broker's books
+//! (docs/DESIGN.md §8):
 //!
 //! - the broker's journal is idle (every transaction committed or rolled
 //!   back), and the request either took effect or changed nothing (a failed
@@ -9,10 +10,15 @@
 //! - a bridge alias is present while any device using it is assigned;
 //! - no DID leaked or shared: each present entry carries its owner's DID in
 //!   domid's books, and domid holds no DID no entry uses;
-//! - DMA from each device lands in its owner's probe page, its quarantine
-//!   scratch page, or is blocked; an RMRR stays identity-mapped wherever
-//!   the device is, and no domain keeps an RMRR map none of its devices
-//!   needs.
+//! - DMA from each device, through every requester ID the hardware may
+//!   tag it with (its own, its phantom functions, and the bridge aliases it
+//!   shares with its neighbours), lands in its owner's probe page, a
+//!   quarantine scratch page, or is blocked; an RMRR stays identity-mapped
+//!   through each of them wherever the device is; no domain keeps an RMRR
+//!   map none of its devices needs;
+//! - no request changes what a device it did not move sees through any of
+//!   its requester IDs: not the move of a neighbour behind the same bridge,
+//!   not a rollback, not a recovery.
 //!
 //! (Disconnect windows and mixed states are checked store by store during
 //! the iommu's messages; see `transport`.)
@@ -20,7 +26,7 @@
 use std::collections::BTreeMap;
 
 use domid::DidAllocator;
-use idl_types::{Bdf, BrokerError, ContextState, Custody, UnitId};
+use idl_types::{Bdf, BrokerError, ContextState, Custody, DomainId, UnitId};
 use task_broker::TxState;
 use vtd::format::ContextEntry;
 
@@ -28,10 +34,94 @@ use crate::hardware::Owner;
 use crate::machine::{probe_page, Machine, Op, DOMAINS, PROBE_IOVA};
 use crate::platform::SimDevice;
 
+/// Where a DMA lands, as far as custody is concerned.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Landing {
+    /// Blocked (no translation, or a fault).
+    Blocked,
+    /// A domain's probe page.
+    Domain(DomainId),
+    /// Some device's quarantine scratch page (any: each is a sink).
+    Scratch,
+    /// Anywhere else.
+    Elsewhere(u64),
+}
+
+/// What a device sees through one requester ID: where its probe DMA lands
+/// and whether each of its RMRR pages is identity-mapped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct View {
+    /// The probe DMA.
+    pub probe: Landing,
+    /// Each RMRR's first page, identity-mapped or not.
+    pub rmrrs: Vec<bool>,
+}
+
 /// The hardware's custody of every device, before a request.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
     devices: BTreeMap<Bdf, (Option<Custody>, Vec<ContextEntry>)>,
+    /// What each device sees through every requester ID it may use (an
+    /// unassigned device, which does not master, only through its own).
+    views: BTreeMap<Bdf, Vec<(Bdf, View)>>,
+}
+
+/// Where a DMA landing at `addr` is.
+fn landing(m: &Machine<'_, '_, '_>, addr: Option<u64>) -> Landing {
+    let Some(addr) = addr else {
+        return Landing::Blocked;
+    };
+    if let Some((domain, _)) = DOMAINS.iter().find(|(d, _)| probe_page(*d) == addr) {
+        return Landing::Domain(*domain);
+    }
+    let scratch =
+        m.hw.ledger
+            .borrow()
+            .quarantines
+            .iter()
+            .flatten()
+            .any(|q| q.scratch == addr);
+    if scratch {
+        Landing::Scratch
+    } else {
+        Landing::Elsewhere(addr)
+    }
+}
+
+/// The requester IDs `d` may DMA with while it is in `custody`.
+fn used_rids(d: &SimDevice, custody: Option<Custody>) -> Vec<Bdf> {
+    match custody {
+        Some(Custody::Unassigned) => d.own_rids().collect(),
+        _ => d.rids.clone(),
+    }
+}
+
+/// The pages of an RMRR the checks sample: its first and its last (two
+/// RMRRs may overlap in part, so both ends matter).
+fn rmrr_pages(r: &idl_types::MemRange) -> [u64; 2] {
+    [r.base & !0xfff, r.end.max(r.base) & !0xfff]
+}
+
+/// Whether `r` covers the page at `page`.
+fn covers(r: &idl_types::MemRange, page: u64) -> bool {
+    let [first, last] = rmrr_pages(r);
+    first <= page && page <= last
+}
+
+/// What `d` sees through `rid`.
+fn view(m: &Machine<'_, '_, '_>, d: &SimDevice, rid: Bdf) -> View {
+    View {
+        probe: landing(m, m.hw.dma(d.unit, rid, PROBE_IOVA)),
+        rmrrs: d
+            .rmrrs
+            .iter()
+            .map(|r| {
+                rmrr_pages(r)
+                    .into_iter()
+                    .all(|page| m.hw.dma(d.unit, rid, page) == Some(page))
+            })
+            .collect(),
+    }
 }
 
 /// The custody a device's own entries give it (`None`: they disagree or
@@ -80,7 +170,20 @@ impl Snapshot {
                 (d.bdf, (custody_of(m, d).ok(), entries))
             })
             .collect();
-        Snapshot { devices }
+        let views = m
+            .platform
+            .devices
+            .iter()
+            .map(|d| {
+                let custody = custody_of(m, d).ok();
+                let seen = used_rids(d, custody)
+                    .into_iter()
+                    .map(|rid| (rid, view(m, d, rid)))
+                    .collect();
+                (d.bdf, seen)
+            })
+            .collect();
+        Snapshot { devices, views }
     }
 }
 
@@ -168,7 +271,7 @@ fn check_aliases(m: &Machine<'_, '_, '_>, custody: &BTreeMap<Bdf, Custody>, bad:
 fn check_dids(m: &Machine<'_, '_, '_>, custody: &BTreeMap<Bdf, Custody>, bad: &mut Vec<String>) {
     let found = m.servers.with_dids(|dids| {
         let mut bad = Vec::new();
-        if !dids.is_seeded() {
+        if !dids.is_rebuilt() {
             return bad;
         }
         for (u, _) in m.hw.models.iter().enumerate() {
@@ -247,24 +350,41 @@ fn check_dma(m: &Machine<'_, '_, '_>, custody: &BTreeMap<Bdf, Custody>, bad: &mu
             continue;
         };
         let expected = match c {
-            Custody::Domain(x) => Some(probe_page(*x)),
-            Custody::Quarantined => m.hw.scratch(d.unit, d.bdf),
-            Custody::Unassigned => None,
+            Custody::Domain(x) => Landing::Domain(*x),
+            Custody::Quarantined => Landing::Scratch,
+            Custody::Unassigned => Landing::Blocked,
         };
-        for rid in d.own_rids() {
-            let got = m.hw.dma(d.unit, rid, PROBE_IOVA);
-            if got != expected {
+        for rid in used_rids(d, Some(*c)) {
+            let seen = view(m, d, rid);
+            let alias = if d.own_rids().any(|r| r == rid) {
+                ""
+            } else {
+                " (a bridge alias)"
+            };
+            if seen.probe != expected {
                 bad.push(format!(
-                    "DMA of {rid} ({c:?}) at {PROBE_IOVA:#x} reached {got:x?}, expected {expected:x?}"
+                    "DMA of {} ({c:?}) through {rid}{alias} at {PROBE_IOVA:#x} landed {:?}, expected {expected:?}",
+                    d.bdf, seen.probe
                 ));
+            }
+            if *c == Custody::Quarantined && rid == d.bdf {
+                let own = m.hw.dma(d.unit, rid, PROBE_IOVA);
+                if own != m.hw.scratch(d.unit, d.bdf) {
+                    bad.push(format!(
+                        "{} is quarantined but its DMA reached {own:x?}, not its own scratch page",
+                        d.bdf
+                    ));
+                }
             }
             if *c == Custody::Unassigned {
                 continue;
             }
-            for r in &d.rmrrs {
-                let page = r.base & !0xfff;
-                if m.hw.dma(d.unit, rid, page) != Some(page) {
-                    bad.push(format!("{rid} ({c:?}) lost its RMRR page {page:#x}"));
+            for (r, mapped) in d.rmrrs.iter().zip(seen.rmrrs) {
+                if !mapped {
+                    bad.push(format!(
+                        "{} ({c:?}) lost its RMRR {:#x}..={:#x} through {rid}{alias}",
+                        d.bdf, r.base, r.end
+                    ));
                 }
             }
         }
@@ -280,7 +400,7 @@ fn check_rmrr_maps(
         .platform
         .devices
         .iter()
-        .flat_map(|d| d.rmrrs.iter().map(|r| r.base & !0xfff))
+        .flat_map(|d| d.rmrrs.iter().flat_map(rmrr_pages))
         .collect();
     pages.sort();
     pages.dedup();
@@ -288,7 +408,7 @@ fn check_rmrr_maps(
         for page in &pages {
             let needed = m.platform.devices.iter().any(|d| {
                 custody.get(&d.bdf) == Some(&Custody::Domain(domain))
-                    && d.rmrrs.iter().any(|r| r.base <= *page && *page <= r.end)
+                    && d.rmrrs.iter().any(|r| covers(r, *page))
             });
             for (u, _) in m.hw.models.iter().enumerate() {
                 let unit = UnitId(u as u8);
@@ -339,6 +459,13 @@ fn check_request(
                     "{device} was not asked for but went from {was:?} to {now:?}"
                 ));
             }
+            let seen_before = before.views.get(device);
+            let seen_now = after.views.get(device);
+            if seen_before != seen_now {
+                bad.push(format!(
+                    "{device} was not asked for but what it sees changed: {seen_before:?} -> {seen_now:?}"
+                ));
+            }
             continue;
         }
         let allowed = [*was, target, Some(Custody::Quarantined)];
@@ -349,6 +476,11 @@ fn check_request(
         }
         if result.is_ok() && now != target {
             bad.push(format!("{device} committed but is {now:?}, not {target:?}"));
+        }
+        if result.is_err() && now == target && now != *was && !m.ctl.borrow().committed {
+            bad.push(format!(
+                "{device} is at {now:?} though the move failed ({result:?}) and never committed"
+            ));
         }
         let rollback_failed = now == Some(Custody::Quarantined)
             && target != now

@@ -16,7 +16,7 @@ use idl_runtime::abi::TaskId;
 use idl_runtime::InProcess;
 use idl_types::{Access, Bdf, BrokerError, Custody, DomainId, TaskIndex};
 use task_broker::{
-    Broker, Config, DeviceConfig, DomainConfig, Knobs, PeerIds, Peers, JOURNAL_BYTES,
+    Broker, Config, DeviceConfig, DomainConfig, DomainMap, Knobs, PeerIds, Peers, JOURNAL_BYTES,
 };
 
 use crate::hardware::Hardware;
@@ -35,6 +35,11 @@ pub const DOMAINS: [(DomainId, &str); 3] = [
 pub const OPERATOR: &str = "console";
 /// Every domain maps this I/O address to its own probe page.
 pub const PROBE_IOVA: u64 = 0x10_0000;
+/// Rounds of recovery after a request (each a restart or a death handled;
+/// a fault strikes at most twice).
+const RECOVERY_ROUNDS: usize = 8;
+/// The probe page's size.
+const PROBE_BYTES: u64 = 0x1000;
 
 /// The physical page a domain's probe IOVA reaches.
 pub fn probe_page(domain: DomainId) -> u64 {
@@ -241,7 +246,19 @@ impl<'a, 's, 'h> Machine<'a, 's, 'h> {
             operators: &operators,
         };
         let peers = Peers::new(self.transport.clone(), ids(self.system));
-        let mut broker = Broker::start(peers, store, &config).map_err(|e| format!("{e}"))?;
+        // The broker knows each domain's memory (the probe page), as the
+        // firmware's knows app.toml's maps.
+        let maps: Vec<DomainMap> = DOMAINS
+            .iter()
+            .map(|&(domain, _)| DomainMap {
+                domain,
+                iova: PROBE_IOVA,
+                phys: probe_page(domain),
+                bytes: PROBE_BYTES,
+            })
+            .collect();
+        let mut broker =
+            Broker::start_with_memory(peers, store, &config, &maps).map_err(|e| format!("{e}"))?;
         // As the firmware broker does at start: the deaths after its
         // journal's cursor (those no broker handled, or one a dead broker
         // was handling) are handled now.
@@ -269,10 +286,13 @@ impl<'a, 's, 'h> Machine<'a, 's, 'h> {
             .expect("the broker runs between requests")
     }
 
-    /// Watches every present RMRR device's own requester IDs (samples of
-    /// each RMRR: first, middle and last page) and every other device's
-    /// (for mixed states only).
+    /// Watches every requester ID of every device, its bridge aliases
+    /// included (samples of each RMRR of a device present at boot: first,
+    /// middle and last page, through every ID it may DMA with; the others
+    /// for mixed states only).
     fn watch_rmrr_devices(&self) {
+        let mut watched: std::collections::BTreeMap<(idl_types::UnitId, Bdf), Vec<u64>> =
+            std::collections::BTreeMap::new();
         for d in &self.platform.devices {
             let present = self.hw.entry(d.unit, d.bdf).present;
             let mut pages = Vec::new();
@@ -283,20 +303,36 @@ impl<'a, 's, 'h> Machine<'a, 's, 'h> {
                     let middle = (first + (last - first) / 2) & !0xfff;
                     pages.extend([first, middle, last]);
                 }
-                pages.dedup();
             }
-            for rid in d.own_rids() {
-                self.hw.watch(d.unit, rid, &pages);
+            for &rid in &d.rids {
+                watched
+                    .entry((d.unit, rid))
+                    .or_default()
+                    .extend(pages.iter().copied());
             }
+        }
+        for ((unit, rid), mut pages) in watched {
+            pages.sort_unstable();
+            pages.dedup();
+            self.hw.watch(unit, rid, &pages);
         }
     }
 
     /// Makes one request with at most one planned fault, restarts whoever
     /// died, and checks the invariants.
     pub fn step(&mut self, op: Op, fault: Option<Fault>) {
-        self.ctl.borrow_mut().arm(fault);
+        self.step_twice(op, fault, None);
+    }
+
+    /// [`Machine::step`] with a second fault during the recovery from the
+    /// first (see [`crate::transport::Control::second`]).
+    pub fn step_twice(&mut self, op: Op, fault: Option<Fault>, second: Option<Fault>) {
+        self.ctl.borrow_mut().arm_twice(fault, second);
         let before = Snapshot::take(self);
-        let label = format!("{op:?} fault {fault:?}");
+        let label = match second {
+            None => format!("{op:?} fault {fault:?}"),
+            Some(s) => format!("{op:?} fault {fault:?} then in recovery {s:?}"),
+        };
         self.history.push(label.clone());
         let operator = index(OPERATOR);
         let b = self.broker();
@@ -327,33 +363,52 @@ impl<'a, 's, 'h> Machine<'a, 's, 'h> {
         self.check(&label, Some((op, before, result)));
     }
 
-    /// After a request: a dead broker restarts from its journal store; a
-    /// restarted peer is reported to the broker (the supervisor's word).
+    /// After a request: a dead broker (or one whose journal failed, which
+    /// the firmware restarts) restarts from its journal store; a restarted
+    /// peer is reported to the broker (the supervisor's word). Recovery
+    /// repeats while it is itself struck (a second fault: the broker dying
+    /// in its replay, a peer dying as the broker rebuilds from it).
     fn recover(&mut self) {
-        let (dead, killed, fired) = {
+        {
             let mut c = self.ctl.borrow_mut();
-            let dead = c.broker_dead;
-            c.broker_dead = false;
             c.fault = None;
-            (dead, std::mem::take(&mut c.killed), c.fired)
-        };
-        if fired {
-            self.out.faults += 1;
-        }
-        if dead {
-            if let Some(old) = self.broker.take() {
-                if let Err(e) = self.start_broker(old.into_store()) {
-                    self.out
-                        .violations
-                        .push(format!("broker did not restart: {e}"));
-                }
+            if c.fired {
+                self.out.faults += 1;
             }
         }
-        if !killed.is_empty() {
-            // The supervisor logged each death; the broker pulls and
-            // handles them as the firmware's does after the notification.
-            self.broker().poll_deaths();
+        for _ in 0..RECOVERY_ROUNDS {
+            let broken = self.broker.as_ref().is_some_and(|b| b.journal_broken());
+            let (dead, killed) = {
+                let mut c = self.ctl.borrow_mut();
+                let dead = c.broker_dead || broken;
+                c.broker_dead = false;
+                c.journal_refusing = false;
+                (dead, std::mem::take(&mut c.killed))
+            };
+            if !dead && killed.is_empty() {
+                break;
+            }
+            if dead {
+                if let Some(old) = self.broker.take() {
+                    if let Err(e) = self.start_broker(old.into_store()) {
+                        self.out
+                            .violations
+                            .push(format!("broker did not restart: {e}"));
+                        return;
+                    }
+                }
+            } else {
+                // The supervisor logged each death; the broker pulls and
+                // handles them as the firmware's does after the
+                // notification (a restarted broker did at its start).
+                self.broker().poll_deaths();
+            }
         }
+        let mut c = self.ctl.borrow_mut();
+        if c.second_fired {
+            self.out.faults += 1;
+        }
+        c.second = None;
     }
 
     /// Checks every invariant, recording violations with the history.

@@ -13,7 +13,7 @@
 //!   and the broker see the same facts.
 
 use std::fmt;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use acpi::dmar::ScopeType;
 use acpi::extra_rmrr::{ExtraRmrr, PciAddress};
@@ -41,6 +41,97 @@ const EXTRA_RMRR_BASE: u64 = 0x0f_0000_0000;
 const EXTRA_RMRR_LEN: u64 = 0x2000;
 /// Distance between two configured RMRRs.
 const EXTRA_RMRR_STRIDE: u64 = 0x1_0000;
+/// The matrix machine's extra pcie-pci-bridge with one device behind it.
+const MATRIX_LONE_BRIDGE: u8 = 4;
+/// The one whose device has an RMRR.
+const MATRIX_LONE_RMRR_BRIDGE: u8 = 5;
+/// Offset of the first remapping structure in a DMAR table.
+const DMAR_STRUCTURES: usize = 48;
+/// Offsets of the table length and checksum in an ACPI header.
+const ACPI_LENGTH: usize = 4;
+const ACPI_CHECKSUM: usize = 9;
+/// Offset of a remapping structure's length.
+const STRUCTURE_LENGTH: usize = 2;
+/// A device scope of type 2 (PCI sub-hierarchy) with a one-hop path.
+const BRIDGE_SCOPE_TYPE: u8 = 2;
+const BRIDGE_SCOPE_LEN: u8 = 8;
+
+/// A firmware RMRR to add to a DMAR table: its range (inclusive end) and
+/// the path of the one endpoint it names, from bus 0 (each hop a (device,
+/// function) pair).
+#[derive(Clone, Debug)]
+pub struct FirmwareRmrr {
+    /// First byte.
+    pub base: u64,
+    /// Last byte.
+    pub end: u64,
+    /// The path from bus 0.
+    pub path: Vec<(u8, u8)>,
+}
+
+/// Bytes of an RMRR structure before its scopes.
+const RMRR_HEADER_LEN: usize = 24;
+/// Remapping structure type of an RMRR.
+const RMRR_TYPE: u16 = 1;
+/// Device scope type of a PCI endpoint.
+const ENDPOINT_SCOPE_TYPE: u8 = 1;
+
+/// `dmar` with `rmrrs` appended as RMRR structures (segment 0), length and
+/// checksum fixed.
+pub fn with_rmrrs(dmar: &[u8], rmrrs: &[FirmwareRmrr]) -> Result<Vec<u8>, String> {
+    let mut out = dmar.to_vec();
+    for r in rmrrs {
+        let scope_len = 6 + 2 * r.path.len();
+        let len = u16::try_from(RMRR_HEADER_LEN + scope_len).map_err(|_| "RMRR too long")?;
+        out.extend(RMRR_TYPE.to_le_bytes());
+        out.extend(len.to_le_bytes());
+        out.extend([0, 0, 0, 0]);
+        out.extend(r.base.to_le_bytes());
+        out.extend(r.end.to_le_bytes());
+        out.extend([ENDPOINT_SCOPE_TYPE, scope_len as u8, 0, 0, 0, 0]);
+        for &(device, function) in &r.path {
+            out.extend([device, function]);
+        }
+    }
+    fix_length_and_checksum(&mut out)?;
+    Ok(out)
+}
+
+fn fix_length_and_checksum(out: &mut [u8]) -> Result<(), String> {
+    let total = u32::try_from(out.len()).map_err(|_| "DMAR too long")?;
+    out[ACPI_LENGTH..ACPI_LENGTH + 4].copy_from_slice(&total.to_le_bytes());
+    out[ACPI_CHECKSUM] = 0;
+    let sum = out.iter().fold(0u8, |a, b| a.wrapping_add(*b));
+    out[ACPI_CHECKSUM] = sum.wrapping_neg();
+    Ok(())
+}
+
+/// `dmar` with a bridge scope (PCI sub-hierarchy) for `00:slot.0` of each
+/// `slots` appended to its first DRHD, lengths and checksum fixed: what
+/// QEMU 7.2 emits for a pcie-pci-bridge there (each bridge has its own
+/// scope, as 00:03.0 has).
+pub fn with_bridge_scopes(dmar: &[u8], slots: &[u8]) -> Result<Vec<u8>, String> {
+    let bad = || "DMAR table too short for a DRHD".to_string();
+    let drhd_len = dmar
+        .get(DMAR_STRUCTURES + STRUCTURE_LENGTH..DMAR_STRUCTURES + STRUCTURE_LENGTH + 2)
+        .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))
+        .ok_or_else(bad)?;
+    let end = DMAR_STRUCTURES + drhd_len;
+    if end > dmar.len() {
+        return Err(bad());
+    }
+    let mut out = dmar[..end].to_vec();
+    for &slot in slots {
+        out.extend([BRIDGE_SCOPE_TYPE, BRIDGE_SCOPE_LEN, 0, 0, 0, 0, slot, 0]);
+    }
+    out.extend(&dmar[end..]);
+    let grown = slots.len() * usize::from(BRIDGE_SCOPE_LEN);
+    let new_drhd = u16::try_from(drhd_len + grown).map_err(|_| "DRHD too long")?;
+    out[DMAR_STRUCTURES + STRUCTURE_LENGTH..DMAR_STRUCTURES + STRUCTURE_LENGTH + 2]
+        .copy_from_slice(&new_drhd.to_le_bytes());
+    fix_length_and_checksum(&mut out)?;
+    Ok(out)
+}
 
 /// The config space of a simulated machine: one fake config space of up
 /// to [`FUNCTIONS`] functions (hundreds of KiB), shared by every clone
@@ -49,12 +140,12 @@ const EXTRA_RMRR_STRIDE: u64 = 0x1_0000;
 /// the whole space onto the stack each time, and no clone sees another's
 /// writes, as when each had its own copy.
 #[derive(Clone, Debug)]
-pub struct Config(Rc<FakeConfig<FUNCTIONS>>);
+pub struct Config(Arc<FakeConfig<FUNCTIONS>>);
 
 impl Config {
     /// The config space `fake`.
     pub fn new(fake: FakeConfig<FUNCTIONS>) -> Config {
-        Config(Rc::new(fake))
+        Config(Arc::new(fake))
     }
 }
 
@@ -69,13 +160,13 @@ impl ConfigAccess for Config {
         self.0.read32(bdf, offset)
     }
     fn write8(&mut self, bdf: pci::Bdf, offset: u16, value: u8) -> Result<(), AccessError> {
-        Rc::make_mut(&mut self.0).write8(bdf, offset, value)
+        Arc::make_mut(&mut self.0).write8(bdf, offset, value)
     }
     fn write16(&mut self, bdf: pci::Bdf, offset: u16, value: u16) -> Result<(), AccessError> {
-        Rc::make_mut(&mut self.0).write16(bdf, offset, value)
+        Arc::make_mut(&mut self.0).write16(bdf, offset, value)
     }
     fn write32(&mut self, bdf: pci::Bdf, offset: u16, value: u32) -> Result<(), AccessError> {
-        Rc::make_mut(&mut self.0).write32(bdf, offset, value)
+        Arc::make_mut(&mut self.0).write32(bdf, offset, value)
     }
 }
 /// The acpi server over a platform.
@@ -145,7 +236,7 @@ pub struct Platform {
     /// IOMMU units the table declares (the iommu drives the first
     /// [`MAX_UNITS`]).
     pub units: usize,
-    /// Whether the CPU has CMPXCHG16B (else the seed's fallback is used).
+    /// Whether the CPU has CMPXCHG16B (else Xen's fallback is used).
     pub cx16: bool,
     /// The movable devices.
     pub devices: Vec<SimDevice>,
@@ -426,21 +517,35 @@ impl Platform {
         b.finish(cx16)
     }
 
-    /// The platform of the fault matrix: QEMU's DMAR with its
-    /// pcie-pci-bridge, and one device of each kind the seed treats apart:
-    /// PCIe endpoint 00:01.0, endpoint with an RMRR 00:1f.2, legacy device
-    /// 01:01.0, legacy device with an RMRR 01:02.0, endpoint with phantom
-    /// functions 00:02.0 (stride 4).
+    /// The platform of the fault matrix: QEMU's DMAR as QEMU emits it for
+    /// a machine with two more pcie-pci-bridges (00:04.0 and 00:05.0, see
+    /// [`with_bridge_scopes`]), and one device of each kind Xen treats
+    /// apart: PCIe endpoint 00:01.0, endpoint with an RMRR 00:1f.2,
+    /// endpoint with phantom functions 00:02.0 (stride 4); behind QEMU's
+    /// bridge 00:03.0 two conventional devices sharing its aliases, 01:01.0
+    /// and 01:02.0 with an RMRR; alone behind their bridges, conventional
+    /// 02:01.0 and 03:01.0 with an RMRR.
     pub fn matrix(dmar: Vec<u8>) -> Result<Platform, String> {
+        Platform::matrix_with(dmar, &[])
+    }
+
+    /// [`Platform::matrix`] with firmware RMRRs added to the table.
+    pub fn matrix_with(dmar: Vec<u8>, rmrrs: &[FirmwareRmrr]) -> Result<Platform, String> {
+        let dmar = with_bridge_scopes(&dmar, &[MATRIX_LONE_BRIDGE, MATRIX_LONE_RMRR_BRIDGE])?;
+        let dmar = with_rmrrs(&dmar, rmrrs)?;
         let mut b = Builder::from_dmar("qemu", dmar, |_| true)?;
-        let bus = b
-            .layout()
-            .get((0, 3, 0))
-            .and_then(Role::secondary)
-            .ok_or("QEMU's pcie-pci-bridge is not at 00:03.0")?;
-        b.layout.endpoint((bus, 2, 0), true);
+        let secondary = |b: &Builder, slot: u8| {
+            b.layout()
+                .get((0, slot, 0))
+                .and_then(Role::secondary)
+                .ok_or(format!("no pcie-pci-bridge at 00:{slot:02x}.0"))
+        };
+        let shared = secondary(&b, 3)?;
+        let lone_rmrr = secondary(&b, MATRIX_LONE_RMRR_BRIDGE)?;
+        b.layout.endpoint((shared, 2, 0), true);
         b.add_extra_rmrr((0, 0x1f, 2));
-        b.add_extra_rmrr((bus, 2, 0));
+        b.add_extra_rmrr((shared, 2, 0));
+        b.add_extra_rmrr((lone_rmrr, 1, 0));
         if !b.add_phantoms((0, 2, 0), 1) {
             return Err("00:02.0 cannot take phantom functions".into());
         }

@@ -1,6 +1,6 @@
 //! What the simulator runs: the exhaustive fault matrix (every killable
-//! task at every message boundary, and a torn write of every journal
-//! write, of one reassignment of each device kind) and the seeded random
+//! task at every message boundary, and a torn or refused write of every
+//! journal write, of one reassignment of each device kind) and the seeded random
 //! workload on every fixture platform.
 //!
 //! A violation carries the seed, the platform and the request history, and
@@ -23,34 +23,46 @@ pub enum Kind {
     Endpoint,
     /// A PCIe endpoint with an RMRR.
     EndpointWithRmrr,
-    /// A conventional device behind a PCIe-to-PCI bridge.
+    /// A conventional device alone behind a PCIe-to-PCI bridge.
     Legacy,
-    /// The same with an RMRR.
+    /// The same with an RMRR (custody moves it, beyond Xen).
     LegacyWithRmrr,
+    /// A conventional device sharing its bridge with another.
+    SharedLegacy,
+    /// The same with an RMRR (Xen refuses to move it).
+    SharedLegacyWithRmrr,
     /// An endpoint with phantom functions.
     Phantom,
 }
 
 /// Every kind.
-pub const KINDS: [Kind; 5] = [
+pub const KINDS: [Kind; 7] = [
     Kind::Endpoint,
     Kind::EndpointWithRmrr,
     Kind::Legacy,
     Kind::LegacyWithRmrr,
+    Kind::SharedLegacy,
+    Kind::SharedLegacyWithRmrr,
     Kind::Phantom,
 ];
 
 impl Kind {
-    /// Whether `d` is of this kind.
-    pub fn matches(self, d: &SimDevice) -> bool {
-        let legacy = d.kind == DeviceKind::LegacyEndpoint;
+    /// Whether `d`, on `platform`, is of this kind.
+    pub fn matches(self, d: &SimDevice, platform: &Platform) -> bool {
+        let legacy = d.kind == DeviceKind::LegacyEndpoint && d.aliases().count() == 2;
         let rmrr = !d.rmrrs.is_empty();
         let phantom = d.phantoms().next().is_some();
+        let shared = platform
+            .devices
+            .iter()
+            .any(|o| o.bdf != d.bdf && o.aliases().any(|a| d.aliases().any(|b| a == b)));
         match self {
             Kind::Endpoint => !legacy && !rmrr && !phantom,
             Kind::EndpointWithRmrr => !legacy && rmrr && !phantom,
-            Kind::Legacy => legacy && !rmrr && d.aliases().count() == 2,
-            Kind::LegacyWithRmrr => legacy && rmrr && d.aliases().count() == 2,
+            Kind::Legacy => legacy && !rmrr && !shared,
+            Kind::LegacyWithRmrr => legacy && rmrr && !shared,
+            Kind::SharedLegacy => legacy && !rmrr && shared,
+            Kind::SharedLegacyWithRmrr => legacy && rmrr && shared,
             Kind::Phantom => phantom && !rmrr,
         }
     }
@@ -93,6 +105,7 @@ pub fn matrix_faults(messages: usize, writes: usize) -> Vec<Fault> {
         for keep in [1, 40] {
             faults.push(Fault::TornWrite { write, keep });
         }
+        faults.push(Fault::JournalRefuses { write });
     }
     faults
 }
@@ -109,7 +122,7 @@ pub fn run_matrix_of(platform: &Platform, kinds: &[Kind], knobs: Knobs) -> (usiz
     let mut total = Outcome::default();
     let mut cells = 0;
     for &kind in kinds {
-        let Some(device) = platform.find(|d| kind.matches(d)).map(|d| d.bdf) else {
+        let Some(device) = platform.find(|d| kind.matches(d, platform)).map(|d| d.bdf) else {
             total
                 .violations
                 .push(format!("{}: no device of kind {kind:?}", platform.name));
@@ -147,6 +160,149 @@ pub fn run_matrix_of(platform: &Platform, kinds: &[Kind], knobs: Knobs) -> (usiz
     (cells, total)
 }
 
+/// The second faults of the double matrix after a first fault whose
+/// recovery sent `messages` messages: every killable task, before or after
+/// each of them.
+pub fn recovery_faults(messages: usize) -> Vec<Fault> {
+    let mut faults = Vec::new();
+    for task in KILLABLE {
+        for message in 0..messages {
+            for after in [false, true] {
+                faults.push(Fault::Message {
+                    task,
+                    message,
+                    after,
+                });
+            }
+        }
+    }
+    faults
+}
+
+/// The double-fault matrix on `platform` for `kinds`: for every cell of
+/// [`run_matrix_of`], the recovery that follows its fault (the rest of the
+/// request's rollback, the broker's restart and replay, the handling of the
+/// deaths: iommu takeover, books rebuilt, domid rebuilt, pci told) is
+/// measured, and a second fault strikes at every one of its message
+/// boundaries ([`recovery_faults`]); then a fault-free move back. Only
+/// every `stride.0`-th first fault and every `stride.1`-th second fault is
+/// taken ((1, 1): all). First faults run in parallel, one machine per cell.
+/// Returns (double-fault cells, outcome).
+pub fn run_double_matrix_of(
+    platform: &Platform,
+    kinds: &[Kind],
+    knobs: Knobs,
+    stride: (usize, usize),
+) -> (usize, Outcome) {
+    let mut total = Outcome::default();
+    let mut cells = 0;
+    for &kind in kinds {
+        let Some(device) = platform.find(|d| kind.matches(d, platform)).map(|d| d.bdf) else {
+            total
+                .violations
+                .push(format!("{}: no device of kind {kind:?}", platform.name));
+            continue;
+        };
+        let (messages, writes) = match measure(platform, device, knobs) {
+            Ok(n) => n,
+            Err(e) => {
+                total.violations.push(e);
+                continue;
+            }
+        };
+        let Some(home) = initial_domain(platform, device) else {
+            continue;
+        };
+        let firsts: Vec<Fault> = matrix_faults(messages, writes)
+            .into_iter()
+            .step_by(stride.0.max(1))
+            .collect();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = firsts.len().div_ceil(threads).max(1);
+        let results: Vec<(usize, Outcome)> = std::thread::scope(|scope| {
+            let workers: Vec<_> = firsts
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        let mut out = (0, Outcome::default());
+                        for &first in part {
+                            let (n, o) = double_cells(
+                                platform,
+                                knobs,
+                                (kind, device, home),
+                                first,
+                                stride.1,
+                            );
+                            out.0 += n;
+                            out.1.absorb(o);
+                        }
+                        out
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join().unwrap_or_else(|_| {
+                        let mut o = Outcome::default();
+                        o.violations.push(format!("{kind:?}: a worker panicked"));
+                        (0, o)
+                    })
+                })
+                .collect()
+        });
+        for (n, o) in results {
+            cells += n;
+            total.absorb(o);
+        }
+    }
+    (cells, total)
+}
+
+/// Every `stride`-th double-fault cell after one first fault: (cells,
+/// outcome).
+fn double_cells(
+    platform: &Platform,
+    knobs: Knobs,
+    (kind, device, home): (Kind, Bdf, DomainId),
+    first: Fault,
+    stride: usize,
+) -> (usize, Outcome) {
+    let op = Op::Reassign(device, DomainId(3));
+    let mut total = Outcome::default();
+    let recovery = with_machine(platform, knobs, |m| {
+        m.step(op, Some(first));
+        m.ctl.borrow().recovery_sent
+    });
+    let recovery = match recovery {
+        Ok(n) => n,
+        Err(e) => {
+            total.violations.push(e);
+            return (0, total);
+        }
+    };
+    let mut cells = 0;
+    for second in recovery_faults(recovery).into_iter().step_by(stride.max(1)) {
+        cells += 1;
+        let run = with_machine(platform, knobs, |m| {
+            m.step_twice(op, Some(first), Some(second));
+            m.step(Op::Reassign(device, home), None);
+            if m.last != Some(Ok(())) {
+                let last = m.last;
+                m.out.violations.push(format!(
+                    "{kind:?} {device}: after {first:?} then {second:?} it could not be moved back: {last:?}"
+                ));
+            }
+            std::mem::take(&mut m.out)
+        });
+        match run {
+            Ok(o) => total.absorb(o),
+            Err(e) => total.violations.push(e),
+        }
+    }
+    (cells, total)
+}
+
 /// A seeded workload of `len` requests, a third of them with a fault.
 pub fn workload(platform: &Platform, seed: u64, len: usize) -> Vec<(Op, Option<Fault>)> {
     let mut rng = Rng::new(seed ^ Rng::hash(&platform.name).rotate_left(7));
@@ -174,6 +330,9 @@ pub fn workload(platform: &Platform, seed: u64, len: usize) -> Vec<(Op, Option<F
                     task: KILLABLE[rng.below(KILLABLE.len())],
                     message: rng.below(24),
                     after: rng.chance(2),
+                }),
+                2 if rng.chance(4) => Some(Fault::JournalRefuses {
+                    write: rng.below(30),
                 }),
                 2 => Some(Fault::TornWrite {
                     write: rng.below(30),

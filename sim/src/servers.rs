@@ -230,8 +230,8 @@ impl<'h> Servers<'h> {
                 .replace(task_iommu::iommu::Endpoint(iommu(self.hw)?)),
             "domid" => {
                 // What the dying domid granted (a DID acquired just before
-                // its death) is the truth its reseed will restore: the
-                // observer keeps it until the new instance is seeded.
+                // its death) is the truth its rebuild will restore: the
+                // observer keeps it until the new instance is rebuilt.
                 self.register_observer();
                 self.domid.replace(domid::domid::Endpoint(domid_server()))
             }
@@ -257,7 +257,7 @@ impl<'h> Servers<'h> {
     }
 
     /// Tells the hardware's observer which DID every domain uses on each
-    /// unit, as domid's books say (nothing while domid is unseeded: the
+    /// unit, as domid's books say (nothing while domid is not rebuilt: the
     /// observer keeps what it knew).
     pub fn register_observer(&self) {
         self.hw.register_domains(|unit, domain| {

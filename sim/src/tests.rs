@@ -5,7 +5,7 @@ use task_broker::Knobs;
 
 use crate::fixtures;
 use crate::platform::Platform;
-use crate::run::run_matrix;
+use crate::run::{run_matrix_of, Kind};
 
 fn matrix_platform() -> Platform {
     fixtures::load(fixtures::QEMU)
@@ -19,7 +19,7 @@ fn simulator_catches_a_missing_journal_write_before_a_step() {
         skip_intent: true,
         ..Knobs::default()
     };
-    let (_, o) = run_matrix(&matrix_platform(), knobs);
+    let (_, o) = run_matrix_of(&matrix_platform(), &[Kind::Endpoint], knobs);
     assert!(!o.violations.is_empty());
 }
 
@@ -29,17 +29,17 @@ fn simulator_catches_a_compensation_with_the_wrong_previous_entry() {
         wrong_previous: true,
         ..Knobs::default()
     };
-    let (_, o) = run_matrix(&matrix_platform(), knobs);
+    let (_, o) = run_matrix_of(&matrix_platform(), &[Kind::Endpoint], knobs);
     assert!(!o.violations.is_empty());
 }
 
 #[test]
-fn simulator_catches_the_pre_seed_two_step_leaving_an_rmrr_untranslated() {
+fn simulator_catches_the_pre_xsa400_two_step_leaving_an_rmrr_untranslated() {
     let knobs = Knobs {
         two_step: true,
         ..Knobs::default()
     };
-    let (_, o) = run_matrix(&matrix_platform(), knobs);
+    let (_, o) = run_matrix_of(&matrix_platform(), &[Kind::EndpointWithRmrr], knobs);
     assert!(
         o.violations
             .iter()

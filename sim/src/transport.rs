@@ -11,7 +11,7 @@
 //!   once the request returns.
 //! - Around every iommu message the DMA observer is consulted: a disconnect
 //!   window is always a violation, a mixed state is one unless the message
-//!   took the seed's documented best-effort path (no CX16, an RMRR device,
+//!   took Xen's documented best-effort path (no CX16, an RMRR device,
 //!   a present entry replaced).
 
 use std::cell::RefCell;
@@ -46,6 +46,14 @@ pub enum Fault {
         /// Bytes that reached the region.
         keep: usize,
     },
+    /// The broker's journal refuses its write number `write` and every one
+    /// after it, while the broker lives on (its peers still answer); the
+    /// broker is restarted after the request, as the firmware restarts
+    /// itself when its journal fails, and its region works again.
+    JournalRefuses {
+        /// The first write refused (0-based, per request).
+        write: usize,
+    },
 }
 
 /// One message the broker sent.
@@ -72,6 +80,20 @@ pub struct Control {
     pub fired: bool,
     /// The broker is dead: sends and writes are refused.
     pub broker_dead: bool,
+    /// The broker's journal refuses writes (until the broker restarts).
+    pub journal_refusing: bool,
+    /// The journal said "committed" at some point of this request.
+    pub committed: bool,
+    /// A second fault, struck during the recovery from the first: its
+    /// `message` counts the messages sent after the first fault struck
+    /// (the rest of the request's rollback, the broker's restart and
+    /// replay, the handling of the deaths: rebuilding books, domid's and
+    /// pci's state).
+    pub second: Option<Fault>,
+    /// Whether the second fault struck.
+    pub second_fired: bool,
+    /// Messages sent since the first fault struck.
+    pub recovery_sent: usize,
     /// Peers killed in this request.
     pub killed: Vec<&'static str>,
     /// Every message of this request.
@@ -83,10 +105,21 @@ pub struct Control {
 impl Control {
     /// Arms `fault` for the next request and forgets the last one.
     pub fn arm(&mut self, fault: Option<Fault>) {
+        self.arm_twice(fault, None);
+    }
+
+    /// Arms `fault` and, for the recovery after it, `second` (a
+    /// [`Fault::Message`] counted in recovery messages).
+    pub fn arm_twice(&mut self, fault: Option<Fault>, second: Option<Fault>) {
+        self.second = second;
+        self.second_fired = false;
+        self.recovery_sent = 0;
         self.sent = 0;
         self.writes = 0;
         self.fault = fault;
         self.fired = false;
+        self.journal_refusing = false;
+        self.committed = false;
         self.killed.clear();
         self.trace.clear();
     }
@@ -160,7 +193,7 @@ fn context_change(op: u32, msg: &[u8]) -> Option<(UnitId, Bdf, ReassignMode)> {
 }
 
 impl FaultyTransport<'_, '_, '_> {
-    /// How many mixed states the message may show: one for the seed's
+    /// How many mixed states the message may show: one for Xen's
     /// best-effort write (no CX16, WITH_RMRR, a present entry replaced).
     fn mixed_allowance(&self, op: u32, msg: &[u8]) -> u64 {
         let Some((unit, rid, mode)) = context_change(op, msg) else {
@@ -222,6 +255,10 @@ impl Transport for FaultyTransport<'_, '_, '_> {
             }
             let n = c.sent;
             c.sent += 1;
+            let recovery = c.fired.then(|| {
+                c.recovery_sent += 1;
+                c.recovery_sent - 1
+            });
             let context = (name == "iommu")
                 .then(|| context_change(op, msg).map(|(_, rid, mode)| (rid, mode)))
                 .flatten();
@@ -230,13 +267,27 @@ impl Transport for FaultyTransport<'_, '_, '_> {
                 op,
                 context,
             });
-            match c.fault {
-                Some(Fault::Message {
-                    task,
-                    message,
-                    after,
-                }) if message == n && !c.fired => {
+            match (c.fault, c.second) {
+                (
+                    Some(Fault::Message {
+                        task,
+                        message,
+                        after,
+                    }),
+                    _,
+                ) if message == n && !c.fired => {
                     c.fired = true;
+                    Some((task, after))
+                }
+                (
+                    _,
+                    Some(Fault::Message {
+                        task,
+                        message,
+                        after,
+                    }),
+                ) if Some(message) == recovery && !c.second_fired => {
+                    c.second_fired = true;
                     Some((task, after))
                 }
                 _ => None,
@@ -282,7 +333,7 @@ impl JournalStore for SimStore {
     fn write(&mut self, offset: usize, data: &[u8]) -> Result<(), JournalError> {
         let torn = {
             let mut c = self.ctl.borrow_mut();
-            if c.broker_dead {
+            if c.broker_dead || c.journal_refusing {
                 return Err(JournalError::StoreRefused);
             }
             let n = c.writes;
@@ -292,6 +343,11 @@ impl JournalStore for SimStore {
                     c.fired = true;
                     c.broker_dead = true;
                     Some(keep.min(data.len()))
+                }
+                Some(Fault::JournalRefuses { write }) if write == n && !c.fired => {
+                    c.fired = true;
+                    c.journal_refusing = true;
+                    return Err(JournalError::StoreRefused);
                 }
                 _ => None,
             }
@@ -303,7 +359,7 @@ impl JournalStore for SimStore {
             .bytes
             .get_mut(offset..end)
             .ok_or(JournalError::OutOfRange { offset })?;
-        match torn {
+        let result = match torn {
             None => {
                 dst.copy_from_slice(data);
                 Ok(())
@@ -314,6 +370,14 @@ impl JournalStore for SimStore {
                 }
                 Err(JournalError::StoreRefused)
             }
+        };
+        // What a broker starting now would find (a write torn after its
+        // last byte is whole).
+        if task_broker::Journal::<SimStore>::stored_state(&self.bytes)
+            == Some(task_broker::TxState::Committed)
+        {
+            self.ctl.borrow_mut().committed = true;
         }
+        result
     }
 }

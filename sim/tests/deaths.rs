@@ -76,7 +76,7 @@ fn a_broker_dying_while_handling_a_death_finishes_it_in_its_next_life() {
 #[test]
 fn a_killed_peer_reaches_the_broker_through_the_death_log() {
     run(|m| {
-        let reseeds = m.broker().stats().domid_reseeds;
+        let rebuilds = m.broker().stats().domid_rebuilds;
         m.step(Op::Restart("domid"), None);
         let record = m.servers.deaths.borrow().after(0).expect("domid's death");
         assert_eq!(record.task, m.task("domid"));
@@ -86,9 +86,9 @@ fn a_killed_peer_reaches_the_broker_through_the_death_log() {
             "handled and recorded as handled"
         );
         assert_eq!(
-            m.broker().stats().domid_reseeds,
-            reseeds + 1,
-            "domid was recognised as the broker's peer and re-seeded"
+            m.broker().stats().domid_rebuilds,
+            rebuilds + 1,
+            "domid was recognised as the broker's peer and rebuilt"
         );
     });
 }

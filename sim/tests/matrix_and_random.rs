@@ -37,7 +37,12 @@ fn fault_matrix_of_pcie_endpoints_with_and_without_rmrr_and_phantoms_finds_no_vi
 
 #[test]
 fn fault_matrix_of_legacy_devices_behind_a_pcie_to_pci_bridge_finds_no_violation() {
-    let kinds = [Kind::Legacy, Kind::LegacyWithRmrr];
+    let kinds = [
+        Kind::Legacy,
+        Kind::LegacyWithRmrr,
+        Kind::SharedLegacy,
+        Kind::SharedLegacyWithRmrr,
+    ];
     let (cells, o) = run_matrix_of(&matrix_platform(), &kinds, Knobs::default());
     assert_clean(cells, &o);
 }

@@ -38,7 +38,7 @@ const USAGE: &str =
     "usage: cargo xtask <build|run|test|bench|graph|lint> [--app PATH] [--accel tcg|kvm] \
 [--iommu OPTS] [--qemu-arg ARG]... [--interactive]
        cargo xtask dmar [--json] [FILE...]
-       cargo xtask sim [--seeds N] [--seed S] [--platform NAME | --dmar FILE...]";
+       cargo xtask sim [--seeds N] [--seed S] [--platform NAME | --dmar FILE...] [--double-stride K]";
 
 /// Parsed command-line options.
 #[derive(Debug, Default)]

@@ -46,10 +46,13 @@ pub struct UpstreamBridge {
 }
 
 impl<const N: usize> Topology<N> {
-    /// Xen's `find_upstream_bridge`: walking up from the device, the topmost
-    /// legacy bridge (PCIe-to-PCI or PCI-to-PCI) on its path, the last one
-    /// to rewrite the requester ID. `None` for a device on bus 0 or with
-    /// only PCIe bridges above it.
+    /// Xen's `find_upstream_bridge`: walking up from the device through the
+    /// legacy bridges (PCIe-to-PCI or PCI-to-PCI) that open each bus, the
+    /// topmost of that unbroken chain, the last one to rewrite the
+    /// requester ID. The walk stops at the first bus a legacy bridge does
+    /// not open (Xen's `bus2bridge` has no mapping for it): a bridge of any
+    /// kind above a PCIe bridge is not climbed to. `None` for a device on
+    /// bus 0 or whose bus a PCIe bridge opens.
     pub fn upstream_bridge(&self, bdf: Bdf) -> Result<Option<UpstreamBridge>, PciError> {
         let mut cur = self.require(bdf)?;
         let mut found = None;
@@ -58,13 +61,14 @@ impl<const N: usize> Topology<N> {
         for _ in 0..=u8::MAX as usize {
             let Some(parent) = cur.parent else { break };
             let bridge = self.require(parent)?;
-            if bridge.kind.is_legacy_bridge() {
-                found = Some(UpstreamBridge {
-                    bridge: bridge.bdf,
-                    kind: bridge.kind,
-                    secondary_bus: cur.bdf.bus(),
-                });
+            if !bridge.kind.is_legacy_bridge() {
+                break;
             }
+            found = Some(UpstreamBridge {
+                bridge: bridge.bdf,
+                kind: bridge.kind,
+                secondary_bus: cur.bdf.bus(),
+            });
             cur = bridge;
         }
         Ok(found)

@@ -7,7 +7,7 @@
 //! platform's device (00:03.0, or 00:16.0) exists, and the device being
 //! mapped has one of the listed WLAN IDs, then 00:03.7 (or 00:16.7) is
 //! mapped and unmapped together with it. IDs are the config dword at offset
-//! 0, `device << 16 | vendor`. The seed (the XSA-400 backport) shows
+//! 0, `device << 16 | vendor`. Xen's fix (the XSA-400 backport) shows
 //! 0x423b8086, 0x423c8086, 0x423d8086 (device 3) and 0x42388086 (Puma Peak),
 //! 0x422b8086, 0x422c8086 (device 22); the rest come from Xen's quirks.c.
 

@@ -153,6 +153,30 @@ fn upstream_bridge_is_the_topmost_legacy_bridge_below_a_pcie_port() {
     assert_eq!(&ids[..], [b(4, 5, 0), b(2, 0, 0), b(3, 0, 0)]);
 }
 
+/// PCIe-to-PCI bridge 00:1e.0 (secbus 1) → a PCIe port 01:00.0 (secbus 2)
+/// → legacy bridge 02:03.0 (secbus 3) → legacy device 03:04.0.
+#[test]
+fn the_upstream_walk_stops_at_the_first_bus_no_legacy_bridge_opens() {
+    let m = FakeConfig::<8>::new()
+        .with(
+            FakeFunction::new(b(0, 0x1e, 0), 0x8086, 1, 0x060400, 1)
+                .pcie(7, 0)
+                .bridge_buses(0, 1, 3),
+        )
+        .with(
+            FakeFunction::new(b(1, 0, 0), 0x8086, 2, 0x060400, 1)
+                .pcie(4, 0)
+                .bridge_buses(1, 2, 3),
+        )
+        .with(FakeFunction::new(b(2, 3, 0), 0x8086, 3, 0x060400, 1).bridge_buses(2, 3, 3))
+        .with(FakeFunction::new(b(3, 4, 0), 0x10ec, 0x8139, 0x020000, 0));
+    let t: Topology<8> = Topology::enumerate(&m, 0).unwrap();
+    let up = t.upstream_bridge(b(3, 4, 0)).unwrap().unwrap();
+    assert_eq!((up.bridge, up.secondary_bus), (b(2, 3, 0), 3));
+    let ids = t.requester_ids(b(3, 4, 0), Direction::Assign).unwrap();
+    assert_eq!(&ids[..], [b(3, 4, 0), b(2, 3, 0)]);
+}
+
 #[test]
 fn a_legacy_pci_bridge_adds_its_own_id_but_no_secbus_alias() {
     let m = FakeConfig::<4>::new()
@@ -249,7 +273,7 @@ fn bridges_and_host_bridges_are_not_assignable() {
 }
 
 #[test]
-fn me_wifi_table_holds_the_ids_the_seed_shows() {
+fn me_wifi_table_holds_the_ids_the_xen_fix_shows() {
     let cantiga = &ME_WIFI_PLATFORMS[0];
     assert_eq!(cantiga.me_device, 3);
     for id in [0x423b_8086, 0x423c_8086, 0x423d_8086] {

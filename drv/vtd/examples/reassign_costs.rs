@@ -1,4 +1,4 @@
-//! What one reassignment costs the hardware, direct (the seed) versus the
+//! What one reassignment costs the hardware, direct (Xen's fix) versus the
 //! two-step it replaced (clear the old entry, then write the new one), on
 //! the VT-d model of QEMU 7.2 with a device that has an RMRR: context-entry
 //! stores, invalidations by granularity, register writes, and what the DMA

@@ -1,8 +1,8 @@
 //! Context-entry replacement, exactly as Xen's "VT-d: re-assign devices
 //! directly" (CVE-2022-26359): the new entry is computed from the old one and
-//! written over it without ever unmapping in between.
+//! written over it without ever unmapping in between (docs/DESIGN.md §6.4).
 //!
-//! With CMPXCHG16B the switch is one atomic store. Without it the seed's
+//! With CMPXCHG16B the switch is one atomic store. Without it Xen's
 //! fallback runs: for a device without RMRR (or an entry that was not
 //! present) the entry goes non-present, then high half, then low half; for a
 //! present entry of an RMRR device, best effort (low half first, DID last),
@@ -15,7 +15,7 @@ use core::fmt;
 use crate::cap::Levels;
 use crate::error::Error;
 use crate::format::{ContextEntry, TranslationType};
-use crate::hw::{Delay, PageAllocator, Registers, TableMemory};
+use crate::hw::{Cmpxchg16bError, Delay, PageAllocator, Registers, TableMemory};
 use crate::mode::MapMode;
 use crate::regs;
 use crate::rid::Rid;
@@ -78,7 +78,7 @@ pub enum StorePath {
 /// Something the caller should log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Warning {
-    /// The seed's "reassignment may cause data corruption" warning: the old
+    /// Xen's "reassignment may cause data corruption" warning: the old
     /// DID is shared with other devices of a live owner.
     ReassignmentMayCorrupt { rid: Rid, previous_did: u16 },
 }
@@ -154,7 +154,7 @@ impl<R: Registers, M: TableMemory, A: PageAllocator, D: Delay> Unit<R, M, A, D> 
                 new.aw = levels.aw();
             }
         }
-        // AW follows the target's tables on every store; the seed sets it
+        // AW follows the target's tables on every store; Xen sets it
         // only for a new entry and asserts it unchanged otherwise, which is
         // the same whenever domains share one depth.
         new.did = target.did;
@@ -176,12 +176,17 @@ impl<R: Registers, M: TableMemory, A: PageAllocator, D: Delay> Unit<R, M, A, D> 
         let path = if self.mem.has_cx16() {
             let expected = old.to_u128();
             self.counters.context_cmpxchg += 1;
-            if let Err(actual) = self.mem.cmpxchg16b(slot, expected, new.to_u128()) {
-                return Err(Error::EntryChanged {
-                    rid,
-                    expected,
-                    actual,
-                });
+            match self.mem.cmpxchg16b(slot, expected, new.to_u128()) {
+                Ok(()) => {}
+                Err(Cmpxchg16bError::Changed(actual)) => {
+                    return Err(Error::EntryChanged {
+                        rid,
+                        expected,
+                        actual,
+                    })
+                }
+                // Nothing was stored, nor read: not a concurrent change.
+                Err(Cmpxchg16bError::Refused) => return Err(Error::Cmpxchg16bRefused { rid }),
             }
             StorePath::Atomic
         } else if self.config.require_cx16 {

@@ -80,6 +80,10 @@ pub enum Error {
     UnknownOwner { rid: Rid, did: u16 },
     /// Policy requires CMPXCHG16B and the CPU lacks it.
     Cx16Required { rid: Rid },
+    /// The table memory could not do the 128-bit compare-exchange (no
+    /// CMPXCHG16B after all, or the entry's address is misaligned or
+    /// outside it); nothing was written.
+    Cmpxchg16bRefused { rid: Rid },
     /// The DID is beyond what CAP.ND supports.
     DidOutOfRange { did: u16, count: u32 },
     /// DID 0 is reserved when CAP.CM is set.
@@ -145,6 +149,10 @@ impl fmt::Display for Error {
             Error::Cx16Required { rid } => write!(
                 f,
                 "{rid}: policy requires CMPXCHG16B for context updates and the CPU lacks it"
+            ),
+            Error::Cmpxchg16bRefused { rid } => write!(
+                f,
+                "{rid}: the table memory could not do the 128-bit compare-exchange; nothing written"
             ),
             Error::DidOutOfRange { did, count } => {
                 write!(f, "DID {did} beyond the unit's {count} domains")

@@ -33,9 +33,10 @@ pub trait TableMemory {
     /// store (hardware may observe the memory between two calls).
     fn write_u64(&mut self, addr: u64, value: u64);
     /// Atomically replaces the 16-byte-aligned 128-bit value at `addr` with
-    /// `new` if it equals `old`; otherwise writes nothing and returns the
-    /// value found. Low 64 bits are the word at `addr`.
-    fn cmpxchg16b(&mut self, addr: u64, old: u128, new: u128) -> Result<(), u128>;
+    /// `new` if it equals `old`; otherwise writes nothing and says why: the
+    /// value found, or that this memory could not do the exchange at all
+    /// (then nothing was read either). Low 64 bits are the word at `addr`.
+    fn cmpxchg16b(&mut self, addr: u64, old: u128, new: u128) -> Result<(), Cmpxchg16bError>;
     /// Whether the CPU has CMPXCHG16B (`cmpxchg16b` may only be called then).
     fn has_cx16(&self) -> bool;
     /// Makes `len` bytes at `addr` visible to a unit whose page walks do not
@@ -58,6 +59,17 @@ pub trait TableMemory {
             *word = self.read_u64(addr + i as u64 * 8);
         }
     }
+}
+
+/// Why a 128-bit compare-exchange stored nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmpxchg16bError {
+    /// The memory held another value: this one (the instruction ran).
+    Changed(u128),
+    /// The memory cannot do it: no CMPXCHG16B on this CPU, or the address
+    /// is misaligned or outside the memory. The instruction never ran, so
+    /// nothing is known of the value there.
+    Refused,
 }
 
 /// Supplies 4 KiB pages for tables.

@@ -300,7 +300,7 @@ impl<R: Registers, M: TableMemory, A: PageAllocator, D: Delay> Unit<R, M, A, D> 
         })
     }
 
-    /// The flushes after a context entry changed, by the seed's rules: a
+    /// The flushes after a context entry changed, by Xen's rules: a
     /// previously present entry flushes the context cache for the device and
     /// the IOTLB for the **previous** DID. A previously non-present entry
     /// needs no flush unless CAP.CM (then DID 0), only a write-buffer flush

@@ -5,7 +5,7 @@
 //! unit ([`Unit::resume`]), register or queued invalidation,
 //! root/context tables, second-level page tables, per-device quarantine
 //! tables, fault draining, and context-entry replacement as Xen's fix for
-//! CVE-2022-26359 does it (one compare-exchange, or the seed's fallback).
+//! CVE-2022-26359 does it (one compare-exchange, or Xen's fallback).
 //!
 //! With the `model` feature (host only) [`model`] provides a software VT-d
 //! with QEMU's caching behaviour and a DMA observer that counts the windows
@@ -15,6 +15,7 @@
 mod cap;
 mod context;
 mod counters;
+mod deferred;
 mod error;
 mod fault;
 pub mod format;
@@ -41,7 +42,7 @@ pub use counters::{ByGranularity, Counters};
 pub use error::{Error, ResumeError, WaitFor};
 pub use fault::{DrainSummary, Fault};
 pub use format::{ContextEntry, FaultReason, GstsBit, TranslationType};
-pub use hw::{Delay, PageAllocator, Registers, SpinDelay, TableMemory};
+pub use hw::{Cmpxchg16bError, Delay, PageAllocator, Registers, SpinDelay, TableMemory};
 pub use invalidate::RangeFlush;
 pub use mode::MapMode;
 pub use pagetable::{PageTable, Perm, Stats, Translation, LARGE_PAGE};

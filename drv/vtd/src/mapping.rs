@@ -36,7 +36,11 @@ impl<R: Registers, M: TableMemory, A: PageAllocator, D: Delay> Unit<R, M, A, D> 
     }
 
     /// Unmaps a range from `table` and flushes the IOTLB of `did` for it
-    /// (page-selective when possible).
+    /// (page-selective when possible). Table pages the unmap emptied are
+    /// freed only after the flush succeeded; if it fails they wait, the
+    /// flush is owed, and the error is returned. Owed flushes are retried
+    /// first ([`Unit::settle_flushes`]): while one fails, nothing is
+    /// unmapped.
     pub fn unmap_and_flush(
         &mut self,
         table: &mut PageTable,
@@ -44,9 +48,49 @@ impl<R: Registers, M: TableMemory, A: PageAllocator, D: Delay> Unit<R, M, A, D> 
         iova: u64,
         len: u64,
     ) -> Result<(Stats, RangeFlush), Error> {
-        let stats = table.unmap(&mut self.mem, &mut self.alloc, iova, len)?;
-        let flush = self.invalidate_iotlb_range(did, iova, len)?;
-        Ok((stats, flush))
+        self.settle_flushes()?;
+        let Unit { mem, deferred, .. } = self;
+        let stats = table.unmap_detached(mem, iova, len, &mut |page| deferred.detach(page))?;
+        match self.invalidate_iotlb_range(did, iova, len) {
+            Ok(flush) => {
+                let Unit {
+                    alloc, deferred, ..
+                } = self;
+                deferred.take_pages(|page| alloc.free_page(page));
+                Ok((stats, flush))
+            }
+            Err(e) => {
+                self.deferred.owe(did);
+                Err(e)
+            }
+        }
+    }
+
+    /// Retries every IOTLB flush a failed unmap owes (domain-selective for
+    /// each DID, global if too many were owed), then frees the table pages
+    /// waiting for them. An error leaves the rest owed.
+    pub fn settle_flushes(&mut self) -> Result<(), Error> {
+        if self.deferred.owe_all {
+            self.invalidate_iotlb_global()?;
+            self.deferred.owe_all = false;
+            while !self.deferred.owed().is_empty() {
+                self.deferred.settled_first();
+            }
+        }
+        while let Some(&did) = self.deferred.owed().first() {
+            self.invalidate_iotlb_domain(did)?;
+            self.deferred.settled_first();
+        }
+        let Unit {
+            alloc, deferred, ..
+        } = self;
+        deferred.take_pages(|page| alloc.free_page(page));
+        Ok(())
+    }
+
+    /// Whether no flush is owed and no detached table waits for one.
+    pub fn flushes_settled(&self) -> bool {
+        self.deferred.is_settled() && self.deferred.pages_waiting() == 0
     }
 
     /// Frees a table tree no context entry uses any more.

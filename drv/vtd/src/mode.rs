@@ -1,4 +1,4 @@
-//! The seed's mode flags for a context-entry replacement: they choose the
+//! Xen's mode flags for a context-entry replacement: they choose the
 //! no-CX16 fallback and whether it warns.
 
 use core::ops::BitOr;

@@ -4,8 +4,12 @@
 //!
 //! Requests are checked whole before anything is written: a map over any
 //! mapped page, or an unmap of any unmapped page or of part of a 2 MiB page,
-//! changes nothing. Table pages left empty by an unmap are freed. IOTLB
-//! flushing after an unmap is the unit's job ([`crate::Unit::unmap_and_flush`]).
+//! changes nothing. Table pages left empty by an unmap are detached from
+//! the tree; [`PageTable::unmap`] frees them at once (tables no unit walks),
+//! [`PageTable::unmap_detached`] hands them to the caller, which frees them
+//! only once the IOTLB is flushed ([`crate::Unit::unmap_and_flush`]): a unit
+//! may cache walks through them until then, and a page reused as another
+//! domain's table before that could be walked with the old DID.
 
 use crate::cap::Levels;
 use crate::error::Error;
@@ -144,15 +148,19 @@ impl PageTable {
         );
         if let Err(e) = result {
             // Everything in the range is ours (checked above): take it back.
+            // Those tables held nothing before this call, so no unit has a
+            // translation through them to forget.
             let mut undo = Stats::default();
-            self.unmap_in(mem, alloc, self.root, self.top(), iova, end, &mut undo);
+            let mut free = |page| alloc.free_page(page);
+            self.unmap_in(mem, self.root, self.top(), iova, end, &mut undo, &mut free);
             return Err(e);
         }
         Ok(stats)
     }
 
     /// Unmaps `[iova, iova+len)`. Every page must be mapped and no 2 MiB page
-    /// may be cut; otherwise nothing changes. Emptied tables are freed.
+    /// may be cut; otherwise nothing changes. Emptied tables are freed at
+    /// once: only for tables no context entry uses (nothing cached).
     pub fn unmap<M: TableMemory, A: PageAllocator>(
         &mut self,
         mem: &mut M,
@@ -160,11 +168,24 @@ impl PageTable {
         iova: u64,
         len: u64,
     ) -> Result<Stats, Error> {
+        self.unmap_detached(mem, iova, len, &mut |page| alloc.free_page(page))
+    }
+
+    /// [`PageTable::unmap`], handing every emptied table page to `detached`
+    /// instead of freeing it: the caller frees it once the unit's caches
+    /// have forgotten the tree.
+    pub fn unmap_detached<M: TableMemory>(
+        &mut self,
+        mem: &mut M,
+        iova: u64,
+        len: u64,
+        detached: &mut dyn FnMut(u64),
+    ) -> Result<Stats, Error> {
         self.check_range(iova, 0, len)?;
         let end = iova + len;
         self.check_fully_mapped(mem, self.root, self.top(), iova, end)?;
         let mut stats = Stats::default();
-        self.unmap_in(mem, alloc, self.root, self.top(), iova, end, &mut stats);
+        self.unmap_in(mem, self.root, self.top(), iova, end, &mut stats, detached);
         Ok(stats)
     }
 
@@ -329,18 +350,19 @@ impl PageTable {
         Ok(())
     }
 
-    /// Clears every leaf in `[start, end)` below `table`; frees child tables
-    /// left empty. Returns whether `table` itself is now empty.
+    /// Clears every leaf in `[start, end)` below `table`; detaches child
+    /// tables left empty, handing each to `detached`. Returns whether
+    /// `table` itself is now empty.
     #[allow(clippy::too_many_arguments)]
-    fn unmap_in<M: TableMemory, A: PageAllocator>(
+    fn unmap_in<M: TableMemory>(
         &self,
         mem: &mut M,
-        alloc: &mut A,
         table: u64,
         level: u8,
         start: u64,
         end: u64,
         stats: &mut Stats,
+        detached: &mut dyn FnMut(u64),
     ) -> bool {
         let mut addr = start;
         while addr < end {
@@ -356,9 +378,9 @@ impl PageTable {
                     } else {
                         stats.large += 1;
                     }
-                } else if self.unmap_in(mem, alloc, pte.addr, level - 1, addr, next, stats) {
+                } else if self.unmap_in(mem, pte.addr, level - 1, addr, next, stats, detached) {
                     store(mem, slot, 0);
-                    alloc.free_page(pte.addr);
+                    detached(pte.addr);
                     stats.tables += 1;
                 }
             }

@@ -62,6 +62,8 @@ pub struct Unit<R, M, A, D> {
     pub(crate) root_table: Option<u64>,
     pub(crate) inval: InvalidationMode,
     pub(crate) counters: Counters,
+    /// Detached table pages and failed flushes waiting (see `deferred`).
+    pub(crate) deferred: crate::deferred::Deferred,
 }
 
 impl<R: Registers, M: TableMemory, A: PageAllocator, D: Delay> Unit<R, M, A, D> {
@@ -87,6 +89,7 @@ impl<R: Registers, M: TableMemory, A: PageAllocator, D: Delay> Unit<R, M, A, D> 
             root_table: None,
             inval: InvalidationMode::Off,
             counters: Counters::default(),
+            deferred: crate::deferred::Deferred::default(),
         })
     }
 

@@ -148,6 +148,69 @@ fn unmap_frees_emptied_table_pages() {
 }
 
 #[test]
+fn emptied_table_pages_are_freed_only_after_a_successful_flush() {
+    let mut rig = rig(Config::default());
+    let empty = rig.model.live_pages();
+    let mut t = rig.unit.new_page_table().unwrap();
+    rig.unit
+        .map(&mut t, DID_A, 0x7f_0000_0000, 0x1000, 0x1000, Perm::RW)
+        .unwrap();
+    assert_eq!(rig.model.live_pages(), empty + 3);
+    // The unit refuses the flush: the leaf is gone from the tables, but the
+    // unit may still cache walks through the emptied tables, so they are
+    // not freed (nor handed to the next domain's tables).
+    rig.model.reject_iotlb_invalidations(1);
+    assert!(rig
+        .unit
+        .unmap_and_flush(&mut t, DID_A, 0x7f_0000_0000, 0x1000)
+        .is_err());
+    assert_eq!(rig.model.live_pages(), empty + 3, "nothing freed");
+    assert!(!rig.unit.flushes_settled());
+    let other = rig.unit.new_page_table().unwrap();
+    assert_eq!(
+        rig.model.live_pages(),
+        empty + 4,
+        "a fresh page, not a detached one"
+    );
+    // The owed flush is retried first by the next unmap (or on its own);
+    // once it succeeds the pages are freed.
+    rig.unit.settle_flushes().unwrap();
+    assert!(rig.unit.flushes_settled());
+    assert_eq!(rig.model.live_pages(), empty + 2, "two roots left");
+    rig.unit.destroy_page_table(t);
+    rig.unit.destroy_page_table(other);
+    assert_eq!(rig.model.live_pages(), empty);
+    assert_eq!(rig.model.double_frees(), 0);
+}
+
+#[test]
+fn while_an_owed_flush_fails_nothing_more_is_unmapped() {
+    let mut rig = rig(Config::default());
+    let mut t = rig.unit.new_page_table().unwrap();
+    rig.unit
+        .map(&mut t, DID_A, 0x10_0000, 0x1000, 0x2000, Perm::RW)
+        .unwrap();
+    rig.model.reject_iotlb_invalidations(2);
+    assert!(rig
+        .unit
+        .unmap_and_flush(&mut t, DID_A, 0x10_0000, 0x1000)
+        .is_err());
+    assert!(rig
+        .unit
+        .unmap_and_flush(&mut t, DID_A, 0x10_1000, 0x1000)
+        .is_err());
+    let (mem, _) = rig.unit.tables();
+    assert!(
+        t.translate(mem, 0x10_1000).is_some(),
+        "the second unmap did nothing"
+    );
+    rig.unit
+        .unmap_and_flush(&mut t, DID_A, 0x10_1000, 0x1000)
+        .unwrap();
+    assert!(rig.unit.flushes_settled());
+}
+
+#[test]
 fn unmap_of_unmapped_page_or_part_of_a_large_page_is_refused() {
     let mut rig = rig(Config::default());
     let mut t = rig.unit.new_page_table().unwrap();

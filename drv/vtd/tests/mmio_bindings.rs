@@ -2,7 +2,7 @@
 //! the DMA pool (with a made-up physical base) and for the register page.
 
 use vtd::mmio::{has_cx16, MmioRegisters, PoolAllocator, PoolFault, PoolMemory, PoolWindow};
-use vtd::{regs, Levels, PageAllocator, PageTable, Perm, Registers, TableMemory};
+use vtd::{regs, Cmpxchg16bError, Levels, PageAllocator, PageTable, Perm, Registers, TableMemory};
 
 const PA: u64 = 0x0200_0000;
 const PAGES: usize = 8;
@@ -116,13 +116,21 @@ fn cmpxchg16b_stores_only_when_memory_matches() {
     let old = (6u128 << 64) | 5;
     let new = (0x22u128 << 64) | 0x11;
     if !has_cx16() {
-        assert_eq!(mem.cmpxchg16b(slot, old, new), Err(!old));
+        // Refused, never a made-up "found" value.
+        assert_eq!(
+            mem.cmpxchg16b(slot, old, new),
+            Err(Cmpxchg16bError::Refused)
+        );
         assert_eq!(mem.last_fault(), Some(PoolFault::NoCx16 { pa: slot }));
         return;
     }
     assert_eq!(mem.cmpxchg16b(slot, old, new), Ok(()));
     assert_eq!((mem.read_u64(slot), mem.read_u64(slot + 8)), (0x11, 0x22));
-    assert_eq!(mem.cmpxchg16b(slot, old, 0), Err(new), "stale expectation");
+    assert_eq!(
+        mem.cmpxchg16b(slot, old, 0),
+        Err(Cmpxchg16bError::Changed(new)),
+        "stale expectation"
+    );
     assert_eq!((mem.read_u64(slot), mem.read_u64(slot + 8)), (0x11, 0x22));
 }
 
@@ -133,7 +141,7 @@ fn cmpxchg16b_refuses_unaligned_or_outside_addresses() {
     if !has_cx16() {
         return;
     }
-    assert!(mem.cmpxchg16b(PA + 8, 0, 1).is_err());
+    assert_eq!(mem.cmpxchg16b(PA + 8, 0, 1), Err(Cmpxchg16bError::Refused));
     assert_eq!(
         mem.last_fault(),
         Some(PoolFault::Misaligned {
@@ -141,7 +149,7 @@ fn cmpxchg16b_refuses_unaligned_or_outside_addresses() {
             align: 16
         })
     );
-    assert!(mem.cmpxchg16b(PA - 16, 0, 1).is_err());
+    assert_eq!(mem.cmpxchg16b(PA - 16, 0, 1), Err(Cmpxchg16bError::Refused));
     assert_eq!(mem.read_u64(PA + 8), 0, "nothing written");
 }
 

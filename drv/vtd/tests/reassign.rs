@@ -1,4 +1,4 @@
-//! Context-entry replacement as the seed does it, watched by the DMA
+//! Context-entry replacement as Xen does it, watched by the DMA
 //! observer: atomic path, both fallbacks, the refusals, and negative tests
 //! proving the model catches the wrong DID flush and a skipped
 //! context-cache flush.
@@ -468,7 +468,7 @@ fn skipping_the_context_cache_flush_leaves_the_old_tables_in_use() {
 #[test]
 fn clear_present_then_reassign_by_hand_is_seen_as_a_disconnect_for_an_rmrr_device() {
     // Proves the observer can count a disconnect: the old unmap-then-map
-    // way of reassigning, which the seed replaced.
+    // way of reassigning, which Xen replaced.
     let mut s = scene(Model::qemu(), Config::default(), true);
     s.rig.unit.clear_context(DEV).unwrap();
     s.rig
@@ -477,4 +477,41 @@ fn clear_present_then_reassign_by_hand_is_seen_as_a_disconnect_for_an_rmrr_devic
         .unwrap();
     let seen = s.rig.model.observer();
     assert!(seen.disconnect_windows >= 2, "{seen:?}");
+}
+
+/// Model memory whose compare-exchange the "CPU" refuses although it
+/// claims CX16 (the pool's refusal: misaligned, outside the pool).
+struct Refusing(vtd::model::ModelMemory);
+
+impl TableMemory for Refusing {
+    fn read_u64(&mut self, addr: u64) -> u64 {
+        self.0.read_u64(addr)
+    }
+    fn write_u64(&mut self, addr: u64, value: u64) {
+        self.0.write_u64(addr, value)
+    }
+    fn cmpxchg16b(&mut self, _: u64, _: u128, _: u128) -> Result<(), vtd::Cmpxchg16bError> {
+        Err(vtd::Cmpxchg16bError::Refused)
+    }
+    fn has_cx16(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn a_refused_compare_exchange_is_its_own_error_not_a_concurrent_change() {
+    let model = Model::qemu();
+    let mut unit = vtd::Unit::new(
+        model.registers(),
+        Refusing(model.memory()),
+        model.allocator(),
+        vtd::model::NoDelay,
+        Config::default(),
+    )
+    .unwrap();
+    unit.bring_up().unwrap();
+    let table = unit.new_page_table().unwrap();
+    let refused = unit.set_context(DEV, &to(&table, DID_A), MapMode::NONE, |_| false);
+    assert_eq!(refused, Err(Error::Cmpxchg16bRefused { rid: DEV }));
+    assert!(!unit.get_context(DEV).unwrap().present, "nothing written");
 }

@@ -106,14 +106,14 @@ fn a_restart_with_a_fresh_server_loses_the_old_state() {
 
     system.restart("domid", Some(&mut fresh)).unwrap();
     assert_eq!(client.lookup(UNIT, DOM), Ok(None), "books are gone");
-    // The recovery path: the broker re-seeds domid from what it knows.
-    let record = SeedRecord {
+    // The recovery path: the broker rebuilds domid from what it knows.
+    let record = RebuildRecord {
         unit: UNIT,
         rid: DEV,
         did,
-        owner: SeedOwner::Domain(DOM),
+        owner: RebuildOwner::Domain(DOM),
         device: DEV,
     };
-    assert_eq!(client.seed(&record.encode().unwrap()), Ok(1));
+    assert_eq!(client.rebuild(&record.encode().unwrap()), Ok(1));
     assert_eq!(client.lookup(UNIT, DOM), Ok(Some(did)));
 }

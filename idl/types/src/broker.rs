@@ -114,6 +114,27 @@ wire_struct! {
     }
 }
 
+wire_struct! {
+    /// What the broker has done and what it still owes, for the console's
+    /// `stats`.
+    #[derive(Copy, Default)]
+    pub struct BrokerCounters {
+        /// Transactions committed.
+        pub committed: u32,
+        /// Transactions rolled back completely.
+        pub rolled_back: u32,
+        /// Rollbacks that failed (the device went to quarantine).
+        pub rollback_failures: u32,
+        /// Unfinished journals replayed at start.
+        pub replays: u32,
+        /// Cleanups after commit (a DID reference, an RMRR map the source
+        /// no longer needs) not done yet: retried until they succeed.
+        pub cleanups_pending: u16,
+        /// Cleanups that ever failed after their retries.
+        pub cleanup_failures: u32,
+    }
+}
+
 /// Something the broker wants its clients to know.
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum BrokerEvent {

@@ -48,7 +48,17 @@ impl ContextState {
     }
 }
 
-/// Flags of one context replacement, from the seed commit: they choose how
+impl core::fmt::Display for ContextState {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ContextState::NotPresent => write!(f, "no translation"),
+            ContextState::Domain { domain, did } => write!(f, "{domain} ({did})"),
+            ContextState::Quarantine { did } => write!(f, "quarantine ({did})"),
+        }
+    }
+}
+
+/// Flags of one context replacement, from Xen's fix: they choose how
 /// the IOMMU may write the entry when it cannot do it atomically.
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ReassignMode(pub u8);
@@ -88,7 +98,7 @@ wire_struct! {
         /// The entry before the change.
         pub previous: ContextState,
         /// Whether the write was a single atomic 128-bit exchange (else the
-        /// seed's fallback order was used).
+        /// Xen's fallback order was used).
         pub atomic: bool,
     }
 }

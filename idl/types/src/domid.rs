@@ -1,9 +1,9 @@
-//! What the domid task answers, and the records it is seeded with after a
+//! What the domid task answers, and the records it is rebuilt with after a
 //! restart.
 //!
-//! A seed is a list of [`SeedRecord`]s (one per present context entry the
+//! A rebuild is a list of [`RebuildRecord`]s (one per present context entry the
 //! iommu reports) sent in one lease, each in the fixed 10-byte layout that
-//! [`SeedRecord::encode`] and [`SeedRecord::decode`] define, so the broker
+//! [`RebuildRecord::encode`] and [`RebuildRecord::decode`] define, so the broker
 //! and domid agree on it without a serializer.
 
 use core::fmt;
@@ -61,22 +61,22 @@ impl MaxEncodedLen for DidHolder {
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN + Bdf::MAX_ENCODED_LEN;
 }
 
-/// Whose tables a seeded context entry points at.
+/// Whose tables a rebuilt context entry points at.
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum SeedOwner {
+pub enum RebuildOwner {
     /// A domain's tables.
     Domain(DomainId),
     /// The device's quarantine tables.
     Quarantine,
 }
 
-impl MaxEncodedLen for SeedOwner {
+impl MaxEncodedLen for RebuildOwner {
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN + DomainId::MAX_ENCODED_LEN;
 }
 
 /// One present context entry, as the broker passes it to domid.
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-pub struct SeedRecord {
+pub struct RebuildRecord {
     /// The unit whose context table holds the entry.
     pub unit: UnitId,
     /// The requester ID the entry translates.
@@ -84,16 +84,16 @@ pub struct SeedRecord {
     /// The entry's DID field.
     pub did: Did,
     /// Whose tables the entry points at.
-    pub owner: SeedOwner,
+    pub owner: RebuildOwner,
     /// The device the entry serves: `rid` itself, or for an alias (bridge,
     /// (secbus, 0.0), phantom function) the device it aliases.
     pub device: Bdf,
 }
 
-/// Why bytes are not a seed record.
+/// Why bytes are not a rebuild record.
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum SeedDecodeError {
-    /// Fewer than [`SeedRecord::ENCODED_LEN`] bytes.
+pub enum RebuildDecodeError {
+    /// Fewer than [`RebuildRecord::ENCODED_LEN`] bytes.
     Short {
         /// Bytes there were.
         len: u16,
@@ -102,20 +102,20 @@ pub enum SeedDecodeError {
     BadOwnerTag(u8),
 }
 
-impl MaxEncodedLen for SeedDecodeError {
+impl MaxEncodedLen for RebuildDecodeError {
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN + u16::MAX_ENCODED_LEN;
 }
 
-impl fmt::Display for SeedDecodeError {
+impl fmt::Display for RebuildDecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SeedDecodeError::Short { len } => write!(
+            RebuildDecodeError::Short { len } => write!(
                 f,
-                "seed record needs {} bytes, {len} left",
-                SeedRecord::ENCODED_LEN
+                "rebuild record needs {} bytes, {len} left",
+                RebuildRecord::ENCODED_LEN
             ),
-            SeedDecodeError::BadOwnerTag(t) => {
-                write!(f, "seed record owner tag {t} is not 0 or 1")
+            RebuildDecodeError::BadOwnerTag(t) => {
+                write!(f, "rebuild record owner tag {t} is not 0 or 1")
             }
         }
     }
@@ -125,7 +125,7 @@ impl fmt::Display for SeedDecodeError {
 const OWNER_QUARANTINE: u8 = 0;
 const OWNER_DOMAIN: u8 = 1;
 
-impl SeedRecord {
+impl RebuildRecord {
     /// Bytes per encoded record: unit (1), rid (2), DID (2), owner tag (1),
     /// domain (2, 0 for quarantine), device (2); integers little-endian.
     pub const ENCODED_LEN: usize = 10;
@@ -134,8 +134,8 @@ impl SeedRecord {
     /// device or function number out of range.
     pub fn encode(&self) -> Option<[u8; Self::ENCODED_LEN]> {
         let (tag, domain) = match self.owner {
-            SeedOwner::Quarantine => (OWNER_QUARANTINE, 0u16),
-            SeedOwner::Domain(d) => (OWNER_DOMAIN, d.0),
+            RebuildOwner::Quarantine => (OWNER_QUARANTINE, 0u16),
+            RebuildOwner::Domain(d) => (OWNER_DOMAIN, d.0),
         };
         let rid = self.rid.requester_id()?;
         let device = self.device.requester_id()?;
@@ -150,19 +150,19 @@ impl SeedRecord {
     }
 
     /// Reads one record from the start of `bytes`.
-    pub fn decode(bytes: &[u8]) -> Result<SeedRecord, SeedDecodeError> {
+    pub fn decode(bytes: &[u8]) -> Result<RebuildRecord, RebuildDecodeError> {
         let Some(b) = bytes.get(..Self::ENCODED_LEN) else {
-            return Err(SeedDecodeError::Short {
+            return Err(RebuildDecodeError::Short {
                 len: bytes.len().min(u16::MAX as usize) as u16,
             });
         };
         let word = |at: usize| u16::from_le_bytes([b[at], b[at + 1]]);
         let owner = match b[5] {
-            OWNER_QUARANTINE => SeedOwner::Quarantine,
-            OWNER_DOMAIN => SeedOwner::Domain(DomainId(word(6))),
-            other => return Err(SeedDecodeError::BadOwnerTag(other)),
+            OWNER_QUARANTINE => RebuildOwner::Quarantine,
+            OWNER_DOMAIN => RebuildOwner::Domain(DomainId(word(6))),
+            other => return Err(RebuildDecodeError::BadOwnerTag(other)),
         };
-        Ok(SeedRecord {
+        Ok(RebuildRecord {
             unit: UnitId(b[0]),
             rid: Bdf::from_requester_id(word(1)),
             did: Did(word(3)),
@@ -175,10 +175,10 @@ impl SeedRecord {
     /// record is an error.
     pub fn decode_all(
         bytes: &[u8],
-    ) -> impl Iterator<Item = Result<SeedRecord, SeedDecodeError>> + '_ {
-        bytes.chunks(Self::ENCODED_LEN).map(SeedRecord::decode)
+    ) -> impl Iterator<Item = Result<RebuildRecord, RebuildDecodeError>> + '_ {
+        bytes.chunks(Self::ENCODED_LEN).map(RebuildRecord::decode)
     }
 }
 
-/// The most records one seed lease carries (4096 bytes).
-pub const SEED_RECORDS_MAX: usize = 4096 / SeedRecord::ENCODED_LEN;
+/// The most records one rebuild lease carries (4096 bytes).
+pub const REBUILD_RECORDS_MAX: usize = 4096 / RebuildRecord::ENCODED_LEN;

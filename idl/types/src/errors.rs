@@ -8,7 +8,7 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::context::ContextState;
-use crate::domid::SeedDecodeError;
+use crate::domid::RebuildDecodeError;
 use crate::hardware::EntryOwner;
 use crate::ids::{Bdf, Did, DomainId, UnitId};
 use crate::max_len::{max_len, max_len_of, MaxEncodedLen, ENUM_TAG_LEN};
@@ -133,7 +133,7 @@ pub enum IommuError {
         found: ContextState,
     },
     /// A device with an RMRR whose bridge alias is already present for
-    /// another owner (the seed's EOPNOTSUPP); nothing was changed.
+    /// another owner (Xen's EOPNOTSUPP); nothing was changed.
     SharedAliasWithRmrr {
         /// The device.
         device: Bdf,
@@ -161,7 +161,7 @@ pub enum IommuError {
         iova: u64,
     },
     /// The entry is present with a DID the iommu cannot attribute to any
-    /// owner (the seed's ESRCH); nothing was changed.
+    /// owner (Xen's ESRCH); nothing was changed.
     UnknownOwner {
         /// The device.
         device: Bdf,
@@ -217,6 +217,10 @@ pub enum UnitFault {
     Unsupported,
     /// A restarted server could not take the running unit over.
     ResumeFailed,
+    /// The table memory could not do a 128-bit compare-exchange (no
+    /// CMPXCHG16B after all, or the entry outside or misaligned in the
+    /// pool); nothing was written.
+    AtomicUpdateRefused,
 }
 
 impl MaxEncodedLen for UnitFault {
@@ -231,6 +235,7 @@ impl fmt::Display for UnitFault {
             UnitFault::IotlbRejected => "IOTLB invalidation not performed",
             UnitFault::Unsupported => "feature not supported by the unit",
             UnitFault::ResumeFailed => "could not resume the running unit",
+            UnitFault::AtomicUpdateRefused => "the table memory refused a 128-bit compare-exchange",
         })
     }
 }
@@ -322,8 +327,8 @@ pub enum DomidError {
     },
     /// The unit reports CAP.ND = 7, which is reserved.
     ReservedDomainCount(UnitId),
-    /// A seed names a DID already held by another domain.
-    SeedConflict {
+    /// A rebuild names a DID already held by another domain.
+    RebuildConflict {
         /// The unit.
         unit: UnitId,
         /// The DID.
@@ -333,9 +338,9 @@ pub enum DomidError {
     },
     /// The DID is outside the unit's range (or 0 under caching mode).
     BadDid(Did),
-    /// domid has not been seeded since it started; it hands out nothing
-    /// until the broker seeds it from the context entries.
-    NotSeeded,
+    /// domid's books have not been rebuilt since it started; it hands out
+    /// nothing until the broker rebuilds them from the context entries.
+    NotRebuilt,
     /// The unit's CAP was never given (configure_unit).
     UnitNotConfigured(UnitId),
     /// CAP.ND is not a 3-bit value.
@@ -354,22 +359,22 @@ pub enum DomidError {
         /// The table's capacity.
         capacity: u16,
     },
-    /// A seed's records contradict each other or the unit's DID space;
-    /// domid stays unseeded.
-    SeedRejected {
+    /// A rebuild's records contradict each other or the unit's DID space;
+    /// domid stays not rebuilt.
+    RebuildRejected {
         /// The unit.
         unit: UnitId,
         /// The DID concerned.
         did: Did,
         /// What is wrong with it.
-        cause: SeedFault,
+        cause: RebuildFault,
     },
-    /// A seed record could not be read; domid stays unseeded.
-    BadSeedRecord {
+    /// A rebuild record could not be read; domid stays not rebuilt.
+    BadRebuildRecord {
         /// Its index in the lease.
         index: u16,
         /// Why.
-        cause: SeedDecodeError,
+        cause: RebuildDecodeError,
     },
     /// The client's buffer could not be read.
     LeaseFailed,
@@ -384,9 +389,9 @@ pub enum DomidError {
     },
 }
 
-/// What is wrong with a seed, for [`DomidError::SeedRejected`].
+/// What is wrong with a rebuild, for [`DomidError::RebuildRejected`].
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum SeedFault {
+pub enum RebuildFault {
     /// The DID is outside the half its owner's kind uses, or the space.
     OutOfRange,
     /// Two owners use the DID.
@@ -397,17 +402,17 @@ pub enum SeedFault {
     DeviceHasTwoPseudoDids,
 }
 
-impl MaxEncodedLen for SeedFault {
+impl MaxEncodedLen for RebuildFault {
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN;
 }
 
-impl fmt::Display for SeedFault {
+impl fmt::Display for RebuildFault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            SeedFault::OutOfRange => "outside the range its owner's kind uses",
-            SeedFault::Shared => "used by two owners",
-            SeedFault::DomainHasTwoDids => "one of two DIDs of the same domain",
-            SeedFault::DeviceHasTwoPseudoDids => "one of two pseudo-DIDs of the same device",
+            RebuildFault::OutOfRange => "outside the range its owner's kind uses",
+            RebuildFault::Shared => "used by two owners",
+            RebuildFault::DomainHasTwoDids => "one of two DIDs of the same domain",
+            RebuildFault::DeviceHasTwoPseudoDids => "one of two pseudo-DIDs of the same device",
         })
     }
 }
@@ -416,8 +421,8 @@ impl MaxEncodedLen for DomidError {
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN
         + max_len_of(&[
             UnitId::MAX_ENCODED_LEN + Did::MAX_ENCODED_LEN + DomainId::MAX_ENCODED_LEN,
-            UnitId::MAX_ENCODED_LEN + Did::MAX_ENCODED_LEN + SeedFault::MAX_ENCODED_LEN,
-            u16::MAX_ENCODED_LEN + SeedDecodeError::MAX_ENCODED_LEN,
+            UnitId::MAX_ENCODED_LEN + Did::MAX_ENCODED_LEN + RebuildFault::MAX_ENCODED_LEN,
+            u16::MAX_ENCODED_LEN + RebuildDecodeError::MAX_ENCODED_LEN,
             UnitId::MAX_ENCODED_LEN + u16::MAX_ENCODED_LEN,
         ]);
 }
@@ -431,13 +436,13 @@ impl fmt::Display for DomidError {
             DomidError::ReservedDomainCount(u) => {
                 write!(f, "{u} reports CAP.ND = 7, which is reserved")
             }
-            DomidError::SeedConflict { unit, did, holder } => {
+            DomidError::RebuildConflict { unit, did, holder } => {
                 write!(f, "{did} on {unit} is already held by {holder}")
             }
             DomidError::BadDid(d) => write!(f, "{d} is outside the unit's range"),
-            DomidError::NotSeeded => write!(
+            DomidError::NotRebuilt => write!(
                 f,
-                "domid has not been seeded from the context entries since it started"
+                "domid's books have not been rebuilt from the context entries since it started"
             ),
             DomidError::UnitNotConfigured(u) => write!(f, "{u} has no DID space configured"),
             DomidError::BadDomainCount { unit, nd } => {
@@ -452,11 +457,11 @@ impl fmt::Display for DomidError {
                     "{unit}: a table of the books is full ({capacity} entries)"
                 )
             }
-            DomidError::SeedRejected { unit, did, cause } => {
-                write!(f, "seed rejected: {did} on {unit} is {cause}")
+            DomidError::RebuildRejected { unit, did, cause } => {
+                write!(f, "rebuild rejected: {did} on {unit} is {cause}")
             }
-            DomidError::BadSeedRecord { index, cause } => {
-                write!(f, "seed record {index}: {cause}")
+            DomidError::BadRebuildRecord { index, cause } => {
+                write!(f, "rebuild record {index}: {cause}")
             }
             DomidError::LeaseFailed => write!(f, "the client's buffer could not be read"),
             DomidError::BadDevice(b) => write!(f, "{b} is not a PCI function address"),
@@ -491,13 +496,15 @@ pub enum BrokerError {
     Quarantined(Bdf),
     /// A participant the move needs is dead and was not restarted.
     PeerDown,
-    /// The device has an RMRR and its bridge alias is present for another
-    /// owner (the seed's EOPNOTSUPP); nothing was changed.
-    SharedAliasWithRmrr {
+    /// The device has an RMRR, its entry is present, and other devices sit
+    /// behind its upstream bridge: moving it would move the bridge's alias,
+    /// through which their DMA arrives too (Xen's EOPNOTSUPP in "VT-d:
+    /// re-assign devices directly"); nothing was changed.
+    RmrrBehindSharedBridge {
         /// The device.
         device: Bdf,
-        /// The alias held by another owner.
-        alias: Bdf,
+        /// Its upstream bridge.
+        bridge: Bdf,
     },
     /// The request would leave a device with an RMRR without translation.
     WouldDisconnectRmrr(Bdf),
@@ -508,6 +515,30 @@ pub enum BrokerError {
     Recovering,
     /// The broker's persistent journal cannot be written.
     JournalFailed,
+    /// Moving the device would change what another device sees through a
+    /// bridge alias they share (devices behind one bridge move together);
+    /// nothing was changed.
+    AliasInUse {
+        /// The device asked for.
+        device: Bdf,
+        /// The shared requester ID.
+        alias: Bdf,
+        /// A held device whose DMA arrives through it too.
+        neighbour: Bdf,
+    },
+    /// The device's RMRR overlaps memory the target domain maps for its
+    /// devices: it cannot be identity-mapped there; nothing was changed.
+    RmrrOverlapsDomainMemory {
+        /// The device.
+        device: Bdf,
+        /// The target domain.
+        domain: DomainId,
+        /// The first I/O address both claim.
+        iova: u64,
+    },
+    /// Moving the device takes more steps than one transaction may journal
+    /// (its RMRRs split into too many pieces); nothing was changed.
+    PlanTooLarge(Bdf),
 }
 
 impl MaxEncodedLen for BrokerError {
@@ -515,9 +546,9 @@ impl MaxEncodedLen for BrokerError {
         + max_len(
             max_len(
                 Bdf::MAX_ENCODED_LEN + u8::MAX_ENCODED_LEN,
-                Bdf::MAX_ENCODED_LEN + Bdf::MAX_ENCODED_LEN,
+                3 * Bdf::MAX_ENCODED_LEN,
             ),
-            DomainId::MAX_ENCODED_LEN,
+            Bdf::MAX_ENCODED_LEN + DomainId::MAX_ENCODED_LEN + u64::MAX_ENCODED_LEN,
         );
 }
 
@@ -536,13 +567,36 @@ impl fmt::Display for BrokerError {
                 write!(f, "rollback of {d} failed; the device is in quarantine")
             }
             BrokerError::PeerDown => write!(f, "a task the move needs is down"),
-            BrokerError::SharedAliasWithRmrr { device, alias } => write!(
+            BrokerError::RmrrBehindSharedBridge { device, bridge } => write!(
                 f,
-                "device {device} has an RMRR and its bridge alias {alias} belongs to another owner"
+                "device {device} has an RMRR and other devices sit behind its bridge {bridge}: \
+                 moving it would move their DMA alias too (Xen refuses it: EOPNOTSUPP)"
             ),
             BrokerError::WouldDisconnectRmrr(d) => {
                 write!(f, "device {d} has an RMRR and must not lose translation")
             }
+            BrokerError::AliasInUse {
+                device,
+                alias,
+                neighbour,
+            } => write!(
+                f,
+                "moving {device} would change bridge alias {alias}, through which {neighbour} \
+                 DMAs too: devices behind one bridge move together (release {neighbour} first)"
+            ),
+            BrokerError::RmrrOverlapsDomainMemory {
+                device,
+                domain,
+                iova,
+            } => write!(
+                f,
+                "device {device}'s RMRR overlaps {domain}'s memory at {iova:#x}: it cannot be \
+                 identity-mapped there"
+            ),
+            BrokerError::PlanTooLarge(d) => write!(
+                f,
+                "moving {d} takes more steps than one transaction may journal"
+            ),
             BrokerError::PlatformFact(d) => {
                 write!(f, "the platform facts of device {d} could not be read")
             }

@@ -121,11 +121,11 @@ wire_struct! {
         pub context_changes: u64,
         /// Of those, one 128-bit compare-exchange each.
         pub atomic_changes: u64,
-        /// Of those, the seed's fallback through a non-present entry.
+        /// Of those, Xen's fallback through a non-present entry.
         pub cleared_first_changes: u64,
-        /// Of those, the seed's best-effort order (DID last).
+        /// Of those, Xen's best-effort order (DID last).
         pub best_effort_changes: u64,
-        /// The seed's "may cause data corruption" warnings.
+        /// Xen's "may cause data corruption" warnings.
         pub corruption_warnings: u64,
         /// Plain 64-bit stores to context entries.
         pub context_stores: u64,

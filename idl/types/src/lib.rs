@@ -25,16 +25,17 @@ mod worker;
 
 pub use bench::BenchRecord;
 pub use broker::{
-    BrokerEvent, Custody, DeviceEntry, DevicePage, DomainEntry, DomainPage, ReassignReport,
-    SequencedEvent, TxStatus, LIST_PAGE,
+    BrokerCounters, BrokerEvent, Custody, DeviceEntry, DevicePage, DomainEntry, DomainPage,
+    ReassignReport, SequencedEvent, TxStatus, LIST_PAGE,
 };
 pub use context::{Access, ContextChange, ContextState, PageRange, ReassignMode};
 pub use domid::{
-    DidGrant, DidHolder, DidRelease, SeedDecodeError, SeedOwner, SeedRecord, SEED_RECORDS_MAX,
+    DidGrant, DidHolder, DidRelease, RebuildDecodeError, RebuildOwner, RebuildRecord,
+    REBUILD_RECORDS_MAX,
 };
 pub use errors::{
-    AcpiError, BrokerError, DomidError, IommuError, NoError, PciError, SeedFault, SupervisorError,
-    UnitFault,
+    AcpiError, BrokerError, DomidError, IommuError, NoError, PciError, RebuildFault,
+    SupervisorError, UnitFault,
 };
 pub use faults::{DmaDirection, FaultBatch, FaultRecord, FAULTS_PER_BATCH};
 pub use hardware::{

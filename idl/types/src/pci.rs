@@ -72,7 +72,7 @@ wire_struct! {
     }
 }
 
-/// The order to switch a device's requester IDs in (the seed's).
+/// The order to switch a device's requester IDs in (Xen's).
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum AliasOrder {
     /// Into a domain: the real function and its bridge aliases first,

@@ -92,7 +92,7 @@ fn named_type_bounds_are_tight_for_their_largest_values() {
             found: ContextState::Domain { domain: dom, did },
         }) <= IommuError::MAX_ENCODED_LEN
     );
-    assert_tight(&DomidError::SeedConflict {
+    assert_tight(&DomidError::RebuildConflict {
         unit: UnitId(0xff),
         did,
         holder: dom,
@@ -202,6 +202,29 @@ fn server_report_types_meet_their_bounds_tightly() {
         domain: u64::MAX,
         selective: u64::MAX,
     };
+    assert_tight(&BrokerCounters {
+        committed: u32::MAX,
+        rolled_back: u32::MAX,
+        rollback_failures: u32::MAX,
+        replays: u32::MAX,
+        cleanups_pending: u16::MAX,
+        cleanup_failures: u32::MAX,
+    });
+    assert_tight(&BrokerError::RmrrOverlapsDomainMemory {
+        device: bdf,
+        domain: DomainId(u16::MAX),
+        iova: u64::MAX,
+    });
+    assert!(
+        postcard::to_stdvec(&BrokerError::AliasInUse {
+            device: bdf,
+            alias: bdf,
+            neighbour: bdf,
+        })
+        .expect("encodes")
+        .len()
+            <= BrokerError::MAX_ENCODED_LEN
+    );
     assert_tight(&IommuCounters {
         unit: UnitId(0xff),
         context_changes: u64::MAX,
@@ -227,9 +250,9 @@ fn server_report_types_meet_their_bounds_tightly() {
         }) <= IommuError::MAX_ENCODED_LEN
     );
     assert!(
-        encoded_len(&DomidError::BadSeedRecord {
+        encoded_len(&DomidError::BadRebuildRecord {
             index: u16::MAX,
-            cause: SeedDecodeError::Short { len: u16::MAX },
+            cause: RebuildDecodeError::Short { len: u16::MAX },
         }) <= DomidError::MAX_ENCODED_LEN
     );
     let mut ids = heapless::Vec::new();
@@ -248,12 +271,12 @@ fn server_report_types_meet_their_bounds_tightly() {
 }
 
 #[test]
-fn seed_records_round_trip_through_their_ten_byte_layout() {
-    let record = SeedRecord {
+fn rebuild_records_round_trip_through_their_ten_byte_layout() {
+    let record = RebuildRecord {
         unit: UnitId(2),
         rid: Bdf::from_requester_id(0x0100),
         did: Did(0x1234),
-        owner: SeedOwner::Domain(DomainId(0xbeef)),
+        owner: RebuildOwner::Domain(DomainId(0xbeef)),
         device: Bdf::from_requester_id(0x0108),
     };
     let bytes = record.encode().unwrap();
@@ -261,39 +284,39 @@ fn seed_records_round_trip_through_their_ten_byte_layout() {
         bytes,
         [2, 0x00, 0x01, 0x34, 0x12, 1, 0xef, 0xbe, 0x08, 0x01]
     );
-    assert_eq!(SeedRecord::decode(&bytes), Ok(record));
-    let quarantined = SeedRecord {
-        owner: SeedOwner::Quarantine,
+    assert_eq!(RebuildRecord::decode(&bytes), Ok(record));
+    let quarantined = RebuildRecord {
+        owner: RebuildOwner::Quarantine,
         ..record
     };
     let two: std::vec::Vec<u8> = [record, quarantined]
         .iter()
         .flat_map(|r| r.encode().unwrap())
         .collect();
-    let back: std::vec::Vec<_> = SeedRecord::decode_all(&two).collect();
+    let back: std::vec::Vec<_> = RebuildRecord::decode_all(&two).collect();
     assert_eq!(back, [Ok(record), Ok(quarantined)]);
 }
 
 #[test]
-fn malformed_seed_records_are_errors_naming_the_problem() {
-    let mut bytes = SeedRecord {
+fn malformed_rebuild_records_are_errors_naming_the_problem() {
+    let mut bytes = RebuildRecord {
         unit: UnitId(0),
         rid: Bdf::from_requester_id(0x10),
         did: Did(1),
-        owner: SeedOwner::Quarantine,
+        owner: RebuildOwner::Quarantine,
         device: Bdf::from_requester_id(0x10),
     }
     .encode()
     .unwrap();
     bytes[5] = 7;
-    let e = SeedRecord::decode(&bytes).unwrap_err();
-    assert_eq!(e, SeedDecodeError::BadOwnerTag(7));
-    assert_eq!(e.to_string(), "seed record owner tag 7 is not 0 or 1");
+    let e = RebuildRecord::decode(&bytes).unwrap_err();
+    assert_eq!(e, RebuildDecodeError::BadOwnerTag(7));
+    assert_eq!(e.to_string(), "rebuild record owner tag 7 is not 0 or 1");
     assert_eq!(
-        SeedRecord::decode(&bytes[..4]),
-        Err(SeedDecodeError::Short { len: 4 })
+        RebuildRecord::decode(&bytes[..4]),
+        Err(RebuildDecodeError::Short { len: 4 })
     );
-    let out_of_range = SeedRecord {
+    let out_of_range = RebuildRecord {
         unit: UnitId(0),
         rid: Bdf {
             bus: 0,
@@ -301,7 +324,7 @@ fn malformed_seed_records_are_errors_naming_the_problem() {
             function: 0,
         },
         did: Did(1),
-        owner: SeedOwner::Quarantine,
+        owner: RebuildOwner::Quarantine,
         device: Bdf::from_requester_id(0),
     };
     assert_eq!(out_of_range.encode(), None);

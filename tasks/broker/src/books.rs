@@ -4,7 +4,7 @@
 //! The books are a cache of the hardware, never the other way round: after
 //! any restart they are rebuilt from the iommu's context entries
 //! ([`crate::Broker::rebuild_books`]). A bridge alias shared by several
-//! legacy devices follows the device moved last, as in the seed, and is
+//! legacy devices follows the device moved last, as in Xen, and is
 //! recorded under the device that backs it (see `aliases`).
 
 use heapless::Vec;
@@ -157,27 +157,30 @@ impl Books {
         }
     }
 
-    /// Devices of `domain` behind `unit` other than `except`.
+    /// Devices of `domain` behind `unit` other than `except`. A device
+    /// whose facts were never read counts (it may be behind the unit): the
+    /// Xen's SINGLE_DEVICE only silences a warning, so it must not be
+    /// claimed on a guess.
     pub fn others_behind_unit(&self, domain: DomainId, unit: UnitId, except: Bdf) -> usize {
         self.devices
             .iter()
             .filter(|d| d.device != except && d.custody == Custody::Domain(domain))
-            .filter(|d| d.facts.as_ref().is_some_and(|f| f.unit == unit))
+            .filter(|d| d.facts.as_ref().is_none_or(|f| f.unit == unit))
             .count()
     }
 
-    /// Whether any device of `domain` other than `except` has an RMRR
-    /// covering the same range (so the domain must keep it mapped).
-    pub fn domain_needs_range(
+    /// The RMRRs of the devices of `domain` other than `except`: what the
+    /// domain must keep identity-mapped for them.
+    pub fn domain_rmrrs(
         &self,
         domain: DomainId,
-        range: &idl_types::MemRange,
-        except: Bdf,
-    ) -> bool {
+        except: Option<Bdf>,
+    ) -> impl Iterator<Item = &idl_types::MemRange> + '_ {
         self.devices
             .iter()
-            .filter(|d| d.device != except && d.custody == Custody::Domain(domain))
-            .any(|d| d.facts.as_ref().is_some_and(|f| f.rmrrs.contains(range)))
+            .filter(move |d| Some(d.device) != except && d.custody == Custody::Domain(domain))
+            .filter_map(|d| d.facts.as_ref())
+            .flat_map(|f| f.rmrrs.iter())
     }
 
     /// Domains owned by `task`.

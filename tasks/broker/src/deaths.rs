@@ -128,7 +128,7 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
         let quarantined = self.owner_died(record.task);
         let peer = self.peer_of(record.task);
         if let Some(peer) = peer {
-            // Its memory is fresh: re-read the hardware (and re-seed domid,
+            // Its memory is fresh: re-read the hardware (and rebuild domid,
             // or tell pci every owner again).
             self.peer_restarted(peer);
         }

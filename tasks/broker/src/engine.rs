@@ -1,29 +1,29 @@
 //! The broker itself: the books, the journal, the peers, and the moves.
 //!
-//! [`Broker::move_device`] is DESIGN.md section 6 line by line; every
-//! public request (assign, reassign, quarantine, release, owner death) is a
-//! policy check followed by it. A failed step has already been rolled back
-//! when `?` returns; what is left here is the seed's refusals before any
-//! step, and quarantining a device whose rollback failed.
+//! Every public request (assign, reassign, quarantine, release, owner
+//! death) is a policy check followed by [`Broker::move_device`], which
+//! reads what the move needs (`gather`), plans it without a message
+//! (`plan`: Xen's refusals, the mode, the steps) and runs the plan
+//! (`execute`). A failed step has already been rolled back when `?`
+//! returns; what is left here is quarantining a device whose rollback
+//! failed.
 
 use heapless::Vec;
 use idl_runtime::Transport;
 use idl_types::{
-    Bdf, BrokerError, BrokerEvent, ContextState, Custody, DomainId, ReassignMode, ReassignReport,
-    TaskIndex, TxStatus,
+    Bdf, BrokerError, BrokerEvent, Custody, DomainId, ReassignReport, TaskIndex, TxStatus,
 };
 
-use crate::aliases::AliasPlan;
-use crate::books::{Books, RidRecord, MAX_DEVICES};
+use crate::books::{Books, MAX_DEVICES};
 use crate::config::Config;
 use crate::events::EventRing;
-use crate::facts::{DeviceFacts, Direction, MAX_DEVICE_RIDS};
-use crate::journal::{Journal, JournalStore, Opened, TxRecord, TxState};
+use crate::execute::ExecError;
+use crate::journal::{Journal, JournalStore, Opened, TxState};
 use crate::memory::DomainMap;
-use crate::peers::{Peer, PeerFailure, Peers};
+use crate::peers::{Peer, Peers};
+use crate::plan::{plan_move, MoveRequest, Planned, Situation};
 use crate::policy::{permitted, Request};
-use crate::steps::{AcquireDid, AcquireQuarantineDid, MapRmrr, QuarantineRid, SwitchContext};
-use crate::transaction::{finish, Knobs, Rollback, StepFailed, Transaction};
+use crate::transaction::{Knobs, Rollback, StepFailed};
 
 /// Why a move did not commit, before the policy layer turns it into a
 /// `BrokerError`.
@@ -57,10 +57,16 @@ pub struct BrokerStats {
     pub rollback_failures: u32,
     /// Unfinished journals replayed at start.
     pub replays: u32,
-    /// Times domid was re-seeded after its restart.
-    pub domid_reseeds: u32,
+    /// Times domid was rebuilt after its restart.
+    pub domid_rebuilds: u32,
     /// Domain memory ranges the iommu refused to map at start.
     pub memory_map_failures: u32,
+    /// Cleanup actions that failed after their retries (each is kept and
+    /// retried until it succeeds; see `pending_cleanups`).
+    pub cleanup_failures: u32,
+    /// Cleanup actions that did not fit the pending list (the next start's
+    /// reconciliation gives up what they would have).
+    pub cleanups_lost: u32,
 }
 
 /// The ownership broker.
@@ -70,11 +76,20 @@ pub struct Broker<T: Transport + Clone, S: JournalStore> {
     pub(crate) books: Books,
     pub(crate) events: EventRing,
     operators: Vec<TaskIndex, 8>,
-    knobs: Knobs,
+    pub(crate) knobs: Knobs,
     pub(crate) stats: BrokerStats,
     /// What pci was last told of each device's owner (see `handover`):
     /// only differences are sent; emptied when pci restarts.
     pub(crate) pci_told: Vec<(Bdf, Option<TaskIndex>), MAX_DEVICES>,
+    /// A journal write failed in this life (see [`Broker::journal_broken`]).
+    pub(crate) journal_broken: bool,
+    /// Cleanups that failed, retried at the next opportunity.
+    pub(crate) pending: Vec<crate::plan::Cleanup, { crate::cleanup::MAX_PENDING }>,
+    /// Each domain's memory (app.toml's maps): no RMRR may be mapped over it.
+    pub(crate) memory: Vec<DomainMap, { crate::memory::MAX_MAPS }>,
+    /// pci's functions off the root bus and their upstream bridges, read
+    /// once (see `gather`).
+    pub(crate) topology: Option<crate::gather::Topology>,
 }
 
 impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
@@ -111,6 +126,10 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             knobs: Knobs::default(),
             stats: BrokerStats::default(),
             pci_told: Vec::new(),
+            journal_broken: false,
+            pending: Vec::new(),
+            memory: Vec::new(),
+            topology: None,
         };
         broker.configure_domid();
         broker.create_domains();
@@ -120,8 +139,14 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
         broker.rebuild_books();
         broker.recover_journal();
         broker.rebuild_books();
-        if !matches!(broker.peers.domid.is_seeded(), Ok(true)) {
-            broker.reseed_domid();
+        // A restarted broker may have died with a DID release pending (a
+        // cleanup it was still retrying): domid's books are rebuilt from
+        // the hardware, which has the device where it committed.
+        if opened == Opened::Existing || !matches!(broker.peers.domid.is_rebuilt(), Ok(true)) {
+            broker.rebuild_domid();
+        }
+        if opened == Opened::Existing {
+            broker.reconcile_rmrr_maps();
         }
         if opened == Opened::Fresh || !broker.journal.booted() {
             for d in config.devices {
@@ -268,74 +293,6 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
         Ok(report)
     }
 
-    /// A device's platform facts, read once from pci and acpi.
-    pub(crate) fn facts(&mut self, device: Bdf) -> Result<DeviceFacts, BrokerError> {
-        if let Some(f) = self.books.device(device).and_then(|d| d.facts.clone()) {
-            return Ok(f);
-        }
-        let fact = |_| BrokerError::PlatformFact(device);
-        let info = self.peers.pci.device_info(device).map_err(fact)?;
-        let bridge = match info.upstream_bridge {
-            Some(b) if info.kind == idl_types::DeviceKind::LegacyEndpoint => {
-                Some(self.peers.pci.device_info(b).map_err(fact)?)
-            }
-            _ => None,
-        };
-        let ids = self
-            .peers
-            .pci
-            .requester_ids(device, idl_types::AliasOrder::Assign)
-            .map_err(fact)?;
-        let unit = self
-            .peers
-            .acpi
-            .unit_of(device)
-            .map_err(|_| BrokerError::PlatformFact(device))?;
-        let rmrrs = self
-            .peers
-            .acpi
-            .rmrrs_of(device)
-            .map_err(|_| BrokerError::PlatformFact(device))?;
-        let facts = DeviceFacts {
-            device,
-            unit,
-            kind: info.kind,
-            rids: crate::facts::classify_rids(&info, bridge.as_ref(), &ids.ids),
-            rmrrs: rmrrs.ranges,
-            phantom_stride: info.phantom_stride,
-        };
-        if let Some(record) = self.books.device_mut(device) {
-            record.facts = Some(facts.clone());
-        }
-        Ok(facts)
-    }
-
-    /// The seed's mode flags for moving a device away from `source`.
-    fn mode_for(
-        &self,
-        facts: &DeviceFacts,
-        source: Custody,
-        target: Custody,
-        dying: bool,
-    ) -> ReassignMode {
-        let mut mode = ReassignMode::default();
-        if facts.has_rmrr() {
-            mode = mode.union(ReassignMode::WITH_RMRR);
-        }
-        if let Custody::Domain(s) = source {
-            if target != source {
-                if dying {
-                    mode = mode.union(ReassignMode::OWNER_DYING);
-                } else if self.books.others_behind_unit(s, facts.unit, facts.device) == 0
-                    && !facts.has_phantoms()
-                {
-                    mode = mode.union(ReassignMode::SINGLE_DEVICE);
-                }
-            }
-        }
-        mode
-    }
-
     /// Moves `device` to `target` as one transaction; on a failed rollback
     /// quarantines it and raises an event.
     pub(crate) fn move_device(
@@ -344,11 +301,17 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
         target: Custody,
         dying: bool,
     ) -> Result<ReassignReport, BrokerError> {
+        if self.journal_broken {
+            return Err(BrokerError::JournalFailed);
+        }
         if self.journal.state() != TxState::Idle {
             return Err(BrokerError::Busy);
         }
-        if matches!(self.peers.domid.is_seeded(), Ok(false)) {
-            self.reseed_domid();
+        if matches!(self.peers.domid.is_rebuilt(), Ok(false)) {
+            self.rebuild_domid();
+        }
+        if !self.pending.is_empty() {
+            self.retry_cleanups();
         }
         match self.try_move(device, target, dying) {
             Ok(report) => {
@@ -364,6 +327,7 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
         }
     }
 
+    /// Reads what the plan needs, plans the move, and executes the plan.
     fn try_move(
         &mut self,
         device: Bdf,
@@ -376,292 +340,84 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             .device(device)
             .map(|d| d.custody)
             .ok_or(BrokerError::UnknownDevice(device))?;
-        let current = self.read_rids(&facts)?;
-        let own = current
-            .iter()
-            .find(|(rid, _)| *rid == device)
-            .map_or(ContextState::NotPresent, |(_, s)| *s);
-        if source == target {
-            // The seed's no-op: already with the target.
-            return Ok(ReassignReport {
-                previous: own,
-                current: own,
-                atomic: true,
-            });
+        let hardware = self.read_rids(&facts)?;
+        let neighbours = self.neighbours(&facts)?;
+        if let Custody::Domain(domain) = source {
+            self.read_facts_of(domain);
         }
-        if target == Custody::Unassigned && facts.has_rmrr() {
-            return Err(BrokerError::WouldDisconnectRmrr(device).into());
-        }
-        if facts.has_rmrr() && own != ContextState::NotPresent {
-            // The seed's EOPNOTSUPP: a direct reassignment (the device's
-            // own entry present, the owner changing) of an RMRR device
-            // cannot drag a bridge alias away from another owner. A first
-            // assignment (own entry not present) is not refused: the seed
-            // maps the alias to the new owner then.
-            for rid in facts.rids.iter().filter(|r| r.role.is_shared_alias()) {
-                let state = current
-                    .iter()
-                    .find(|(r, _)| *r == rid.bdf)
-                    .map_or(ContextState::NotPresent, |(_, s)| *s);
-                if state != ContextState::NotPresent && state != own {
-                    return Err(BrokerError::SharedAliasWithRmrr {
-                        device,
-                        alias: rid.bdf,
-                    }
-                    .into());
-                }
-            }
-        }
-        let mode = self.mode_for(&facts, source, target, dying);
-        let unit = facts.unit;
-        let direction = match target {
-            Custody::Unassigned => Direction::Deassign,
-            _ => Direction::Assign,
-        };
-        let state_of = |rid: Bdf| {
-            current
-                .iter()
-                .find(|(r, _)| *r == rid)
-                .map_or(ContextState::NotPresent, |(_, s)| *s)
-        };
-        // Leaving for no translation, each shared alias is cleared, kept
-        // (another device backs it) or handed to a neighbour still using
-        // it, so it never keeps a DID domid frees below.
-        let mut plans: Vec<(Bdf, AliasPlan), MAX_DEVICE_RIDS> = Vec::new();
-        if direction == Direction::Deassign {
-            for rid in facts.rids.iter().filter(|r| r.role.is_shared_alias()) {
-                let plan = self.alias_on_release(device, unit, rid.bdf, state_of(rid.bdf))?;
-                let _ = plans.push((rid.bdf, plan));
-            }
-        }
-
-        let Broker {
-            journal,
-            peers,
-            books,
-            knobs,
-            ..
-        } = self;
-        let record = TxRecord {
+        let request = MoveRequest {
             device,
-            source,
             target,
+            dying,
         };
-        let mut tx = Transaction::begin(journal, peers, record, *knobs)
-            .map_err(|_| BrokerError::JournalFailed)?;
-        // 1. A DID for the target on the device's unit.
-        let entry = match target {
-            Custody::Domain(t) => {
-                let did = tx
-                    .step(AcquireDid {
-                        unit,
-                        domain: t,
-                        device,
-                    })?
-                    .did;
-                // 2. The target's RMRR identity maps, before the switch.
-                for range in facts.rmrrs.iter() {
-                    if !books.domain_needs_range(t, range, device) {
-                        tx.step(MapRmrr {
-                            domain: t,
-                            range: *range,
-                        })?;
-                    }
-                }
-                ContextState::Domain { domain: t, did }
-            }
-            Custody::Quarantined => {
-                let did = tx.step(AcquireQuarantineDid { unit, device })?.did;
-                ContextState::Quarantine { did }
-            }
-            Custody::Unassigned => ContextState::NotPresent,
+        let situation = Situation {
+            facts: &facts,
+            source,
+            hardware: &hardware,
+            neighbours: &neighbours,
+            books: &self.books,
+            memory: &self.memory,
+            two_step: self.knobs.two_step,
         };
-        // 3. Every requester ID, in the seed's order.
-        let mut atomic = true;
-        // (requester ID, what it holds now, the device backing it).
-        let mut written: Vec<(Bdf, ContextState, Bdf), MAX_DEVICE_RIDS> = Vec::new();
-        for rid in facts.requester_ids(direction) {
-            let plan = plans.iter().find(|(r, _)| *r == rid.bdf).map(|(_, p)| *p);
-            let (to, backer, rid_mode) = match plan {
-                Some(AliasPlan::Keep) => continue,
-                Some(AliasPlan::HandOver {
-                    heir,
-                    state,
-                    heir_rmrr,
-                }) => (
-                    state,
-                    heir,
-                    if heir_rmrr {
-                        mode.union(ReassignMode::WITH_RMRR)
-                    } else {
-                        mode
-                    },
-                ),
-                Some(AliasPlan::Clear) | None => (entry, device, mode),
-            };
-            let from = state_of(rid.bdf);
-            let change = match to {
-                ContextState::Quarantine { did } if backer == device => tx.step(QuarantineRid {
-                    unit,
-                    rid: rid.bdf,
-                    did,
-                    from,
-                    mode,
-                    rmrrs: idl_types::RmrrList {
-                        device,
-                        ranges: facts.rmrrs.clone(),
-                    },
-                })?,
-                to => {
-                    let from =
-                        if knobs.two_step && from.did().is_some() && to != ContextState::NotPresent
-                        {
-                            // The pre-seed way: unmap (clear and flush), then map.
-                            tx.step(SwitchContext {
-                                unit,
-                                rid: rid.bdf,
-                                from,
-                                to: ContextState::NotPresent,
-                                mode: rid_mode,
-                            })?;
-                            ContextState::NotPresent
-                        } else {
-                            from
-                        };
-                    tx.step(SwitchContext {
-                        unit,
-                        rid: rid.bdf,
-                        from,
-                        to,
-                        mode: rid_mode,
-                    })?
-                }
-            };
-            atomic &= change.atomic;
-            let _ = written.push((rid.bdf, to, backer));
-        }
-        // 4. Commit: the books change; the undos are no longer owed.
-        tx.commit(books, |books| {
-            books.set_custody(device, target);
-            for &(rid, state, backer) in written.iter() {
-                books.set_rid(RidRecord {
-                    rid,
-                    unit,
-                    state,
-                    device: backer,
-                });
+        let plan = match plan_move(&request, &situation)? {
+            Planned::AlreadyThere(report) => return Ok(report),
+            Planned::Move(plan) => plan,
+        };
+        self.execute(&plan, &facts).map_err(|e| match e {
+            ExecError::Journal => {
+                self.journal_broken = true;
+                MoveError::Refused(BrokerError::JournalFailed)
             }
-        })
-        .map_err(|_| BrokerError::JournalFailed)?;
-        // 5. Idempotent cleanup of the source, then the journal clears.
-        self.cleanup_after(record, &facts);
-        finish(&mut self.journal).map_err(|_| BrokerError::JournalFailed)?;
-        Ok(ReassignReport {
-            previous: own,
-            current: entry,
-            atomic,
+            ExecError::Step(failed) => MoveError::Step(failed),
         })
     }
 
-    /// What the hardware holds for each of the device's requester IDs.
-    fn read_rids(
-        &mut self,
-        facts: &DeviceFacts,
-    ) -> Result<Vec<(Bdf, ContextState), MAX_DEVICE_RIDS>, BrokerError> {
-        let mut out = Vec::new();
-        for rid in facts.rids.iter() {
-            let hardware = self
-                .peers
-                .iommu
-                .get_context(facts.unit, rid.bdf)
-                .map_err(|_| BrokerError::PeerDown)?;
-            // An entry whose tables the iommu does not know cannot be set
-            // back by an undo: refuse to touch the device.
-            let state = hardware.state().ok_or(BrokerError::Recovering)?;
-            let _ = out.push((rid.bdf, state));
-        }
-        Ok(out)
-    }
-
-    /// Releases what the source held for this device: its DID reference on
-    /// the unit (or the quarantine pseudo-DID) and its RMRR maps no other
-    /// device of the source needs. Safe to repeat.
-    pub(crate) fn cleanup_after(&mut self, record: TxRecord, facts: &DeviceFacts) {
-        match record.source {
-            Custody::Domain(s) => {
-                for _ in 0..crate::undo::UNDO_ATTEMPTS {
-                    match self.peers.domid.release(facts.unit, s, record.device) {
-                        Err(idl_runtime::ClientError::ServerDied { .. }) => continue,
-                        _ => break,
-                    }
-                }
-                for range in facts.rmrrs.iter() {
-                    if !self.books.domain_needs_range(s, range, record.device) {
-                        let (iova, pages) = crate::steps::pages_of(range);
-                        // A dead iommu may or may not have unmapped it:
-                        // unmapping again is harmless (NotMapped).
-                        for _ in 0..crate::undo::UNDO_ATTEMPTS {
-                            match self
-                                .peers
-                                .iommu
-                                .unmap_range(s, idl_types::PageRange { iova, pages })
-                            {
-                                Err(idl_runtime::ClientError::ServerDied { .. }) => continue,
-                                _ => break,
-                            }
-                        }
-                    }
-                }
-            }
-            Custody::Quarantined => {
-                let _ = self
-                    .peers
-                    .domid
-                    .release_quarantine(facts.unit, record.device);
-            }
-            Custody::Unassigned => {}
-        }
-    }
-
-    /// After a failed step: a dead domid is re-seeded; the device's entries
+    /// After a failed step: a dead domid is rebuilt; the device's entries
     /// are re-read so the books match the hardware; a failed rollback sends
-    /// the device to quarantine with an event.
+    /// the device to quarantine with an event. If the journal stopped
+    /// taking writes, the rollback still ran (from memory), and the next
+    /// start replays the journal: no transaction runs until then, so a
+    /// failed rollback's quarantine is the replay's too.
     fn after_failure(&mut self, device: Bdf, target: Custody, failed: StepFailed) -> BrokerError {
+        if !failed.journal_ok {
+            self.journal_broken = true;
+        }
         if failed
             .failure
             .is_some_and(|f| f.died() && f.peer == Peer::Domid)
-            || matches!(self.peers.domid.is_seeded(), Ok(false))
+            || matches!(self.peers.domid.is_rebuilt(), Ok(false))
         {
             self.rebuild_books();
-            self.reseed_domid();
+            self.rebuild_domid();
         }
         match failed.rollback {
             Rollback::Complete => {
                 self.stats.rolled_back += 1;
                 self.resync_device(device);
-                if let Some(PeerFailure {
-                    kind:
-                        crate::peers::FailureKind::Iommu(idl_types::IommuError::SharedAliasWithRmrr {
-                            device,
-                            alias,
-                        }),
-                    ..
-                }) = failed.failure
-                {
-                    return BrokerError::SharedAliasWithRmrr { device, alias };
-                }
                 BrokerError::RolledBack {
                     device,
                     step: failed.step,
                 }
+            }
+            Rollback::Failed(_) if self.journal_broken => {
+                self.stats.rollback_failures += 1;
+                self.resync_device(device);
+                BrokerError::JournalFailed
             }
             Rollback::Failed(_) => {
                 self.stats.rollback_failures += 1;
                 self.quarantine_after_failed_rollback(device, target);
                 BrokerError::Quarantined(device)
             }
-            Rollback::JournalFailed => BrokerError::JournalFailed,
         }
+    }
+
+    /// Whether the journal stopped taking writes in this life: the broker
+    /// takes no transaction until it restarts and replays the journal
+    /// against the hardware (the firmware restarts itself; the simulator
+    /// restarts it as the supervisor would).
+    pub fn journal_broken(&self) -> bool {
+        self.journal_broken
     }
 
     fn quarantine_after_failed_rollback(&mut self, device: Bdf, target: Custody) {

@@ -1,10 +1,10 @@
 //! What the broker must know about a device to move it: its unit, its RMRRs,
-//! and every requester ID its DMA can carry, in the seed's order.
+//! and every requester ID its DMA can carry, in Xen's order.
 //!
 //! The requester IDs come from the pci server's topology: a PCIe endpoint
 //! uses its own; a conventional PCI device behind a bridge also uses the
 //! bridge's, and behind a PCIe-to-PCI bridge (secondary bus, 0.0); phantom
-//! functions add `function + k·stride`. A host bridge has none (the seed
+//! functions add `function + k·stride`. A host bridge has none (Xen's fix
 //! skips it). The pci server computes the list (and the ME WiFi quirk's
 //! alias); the broker only names each one's role, which decides whether
 //! another device may share it.
@@ -73,12 +73,26 @@ pub struct DeviceFacts {
     pub rmrrs: Vec<MemRange, MAX_RMRRS_PER_DEVICE>,
     /// Its phantom-function stride (0: none).
     pub phantom_stride: u8,
+    /// Whether no other function sits behind its upstream bridge (with
+    /// or without an RMRR, assigned or not): then its bridge aliases are
+    /// its own, and Xen's refusal to move an RMRR device behind a
+    /// bridge need not apply (the case Xen's own comment leaves open).
+    /// `false` for a device with no upstream bridge.
+    pub alone_behind_bridge: bool,
 }
 
 impl DeviceFacts {
-    /// Whether the device has an RMRR (the seed's MAP_WITH_RMRR).
+    /// Whether the device has an RMRR (Xen's MAP_WITH_RMRR).
     pub fn has_rmrr(&self) -> bool {
         !self.rmrrs.is_empty()
+    }
+
+    /// Its upstream bridge, for a conventional device behind one.
+    pub fn bridge(&self) -> Option<Bdf> {
+        self.rids
+            .iter()
+            .find(|r| r.role == RidRole::Bridge)
+            .map(|r| r.bdf)
     }
 
     /// Whether the device has phantom functions (which rule out

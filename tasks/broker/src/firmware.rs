@@ -17,11 +17,9 @@ use idl_types::{Bdf, DomainId, TaskIndex};
 use crate::broker_idl::Endpoint;
 use crate::{
     Broker, BrokerServer, Config, DeathHandled, DeviceConfig, DomainConfig, DomainMap, Peers,
-    JOURNAL_BYTES, MAX_DEVICES, MAX_DOMAINS,
+    JOURNAL_BYTES, MAX_DEVICES, MAX_DOMAINS, MAX_MAPS,
 };
 
-/// Domain memory ranges app.toml may declare in all.
-const MAX_MAPS: usize = 32;
 /// Operators app.toml may name.
 const MAX_OPERATORS: usize = 8;
 
@@ -198,6 +196,17 @@ impl<T: Transport + Clone> Running<T> {
     /// The broker.
     pub fn broker(&mut self) -> &mut Broker<T, Store> {
         &mut self.endpoint.0 .0
+    }
+
+    /// Restarts the task (a deliberate panic; the supervisor restarts it)
+    /// if a journal write failed during the last request: the rollback
+    /// ran from memory, and only a new life, replaying the journal
+    /// against the hardware, brings journal and hardware back in step.
+    /// Called before each request, so the failed one got its answer.
+    pub fn restart_if_journal_broken(&mut self) {
+        if self.broker().journal_broken() {
+            panic!("broker: a journal write failed; restarting to replay the journal");
+        }
     }
 
     /// After anything that may have moved a device (or restarted pci):

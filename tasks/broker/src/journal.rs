@@ -29,9 +29,9 @@ const HEADER_LEN: usize = 64;
 const HEADER_BODY_MAX: usize = HEADER_LEN - 4 - 1 - 4;
 /// Bytes of one entry slot: a length byte and the postcard body.
 const SLOT_LEN: usize = 1 + JournalEntry::MAX_ENCODED_LEN;
-/// Entry slots: three entries (intent, done, undone) per step, for the
-/// largest move (one DID, eight RMRRs, eleven requester IDs) with margin.
-pub const MAX_ENTRIES: usize = 72;
+/// Entry slots: three entries (intent, done, undone) for every step the
+/// largest plan may hold, so a plan never runs out of journal.
+pub const MAX_ENTRIES: usize = 3 * crate::plan::MAX_PLAN_STEPS;
 /// Bytes the journal needs in its persistent region.
 pub const JOURNAL_BYTES: usize = 2 * HEADER_LEN + MAX_ENTRIES * SLOT_LEN;
 
@@ -176,6 +176,26 @@ pub struct Journal<S: JournalStore> {
     current: usize,
 }
 
+/// Whether sequence number `a` was written after `b`: serial-number order
+/// (RFC 1982), right across the wrap, since the two copies are always one
+/// write apart.
+fn is_after(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) > 0
+}
+
+/// The valid header copy written last.
+fn newest(bytes: &[u8]) -> Option<(usize, Header)> {
+    let mut best: Option<(usize, Header)> = None;
+    for copy in 0..2 {
+        if let Some(h) = Journal::<&mut [u8]>::read_header(bytes, copy) {
+            if best.is_none_or(|(_, b)| is_after(h.seq, b.seq)) {
+                best = Some((copy, h));
+            }
+        }
+    }
+    best
+}
+
 fn checksum(parts: &[&[u8]]) -> u32 {
     // FNV-1a: cheap, and any torn byte changes it.
     let mut hash: u32 = 0x811c_9dc5;
@@ -195,15 +215,7 @@ impl<S: JournalStore> Journal<S> {
         if len < JOURNAL_BYTES {
             return Err(JournalError::TooSmall { len });
         }
-        let mut best: Option<(usize, Header)> = None;
-        for copy in 0..2 {
-            if let Some(h) = Self::read_header(store.bytes(), copy) {
-                if best.is_none_or(|(_, b)| h.seq > b.seq) {
-                    best = Some((copy, h));
-                }
-            }
-        }
-        Ok(match best {
+        Ok(match newest(store.bytes()) {
             Some((current, header)) => (
                 Journal {
                     store,
@@ -228,6 +240,12 @@ impl<S: JournalStore> Journal<S> {
                 Opened::Fresh,
             ),
         })
+    }
+
+    /// The state a region's newest valid header records (what a broker
+    /// starting on these bytes would find), for the simulator's checks.
+    pub fn stored_state(bytes: &[u8]) -> Option<TxState> {
+        newest(bytes).map(|(_, h)| h.state)
     }
 
     fn read_header(bytes: &[u8], copy: usize) -> Option<Header> {
@@ -429,5 +447,45 @@ impl<S: JournalStore> Journal<S> {
     /// Gives the store back.
     pub fn into_store(self) -> S {
         self.store
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use idl_types::{Bdf, DomainId};
+
+    #[test]
+    fn the_header_written_last_wins_across_the_sequence_numbers_wrap() {
+        let mut bytes = std::vec![0u8; JOURNAL_BYTES];
+        let (mut journal, _) = Journal::open(&mut bytes[..]).unwrap();
+        journal.header.seq = u32::MAX - 2;
+        let tx = TxRecord {
+            device: Bdf {
+                bus: 0,
+                device: 1,
+                function: 0,
+            },
+            source: Custody::Domain(DomainId(1)),
+            target: Custody::Domain(DomainId(2)),
+        };
+        journal.begin(tx).unwrap();
+        for state in [TxState::RollingBack, TxState::Committed, TxState::Running] {
+            journal.set_state(state).unwrap();
+            let seq = journal.header.seq;
+            let bytes = journal.into_store();
+            assert_eq!(
+                Journal::<&mut [u8]>::stored_state(bytes),
+                Some(state),
+                "seq {seq}"
+            );
+            let (again, opened) = Journal::open(bytes).unwrap();
+            assert_eq!(
+                (opened, again.state(), again.tx()),
+                (Opened::Existing, state, Some(tx))
+            );
+            journal = again;
+        }
+        assert!(journal.header.seq < 4, "the numbers wrapped");
     }
 }

@@ -1,9 +1,9 @@
 //! The ownership broker: the books of which domain holds each device, and
 //! device moves run as transactions of IPC steps with compensations.
 //!
-//! A move reads like DESIGN.md section 6 ([`Broker::reassign`]): acquire a
+//! A move reads like docs/DESIGN.md §6 ([`Broker::reassign`]): acquire a
 //! DID, map the target's RMRRs, switch each requester ID's context entry in
-//! the seed's order, commit, clean up the source. Every forward step goes
+//! Xen's order, commit, clean up the source. Every forward step goes
 //! through [`Transaction::step`], which writes the step's undo (the
 //! generated `Compensation` variant) to the persistent [`Journal`] *before*
 //! the message is sent, so a crash of anyone at any point can be finished
@@ -26,19 +26,24 @@ pub use generated::{acpi, broker as broker_idl, domid, iommu, pci, supervisor};
 
 mod aliases;
 mod books;
+pub mod cleanup;
 mod config;
 mod deaths;
 mod dma_faults;
 mod engine;
 mod events;
+mod execute;
 mod facts;
 #[cfg(feature = "firmware")]
 pub mod firmware;
+mod gather;
 mod handover;
 mod journal;
 mod memory;
 mod peers;
+pub mod plan;
 mod policy;
+pub mod ranges;
 mod recovery;
 mod server;
 mod steps;
@@ -55,7 +60,7 @@ pub use journal::{
     Journal, JournalEntry, JournalError, JournalStore, Opened, Phase, TxRecord, TxState,
     JOURNAL_BYTES,
 };
-pub use memory::DomainMap;
+pub use memory::{DomainMap, MAX_MAPS};
 pub use peers::{FailureKind, Peer, PeerFailure, PeerIds, Peers};
 pub use policy::Request;
 pub use server::BrokerServer;

@@ -41,6 +41,7 @@ impl Dispatch for Task {
         ctx: &dyn ServerContext,
         reply: &mut [u8],
     ) -> DispatchOutcome {
+        self.0.restart_if_journal_broken();
         let outcome = self.0.endpoint.dispatch(call, ctx, reply);
         // Before the reply goes out, so the caller may drive its device.
         self.0.sync_pci();
@@ -52,6 +53,7 @@ impl Dispatch for Task {
     }
 
     fn notified(&mut self, bits: u32) {
+        self.0.restart_if_journal_broken();
         if bits & config::notifications::DEATH != 0 {
             self.take_deaths();
         }

@@ -13,6 +13,8 @@ use crate::engine::Broker;
 use crate::journal::JournalStore;
 
 const PAGE: u64 = 4096;
+/// Domain memory ranges the broker keeps (app.toml may declare in all).
+pub const MAX_MAPS: usize = 32;
 
 /// One range of memory a domain's devices may reach.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -27,10 +29,25 @@ pub struct DomainMap {
     pub bytes: u64,
 }
 
+impl DomainMap {
+    /// Whether this range of `domain`'s memory shares a page with
+    /// `[first, first + pages)`; the first such page if it does.
+    pub fn overlap(&self, domain: DomainId, first: u64, pages: u32) -> Option<u64> {
+        if self.domain != domain || self.bytes < PAGE {
+            return None;
+        }
+        let end = first.saturating_add(u64::from(pages).saturating_mul(PAGE));
+        let mine_end = self.iova.saturating_add(self.bytes & !(PAGE - 1));
+        let start = first.max(self.iova);
+        (start < end.min(mine_end)).then_some(start)
+    }
+}
+
 impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
     /// Maps every range of `maps` read/write into its domain; returns how
     /// many the iommu refused (each is also counted in the stats).
     pub(crate) fn map_domain_memory(&mut self, maps: &[DomainMap]) -> u32 {
+        self.memory = maps.iter().copied().take(MAX_MAPS).collect();
         let mut refused = 0;
         for m in maps {
             let pages = u32::try_from(m.bytes / PAGE).unwrap_or(u32::MAX);

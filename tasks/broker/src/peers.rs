@@ -71,6 +71,12 @@ impl PeerFailure {
     pub fn died(&self) -> bool {
         self.kind == FailureKind::Died
     }
+
+    /// Whether the peer answered with its own error (it handled the
+    /// message and refused it), rather than dying or not answering.
+    pub fn is_refusal(&self) -> bool {
+        !matches!(self.kind, FailureKind::Died | FailureKind::Unreachable)
+    }
 }
 
 impl From<IommuError> for FailureKind {

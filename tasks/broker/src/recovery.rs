@@ -1,17 +1,18 @@
-//! Recovery: the hardware's context entries are the truth.
+//! Recovery: the hardware's context entries are the truth (docs/DESIGN.md
+//! §7).
 //!
 //! After the broker restarts it replays an unfinished journal (undoing a
 //! running or rolling-back transaction, finishing a committed one's
 //! cleanup), then rebuilds its books by asking the iommu what every
-//! requester ID holds. After domid restarts, the broker re-seeds it from
+//! requester ID holds. After domid restarts, the broker rebuilds it from
 //! the same entries (a server never calls its client, so domid cannot ask).
 
 use heapless::Vec;
 use idl_runtime::Transport;
-use idl_types::{ContextState, Custody, DomainId, EntryOwner, SeedOwner, SeedRecord, UnitId};
+use idl_types::{ContextState, Custody, DomainId, EntryOwner, RebuildOwner, RebuildRecord, UnitId};
 
-/// Bytes of the seed lease (the op's maximum, whole records).
-const SEED_LEASE: usize = 4090 / SeedRecord::ENCODED_LEN * SeedRecord::ENCODED_LEN;
+/// Bytes of the rebuild lease (the op's maximum, whole records).
+const REBUILD_LEASE: usize = 4090 / RebuildRecord::ENCODED_LEN * RebuildRecord::ENCODED_LEN;
 
 use crate::books::RidRecord;
 use crate::engine::Broker;
@@ -52,7 +53,7 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             TxState::Idle => {}
             TxState::Running | TxState::RollingBack => {
                 self.stats.replays += 1;
-                if let Rollback::Failed(_) = roll_back(&mut self.journal, &mut self.peers) {
+                if let (Rollback::Failed(_), _) = roll_back(&mut self.journal, &mut self.peers) {
                     let _ = self.journal.clear();
                     self.rebuild_books();
                     let _ = self.move_device(record.device, Custody::Quarantined, true);
@@ -124,14 +125,14 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
         }
     }
 
-    /// After domid (re)started: configure its units and seed it with every
+    /// After domid (re)started: configure its units and rebuild it with every
     /// present context entry the iommu lists, each tagged with the device
     /// it serves (a shared alias with the device backing it, per the books:
     /// see `aliases`).
-    pub fn reseed_domid(&mut self) {
-        self.stats.domid_reseeds += 1;
+    pub fn rebuild_domid(&mut self) {
+        self.stats.domid_rebuilds += 1;
         self.configure_domid();
-        let mut lease = [0u8; SEED_LEASE];
+        let mut lease = [0u8; REBUILD_LEASE];
         let mut len = 0;
         let units = self.peers.iommu.unit_count().unwrap_or(0);
         for unit in 0..units {
@@ -142,12 +143,12 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
                 };
                 for entry in page.entries.iter() {
                     let owner = match entry.owner {
-                        EntryOwner::Domain(d) => SeedOwner::Domain(d),
-                        EntryOwner::Quarantine => SeedOwner::Quarantine,
+                        EntryOwner::Domain(d) => RebuildOwner::Domain(d),
+                        EntryOwner::Quarantine => RebuildOwner::Quarantine,
                         EntryOwner::NotPresent | EntryOwner::Unknown => continue,
                     };
                     let device = self.books.rid(entry.rid).map_or(entry.rid, |r| r.device);
-                    let record = SeedRecord {
+                    let record = RebuildRecord {
                         unit: entry.unit,
                         rid: entry.rid,
                         did: entry.did,
@@ -156,10 +157,10 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
                     };
                     if let (Some(bytes), Some(dst)) = (
                         record.encode(),
-                        lease.get_mut(len..len + SeedRecord::ENCODED_LEN),
+                        lease.get_mut(len..len + RebuildRecord::ENCODED_LEN),
                     ) {
                         dst.copy_from_slice(&bytes);
-                        len += SeedRecord::ENCODED_LEN;
+                        len += RebuildRecord::ENCODED_LEN;
                     }
                 }
                 match page.next {
@@ -168,19 +169,22 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
                 }
             }
         }
-        let _ = self.peers.domid.seed(lease.get(..len).unwrap_or(&[]));
+        let _ = self.peers.domid.rebuild(lease.get(..len).unwrap_or(&[]));
     }
 
     /// A peer restarted (learnt from the supervisor's death log, see
-    /// `deaths`): re-read the hardware, re-seed domid if it was domid, and
+    /// `deaths`): re-read the hardware, rebuild domid if it was domid, and
     /// tell pci every owner again if it was pci.
     pub fn peer_restarted(&mut self, peer: crate::peers::Peer) {
         self.rebuild_books();
         if peer == crate::peers::Peer::Domid {
-            self.reseed_domid();
+            self.rebuild_domid();
         }
         if peer == crate::peers::Peer::Pci {
             self.pci_forgot();
+        }
+        if !self.pending.is_empty() {
+            self.retry_cleanups();
         }
     }
 }

@@ -4,8 +4,8 @@
 use idl_runtime::abi::TaskId;
 use idl_runtime::Transport;
 use idl_types::{
-    BrokerError, DeviceEntry, DevicePage, DomainEntry, DomainPage, ReassignReport, SequencedEvent,
-    TaskIndex, TxStatus, LIST_PAGE,
+    BrokerCounters, BrokerError, DeviceEntry, DevicePage, DomainEntry, DomainPage, ReassignReport,
+    SequencedEvent, TaskIndex, TxStatus, LIST_PAGE,
 };
 
 use crate::broker_idl::{self as idl, Server};
@@ -106,6 +106,18 @@ impl<T: Transport + Clone, S: JournalStore> Server for BrokerServer<T, S> {
         args: idl::EventAfterArgs,
     ) -> Option<SequencedEvent> {
         self.0.events().after(args.after)
+    }
+
+    fn stats(&mut self, _caller: TaskId, _args: idl::StatsArgs) -> BrokerCounters {
+        let s = self.0.stats();
+        BrokerCounters {
+            committed: s.committed,
+            rolled_back: s.rolled_back,
+            rollback_failures: s.rollback_failures,
+            replays: s.replays,
+            cleanups_pending: u16::try_from(self.0.pending_cleanups().len()).unwrap_or(u16::MAX),
+            cleanup_failures: s.cleanup_failures,
+        }
     }
 
     /// The supervisor's notification: someone died; ask who.

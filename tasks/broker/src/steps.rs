@@ -8,8 +8,7 @@
 
 use idl_runtime::Transport;
 use idl_types::{
-    Bdf, ContextChange, ContextState, Did, DidGrant, DomainId, MemRange, ReassignMode, RmrrList,
-    UnitId,
+    Bdf, ContextChange, ContextState, Did, DidGrant, DomainId, ReassignMode, RmrrList, UnitId,
 };
 
 use crate::peers::{Peer, PeerFailure, Peers};
@@ -26,6 +25,13 @@ pub trait Step<T: Transport + Clone> {
     fn send(&self, peers: &mut Peers<T>) -> Result<Self::Reply, PeerFailure>;
     /// The exact undo, from the reply.
     fn undo(&self, reply: &Self::Reply) -> Undo;
+    /// Whether the peer, when it refuses this message with its own error,
+    /// is known to have changed nothing (then no undo is owed for it). The
+    /// default assumes it may have: the undo journaled before sending
+    /// runs, which must then be harmless whatever the step did.
+    fn refusal_changes_nothing(&self) -> bool {
+        false
+    }
 }
 
 /// A grant as the journal's intent assumes it (the undo does not use it).
@@ -76,6 +82,10 @@ impl<T: Transport + Clone> Step<T> for AcquireDid {
             Undo::Nothing
         }
     }
+    fn refusal_changes_nothing(&self) -> bool {
+        // domid counts the device only when it answers with a grant.
+        true
+    }
 }
 
 /// A quarantine pseudo-DID for one device, undone by releasing it.
@@ -120,35 +130,29 @@ impl<T: Transport + Clone> Step<T> for AcquireQuarantineDid {
             Undo::Nothing
         }
     }
+    fn refusal_changes_nothing(&self) -> bool {
+        // domid hands out the pseudo-DID only when it answers with a grant.
+        true
+    }
 }
 
-/// Step 2: one RMRR identity-mapped into the target before the switch
+/// Step 2: RMRR pages identity-mapped into the target before the switch
 /// (CVE-2022-26358), undone by unmapping what the call added.
 #[derive(Copy, Clone, Debug)]
 pub struct MapRmrr {
     /// The target domain.
     pub domain: DomainId,
-    /// The reserved range (inclusive ends).
-    pub range: MemRange,
-}
-
-/// The 4 KiB pages covering an inclusive byte range: (first page address,
-/// page count).
-pub fn pages_of(range: &MemRange) -> (u64, u32) {
-    let first = range.base & !0xfff;
-    let last = range.end.max(range.base) & !0xfff;
-    let pages = ((last - first) >> 12) + 1;
-    (first, u32::try_from(pages).unwrap_or(u32::MAX))
+    /// The pages (identity: I/O address = physical address).
+    pub pages: idl_types::PageRange,
 }
 
 impl MapRmrr {
     fn args(&self) -> iommu::MapRangeArgs {
-        let (iova, pages) = pages_of(&self.range);
         iommu::MapRangeArgs {
             domain: self.domain,
-            iova,
-            phys: iova,
-            pages,
+            iova: self.pages.iova,
+            phys: self.pages.iova,
+            pages: self.pages.pages,
             access: idl_types::Access::ReadWrite,
         }
     }
@@ -174,6 +178,12 @@ impl<T: Transport + Clone> Step<T> for MapRmrr {
     fn undo(&self, reply: &idl_types::PageRange) -> Undo {
         Undo::Iommu(iommu::Compensation::for_map_range(&self.args(), reply))
     }
+    fn refusal_changes_nothing(&self) -> bool {
+        // `map_range` adds all of the range or nothing: a refusal leaves the
+        // domain's tables as they were (an overlap with its own mapping
+        // included, which the journaled "unmap the range" would destroy).
+        true
+    }
 }
 
 /// Step 3: one requester ID's context entry replaced in place, undone by
@@ -188,8 +198,18 @@ pub struct SwitchContext {
     pub from: ContextState,
     /// What it should hold.
     pub to: ContextState,
-    /// The seed's mode flags.
+    /// Xen's mode flags.
     pub mode: ReassignMode,
+}
+
+/// The mode of the undo of a context change: only WITH_RMRR, as Xen's fix
+/// maps a device back to its previous owner with `mode & MAP_WITH_RMRR`.
+/// OWNER_DYING and SINGLE_DEVICE describe the owner the entry was taken
+/// from, and the undo gives it back to that owner: from the new one, who
+/// is neither dying nor known to be alone, a best-effort write is warned
+/// about.
+pub fn rollback_mode(mode: ReassignMode) -> ReassignMode {
+    ReassignMode(mode.0 & ReassignMode::WITH_RMRR.0)
 }
 
 impl SwitchContext {
@@ -199,6 +219,14 @@ impl SwitchContext {
             rid: self.rid,
             entry: self.to,
             mode: self.mode,
+        }
+    }
+
+    /// The arguments the undo is derived from (its mode Xen's).
+    fn undo_args(&self) -> iommu::SetContextArgs {
+        iommu::SetContextArgs {
+            mode: rollback_mode(self.mode),
+            ..self.args()
         }
     }
 }
@@ -211,7 +239,7 @@ impl<T: Transport + Clone> Step<T> for SwitchContext {
             atomic: true,
         };
         Undo::Iommu(iommu::Compensation::for_set_context(
-            &self.args(),
+            &self.undo_args(),
             &expected,
         ))
     }
@@ -222,7 +250,10 @@ impl<T: Transport + Clone> Step<T> for SwitchContext {
             .map_err(|e| PeerFailure::from_client(Peer::Iommu, e))
     }
     fn undo(&self, reply: &ContextChange) -> Undo {
-        Undo::Iommu(iommu::Compensation::for_set_context(&self.args(), reply))
+        Undo::Iommu(iommu::Compensation::for_set_context(
+            &self.undo_args(),
+            reply,
+        ))
     }
 }
 
@@ -238,7 +269,7 @@ pub struct QuarantineRid {
     pub did: Did,
     /// What the entry holds now.
     pub from: ContextState,
-    /// The seed's mode flags.
+    /// Xen's mode flags.
     pub mode: ReassignMode,
     /// The device's RMRRs, kept mapped in its quarantine tables.
     pub rmrrs: RmrrList,
@@ -254,6 +285,14 @@ impl QuarantineRid {
             rmrrs: self.rmrrs.clone(),
         }
     }
+
+    /// The arguments the undo is derived from (its mode Xen's).
+    fn undo_args(&self) -> iommu::QuarantineDeviceArgs {
+        iommu::QuarantineDeviceArgs {
+            mode: rollback_mode(self.mode),
+            ..self.args()
+        }
+    }
 }
 
 impl<T: Transport + Clone> Step<T> for QuarantineRid {
@@ -264,7 +303,7 @@ impl<T: Transport + Clone> Step<T> for QuarantineRid {
             atomic: true,
         };
         Undo::Iommu(iommu::Compensation::for_quarantine_device(
-            &self.args(),
+            &self.undo_args(),
             &expected,
         ))
     }
@@ -276,8 +315,66 @@ impl<T: Transport + Clone> Step<T> for QuarantineRid {
     }
     fn undo(&self, reply: &ContextChange) -> Undo {
         Undo::Iommu(iommu::Compensation::for_quarantine_device(
-            &self.args(),
+            &self.undo_args(),
             reply,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use idl_runtime::InProcessClient;
+    use idl_types::{ContextChange, ContextState, Did, DomainId, RmrrList};
+
+    use super::*;
+
+    type T = InProcessClient<'static, 'static, 1>;
+
+    fn undo_mode(undo: Undo) -> ReassignMode {
+        match undo {
+            Undo::Iommu(
+                iommu::Compensation::SetContext(args) | iommu::Compensation::QuarantineDevice(args),
+            ) => args.mode,
+            other => panic!("not a context undo: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_context_undo_keeps_only_with_rmrr_of_the_forward_mode_as_xen() {
+        let all = ReassignMode::ALL;
+        let from = ContextState::Domain {
+            domain: DomainId(1),
+            did: Did(1),
+        };
+        let switch = SwitchContext {
+            unit: UnitId(0),
+            rid: Bdf::from_requester_id(0x10),
+            from,
+            to: ContextState::NotPresent,
+            mode: all,
+        };
+        let reply = ContextChange {
+            previous: from,
+            atomic: true,
+        };
+        let quarantine = QuarantineRid {
+            unit: UnitId(0),
+            rid: switch.rid,
+            did: Did(0x8000),
+            from,
+            mode: all,
+            rmrrs: RmrrList {
+                device: switch.rid,
+                ranges: heapless::Vec::new(),
+            },
+        };
+        for undo in [
+            Step::<T>::intent(&switch),
+            Step::<T>::undo(&switch, &reply),
+            Step::<T>::intent(&quarantine),
+            Step::<T>::undo(&quarantine, &reply),
+        ] {
+            assert_eq!(undo_mode(undo), ReassignMode::WITH_RMRR);
+        }
     }
 }

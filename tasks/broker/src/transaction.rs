@@ -1,27 +1,45 @@
 //! A transaction: forward steps whose undos are journaled before each
-//! message is sent, and run backwards when a step fails.
+//! message is sent, and run backwards when a step fails (docs/DESIGN.md
+//! §7).
 //!
 //! Callers never write rollback code: [`Transaction::step`] returns
 //! `Err(StepFailed)` only after every owed undo has run (or failed after its
 //! retries), so `?` leaves the hardware as it was. A transaction dropped
 //! while open rolls back too. Undos are never journaled as steps of their
 //! own: a compensation is never compensated.
+//!
+//! Two things a reader must know:
+//! - The owed undos are kept in memory as well as in the journal, and a
+//!   rollback runs the memory's list: a journal that stops taking writes
+//!   never stops a rollback (Xen always attempts its rollback). The
+//!   transaction then says the journal failed ([`StepFailed::journal_ok`]);
+//!   the broker takes no new transaction until its next start replays the
+//!   journal against the hardware (every undo is idempotent, so replaying
+//!   one already run changes nothing).
+//! - A step the peer refused with its own error did nothing, if the step
+//!   says so ([`Step::refusal_changes_nothing`]): its undo is not owed. The
+//!   undo journaled before sending assumed it might have happened; running
+//!   it anyway could undo something else (an RMRR map's undo would unmap a
+//!   range the domain had before).
 
+use heapless::Vec;
 use idl_runtime::Transport;
 
 use crate::books::Books;
 use crate::journal::{Journal, JournalEntry, JournalError, JournalStore, Phase, TxRecord, TxState};
 use crate::peers::{PeerFailure, Peers};
+use crate::plan::MAX_PLAN_STEPS;
 use crate::steps::Step;
+use crate::undo::Undo;
 
-/// Deliberate bugs the simulator must catch, and the pre-seed way of
+/// Deliberate bugs the simulator must catch, and the pre-XSA-400 way of
 /// moving a device the benchmark compares with (tests only).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct Knobs {
-    /// Move a device the way Xen did before the seed (test-only variant,
+    /// Move a device the way Xen did before Xen's fix (test-only variant,
     /// for `cargo xtask bench`): each present context entry is cleared
     /// (and flushed) first, then set, as unmap-then-map did. An RMRR's
-    /// range is untranslated in between: the bug the seed fixed.
+    /// range is untranslated in between: the bug Xen's fix fixed.
     pub two_step: bool,
     /// Send a step without journaling its undo first.
     pub skip_intent: bool,
@@ -37,8 +55,6 @@ pub enum Rollback {
     Complete,
     /// At least one undo failed after its retries.
     Failed(PeerFailure),
-    /// The journal could not be written; the undos were not attempted.
-    JournalFailed,
 }
 
 /// Why a step (and so the transaction) failed, after the rollback.
@@ -50,7 +66,14 @@ pub struct StepFailed {
     pub failure: Option<PeerFailure>,
     /// How the rollback ended.
     pub rollback: Rollback,
+    /// Whether every journal write of the transaction and its rollback
+    /// succeeded (else the journal is out of step with the hardware until
+    /// the next start replays it).
+    pub journal_ok: bool,
 }
+
+/// The undos a transaction owes, newest last: (step, undo).
+pub type Owed = Vec<(u8, Undo), MAX_PLAN_STEPS>;
 
 /// An open transaction.
 pub struct Transaction<'a, T: Transport + Clone, S: JournalStore> {
@@ -60,6 +83,10 @@ pub struct Transaction<'a, T: Transport + Clone, S: JournalStore> {
     steps: u8,
     open: bool,
     knobs: Knobs,
+    /// What the journal owes, kept in memory too.
+    owed: Owed,
+    /// Whether every journal write so far succeeded.
+    journal_ok: bool,
 }
 
 impl<'a, T: Transport + Clone, S: JournalStore> Transaction<'a, T, S> {
@@ -78,6 +105,8 @@ impl<'a, T: Transport + Clone, S: JournalStore> Transaction<'a, T, S> {
             steps: 0,
             open: true,
             knobs,
+            owed: Vec::new(),
+            journal_ok: true,
         })
     }
 
@@ -96,10 +125,23 @@ impl<'a, T: Transport + Clone, S: JournalStore> Transaction<'a, T, S> {
         self.peers
     }
 
+    /// Records the undo owed for `step` (replacing an earlier one).
+    fn owe(&mut self, step: u8, undo: Undo) -> Result<(), ()> {
+        match self.owed.iter_mut().find(|(s, _)| *s == step) {
+            Some(slot) => slot.1 = undo,
+            None => self.owed.push((step, undo)).map_err(|_| ())?,
+        }
+        Ok(())
+    }
+
     /// Takes one forward step: journals its undo, sends it, journals the
     /// exact undo from the reply. On failure rolls everything back first.
     pub fn step<P: Step<T>>(&mut self, step: P) -> Result<P::Reply, StepFailed> {
         let index = self.steps;
+        if self.owe(index, step.intent()).is_err() {
+            // More steps than a plan may hold: nothing sent.
+            return Err(self.fail(index, None));
+        }
         if !self.knobs.skip_intent {
             let intent = JournalEntry {
                 step: index,
@@ -107,24 +149,42 @@ impl<'a, T: Transport + Clone, S: JournalStore> Transaction<'a, T, S> {
                 undo: step.intent(),
             };
             if self.journal.append(&intent).is_err() {
+                // Not sent: nothing to undo for it.
+                self.owed.pop();
+                self.journal_ok = false;
                 return Err(self.fail(index, None));
             }
         }
         self.steps = self.steps.saturating_add(1);
         let reply = match step.send(self.peers) {
             Ok(reply) => reply,
-            Err(failure) => return Err(self.fail(index, Some(failure))),
+            Err(failure) => {
+                if failure.is_refusal() && step.refusal_changes_nothing() {
+                    let _ = self.owe(index, Undo::Nothing);
+                    let nothing = JournalEntry {
+                        step: index,
+                        phase: Phase::Undone,
+                        undo: Undo::Nothing,
+                    };
+                    self.journal_ok &= self.journal.append(&nothing).is_ok();
+                }
+                return Err(self.fail(index, Some(failure)));
+            }
         };
         let mut undo = step.undo(&reply);
         if self.knobs.wrong_previous {
             corrupt_previous(&mut undo);
         }
+        let _ = self.owe(index, undo.clone());
         let done = JournalEntry {
             step: index,
             phase: Phase::Done,
             undo,
         };
         if self.journal.append(&done).is_err() {
+            // The journal holds the intent, which is enough to undo it
+            // after a crash; but no further step can be journaled.
+            self.journal_ok = false;
             return Err(self.fail(index, None));
         }
         Ok(reply)
@@ -132,23 +192,30 @@ impl<'a, T: Transport + Clone, S: JournalStore> Transaction<'a, T, S> {
 
     fn fail(&mut self, index: u8, failure: Option<PeerFailure>) -> StepFailed {
         self.open = false;
-        let rollback = roll_back(self.journal, self.peers);
+        let (rollback, journal_ok) = roll_back_owed(self.journal, self.peers, &self.owed);
         StepFailed {
             step: index.saturating_add(1),
             failure,
             rollback,
+            journal_ok: journal_ok && self.journal_ok,
         }
     }
 
     /// Commits: the journal says committed (its undos are no longer owed),
     /// then `apply` changes the books. The caller then cleans up the source
-    /// and clears the journal with [`finish`].
+    /// and clears the journal with [`finish`]. If the journal cannot say
+    /// committed, everything is undone (from memory) and the books are
+    /// left alone.
     pub fn commit(
         mut self,
         books: &mut Books,
         apply: impl FnOnce(&mut Books),
-    ) -> Result<(), JournalError> {
-        self.journal.set_state(TxState::Committed)?;
+    ) -> Result<(), StepFailed> {
+        if self.journal.set_state(TxState::Committed).is_err() {
+            self.journal_ok = false;
+            let index = self.steps;
+            return Err(self.fail(index, None));
+        }
         self.open = false;
         apply(books);
         Ok(())
@@ -159,40 +226,38 @@ impl<T: Transport + Clone, S: JournalStore> Drop for Transaction<'_, T, S> {
     fn drop(&mut self) {
         if self.open {
             // An early return between steps: undo what was done.
-            let _ = roll_back(self.journal, self.peers);
+            let _ = roll_back_owed(self.journal, self.peers, &self.owed);
         }
     }
 }
 
-fn corrupt_previous(undo: &mut crate::undo::Undo) {
+fn corrupt_previous(undo: &mut Undo) {
     use crate::iommu::Compensation;
-    if let crate::undo::Undo::Iommu(Compensation::SetContext(args)) = undo {
+    if let Undo::Iommu(Compensation::SetContext(args)) = undo {
         args.entry = idl_types::ContextState::NotPresent;
     }
 }
 
-/// Runs every undo the journal still owes, newest step first, journaling
-/// each one done; clears the journal if all ran. Used by a failing step and
-/// by recovery after the broker's restart.
-pub fn roll_back<T: Transport + Clone, S: JournalStore>(
+/// Runs `owed`, newest step first, journaling each one done; clears the
+/// journal if all ran. Journal writes that fail do not stop it: the undos
+/// still run. Returns how it ended and whether the journal kept up.
+fn roll_back_owed<T: Transport + Clone, S: JournalStore>(
     journal: &mut Journal<S>,
     peers: &mut Peers<T>,
-) -> Rollback {
-    if journal.state() != TxState::RollingBack && journal.set_state(TxState::RollingBack).is_err() {
-        return Rollback::JournalFailed;
-    }
+    owed: &[(u8, Undo)],
+) -> (Rollback, bool) {
+    let mut journal_ok =
+        journal.state() == TxState::RollingBack || journal.set_state(TxState::RollingBack).is_ok();
     let mut failed = None;
-    for (step, undo) in journal.owed() {
+    for (step, undo) in owed.iter().rev() {
         match undo.execute(peers) {
             Ok(()) => {
                 let done = JournalEntry {
-                    step,
+                    step: *step,
                     phase: Phase::Undone,
-                    undo,
+                    undo: undo.clone(),
                 };
-                if journal.append(&done).is_err() {
-                    return Rollback::JournalFailed;
-                }
+                journal_ok &= journal.append(&done).is_ok();
             }
             Err(e) => {
                 failed.get_or_insert(e);
@@ -200,14 +265,24 @@ pub fn roll_back<T: Transport + Clone, S: JournalStore>(
         }
     }
     match failed {
-        Some(e) => Rollback::Failed(e),
+        Some(e) => (Rollback::Failed(e), journal_ok),
         None => {
-            if journal.clear().is_err() {
-                return Rollback::JournalFailed;
-            }
-            Rollback::Complete
+            journal_ok &= journal.clear().is_ok();
+            (Rollback::Complete, journal_ok)
         }
     }
+}
+
+/// Runs every undo the journal still owes (recovery after the broker's
+/// restart), newest step first; clears the journal if all ran.
+pub fn roll_back<T: Transport + Clone, S: JournalStore>(
+    journal: &mut Journal<S>,
+    peers: &mut Peers<T>,
+) -> (Rollback, bool) {
+    let mut owed = journal.owed();
+    // `owed()` is newest first; `roll_back_owed` wants newest last.
+    owed.reverse();
+    roll_back_owed(journal, peers, &owed)
 }
 
 /// Ends a committed transaction once its cleanup is done.

@@ -85,10 +85,10 @@ fn already_undone_domid(
 ) -> Result<(), ClientError<idl_types::DomidError>> {
     match e {
         // Not counted: its step never happened or this undo already ran.
-        // Not seeded: domid restarted and will be re-seeded from the
+        // Not rebuilt: domid restarted and will be rebuilt from the
         // hardware, which the rest of the rollback restores.
         ClientError::Op(idl_types::DomidError::NotHeld { .. })
-        | ClientError::Op(idl_types::DomidError::NotSeeded) => Ok(()),
+        | ClientError::Op(idl_types::DomidError::NotRebuilt) => Ok(()),
         other => Err(other),
     }
 }

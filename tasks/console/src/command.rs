@@ -19,7 +19,8 @@ commands:
   release DEV               take a device from its domain (to quarantine)
   faults                    DMA faults the IOMMU recorded (source, address)
   stats                     the IOMMU's counters: context changes by path,
-                            invalidations by granularity, faults drained
+                            invalidations by granularity, faults drained;
+                            the broker's: transactions, cleanups pending
   kill TASK [at N]          fault a task on purpose now, or as its Nth
                             message from now reaches it (fault injection)
   dma DEV [IOVA]            ask the device's owner to DMA a pattern (to IOVA)

@@ -108,6 +108,7 @@ impl Console {
                     let _ = writeln!(o, "error: {why}");
                     return;
                 };
+                let before = self.iommu.counters(UnitId(0)).ok();
                 let r = if reassign {
                     self.broker.reassign(dev, dom)
                 } else {
@@ -115,13 +116,18 @@ impl Console {
                 };
                 match r {
                     Ok(rep) => {
-                        let how = if rep.atomic {
-                            "one atomic context write each"
-                        } else {
-                            "non-atomic path"
-                        };
-                        let _ =
-                            writeln!(o, "{dev} ({}) -> {domain}: done ({how})", device_name(dev));
+                        let _ = write!(o, "{dev} ({}) -> {domain}: done (", device_name(dev));
+                        let after = self.iommu.counters(UnitId(0)).ok();
+                        match (rep.atomic, before.zip(after)) {
+                            (true, _) => {
+                                let _ = write!(o, "one atomic context write each");
+                            }
+                            (false, Some((b, a))) => write_path(&mut o, &b, &a),
+                            (false, None) => {
+                                let _ = write!(o, "non-atomic path");
+                            }
+                        }
+                        let _ = writeln!(o, ")");
                     }
                     Err(e) => {
                         let _ = writeln!(o, "error: {e:?}");
@@ -148,28 +154,10 @@ impl Console {
                 }
             }
             Command::Faults => self.faults(),
-            Command::Stats => match self.iommu.counters(UnitId(0)) {
-                Ok(c) => {
-                    let _ = writeln!(
-                        o,
-                        "unit 0: {} context changes ({} atomic, {} cleared-first, {} best-effort, {} data-corruption warnings)",
-                        c.context_changes,
-                        c.atomic_changes,
-                        c.cleared_first_changes,
-                        c.best_effort_changes,
-                        c.corruption_warnings
-                    );
-                    let (ci, ti) = (c.context_invalidations, c.iotlb_invalidations);
-                    let _ = writeln!(
-                        o,
-                        "        invalidations: context {} global / {} domain / {} device; IOTLB {} global / {} domain / {} page; {} DMA faults drained",
-                        ci.global, ci.domain, ci.selective, ti.global, ti.domain, ti.selective, c.faults_drained
-                    );
-                }
-                Err(e) => {
-                    let _ = writeln!(o, "error: {e:?}");
-                }
-            },
+            Command::Stats => {
+                self.iommu_stats();
+                self.broker_stats();
+            }
             Command::Kill { task, at } => {
                 match config::TASK_NAMES.iter().position(|n| *n == task) {
                     None => {
@@ -220,6 +208,57 @@ impl Console {
                 if let Err(e) = self.supervisor.shutdown(abi::DEBUG_EXIT_SUCCESS) {
                     let _ = writeln!(o, "error: the supervisor refused: {e}");
                 }
+            }
+        }
+    }
+
+    /// The iommu's counters of unit 0: context changes by path and
+    /// invalidations by granularity.
+    fn iommu_stats(&mut self) {
+        let mut o = Out;
+        match self.iommu.counters(UnitId(0)) {
+            Ok(c) => {
+                let _ = writeln!(
+                    o,
+                    "unit 0: {} context changes ({} atomic, {} cleared-first, {} best-effort, {} data-corruption warnings)",
+                    c.context_changes,
+                    c.atomic_changes,
+                    c.cleared_first_changes,
+                    c.best_effort_changes,
+                    c.corruption_warnings
+                );
+                let (ci, ti) = (c.context_invalidations, c.iotlb_invalidations);
+                let _ = writeln!(
+                    o,
+                    "        invalidations: context {} global / {} domain / {} device; IOTLB {} global / {} domain / {} page; {} DMA faults drained",
+                    ci.global, ci.domain, ci.selective, ti.global, ti.domain, ti.selective, c.faults_drained
+                );
+            }
+            Err(e) => {
+                let _ = writeln!(o, "error: {e:?}");
+            }
+        }
+    }
+
+    /// The broker's counters, and the cleanups after commit it still owes
+    /// (retried until they succeed).
+    fn broker_stats(&mut self) {
+        let mut o = Out;
+        match self.broker.stats() {
+            Ok(b) => {
+                let _ = writeln!(
+                    o,
+                    "broker: {} committed, {} rolled back, {} failed rollbacks, {} journal replays; {} cleanups pending ({} failed so far)",
+                    b.committed,
+                    b.rolled_back,
+                    b.rollback_failures,
+                    b.replays,
+                    b.cleanups_pending,
+                    b.cleanup_failures
+                );
+            }
+            Err(e) => {
+                let _ = writeln!(o, "error: {e:?}");
             }
         }
     }
@@ -383,7 +422,7 @@ impl Console {
         }
     }
 
-    /// The headline of the seed: a DMA in flight while its device moves.
+    /// The headline of Xen's fix: a DMA in flight while its device moves.
     /// edu performs the transfer 100 ms after it starts; the reassignment
     /// takes far less, so the data must land through the *new* domain's
     /// tables, in the new owner's buffer, with no DMA fault.
@@ -595,6 +634,36 @@ fn main() -> ! {
                 }
                 serial::write(PROMPT);
             }
+        }
+    }
+}
+
+/// How the context writes between two counter readings went, when the CPU
+/// had no CMPXCHG16B: Xen's fallback (cleared first: the entry is not
+/// present for a moment, allowed for a device without an RMRR) and its
+/// best effort (DID written last, for an RMRR device), with whether Xen
+/// warns of data corruption there (not when the old owner is dying or had
+/// no other device behind the unit).
+fn write_path(o: &mut Out, before: &idl_types::IommuCounters, after: &idl_types::IommuCounters) {
+    let cleared = after
+        .cleared_first_changes
+        .saturating_sub(before.cleared_first_changes);
+    let best = after
+        .best_effort_changes
+        .saturating_sub(before.best_effort_changes);
+    let warned = after
+        .corruption_warnings
+        .saturating_sub(before.corruption_warnings);
+    let _ = write!(o, "no CMPXCHG16B:");
+    if cleared > 0 {
+        let _ = write!(o, " {cleared} cleared first (not present for a moment)");
+    }
+    if best > 0 {
+        let _ = write!(o, " {best} best effort (DID written last)");
+        if warned > 0 {
+            let _ = write!(o, ", Xen warns: data corruption possible");
+        } else {
+            let _ = write!(o, ", no warning (old owner dying or alone on the unit)");
         }
     }
 }

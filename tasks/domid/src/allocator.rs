@@ -1,7 +1,7 @@
 //! The allocator: up to `UNITS` units' books behind the [`DidAllocator`]
 //! operations, generic over the [`DidPool`] that picks numbers.
 //!
-//! It starts unseeded: until `rebuild_from` has run (with the present context
+//! It starts not rebuilt: until `rebuild_from` has run (with the present context
 //! entries, an empty list on first boot) it hands out nothing, because after
 //! a restart its memory is gone while the hardware still holds DIDs.
 
@@ -19,7 +19,7 @@ use crate::unit::Unit;
 /// memberships and quarantined devices per unit.
 #[derive(Clone, Debug)]
 pub struct Allocator<P, const UNITS: usize, const DOMAINS: usize, const DEVICES: usize> {
-    seeded: bool,
+    rebuilt: bool,
     units: [Unit<P, DOMAINS, DEVICES>; UNITS],
 }
 
@@ -34,11 +34,11 @@ pub type FreeListAllocator<const UNITS: usize, const DOMAINS: usize, const DEVIC
 impl<P: DidPool, const UNITS: usize, const DOMAINS: usize, const DEVICES: usize>
     Allocator<P, UNITS, DOMAINS, DEVICES>
 {
-    /// An unseeded allocator with no unit configured; `const` so a task can
+    /// An not rebuilt allocator with no unit configured; `const` so a task can
     /// keep it in a `static` rather than on its stack.
     pub const fn new() -> Self {
         Allocator {
-            seeded: false,
+            rebuilt: false,
             units: [const { Unit::EMPTY }; UNITS],
         }
     }
@@ -60,10 +60,10 @@ impl<P: DidPool, const UNITS: usize, const DOMAINS: usize, const DEVICES: usize>
             .ok_or(DidError::NoSuchUnit { unit, units: UNITS })
     }
 
-    /// A unit that may be used now: seeded and configured.
+    /// A unit that may be used now: rebuilt and configured.
     fn ready(&self, unit: UnitId) -> Result<&Unit<P, DOMAINS, DEVICES>, DidError> {
-        if !self.seeded {
-            return Err(DidError::NotSeeded);
+        if !self.rebuilt {
+            return Err(DidError::NotRebuilt);
         }
         let u = self.unit(unit)?;
         u.space().ok_or(DidError::UnitNotConfigured { unit })?;
@@ -75,7 +75,7 @@ impl<P: DidPool, const UNITS: usize, const DOMAINS: usize, const DEVICES: usize>
         self.unit_mut(unit)
     }
 
-    fn seed_one(&mut self, record: ContextRecord) -> Result<(), DidError> {
+    fn rebuild_one(&mut self, record: ContextRecord) -> Result<(), DidError> {
         let ContextRecord {
             unit,
             rid,
@@ -99,8 +99,8 @@ impl<P: DidPool, const UNITS: usize, const DOMAINS: usize, const DEVICES: usize>
             });
         }
         match owner {
-            Owner::Domain(domain) => u.seed_domain(unit, domain, did, device),
-            Owner::Quarantine => u.seed_quarantine(unit, device, did),
+            Owner::Domain(domain) => u.rebuild_domain(unit, domain, did, device),
+            Owner::Quarantine => u.rebuild_quarantine(unit, device, did),
         }
     }
 
@@ -138,23 +138,23 @@ impl<P: DidPool, const UNITS: usize, const DOMAINS: usize, const DEVICES: usize>
             .ok_or(DidError::UnitNotConfigured { unit })
     }
 
-    fn is_seeded(&self) -> bool {
-        self.seeded
+    fn is_rebuilt(&self) -> bool {
+        self.rebuilt
     }
 
     fn rebuild_from<I>(&mut self, entries: I) -> Result<(), DidError>
     where
         I: IntoIterator<Item = ContextRecord>,
     {
-        self.seeded = false;
+        self.rebuilt = false;
         self.clear_all();
         for record in entries {
-            if let Err(e) = self.seed_one(record) {
+            if let Err(e) = self.rebuild_one(record) {
                 self.clear_all();
                 return Err(e);
             }
         }
-        self.seeded = true;
+        self.rebuilt = true;
         Ok(())
     }
 

@@ -83,10 +83,10 @@ pub trait DidAllocator {
 
     /// Whether the state has been rebuilt since start; until then every
     /// operation but `configure_unit`, `space` and `rebuild_from` is refused.
-    fn is_seeded(&self) -> bool;
+    fn is_rebuilt(&self) -> bool;
 
     /// Replace the whole state with what the present context entries say.
-    /// On error the allocator stays (or goes back to) unseeded and empty.
+    /// On error the allocator stays (or goes back to) not rebuilt and empty.
     fn rebuild_from<I>(&mut self, entries: I) -> Result<(), DidError>
     where
         I: IntoIterator<Item = ContextRecord>;

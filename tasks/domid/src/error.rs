@@ -12,9 +12,9 @@ use crate::space::{DidClass, DidSpace, SpaceError};
 /// Why an allocator operation was refused.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DidError {
-    /// The allocator has not been seeded from the hardware's context entries
+    /// The allocator has not been rebuilt from the hardware's context entries
     /// since it started; handing out a DID now could duplicate a live one.
-    NotSeeded,
+    NotRebuilt,
     /// The unit index is beyond the allocator's capacity.
     NoSuchUnit { unit: UnitId, units: usize },
     /// The unit exists but its CAP was never given.
@@ -79,8 +79,8 @@ pub enum DidError {
 impl fmt::Display for DidError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DidError::NotSeeded => f.write_str(
-                "domain-ID allocator not seeded from the context entries yet; refusing to hand out DIDs",
+            DidError::NotRebuilt => f.write_str(
+                "domain-ID allocator not rebuilt from the context entries yet; refusing to hand out DIDs",
             ),
             DidError::NoSuchUnit { unit, units } => {
                 write!(f, "{unit} does not exist (the allocator has {units} units)")

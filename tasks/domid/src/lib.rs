@@ -19,7 +19,7 @@
 //! compensation. During a move a device is briefly in two sets (source and
 //! target); size `DEVICES` for that.
 //!
-//! **Restart.** The allocator starts unseeded and refuses to hand out DIDs
+//! **Restart.** The allocator starts not rebuilt and refuses to hand out DIDs
 //! until `rebuild_from` has replayed the present context entries the iommu
 //! reports (an empty list on first boot), because the hardware, not this
 //! task's lost memory, is the truth.

@@ -1,11 +1,11 @@
 //! The domid task: serves `Domid` over the kernel's IPC. It starts
-//! unseeded after every (re)start, so the broker configures the units and
-//! seeds it from the iommu's context entries before any DID is handed out.
+//! not rebuilt after every (re)start, so the broker configures the units and
+//! rebuilds it from the iommu's context entries before any DID is handed out.
 //!
 //! The allocator is chosen at build time: bitmaps by default, free lists
 //! with the `freelist` feature. With `fault-injection` (test images only)
 //! the task panics when its `crash` notification is posted, so a scenario
-//! can prove that a restart loses nothing once domid is re-seeded.
+//! can prove that a restart loses nothing once domid is rebuilt.
 #![no_std]
 #![no_main]
 
@@ -30,7 +30,7 @@ fn main() -> ! {
     // else names `SERVER`, so this is the only reference to it.
     let server = unsafe { &mut *core::ptr::addr_of_mut!(SERVER) };
     defmt::info!(
-        "domid: serving with the {=str} allocator, unseeded",
+        "domid: serving with the {=str} allocator, not rebuilt",
         ALLOCATOR
     );
     defmt::info!(

@@ -3,37 +3,37 @@
 //! a type parameter.
 //!
 //! Two things a reader must know: every refusal of the allocator reaches
-//! the client as a [`DomidError`] (never a panic), and a seed is validated
+//! the client as a [`DomidError`] (never a panic), and a rebuild is validated
 //! whole (every record decodes) before the allocator replaces its books, so
-//! a bad lease leaves domid exactly as unseeded as it was.
+//! a bad lease leaves domid exactly as not rebuilt as it was.
 
 use idl_runtime::abi::TaskId;
 use idl_runtime::ReadLease;
-use idl_types::{Did, DidGrant, DidHolder, DidRelease, DomidError, SeedRecord};
+use idl_types::{Did, DidGrant, DidHolder, DidRelease, DomidError, RebuildRecord};
 
 use crate::api::DidAllocator;
 use crate::domid;
 use crate::wire;
 
-/// Bytes of the largest seed lease (the IDL's `max`).
-pub const SEED_LEASE_MAX: usize = 4090;
+/// Bytes of the largest rebuild lease (the IDL's `max`).
+pub const REBUILD_LEASE_MAX: usize = 4090;
 
-/// Seed records one lease carries.
-pub const SEED_RECORDS_MAX: usize = SEED_LEASE_MAX / SeedRecord::ENCODED_LEN;
+/// Rebuild records one lease carries.
+pub const REBUILD_RECORDS_MAX: usize = REBUILD_LEASE_MAX / RebuildRecord::ENCODED_LEN;
 
 /// Serves `Domid` over allocator `T`.
 pub struct DomidServer<T> {
     alloc: T,
-    /// The seed lease is copied here (a task's stack is small).
-    seed_bytes: [u8; SEED_LEASE_MAX],
+    /// The rebuild lease is copied here (a task's stack is small).
+    rebuild_bytes: [u8; REBUILD_LEASE_MAX],
 }
 
 impl<T: DidAllocator> DomidServer<T> {
-    /// A server over `alloc` (normally a fresh, unseeded allocator).
+    /// A server over `alloc` (normally a fresh, not rebuilt allocator).
     pub const fn new(alloc: T) -> Self {
         DomidServer {
             alloc,
-            seed_bytes: [0; SEED_LEASE_MAX],
+            rebuild_bytes: [0; REBUILD_LEASE_MAX],
         }
     }
 
@@ -43,18 +43,21 @@ impl<T: DidAllocator> DomidServer<T> {
     }
 
     /// Replaces the books with the records in the first `len` bytes of
-    /// the seed buffer.
-    fn apply_seed(&mut self, len: usize) -> Result<u16, DomidError> {
-        let bytes = self.seed_bytes.get(..len).ok_or(DomidError::LeaseFailed)?;
+    /// the rebuild buffer.
+    fn apply_rebuild(&mut self, len: usize) -> Result<u16, DomidError> {
+        let bytes = self
+            .rebuild_bytes
+            .get(..len)
+            .ok_or(DomidError::LeaseFailed)?;
         let mut count = 0u16;
-        for (index, record) in SeedRecord::decode_all(bytes).enumerate() {
+        for (index, record) in RebuildRecord::decode_all(bytes).enumerate() {
             let index = u16::try_from(index).unwrap_or(u16::MAX);
-            let record = record.map_err(|cause| DomidError::BadSeedRecord { index, cause })?;
+            let record = record.map_err(|cause| DomidError::BadRebuildRecord { index, cause })?;
             wire::record(&record)?;
             count = count.saturating_add(1);
         }
         // Every record decoded and converted above, so nothing is dropped.
-        let records = SeedRecord::decode_all(bytes)
+        let records = RebuildRecord::decode_all(bytes)
             .filter_map(Result::ok)
             .filter_map(|r| wire::record(&r).ok());
         self.alloc.rebuild_from(records).map_err(wire::error)?;
@@ -121,19 +124,19 @@ impl<T: DidAllocator> domid::Server for DomidServer<T> {
             .map_err(wire::error)
     }
 
-    fn seed(
+    fn rebuild(
         &mut self,
         _: TaskId,
-        _: domid::SeedArgs,
+        _: domid::RebuildArgs,
         records: ReadLease<'_>,
     ) -> Result<u16, DomidError> {
         let len = records.len();
         let buf = self
-            .seed_bytes
+            .rebuild_bytes
             .get_mut(..len)
             .ok_or(DomidError::LeaseFailed)?;
         records.read(0, buf).map_err(|_| DomidError::LeaseFailed)?;
-        self.apply_seed(len)
+        self.apply_rebuild(len)
     }
 
     fn configure_unit(
@@ -147,8 +150,8 @@ impl<T: DidAllocator> domid::Server for DomidServer<T> {
             .map_err(wire::error)
     }
 
-    fn is_seeded(&mut self, _: TaskId, _: domid::IsSeededArgs) -> bool {
-        self.alloc.is_seeded()
+    fn is_rebuilt(&mut self, _: TaskId, _: domid::IsRebuiltArgs) -> bool {
+        self.alloc.is_rebuilt()
     }
 
     fn devices_of(&mut self, _: TaskId, a: domid::DevicesOfArgs) -> Result<u16, DomidError> {

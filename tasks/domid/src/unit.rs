@@ -277,7 +277,7 @@ impl<P: DidPool, const DOMAINS: usize, const DEVICES: usize> Unit<P, DOMAINS, DE
     }
 
     /// Record that a present entry gives `did` to `domain` for `device`.
-    pub(crate) fn seed_domain(
+    pub(crate) fn rebuild_domain(
         &mut self,
         id: UnitId,
         domain: DomainId,
@@ -321,7 +321,7 @@ impl<P: DidPool, const DOMAINS: usize, const DEVICES: usize> Unit<P, DOMAINS, DE
     }
 
     /// Record that a present entry gives pseudo-DID `did` to `device`.
-    pub(crate) fn seed_quarantine(
+    pub(crate) fn rebuild_quarantine(
         &mut self,
         id: UnitId,
         device: Rid,

@@ -6,7 +6,7 @@
 //! once.
 
 use idl_types::{
-    Bdf, DidGrant, DidHolder, DidRelease, DomidError, SeedFault, SeedOwner, SeedRecord,
+    Bdf, DidGrant, DidHolder, DidRelease, DomidError, RebuildFault, RebuildOwner, RebuildRecord,
 };
 
 use crate::api::{Acquired, ContextRecord, Released};
@@ -71,15 +71,15 @@ pub fn holder(o: DidOwner) -> DidHolder {
     }
 }
 
-/// The allocator's record of a seeded context entry.
-pub fn record(r: &SeedRecord) -> Result<ContextRecord, DomidError> {
+/// The allocator's record of a rebuilt context entry.
+pub fn record(r: &RebuildRecord) -> Result<ContextRecord, DomidError> {
     Ok(ContextRecord {
         unit: unit(r.unit),
         rid: rid(r.rid)?,
         did: did(r.did),
         owner: match r.owner {
-            SeedOwner::Domain(d) => Owner::Domain(domain(d)),
-            SeedOwner::Quarantine => Owner::Quarantine,
+            RebuildOwner::Domain(d) => Owner::Domain(domain(d)),
+            RebuildOwner::Quarantine => Owner::Quarantine,
         },
         device: rid(r.device)?,
     })
@@ -94,7 +94,7 @@ pub fn error(e: DidError) -> DomidError {
     let u = |u: UnitId| idl_types::UnitId(u.0);
     let d = |d: Did| idl_types::Did(d.0);
     match e {
-        DidError::NotSeeded => DomidError::NotSeeded,
+        DidError::NotRebuilt => DomidError::NotRebuilt,
         DidError::NoSuchUnit { unit, .. } => DomidError::NoSuchUnit(u(unit)),
         DidError::UnitNotConfigured { unit } => DomidError::UnitNotConfigured(u(unit)),
         DidError::BadCap {
@@ -113,26 +113,28 @@ pub fn error(e: DidError) -> DomidError {
             unit: u(unit),
             capacity: capacity(c),
         },
-        DidError::RebuildDidOutOfRange { unit, did, .. } => DomidError::SeedRejected {
+        DidError::RebuildDidOutOfRange { unit, did, .. } => DomidError::RebuildRejected {
             unit: u(unit),
             did: d(did),
-            cause: SeedFault::OutOfRange,
+            cause: RebuildFault::OutOfRange,
         },
-        DidError::RebuildDidShared { unit, did, .. } => DomidError::SeedRejected {
+        DidError::RebuildDidShared { unit, did, .. } => DomidError::RebuildRejected {
             unit: u(unit),
             did: d(did),
-            cause: SeedFault::Shared,
+            cause: RebuildFault::Shared,
         },
-        DidError::RebuildDomainHasTwoDids { unit, second, .. } => DomidError::SeedRejected {
+        DidError::RebuildDomainHasTwoDids { unit, second, .. } => DomidError::RebuildRejected {
             unit: u(unit),
             did: d(second),
-            cause: SeedFault::DomainHasTwoDids,
+            cause: RebuildFault::DomainHasTwoDids,
         },
-        DidError::RebuildDeviceHasTwoPseudoDids { unit, second, .. } => DomidError::SeedRejected {
-            unit: u(unit),
-            did: d(second),
-            cause: SeedFault::DeviceHasTwoPseudoDids,
-        },
+        DidError::RebuildDeviceHasTwoPseudoDids { unit, second, .. } => {
+            DomidError::RebuildRejected {
+                unit: u(unit),
+                did: d(second),
+                cause: RebuildFault::DeviceHasTwoPseudoDids,
+            }
+        }
         DidError::PoolInconsistent { unit, did } => DomidError::Inconsistent {
             unit: u(unit),
             did: d(did),

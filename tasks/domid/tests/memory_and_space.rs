@@ -57,5 +57,5 @@ static ALLOCATOR: BitmapAllocator<2, 8, 16> = BitmapAllocator::new();
 #[test]
 fn allocator_can_live_in_a_static() {
     use domid::DidAllocator;
-    assert!(!ALLOCATOR.is_seeded());
+    assert!(!ALLOCATOR.is_rebuilt());
 }

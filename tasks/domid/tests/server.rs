@@ -1,5 +1,5 @@
 //! The domid server through its generated client over the in-process
-//! transport: seeding, idempotent acquire/release, compensations, restart.
+//! transport: rebuilding, idempotent acquire/release, compensations, restart.
 
 use domid::domid::{AcquireArgs, Client, Compensation, Endpoint};
 use domid::{BitmapAllocator, DomidServer, FreeListAllocator};
@@ -27,31 +27,31 @@ fn server() -> Endpoint<Server> {
     Endpoint(DomidServer::new(BitmapAllocator::new()))
 }
 
-/// Configures unit 0 (ND = 0: 8 domain DIDs, CM: DID 0 withheld) and seeds
-/// the client's domid with `records`.
-fn boot<T: idl_runtime::Transport>(client: &mut Client<T>, records: &[SeedRecord]) {
+/// Configures unit 0 (ND = 0: 8 domain DIDs, CM: DID 0 withheld) of the
+/// client's domid and rebuilds its books from `records`.
+fn boot<T: idl_runtime::Transport>(client: &mut Client<T>, records: &[RebuildRecord]) {
     assert_eq!(client.configure_unit(UNIT, 0, true), Ok(16));
     let mut bytes = Vec::new();
     for r in records {
         bytes.extend_from_slice(&r.encode().unwrap());
     }
-    assert_eq!(client.seed(&bytes), Ok(records.len() as u16));
+    assert_eq!(client.rebuild(&bytes), Ok(records.len() as u16));
 }
 
 #[test]
-fn acquire_before_the_first_seed_is_refused() {
+fn acquire_before_the_first_rebuild_is_refused() {
     let mut s = server();
     let system = InProcess::new(TASKS);
     let id = system.register("domid", &mut s).unwrap();
     let mut client = Client::new(system.client("broker").unwrap(), id);
     assert_eq!(client.configure_unit(UNIT, 0, true), Ok(16));
-    assert_eq!(client.is_seeded(), Ok(false));
+    assert_eq!(client.is_rebuilt(), Ok(false));
     assert_eq!(
         client.acquire(UNIT, A, DEV1),
-        Err(ClientError::Op(DomidError::NotSeeded))
+        Err(ClientError::Op(DomidError::NotRebuilt))
     );
-    assert_eq!(client.seed(&[]), Ok(0), "first boot: an empty seed");
-    assert_eq!(client.is_seeded(), Ok(true));
+    assert_eq!(client.rebuild(&[]), Ok(0), "first boot: an empty rebuild");
+    assert_eq!(client.is_rebuilt(), Ok(true));
     let grant = client.acquire(UNIT, A, DEV1).unwrap();
     assert_eq!(grant.did, Did(1), "DID 0 is withheld under caching mode");
     assert!(grant.fresh && grant.counted);
@@ -139,7 +139,7 @@ fn quarantine_pseudo_dids_come_from_the_upper_half_once_per_device() {
 }
 
 #[test]
-fn a_restarted_domid_refuses_until_reseeded_and_the_seed_restores_the_books() {
+fn a_restarted_domid_refuses_until_its_books_are_rebuilt_from_the_entries() {
     let mut first = server();
     let mut restarted = server();
     let system = InProcess::new(TASKS);
@@ -156,30 +156,30 @@ fn a_restarted_domid_refuses_until_reseeded_and_the_seed_restores_the_books() {
     ));
     assert_eq!(
         client.acquire(UNIT, B, DEV2),
-        Err(ClientError::Op(DomidError::NotSeeded)),
+        Err(ClientError::Op(DomidError::NotRebuilt)),
         "the restarted server hands out nothing"
     );
-    assert_eq!(client.is_seeded(), Ok(false));
+    assert_eq!(client.is_rebuilt(), Ok(false));
     assert_eq!(client.configure_unit(UNIT, 0, true), Ok(16));
     // What the iommu's context entries say: DEV1 in A, DEV2 quarantined.
     let records = [
-        SeedRecord {
+        RebuildRecord {
             unit: UNIT,
             rid: DEV1,
             did,
-            owner: SeedOwner::Domain(A),
+            owner: RebuildOwner::Domain(A),
             device: DEV1,
         },
-        SeedRecord {
+        RebuildRecord {
             unit: UNIT,
             rid: DEV2,
             did: q,
-            owner: SeedOwner::Quarantine,
+            owner: RebuildOwner::Quarantine,
             device: DEV2,
         },
     ];
     let bytes: Vec<u8> = records.iter().flat_map(|r| r.encode().unwrap()).collect();
-    assert_eq!(client.seed(&bytes), Ok(2));
+    assert_eq!(client.rebuild(&bytes), Ok(2));
     assert_eq!(client.lookup(UNIT, A), Ok(Some(did)));
     assert_eq!(
         client.owner_of(UNIT, q),
@@ -190,55 +190,55 @@ fn a_restarted_domid_refuses_until_reseeded_and_the_seed_restores_the_books() {
 }
 
 #[test]
-fn a_seed_with_a_partial_record_is_refused_and_domid_stays_unseeded() {
+fn a_rebuild_with_a_partial_record_is_refused_and_domid_stays_not_rebuilt() {
     let mut s = server();
     let system = InProcess::new(TASKS);
     let id = system.register("domid", &mut s).unwrap();
     let mut client = Client::new(system.client("broker").unwrap(), id);
     assert_eq!(client.configure_unit(UNIT, 0, true), Ok(16));
-    let record = SeedRecord {
+    let record = RebuildRecord {
         unit: UNIT,
         rid: DEV1,
         did: Did(1),
-        owner: SeedOwner::Domain(A),
+        owner: RebuildOwner::Domain(A),
         device: DEV1,
     };
     let mut bytes = record.encode().unwrap().to_vec();
     bytes.extend_from_slice(&[0, 1, 2]);
     assert_eq!(
-        client.seed(&bytes),
-        Err(ClientError::Op(DomidError::BadSeedRecord {
+        client.rebuild(&bytes),
+        Err(ClientError::Op(DomidError::BadRebuildRecord {
             index: 1,
-            cause: SeedDecodeError::Short { len: 3 }
+            cause: RebuildDecodeError::Short { len: 3 }
         }))
     );
-    assert_eq!(client.is_seeded(), Ok(false));
+    assert_eq!(client.is_rebuilt(), Ok(false));
 }
 
 #[test]
-fn a_seed_giving_one_did_to_two_domains_is_refused() {
+fn a_rebuild_giving_one_did_to_two_domains_is_refused() {
     let mut s = server();
     let system = InProcess::new(TASKS);
     let id = system.register("domid", &mut s).unwrap();
     let mut client = Client::new(system.client("broker").unwrap(), id);
     assert_eq!(client.configure_unit(UNIT, 0, true), Ok(16));
-    let records = [(A, DEV1), (B, DEV2)].map(|(domain, dev)| SeedRecord {
+    let records = [(A, DEV1), (B, DEV2)].map(|(domain, dev)| RebuildRecord {
         unit: UNIT,
         rid: dev,
         did: Did(3),
-        owner: SeedOwner::Domain(domain),
+        owner: RebuildOwner::Domain(domain),
         device: dev,
     });
     let bytes: Vec<u8> = records.iter().flat_map(|r| r.encode().unwrap()).collect();
     assert_eq!(
-        client.seed(&bytes),
-        Err(ClientError::Op(DomidError::SeedRejected {
+        client.rebuild(&bytes),
+        Err(ClientError::Op(DomidError::RebuildRejected {
             unit: UNIT,
             did: Did(3),
-            cause: SeedFault::Shared
+            cause: RebuildFault::Shared
         }))
     );
-    assert_eq!(client.is_seeded(), Ok(false));
+    assert_eq!(client.is_rebuilt(), Ok(false));
 }
 
 #[test]
@@ -269,7 +269,7 @@ fn only_the_broker_may_acquire_but_anyone_may_look_up() {
     );
     assert_eq!(
         console.lookup(UNIT, A),
-        Err(ClientError::Op(DomidError::NotSeeded))
+        Err(ClientError::Op(DomidError::NotRebuilt))
     );
 }
 

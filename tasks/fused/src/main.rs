@@ -12,7 +12,7 @@
 //! - What isolation bought is gone: a fault anywhere in here restarts all
 //!   four. The restart still loses nothing (the iommu takes the running
 //!   unit over from its persist region, the broker replays its journal and
-//!   re-seeds domid from the hardware), but a crash of one part is a crash
+//!   rebuilds domid from the hardware), but a crash of one part is a crash
 //!   of all.
 #![no_std]
 #![no_main]
@@ -90,6 +90,7 @@ impl Dispatch for Fused<'_, '_> {
         reply: &mut [u8],
     ) -> DispatchOutcome {
         if broker_idl::Op::from_raw(call.op).is_some() {
+            self.broker.restart_if_journal_broken();
             let outcome = self.broker.endpoint.dispatch(call, ctx, reply);
             // Before the reply goes out, so the caller may drive its device.
             self.broker.sync_pci();
@@ -105,6 +106,7 @@ impl Dispatch for Fused<'_, '_> {
     }
 
     fn notified(&mut self, bits: u32) {
+        self.broker.restart_if_journal_broken();
         if bits & config::notifications::DEATH != 0 {
             self.take_deaths();
         }

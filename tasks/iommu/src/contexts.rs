@@ -1,4 +1,4 @@
-//! Context entries: replace (the seed's direct reassignment), clear, read
+//! Context entries: replace (Xen's direct reassignment), clear, read
 //! back, list, and quarantine.
 //!
 //! Every change first reads the entry and names its previous state; an
@@ -184,7 +184,7 @@ where
             },
             ats: false,
         };
-        // The seed's did_is_known: only the DID this entry was read with,
+        // Xen's did_is_known: only the DID this entry was read with,
         // which `state_of` found attributed, is accepted.
         let expected = current.present.then_some(current.did);
         let result = slot
@@ -213,6 +213,22 @@ where
         }
         if out.warning.is_some() {
             slot.stats.warnings += 1;
+        }
+        if let (StorePath::BestEffort, Some(log)) = (out.path, self.best_effort_log) {
+            let to = match self.ledger.owner_of_root(unit, root) {
+                RootOwner::Domain(domain) => ContextState::Domain {
+                    domain,
+                    did: Did(did),
+                },
+                _ => ContextState::Quarantine { did: Did(did) },
+            };
+            log(&crate::BestEffortUpdate {
+                unit,
+                rid: convert::bdf(rid),
+                from: previous,
+                to,
+                may_corrupt: out.warning.is_some(),
+            });
         }
         Ok(ContextChange {
             previous,

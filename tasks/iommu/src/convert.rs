@@ -66,6 +66,7 @@ pub(crate) fn error(unit: UnitId, e: Error, range: (u64, u32)) -> IommuError {
             did: Did(did),
         },
         Error::Cx16Required { rid } => IommuError::Cx16Required(bdf(rid)),
+        Error::Cmpxchg16bRefused { .. } => failure(UnitFault::AtomicUpdateRefused),
         Error::DidOutOfRange { did, .. } => IommuError::BadDid(Did(did)),
         Error::DidZeroWithCachingMode => IommuError::BadDid(Did(0)),
     }

@@ -1,7 +1,7 @@
 //! The DIDs the present context entries of one unit use: for each, the
 //! table root its entries point at and how many entries there are.
 //!
-//! This is the server's answer to the seed's `did_is_known` question and
+//! This is the server's answer to Xen's `did_is_known` question and
 //! what keeps one DID on one set of tables (IOTLB entries are tagged by DID,
 //! so two roots under one DID would see each other's translations). It is
 //! rebuilt from the hardware when a unit is added and kept in step with

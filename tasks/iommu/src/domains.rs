@@ -4,8 +4,8 @@
 //! A map either adds the whole range, finds it already mapped exactly so
 //! (then it adds nothing and says so, so its undo removes nothing), or
 //! changes nothing. Unmaps flush the IOTLB of the DID the domain's entries
-//! use on each unit; a domain with no entry on a unit has nothing cached
-//! there.
+//! use on each unit (freeing emptied tables only after the flush); a domain
+//! with no entry on a unit has nothing cached there.
 
 use idl_types::{Access, DomainId, IommuError, PageRange, UnitId};
 use vtd::{Delay, Error, PageAllocator, Perm, Registers, TableMemory};
@@ -168,6 +168,14 @@ where
             .domain(domain)
             .ok_or(IommuError::NoSuchDomain(domain))?;
         let len = convert::bytes(range.pages);
+        // A flush an earlier unmap owes first: a range unmapped by a call
+        // whose flush failed is not done (the unit may still translate it)
+        // until that flush succeeds, and a retry must say so.
+        for (i, slot) in self.units.iter_mut().enumerate() {
+            slot.hw
+                .settle_flushes()
+                .map_err(|e| convert::error(UnitId(i as u8), e, (range.iova, range.pages)))?;
+        }
         // Check every unit first so a refusal changes nothing anywhere.
         for (i, slot) in self.units.iter_mut().enumerate() {
             if let Some(root) = record.roots.get(i).copied().filter(|&r| r != 0) {

@@ -100,6 +100,13 @@ where
         self.fault_log = Some(log);
     }
 
+    /// Shows every context entry replaced the best-effort way to `log`
+    /// (the binary logs each with the device and both owners, as Xen's fix
+    /// prints its warning; the counters still count them).
+    pub fn set_best_effort_log(&mut self, log: fn(&crate::BestEffortUpdate)) {
+        self.best_effort_log = Some(log);
+    }
+
     pub(crate) fn pull_faults(&mut self) -> FaultBatch {
         self.drain_faults();
         self.faults.pull()

@@ -114,6 +114,7 @@ pub fn build(regions: &Regions, fault_vector: u8) -> Result<FirmwareServer, &'st
         ),
     }
     server.set_fault_log(log_fault);
+    server.set_best_effort_log(log_best_effort);
     route_fault_events(&mut server, fault_vector);
     Ok(server)
 }
@@ -132,6 +133,29 @@ fn log_fault(r: &FaultRecord) {
         r.address,
         D(&FaultReason::from_code(r.reason))
     );
+}
+
+/// Logs one best-effort context update (no CX16) with the device and both
+/// owners, as Xen prints "reassignment may cause data corruption"
+/// (a warning then; otherwise the old owner is dying or had no other
+/// device behind the unit, and the update is only noted).
+fn log_best_effort(u: &crate::BestEffortUpdate) {
+    if u.may_corrupt {
+        defmt::warn!(
+            "iommu: {}: reassignment from {} to {} without CMPXCHG16B (DID written last) may cause data corruption of {}",
+            D(&u.rid),
+            D(&u.from),
+            D(&u.to),
+            D(&u.from)
+        );
+    } else {
+        defmt::info!(
+            "iommu: {}: reassigned from {} to {} without CMPXCHG16B (DID written last; its owner is dying or it was alone behind the unit)",
+            D(&u.rid),
+            D(&u.from),
+            D(&u.to)
+        );
+    }
 }
 
 /// Points unit 0's fault event at `vector` (an MSI to CPU 0) and unmasks it.

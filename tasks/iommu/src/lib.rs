@@ -5,7 +5,7 @@
 //! domain's page tables (one tree per unit, built by `create_domain`), the
 //! per-device quarantine tables, and per unit the DIDs that present context
 //! entries use. Context entries are replaced through
-//! [`vtd::Unit::set_context`], the seed's algorithm, and every change
+//! [`vtd::Unit::set_context`], Xen's algorithm, and every change
 //! reports the previous state so its undo is "set it back".
 //!
 //! Two things a reader must know:
@@ -16,7 +16,7 @@
 //!   added, and a restarted server takes over running units without
 //!   touching their tables or allocating a page ([`start`]).
 //! - **Unknown is refused.** An entry whose DID or tables the server cannot
-//!   attribute is never overwritten or cleared (the seed's ESRCH), because
+//!   attribute is never overwritten or cleared (Xen's ESRCH), because
 //!   its previous state could not be restored.
 #![no_std]
 
@@ -43,5 +43,5 @@ pub use ledger::{
 };
 pub use region_ledger::{RegionLedger, RegionTooSmall, LEDGER_REGION_BYTES};
 pub use region_pages::{pages_region_bytes, PagesError, RegionPages};
-pub use server::{IommuServer, ServerUnit, MAX_DIDS_PER_UNIT};
+pub use server::{BestEffortUpdate, IommuServer, ServerUnit, MAX_DIDS_PER_UNIT};
 pub use start::{StartError, Started};

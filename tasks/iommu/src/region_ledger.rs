@@ -90,11 +90,19 @@ impl<'a> RegionLedger<'a> {
         self.bytes.get(start..start + COPY_LEN).unwrap_or(&[])
     }
 
-    /// The valid copy with the highest sequence number: (index, seq, ledger).
+    /// The valid copy written last: (index, seq, ledger). Sequence numbers
+    /// wrap (0 is skipped), so "later" is serial-number order: the two
+    /// copies are one write apart, never half the number space.
     fn newest(&self) -> Option<(usize, u32, Ledger)> {
-        (0..2)
-            .filter_map(|i| decode(self.copy(i)).map(|(seq, l)| (i, seq, l)))
-            .max_by_key(|&(_, seq, _)| seq)
+        let mut best: Option<(usize, u32, Ledger)> = None;
+        for i in 0..2 {
+            if let Some((seq, ledger)) = decode(self.copy(i)) {
+                if best.as_ref().is_none_or(|&(_, b, _)| is_after(seq, b)) {
+                    best = Some((i, seq, ledger));
+                }
+            }
+        }
+        best
     }
 }
 
@@ -112,6 +120,13 @@ impl LedgerStore for RegionLedger<'_> {
             self.next = 1 - self.next;
         }
     }
+}
+
+/// Whether sequence number `a` was written after `b` (RFC 1982 serial
+/// numbers: correct across the wrap as long as they are less than half the
+/// space apart).
+fn is_after(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) > 0
 }
 
 /// FNV-1a: cheap, and any torn write changes it.
@@ -263,6 +278,23 @@ fn decode(copy: &[u8]) -> Option<(u32, Ledger)> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_copy_written_last_wins_across_the_sequence_numbers_wrap() {
+        let mut bytes = std::vec![0u8; LEDGER_REGION_BYTES];
+        let mut store = RegionLedger::new(&mut bytes).unwrap();
+        store.seq = u32::MAX - 1;
+        let mut ledger = Ledger::EMPTY;
+        for round in 0..4u8 {
+            ledger.domains[0] = Some(crate::ledger::DomainRecord {
+                domain: idl_types::DomainId(u16::from(round)),
+                roots: [0; crate::ledger::MAX_UNITS],
+            });
+            store.store(&ledger);
+            assert_eq!(store.load(), ledger, "round {round} (seq {})", store.seq);
+        }
+        assert_eq!(store.seq, 3, "u32::MAX, then 1 (0 is skipped), 2, 3");
+    }
     extern crate std;
     use std::vec;
 

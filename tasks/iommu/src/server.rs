@@ -29,6 +29,24 @@ pub(crate) struct Stats {
     pub warnings: u64,
 }
 
+/// A context entry replaced Xen's best-effort way (no CX16, an RMRR
+/// device, a present entry): the low half with the new tables first, the
+/// DID last, so for a moment the old DID tags the new tables.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct BestEffortUpdate {
+    /// The unit.
+    pub unit: UnitId,
+    /// The requester ID.
+    pub rid: Bdf,
+    /// What the entry held.
+    pub from: ContextState,
+    /// What it holds now.
+    pub to: ContextState,
+    /// Whether Xen warns of data corruption of the old owner (neither
+    /// OWNER_DYING nor SINGLE_DEVICE).
+    pub may_corrupt: bool,
+}
+
 /// One unit with the server's books about it.
 pub struct ServerUnit<R, M, A, D> {
     pub(crate) hw: Unit<R, M, A, D>,
@@ -73,6 +91,7 @@ pub struct IommuServer<R, M, A, D, L> {
     pub(crate) faults: FaultQueue,
     pub(crate) fault_notification: u32,
     pub(crate) fault_log: Option<fn(&idl_types::FaultRecord)>,
+    pub(crate) best_effort_log: Option<fn(&BestEffortUpdate)>,
     /// Why the last `add_unit` could not start its unit, in the library's
     /// words (the IDL error only says `ResumeFailed` or the like).
     pub(crate) start_error: Option<StartError>,
@@ -96,6 +115,7 @@ where
             faults: FaultQueue::default(),
             fault_notification: 0,
             fault_log: None,
+            best_effort_log: None,
             start_error: None,
         }
     }

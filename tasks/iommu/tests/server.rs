@@ -492,11 +492,19 @@ fn a_blocked_dma_is_reported_by_pull_faults() {
 }
 
 #[test]
-fn without_cx16_an_rmrr_device_is_moved_best_effort_and_warned_about() {
+fn without_cx16_an_rmrr_device_is_moved_best_effort_and_each_update_is_logged_with_both_owners() {
+    thread_local! {
+        static LOGGED: RefCell<Vec<task_iommu::BestEffortUpdate>> = const { RefCell::new(Vec::new()) };
+    }
+    fn record(u: &task_iommu::BestEffortUpdate) {
+        LOGGED.with(|l| l.borrow_mut().push(*u));
+    }
     let model = Model::qemu();
     model.set_cx16(false);
     let ledger = RefCell::new(Ledger::EMPTY);
-    let mut s = Endpoint(server(&model, &ledger).0);
+    let mut server = server(&model, &ledger).0;
+    server.set_best_effort_log(record);
+    let mut s = Endpoint(server);
     let system = InProcess::new(TASKS);
     let id = system.register("iommu", &mut s).unwrap();
     let mut c = Client::new(system.client("broker").unwrap(), id);
@@ -510,6 +518,31 @@ fn without_cx16_an_rmrr_device_is_moved_best_effort_and_warned_about() {
     let counters = c.counters(UNIT).unwrap();
     assert_eq!(counters.best_effort_changes, 1);
     assert_eq!(counters.corruption_warnings, 1);
+    // One log line per best-effort update, naming the device and both
+    // owners, with Xen's warning unless the old owner is dying or had
+    // no other device behind the unit.
+    let single = ReassignMode::WITH_RMRR.union(ReassignMode::SINGLE_DEVICE);
+    c.set_context(UNIT, DEV, entry(A, DID_A), single).unwrap();
+    let logged = LOGGED.with(|l| l.borrow().clone());
+    assert_eq!(
+        logged,
+        [
+            task_iommu::BestEffortUpdate {
+                unit: UNIT,
+                rid: DEV,
+                from: entry(A, DID_A),
+                to: entry(B, DID_B),
+                may_corrupt: true,
+            },
+            task_iommu::BestEffortUpdate {
+                unit: UNIT,
+                rid: DEV,
+                from: entry(B, DID_B),
+                to: entry(A, DID_A),
+                may_corrupt: false,
+            }
+        ]
+    );
     let caps = c.unit_caps(UNIT).unwrap();
     assert!(!caps.atomic_context);
     assert_eq!(caps.levels, 3);
@@ -749,4 +782,33 @@ fn a_map_that_fails_on_the_second_unit_is_undone_on_the_first() {
         models[0].dma(rid(DEV), IOVA, true).is_err(),
         "no entry on unit 0"
     );
+}
+
+#[test]
+fn an_unmap_whose_flush_failed_is_reported_done_only_once_the_flush_succeeds() {
+    let model = Model::qemu();
+    let ledger = RefCell::new(Ledger::EMPTY);
+    let mut s = Endpoint(server(&model, &ledger).0);
+    let system = InProcess::new(TASKS);
+    let id = system.register("iommu", &mut s).unwrap();
+    let mut c = Client::new(system.client("broker").unwrap(), id);
+    two_domains(&mut c);
+    c.set_context(UNIT, DEV, entry(A, DID_A), ReassignMode::default())
+        .unwrap();
+    let rmrr = PageRange {
+        iova: RMRR_BASE,
+        pages: RMRR_PAGES,
+    };
+    model.reject_iotlb_invalidations(2);
+    assert!(c.unmap_range(A, rmrr).is_err(), "the flush failed");
+    // Unmapped in the tables, but still owed a flush: a retry says so.
+    assert!(matches!(
+        c.unmap_range(A, rmrr),
+        Err(ClientError::Op(e)) if !matches!(e, IommuError::NotMapped { .. })
+    ));
+    // Once the owed flush goes through, the range is reported unmapped.
+    assert!(matches!(
+        c.unmap_range(A, rmrr),
+        Err(ClientError::Op(IommuError::NotMapped { .. }))
+    ));
 }

@@ -1,12 +1,12 @@
 //! The DIDs the runner holds, as the context entries a real system would
 //! have written for them: one entry per (unit, device) pointing at the
 //! domain's DID. After domid restarts, these are what the broker would
-//! read back from the iommu and seed domid with.
+//! read back from the iommu and rebuild domid with.
 
 use core::fmt;
 
 use heapless::Vec;
-use idl_types::{Bdf, Did, DomainId, SeedOwner, SeedRecord, UnitId};
+use idl_types::{Bdf, Did, DomainId, RebuildOwner, RebuildRecord, UnitId};
 
 /// The most holdings kept (a scenario needs a handful).
 pub const MAX_HOLDINGS: usize = 16;
@@ -20,12 +20,12 @@ pub struct Holding {
     pub did: Did,
 }
 
-/// Why a holding or a seed could not be written.
+/// Why a holding or a rebuild could not be written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HoldingsError {
     /// More than [`MAX_HOLDINGS`] devices held.
     Full,
-    /// The seed buffer holds fewer bytes than the records need.
+    /// The rebuild buffer holds fewer bytes than the records need.
     BufferTooSmall { needed: usize, available: usize },
     /// A device address out of range (device > 31 or function > 7).
     BadDevice(Bdf),
@@ -36,7 +36,10 @@ impl fmt::Display for HoldingsError {
         match self {
             HoldingsError::Full => write!(f, "more than {MAX_HOLDINGS} devices held"),
             HoldingsError::BufferTooSmall { needed, available } => {
-                write!(f, "seed needs {needed} bytes, the buffer has {available}")
+                write!(
+                    f,
+                    "rebuild needs {needed} bytes, the buffer has {available}"
+                )
             }
             HoldingsError::BadDevice(d) => write!(f, "device {d} is not a valid address"),
         }
@@ -73,10 +76,10 @@ impl Holdings {
         &self.held
     }
 
-    /// The seed: one [`SeedRecord`] per holding, each in its 10-byte
+    /// The rebuild: one [`RebuildRecord`] per holding, each in its 10-byte
     /// encoding, written to the start of `buf`.
-    pub fn encode_seed<'b>(&self, buf: &'b mut [u8]) -> Result<&'b [u8], HoldingsError> {
-        let needed = self.held.len() * SeedRecord::ENCODED_LEN;
+    pub fn encode_rebuild<'b>(&self, buf: &'b mut [u8]) -> Result<&'b [u8], HoldingsError> {
+        let needed = self.held.len() * RebuildRecord::ENCODED_LEN;
         let available = buf.len();
         let out = buf
             .get_mut(..needed)
@@ -84,13 +87,13 @@ impl Holdings {
         for (h, chunk) in self
             .held
             .iter()
-            .zip(out.chunks_exact_mut(SeedRecord::ENCODED_LEN))
+            .zip(out.chunks_exact_mut(RebuildRecord::ENCODED_LEN))
         {
-            let record = SeedRecord {
+            let record = RebuildRecord {
                 unit: h.unit,
                 rid: h.device,
                 did: h.did,
-                owner: SeedOwner::Domain(h.domain),
+                owner: RebuildOwner::Domain(h.domain),
                 device: h.device,
             };
             let bytes = record.encode().ok_or(HoldingsError::BadDevice(h.device))?;
@@ -125,17 +128,18 @@ mod tests {
     }
 
     #[test]
-    fn seed_has_one_decodable_record_per_held_device() {
+    fn rebuild_has_one_decodable_record_per_held_device() {
         let mut h = Holdings::new();
         h.hold(holding(1, EDU, 3)).unwrap();
         h.hold(holding(2, BRIDGED, 4)).unwrap();
         let mut buf = [0u8; 64];
-        let seed = h.encode_seed(&mut buf).unwrap();
-        assert_eq!(seed.len(), 2 * SeedRecord::ENCODED_LEN);
-        let records: std::vec::Vec<SeedRecord> =
-            SeedRecord::decode_all(seed).map(Result::unwrap).collect();
+        let rebuild = h.encode_rebuild(&mut buf).unwrap();
+        assert_eq!(rebuild.len(), 2 * RebuildRecord::ENCODED_LEN);
+        let records: std::vec::Vec<RebuildRecord> = RebuildRecord::decode_all(rebuild)
+            .map(Result::unwrap)
+            .collect();
         assert_eq!(records[0].did, Did(3));
-        assert_eq!(records[0].owner, SeedOwner::Domain(DomainId(1)));
+        assert_eq!(records[0].owner, RebuildOwner::Domain(DomainId(1)));
         assert_eq!(records[1].rid, BRIDGED);
         assert_eq!(records[1].device, BRIDGED);
     }
@@ -149,19 +153,19 @@ mod tests {
     }
 
     #[test]
-    fn a_released_device_leaves_the_seed() {
+    fn a_released_device_leaves_the_rebuild() {
         let mut h = Holdings::new();
         h.hold(holding(1, EDU, 3)).unwrap();
         h.release(UnitId(0), DomainId(1), EDU);
-        assert_eq!(h.encode_seed(&mut [0u8; 16]).unwrap(), &[] as &[u8]);
+        assert_eq!(h.encode_rebuild(&mut [0u8; 16]).unwrap(), &[] as &[u8]);
     }
 
     #[test]
-    fn a_seed_larger_than_the_buffer_is_an_error() {
+    fn a_rebuild_larger_than_the_buffer_is_an_error() {
         let mut h = Holdings::new();
         h.hold(holding(1, EDU, 3)).unwrap();
         assert_eq!(
-            h.encode_seed(&mut [0u8; 9]),
+            h.encode_rebuild(&mut [0u8; 9]),
             Err(HoldingsError::BufferTooSmall {
                 needed: 10,
                 available: 9

@@ -4,7 +4,7 @@
 //!
 //! The library holds what is host-testable: [`Holdings`], the runner's
 //! record of the DIDs it acquired, which after domid's restart stands in for
-//! the context entries the iommu would report, and encodes them as the seed
+//! the context entries the iommu would report, and encodes them as the rebuild
 //! domid is rebuilt from.
 #![no_std]
 

@@ -5,7 +5,7 @@
 //! the overall verdict.
 //!
 //! The task is named `broker` in its app.toml: domid's acquire, release,
-//! seed and configure ops admit only the broker, whose role it plays here.
+//! rebuild and configure ops admit only the broker, whose role it plays here.
 #![no_std]
 #![no_main]
 

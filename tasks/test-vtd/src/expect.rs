@@ -1,11 +1,11 @@
 //! What the scenarios expect from the hardware, stated independently of the
-//! driver so that QEMU can disagree: the store path the seed prescribes for
+//! driver so that QEMU can disagree: the store path Xen's fix prescribes for
 //! a context replacement, and whether a drained fault record is the one a
 //! blocked DMA should have left.
 
 use vtd::{Fault, FaultReason, MapMode, Rid, StorePath};
 
-/// The seed's store path for replacing an entry (`old_present`) on a CPU
+/// Xen's store path for replacing an entry (`old_present`) on a CPU
 /// with or without CX16, for a device with or without an RMRR.
 pub fn store_path(cx16: bool, old_present: bool, mode: MapMode) -> StorePath {
     if cx16 {
@@ -17,7 +17,7 @@ pub fn store_path(cx16: bool, old_present: bool, mode: MapMode) -> StorePath {
     }
 }
 
-/// Whether the seed warns "may cause data corruption" for this change.
+/// Whether Xen warns "may cause data corruption" for this change.
 pub fn warns(path: StorePath, mode: MapMode) -> bool {
     path == StorePath::BestEffort && !mode.intersects(MapMode::OWNER_DYING | MapMode::SINGLE_DEVICE)
 }

@@ -5,8 +5,8 @@
 //! - **fused**: `apps/fused.toml`, acpi, iommu, domid and broker in one task
 //!   over the in-process transport (what isolation costs is the ratio);
 //! - **two-step**: app.toml with the broker's test-only `two-step` feature,
-//!   the pre-seed way (clear each context entry, then set it), so the
-//!   table shows what the seed saves.
+//!   the pre-XSA-400 way (clear each context entry, then set it), so the
+//!   table shows what Xen saves.
 //!
 //! Each system boots under `-icount shift=0` and the console's `bench`
 //! command times N reassignments of each device (one TSC tick is one

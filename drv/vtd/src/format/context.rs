@@ -2,7 +2,7 @@
 //! translation type and second-level table root a device's DMA uses.
 //!
 //! Bits the type does not name are kept in `lo_other`/`hi_other`, so an
-//! entry computed "from the old one" (as the seed does) keeps them.
+//! entry computed "from the old one" (as Xen does) keeps them.
 
 use super::ADDR_MASK;
 

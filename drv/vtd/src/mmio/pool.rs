@@ -6,11 +6,13 @@
 //! An access outside the window, misaligned, or a compare-exchange on a CPU
 //! without CX16, is refused: nothing is dereferenced, reads give 0, and the
 //! refusal is counted and kept in [`PoolMemory::last_fault`] for the caller
-//! to check, since the trait's methods cannot return errors.
+//! to check, since most of the trait's methods cannot return errors (a
+//! compare-exchange says [`Cmpxchg16bError::Refused`], never a made-up
+//! value).
 
 use core::fmt;
 
-use crate::hw::TableMemory;
+use crate::hw::{Cmpxchg16bError, TableMemory};
 use crate::mmio::cpu;
 use crate::regs::{PAGE_MASK, PAGE_SIZE, PT_ENTRIES};
 
@@ -232,22 +234,20 @@ impl TableMemory for PoolMemory {
         }
     }
 
-    fn cmpxchg16b(&mut self, addr: u64, old: u128, new: u128) -> Result<(), u128> {
+    fn cmpxchg16b(&mut self, addr: u64, old: u128, new: u128) -> Result<(), Cmpxchg16bError> {
         if !self.cx16 {
             self.refuse(PoolFault::NoCx16 { pa: addr });
-            // Not the memory's value: the instruction was never executed.
-            return Err(!old);
+            return Err(Cmpxchg16bError::Refused);
         }
-        let p = match self.checked(addr, 16, 16) {
-            Ok(p) => p,
-            Err(_) => return Err(!old),
-        };
+        let p = self
+            .checked(addr, 16, 16)
+            .map_err(|_| Cmpxchg16bError::Refused)?;
         // SAFETY: in the window, 16-byte aligned, and the CPU has CX16.
         let found = unsafe { cpu::cmpxchg16b(p as *mut u128, old, new) };
         if found == old {
             Ok(())
         } else {
-            Err(found)
+            Err(Cmpxchg16bError::Changed(found))
         }
     }
 

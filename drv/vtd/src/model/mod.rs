@@ -24,7 +24,7 @@ pub use observer::ObserverCounts;
 pub use state::ModelStats;
 
 use crate::format::{ContextEntry, FaultReason, GstsBit};
-use crate::hw::{Delay, PageAllocator, Registers, TableMemory};
+use crate::hw::{Cmpxchg16bError, Delay, PageAllocator, Registers, TableMemory};
 use crate::rid::Rid;
 use state::State;
 
@@ -85,6 +85,20 @@ impl Model {
     /// in the target entry.
     pub fn interfere_with_next_cmpxchg(&self, value: u128) {
         self.0.borrow_mut().knobs.interfere_next_cmpxchg = Some(value);
+    }
+
+    /// The next `count` IOTLB invalidations are refused (IAIG = 0 through
+    /// the register, a queue error through the queue): nothing is
+    /// invalidated, and the driver must see the error.
+    pub fn reject_iotlb_invalidations(&self, count: u32) {
+        self.reject_iotlb_invalidations_after(0, count);
+    }
+
+    /// [`Model::reject_iotlb_invalidations`], after `skip` more that work.
+    pub fn reject_iotlb_invalidations_after(&self, skip: u32, count: u32) {
+        let knobs = &mut self.0.borrow_mut().knobs;
+        knobs.accept_iotlb_invalidations = skip;
+        knobs.reject_iotlb_invalidations = count;
     }
 
     /// The allocator fails after `pages` more allocations.
@@ -190,8 +204,14 @@ impl TableMemory for ModelMemory {
     fn write_u64(&mut self, addr: u64, value: u64) {
         self.0.borrow_mut().cpu_store(addr, value)
     }
-    fn cmpxchg16b(&mut self, addr: u64, old: u128, new: u128) -> Result<(), u128> {
-        self.0.borrow_mut().cpu_cmpxchg16b(addr, old, new)
+    fn cmpxchg16b(&mut self, addr: u64, old: u128, new: u128) -> Result<(), Cmpxchg16bError> {
+        let mut state = self.0.borrow_mut();
+        if !state.knobs.has_cx16 || !addr.is_multiple_of(16) {
+            return Err(Cmpxchg16bError::Refused);
+        }
+        state
+            .cpu_cmpxchg16b(addr, old, new)
+            .map_err(Cmpxchg16bError::Changed)
     }
     fn has_cx16(&self) -> bool {
         self.0.borrow().knobs.has_cx16

@@ -9,7 +9,7 @@
 //! - disconnect window: a device with RMRRs has an RMRR page without
 //!   translation (or its entry is non-present);
 //! - non-present window: a device without RMRRs has a non-present entry
-//!   (allowed by the seed's fallback, but counted);
+//!   (allowed by Xen's fallback, but counted);
 //! - mixed state: a present entry (or a cached translation) pairs a
 //!   registered DID with another registered domain's tables.
 

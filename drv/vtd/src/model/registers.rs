@@ -293,6 +293,12 @@ impl State {
         addr: u64,
         am: u8,
     ) -> bool {
+        if self.knobs.accept_iotlb_invalidations > 0 {
+            self.knobs.accept_iotlb_invalidations -= 1;
+        } else if self.knobs.reject_iotlb_invalidations > 0 {
+            self.knobs.reject_iotlb_invalidations -= 1;
+            return false;
+        }
         let done = self.caches.invalidate_iotlb(granularity, did, addr, am);
         if done {
             let counts = &mut self.stats.iotlb_invalidations;

@@ -25,6 +25,10 @@ pub(crate) struct Knobs {
     /// The value "someone else" stores in the entry just before the next
     /// compare-exchange.
     pub(crate) interfere_next_cmpxchg: Option<u128>,
+    /// How many more IOTLB invalidations are refused and invalidate nothing.
+    pub(crate) reject_iotlb_invalidations: u32,
+    /// How many IOTLB invalidations still work before those are refused.
+    pub(crate) accept_iotlb_invalidations: u32,
 }
 
 /// What the model saw and did.

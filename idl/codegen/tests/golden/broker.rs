@@ -12,8 +12,8 @@ pub mod broker {
         Transport,
     };
     use idl_types::{
-        Bdf, BrokerError, DevicePage, DomainId, DomainPage, NoError, ReassignReport, SequencedEvent,
-        TxStatus,
+        Bdf, BrokerCounters, BrokerError, DevicePage, DomainId, DomainPage, NoError, ReassignReport,
+        SequencedEvent, TxStatus,
     };
 
     /// `Broker`'s tag: the upper 16 bits of its operation codes (from its name).
@@ -47,11 +47,13 @@ pub mod broker {
         /// The first event after sequence number `after` (0 for the oldest
         /// kept), or `None` if there is none yet.
         EventAfter = (INTERFACE_ID as u32) << 16 | 8,
+        /// What the broker has done so far and the cleanups it still owes.
+        Stats = (INTERFACE_ID as u32) << 16 | 9,
     }
 
     impl Op {
         /// Every operation, in declaration order.
-        pub const ALL: [Op; 8] = [
+        pub const ALL: [Op; 9] = [
             Op::ListDevices,
             Op::ListDomains,
             Op::Assign,
@@ -60,6 +62,7 @@ pub mod broker {
             Op::Release,
             Op::TxStatus,
             Op::EventAfter,
+            Op::Stats,
         ];
 
         /// The operation with this number, if there is one.
@@ -73,6 +76,7 @@ pub mod broker {
                 x if x == Op::Release as u32 => Some(Op::Release),
                 x if x == Op::TxStatus as u32 => Some(Op::TxStatus),
                 x if x == Op::EventAfter as u32 => Some(Op::EventAfter),
+                x if x == Op::Stats as u32 => Some(Op::Stats),
                 _ => None,
             }
         }
@@ -88,6 +92,7 @@ pub mod broker {
                 Op::Release => "release",
                 Op::TxStatus => "tx_status",
                 Op::EventAfter => "event_after",
+                Op::Stats => "stats",
             }
         }
 
@@ -102,6 +107,7 @@ pub mod broker {
                 Op::Release => &RELEASE,
                 Op::TxStatus => &TX_STATUS,
                 Op::EventAfter => &EVENT_AFTER,
+                Op::Stats => &STATS,
             }
         }
     }
@@ -204,7 +210,7 @@ pub mod broker {
 
     /// The largest `assign` request: 6 bytes.
     pub const ASSIGN_REQUEST_MAX: usize = <AssignArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `assign` reply (its value or its error): 15 bytes.
+    /// The largest `assign` reply (its value or its error): 17 bytes.
     pub const ASSIGN_REPLY_MAX: usize = idl_types::max_len(
         <ReassignReport as MaxEncodedLen>::MAX_ENCODED_LEN,
         <BrokerError as MaxEncodedLen>::MAX_ENCODED_LEN,
@@ -249,7 +255,7 @@ pub mod broker {
 
     /// The largest `reassign` request: 6 bytes.
     pub const REASSIGN_REQUEST_MAX: usize = <ReassignArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `reassign` reply (its value or its error): 15 bytes.
+    /// The largest `reassign` reply (its value or its error): 17 bytes.
     pub const REASSIGN_REPLY_MAX: usize = idl_types::max_len(
         <ReassignReport as MaxEncodedLen>::MAX_ENCODED_LEN,
         <BrokerError as MaxEncodedLen>::MAX_ENCODED_LEN,
@@ -291,7 +297,7 @@ pub mod broker {
 
     /// The largest `quarantine` request: 3 bytes.
     pub const QUARANTINE_REQUEST_MAX: usize = <QuarantineArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `quarantine` reply (its value or its error): 15 bytes.
+    /// The largest `quarantine` reply (its value or its error): 17 bytes.
     pub const QUARANTINE_REPLY_MAX: usize = idl_types::max_len(
         <ReassignReport as MaxEncodedLen>::MAX_ENCODED_LEN,
         <BrokerError as MaxEncodedLen>::MAX_ENCODED_LEN,
@@ -333,7 +339,7 @@ pub mod broker {
 
     /// The largest `release` request: 3 bytes.
     pub const RELEASE_REQUEST_MAX: usize = <ReleaseArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `release` reply (its value or its error): 15 bytes.
+    /// The largest `release` reply (its value or its error): 17 bytes.
     pub const RELEASE_REPLY_MAX: usize = idl_types::max_len(
         <ReassignReport as MaxEncodedLen>::MAX_ENCODED_LEN,
         <BrokerError as MaxEncodedLen>::MAX_ENCODED_LEN,
@@ -427,6 +433,37 @@ pub mod broker {
         request_min: 0,
         request_max: EVENT_AFTER_REQUEST_MAX,
         reply_max: EVENT_AFTER_REPLY_MAX,
+    };
+
+    // ---- 9 stats ------------------------------------------------------------
+
+    /// Arguments of [`Op::Stats`].
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    #[serde(crate = "idl_runtime::serde")]
+    pub struct StatsArgs {}
+
+    impl MaxEncodedLen for StatsArgs {
+        const MAX_ENCODED_LEN: usize = 0;
+    }
+
+    /// The largest `stats` request: 0 bytes.
+    pub const STATS_REQUEST_MAX: usize = <StatsArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
+    /// The largest `stats` reply: 28 bytes.
+    pub const STATS_REPLY_MAX: usize = <BrokerCounters as MaxEncodedLen>::MAX_ENCODED_LEN;
+    const _: () = assert!(
+        STATS_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "broker.stats: the reply can exceed the kernel's MAX_MESSAGE"
+    );
+
+    /// What client and server know about `stats`.
+    pub const STATS: OpSpec = OpSpec {
+        op: Op::Stats as u32,
+        idempotent: true,
+        callers: &[],
+        leases: &[],
+        request_min: 0,
+        request_max: STATS_REQUEST_MAX,
+        reply_max: STATS_REPLY_MAX,
     };
 
     /// A client of `Broker`: one method per operation. It holds the server's
@@ -608,6 +645,24 @@ pub mod broker {
                 &mut [],
             )
         }
+
+        /// What the broker has done so far and the cleanups it still owes.
+        ///
+        /// Idempotent: retried once if the server restarted.
+        pub fn stats(&mut self, ) -> Result<BrokerCounters, ClientError<NoError>> {
+            let args = StatsArgs {};
+            let mut request = [0; STATS_REQUEST_MAX];
+            let mut reply = [0; STATS_REPLY_MAX];
+            idl_runtime::call(
+                &mut self.transport,
+                &mut self.server,
+                &STATS,
+                &args,
+                &mut request,
+                &mut reply,
+                &mut [],
+            )
+        }
     }
 
     /// The server side of `Broker`: one method per operation, called by
@@ -656,6 +711,9 @@ pub mod broker {
         /// The first event after sequence number `after` (0 for the oldest
         /// kept), or `None` if there is none yet.
         fn event_after(&mut self, caller: TaskId, args: EventAfterArgs) -> Option<SequencedEvent>;
+
+        /// What the broker has done so far and the cleanups it still owes.
+        fn stats(&mut self, caller: TaskId, args: StatsArgs) -> BrokerCounters;
 
         /// The notification bits this server wakes up for.
         fn notification_mask(&self) -> u32 {
@@ -749,6 +807,15 @@ pub mod broker {
                     Err(refusal) => return refusal,
                 };
                 let value = server.event_after(call.caller, admitted.args);
+                idl_runtime::encode_reply(Ok::<_, NoError>(value), reply)
+            }
+            Op::Stats => {
+                let checked = idl_runtime::admit(call, ctx, &STATS);
+                let admitted = match checked {
+                    Ok(admitted) => admitted,
+                    Err(refusal) => return refusal,
+                };
+                let value = server.stats(call.caller, admitted.args);
                 idl_runtime::encode_reply(Ok::<_, NoError>(value), reply)
             }
         }

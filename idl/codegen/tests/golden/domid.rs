@@ -6,7 +6,7 @@
 /// leaves. Acquire and release name the device, so a replayed step or undo
 /// changes nothing. Pseudo-DIDs tag the quarantine tables of single devices.
 /// After a (re)start domid refuses to hand out DIDs until the broker has
-/// seeded it from the context entries (an empty seed on first boot).
+/// rebuilt it from the context entries (an empty rebuild on first boot).
 pub mod domid {
     use idl_runtime::abi::{ReplyFaultReason, TaskId};
     use idl_runtime::serde::{Deserialize, Serialize};
@@ -46,16 +46,16 @@ pub mod domid {
         /// Frees a device's quarantine pseudo-DID (nothing if it has none).
         ReleaseQuarantine = (INTERFACE_ID as u32) << 16 | 6,
         /// Recovery: replaces all books with what the present context entries
-        /// say. `records` holds `SeedRecord`s in their 10-byte encoding (none on
+        /// say. `records` holds `RebuildRecord`s in their 10-byte encoding (none on
         /// first boot). Units must be configured first. On error domid stays
-        /// unseeded. Returns how many records were applied.
-        Seed = (INTERFACE_ID as u32) << 16 | 7,
+        /// not rebuilt. Returns how many records were applied.
+        Rebuild = (INTERFACE_ID as u32) << 16 | 7,
         /// Tells domid a unit's capabilities (CAP.ND and CAP.CM) so it knows the
         /// range of DIDs; repeated calls with the same values are harmless.
-        /// Allowed before the seed. Returns the number of DIDs of the unit.
+        /// Allowed before the rebuild. Returns the number of DIDs of the unit.
         ConfigureUnit = (INTERFACE_ID as u32) << 16 | 8,
-        /// Whether domid has been seeded since it started.
-        IsSeeded = (INTERFACE_ID as u32) << 16 | 9,
+        /// Whether domid has been rebuilt since it started.
+        IsRebuilt = (INTERFACE_ID as u32) << 16 | 9,
         /// How many devices of `domain` are counted behind `unit` (the broker's
         /// SINGLE_DEVICE test).
         DevicesOf = (INTERFACE_ID as u32) << 16 | 10,
@@ -72,9 +72,9 @@ pub mod domid {
             Op::OwnerOf,
             Op::AcquireQuarantine,
             Op::ReleaseQuarantine,
-            Op::Seed,
+            Op::Rebuild,
             Op::ConfigureUnit,
-            Op::IsSeeded,
+            Op::IsRebuilt,
             Op::DevicesOf,
             Op::DidsInUse,
         ];
@@ -88,9 +88,9 @@ pub mod domid {
                 x if x == Op::OwnerOf as u32 => Some(Op::OwnerOf),
                 x if x == Op::AcquireQuarantine as u32 => Some(Op::AcquireQuarantine),
                 x if x == Op::ReleaseQuarantine as u32 => Some(Op::ReleaseQuarantine),
-                x if x == Op::Seed as u32 => Some(Op::Seed),
+                x if x == Op::Rebuild as u32 => Some(Op::Rebuild),
                 x if x == Op::ConfigureUnit as u32 => Some(Op::ConfigureUnit),
-                x if x == Op::IsSeeded as u32 => Some(Op::IsSeeded),
+                x if x == Op::IsRebuilt as u32 => Some(Op::IsRebuilt),
                 x if x == Op::DevicesOf as u32 => Some(Op::DevicesOf),
                 x if x == Op::DidsInUse as u32 => Some(Op::DidsInUse),
                 _ => None,
@@ -106,9 +106,9 @@ pub mod domid {
                 Op::OwnerOf => "owner_of",
                 Op::AcquireQuarantine => "acquire_quarantine",
                 Op::ReleaseQuarantine => "release_quarantine",
-                Op::Seed => "seed",
+                Op::Rebuild => "rebuild",
                 Op::ConfigureUnit => "configure_unit",
-                Op::IsSeeded => "is_seeded",
+                Op::IsRebuilt => "is_rebuilt",
                 Op::DevicesOf => "devices_of",
                 Op::DidsInUse => "dids_in_use",
             }
@@ -123,9 +123,9 @@ pub mod domid {
                 Op::OwnerOf => &OWNER_OF,
                 Op::AcquireQuarantine => &ACQUIRE_QUARANTINE,
                 Op::ReleaseQuarantine => &RELEASE_QUARANTINE,
-                Op::Seed => &SEED,
+                Op::Rebuild => &REBUILD,
                 Op::ConfigureUnit => &CONFIGURE_UNIT,
-                Op::IsSeeded => &IS_SEEDED,
+                Op::IsRebuilt => &IS_REBUILT,
                 Op::DevicesOf => &DEVICES_OF,
                 Op::DidsInUse => &DIDS_IN_USE,
             }
@@ -410,40 +410,40 @@ pub mod domid {
         reply_max: RELEASE_QUARANTINE_REPLY_MAX,
     };
 
-    // ---- 7 seed -------------------------------------------------------------
+    // ---- 7 rebuild ----------------------------------------------------------
 
-    /// Arguments of [`Op::Seed`].
+    /// Arguments of [`Op::Rebuild`].
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
     #[serde(crate = "idl_runtime::serde")]
-    pub struct SeedArgs {}
+    pub struct RebuildArgs {}
 
-    impl MaxEncodedLen for SeedArgs {
+    impl MaxEncodedLen for RebuildArgs {
         const MAX_ENCODED_LEN: usize = 0;
     }
 
-    /// The largest `seed` request: 0 bytes.
-    pub const SEED_REQUEST_MAX: usize = <SeedArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `seed` reply (its value or its error): 8 bytes.
-    pub const SEED_REPLY_MAX: usize = idl_types::max_len(
+    /// The largest `rebuild` request: 0 bytes.
+    pub const REBUILD_REQUEST_MAX: usize = <RebuildArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
+    /// The largest `rebuild` reply (its value or its error): 8 bytes.
+    pub const REBUILD_REPLY_MAX: usize = idl_types::max_len(
         <u16 as MaxEncodedLen>::MAX_ENCODED_LEN,
         <DomidError as MaxEncodedLen>::MAX_ENCODED_LEN,
     );
     const _: () = assert!(
-        SEED_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
-        "domid.seed: the reply can exceed the kernel's MAX_MESSAGE"
+        REBUILD_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "domid.rebuild: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
-    /// What client and server know about `seed`.
-    pub const SEED: OpSpec = OpSpec {
-        op: Op::Seed as u32,
+    /// What client and server know about `rebuild`.
+    pub const REBUILD: OpSpec = OpSpec {
+        op: Op::Rebuild as u32,
         idempotent: true,
         callers: &["broker"],
         leases: &[
             LeaseRule { write: false, max_len: 4090 },
         ],
         request_min: 0,
-        request_max: SEED_REQUEST_MAX,
-        reply_max: SEED_REPLY_MAX,
+        request_max: REBUILD_REQUEST_MAX,
+        reply_max: REBUILD_REPLY_MAX,
     };
 
     // ---- 8 configure_unit ---------------------------------------------------
@@ -495,35 +495,35 @@ pub mod domid {
         reply_max: CONFIGURE_UNIT_REPLY_MAX,
     };
 
-    // ---- 9 is_seeded --------------------------------------------------------
+    // ---- 9 is_rebuilt -------------------------------------------------------
 
-    /// Arguments of [`Op::IsSeeded`].
+    /// Arguments of [`Op::IsRebuilt`].
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
     #[serde(crate = "idl_runtime::serde")]
-    pub struct IsSeededArgs {}
+    pub struct IsRebuiltArgs {}
 
-    impl MaxEncodedLen for IsSeededArgs {
+    impl MaxEncodedLen for IsRebuiltArgs {
         const MAX_ENCODED_LEN: usize = 0;
     }
 
-    /// The largest `is_seeded` request: 0 bytes.
-    pub const IS_SEEDED_REQUEST_MAX: usize = <IsSeededArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `is_seeded` reply: 1 bytes.
-    pub const IS_SEEDED_REPLY_MAX: usize = <bool as MaxEncodedLen>::MAX_ENCODED_LEN;
+    /// The largest `is_rebuilt` request: 0 bytes.
+    pub const IS_REBUILT_REQUEST_MAX: usize = <IsRebuiltArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
+    /// The largest `is_rebuilt` reply: 1 bytes.
+    pub const IS_REBUILT_REPLY_MAX: usize = <bool as MaxEncodedLen>::MAX_ENCODED_LEN;
     const _: () = assert!(
-        IS_SEEDED_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
-        "domid.is_seeded: the reply can exceed the kernel's MAX_MESSAGE"
+        IS_REBUILT_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "domid.is_rebuilt: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
-    /// What client and server know about `is_seeded`.
-    pub const IS_SEEDED: OpSpec = OpSpec {
-        op: Op::IsSeeded as u32,
+    /// What client and server know about `is_rebuilt`.
+    pub const IS_REBUILT: OpSpec = OpSpec {
+        op: Op::IsRebuilt as u32,
         idempotent: true,
         callers: &[],
         leases: &[],
         request_min: 0,
-        request_max: IS_SEEDED_REQUEST_MAX,
-        reply_max: IS_SEEDED_REPLY_MAX,
+        request_max: IS_REBUILT_REQUEST_MAX,
+        reply_max: IS_REBUILT_REPLY_MAX,
     };
 
     // ---- 10 devices_of ------------------------------------------------------
@@ -772,20 +772,20 @@ pub mod domid {
         }
 
         /// Recovery: replaces all books with what the present context entries
-        /// say. `records` holds `SeedRecord`s in their 10-byte encoding (none on
+        /// say. `records` holds `RebuildRecord`s in their 10-byte encoding (none on
         /// first boot). Units must be configured first. On error domid stays
-        /// unseeded. Returns how many records were applied.
+        /// not rebuilt. Returns how many records were applied.
         ///
         /// Idempotent: retried once if the server restarted.
         /// Callers: broker.
-        pub fn seed(&mut self, records: &[u8]) -> Result<u16, ClientError<DomidError>> {
-            let args = SeedArgs {};
-            let mut request = [0; SEED_REQUEST_MAX];
-            let mut reply = [0; SEED_REPLY_MAX];
+        pub fn rebuild(&mut self, records: &[u8]) -> Result<u16, ClientError<DomidError>> {
+            let args = RebuildArgs {};
+            let mut request = [0; REBUILD_REQUEST_MAX];
+            let mut reply = [0; REBUILD_REPLY_MAX];
             idl_runtime::call(
                 &mut self.transport,
                 &mut self.server,
-                &SEED,
+                &REBUILD,
                 &args,
                 &mut request,
                 &mut reply,
@@ -795,7 +795,7 @@ pub mod domid {
 
         /// Tells domid a unit's capabilities (CAP.ND and CAP.CM) so it knows the
         /// range of DIDs; repeated calls with the same values are harmless.
-        /// Allowed before the seed. Returns the number of DIDs of the unit.
+        /// Allowed before the rebuild. Returns the number of DIDs of the unit.
         ///
         /// Idempotent: retried once if the server restarted.
         /// Callers: broker.
@@ -819,17 +819,17 @@ pub mod domid {
             )
         }
 
-        /// Whether domid has been seeded since it started.
+        /// Whether domid has been rebuilt since it started.
         ///
         /// Idempotent: retried once if the server restarted.
-        pub fn is_seeded(&mut self, ) -> Result<bool, ClientError<NoError>> {
-            let args = IsSeededArgs {};
-            let mut request = [0; IS_SEEDED_REQUEST_MAX];
-            let mut reply = [0; IS_SEEDED_REPLY_MAX];
+        pub fn is_rebuilt(&mut self, ) -> Result<bool, ClientError<NoError>> {
+            let args = IsRebuiltArgs {};
+            let mut request = [0; IS_REBUILT_REQUEST_MAX];
+            let mut reply = [0; IS_REBUILT_REPLY_MAX];
             idl_runtime::call(
                 &mut self.transport,
                 &mut self.server,
-                &IS_SEEDED,
+                &IS_REBUILT,
                 &args,
                 &mut request,
                 &mut reply,
@@ -917,27 +917,27 @@ pub mod domid {
         ) -> Result<DidRelease, DomidError>;
 
         /// Recovery: replaces all books with what the present context entries
-        /// say. `records` holds `SeedRecord`s in their 10-byte encoding (none on
+        /// say. `records` holds `RebuildRecord`s in their 10-byte encoding (none on
         /// first boot). Units must be configured first. On error domid stays
-        /// unseeded. Returns how many records were applied.
-        fn seed(
+        /// not rebuilt. Returns how many records were applied.
+        fn rebuild(
             &mut self,
             caller: TaskId,
-            args: SeedArgs,
+            args: RebuildArgs,
             records: ReadLease<'_>,
         ) -> Result<u16, DomidError>;
 
         /// Tells domid a unit's capabilities (CAP.ND and CAP.CM) so it knows the
         /// range of DIDs; repeated calls with the same values are harmless.
-        /// Allowed before the seed. Returns the number of DIDs of the unit.
+        /// Allowed before the rebuild. Returns the number of DIDs of the unit.
         fn configure_unit(
             &mut self,
             caller: TaskId,
             args: ConfigureUnitArgs,
         ) -> Result<u32, DomidError>;
 
-        /// Whether domid has been seeded since it started.
-        fn is_seeded(&mut self, caller: TaskId, args: IsSeededArgs) -> bool;
+        /// Whether domid has been rebuilt since it started.
+        fn is_rebuilt(&mut self, caller: TaskId, args: IsRebuiltArgs) -> bool;
 
         /// How many devices of `domain` are counted behind `unit` (the broker's
         /// SINGLE_DEVICE test).
@@ -1022,14 +1022,14 @@ pub mod domid {
                 let result = server.release_quarantine(call.caller, admitted.args);
                 idl_runtime::encode_reply(result, reply)
             }
-            Op::Seed => {
-                let checked = idl_runtime::admit(call, ctx, &SEED);
+            Op::Rebuild => {
+                let checked = idl_runtime::admit(call, ctx, &REBUILD);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let records = admitted.read_lease(ctx, 0);
-                let result = server.seed(call.caller, admitted.args, records);
+                let result = server.rebuild(call.caller, admitted.args, records);
                 idl_runtime::encode_reply(result, reply)
             }
             Op::ConfigureUnit => {
@@ -1041,13 +1041,13 @@ pub mod domid {
                 let result = server.configure_unit(call.caller, admitted.args);
                 idl_runtime::encode_reply(result, reply)
             }
-            Op::IsSeeded => {
-                let checked = idl_runtime::admit(call, ctx, &IS_SEEDED);
+            Op::IsRebuilt => {
+                let checked = idl_runtime::admit(call, ctx, &IS_REBUILT);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
-                let value = server.is_seeded(call.caller, admitted.args);
+                let value = server.is_rebuilt(call.caller, admitted.args);
                 idl_runtime::encode_reply(Ok::<_, NoError>(value), reply)
             }
             Op::DevicesOf => {

@@ -2,7 +2,7 @@
 
 /// The IOMMU programmer: owns the VT-d registers, root and context tables
 /// and every domain's second-level page tables. Context entries are replaced
-/// as the seed commit does, and every change reports the previous state so
+/// as Xen's fix does, and every change reports the previous state so
 /// its undo is "set it back".
 pub mod iommu {
     use idl_runtime::abi::{ReplyFaultReason, TaskId};
@@ -43,7 +43,7 @@ pub mod iommu {
         UnmapRange = (INTERFACE_ID as u32) << 16 | 4,
         /// Points a requester ID's context entry on `unit` at `entry` (clearing
         /// it for `NotPresent`; `Quarantine` needs the device's quarantine
-        /// tables), atomically when the CPU has CX16, else in the seed's
+        /// tables), atomically when the CPU has CX16, else in Xen's
         /// fallback order chosen by `mode`; then flushes the context cache and
         /// the IOTLB of the old DID. The present entry's DID must belong to an
         /// owner the iommu knows, else nothing changes.
@@ -60,7 +60,7 @@ pub mod iommu {
         /// Drains recorded DMA faults of every unit, oldest first.
         PullFaults = (INTERFACE_ID as u32) << 16 | 9,
         /// The present context entries of a unit after requester ID `after`
-        /// (`None`: from the start), a page at a time: what the broker re-seeds
+        /// (`None`: from the start), a page at a time: what the broker rebuilds
         /// domid and its books from after a restart.
         ListContexts = (INTERFACE_ID as u32) << 16 | 10,
         /// The capabilities of a unit (CAP.ND and CAP.CM configure domid).
@@ -838,7 +838,7 @@ pub mod iommu {
 
         /// Points a requester ID's context entry on `unit` at `entry` (clearing
         /// it for `NotPresent`; `Quarantine` needs the device's quarantine
-        /// tables), atomically when the CPU has CX16, else in the seed's
+        /// tables), atomically when the CPU has CX16, else in Xen's
         /// fallback order chosen by `mode`; then flushes the context cache and
         /// the IOTLB of the old DID. The present entry's DID must belong to an
         /// owner the iommu knows, else nothing changes.
@@ -960,7 +960,7 @@ pub mod iommu {
         }
 
         /// The present context entries of a unit after requester ID `after`
-        /// (`None`: from the start), a page at a time: what the broker re-seeds
+        /// (`None`: from the start), a page at a time: what the broker rebuilds
         /// domid and its books from after a restart.
         ///
         /// Idempotent: retried once if the server restarted.
@@ -1072,7 +1072,7 @@ pub mod iommu {
 
         /// Points a requester ID's context entry on `unit` at `entry` (clearing
         /// it for `NotPresent`; `Quarantine` needs the device's quarantine
-        /// tables), atomically when the CPU has CX16, else in the seed's
+        /// tables), atomically when the CPU has CX16, else in Xen's
         /// fallback order chosen by `mode`; then flushes the context cache and
         /// the IOTLB of the old DID. The present entry's DID must belong to an
         /// owner the iommu knows, else nothing changes.
@@ -1114,7 +1114,7 @@ pub mod iommu {
         ) -> Result<FaultBatch, IommuError>;
 
         /// The present context entries of a unit after requester ID `after`
-        /// (`None`: from the start), a page at a time: what the broker re-seeds
+        /// (`None`: from the start), a page at a time: what the broker rebuilds
         /// domid and its books from after a restart.
         fn list_contexts(
             &mut self,

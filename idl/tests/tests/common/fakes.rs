@@ -114,10 +114,10 @@ impl domid::Server for Domid {
             .map_or(DidRelease::NotCounted, DidRelease::Freed))
     }
 
-    fn seed(
+    fn rebuild(
         &mut self,
         _c: TaskId,
-        _a: domid::SeedArgs,
+        _a: domid::RebuildArgs,
         records: ReadLease<'_>,
     ) -> Result<u16, DomidError> {
         let mut bytes = [0u8; 4090];
@@ -128,20 +128,20 @@ impl domid::Server for Domid {
         self.held.clear();
         self.quarantine.clear();
         let mut count = 0u16;
-        for (index, record) in SeedRecord::decode_all(&bytes[..len]).enumerate() {
-            let record = record.map_err(|cause| DomidError::BadSeedRecord {
+        for (index, record) in RebuildRecord::decode_all(&bytes[..len]).enumerate() {
+            let record = record.map_err(|cause| DomidError::BadRebuildRecord {
                 index: index as u16,
                 cause,
             })?;
             match record.owner {
-                SeedOwner::Domain(domain) => {
+                RebuildOwner::Domain(domain) => {
                     let entry = self
                         .held
                         .entry((record.unit.0, domain.0))
                         .or_insert((record.did, BTreeSet::new()));
                     entry.1.insert(record.device);
                 }
-                SeedOwner::Quarantine => {
+                RebuildOwner::Quarantine => {
                     self.quarantine
                         .insert((record.unit.0, record.device), record.did);
                 }
@@ -162,7 +162,7 @@ impl domid::Server for Domid {
         Ok(1u32 << (4 + 2 * u32::from(a.nd)))
     }
 
-    fn is_seeded(&mut self, _c: TaskId, _a: domid::IsSeededArgs) -> bool {
+    fn is_rebuilt(&mut self, _c: TaskId, _a: domid::IsRebuiltArgs) -> bool {
         true
     }
 
@@ -646,6 +646,10 @@ impl broker::Server for Broker {
                 domain: DomainId(1),
             },
         })
+    }
+
+    fn stats(&mut self, _c: TaskId, _a: broker::StatsArgs) -> BrokerCounters {
+        BrokerCounters::default()
     }
 }
 

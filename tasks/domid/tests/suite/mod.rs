@@ -25,8 +25,8 @@ pub fn dev(n: u16) -> Rid {
     Rid(n)
 }
 
-/// A seeded allocator (empty hardware) with unit 0 at `nd`/`cm`.
-pub fn seeded<T: DidAllocator + Default>(nd: u8, cm: bool) -> T {
+/// A rebuilt allocator (empty hardware) with unit 0 at `nd`/`cm`.
+pub fn rebuilt<T: DidAllocator + Default>(nd: u8, cm: bool) -> T {
     let mut a = T::default();
     a.configure_unit(U0, nd, cm).expect("valid CAP");
     a.rebuild_from(std::iter::empty()).expect("empty rebuild");
@@ -53,7 +53,7 @@ pub fn nd7_is_refused_as_reserved<T: DidAllocator + Default>() {
 }
 
 pub fn nd0_unit_gives_8_domain_dids_then_reports_exhaustion<T: DidAllocator + Default>() {
-    let mut a: T = seeded(0, false);
+    let mut a: T = rebuilt(0, false);
     let mut seen = HashSet::new();
     for d in 0..8 {
         let got = a.acquire(U0, dom(d), dev(d)).expect("a DID is left");
@@ -84,7 +84,7 @@ pub fn nd0_unit_gives_8_domain_dids_then_reports_exhaustion<T: DidAllocator + De
 }
 
 pub fn caching_mode_never_hands_out_did_0<T: DidAllocator + Default>() {
-    let mut a: T = seeded(0, true);
+    let mut a: T = rebuilt(0, true);
     let mut seen = HashSet::new();
     for d in 0..7 {
         let got = a.acquire(U0, dom(d), dev(d)).expect("a DID is left");
@@ -111,7 +111,7 @@ pub fn caching_mode_never_hands_out_did_0<T: DidAllocator + Default>() {
 }
 
 pub fn nd0_unit_gives_8_pseudo_dids_from_the_upper_half<T: DidAllocator + Default>() {
-    let mut a: T = seeded(0, true);
+    let mut a: T = rebuilt(0, true);
     let mut seen = HashSet::new();
     for d in 0..8 {
         let got = a.quarantine(U0, dev(d)).expect("a pseudo-DID is left");
@@ -133,7 +133,7 @@ pub fn nd0_unit_gives_8_pseudo_dids_from_the_upper_half<T: DidAllocator + Defaul
 }
 
 pub fn a_domain_reuses_its_did_for_every_device_behind_the_unit<T: DidAllocator + Default>() {
-    let mut a: T = seeded(2, false);
+    let mut a: T = rebuilt(2, false);
     let first = a.acquire(U0, dom(5), dev(0x10)).unwrap();
     let second = a.acquire(U0, dom(5), dev(0x18)).unwrap();
     assert_eq!(second.did, first.did);
@@ -144,7 +144,7 @@ pub fn a_domain_reuses_its_did_for_every_device_behind_the_unit<T: DidAllocator 
 }
 
 pub fn the_did_is_freed_only_when_the_last_device_leaves<T: DidAllocator + Default>() {
-    let mut a: T = seeded(2, false);
+    let mut a: T = rebuilt(2, false);
     let did = a.acquire(U0, dom(1), dev(1)).unwrap().did;
     a.acquire(U0, dom(1), dev(2)).unwrap();
     a.acquire(U0, dom(1), dev(3)).unwrap();
@@ -166,7 +166,7 @@ pub fn the_did_is_freed_only_when_the_last_device_leaves<T: DidAllocator + Defau
 }
 
 pub fn replayed_acquire_and_release_do_not_double_count<T: DidAllocator + Default>() {
-    let mut a: T = seeded(2, false);
+    let mut a: T = rebuilt(2, false);
     let first = a.acquire(U0, dom(1), dev(1)).unwrap();
     let replay = a.acquire(U0, dom(1), dev(1)).unwrap();
     assert_eq!(
@@ -200,7 +200,7 @@ pub fn replayed_acquire_and_release_do_not_double_count<T: DidAllocator + Defaul
 /// The broker's move S → T on one unit, with its compensation (release for T)
 /// replayed twice after a crash, leaves S exactly as it was.
 pub fn replayed_compensation_of_a_failed_move_restores_the_books<T: DidAllocator + Default>() {
-    let mut a: T = seeded(2, false);
+    let mut a: T = rebuilt(2, false);
     let (s, t, moving, staying) = (dom(1), dom(2), dev(0x10), dev(0x18));
     let s_did = a.acquire(U0, s, moving).unwrap().did;
     a.acquire(U0, s, staying).unwrap();
@@ -227,7 +227,7 @@ pub fn replayed_compensation_of_a_failed_move_restores_the_books<T: DidAllocator
 /// A step that only replays an acquire (the device was already counted)
 /// tells the broker so, and it must not record a release for it.
 pub fn acquire_for_a_device_already_counted_reports_no_new_count<T: DidAllocator + Default>() {
-    let mut a: T = seeded(2, false);
+    let mut a: T = rebuilt(2, false);
     a.acquire(U0, dom(1), dev(1)).unwrap();
     let again = a.acquire(U0, dom(1), dev(1)).unwrap();
     assert!(!again.counted && !again.fresh);
@@ -235,7 +235,7 @@ pub fn acquire_for_a_device_already_counted_reports_no_new_count<T: DidAllocator
 
 pub fn pseudo_dids_never_collide_with_domain_dids<T: DidAllocator + Default>() {
     for cm in [false, true] {
-        let mut a: T = seeded(1, cm);
+        let mut a: T = rebuilt(1, cm);
         let space = a.space(U0).unwrap();
         let mut domain_dids = HashSet::new();
         let mut pseudo_dids = HashSet::new();
@@ -256,7 +256,7 @@ pub fn pseudo_dids_never_collide_with_domain_dids<T: DidAllocator + Default>() {
 }
 
 pub fn quarantine_gives_one_pseudo_did_per_device_idempotently<T: DidAllocator + Default>() {
-    let mut a: T = seeded(1, false);
+    let mut a: T = rebuilt(1, false);
     let p1 = a.quarantine(U0, dev(1)).unwrap();
     let p2 = a.quarantine(U0, dev(2)).unwrap();
     assert_ne!(p1.did, p2.did);
@@ -308,20 +308,20 @@ pub fn lookups_answer_both_ways_per_unit<T: DidAllocator + Default>() {
     assert!(a.acquire(U0, dom(99), dev(99)).is_ok());
 }
 
-pub fn everything_is_refused_before_the_seed<T: DidAllocator + Default>() {
+pub fn everything_is_refused_before_the_rebuild<T: DidAllocator + Default>() {
     let mut a = T::default();
-    assert!(!a.is_seeded());
+    assert!(!a.is_rebuilt());
     // Configuration is allowed: the rebuild needs the spaces.
     a.configure_unit(U0, 2, false).unwrap();
-    assert_eq!(a.acquire(U0, dom(1), dev(1)), Err(DidError::NotSeeded));
-    assert_eq!(a.release(U0, dom(1), dev(1)), Err(DidError::NotSeeded));
-    assert_eq!(a.quarantine(U0, dev(1)), Err(DidError::NotSeeded));
-    assert_eq!(a.unquarantine(U0, dev(1)), Err(DidError::NotSeeded));
-    assert_eq!(a.did_of(U0, dom(1)), Err(DidError::NotSeeded));
-    assert_eq!(a.owner_of(U0, Did(1)), Err(DidError::NotSeeded));
-    assert_eq!(a.dids_in_use(U0), Err(DidError::NotSeeded));
+    assert_eq!(a.acquire(U0, dom(1), dev(1)), Err(DidError::NotRebuilt));
+    assert_eq!(a.release(U0, dom(1), dev(1)), Err(DidError::NotRebuilt));
+    assert_eq!(a.quarantine(U0, dev(1)), Err(DidError::NotRebuilt));
+    assert_eq!(a.unquarantine(U0, dev(1)), Err(DidError::NotRebuilt));
+    assert_eq!(a.did_of(U0, dom(1)), Err(DidError::NotRebuilt));
+    assert_eq!(a.owner_of(U0, Did(1)), Err(DidError::NotRebuilt));
+    assert_eq!(a.dids_in_use(U0), Err(DidError::NotRebuilt));
     a.rebuild_from(std::iter::empty()).unwrap();
-    assert!(a.is_seeded());
+    assert!(a.is_rebuilt());
     assert!(a.acquire(U0, dom(1), dev(1)).is_ok());
 }
 
@@ -354,7 +354,7 @@ pub fn rebuild_restores_the_books_from_context_entries<T: DidAllocator + Default
         (U1, Rid(0x0300), Did(3), Owner::Domain(dom(2))).into(),
     ];
     a.rebuild_from(records).unwrap();
-    assert!(a.is_seeded());
+    assert!(a.is_rebuilt());
     assert_eq!(a.did_of(U0, dom(2)), Ok(Some(Did(7))));
     assert_eq!(
         a.devices_of(U0, dom(2)),
@@ -388,7 +388,7 @@ pub fn rebuild_restores_the_books_from_context_entries<T: DidAllocator + Default
 }
 
 pub fn rebuild_replaces_whatever_was_there<T: DidAllocator + Default>() {
-    let mut a: T = seeded(2, false);
+    let mut a: T = rebuilt(2, false);
     a.acquire(U0, dom(1), dev(1)).unwrap();
     a.quarantine(U0, dev(2)).unwrap();
     a.rebuild_from([(U0, Rid(5), Did(9), Owner::Domain(dom(3))).into()])
@@ -400,7 +400,7 @@ pub fn rebuild_replaces_whatever_was_there<T: DidAllocator + Default>() {
     assert!(a.is_consistent());
 }
 
-pub fn rebuild_refuses_inconsistent_entries_and_stays_unseeded<T: DidAllocator + Default>() {
+pub fn rebuild_refuses_inconsistent_entries_and_stays_not_rebuilt<T: DidAllocator + Default>() {
     type Case = (
         &'static str,
         std::vec::Vec<ContextRecord>,
@@ -466,8 +466,8 @@ pub fn rebuild_refuses_inconsistent_entries_and_stays_unseeded<T: DidAllocator +
             Err(e) => e,
         };
         assert!(expected(&err), "{what}: got {err}");
-        assert!(!a.is_seeded(), "{what}: still seeded");
-        assert_eq!(a.acquire(U0, dom(1), dev(1)), Err(DidError::NotSeeded));
+        assert!(!a.is_rebuilt(), "{what}: still rebuilt");
+        assert_eq!(a.acquire(U0, dom(1), dev(1)), Err(DidError::NotRebuilt));
         // A good rebuild afterwards starts from nothing.
         a.rebuild_from(std::iter::empty()).unwrap();
         assert_eq!(a.dids_in_use(U0), Ok(0), "{what}: state survived");
@@ -481,11 +481,11 @@ pub fn rebuild_of_an_unconfigured_unit_is_refused<T: DidAllocator + Default>() {
         .rebuild_from([(U0, Rid(1), Did(1), Owner::Domain(dom(1))).into()])
         .unwrap_err();
     assert_eq!(err, DidError::UnitNotConfigured { unit: U0 });
-    assert!(!a.is_seeded());
+    assert!(!a.is_rebuilt());
 }
 
 pub fn full_tables_are_errors_that_leak_no_did<T: DidAllocator + Default>() {
-    let mut a: T = seeded(6, false);
+    let mut a: T = rebuilt(6, false);
     for d in 0..T::DOMAINS as u16 {
         a.acquire(U0, dom(d), dev(d)).unwrap();
     }
@@ -526,7 +526,7 @@ pub fn full_tables_are_errors_that_leak_no_did<T: DidAllocator + Default>() {
 }
 
 pub fn unknown_and_unconfigured_units_are_errors<T: DidAllocator + Default>() {
-    let mut a: T = seeded(0, false);
+    let mut a: T = rebuilt(0, false);
     let far = UnitId(T::UNITS as u8);
     assert_eq!(
         a.acquire(far, dom(1), dev(1)),
@@ -549,7 +549,7 @@ pub fn unknown_and_unconfigured_units_are_errors<T: DidAllocator + Default>() {
 }
 
 pub fn reconfiguring_a_unit_in_use_is_refused<T: DidAllocator + Default>() {
-    let mut a: T = seeded(2, false);
+    let mut a: T = rebuilt(2, false);
     assert!(
         a.configure_unit(U0, 2, false).is_ok(),
         "same CAP again is a no-op"

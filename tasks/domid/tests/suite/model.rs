@@ -231,7 +231,7 @@ fn step<T: DidAllocator + Default>(a: &mut T, m: &mut Model, op: &Op) -> Result<
             }
             prop_assert_eq!(
                 fresh.acquire(UnitId(0), DomainId(0), Rid(0)),
-                Err(DidError::NotSeeded)
+                Err(DidError::NotRebuilt)
             );
             fresh
                 .rebuild_from(m.records())

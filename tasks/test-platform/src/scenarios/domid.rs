@@ -1,6 +1,6 @@
-//! The domid task: refusal before the seed, reference counting by device,
+//! The domid task: refusal before the rebuild, reference counting by device,
 //! exhaustion of a small unit, and a restart (by fault injection) after
-//! which a re-seed from the held DIDs restores every book.
+//! which a rebuild from the held DIDs restores every book.
 //!
 //! Units: 0 with CAP.ND = 2 (256 DIDs, 128 for domains), 1 with ND = 0 and
 //! caching mode (16 DIDs: domain DIDs 1..=7, pseudo-DIDs 8..=15). Nothing
@@ -78,12 +78,12 @@ fn configure(c: &mut Client<idl_runtime::KernelTransport>) -> Outcome {
     )
 }
 
-fn not_seeded<T>(r: Result<T, ClientError<DomidError>>) -> bool {
-    matches!(r, Err(ClientError::Op(DomidError::NotSeeded)))
+fn not_rebuilt<T>(r: Result<T, ClientError<DomidError>>) -> bool {
+    matches!(r, Err(ClientError::Op(DomidError::NotRebuilt)))
 }
 
-pub fn refuses_before_seeding(p: &mut Peers) -> Outcome {
-    ensure(p.domid.is_seeded() == Ok(false), "domid starts seeded")?;
+pub fn refuses_before_the_books_are_rebuilt(p: &mut Peers) -> Outcome {
+    ensure(p.domid.is_rebuilt() == Ok(false), "domid starts rebuilt")?;
     configure(&mut p.domid)?;
     ensure(
         matches!(
@@ -93,18 +93,21 @@ pub fn refuses_before_seeding(p: &mut Peers) -> Outcome {
         "CAP.ND = 7 (reserved) was accepted",
     )?;
     ensure(
-        not_seeded(p.domid.acquire(BIG, d(1), EDU)),
-        "acquire before the seed was not refused as NotSeeded",
+        not_rebuilt(p.domid.acquire(BIG, d(1), EDU)),
+        "acquire before the rebuild was not refused as NotRebuilt",
     )?;
     ensure(
-        not_seeded(p.domid.acquire_quarantine(BIG, EDU)),
-        "acquire_quarantine before the seed was not refused as NotSeeded",
+        not_rebuilt(p.domid.acquire_quarantine(BIG, EDU)),
+        "acquire_quarantine before the rebuild was not refused as NotRebuilt",
     )?;
-    // First boot: no context entries, an empty seed.
-    ensure(p.domid.seed(&[]) == Ok(0), "the empty seed was refused")?;
+    // First boot: no context entries, an empty rebuild.
     ensure(
-        p.domid.is_seeded() == Ok(true),
-        "domid is not seeded after the seed",
+        p.domid.rebuild(&[]) == Ok(0),
+        "the empty rebuild was refused",
+    )?;
+    ensure(
+        p.domid.is_rebuilt() == Ok(true),
+        "domid is not rebuilt after the rebuild",
     )
 }
 
@@ -224,7 +227,7 @@ pub fn exhaustion(p: &mut Peers) -> Outcome {
         "the eighth domain was not refused as Exhausted",
     )?;
     ensure(
-        p.domid.is_seeded() == Ok(true),
+        p.domid.is_rebuilt() == Ok(true),
         "domid did not survive exhaustion",
     )?;
     ensure(
@@ -275,38 +278,38 @@ fn crash_domid(p: &mut Peers) -> Outcome {
     Ok(())
 }
 
-pub fn restart_and_reseed(p: &mut Peers) -> Outcome {
+pub fn restart_and_rebuild(p: &mut Peers) -> Outcome {
     let held_a = acquire(p, BIG, d(1), EDU)?.did;
     acquire(p, BIG, d(1), BRIDGED_EDU)?;
     let held_b = acquire(p, SMALL, d(2), EDU)?.did;
     let old = p.domid.server().generation();
 
     crash_domid(p)?;
-    // The first call meets the dead code; is_seeded is idempotent, so the
+    // The first call meets the dead code; is_rebuilt is idempotent, so the
     // client retries it on the new generation.
     ensure(
-        p.domid.is_seeded() == Ok(false),
-        "the restarted domid is still seeded",
+        p.domid.is_rebuilt() == Ok(false),
+        "the restarted domid is still rebuilt",
     )?;
     ensure(
         p.domid.server().generation() != old,
         "the client still addresses the dead generation",
     )?;
     ensure(
-        not_seeded(p.domid.acquire(BIG, d(3), EDU)),
-        "the restarted domid handed out a DID before its seed",
+        not_rebuilt(p.domid.acquire(BIG, d(3), EDU)),
+        "the restarted domid handed out a DID before its rebuild",
     )?;
 
     configure(&mut p.domid)?;
     let mut buf = [0u8; 160];
-    let seed = p
+    let rebuild = p
         .holdings
-        .encode_seed(&mut buf)
-        .map_err(|_| "encoding the seed failed")?;
+        .encode_rebuild(&mut buf)
+        .map_err(|_| "encoding the rebuild failed")?;
     let records = u16::try_from(p.holdings.as_slice().len()).unwrap_or(u16::MAX);
     ensure(
-        p.domid.seed(seed) == Ok(records),
-        "the seed was not applied whole",
+        p.domid.rebuild(rebuild) == Ok(records),
+        "the rebuild was not applied whole",
     )?;
 
     ensure(
@@ -323,16 +326,16 @@ pub fn restart_and_reseed(p: &mut Peers) -> Outcome {
     )?;
     ensure(
         p.domid.owner_of(BIG, held_a) == Ok(Some(DidHolder::Domain(d(1)))),
-        "the seeded DID has no owner",
+        "the rebuilt DID has no owner",
     )?;
     let replay = p
         .domid
         .acquire(BIG, d(1), EDU)
-        .map_err(|_| "acquire after the seed failed")?;
+        .map_err(|_| "acquire after the rebuild failed")?;
     ensure(
         replay.did == held_a && !replay.counted,
-        "a seeded device was counted again",
+        "a rebuilt device was counted again",
     )?;
     let fresh = acquire(p, BIG, d(3), EDU)?;
-    ensure(fresh.did != held_a, "a new domain got a seeded DID")
+    ensure(fresh.did != held_a, "a new domain got a rebuilt DID")
 }

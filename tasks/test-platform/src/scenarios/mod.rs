@@ -1,5 +1,5 @@
 //! The scenarios, in the order they run (domid's build on each other: the
-//! units are configured and seeded once, then used).
+//! units are configured and rebuilt once, then used).
 
 mod acpi;
 mod domid;
@@ -34,8 +34,8 @@ pub const ALL: &[Scenario] = &[
         pci::config_reads,
     ),
     (
-        "domid_refuses_before_seeding",
-        domid::refuses_before_seeding,
+        "domid_refuses_before_its_books_are_rebuilt",
+        domid::refuses_before_the_books_are_rebuilt,
     ),
     (
         "domid_acquires_reuses_and_releases",
@@ -46,7 +46,7 @@ pub const ALL: &[Scenario] = &[
         domid::exhaustion,
     ),
     (
-        "domid_restart_loses_nothing_after_reseed",
-        domid::restart_and_reseed,
+        "domid_restart_loses_nothing_after_rebuild",
+        domid::restart_and_rebuild,
     ),
 ];

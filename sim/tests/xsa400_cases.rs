@@ -1,8 +1,9 @@
-//! Each case of the seed commit ("VT-d: re-assign devices directly") on the
+//! Each case of Xen's fix ("VT-d: re-assign devices directly") on the
 //! real servers, on QEMU's platform with one device of each kind:
 //! endpoint 00:01.0, endpoint with RMRR 00:1f.2, legacy 01:01.0 and legacy
-//! with RMRR 01:02.0 behind the pcie-pci-bridge 00:03.0, endpoint with
-//! phantom function 00:02.4 at 00:02.0.
+//! with RMRR 01:02.0 behind the pcie-pci-bridge 00:03.0, legacy with RMRR
+//! 03:01.0 alone behind the pcie-pci-bridge 00:05.0, endpoint with phantom
+//! function 00:02.4 at 00:02.0.
 
 use idl_types::{Bdf, BrokerError, Custody, DomainId, ReassignMode};
 use sim::hardware::Owner;
@@ -18,7 +19,9 @@ const LEGACY_RMRR: Bdf = bdf(1, 2, 0);
 const PHANTOM_OWNER: Bdf = bdf(0, 2, 0);
 const PHANTOM: Bdf = bdf(0, 2, 4);
 const BRIDGE: Bdf = bdf(0, 3, 0);
-const SECBUS_ALIAS: Bdf = bdf(1, 0, 0);
+const LONE_LEGACY_RMRR: Bdf = bdf(3, 1, 0);
+const LONE_BRIDGE: Bdf = bdf(0, 5, 0);
+const LONE_SECBUS_ALIAS: Bdf = bdf(3, 0, 0);
 const D1: DomainId = DomainId(1);
 const D2: DomainId = DomainId(2);
 const D3: DomainId = DomainId(3);
@@ -82,33 +85,37 @@ fn pcie_endpoint_reassigns_with_one_context_write() {
 }
 
 #[test]
-fn legacy_device_behind_pcie_to_pci_bridge_maps_secbus_alias() {
+fn an_rmrr_device_alone_behind_its_bridge_moves_with_both_aliases_beyond_xen() {
     run(|m| {
-        m.step(Op::Reassign(LEGACY_RMRR, D3), None);
+        m.step(Op::Reassign(LONE_LEGACY_RMRR, D3), None);
         assert_eq!(m.last, Some(Ok(())));
         let order: Vec<Bdf> = switches(m).iter().map(|s| s.0).collect();
-        assert_eq!(order, [LEGACY_RMRR, BRIDGE, SECBUS_ALIAS]);
-        for rid in [LEGACY_RMRR, BRIDGE, SECBUS_ALIAS] {
+        assert_eq!(order, [LONE_LEGACY_RMRR, LONE_BRIDGE, LONE_SECBUS_ALIAS]);
+        for rid in [LONE_LEGACY_RMRR, LONE_BRIDGE, LONE_SECBUS_ALIAS] {
             assert_eq!(owner(m, rid), Owner::Domain(D3), "{rid}");
         }
     });
 }
 
 #[test]
-fn rmrr_device_with_bridge_alias_of_other_owner_is_refused_unchanged() {
+fn xen_refuses_to_move_a_present_rmrr_device_sharing_its_bridge() {
     run(|m| {
-        let away = other_domain(m, LEGACY);
-        m.step(Op::Reassign(LEGACY, away), None);
-        assert_eq!(owner(m, BRIDGE), Owner::Domain(away));
+        // Its neighbour 01:01.0 is in the same domain: Xen refuses
+        // anyway (the alias would take the neighbour's DMA along).
+        assert_eq!(m.custody(LEGACY), m.custody(LEGACY_RMRR));
         let before = owner(m, LEGACY_RMRR);
-        m.step(Op::Reassign(LEGACY_RMRR, D3), None);
-        assert!(matches!(
-            m.last,
-            Some(Err(BrokerError::SharedAliasWithRmrr { .. }))
-        ));
-        assert!(switches(m).is_empty(), "nothing written");
-        assert_eq!(owner(m, LEGACY_RMRR), before);
-        assert_eq!(owner(m, BRIDGE), Owner::Domain(away));
+        for target in [Op::Reassign(LEGACY_RMRR, D3), Op::Quarantine(LEGACY_RMRR)] {
+            m.step(target, None);
+            assert_eq!(
+                m.last,
+                Some(Err(BrokerError::RmrrBehindSharedBridge {
+                    device: LEGACY_RMRR,
+                    bridge: BRIDGE
+                }))
+            );
+            assert!(switches(m).is_empty(), "nothing written");
+            assert_eq!(owner(m, LEGACY_RMRR), before);
+        }
     });
 }
 
@@ -256,5 +263,26 @@ fn broker_restart_replays_unfinished_journal() {
         );
         assert_eq!(m.broker_ref().stats().replays, replays + 1);
         assert_eq!(owner(m, RMRR_ENDPOINT), Owner::Domain(back), "undone");
+    });
+}
+
+#[test]
+fn a_device_sharing_its_bridge_with_a_held_rmrr_device_is_refused_unchanged() {
+    run(|m| {
+        // Xen would let 01:01.0 take the bridge aliases along,
+        // stranding 01:02.0's DMA and its RMRR on the new owner's tables.
+        let away = other_domain(m, LEGACY);
+        let before = owner(m, BRIDGE);
+        m.step(Op::Reassign(LEGACY, away), None);
+        assert_eq!(
+            m.last,
+            Some(Err(BrokerError::AliasInUse {
+                device: LEGACY,
+                alias: BRIDGE,
+                neighbour: LEGACY_RMRR
+            }))
+        );
+        assert!(switches(m).is_empty(), "nothing written");
+        assert_eq!(owner(m, BRIDGE), before);
     });
 }
