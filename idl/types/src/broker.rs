@@ -5,12 +5,15 @@ use serde::{Deserialize, Serialize};
 use crate::context::ContextState;
 use crate::ids::{Bdf, DomainId, TaskIndex};
 use crate::max_len::{max_len, MaxEncodedLen, ENUM_TAG_LEN};
+use crate::wire::Fixed;
 
 /// Rows per page of a listing.
 pub const LIST_PAGE: usize = 8;
 
 /// Who holds a device.
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Fixed)]
+#[fixed(size = 3)]
 pub enum Custody {
     /// Owned by a domain.
     Domain(DomainId),
@@ -27,6 +30,8 @@ impl MaxEncodedLen for Custody {
 wire_struct! {
     /// One device in the books.
     #[derive(Copy)]
+    #[derive(Fixed)]
+    #[fixed(size = 7)]
     pub struct DeviceEntry {
         /// The device.
         pub device: Bdf,
@@ -50,6 +55,8 @@ wire_struct! {
 wire_struct! {
     /// One domain in the books.
     #[derive(Copy)]
+    #[derive(Fixed)]
+    #[fixed(size = 6)]
     pub struct DomainEntry {
         /// The domain.
         pub domain: DomainId,
@@ -72,6 +79,8 @@ wire_struct! {
 
 /// Where the broker's current transaction stands.
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Fixed)]
+#[fixed(size = 7)]
 pub enum TxStatus {
     /// No transaction open; the journal is empty.
     Idle,
@@ -104,6 +113,8 @@ impl MaxEncodedLen for TxStatus {
 wire_struct! {
     /// What a finished reassignment did.
     #[derive(Copy)]
+    #[derive(Fixed)]
+    #[fixed(size = 11)]
     pub struct ReassignReport {
         /// The context entry the device had before.
         pub previous: ContextState,
@@ -116,6 +127,8 @@ wire_struct! {
 
 /// Something the broker wants its clients to know.
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Fixed)]
+#[fixed(size = 12)]
 pub enum BrokerEvent {
     /// A device changed custody.
     Moved {
@@ -160,6 +173,8 @@ impl MaxEncodedLen for BrokerEvent {
 wire_struct! {
     /// An event and its sequence number (clients pull after the last seen).
     #[derive(Copy)]
+    #[derive(Fixed)]
+    #[fixed(size = 16)]
     pub struct SequencedEvent {
         /// Increases by one per event.
         pub seq: u32,

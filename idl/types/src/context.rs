@@ -8,9 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{Did, DomainId};
 use crate::max_len::{max_len, MaxEncodedLen, ENUM_TAG_LEN};
+use crate::wire::Fixed;
 
 /// The translation a requester ID's context entry selects.
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Fixed)]
+#[fixed(size = 5)]
 pub enum ContextState {
     /// No entry: the device's DMA is blocked and faults.
     NotPresent,
@@ -51,6 +54,8 @@ impl ContextState {
 /// Flags of one context replacement, from the seed commit: they choose how
 /// the IOMMU may write the entry when it cannot do it atomically.
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Fixed)]
+#[fixed(size = 1)]
 pub struct ReassignMode(pub u8);
 
 impl ReassignMode {
@@ -84,6 +89,8 @@ impl MaxEncodedLen for ReassignMode {
 wire_struct! {
     /// What a context change reports.
     #[derive(Copy)]
+    #[derive(Fixed)]
+    #[fixed(size = 6)]
     pub struct ContextChange {
         /// The entry before the change.
         pub previous: ContextState,
@@ -95,6 +102,8 @@ wire_struct! {
 
 /// Access a mapping grants to the device.
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Fixed)]
+#[fixed(size = 1)]
 pub enum Access {
     /// DMA reads only.
     Read,
@@ -111,6 +120,8 @@ impl MaxEncodedLen for Access {
 wire_struct! {
     /// A range of I/O virtual addresses, in 4 KiB pages.
     #[derive(Copy)]
+    #[derive(Fixed)]
+    #[fixed(size = 12)]
     pub struct PageRange {
         /// First I/O virtual address (4 KiB aligned).
         pub iova: u64,

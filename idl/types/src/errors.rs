@@ -12,6 +12,7 @@ use crate::domid::SeedDecodeError;
 use crate::hardware::EntryOwner;
 use crate::ids::{Bdf, Did, DomainId, UnitId};
 use crate::max_len::{max_len, max_len_of, MaxEncodedLen, ENUM_TAG_LEN};
+use crate::wire::Fixed;
 
 /// The error of an operation that cannot fail; it has no values.
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
@@ -29,6 +30,8 @@ impl fmt::Display for NoError {
 
 /// Why the acpi task could not answer.
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Fixed)]
+#[fixed(size = 9)]
 pub enum AcpiError {
     /// No unit with this index.
     NoSuchUnit(UnitId),
@@ -85,6 +88,8 @@ impl fmt::Display for AcpiError {
 
 /// Why the iommu task refused or failed an operation.
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Fixed)]
+#[fixed(size = 13)]
 pub enum IommuError {
     /// The domain has no page tables.
     NoSuchDomain(DomainId),
@@ -189,6 +194,8 @@ pub enum IommuError {
 
 /// How a unit failed, for [`IommuError::UnitFailure`].
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Fixed)]
+#[fixed(size = 1)]
 pub enum UnitFault {
     /// The unit has not been brought up.
     NotBroughtUp,
@@ -292,6 +299,8 @@ impl fmt::Display for IommuError {
 
 /// Why the domid task refused.
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Fixed)]
+#[fixed(size = 6)]
 pub enum DomidError {
     /// No such unit.
     NoSuchUnit(UnitId),
@@ -370,6 +379,8 @@ pub enum DomidError {
 
 /// What is wrong with a seed, for [`DomidError::SeedRejected`].
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Fixed)]
+#[fixed(size = 1)]
 pub enum SeedFault {
     /// The DID is outside the half its owner's kind uses, or the space.
     OutOfRange,
@@ -453,6 +464,8 @@ impl fmt::Display for DomidError {
 
 /// Why the broker refused a request or could not finish it.
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Fixed)]
+#[fixed(size = 7)]
 pub enum BrokerError {
     /// The broker does not know the device.
     UnknownDevice(Bdf),
@@ -538,6 +551,8 @@ impl fmt::Display for BrokerError {
 
 /// Why the pci task refused.
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Fixed)]
+#[fixed(size = 4)]
 pub enum PciError {
     /// Nothing answers at that address.
     NoDevice(Bdf),

@@ -4,9 +4,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::Bdf;
 use crate::max_len::{MaxEncodedLen, ENUM_TAG_LEN};
+use crate::wire::Fixed;
 
 /// Width of one config-space access.
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Fixed)]
+#[fixed(size = 1)]
 pub enum AccessWidth {
     /// One byte.
     Byte,
@@ -34,6 +37,8 @@ impl MaxEncodedLen for AccessWidth {
 /// What kind of function a device is; it decides which requester IDs its DMA
 /// can carry.
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Fixed)]
+#[fixed(size = 1)]
 pub enum DeviceKind {
     /// A PCIe endpoint: DMA carries its own requester ID.
     Endpoint,
@@ -54,6 +59,8 @@ impl MaxEncodedLen for DeviceKind {
 wire_struct! {
     /// Everything the others need to know about one function.
     #[derive(Copy)]
+    #[derive(Fixed)]
+    #[fixed(size = 15)]
     pub struct DeviceInfo {
         /// The function.
         pub device: Bdf,
@@ -74,6 +81,8 @@ wire_struct! {
 
 /// The order to switch a device's requester IDs in (the seed's).
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Fixed)]
+#[fixed(size = 1)]
 pub enum AliasOrder {
     /// Into a domain: the real function and its bridge aliases first,
     /// phantom functions after.

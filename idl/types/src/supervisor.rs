@@ -4,10 +4,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::TaskIndex;
 use crate::max_len::{MaxEncodedLen, ENUM_TAG_LEN};
+use crate::wire::Fixed;
 
 /// Why a task died, coarsely (the kernel's full record stays with the
 /// supervisor).
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Fixed)]
+#[fixed(size = 1)]
 pub enum DeathCause {
     /// A CPU fault (page fault, #GP, #UD, ...).
     CpuFault,
@@ -28,6 +31,8 @@ impl MaxEncodedLen for DeathCause {
 wire_struct! {
     /// One death, numbered so a client pulls the ones after the last it saw.
     #[derive(Copy)]
+    #[derive(Fixed)]
+    #[fixed(size = 9)]
     pub struct DeathRecord {
         /// Increases by one per death.
         pub seq: u32,
