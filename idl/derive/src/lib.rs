@@ -288,7 +288,12 @@ fn enumeration(input: &DeriveInput, variants: &[(&Ident, &Fields)], size: Expr) 
     let assert_msg = format!(
         "{name}: the declared {size_text} bytes are not a tag and the largest variant's fields"
     );
-    let bad_tag = format!("a {name} tag (0..={last})");
+    let article = if name_str.starts_with(['A', 'E', 'I', 'O', 'U']) {
+        "an"
+    } else {
+        "a"
+    };
+    let bad_tag = format!("{article} {name} tag (0..={last})");
 
     // One private layout per variant that has fields, inside the const
     // block below: the payload holds one of them at its start.

@@ -11,8 +11,7 @@ use crate::wire::Fixed;
 pub const LIST_PAGE: usize = 8;
 
 /// Who holds a device.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-#[derive(Fixed)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
 #[fixed(size = 3)]
 pub enum Custody {
     /// Owned by a domain.
@@ -78,8 +77,7 @@ wire_struct! {
 }
 
 /// Where the broker's current transaction stands.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-#[derive(Fixed)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
 #[fixed(size = 7)]
 pub enum TxStatus {
     /// No transaction open; the journal is empty.
@@ -126,8 +124,7 @@ wire_struct! {
 }
 
 /// Something the broker wants its clients to know.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-#[derive(Fixed)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
 #[fixed(size = 12)]
 pub enum BrokerEvent {
     /// A device changed custody.

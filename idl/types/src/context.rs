@@ -11,8 +11,7 @@ use crate::max_len::{max_len, MaxEncodedLen, ENUM_TAG_LEN};
 use crate::wire::Fixed;
 
 /// The translation a requester ID's context entry selects.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-#[derive(Fixed)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
 #[fixed(size = 5)]
 pub enum ContextState {
     /// No entry: the device's DMA is blocked and faults.
@@ -53,8 +52,7 @@ impl ContextState {
 
 /// Flags of one context replacement, from the seed commit: they choose how
 /// the IOMMU may write the entry when it cannot do it atomically.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
-#[derive(Fixed)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Fixed)]
 #[fixed(size = 1)]
 pub struct ReassignMode(pub u8);
 
@@ -101,8 +99,7 @@ wire_struct! {
 }
 
 /// Access a mapping grants to the device.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-#[derive(Fixed)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
 #[fixed(size = 1)]
 pub enum Access {
     /// DMA reads only.

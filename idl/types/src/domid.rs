@@ -32,8 +32,7 @@ wire_struct! {
 }
 
 /// What a release did.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-#[derive(Fixed)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
 #[fixed(size = 5)]
 pub enum DidRelease {
     /// The device was the last one: the DID is free again.
@@ -54,8 +53,7 @@ impl MaxEncodedLen for DidRelease {
 }
 
 /// Who holds a DID on a unit.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-#[derive(Fixed)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
 #[fixed(size = 4)]
 pub enum DidHolder {
     /// A domain (all its devices behind the unit share it).
@@ -69,8 +67,7 @@ impl MaxEncodedLen for DidHolder {
 }
 
 /// Whose tables a seeded context entry points at.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-#[derive(Fixed)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
 #[fixed(size = 3)]
 pub enum SeedOwner {
     /// A domain's tables.
@@ -100,8 +97,7 @@ pub struct SeedRecord {
 }
 
 /// Why bytes are not a seed record.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-#[derive(Fixed)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
 #[fixed(size = 3)]
 pub enum SeedDecodeError {
     /// Fewer than [`SeedRecord::ENCODED_LEN`] bytes.

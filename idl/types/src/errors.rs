@@ -29,8 +29,7 @@ impl fmt::Display for NoError {
 }
 
 /// Why the acpi task could not answer.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-#[derive(Fixed)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
 #[fixed(size = 9)]
 pub enum AcpiError {
     /// No unit with this index.
@@ -87,8 +86,7 @@ impl fmt::Display for AcpiError {
 }
 
 /// Why the iommu task refused or failed an operation.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-#[derive(Fixed)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
 #[fixed(size = 13)]
 pub enum IommuError {
     /// The domain has no page tables.
@@ -193,8 +191,7 @@ pub enum IommuError {
 }
 
 /// How a unit failed, for [`IommuError::UnitFailure`].
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-#[derive(Fixed)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
 #[fixed(size = 1)]
 pub enum UnitFault {
     /// The unit has not been brought up.
@@ -298,8 +295,7 @@ impl fmt::Display for IommuError {
 }
 
 /// Why the domid task refused.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-#[derive(Fixed)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
 #[fixed(size = 6)]
 pub enum DomidError {
     /// No such unit.
@@ -378,8 +374,7 @@ pub enum DomidError {
 }
 
 /// What is wrong with a seed, for [`DomidError::SeedRejected`].
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-#[derive(Fixed)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
 #[fixed(size = 1)]
 pub enum SeedFault {
     /// The DID is outside the half its owner's kind uses, or the space.
@@ -463,8 +458,7 @@ impl fmt::Display for DomidError {
 }
 
 /// Why the broker refused a request or could not finish it.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-#[derive(Fixed)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
 #[fixed(size = 7)]
 pub enum BrokerError {
     /// The broker does not know the device.
@@ -550,8 +544,7 @@ impl fmt::Display for BrokerError {
 }
 
 /// Why the pci task refused.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-#[derive(Fixed)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
 #[fixed(size = 4)]
 pub enum PciError {
     /// Nothing answers at that address.

@@ -7,8 +7,7 @@ use crate::max_len::{MaxEncodedLen, ENUM_TAG_LEN};
 use crate::wire::Fixed;
 
 /// Whether a faulting DMA was a read or a write.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-#[derive(Fixed)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
 #[fixed(size = 1)]
 pub enum DmaDirection {
     /// The device read memory.

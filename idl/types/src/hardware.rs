@@ -15,8 +15,7 @@ use crate::max_len::{MaxEncodedLen, ENUM_TAG_LEN};
 use crate::wire::Fixed;
 
 /// Whose tables a context entry's root points at.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-#[derive(Fixed)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
 #[fixed(size = 3)]
 pub enum EntryOwner {
     /// The entry is not present.

@@ -27,8 +27,8 @@ mod ids;
 mod pci;
 mod platform;
 pub mod registry;
-pub mod wire;
 mod supervisor;
+pub mod wire;
 mod worker;
 
 pub use bench::BenchRecord;

@@ -7,8 +7,7 @@ use crate::max_len::{MaxEncodedLen, ENUM_TAG_LEN};
 use crate::wire::Fixed;
 
 /// Width of one config-space access.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-#[derive(Fixed)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
 #[fixed(size = 1)]
 pub enum AccessWidth {
     /// One byte.
@@ -36,8 +35,7 @@ impl MaxEncodedLen for AccessWidth {
 
 /// What kind of function a device is; it decides which requester IDs its DMA
 /// can carry.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-#[derive(Fixed)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
 #[fixed(size = 1)]
 pub enum DeviceKind {
     /// A PCIe endpoint: DMA carries its own requester ID.
@@ -80,8 +78,7 @@ wire_struct! {
 }
 
 /// The order to switch a device's requester IDs in (the seed's).
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-#[derive(Fixed)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
 #[fixed(size = 1)]
 pub enum AliasOrder {
     /// Into a domain: the real function and its bridge aliases first,

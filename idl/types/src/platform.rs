@@ -51,8 +51,7 @@ wire_struct! {
 }
 
 /// What kind of thing a device scope names.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-#[derive(Fixed)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
 #[fixed(size = 2)]
 pub enum ScopeKind {
     /// A PCI endpoint.
@@ -74,8 +73,7 @@ impl MaxEncodedLen for ScopeKind {
 }
 
 /// The requester IDs a scope covers on this machine.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-#[derive(Fixed)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
 #[fixed(size = 6)]
 pub enum ResolvedScope {
     /// One requester ID.

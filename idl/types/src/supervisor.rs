@@ -8,8 +8,7 @@ use crate::wire::Fixed;
 
 /// Why a task died, coarsely (the kernel's full record stays with the
 /// supervisor).
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-#[derive(Fixed)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
 #[fixed(size = 1)]
 pub enum DeathCause {
     /// A CPU fault (page fault, #GP, #UD, ...).

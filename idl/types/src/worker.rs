@@ -30,8 +30,7 @@ wire_struct! {
 }
 
 /// Why a worker could not run a transfer.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
-#[derive(Fixed)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
 #[fixed(size = 9)]
 pub enum WorkerError {
     /// The broker's books do not give this device to the worker's domain.

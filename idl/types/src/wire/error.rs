@@ -53,9 +53,7 @@ impl WireError {
     /// The same error, inside element `index` of an array.
     #[must_use]
     pub fn at_index(self, index: usize) -> WireError {
-        self.prepend(Segment::Index(
-            u16::try_from(index).unwrap_or(u16::MAX),
-        ))
+        self.prepend(Segment::Index(u16::try_from(index).unwrap_or(u16::MAX)))
     }
 
     fn prepend(mut self, segment: Segment) -> WireError {

@@ -101,7 +101,10 @@ pub fn take<T: FromBytes>(payload: &[u8]) -> T {
 /// unused bytes, an empty `Option`'s value).
 #[inline]
 pub fn check_unused(payload: &[u8], from: usize, expected: &'static str) -> Result<(), WireError> {
-    match payload.get(from..).and_then(|rest| rest.iter().find(|b| **b != 0)) {
+    match payload
+        .get(from..)
+        .and_then(|rest| rest.iter().find(|b| **b != 0))
+    {
         Some(found) => Err(WireError::new(*found, expected)),
         None => Ok(()),
     }
