@@ -41,12 +41,26 @@ fn a_request_over_max_message_fails_naming_the_operation() {
 
 #[test]
 fn a_reply_over_max_message_fails_naming_the_operation() {
-    let src = "interface Big { op 1 fat() -> [[u64; 26]; 1]; }";
+    // Fixed layout: 34 u64 of 8 bytes.
+    let src = "interface Big { op 1 fat() -> [[u64; 17]; 2]; }";
+    let e = error(src);
+    assert!(
+        e.contains("operation `fat`: its reply can take 272 bytes"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_postcard_reply_is_sized_by_its_worst_case_varints() {
+    // The list makes the operation postcard, whose u64 can take 10 bytes:
+    // 26 of them are 260, though their fixed layout (208) would fit.
+    let src = "interface Big { op 1 fat(list: RmrrList) -> [[u64; 26]; 1]; }";
     let e = error(src);
     assert!(
         e.contains("operation `fat`: its reply can take 260 bytes"),
         "{e}"
     );
+    assert!(generate_source("t.idl", "interface Big { op 1 fat() -> [[u64; 26]; 1]; }").is_ok());
 }
 
 #[test]

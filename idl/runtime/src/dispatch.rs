@@ -6,8 +6,14 @@
 //! leases and the client's reply buffer, and only then is the message
 //! decoded, completely, with no bytes left over. Nothing here panics on what
 //! a client sent: every refusal is a `DispatchOutcome`.
+//!
+//! Each operation has one [`Encoding`]: a fixed-layout message
+//! ([`admit_fixed`], [`encode_reply_fixed`]) must be exactly its layout's
+//! size and is checked in place; a postcard message ([`admit`],
+//! [`encode_reply`]) is decoded by serde.
 
 use abi::{ReplyFaultReason, TaskId, MAX_LEASES};
+use idl_types::wire::{self, Fixed, FixedError};
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::lease::{ReadLease, WriteLease};
@@ -73,11 +79,23 @@ pub struct LeaseRule {
     pub max_len: usize,
 }
 
+/// How an operation's messages are encoded (`idl/README.md`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// Arguments, reply and error in their fixed layouts
+    /// (`idl_types::wire`): exact sizes, checked in place.
+    Fixed,
+    /// postcard, for operations with variable-length data.
+    Postcard,
+}
+
 /// The generated facts of one operation, used by both client and server.
 #[derive(Copy, Clone, Debug)]
 pub struct OpSpec {
     /// Its stable number.
     pub op: u32,
+    /// How its messages are encoded.
+    pub encoding: Encoding,
     /// Whether the client may retry it after a server restart.
     pub idempotent: bool,
     /// Tasks that may call it, by name; empty means any task.
@@ -124,12 +142,59 @@ const fn fault(reason: ReplyFaultReason) -> DispatchOutcome {
     DispatchOutcome::Fault(reason)
 }
 
-/// Checks `call` against `rules` and decodes its arguments.
+/// Checks `call` against `rules` and decodes its arguments (postcard).
 pub fn admit<A: DeserializeOwned>(
     call: &Call<'_>,
     ctx: &dyn ServerContext,
     rules: &OpSpec,
 ) -> Result<Admitted<A>, DispatchOutcome> {
+    let lease_lens = check(call, ctx, rules)?;
+    let args = match postcard::take_from_bytes::<A>(call.message) {
+        Ok((args, [])) => args,
+        // Bytes left over, or the message ended early: its size is wrong.
+        Ok(_) | Err(postcard::Error::DeserializeUnexpectedEnd) => {
+            return Err(fault(ReplyFaultReason::BadMessageSize))
+        }
+        Err(_) => return Err(fault(ReplyFaultReason::BadMessageContents)),
+    };
+    Ok(Admitted {
+        args,
+        caller: call.caller,
+        lease_lens,
+    })
+}
+
+/// Checks `call` against `rules` and reads its arguments in place from
+/// their fixed layout: the message must be exactly `A::SIZE` bytes
+/// (`rules.request_min` = `request_max`), and a byte no value has (a
+/// `bool` of 2, an unknown tag, a nonzero unused byte) refuses it with
+/// `BadMessageContents`.
+#[inline]
+pub fn admit_fixed<A: Fixed>(
+    call: &Call<'_>,
+    ctx: &dyn ServerContext,
+    rules: &OpSpec,
+) -> Result<Admitted<A>, DispatchOutcome> {
+    let lease_lens = check(call, ctx, rules)?;
+    let args = match wire::decode::<A>(call.message) {
+        Some(Ok(args)) => args,
+        Some(Err(_)) => return Err(fault(ReplyFaultReason::BadMessageContents)),
+        None => return Err(fault(ReplyFaultReason::BadMessageSize)),
+    };
+    Ok(Admitted {
+        args,
+        caller: call.caller,
+        lease_lens,
+    })
+}
+
+/// The checks before decoding; the leases' lengths.
+#[inline]
+fn check(
+    call: &Call<'_>,
+    ctx: &dyn ServerContext,
+    rules: &OpSpec,
+) -> Result<[usize; MAX_LEASES], DispatchOutcome> {
     if !rules.callers.is_empty() {
         let allowed = ctx
             .task_name(call.caller)
@@ -165,23 +230,12 @@ pub fn admit<A: DeserializeOwned>(
     if call.reply_capacity < rules.reply_max {
         return Err(fault(ReplyFaultReason::ReplyBufferTooSmall));
     }
-    // It would end early inside the leading byte fields, with this reason.
+    // It would end early inside the leading byte fields (postcard) or is
+    // shorter than the layout (fixed), with this reason.
     if call.message.len() < rules.request_min {
         return Err(fault(ReplyFaultReason::BadMessageSize));
     }
-    let args = match postcard::take_from_bytes::<A>(call.message) {
-        Ok((args, [])) => args,
-        // Bytes left over, or the message ended early: its size is wrong.
-        Ok(_) | Err(postcard::Error::DeserializeUnexpectedEnd) => {
-            return Err(fault(ReplyFaultReason::BadMessageSize))
-        }
-        Err(_) => return Err(fault(ReplyFaultReason::BadMessageContents)),
-    };
-    Ok(Admitted {
-        args,
-        caller: call.caller,
-        lease_lens,
-    })
+    Ok(lease_lens)
 }
 
 /// Encodes what the server returned into `reply`.
@@ -202,6 +256,23 @@ pub fn encode_reply<R: Serialize, E: Serialize>(
         // maximum: a bug in the server's setup, reported as the nearest
         // reason the ABI has.
         Err(_) => fault(ReplyFaultReason::ReplyBufferTooSmall),
+    }
+}
+
+/// Writes what the server returned into `reply` in its fixed layout.
+#[inline]
+pub fn encode_reply_fixed<R: Fixed, E: FixedError>(
+    result: Result<R, E>,
+    reply: &mut [u8],
+) -> DispatchOutcome {
+    let (code, written) = match &result {
+        Ok(value) => (reply_code::OK, wire::encode(value, reply)),
+        Err(error) => (reply_code::OP_ERROR, error.encode_error(reply)),
+    };
+    match written {
+        Some(len) => DispatchOutcome::Reply { code, len },
+        // As for postcard: the server's own buffer is too small.
+        None => fault(ReplyFaultReason::ReplyBufferTooSmall),
     }
 }
 
@@ -230,6 +301,7 @@ mod tests {
     /// An operation taking `[u8; 16]`, as the generator describes it.
     const SIXTEEN: OpSpec = OpSpec {
         op: 2,
+        encoding: Encoding::Postcard,
         idempotent: false,
         callers: &[],
         leases: &[],

@@ -57,7 +57,7 @@ pub use platform::{
     MemRange, ResolvedScope, RmrrList, ScopeInfo, ScopeKind, UnitInfo, MAX_RMRRS_PER_DEVICE,
 };
 pub use supervisor::{DeathCause, DeathRecord};
-pub use wire::{Fixed, WireError};
+pub use wire::{Fixed, FixedError, WireError};
 pub use worker::{DmaReport, WorkerError};
 
 #[cfg(test)]

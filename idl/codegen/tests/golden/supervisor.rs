@@ -7,13 +7,15 @@ pub mod supervisor {
     use idl_runtime::abi::{ReplyFaultReason, TaskId};
     use idl_runtime::serde::{Deserialize, Serialize};
     use idl_runtime::{
-        Call, ClientError, Dispatch, DispatchOutcome, MaxEncodedLen, OpSpec, ServerContext,
-        Transport,
+        Call, ClientError, Dispatch, DispatchOutcome, Encoding, Fixed, MaxEncodedLen,
+        OpSpec, ServerContext, Transport,
     };
     use idl_types::{DeathRecord, NoError, TaskIndex};
 
-    /// `Supervisor`'s tag: the upper 16 bits of its operation codes (from its name).
-    pub const INTERFACE_ID: u16 = 0xe0e1;
+    /// `Supervisor`'s tag: the upper 16 bits of its operation codes, from its name and
+    /// every operation's encoding (`idl/README.md`): a client and a server built
+    /// from different encodings refuse each other's messages.
+    pub const INTERFACE_ID: u16 = 0x1b3f;
 
     /// The operations of `Supervisor`, by their stable numbers.
     ///
@@ -60,82 +62,92 @@ pub mod supervisor {
         }
     }
 
-    // ---- 1 death_after ------------------------------------------------------
-
     /// Arguments of [`Op::DeathAfter`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layout (4-byte request, 10-byte reply), checked in place.
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 4)]
     pub struct DeathAfterArgs {
         /// Argument `after`.
         pub after: u32,
     }
 
     impl MaxEncodedLen for DeathAfterArgs {
-        const MAX_ENCODED_LEN: usize =
-            <u32 as MaxEncodedLen>::MAX_ENCODED_LEN;
+        const MAX_ENCODED_LEN: usize = <u32 as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `death_after` request: 5 bytes.
-    pub const DEATH_AFTER_REQUEST_MAX: usize = <DeathAfterArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `death_after` reply: 12 bytes.
-    pub const DEATH_AFTER_REPLY_MAX: usize =
-        <Option<DeathRecord> as MaxEncodedLen>::MAX_ENCODED_LEN;
+    /// The `death_after` request: 4 bytes, its fixed layout.
+    pub const DEATH_AFTER_REQUEST_MAX: usize = <DeathAfterArgs as Fixed>::SIZE;
+
+    /// The largest `death_after` reply: 10 bytes.
+    pub const DEATH_AFTER_REPLY_MAX: usize = <Option<DeathRecord> as Fixed>::SIZE;
+
     const _: () = assert!(
         DEATH_AFTER_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "supervisor.death_after: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         DEATH_AFTER_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "supervisor.death_after: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `death_after`.
+    ///
+    /// Encoding: fixed layout (4-byte request, 10-byte reply), checked in place.
     pub const DEATH_AFTER: OpSpec = OpSpec {
         op: Op::DeathAfter as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &["broker"],
         leases: &[],
-        request_min: 0,
+        request_min: DEATH_AFTER_REQUEST_MAX,
         request_max: DEATH_AFTER_REQUEST_MAX,
         reply_max: DEATH_AFTER_REPLY_MAX,
     };
 
-    // ---- 2 generation_of ----------------------------------------------------
-
     /// Arguments of [`Op::GenerationOf`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layout (2-byte request, 2-byte reply), checked in place.
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 2)]
     pub struct GenerationOfArgs {
         /// Argument `task`.
         pub task: TaskIndex,
     }
 
     impl MaxEncodedLen for GenerationOfArgs {
-        const MAX_ENCODED_LEN: usize =
-            <TaskIndex as MaxEncodedLen>::MAX_ENCODED_LEN;
+        const MAX_ENCODED_LEN: usize = <TaskIndex as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `generation_of` request: 3 bytes.
-    pub const GENERATION_OF_REQUEST_MAX: usize =
-        <GenerationOfArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
+    /// The `generation_of` request: 2 bytes, its fixed layout.
+    pub const GENERATION_OF_REQUEST_MAX: usize = <GenerationOfArgs as Fixed>::SIZE;
+
     /// The largest `generation_of` reply: 2 bytes.
-    pub const GENERATION_OF_REPLY_MAX: usize = <Option<u8> as MaxEncodedLen>::MAX_ENCODED_LEN;
+    pub const GENERATION_OF_REPLY_MAX: usize = <Option<u8> as Fixed>::SIZE;
+
     const _: () = assert!(
         GENERATION_OF_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "supervisor.generation_of: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         GENERATION_OF_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "supervisor.generation_of: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `generation_of`.
+    ///
+    /// Encoding: fixed layout (2-byte request, 2-byte reply), checked in place.
     pub const GENERATION_OF: OpSpec = OpSpec {
         op: Op::GenerationOf as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: GENERATION_OF_REQUEST_MAX,
         request_max: GENERATION_OF_REQUEST_MAX,
         reply_max: GENERATION_OF_REPLY_MAX,
     };
@@ -163,19 +175,18 @@ pub mod supervisor {
         ///
         /// Idempotent: retried once if the server restarted.
         /// Callers: broker.
+        /// Encoding: fixed layout (4-byte request, 10-byte reply), checked in place.
         pub fn death_after(
             &mut self,
             after: u32,
         ) -> Result<Option<DeathRecord>, ClientError<NoError>> {
             let args = DeathAfterArgs { after };
-            let mut request = [0; DEATH_AFTER_REQUEST_MAX];
             let mut reply = [0; DEATH_AFTER_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &DEATH_AFTER,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -184,19 +195,18 @@ pub mod supervisor {
         /// The generation a task runs at now.
         ///
         /// Idempotent: retried once if the server restarted.
+        /// Encoding: fixed layout (2-byte request, 2-byte reply), checked in place.
         pub fn generation_of(
             &mut self,
             task: TaskIndex,
         ) -> Result<Option<u8>, ClientError<NoError>> {
             let args = GenerationOfArgs { task };
-            let mut request = [0; GENERATION_OF_REQUEST_MAX];
             let mut reply = [0; GENERATION_OF_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &GENERATION_OF,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -208,10 +218,18 @@ pub mod supervisor {
     pub trait Server {
         /// The first death recorded after sequence number `after` (0 for the
         /// oldest kept), or `None` if there is none yet.
-        fn death_after(&mut self, caller: TaskId, args: DeathAfterArgs) -> Option<DeathRecord>;
+        fn death_after(
+            &mut self,
+            caller: TaskId,
+            args: DeathAfterArgs,
+        ) -> Option<DeathRecord>;
 
         /// The generation a task runs at now.
-        fn generation_of(&mut self, caller: TaskId, args: GenerationOfArgs) -> Option<u8>;
+        fn generation_of(
+            &mut self,
+            caller: TaskId,
+            args: GenerationOfArgs,
+        ) -> Option<u8>;
 
         /// The notification bits this server wakes up for.
         fn notification_mask(&self) -> u32 {
@@ -236,22 +254,22 @@ pub mod supervisor {
         };
         match op {
             Op::DeathAfter => {
-                let checked = idl_runtime::admit(call, ctx, &DEATH_AFTER);
+                let checked = idl_runtime::admit_fixed(call, ctx, &DEATH_AFTER);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let value = server.death_after(call.caller, admitted.args);
-                idl_runtime::encode_reply(Ok::<_, NoError>(value), reply)
+                idl_runtime::encode_reply_fixed(Ok::<_, NoError>(value), reply)
             }
             Op::GenerationOf => {
-                let checked = idl_runtime::admit(call, ctx, &GENERATION_OF);
+                let checked = idl_runtime::admit_fixed(call, ctx, &GENERATION_OF);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let value = server.generation_of(call.caller, admitted.args);
-                idl_runtime::encode_reply(Ok::<_, NoError>(value), reply)
+                idl_runtime::encode_reply_fixed(Ok::<_, NoError>(value), reply)
             }
         }
     }

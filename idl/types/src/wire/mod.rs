@@ -62,6 +62,47 @@ pub trait Fixed: Sized {
     }
 }
 
+/// How an operation's error travels in a fixed-layout reply: in its own
+/// layout, or never (`NoError`, the error of an operation that cannot fail:
+/// no bytes are one).
+pub trait FixedError: Sized {
+    /// Bytes of the layout (0 for `NoError`).
+    const SIZE: usize;
+    /// Its fingerprint.
+    const LAYOUT: u32;
+    /// [`decode`] for errors: `None` for a wrong length (always, for
+    /// `NoError`).
+    fn decode_error(bytes: &[u8]) -> Option<Result<Self, WireError>>;
+    /// [`encode`] for errors.
+    fn encode_error(&self, out: &mut [u8]) -> Option<usize>;
+}
+
+impl<E: Fixed> FixedError for E {
+    const SIZE: usize = <E as Fixed>::SIZE;
+    const LAYOUT: u32 = <E as Fixed>::LAYOUT;
+    #[inline]
+    fn decode_error(bytes: &[u8]) -> Option<Result<Self, WireError>> {
+        decode(bytes)
+    }
+    #[inline]
+    fn encode_error(&self, out: &mut [u8]) -> Option<usize> {
+        encode(self, out)
+    }
+}
+
+impl FixedError for crate::NoError {
+    const SIZE: usize = 0;
+    const LAYOUT: u32 = fingerprint::scalar("NoError");
+    #[inline]
+    fn decode_error(_: &[u8]) -> Option<Result<Self, WireError>> {
+        None
+    }
+    #[inline]
+    fn encode_error(&self, _: &mut [u8]) -> Option<usize> {
+        match *self {}
+    }
+}
+
 /// Decodes a whole message as a `T`: exactly `T::SIZE` bytes, checked in
 /// place. `None` for a wrong length, else what [`Fixed::from_wire`] says.
 #[inline]
