@@ -63,10 +63,14 @@ pub enum Encoding {
 pub struct Sizes {
     /// How its messages travel.
     pub encoding: Encoding,
-    /// The request (all arguments): exact when fixed, else the largest.
+    /// The request (all arguments): exact when fixed (the layout padded to
+    /// whole words), else the largest.
     pub request: usize,
     /// The reply: the larger of the value and the error.
     pub reply: usize,
+    /// Fixed only: the bytes of the arguments' layout and of the larger of
+    /// the reply's and the error's (before padding).
+    pub layouts: (usize, usize),
     /// A fingerprint of the encoding (kind, argument names and layouts,
     /// reply and error layouts).
     pub fingerprint: u32,
@@ -307,9 +311,14 @@ fn check_op(c: &Checker<'_>, op: &Operation) -> Result<Sizes, Error> {
             .zip(fixed_layout(&error.ty))
             .map(|(value, (size, _))| value.max(size));
     }
-    let (encoding, request, reply) = match (fixed_request, fixed_reply) {
-        (Some(request), Some(reply)) => (Encoding::Fixed, request, reply),
-        _ => (Encoding::Postcard, request, reply),
+    let (encoding, request, reply, layouts) = match (fixed_request, fixed_reply) {
+        (Some(request), Some(reply)) => (
+            Encoding::Fixed,
+            idl_types::wire::message_len(request),
+            idl_types::wire::message_len(reply),
+            (request, reply),
+        ),
+        _ => (Encoding::Postcard, request, reply, (0, 0)),
     };
     for (part, size) in [("request", request), ("reply", reply)] {
         if size > MAX_MESSAGE {
@@ -343,6 +352,7 @@ fn check_op(c: &Checker<'_>, op: &Operation) -> Result<Sizes, Error> {
         encoding,
         request,
         reply,
+        layouts,
         fingerprint: op_fingerprint(op, encoding),
     })
 }

@@ -31,10 +31,11 @@ fn an_unknown_character_is_reported_where_it_is() {
 
 #[test]
 fn a_request_over_max_message_fails_naming_the_operation() {
+    // A fixed layout of 300 bytes travels as whole words: 304.
     let src = "interface Big {\n    op 1 small(a: u8);\n    op 2 huge(data: [u8; 300]);\n}\n";
     assert_eq!(
         error(src),
-        "test.idl:3:5: operation `huge`: its request can take 300 bytes, \
+        "test.idl:3:5: operation `huge`: its request can take 304 bytes, \
          more than the kernel's MAX_MESSAGE of 256"
     );
 }

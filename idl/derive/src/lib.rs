@@ -177,18 +177,38 @@ fn fingerprint_fields(fields: &[Field<'_>]) -> Tokens {
     quote!(&[#(#items),*])
 }
 
+/// The name a field goes by in error paths: `prefix` + its name, or just
+/// the variant for a variant's lone field (`NoSuchUnit`, not
+/// `NoSuchUnit.0`).
+fn field_path(fields: &[Field<'_>], field: &Field<'_>, prefix: &str) -> String {
+    if fields.len() == 1 && !prefix.is_empty() {
+        prefix.trim_end_matches('.').to_string()
+    } else {
+        format!("{prefix}{}", field.name)
+    }
+}
+
+/// Each field of `source` (a wire value with the same members) read if
+/// valid, `?` giving up otherwise: the values of a struct expression, in
+/// order.
+fn valid_fields(fields: &[Field<'_>], source: &Tokens) -> Vec<Tokens> {
+    fields
+        .iter()
+        .map(|f| {
+            let member = &f.member;
+            let ty = f.ty;
+            quote!(<#ty as ::idl_types::wire::Fixed>::read_valid(&#source.#member)?)
+        })
+        .collect()
+}
+
 /// Checks each field of `source` (a wire value with the same members),
 /// naming it `prefix` + its name on failure.
 fn check_fields(fields: &[Field<'_>], source: &Tokens, prefix: &str) -> Tokens {
-    let lone = fields.len() == 1 && !prefix.is_empty();
     let checks = fields.iter().map(|f| {
         let member = &f.member;
         let ty = f.ty;
-        let path = if lone {
-            prefix.trim_end_matches('.').to_string()
-        } else {
-            format!("{prefix}{}", f.name)
-        };
+        let path = field_path(fields, f, prefix);
         quote! {
             <#ty as ::idl_types::wire::Fixed>::check(&#source.#member)
                 .map_err(|e| e.within(#path))?;
@@ -233,6 +253,12 @@ fn structure(input: &DeriveInput, fields: &Fields, size: Expr) -> Tokens {
         },
     };
     let checks = check_fields(&list, &quote!(wire), "");
+    let values = valid_fields(&list, &quote!(wire));
+    let decoded = match fields {
+        Fields::Unit => quote!(#name),
+        Fields::Named(_) => quote!(#name { #(#members: #values,)* }),
+        Fields::Unnamed(_) => quote!(#name ( #(#values,)* )),
+    };
     let wire_arg = if list.is_empty() {
         quote!(_wire)
     } else {
@@ -268,6 +294,11 @@ fn structure(input: &DeriveInput, fields: &Fields, size: Expr) -> Tokens {
             fn read(#wire_arg: &#wire) -> Self {
                 #read
             }
+
+            #[inline]
+            fn read_valid(#wire_arg: &#wire) -> ::core::option::Option<Self> {
+                Some(#decoded)
+            }
         }
     }
 }
@@ -302,6 +333,7 @@ fn enumeration(input: &DeriveInput, variants: &[(&Ident, &Fields)], size: Expr) 
     let mut writes = Vec::new();
     let mut checks = Vec::new();
     let mut reads = Vec::new();
+    let mut decodes = Vec::new();
     let mut prints = Vec::new();
     let mut first_read = None;
     for (index, (variant, fields)) in variants.iter().enumerate() {
@@ -327,6 +359,9 @@ fn enumeration(input: &DeriveInput, variants: &[(&Ident, &Fields)], size: Expr) 
                 wire.tag = #tag;
             }));
             checks.push(quote!(#tag => ::idl_types::wire::check_unused(&wire.payload, 0, #unused)));
+            decodes.push(quote!(
+                #tag if ::idl_types::wire::is_zero(&wire.payload) => Some(#name::#variant),
+            ));
             let read = quote!(#name::#variant);
             if index == 0 {
                 first_read = Some(read);
@@ -372,6 +407,22 @@ fn enumeration(input: &DeriveInput, variants: &[(&Ident, &Fields)], size: Expr) 
             let v: #layout = ::idl_types::wire::take(&wire.payload);
             #value
         });
+        let values = valid_fields(&list, &quote!(v));
+        let decoded = match fields {
+            Fields::Named(_) => quote!(#name::#variant { #(#members: #values,)* }),
+            _ => quote!(#name::#variant ( #(#values,)* )),
+        };
+        decodes.push(quote!(#tag => {
+            let v: #layout = ::idl_types::wire::take(&wire.payload);
+            let unused = wire
+                .payload
+                .get(::core::mem::size_of::<#layout>()..)
+                .unwrap_or(&[]);
+            if !::idl_types::wire::is_zero(unused) {
+                return None;
+            }
+            Some(#decoded)
+        }));
         if index == 0 {
             first_read = Some(read);
         } else {
@@ -428,6 +479,15 @@ fn enumeration(input: &DeriveInput, variants: &[(&Ident, &Fields)], size: Expr) 
                     match wire.tag {
                         #(#reads,)*
                         _ => #first_read,
+                    }
+                }
+
+                // One pass, one `match` on the tag.
+                #[inline]
+                fn read_valid(wire: &#wire) -> ::core::option::Option<Self> {
+                    match wire.tag {
+                        #(#decodes)*
+                        _ => None,
                     }
                 }
             }

@@ -15,7 +15,7 @@ use core::fmt;
 
 use abi::{Generation, TaskId};
 use idl_types::wire::zerocopy::IntoBytes;
-use idl_types::wire::{self, Fixed, FixedError, WireError};
+use idl_types::wire::{self, Fixed, FixedError, Padded, WireError};
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::dispatch::OpSpec;
@@ -142,7 +142,8 @@ where
 }
 
 /// Calls operation `spec` of `server` with `args` in their fixed layout,
-/// written straight into the message; the reply is `R`'s or `E`'s layout,
+/// written straight into the message (padded to whole words,
+/// `idl_types::wire::message_len`); the reply is `R`'s or `E`'s layout,
 /// checked in place. `reply` is scratch of the operation's reply size.
 #[inline]
 pub fn call_fixed<T, A, R, E>(
@@ -160,23 +161,38 @@ where
     E: FixedError,
 {
     check_leases(spec, leases)?;
-    let request = args.to_wire();
-    let (code, len) = exchange(transport, server, spec, request.as_bytes(), reply, leases)?;
-    let bad = || ClientError::BadReply { code, len };
-    let body = reply.get(..len).ok_or_else(bad)?;
+    let request = Padded::new(args.to_wire());
+    let message = request
+        .as_bytes()
+        .get(..wire::message_len(A::SIZE))
+        .ok_or(ClientError::RequestTooLarge)?;
+    let (code, len) = exchange(transport, server, spec, message, reply, leases)?;
+    // The usual answer first: the value, of its exact size.
+    let value_len = wire::message_len(R::SIZE);
+    if code == reply_code::OK && len == value_len {
+        if let Some(result) = reply.get(..value_len).and_then(wire::decode_message::<R>) {
+            return result.map_err(ClientError::InvalidReply);
+        }
+    }
+    other_reply(code, len, reply)
+}
+
+/// Any answer to a fixed-layout call but the value: the error, a refusal,
+/// or bytes that are neither.
+#[inline]
+fn other_reply<R, E: FixedError>(code: u32, len: usize, reply: &[u8]) -> Result<R, ClientError<E>> {
+    let bad = ClientError::BadReply { code, len };
+    let Some(body) = reply.get(..len) else {
+        return Err(bad);
+    };
     match code {
-        reply_code::OK => match wire::decode::<R>(body) {
-            Some(Ok(value)) => Ok(value),
-            Some(Err(e)) => Err(ClientError::InvalidReply(e)),
-            None => Err(bad()),
-        },
         reply_code::OP_ERROR => match E::decode_error(body) {
             Some(Ok(error)) => Err(ClientError::Op(error)),
             Some(Err(e)) => Err(ClientError::InvalidReply(e)),
-            None => Err(bad()),
+            None => Err(bad),
         },
         reply_code::ACCESS_DENIED => Err(ClientError::AccessDenied),
-        _ => Err(bad()),
+        _ => Err(bad),
     }
 }
 

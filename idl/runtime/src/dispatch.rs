@@ -165,10 +165,10 @@ pub fn admit<A: DeserializeOwned>(
 }
 
 /// Checks `call` against `rules` and reads its arguments in place from
-/// their fixed layout: the message must be exactly `A::SIZE` bytes
-/// (`rules.request_min` = `request_max`), and a byte no value has (a
-/// `bool` of 2, an unknown tag, a nonzero unused byte) refuses it with
-/// `BadMessageContents`.
+/// their fixed layout: the message must be exactly the layout padded to
+/// whole words (`rules.request_min` = `request_max`), and a byte no value
+/// has (a `bool` of 2, an unknown tag, a nonzero unused or pad byte)
+/// refuses it with `BadMessageContents`.
 #[inline]
 pub fn admit_fixed<A: Fixed>(
     call: &Call<'_>,
@@ -176,7 +176,7 @@ pub fn admit_fixed<A: Fixed>(
     rules: &OpSpec,
 ) -> Result<Admitted<A>, DispatchOutcome> {
     let lease_lens = check(call, ctx, rules)?;
-    let args = match wire::decode::<A>(call.message) {
+    let args = match wire::decode_message::<A>(call.message) {
         Some(Ok(args)) => args,
         Some(Err(_)) => return Err(fault(ReplyFaultReason::BadMessageContents)),
         None => return Err(fault(ReplyFaultReason::BadMessageSize)),
@@ -188,34 +188,70 @@ pub fn admit_fixed<A: Fixed>(
     })
 }
 
-/// The checks before decoding; the leases' lengths.
-#[inline]
+/// The checks before decoding; the leases' lengths. The usual message
+/// (caller allowed, no leases, a size in range, room for the reply) passes
+/// in a few comparisons, inlined with the operation's constant `OpSpec`;
+/// anything else goes through [`check_in_order`], which finds the first
+/// check it fails.
+#[inline(always)]
 fn check(
     call: &Call<'_>,
     ctx: &dyn ServerContext,
     rules: &OpSpec,
 ) -> Result<[usize; MAX_LEASES], DispatchOutcome> {
-    if !rules.callers.is_empty() {
-        let allowed = ctx
-            .task_name(call.caller)
-            .is_some_and(|name| rules.callers.contains(&name));
-        if !allowed {
-            return Err(DispatchOutcome::Reply {
-                code: reply_code::ACCESS_DENIED,
-                len: 0,
-            });
-        }
+    let len = call.message.len();
+    let usual = (rules.callers.is_empty() || caller_allowed(call.caller, ctx, rules))
+        && rules.leases.is_empty()
+        && call.lease_count == 0
+        && len <= rules.request_max
+        && len >= rules.request_min
+        && call.reply_capacity >= rules.reply_max;
+    if usual {
+        return Ok([0; MAX_LEASES]);
     }
-    if call.message.len() > rules.request_max {
+    // The fields one by one: the usual path never stores a `Call`.
+    check_in_order(
+        call.caller,
+        len,
+        call.reply_capacity,
+        call.lease_count,
+        ctx,
+        rules,
+    )
+}
+
+/// Whether the caller is on the operation's `callers` list.
+fn caller_allowed(caller: TaskId, ctx: &dyn ServerContext, rules: &OpSpec) -> bool {
+    ctx.task_name(caller)
+        .is_some_and(|name| rules.callers.contains(&name))
+}
+
+/// Every check, in the documented order; the first failure is the answer.
+#[inline(never)]
+fn check_in_order(
+    caller: TaskId,
+    message_len: usize,
+    reply_capacity: usize,
+    lease_count: usize,
+    ctx: &dyn ServerContext,
+    rules: &OpSpec,
+) -> Result<[usize; MAX_LEASES], DispatchOutcome> {
+    if !rules.callers.is_empty() && !caller_allowed(caller, ctx, rules) {
+        return Err(DispatchOutcome::Reply {
+            code: reply_code::ACCESS_DENIED,
+            len: 0,
+        });
+    }
+    if message_len > rules.request_max {
         return Err(fault(ReplyFaultReason::BadMessageSize));
     }
-    if call.lease_count != rules.leases.len() || rules.leases.len() > MAX_LEASES {
+    if lease_count != rules.leases.len() || rules.leases.len() > MAX_LEASES {
         return Err(fault(ReplyFaultReason::BadLeases));
     }
     let mut lease_lens = [0; MAX_LEASES];
     for ((index, rule), len) in rules.leases.iter().enumerate().zip(lease_lens.iter_mut()) {
         let (attributes, length) = ctx
-            .borrow_info(call.caller, index)
+            .borrow_info(caller, index)
             .map_err(|_| fault(ReplyFaultReason::BadLeases))?;
         let needed = if rule.write {
             abi::lease::WRITE
@@ -227,12 +263,12 @@ fn check(
         }
         *len = length;
     }
-    if call.reply_capacity < rules.reply_max {
+    if reply_capacity < rules.reply_max {
         return Err(fault(ReplyFaultReason::ReplyBufferTooSmall));
     }
     // It would end early inside the leading byte fields (postcard) or is
     // shorter than the layout (fixed), with this reason.
-    if call.message.len() < rules.request_min {
+    if message_len < rules.request_min {
         return Err(fault(ReplyFaultReason::BadMessageSize));
     }
     Ok(lease_lens)
@@ -266,7 +302,7 @@ pub fn encode_reply_fixed<R: Fixed, E: FixedError>(
     reply: &mut [u8],
 ) -> DispatchOutcome {
     let (code, written) = match &result {
-        Ok(value) => (reply_code::OK, wire::encode(value, reply)),
+        Ok(value) => (reply_code::OK, wire::encode_message(value, reply)),
         Err(error) => (reply_code::OP_ERROR, error.encode_error(reply)),
     };
     match written {

@@ -10,8 +10,7 @@ use std::collections::VecDeque;
 use common::kitchen::Kitchen;
 use common::TASKS;
 use idl_runtime::abi::{Generation, RecvMessage, ReplyFaultReason, TaskId, MAX_MESSAGE};
-use idl_runtime::zerocopy::IntoBytes;
-use idl_runtime::{reply_code, serve_once, Fixed, Served, ServerContext, ServerTransport};
+use idl_runtime::{reply_code, serve_once, Served, ServerContext, ServerTransport};
 use idl_tests::kitchen;
 
 #[derive(Debug, PartialEq)]
@@ -87,15 +86,15 @@ fn each_message_gets_exactly_one_reply_or_fault_and_notifications_reach_the_serv
     let mut script = Script::default();
     let mut server = kitchen::Endpoint(Kitchen::default());
     let alice = task("alice");
-    // `fallible` travels in its fixed layout: a bool, then a u64.
-    let body = kitchen::FallibleArgs {
+    // `fallible` travels in its fixed layout: a bool, then a u64, then
+    // zeros to whole words.
+    let mut body = vec![0u8; 16];
+    let args = kitchen::FallibleArgs {
         fail: false,
         value: 41,
-    }
-    .to_wire()
-    .as_bytes()
-    .to_vec();
-    assert_eq!(body, [0, 41, 0, 0, 0, 0, 0, 0, 0]);
+    };
+    assert_eq!(idl_types::wire::encode_message(&args, &mut body), Some(16));
+    assert_eq!(body, [0, 41, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     script.send(alice, kitchen::Op::Fallible as u32, &body);
     script.send(alice, 99, &[]);
     // 2 is not a bool.

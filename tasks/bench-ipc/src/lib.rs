@@ -8,6 +8,8 @@
 
 /// Samples per figure.
 pub const SAMPLES: usize = 1000;
+/// Unmeasured runs before them (caches, first-touch faults).
+pub const WARM_UP: usize = 16;
 /// Raw IPC operation with an empty message.
 pub const RAW_EMPTY: u32 = 100;
 /// Raw IPC operation with a 16-byte message and reply.

@@ -39,7 +39,7 @@ pub(crate) fn emit(module: &str, op: &Operation, sizes: Sizes) -> TokenStream {
         }
     });
     let (derive_fixed, fixed_size) = if fixed {
-        let size = Literal::usize_unsuffixed(sizes.request);
+        let size = Literal::usize_unsuffixed(sizes.layouts.0);
         (quote!(, Fixed), quote!(#[fixed(size = #size)]))
     } else {
         (quote!(), quote!())
@@ -61,10 +61,10 @@ pub(crate) fn emit(module: &str, op: &Operation, sizes: Sizes) -> TokenStream {
     let (request_doc, request_value) = if fixed {
         (
             format!(
-                "The `{}` request: {} bytes, its fixed layout.",
-                op.name, sizes.request
+                "The `{}` request: its {}-byte fixed layout in {} bytes (whole words).",
+                op.name, sizes.layouts.0, sizes.request
             ),
-            quote!(<#args as Fixed>::SIZE),
+            quote!(idl_types::wire::message_len(<#args as Fixed>::SIZE)),
         )
     } else {
         (
@@ -98,6 +98,11 @@ pub(crate) fn emit(module: &str, op: &Operation, sizes: Sizes) -> TokenStream {
             format!("The largest `{}` reply: {} bytes.", op.name, sizes.reply),
             size_of(reply_ty.clone()),
         ),
+    };
+    let reply_value = if fixed {
+        quote!(idl_types::wire::message_len(#reply_value))
+    } else {
+        reply_value
     };
     let request_doc = docs(&[request_doc]);
     let reply_doc = docs(&[reply_doc]);

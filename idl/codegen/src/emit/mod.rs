@@ -133,8 +133,8 @@ pub(crate) fn op_docs(op: &Operation) -> Vec<String> {
 pub(crate) fn encoding_line(op: &Operation, sizes: Sizes) -> String {
     match sizes.encoding {
         Encoding::Fixed => format!(
-            "Encoding: fixed layout ({}-byte request, {}-byte reply), checked in place.",
-            sizes.request, sizes.reply
+            "Encoding: fixed layouts, checked in place ({}-byte request, {}-byte reply; sent as {} and {}).",
+            sizes.layouts.0, sizes.layouts.1, sizes.request, sizes.reply
         ),
         Encoding::Postcard => {
             let variable = op

@@ -93,7 +93,7 @@ pub mod acpi {
 
     /// Arguments of [`Op::UnitCount`].
     ///
-    /// Encoding: fixed layout (0-byte request, 1-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (0-byte request, 1-byte reply; sent as 0 and 8).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 0)]
@@ -103,11 +103,15 @@ pub mod acpi {
         const MAX_ENCODED_LEN: usize = 0;
     }
 
-    /// The `unit_count` request: 0 bytes, its fixed layout.
-    pub const UNIT_COUNT_REQUEST_MAX: usize = <UnitCountArgs as Fixed>::SIZE;
+    /// The `unit_count` request: its 0-byte fixed layout in 0 bytes (whole words).
+    pub const UNIT_COUNT_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <UnitCountArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `unit_count` reply: 1 bytes.
-    pub const UNIT_COUNT_REPLY_MAX: usize = <u8 as Fixed>::SIZE;
+    /// The largest `unit_count` reply: 8 bytes.
+    pub const UNIT_COUNT_REPLY_MAX: usize = idl_types::wire::message_len(
+        <u8 as Fixed>::SIZE,
+    );
 
     const _: () = assert!(
         UNIT_COUNT_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
@@ -116,7 +120,7 @@ pub mod acpi {
 
     /// What client and server know about `unit_count`.
     ///
-    /// Encoding: fixed layout (0-byte request, 1-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (0-byte request, 1-byte reply; sent as 0 and 8).
     pub const UNIT_COUNT: OpSpec = OpSpec {
         op: Op::UnitCount as u32,
         encoding: Encoding::Fixed,
@@ -130,7 +134,7 @@ pub mod acpi {
 
     /// Arguments of [`Op::UnitInfo`].
     ///
-    /// Encoding: fixed layout (1-byte request, 12-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (1-byte request, 12-byte reply; sent as 8 and 16).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 1)]
@@ -143,13 +147,14 @@ pub mod acpi {
         const MAX_ENCODED_LEN: usize = <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `unit_info` request: 1 bytes, its fixed layout.
-    pub const UNIT_INFO_REQUEST_MAX: usize = <UnitInfoArgs as Fixed>::SIZE;
+    /// The `unit_info` request: its 1-byte fixed layout in 8 bytes (whole words).
+    pub const UNIT_INFO_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <UnitInfoArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `unit_info` reply (its value or its error): 12 bytes.
-    pub const UNIT_INFO_REPLY_MAX: usize = idl_types::max_len(
-        <UnitInfo as Fixed>::SIZE,
-        <AcpiError as Fixed>::SIZE,
+    /// The largest `unit_info` reply (its value or its error): 16 bytes.
+    pub const UNIT_INFO_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<UnitInfo as Fixed>::SIZE, <AcpiError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -164,7 +169,7 @@ pub mod acpi {
 
     /// What client and server know about `unit_info`.
     ///
-    /// Encoding: fixed layout (1-byte request, 12-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (1-byte request, 12-byte reply; sent as 8 and 16).
     pub const UNIT_INFO: OpSpec = OpSpec {
         op: Op::UnitInfo as u32,
         encoding: Encoding::Fixed,
@@ -178,7 +183,7 @@ pub mod acpi {
 
     /// Arguments of [`Op::UnitOf`].
     ///
-    /// Encoding: fixed layout (3-byte request, 9-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (3-byte request, 9-byte reply; sent as 8 and 16).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 3)]
@@ -191,13 +196,14 @@ pub mod acpi {
         const MAX_ENCODED_LEN: usize = <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `unit_of` request: 3 bytes, its fixed layout.
-    pub const UNIT_OF_REQUEST_MAX: usize = <UnitOfArgs as Fixed>::SIZE;
+    /// The `unit_of` request: its 3-byte fixed layout in 8 bytes (whole words).
+    pub const UNIT_OF_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <UnitOfArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `unit_of` reply (its value or its error): 9 bytes.
-    pub const UNIT_OF_REPLY_MAX: usize = idl_types::max_len(
-        <UnitId as Fixed>::SIZE,
-        <AcpiError as Fixed>::SIZE,
+    /// The largest `unit_of` reply (its value or its error): 16 bytes.
+    pub const UNIT_OF_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<UnitId as Fixed>::SIZE, <AcpiError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -212,7 +218,7 @@ pub mod acpi {
 
     /// What client and server know about `unit_of`.
     ///
-    /// Encoding: fixed layout (3-byte request, 9-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (3-byte request, 9-byte reply; sent as 8 and 16).
     pub const UNIT_OF: OpSpec = OpSpec {
         op: Op::UnitOf as u32,
         encoding: Encoding::Fixed,
@@ -273,7 +279,7 @@ pub mod acpi {
 
     /// Arguments of [`Op::ReadDmar`].
     ///
-    /// Encoding: fixed layout (4-byte request, 9-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (4-byte request, 9-byte reply; sent as 8 and 16).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 4)]
@@ -286,13 +292,14 @@ pub mod acpi {
         const MAX_ENCODED_LEN: usize = <u32 as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `read_dmar` request: 4 bytes, its fixed layout.
-    pub const READ_DMAR_REQUEST_MAX: usize = <ReadDmarArgs as Fixed>::SIZE;
+    /// The `read_dmar` request: its 4-byte fixed layout in 8 bytes (whole words).
+    pub const READ_DMAR_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <ReadDmarArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `read_dmar` reply (its value or its error): 9 bytes.
-    pub const READ_DMAR_REPLY_MAX: usize = idl_types::max_len(
-        <u32 as Fixed>::SIZE,
-        <AcpiError as Fixed>::SIZE,
+    /// The largest `read_dmar` reply (its value or its error): 16 bytes.
+    pub const READ_DMAR_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<u32 as Fixed>::SIZE, <AcpiError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -307,7 +314,7 @@ pub mod acpi {
 
     /// What client and server know about `read_dmar`.
     ///
-    /// Encoding: fixed layout (4-byte request, 9-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (4-byte request, 9-byte reply; sent as 8 and 16).
     pub const READ_DMAR: OpSpec = OpSpec {
         op: Op::ReadDmar as u32,
         encoding: Encoding::Fixed,
@@ -326,7 +333,7 @@ pub mod acpi {
 
     /// Arguments of [`Op::UnitScope`].
     ///
-    /// Encoding: fixed layout (3-byte request, 9-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (3-byte request, 9-byte reply; sent as 8 and 16).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 3)]
@@ -342,13 +349,17 @@ pub mod acpi {
             + <u16 as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `unit_scope` request: 3 bytes, its fixed layout.
-    pub const UNIT_SCOPE_REQUEST_MAX: usize = <UnitScopeArgs as Fixed>::SIZE;
+    /// The `unit_scope` request: its 3-byte fixed layout in 8 bytes (whole words).
+    pub const UNIT_SCOPE_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <UnitScopeArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `unit_scope` reply (its value or its error): 9 bytes.
-    pub const UNIT_SCOPE_REPLY_MAX: usize = idl_types::max_len(
-        <Option<ScopeInfo> as Fixed>::SIZE,
-        <AcpiError as Fixed>::SIZE,
+    /// The largest `unit_scope` reply (its value or its error): 16 bytes.
+    pub const UNIT_SCOPE_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(
+            <Option<ScopeInfo> as Fixed>::SIZE,
+            <AcpiError as Fixed>::SIZE,
+        ),
     );
 
     const _: () = assert!(
@@ -363,7 +374,7 @@ pub mod acpi {
 
     /// What client and server know about `unit_scope`.
     ///
-    /// Encoding: fixed layout (3-byte request, 9-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (3-byte request, 9-byte reply; sent as 8 and 16).
     pub const UNIT_SCOPE: OpSpec = OpSpec {
         op: Op::UnitScope as u32,
         encoding: Encoding::Fixed,
@@ -396,7 +407,7 @@ pub mod acpi {
         /// How many IOMMU units the DMAR table declares.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layout (0-byte request, 1-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (0-byte request, 1-byte reply; sent as 0 and 8).
         pub fn unit_count(&mut self) -> Result<u8, ClientError<NoError>> {
             let args = UnitCountArgs {};
             let mut reply = [0; UNIT_COUNT_REPLY_MAX];
@@ -413,7 +424,7 @@ pub mod acpi {
         /// One unit's facts.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layout (1-byte request, 12-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (1-byte request, 12-byte reply; sent as 8 and 16).
         pub fn unit_info(
             &mut self,
             unit: UnitId,
@@ -434,7 +445,7 @@ pub mod acpi {
         /// wins over an INCLUDE_PCI_ALL unit).
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layout (3-byte request, 9-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (3-byte request, 9-byte reply; sent as 8 and 16).
         pub fn unit_of(
             &mut self,
             device: Bdf,
@@ -477,7 +488,7 @@ pub mod acpi {
         /// table's total length (for diagnostics and the console).
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layout (4-byte request, 9-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (4-byte request, 9-byte reply; sent as 8 and 16).
         pub fn read_dmar(
             &mut self,
             offset: u32,
@@ -499,7 +510,7 @@ pub mod acpi {
         /// this machine, or `None` past the last one.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layout (3-byte request, 9-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (3-byte request, 9-byte reply; sent as 8 and 16).
         pub fn unit_scope(
             &mut self,
             unit: UnitId,

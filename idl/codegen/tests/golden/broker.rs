@@ -198,7 +198,7 @@ pub mod broker {
 
     /// Arguments of [`Op::Assign`].
     ///
-    /// Encoding: fixed layout (5-byte request, 11-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (5-byte request, 11-byte reply; sent as 8 and 16).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 5)]
@@ -214,13 +214,14 @@ pub mod broker {
             + <DomainId as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `assign` request: 5 bytes, its fixed layout.
-    pub const ASSIGN_REQUEST_MAX: usize = <AssignArgs as Fixed>::SIZE;
+    /// The `assign` request: its 5-byte fixed layout in 8 bytes (whole words).
+    pub const ASSIGN_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <AssignArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `assign` reply (its value or its error): 11 bytes.
-    pub const ASSIGN_REPLY_MAX: usize = idl_types::max_len(
-        <ReassignReport as Fixed>::SIZE,
-        <BrokerError as Fixed>::SIZE,
+    /// The largest `assign` reply (its value or its error): 16 bytes.
+    pub const ASSIGN_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<ReassignReport as Fixed>::SIZE, <BrokerError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -235,7 +236,7 @@ pub mod broker {
 
     /// What client and server know about `assign`.
     ///
-    /// Encoding: fixed layout (5-byte request, 11-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (5-byte request, 11-byte reply; sent as 8 and 16).
     pub const ASSIGN: OpSpec = OpSpec {
         op: Op::Assign as u32,
         encoding: Encoding::Fixed,
@@ -249,7 +250,7 @@ pub mod broker {
 
     /// Arguments of [`Op::Reassign`].
     ///
-    /// Encoding: fixed layout (5-byte request, 11-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (5-byte request, 11-byte reply; sent as 8 and 16).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 5)]
@@ -265,13 +266,14 @@ pub mod broker {
             + <DomainId as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `reassign` request: 5 bytes, its fixed layout.
-    pub const REASSIGN_REQUEST_MAX: usize = <ReassignArgs as Fixed>::SIZE;
+    /// The `reassign` request: its 5-byte fixed layout in 8 bytes (whole words).
+    pub const REASSIGN_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <ReassignArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `reassign` reply (its value or its error): 11 bytes.
-    pub const REASSIGN_REPLY_MAX: usize = idl_types::max_len(
-        <ReassignReport as Fixed>::SIZE,
-        <BrokerError as Fixed>::SIZE,
+    /// The largest `reassign` reply (its value or its error): 16 bytes.
+    pub const REASSIGN_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<ReassignReport as Fixed>::SIZE, <BrokerError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -286,7 +288,7 @@ pub mod broker {
 
     /// What client and server know about `reassign`.
     ///
-    /// Encoding: fixed layout (5-byte request, 11-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (5-byte request, 11-byte reply; sent as 8 and 16).
     pub const REASSIGN: OpSpec = OpSpec {
         op: Op::Reassign as u32,
         encoding: Encoding::Fixed,
@@ -300,7 +302,7 @@ pub mod broker {
 
     /// Arguments of [`Op::Quarantine`].
     ///
-    /// Encoding: fixed layout (3-byte request, 11-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (3-byte request, 11-byte reply; sent as 8 and 16).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 3)]
@@ -313,13 +315,14 @@ pub mod broker {
         const MAX_ENCODED_LEN: usize = <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `quarantine` request: 3 bytes, its fixed layout.
-    pub const QUARANTINE_REQUEST_MAX: usize = <QuarantineArgs as Fixed>::SIZE;
+    /// The `quarantine` request: its 3-byte fixed layout in 8 bytes (whole words).
+    pub const QUARANTINE_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <QuarantineArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `quarantine` reply (its value or its error): 11 bytes.
-    pub const QUARANTINE_REPLY_MAX: usize = idl_types::max_len(
-        <ReassignReport as Fixed>::SIZE,
-        <BrokerError as Fixed>::SIZE,
+    /// The largest `quarantine` reply (its value or its error): 16 bytes.
+    pub const QUARANTINE_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<ReassignReport as Fixed>::SIZE, <BrokerError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -334,7 +337,7 @@ pub mod broker {
 
     /// What client and server know about `quarantine`.
     ///
-    /// Encoding: fixed layout (3-byte request, 11-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (3-byte request, 11-byte reply; sent as 8 and 16).
     pub const QUARANTINE: OpSpec = OpSpec {
         op: Op::Quarantine as u32,
         encoding: Encoding::Fixed,
@@ -348,7 +351,7 @@ pub mod broker {
 
     /// Arguments of [`Op::Release`].
     ///
-    /// Encoding: fixed layout (3-byte request, 11-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (3-byte request, 11-byte reply; sent as 8 and 16).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 3)]
@@ -361,13 +364,14 @@ pub mod broker {
         const MAX_ENCODED_LEN: usize = <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `release` request: 3 bytes, its fixed layout.
-    pub const RELEASE_REQUEST_MAX: usize = <ReleaseArgs as Fixed>::SIZE;
+    /// The `release` request: its 3-byte fixed layout in 8 bytes (whole words).
+    pub const RELEASE_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <ReleaseArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `release` reply (its value or its error): 11 bytes.
-    pub const RELEASE_REPLY_MAX: usize = idl_types::max_len(
-        <ReassignReport as Fixed>::SIZE,
-        <BrokerError as Fixed>::SIZE,
+    /// The largest `release` reply (its value or its error): 16 bytes.
+    pub const RELEASE_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<ReassignReport as Fixed>::SIZE, <BrokerError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -382,7 +386,7 @@ pub mod broker {
 
     /// What client and server know about `release`.
     ///
-    /// Encoding: fixed layout (3-byte request, 11-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (3-byte request, 11-byte reply; sent as 8 and 16).
     pub const RELEASE: OpSpec = OpSpec {
         op: Op::Release as u32,
         encoding: Encoding::Fixed,
@@ -396,7 +400,7 @@ pub mod broker {
 
     /// Arguments of [`Op::TxStatus`].
     ///
-    /// Encoding: fixed layout (0-byte request, 7-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (0-byte request, 7-byte reply; sent as 0 and 8).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 0)]
@@ -406,11 +410,15 @@ pub mod broker {
         const MAX_ENCODED_LEN: usize = 0;
     }
 
-    /// The `tx_status` request: 0 bytes, its fixed layout.
-    pub const TX_STATUS_REQUEST_MAX: usize = <TxStatusArgs as Fixed>::SIZE;
+    /// The `tx_status` request: its 0-byte fixed layout in 0 bytes (whole words).
+    pub const TX_STATUS_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <TxStatusArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `tx_status` reply: 7 bytes.
-    pub const TX_STATUS_REPLY_MAX: usize = <TxStatus as Fixed>::SIZE;
+    /// The largest `tx_status` reply: 8 bytes.
+    pub const TX_STATUS_REPLY_MAX: usize = idl_types::wire::message_len(
+        <TxStatus as Fixed>::SIZE,
+    );
 
     const _: () = assert!(
         TX_STATUS_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
@@ -419,7 +427,7 @@ pub mod broker {
 
     /// What client and server know about `tx_status`.
     ///
-    /// Encoding: fixed layout (0-byte request, 7-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (0-byte request, 7-byte reply; sent as 0 and 8).
     pub const TX_STATUS: OpSpec = OpSpec {
         op: Op::TxStatus as u32,
         encoding: Encoding::Fixed,
@@ -433,7 +441,7 @@ pub mod broker {
 
     /// Arguments of [`Op::EventAfter`].
     ///
-    /// Encoding: fixed layout (4-byte request, 17-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (4-byte request, 17-byte reply; sent as 8 and 24).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 4)]
@@ -446,11 +454,15 @@ pub mod broker {
         const MAX_ENCODED_LEN: usize = <u32 as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `event_after` request: 4 bytes, its fixed layout.
-    pub const EVENT_AFTER_REQUEST_MAX: usize = <EventAfterArgs as Fixed>::SIZE;
+    /// The `event_after` request: its 4-byte fixed layout in 8 bytes (whole words).
+    pub const EVENT_AFTER_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <EventAfterArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `event_after` reply: 17 bytes.
-    pub const EVENT_AFTER_REPLY_MAX: usize = <Option<SequencedEvent> as Fixed>::SIZE;
+    /// The largest `event_after` reply: 24 bytes.
+    pub const EVENT_AFTER_REPLY_MAX: usize = idl_types::wire::message_len(
+        <Option<SequencedEvent> as Fixed>::SIZE,
+    );
 
     const _: () = assert!(
         EVENT_AFTER_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
@@ -464,7 +476,7 @@ pub mod broker {
 
     /// What client and server know about `event_after`.
     ///
-    /// Encoding: fixed layout (4-byte request, 17-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (4-byte request, 17-byte reply; sent as 8 and 24).
     pub const EVENT_AFTER: OpSpec = OpSpec {
         op: Op::EventAfter as u32,
         encoding: Encoding::Fixed,
@@ -541,7 +553,7 @@ pub mod broker {
         /// Gives an unassigned (or quarantined) device to a domain.
         ///
         /// Not idempotent: a server death is reported, not retried.
-        /// Encoding: fixed layout (5-byte request, 11-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (5-byte request, 11-byte reply; sent as 8 and 16).
         pub fn assign(
             &mut self,
             device: Bdf,
@@ -563,7 +575,7 @@ pub mod broker {
         /// leaving it without translation.
         ///
         /// Not idempotent: a server death is reported, not retried.
-        /// Encoding: fixed layout (5-byte request, 11-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (5-byte request, 11-byte reply; sent as 8 and 16).
         pub fn reassign(
             &mut self,
             device: Bdf,
@@ -585,7 +597,7 @@ pub mod broker {
         /// page, its RMRRs stay mapped).
         ///
         /// Not idempotent: a server death is reported, not retried.
-        /// Encoding: fixed layout (3-byte request, 11-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (3-byte request, 11-byte reply; sent as 8 and 16).
         pub fn quarantine(
             &mut self,
             device: Bdf,
@@ -606,7 +618,7 @@ pub mod broker {
         /// a device with an RMRR, which must never lose translation).
         ///
         /// Not idempotent: a server death is reported, not retried.
-        /// Encoding: fixed layout (3-byte request, 11-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (3-byte request, 11-byte reply; sent as 8 and 16).
         pub fn release(
             &mut self,
             device: Bdf,
@@ -626,7 +638,7 @@ pub mod broker {
         /// Where the current transaction stands.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layout (0-byte request, 7-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (0-byte request, 7-byte reply; sent as 0 and 8).
         pub fn tx_status(&mut self) -> Result<TxStatus, ClientError<NoError>> {
             let args = TxStatusArgs {};
             let mut reply = [0; TX_STATUS_REPLY_MAX];
@@ -644,7 +656,7 @@ pub mod broker {
         /// kept), or `None` if there is none yet.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layout (4-byte request, 17-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (4-byte request, 17-byte reply; sent as 8 and 24).
         pub fn event_after(
             &mut self,
             after: u32,

@@ -136,7 +136,7 @@ pub mod domid {
 
     /// Arguments of [`Op::Acquire`].
     ///
-    /// Encoding: fixed layout (6-byte request, 6-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (6-byte request, 6-byte reply; sent as 8 and 8).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 6)]
@@ -155,13 +155,14 @@ pub mod domid {
             + <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `acquire` request: 6 bytes, its fixed layout.
-    pub const ACQUIRE_REQUEST_MAX: usize = <AcquireArgs as Fixed>::SIZE;
+    /// The `acquire` request: its 6-byte fixed layout in 8 bytes (whole words).
+    pub const ACQUIRE_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <AcquireArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `acquire` reply (its value or its error): 6 bytes.
-    pub const ACQUIRE_REPLY_MAX: usize = idl_types::max_len(
-        <DidGrant as Fixed>::SIZE,
-        <DomidError as Fixed>::SIZE,
+    /// The largest `acquire` reply (its value or its error): 8 bytes.
+    pub const ACQUIRE_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<DidGrant as Fixed>::SIZE, <DomidError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -176,7 +177,7 @@ pub mod domid {
 
     /// What client and server know about `acquire`.
     ///
-    /// Encoding: fixed layout (6-byte request, 6-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (6-byte request, 6-byte reply; sent as 8 and 8).
     pub const ACQUIRE: OpSpec = OpSpec {
         op: Op::Acquire as u32,
         encoding: Encoding::Fixed,
@@ -190,7 +191,7 @@ pub mod domid {
 
     /// Arguments of [`Op::Release`].
     ///
-    /// Encoding: fixed layout (6-byte request, 6-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (6-byte request, 6-byte reply; sent as 8 and 8).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 6)]
@@ -209,13 +210,14 @@ pub mod domid {
             + <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `release` request: 6 bytes, its fixed layout.
-    pub const RELEASE_REQUEST_MAX: usize = <ReleaseArgs as Fixed>::SIZE;
+    /// The `release` request: its 6-byte fixed layout in 8 bytes (whole words).
+    pub const RELEASE_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <ReleaseArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `release` reply (its value or its error): 6 bytes.
-    pub const RELEASE_REPLY_MAX: usize = idl_types::max_len(
-        <DidRelease as Fixed>::SIZE,
-        <DomidError as Fixed>::SIZE,
+    /// The largest `release` reply (its value or its error): 8 bytes.
+    pub const RELEASE_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<DidRelease as Fixed>::SIZE, <DomidError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -230,7 +232,7 @@ pub mod domid {
 
     /// What client and server know about `release`.
     ///
-    /// Encoding: fixed layout (6-byte request, 6-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (6-byte request, 6-byte reply; sent as 8 and 8).
     pub const RELEASE: OpSpec = OpSpec {
         op: Op::Release as u32,
         encoding: Encoding::Fixed,
@@ -244,7 +246,7 @@ pub mod domid {
 
     /// Arguments of [`Op::Lookup`].
     ///
-    /// Encoding: fixed layout (3-byte request, 6-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (3-byte request, 6-byte reply; sent as 8 and 8).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 3)]
@@ -260,13 +262,14 @@ pub mod domid {
             + <DomainId as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `lookup` request: 3 bytes, its fixed layout.
-    pub const LOOKUP_REQUEST_MAX: usize = <LookupArgs as Fixed>::SIZE;
+    /// The `lookup` request: its 3-byte fixed layout in 8 bytes (whole words).
+    pub const LOOKUP_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <LookupArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `lookup` reply (its value or its error): 6 bytes.
-    pub const LOOKUP_REPLY_MAX: usize = idl_types::max_len(
-        <Option<Did> as Fixed>::SIZE,
-        <DomidError as Fixed>::SIZE,
+    /// The largest `lookup` reply (its value or its error): 8 bytes.
+    pub const LOOKUP_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<Option<Did> as Fixed>::SIZE, <DomidError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -281,7 +284,7 @@ pub mod domid {
 
     /// What client and server know about `lookup`.
     ///
-    /// Encoding: fixed layout (3-byte request, 6-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (3-byte request, 6-byte reply; sent as 8 and 8).
     pub const LOOKUP: OpSpec = OpSpec {
         op: Op::Lookup as u32,
         encoding: Encoding::Fixed,
@@ -295,7 +298,7 @@ pub mod domid {
 
     /// Arguments of [`Op::OwnerOf`].
     ///
-    /// Encoding: fixed layout (3-byte request, 6-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (3-byte request, 6-byte reply; sent as 8 and 8).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 3)]
@@ -311,13 +314,17 @@ pub mod domid {
             + <Did as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `owner_of` request: 3 bytes, its fixed layout.
-    pub const OWNER_OF_REQUEST_MAX: usize = <OwnerOfArgs as Fixed>::SIZE;
+    /// The `owner_of` request: its 3-byte fixed layout in 8 bytes (whole words).
+    pub const OWNER_OF_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <OwnerOfArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `owner_of` reply (its value or its error): 6 bytes.
-    pub const OWNER_OF_REPLY_MAX: usize = idl_types::max_len(
-        <Option<DidHolder> as Fixed>::SIZE,
-        <DomidError as Fixed>::SIZE,
+    /// The largest `owner_of` reply (its value or its error): 8 bytes.
+    pub const OWNER_OF_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(
+            <Option<DidHolder> as Fixed>::SIZE,
+            <DomidError as Fixed>::SIZE,
+        ),
     );
 
     const _: () = assert!(
@@ -332,7 +339,7 @@ pub mod domid {
 
     /// What client and server know about `owner_of`.
     ///
-    /// Encoding: fixed layout (3-byte request, 6-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (3-byte request, 6-byte reply; sent as 8 and 8).
     pub const OWNER_OF: OpSpec = OpSpec {
         op: Op::OwnerOf as u32,
         encoding: Encoding::Fixed,
@@ -346,7 +353,7 @@ pub mod domid {
 
     /// Arguments of [`Op::AcquireQuarantine`].
     ///
-    /// Encoding: fixed layout (4-byte request, 6-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (4-byte request, 6-byte reply; sent as 8 and 8).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 4)]
@@ -362,13 +369,14 @@ pub mod domid {
             + <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `acquire_quarantine` request: 4 bytes, its fixed layout.
-    pub const ACQUIRE_QUARANTINE_REQUEST_MAX: usize = <AcquireQuarantineArgs as Fixed>::SIZE;
+    /// The `acquire_quarantine` request: its 4-byte fixed layout in 8 bytes (whole words).
+    pub const ACQUIRE_QUARANTINE_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <AcquireQuarantineArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `acquire_quarantine` reply (its value or its error): 6 bytes.
-    pub const ACQUIRE_QUARANTINE_REPLY_MAX: usize = idl_types::max_len(
-        <DidGrant as Fixed>::SIZE,
-        <DomidError as Fixed>::SIZE,
+    /// The largest `acquire_quarantine` reply (its value or its error): 8 bytes.
+    pub const ACQUIRE_QUARANTINE_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<DidGrant as Fixed>::SIZE, <DomidError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -383,7 +391,7 @@ pub mod domid {
 
     /// What client and server know about `acquire_quarantine`.
     ///
-    /// Encoding: fixed layout (4-byte request, 6-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (4-byte request, 6-byte reply; sent as 8 and 8).
     pub const ACQUIRE_QUARANTINE: OpSpec = OpSpec {
         op: Op::AcquireQuarantine as u32,
         encoding: Encoding::Fixed,
@@ -397,7 +405,7 @@ pub mod domid {
 
     /// Arguments of [`Op::ReleaseQuarantine`].
     ///
-    /// Encoding: fixed layout (4-byte request, 6-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (4-byte request, 6-byte reply; sent as 8 and 8).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 4)]
@@ -413,13 +421,14 @@ pub mod domid {
             + <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `release_quarantine` request: 4 bytes, its fixed layout.
-    pub const RELEASE_QUARANTINE_REQUEST_MAX: usize = <ReleaseQuarantineArgs as Fixed>::SIZE;
+    /// The `release_quarantine` request: its 4-byte fixed layout in 8 bytes (whole words).
+    pub const RELEASE_QUARANTINE_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <ReleaseQuarantineArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `release_quarantine` reply (its value or its error): 6 bytes.
-    pub const RELEASE_QUARANTINE_REPLY_MAX: usize = idl_types::max_len(
-        <DidRelease as Fixed>::SIZE,
-        <DomidError as Fixed>::SIZE,
+    /// The largest `release_quarantine` reply (its value or its error): 8 bytes.
+    pub const RELEASE_QUARANTINE_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<DidRelease as Fixed>::SIZE, <DomidError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -434,7 +443,7 @@ pub mod domid {
 
     /// What client and server know about `release_quarantine`.
     ///
-    /// Encoding: fixed layout (4-byte request, 6-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (4-byte request, 6-byte reply; sent as 8 and 8).
     pub const RELEASE_QUARANTINE: OpSpec = OpSpec {
         op: Op::ReleaseQuarantine as u32,
         encoding: Encoding::Fixed,
@@ -448,7 +457,7 @@ pub mod domid {
 
     /// Arguments of [`Op::Seed`].
     ///
-    /// Encoding: fixed layout (0-byte request, 6-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (0-byte request, 6-byte reply; sent as 0 and 8).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 0)]
@@ -458,13 +467,14 @@ pub mod domid {
         const MAX_ENCODED_LEN: usize = 0;
     }
 
-    /// The `seed` request: 0 bytes, its fixed layout.
-    pub const SEED_REQUEST_MAX: usize = <SeedArgs as Fixed>::SIZE;
+    /// The `seed` request: its 0-byte fixed layout in 0 bytes (whole words).
+    pub const SEED_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <SeedArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `seed` reply (its value or its error): 6 bytes.
-    pub const SEED_REPLY_MAX: usize = idl_types::max_len(
-        <u16 as Fixed>::SIZE,
-        <DomidError as Fixed>::SIZE,
+    /// The largest `seed` reply (its value or its error): 8 bytes.
+    pub const SEED_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<u16 as Fixed>::SIZE, <DomidError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -474,7 +484,7 @@ pub mod domid {
 
     /// What client and server know about `seed`.
     ///
-    /// Encoding: fixed layout (0-byte request, 6-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (0-byte request, 6-byte reply; sent as 0 and 8).
     pub const SEED: OpSpec = OpSpec {
         op: Op::Seed as u32,
         encoding: Encoding::Fixed,
@@ -493,7 +503,7 @@ pub mod domid {
 
     /// Arguments of [`Op::ConfigureUnit`].
     ///
-    /// Encoding: fixed layout (3-byte request, 6-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (3-byte request, 6-byte reply; sent as 8 and 8).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 3)]
@@ -512,13 +522,14 @@ pub mod domid {
             + <bool as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `configure_unit` request: 3 bytes, its fixed layout.
-    pub const CONFIGURE_UNIT_REQUEST_MAX: usize = <ConfigureUnitArgs as Fixed>::SIZE;
+    /// The `configure_unit` request: its 3-byte fixed layout in 8 bytes (whole words).
+    pub const CONFIGURE_UNIT_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <ConfigureUnitArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `configure_unit` reply (its value or its error): 6 bytes.
-    pub const CONFIGURE_UNIT_REPLY_MAX: usize = idl_types::max_len(
-        <u32 as Fixed>::SIZE,
-        <DomidError as Fixed>::SIZE,
+    /// The largest `configure_unit` reply (its value or its error): 8 bytes.
+    pub const CONFIGURE_UNIT_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<u32 as Fixed>::SIZE, <DomidError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -533,7 +544,7 @@ pub mod domid {
 
     /// What client and server know about `configure_unit`.
     ///
-    /// Encoding: fixed layout (3-byte request, 6-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (3-byte request, 6-byte reply; sent as 8 and 8).
     pub const CONFIGURE_UNIT: OpSpec = OpSpec {
         op: Op::ConfigureUnit as u32,
         encoding: Encoding::Fixed,
@@ -547,7 +558,7 @@ pub mod domid {
 
     /// Arguments of [`Op::IsSeeded`].
     ///
-    /// Encoding: fixed layout (0-byte request, 1-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (0-byte request, 1-byte reply; sent as 0 and 8).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 0)]
@@ -557,11 +568,15 @@ pub mod domid {
         const MAX_ENCODED_LEN: usize = 0;
     }
 
-    /// The `is_seeded` request: 0 bytes, its fixed layout.
-    pub const IS_SEEDED_REQUEST_MAX: usize = <IsSeededArgs as Fixed>::SIZE;
+    /// The `is_seeded` request: its 0-byte fixed layout in 0 bytes (whole words).
+    pub const IS_SEEDED_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <IsSeededArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `is_seeded` reply: 1 bytes.
-    pub const IS_SEEDED_REPLY_MAX: usize = <bool as Fixed>::SIZE;
+    /// The largest `is_seeded` reply: 8 bytes.
+    pub const IS_SEEDED_REPLY_MAX: usize = idl_types::wire::message_len(
+        <bool as Fixed>::SIZE,
+    );
 
     const _: () = assert!(
         IS_SEEDED_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
@@ -570,7 +585,7 @@ pub mod domid {
 
     /// What client and server know about `is_seeded`.
     ///
-    /// Encoding: fixed layout (0-byte request, 1-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (0-byte request, 1-byte reply; sent as 0 and 8).
     pub const IS_SEEDED: OpSpec = OpSpec {
         op: Op::IsSeeded as u32,
         encoding: Encoding::Fixed,
@@ -584,7 +599,7 @@ pub mod domid {
 
     /// Arguments of [`Op::DevicesOf`].
     ///
-    /// Encoding: fixed layout (3-byte request, 6-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (3-byte request, 6-byte reply; sent as 8 and 8).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 3)]
@@ -600,13 +615,14 @@ pub mod domid {
             + <DomainId as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `devices_of` request: 3 bytes, its fixed layout.
-    pub const DEVICES_OF_REQUEST_MAX: usize = <DevicesOfArgs as Fixed>::SIZE;
+    /// The `devices_of` request: its 3-byte fixed layout in 8 bytes (whole words).
+    pub const DEVICES_OF_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <DevicesOfArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `devices_of` reply (its value or its error): 6 bytes.
-    pub const DEVICES_OF_REPLY_MAX: usize = idl_types::max_len(
-        <u16 as Fixed>::SIZE,
-        <DomidError as Fixed>::SIZE,
+    /// The largest `devices_of` reply (its value or its error): 8 bytes.
+    pub const DEVICES_OF_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<u16 as Fixed>::SIZE, <DomidError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -621,7 +637,7 @@ pub mod domid {
 
     /// What client and server know about `devices_of`.
     ///
-    /// Encoding: fixed layout (3-byte request, 6-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (3-byte request, 6-byte reply; sent as 8 and 8).
     pub const DEVICES_OF: OpSpec = OpSpec {
         op: Op::DevicesOf as u32,
         encoding: Encoding::Fixed,
@@ -635,7 +651,7 @@ pub mod domid {
 
     /// Arguments of [`Op::DidsInUse`].
     ///
-    /// Encoding: fixed layout (1-byte request, 6-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (1-byte request, 6-byte reply; sent as 8 and 8).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 1)]
@@ -648,13 +664,14 @@ pub mod domid {
         const MAX_ENCODED_LEN: usize = <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `dids_in_use` request: 1 bytes, its fixed layout.
-    pub const DIDS_IN_USE_REQUEST_MAX: usize = <DidsInUseArgs as Fixed>::SIZE;
+    /// The `dids_in_use` request: its 1-byte fixed layout in 8 bytes (whole words).
+    pub const DIDS_IN_USE_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <DidsInUseArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `dids_in_use` reply (its value or its error): 6 bytes.
-    pub const DIDS_IN_USE_REPLY_MAX: usize = idl_types::max_len(
-        <u32 as Fixed>::SIZE,
-        <DomidError as Fixed>::SIZE,
+    /// The largest `dids_in_use` reply (its value or its error): 8 bytes.
+    pub const DIDS_IN_USE_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<u32 as Fixed>::SIZE, <DomidError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -669,7 +686,7 @@ pub mod domid {
 
     /// What client and server know about `dids_in_use`.
     ///
-    /// Encoding: fixed layout (1-byte request, 6-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (1-byte request, 6-byte reply; sent as 8 and 8).
     pub const DIDS_IN_USE: OpSpec = OpSpec {
         op: Op::DidsInUse as u32,
         encoding: Encoding::Fixed,
@@ -705,7 +722,7 @@ pub mod domid {
         ///
         /// Undone by `release` (see `Compensation::for_acquire`).
         /// Callers: broker.
-        /// Encoding: fixed layout (6-byte request, 6-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (6-byte request, 6-byte reply; sent as 8 and 8).
         pub fn acquire(
             &mut self,
             unit: UnitId,
@@ -732,7 +749,7 @@ pub mod domid {
         /// not counted changes nothing.
         ///
         /// Callers: broker.
-        /// Encoding: fixed layout (6-byte request, 6-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (6-byte request, 6-byte reply; sent as 8 and 8).
         pub fn release(
             &mut self,
             unit: UnitId,
@@ -758,7 +775,7 @@ pub mod domid {
         /// The DID (unit, domain) holds, if any.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layout (3-byte request, 6-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (3-byte request, 6-byte reply; sent as 8 and 8).
         pub fn lookup(
             &mut self,
             unit: UnitId,
@@ -779,7 +796,7 @@ pub mod domid {
         /// Who holds a DID on a unit, if anyone.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layout (3-byte request, 6-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (3-byte request, 6-byte reply; sent as 8 and 8).
         pub fn owner_of(
             &mut self,
             unit: UnitId,
@@ -802,7 +819,7 @@ pub mod domid {
         ///
         /// Undone by `release_quarantine` (see `Compensation::for_acquire_quarantine`).
         /// Callers: broker.
-        /// Encoding: fixed layout (4-byte request, 6-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (4-byte request, 6-byte reply; sent as 8 and 8).
         pub fn acquire_quarantine(
             &mut self,
             unit: UnitId,
@@ -826,7 +843,7 @@ pub mod domid {
         /// Frees a device's quarantine pseudo-DID (nothing if it has none).
         ///
         /// Callers: broker.
-        /// Encoding: fixed layout (4-byte request, 6-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (4-byte request, 6-byte reply; sent as 8 and 8).
         pub fn release_quarantine(
             &mut self,
             unit: UnitId,
@@ -854,7 +871,7 @@ pub mod domid {
         ///
         /// Idempotent: retried once if the server restarted.
         /// Callers: broker.
-        /// Encoding: fixed layout (0-byte request, 6-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (0-byte request, 6-byte reply; sent as 0 and 8).
         pub fn seed(&mut self, records: &[u8]) -> Result<u16, ClientError<DomidError>> {
             let args = SeedArgs {};
             let mut reply = [0; SEED_REPLY_MAX];
@@ -874,7 +891,7 @@ pub mod domid {
         ///
         /// Idempotent: retried once if the server restarted.
         /// Callers: broker.
-        /// Encoding: fixed layout (3-byte request, 6-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (3-byte request, 6-byte reply; sent as 8 and 8).
         pub fn configure_unit(
             &mut self,
             unit: UnitId,
@@ -900,7 +917,7 @@ pub mod domid {
         /// Whether domid has been seeded since it started.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layout (0-byte request, 1-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (0-byte request, 1-byte reply; sent as 0 and 8).
         pub fn is_seeded(&mut self) -> Result<bool, ClientError<NoError>> {
             let args = IsSeededArgs {};
             let mut reply = [0; IS_SEEDED_REPLY_MAX];
@@ -918,7 +935,7 @@ pub mod domid {
         /// SINGLE_DEVICE test).
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layout (3-byte request, 6-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (3-byte request, 6-byte reply; sent as 8 and 8).
         pub fn devices_of(
             &mut self,
             unit: UnitId,
@@ -939,7 +956,7 @@ pub mod domid {
         /// How many DIDs (domain and pseudo) are held on `unit`.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layout (1-byte request, 6-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (1-byte request, 6-byte reply; sent as 8 and 8).
         pub fn dids_in_use(
             &mut self,
             unit: UnitId,

@@ -152,7 +152,7 @@ pub mod iommu {
 
     /// Arguments of [`Op::CreateDomain`].
     ///
-    /// Encoding: fixed layout (2-byte request, 13-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (2-byte request, 13-byte reply; sent as 8 and 16).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 2)]
@@ -165,13 +165,14 @@ pub mod iommu {
         const MAX_ENCODED_LEN: usize = <DomainId as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `create_domain` request: 2 bytes, its fixed layout.
-    pub const CREATE_DOMAIN_REQUEST_MAX: usize = <CreateDomainArgs as Fixed>::SIZE;
+    /// The `create_domain` request: its 2-byte fixed layout in 8 bytes (whole words).
+    pub const CREATE_DOMAIN_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <CreateDomainArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `create_domain` reply (its value or its error): 13 bytes.
-    pub const CREATE_DOMAIN_REPLY_MAX: usize = idl_types::max_len(
-        <() as Fixed>::SIZE,
-        <IommuError as Fixed>::SIZE,
+    /// The largest `create_domain` reply (its value or its error): 16 bytes.
+    pub const CREATE_DOMAIN_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<() as Fixed>::SIZE, <IommuError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -186,7 +187,7 @@ pub mod iommu {
 
     /// What client and server know about `create_domain`.
     ///
-    /// Encoding: fixed layout (2-byte request, 13-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (2-byte request, 13-byte reply; sent as 8 and 16).
     pub const CREATE_DOMAIN: OpSpec = OpSpec {
         op: Op::CreateDomain as u32,
         encoding: Encoding::Fixed,
@@ -200,7 +201,7 @@ pub mod iommu {
 
     /// Arguments of [`Op::DestroyDomain`].
     ///
-    /// Encoding: fixed layout (2-byte request, 13-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (2-byte request, 13-byte reply; sent as 8 and 16).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 2)]
@@ -213,13 +214,14 @@ pub mod iommu {
         const MAX_ENCODED_LEN: usize = <DomainId as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `destroy_domain` request: 2 bytes, its fixed layout.
-    pub const DESTROY_DOMAIN_REQUEST_MAX: usize = <DestroyDomainArgs as Fixed>::SIZE;
+    /// The `destroy_domain` request: its 2-byte fixed layout in 8 bytes (whole words).
+    pub const DESTROY_DOMAIN_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <DestroyDomainArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `destroy_domain` reply (its value or its error): 13 bytes.
-    pub const DESTROY_DOMAIN_REPLY_MAX: usize = idl_types::max_len(
-        <() as Fixed>::SIZE,
-        <IommuError as Fixed>::SIZE,
+    /// The largest `destroy_domain` reply (its value or its error): 16 bytes.
+    pub const DESTROY_DOMAIN_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<() as Fixed>::SIZE, <IommuError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -234,7 +236,7 @@ pub mod iommu {
 
     /// What client and server know about `destroy_domain`.
     ///
-    /// Encoding: fixed layout (2-byte request, 13-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (2-byte request, 13-byte reply; sent as 8 and 16).
     pub const DESTROY_DOMAIN: OpSpec = OpSpec {
         op: Op::DestroyDomain as u32,
         encoding: Encoding::Fixed,
@@ -248,7 +250,7 @@ pub mod iommu {
 
     /// Arguments of [`Op::MapRange`].
     ///
-    /// Encoding: fixed layout (23-byte request, 13-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (23-byte request, 13-byte reply; sent as 24 and 16).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 23)]
@@ -273,13 +275,14 @@ pub mod iommu {
             + <Access as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `map_range` request: 23 bytes, its fixed layout.
-    pub const MAP_RANGE_REQUEST_MAX: usize = <MapRangeArgs as Fixed>::SIZE;
+    /// The `map_range` request: its 23-byte fixed layout in 24 bytes (whole words).
+    pub const MAP_RANGE_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <MapRangeArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `map_range` reply (its value or its error): 13 bytes.
-    pub const MAP_RANGE_REPLY_MAX: usize = idl_types::max_len(
-        <PageRange as Fixed>::SIZE,
-        <IommuError as Fixed>::SIZE,
+    /// The largest `map_range` reply (its value or its error): 16 bytes.
+    pub const MAP_RANGE_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<PageRange as Fixed>::SIZE, <IommuError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -294,7 +297,7 @@ pub mod iommu {
 
     /// What client and server know about `map_range`.
     ///
-    /// Encoding: fixed layout (23-byte request, 13-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (23-byte request, 13-byte reply; sent as 24 and 16).
     pub const MAP_RANGE: OpSpec = OpSpec {
         op: Op::MapRange as u32,
         encoding: Encoding::Fixed,
@@ -308,7 +311,7 @@ pub mod iommu {
 
     /// Arguments of [`Op::UnmapRange`].
     ///
-    /// Encoding: fixed layout (14-byte request, 13-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (14-byte request, 13-byte reply; sent as 16 and 16).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 14)]
@@ -324,13 +327,14 @@ pub mod iommu {
             + <PageRange as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `unmap_range` request: 14 bytes, its fixed layout.
-    pub const UNMAP_RANGE_REQUEST_MAX: usize = <UnmapRangeArgs as Fixed>::SIZE;
+    /// The `unmap_range` request: its 14-byte fixed layout in 16 bytes (whole words).
+    pub const UNMAP_RANGE_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <UnmapRangeArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `unmap_range` reply (its value or its error): 13 bytes.
-    pub const UNMAP_RANGE_REPLY_MAX: usize = idl_types::max_len(
-        <() as Fixed>::SIZE,
-        <IommuError as Fixed>::SIZE,
+    /// The largest `unmap_range` reply (its value or its error): 16 bytes.
+    pub const UNMAP_RANGE_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<() as Fixed>::SIZE, <IommuError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -345,7 +349,7 @@ pub mod iommu {
 
     /// What client and server know about `unmap_range`.
     ///
-    /// Encoding: fixed layout (14-byte request, 13-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (14-byte request, 13-byte reply; sent as 16 and 16).
     pub const UNMAP_RANGE: OpSpec = OpSpec {
         op: Op::UnmapRange as u32,
         encoding: Encoding::Fixed,
@@ -359,7 +363,7 @@ pub mod iommu {
 
     /// Arguments of [`Op::SetContext`].
     ///
-    /// Encoding: fixed layout (10-byte request, 13-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (10-byte request, 13-byte reply; sent as 16 and 16).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 10)]
@@ -381,13 +385,14 @@ pub mod iommu {
             + <ReassignMode as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `set_context` request: 10 bytes, its fixed layout.
-    pub const SET_CONTEXT_REQUEST_MAX: usize = <SetContextArgs as Fixed>::SIZE;
+    /// The `set_context` request: its 10-byte fixed layout in 16 bytes (whole words).
+    pub const SET_CONTEXT_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <SetContextArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `set_context` reply (its value or its error): 13 bytes.
-    pub const SET_CONTEXT_REPLY_MAX: usize = idl_types::max_len(
-        <ContextChange as Fixed>::SIZE,
-        <IommuError as Fixed>::SIZE,
+    /// The largest `set_context` reply (its value or its error): 16 bytes.
+    pub const SET_CONTEXT_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<ContextChange as Fixed>::SIZE, <IommuError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -402,7 +407,7 @@ pub mod iommu {
 
     /// What client and server know about `set_context`.
     ///
-    /// Encoding: fixed layout (10-byte request, 13-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (10-byte request, 13-byte reply; sent as 16 and 16).
     pub const SET_CONTEXT: OpSpec = OpSpec {
         op: Op::SetContext as u32,
         encoding: Encoding::Fixed,
@@ -416,7 +421,7 @@ pub mod iommu {
 
     /// Arguments of [`Op::ClearContext`].
     ///
-    /// Encoding: fixed layout (5-byte request, 13-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (5-byte request, 13-byte reply; sent as 8 and 16).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 5)]
@@ -435,13 +440,14 @@ pub mod iommu {
             + <ReassignMode as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `clear_context` request: 5 bytes, its fixed layout.
-    pub const CLEAR_CONTEXT_REQUEST_MAX: usize = <ClearContextArgs as Fixed>::SIZE;
+    /// The `clear_context` request: its 5-byte fixed layout in 8 bytes (whole words).
+    pub const CLEAR_CONTEXT_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <ClearContextArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `clear_context` reply (its value or its error): 13 bytes.
-    pub const CLEAR_CONTEXT_REPLY_MAX: usize = idl_types::max_len(
-        <ContextChange as Fixed>::SIZE,
-        <IommuError as Fixed>::SIZE,
+    /// The largest `clear_context` reply (its value or its error): 16 bytes.
+    pub const CLEAR_CONTEXT_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<ContextChange as Fixed>::SIZE, <IommuError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -456,7 +462,7 @@ pub mod iommu {
 
     /// What client and server know about `clear_context`.
     ///
-    /// Encoding: fixed layout (5-byte request, 13-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (5-byte request, 13-byte reply; sent as 8 and 16).
     pub const CLEAR_CONTEXT: OpSpec = OpSpec {
         op: Op::ClearContext as u32,
         encoding: Encoding::Fixed,
@@ -470,7 +476,7 @@ pub mod iommu {
 
     /// Arguments of [`Op::GetContext`].
     ///
-    /// Encoding: fixed layout (4-byte request, 17-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (4-byte request, 17-byte reply; sent as 8 and 24).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 4)]
@@ -486,13 +492,14 @@ pub mod iommu {
             + <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `get_context` request: 4 bytes, its fixed layout.
-    pub const GET_CONTEXT_REQUEST_MAX: usize = <GetContextArgs as Fixed>::SIZE;
+    /// The `get_context` request: its 4-byte fixed layout in 8 bytes (whole words).
+    pub const GET_CONTEXT_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <GetContextArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `get_context` reply (its value or its error): 17 bytes.
-    pub const GET_CONTEXT_REPLY_MAX: usize = idl_types::max_len(
-        <HardwareContext as Fixed>::SIZE,
-        <IommuError as Fixed>::SIZE,
+    /// The largest `get_context` reply (its value or its error): 24 bytes.
+    pub const GET_CONTEXT_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<HardwareContext as Fixed>::SIZE, <IommuError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -507,7 +514,7 @@ pub mod iommu {
 
     /// What client and server know about `get_context`.
     ///
-    /// Encoding: fixed layout (4-byte request, 17-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (4-byte request, 17-byte reply; sent as 8 and 24).
     pub const GET_CONTEXT: OpSpec = OpSpec {
         op: Op::GetContext as u32,
         encoding: Encoding::Fixed,
@@ -669,7 +676,7 @@ pub mod iommu {
 
     /// Arguments of [`Op::UnitCaps`].
     ///
-    /// Encoding: fixed layout (1-byte request, 13-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (1-byte request, 13-byte reply; sent as 8 and 16).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 1)]
@@ -682,13 +689,14 @@ pub mod iommu {
         const MAX_ENCODED_LEN: usize = <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `unit_caps` request: 1 bytes, its fixed layout.
-    pub const UNIT_CAPS_REQUEST_MAX: usize = <UnitCapsArgs as Fixed>::SIZE;
+    /// The `unit_caps` request: its 1-byte fixed layout in 8 bytes (whole words).
+    pub const UNIT_CAPS_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <UnitCapsArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `unit_caps` reply (its value or its error): 13 bytes.
-    pub const UNIT_CAPS_REPLY_MAX: usize = idl_types::max_len(
-        <UnitCaps as Fixed>::SIZE,
-        <IommuError as Fixed>::SIZE,
+    /// The largest `unit_caps` reply (its value or its error): 16 bytes.
+    pub const UNIT_CAPS_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<UnitCaps as Fixed>::SIZE, <IommuError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -703,7 +711,7 @@ pub mod iommu {
 
     /// What client and server know about `unit_caps`.
     ///
-    /// Encoding: fixed layout (1-byte request, 13-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (1-byte request, 13-byte reply; sent as 8 and 16).
     pub const UNIT_CAPS: OpSpec = OpSpec {
         op: Op::UnitCaps as u32,
         encoding: Encoding::Fixed,
@@ -717,7 +725,7 @@ pub mod iommu {
 
     /// Arguments of [`Op::UnitCount`].
     ///
-    /// Encoding: fixed layout (0-byte request, 1-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (0-byte request, 1-byte reply; sent as 0 and 8).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 0)]
@@ -727,11 +735,15 @@ pub mod iommu {
         const MAX_ENCODED_LEN: usize = 0;
     }
 
-    /// The `unit_count` request: 0 bytes, its fixed layout.
-    pub const UNIT_COUNT_REQUEST_MAX: usize = <UnitCountArgs as Fixed>::SIZE;
+    /// The `unit_count` request: its 0-byte fixed layout in 0 bytes (whole words).
+    pub const UNIT_COUNT_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <UnitCountArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `unit_count` reply: 1 bytes.
-    pub const UNIT_COUNT_REPLY_MAX: usize = <u8 as Fixed>::SIZE;
+    /// The largest `unit_count` reply: 8 bytes.
+    pub const UNIT_COUNT_REPLY_MAX: usize = idl_types::wire::message_len(
+        <u8 as Fixed>::SIZE,
+    );
 
     const _: () = assert!(
         UNIT_COUNT_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
@@ -740,7 +752,7 @@ pub mod iommu {
 
     /// What client and server know about `unit_count`.
     ///
-    /// Encoding: fixed layout (0-byte request, 1-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (0-byte request, 1-byte reply; sent as 0 and 8).
     pub const UNIT_COUNT: OpSpec = OpSpec {
         op: Op::UnitCount as u32,
         encoding: Encoding::Fixed,
@@ -754,7 +766,7 @@ pub mod iommu {
 
     /// Arguments of [`Op::Counters`].
     ///
-    /// Encoding: fixed layout (1-byte request, 105-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (1-byte request, 105-byte reply; sent as 8 and 112).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 1)]
@@ -767,13 +779,14 @@ pub mod iommu {
         const MAX_ENCODED_LEN: usize = <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `counters` request: 1 bytes, its fixed layout.
-    pub const COUNTERS_REQUEST_MAX: usize = <CountersArgs as Fixed>::SIZE;
+    /// The `counters` request: its 1-byte fixed layout in 8 bytes (whole words).
+    pub const COUNTERS_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <CountersArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `counters` reply (its value or its error): 105 bytes.
-    pub const COUNTERS_REPLY_MAX: usize = idl_types::max_len(
-        <IommuCounters as Fixed>::SIZE,
-        <IommuError as Fixed>::SIZE,
+    /// The largest `counters` reply (its value or its error): 112 bytes.
+    pub const COUNTERS_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<IommuCounters as Fixed>::SIZE, <IommuError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -788,7 +801,7 @@ pub mod iommu {
 
     /// What client and server know about `counters`.
     ///
-    /// Encoding: fixed layout (1-byte request, 105-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (1-byte request, 105-byte reply; sent as 8 and 112).
     pub const COUNTERS: OpSpec = OpSpec {
         op: Op::Counters as u32,
         encoding: Encoding::Fixed,
@@ -822,7 +835,7 @@ pub mod iommu {
         ///
         /// Undone by `destroy_domain` (see `Compensation::for_create_domain`).
         /// Callers: broker.
-        /// Encoding: fixed layout (2-byte request, 13-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (2-byte request, 13-byte reply; sent as 8 and 16).
         pub fn create_domain(
             &mut self,
             domain: DomainId,
@@ -842,7 +855,7 @@ pub mod iommu {
         /// Frees a domain's page tables; refused while a context entry uses them.
         ///
         /// Callers: broker.
-        /// Encoding: fixed layout (2-byte request, 13-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (2-byte request, 13-byte reply; sent as 8 and 16).
         pub fn destroy_domain(
             &mut self,
             domain: DomainId,
@@ -867,7 +880,7 @@ pub mod iommu {
         ///
         /// Undone by `unmap_range` (see `Compensation::for_map_range`).
         /// Callers: broker.
-        /// Encoding: fixed layout (23-byte request, 13-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (23-byte request, 13-byte reply; sent as 24 and 16).
         pub fn map_range(
             &mut self,
             domain: DomainId,
@@ -898,7 +911,7 @@ pub mod iommu {
         /// range does nothing.
         ///
         /// Callers: broker.
-        /// Encoding: fixed layout (14-byte request, 13-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (14-byte request, 13-byte reply; sent as 16 and 16).
         pub fn unmap_range(
             &mut self,
             domain: DomainId,
@@ -925,7 +938,7 @@ pub mod iommu {
         ///
         /// Undone by `set_context` (see `Compensation::for_set_context`).
         /// Callers: broker.
-        /// Encoding: fixed layout (10-byte request, 13-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (10-byte request, 13-byte reply; sent as 16 and 16).
         pub fn set_context(
             &mut self,
             unit: UnitId,
@@ -954,7 +967,7 @@ pub mod iommu {
         ///
         /// Undone by `set_context` (see `Compensation::for_clear_context`).
         /// Callers: broker.
-        /// Encoding: fixed layout (5-byte request, 13-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (5-byte request, 13-byte reply; sent as 8 and 16).
         pub fn clear_context(
             &mut self,
             unit: UnitId,
@@ -981,7 +994,7 @@ pub mod iommu {
         /// truth the broker rebuilds its books from after a restart.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layout (4-byte request, 17-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (4-byte request, 17-byte reply; sent as 8 and 24).
         pub fn get_context(
             &mut self,
             unit: UnitId,
@@ -1081,7 +1094,7 @@ pub mod iommu {
         /// The capabilities of a unit (CAP.ND and CAP.CM configure domid).
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layout (1-byte request, 13-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (1-byte request, 13-byte reply; sent as 8 and 16).
         pub fn unit_caps(
             &mut self,
             unit: UnitId,
@@ -1101,7 +1114,7 @@ pub mod iommu {
         /// How many units the iommu drives.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layout (0-byte request, 1-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (0-byte request, 1-byte reply; sent as 0 and 8).
         pub fn unit_count(&mut self) -> Result<u8, ClientError<NoError>> {
             let args = UnitCountArgs {};
             let mut reply = [0; UNIT_COUNT_REPLY_MAX];
@@ -1118,7 +1131,7 @@ pub mod iommu {
         /// What the unit's server has done so far (for benchmarks).
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layout (1-byte request, 105-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (1-byte request, 105-byte reply; sent as 8 and 112).
         pub fn counters(
             &mut self,
             unit: UnitId,

@@ -111,7 +111,7 @@ pub mod pci {
 
     /// Arguments of [`Op::ConfigRead`].
     ///
-    /// Encoding: fixed layout (6-byte request, 4-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (6-byte request, 4-byte reply; sent as 8 and 8).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 6)]
@@ -130,13 +130,14 @@ pub mod pci {
             + <AccessWidth as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `config_read` request: 6 bytes, its fixed layout.
-    pub const CONFIG_READ_REQUEST_MAX: usize = <ConfigReadArgs as Fixed>::SIZE;
+    /// The `config_read` request: its 6-byte fixed layout in 8 bytes (whole words).
+    pub const CONFIG_READ_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <ConfigReadArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `config_read` reply (its value or its error): 4 bytes.
-    pub const CONFIG_READ_REPLY_MAX: usize = idl_types::max_len(
-        <u32 as Fixed>::SIZE,
-        <PciError as Fixed>::SIZE,
+    /// The largest `config_read` reply (its value or its error): 8 bytes.
+    pub const CONFIG_READ_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<u32 as Fixed>::SIZE, <PciError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -151,7 +152,7 @@ pub mod pci {
 
     /// What client and server know about `config_read`.
     ///
-    /// Encoding: fixed layout (6-byte request, 4-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (6-byte request, 4-byte reply; sent as 8 and 8).
     pub const CONFIG_READ: OpSpec = OpSpec {
         op: Op::ConfigRead as u32,
         encoding: Encoding::Fixed,
@@ -165,7 +166,7 @@ pub mod pci {
 
     /// Arguments of [`Op::ConfigWrite`].
     ///
-    /// Encoding: fixed layout (10-byte request, 4-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (10-byte request, 4-byte reply; sent as 16 and 8).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 10)]
@@ -187,13 +188,14 @@ pub mod pci {
             + <u32 as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `config_write` request: 10 bytes, its fixed layout.
-    pub const CONFIG_WRITE_REQUEST_MAX: usize = <ConfigWriteArgs as Fixed>::SIZE;
+    /// The `config_write` request: its 10-byte fixed layout in 16 bytes (whole words).
+    pub const CONFIG_WRITE_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <ConfigWriteArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `config_write` reply (its value or its error): 4 bytes.
-    pub const CONFIG_WRITE_REPLY_MAX: usize = idl_types::max_len(
-        <() as Fixed>::SIZE,
-        <PciError as Fixed>::SIZE,
+    /// The largest `config_write` reply (its value or its error): 8 bytes.
+    pub const CONFIG_WRITE_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<() as Fixed>::SIZE, <PciError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -208,7 +210,7 @@ pub mod pci {
 
     /// What client and server know about `config_write`.
     ///
-    /// Encoding: fixed layout (10-byte request, 4-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (10-byte request, 4-byte reply; sent as 16 and 8).
     pub const CONFIG_WRITE: OpSpec = OpSpec {
         op: Op::ConfigWrite as u32,
         encoding: Encoding::Fixed,
@@ -222,7 +224,7 @@ pub mod pci {
 
     /// Arguments of [`Op::ConfigDump`].
     ///
-    /// Encoding: fixed layout (5-byte request, 4-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (5-byte request, 4-byte reply; sent as 8 and 8).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 5)]
@@ -238,13 +240,14 @@ pub mod pci {
             + <u16 as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `config_dump` request: 5 bytes, its fixed layout.
-    pub const CONFIG_DUMP_REQUEST_MAX: usize = <ConfigDumpArgs as Fixed>::SIZE;
+    /// The `config_dump` request: its 5-byte fixed layout in 8 bytes (whole words).
+    pub const CONFIG_DUMP_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <ConfigDumpArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `config_dump` reply (its value or its error): 4 bytes.
-    pub const CONFIG_DUMP_REPLY_MAX: usize = idl_types::max_len(
-        <u16 as Fixed>::SIZE,
-        <PciError as Fixed>::SIZE,
+    /// The largest `config_dump` reply (its value or its error): 8 bytes.
+    pub const CONFIG_DUMP_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<u16 as Fixed>::SIZE, <PciError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -259,7 +262,7 @@ pub mod pci {
 
     /// What client and server know about `config_dump`.
     ///
-    /// Encoding: fixed layout (5-byte request, 4-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (5-byte request, 4-byte reply; sent as 8 and 8).
     pub const CONFIG_DUMP: OpSpec = OpSpec {
         op: Op::ConfigDump as u32,
         encoding: Encoding::Fixed,
@@ -278,7 +281,7 @@ pub mod pci {
 
     /// Arguments of [`Op::EnableBusMaster`].
     ///
-    /// Encoding: fixed layout (4-byte request, 4-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (4-byte request, 4-byte reply; sent as 8 and 8).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 4)]
@@ -294,13 +297,14 @@ pub mod pci {
             + <bool as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `enable_bus_master` request: 4 bytes, its fixed layout.
-    pub const ENABLE_BUS_MASTER_REQUEST_MAX: usize = <EnableBusMasterArgs as Fixed>::SIZE;
+    /// The `enable_bus_master` request: its 4-byte fixed layout in 8 bytes (whole words).
+    pub const ENABLE_BUS_MASTER_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <EnableBusMasterArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `enable_bus_master` reply (its value or its error): 4 bytes.
-    pub const ENABLE_BUS_MASTER_REPLY_MAX: usize = idl_types::max_len(
-        <bool as Fixed>::SIZE,
-        <PciError as Fixed>::SIZE,
+    /// The largest `enable_bus_master` reply (its value or its error): 8 bytes.
+    pub const ENABLE_BUS_MASTER_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<bool as Fixed>::SIZE, <PciError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -315,7 +319,7 @@ pub mod pci {
 
     /// What client and server know about `enable_bus_master`.
     ///
-    /// Encoding: fixed layout (4-byte request, 4-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (4-byte request, 4-byte reply; sent as 8 and 8).
     pub const ENABLE_BUS_MASTER: OpSpec = OpSpec {
         op: Op::EnableBusMaster as u32,
         encoding: Encoding::Fixed,
@@ -329,7 +333,7 @@ pub mod pci {
 
     /// Arguments of [`Op::DeviceInfo`].
     ///
-    /// Encoding: fixed layout (3-byte request, 15-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (3-byte request, 15-byte reply; sent as 8 and 16).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 3)]
@@ -342,13 +346,14 @@ pub mod pci {
         const MAX_ENCODED_LEN: usize = <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `device_info` request: 3 bytes, its fixed layout.
-    pub const DEVICE_INFO_REQUEST_MAX: usize = <DeviceInfoArgs as Fixed>::SIZE;
+    /// The `device_info` request: its 3-byte fixed layout in 8 bytes (whole words).
+    pub const DEVICE_INFO_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <DeviceInfoArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `device_info` reply (its value or its error): 15 bytes.
-    pub const DEVICE_INFO_REPLY_MAX: usize = idl_types::max_len(
-        <DeviceInfo as Fixed>::SIZE,
-        <PciError as Fixed>::SIZE,
+    /// The largest `device_info` reply (its value or its error): 16 bytes.
+    pub const DEVICE_INFO_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<DeviceInfo as Fixed>::SIZE, <PciError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -363,7 +368,7 @@ pub mod pci {
 
     /// What client and server know about `device_info`.
     ///
-    /// Encoding: fixed layout (3-byte request, 15-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (3-byte request, 15-byte reply; sent as 8 and 16).
     pub const DEVICE_INFO: OpSpec = OpSpec {
         op: Op::DeviceInfo as u32,
         encoding: Encoding::Fixed,
@@ -377,7 +382,7 @@ pub mod pci {
 
     /// Arguments of [`Op::NextDevice`].
     ///
-    /// Encoding: fixed layout (4-byte request, 4-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (4-byte request, 4-byte reply; sent as 8 and 8).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 4)]
@@ -390,11 +395,15 @@ pub mod pci {
         const MAX_ENCODED_LEN: usize = <Option<Bdf> as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `next_device` request: 4 bytes, its fixed layout.
-    pub const NEXT_DEVICE_REQUEST_MAX: usize = <NextDeviceArgs as Fixed>::SIZE;
+    /// The `next_device` request: its 4-byte fixed layout in 8 bytes (whole words).
+    pub const NEXT_DEVICE_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <NextDeviceArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `next_device` reply: 4 bytes.
-    pub const NEXT_DEVICE_REPLY_MAX: usize = <Option<Bdf> as Fixed>::SIZE;
+    /// The largest `next_device` reply: 8 bytes.
+    pub const NEXT_DEVICE_REPLY_MAX: usize = idl_types::wire::message_len(
+        <Option<Bdf> as Fixed>::SIZE,
+    );
 
     const _: () = assert!(
         NEXT_DEVICE_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
@@ -408,7 +417,7 @@ pub mod pci {
 
     /// What client and server know about `next_device`.
     ///
-    /// Encoding: fixed layout (4-byte request, 4-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (4-byte request, 4-byte reply; sent as 8 and 8).
     pub const NEXT_DEVICE: OpSpec = OpSpec {
         op: Op::NextDevice as u32,
         encoding: Encoding::Fixed,
@@ -472,7 +481,7 @@ pub mod pci {
 
     /// Arguments of [`Op::SetOwner`].
     ///
-    /// Encoding: fixed layout (6-byte request, 4-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (6-byte request, 4-byte reply; sent as 8 and 8).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 6)]
@@ -488,13 +497,14 @@ pub mod pci {
             + <Option<TaskIndex> as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `set_owner` request: 6 bytes, its fixed layout.
-    pub const SET_OWNER_REQUEST_MAX: usize = <SetOwnerArgs as Fixed>::SIZE;
+    /// The `set_owner` request: its 6-byte fixed layout in 8 bytes (whole words).
+    pub const SET_OWNER_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <SetOwnerArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `set_owner` reply (its value or its error): 4 bytes.
-    pub const SET_OWNER_REPLY_MAX: usize = idl_types::max_len(
-        <Option<TaskIndex> as Fixed>::SIZE,
-        <PciError as Fixed>::SIZE,
+    /// The largest `set_owner` reply (its value or its error): 8 bytes.
+    pub const SET_OWNER_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<Option<TaskIndex> as Fixed>::SIZE, <PciError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -509,7 +519,7 @@ pub mod pci {
 
     /// What client and server know about `set_owner`.
     ///
-    /// Encoding: fixed layout (6-byte request, 4-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (6-byte request, 4-byte reply; sent as 8 and 8).
     pub const SET_OWNER: OpSpec = OpSpec {
         op: Op::SetOwner as u32,
         encoding: Encoding::Fixed,
@@ -542,7 +552,7 @@ pub mod pci {
         /// Reads one config register.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layout (6-byte request, 4-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (6-byte request, 4-byte reply; sent as 8 and 8).
         pub fn config_read(
             &mut self,
             device: Bdf,
@@ -568,7 +578,7 @@ pub mod pci {
         /// Writes one config register; only the device's owner may.
         ///
         /// Not idempotent: a server death is reported, not retried.
-        /// Encoding: fixed layout (10-byte request, 4-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (10-byte request, 4-byte reply; sent as 16 and 8).
         pub fn config_write(
             &mut self,
             device: Bdf,
@@ -597,7 +607,7 @@ pub mod pci {
         /// bytes copied.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layout (5-byte request, 4-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (5-byte request, 4-byte reply; sent as 8 and 8).
         pub fn config_dump(
             &mut self,
             device: Bdf,
@@ -620,7 +630,7 @@ pub mod pci {
         /// Only the device's owner (or the broker) may.
         ///
         /// Undone by `enable_bus_master` (see `Compensation::for_enable_bus_master`).
-        /// Encoding: fixed layout (4-byte request, 4-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (4-byte request, 4-byte reply; sent as 8 and 8).
         pub fn enable_bus_master(
             &mut self,
             device: Bdf,
@@ -644,7 +654,7 @@ pub mod pci {
         /// Kind, IDs, upstream bridge, secondary bus and phantom functions.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layout (3-byte request, 15-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (3-byte request, 15-byte reply; sent as 8 and 16).
         pub fn device_info(
             &mut self,
             device: Bdf,
@@ -665,7 +675,7 @@ pub mod pci {
         /// at the beginning), or `None` at the end.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layout (4-byte request, 4-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (4-byte request, 4-byte reply; sent as 8 and 8).
         pub fn next_device(
             &mut self,
             after: Option<Bdf>,
@@ -712,7 +722,7 @@ pub mod pci {
         ///
         /// Undone by `set_owner` (see `Compensation::for_set_owner`).
         /// Callers: broker.
-        /// Encoding: fixed layout (6-byte request, 4-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (6-byte request, 4-byte reply; sent as 8 and 8).
         pub fn set_owner(
             &mut self,
             device: Bdf,

@@ -64,7 +64,7 @@ pub mod supervisor {
 
     /// Arguments of [`Op::DeathAfter`].
     ///
-    /// Encoding: fixed layout (4-byte request, 10-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (4-byte request, 10-byte reply; sent as 8 and 16).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 4)]
@@ -77,11 +77,15 @@ pub mod supervisor {
         const MAX_ENCODED_LEN: usize = <u32 as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `death_after` request: 4 bytes, its fixed layout.
-    pub const DEATH_AFTER_REQUEST_MAX: usize = <DeathAfterArgs as Fixed>::SIZE;
+    /// The `death_after` request: its 4-byte fixed layout in 8 bytes (whole words).
+    pub const DEATH_AFTER_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <DeathAfterArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `death_after` reply: 10 bytes.
-    pub const DEATH_AFTER_REPLY_MAX: usize = <Option<DeathRecord> as Fixed>::SIZE;
+    /// The largest `death_after` reply: 16 bytes.
+    pub const DEATH_AFTER_REPLY_MAX: usize = idl_types::wire::message_len(
+        <Option<DeathRecord> as Fixed>::SIZE,
+    );
 
     const _: () = assert!(
         DEATH_AFTER_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
@@ -95,7 +99,7 @@ pub mod supervisor {
 
     /// What client and server know about `death_after`.
     ///
-    /// Encoding: fixed layout (4-byte request, 10-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (4-byte request, 10-byte reply; sent as 8 and 16).
     pub const DEATH_AFTER: OpSpec = OpSpec {
         op: Op::DeathAfter as u32,
         encoding: Encoding::Fixed,
@@ -109,7 +113,7 @@ pub mod supervisor {
 
     /// Arguments of [`Op::GenerationOf`].
     ///
-    /// Encoding: fixed layout (2-byte request, 2-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (2-byte request, 2-byte reply; sent as 8 and 8).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 2)]
@@ -122,11 +126,15 @@ pub mod supervisor {
         const MAX_ENCODED_LEN: usize = <TaskIndex as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `generation_of` request: 2 bytes, its fixed layout.
-    pub const GENERATION_OF_REQUEST_MAX: usize = <GenerationOfArgs as Fixed>::SIZE;
+    /// The `generation_of` request: its 2-byte fixed layout in 8 bytes (whole words).
+    pub const GENERATION_OF_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <GenerationOfArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `generation_of` reply: 2 bytes.
-    pub const GENERATION_OF_REPLY_MAX: usize = <Option<u8> as Fixed>::SIZE;
+    /// The largest `generation_of` reply: 8 bytes.
+    pub const GENERATION_OF_REPLY_MAX: usize = idl_types::wire::message_len(
+        <Option<u8> as Fixed>::SIZE,
+    );
 
     const _: () = assert!(
         GENERATION_OF_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
@@ -140,7 +148,7 @@ pub mod supervisor {
 
     /// What client and server know about `generation_of`.
     ///
-    /// Encoding: fixed layout (2-byte request, 2-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (2-byte request, 2-byte reply; sent as 8 and 8).
     pub const GENERATION_OF: OpSpec = OpSpec {
         op: Op::GenerationOf as u32,
         encoding: Encoding::Fixed,
@@ -175,7 +183,7 @@ pub mod supervisor {
         ///
         /// Idempotent: retried once if the server restarted.
         /// Callers: broker.
-        /// Encoding: fixed layout (4-byte request, 10-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (4-byte request, 10-byte reply; sent as 8 and 16).
         pub fn death_after(
             &mut self,
             after: u32,
@@ -195,7 +203,7 @@ pub mod supervisor {
         /// The generation a task runs at now.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layout (2-byte request, 2-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (2-byte request, 2-byte reply; sent as 8 and 8).
         pub fn generation_of(
             &mut self,
             task: TaskIndex,

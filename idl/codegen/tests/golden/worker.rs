@@ -89,7 +89,7 @@ pub mod worker {
 
     /// Arguments of [`Op::Dma`].
     ///
-    /// Encoding: fixed layout (12-byte request, 17-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (12-byte request, 17-byte reply; sent as 16 and 24).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 12)]
@@ -108,13 +108,14 @@ pub mod worker {
             + <u8 as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `dma` request: 12 bytes, its fixed layout.
-    pub const DMA_REQUEST_MAX: usize = <DmaArgs as Fixed>::SIZE;
+    /// The `dma` request: its 12-byte fixed layout in 16 bytes (whole words).
+    pub const DMA_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <DmaArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `dma` reply (its value or its error): 17 bytes.
-    pub const DMA_REPLY_MAX: usize = idl_types::max_len(
-        <DmaReport as Fixed>::SIZE,
-        <WorkerError as Fixed>::SIZE,
+    /// The largest `dma` reply (its value or its error): 24 bytes.
+    pub const DMA_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<DmaReport as Fixed>::SIZE, <WorkerError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -129,7 +130,7 @@ pub mod worker {
 
     /// What client and server know about `dma`.
     ///
-    /// Encoding: fixed layout (12-byte request, 17-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (12-byte request, 17-byte reply; sent as 16 and 24).
     pub const DMA: OpSpec = OpSpec {
         op: Op::Dma as u32,
         encoding: Encoding::Fixed,
@@ -143,7 +144,7 @@ pub mod worker {
 
     /// Arguments of [`Op::StartDma`].
     ///
-    /// Encoding: fixed layout (12-byte request, 9-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (12-byte request, 9-byte reply; sent as 16 and 16).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 12)]
@@ -162,13 +163,14 @@ pub mod worker {
             + <u8 as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `start_dma` request: 12 bytes, its fixed layout.
-    pub const START_DMA_REQUEST_MAX: usize = <StartDmaArgs as Fixed>::SIZE;
+    /// The `start_dma` request: its 12-byte fixed layout in 16 bytes (whole words).
+    pub const START_DMA_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <StartDmaArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `start_dma` reply (its value or its error): 9 bytes.
-    pub const START_DMA_REPLY_MAX: usize = idl_types::max_len(
-        <() as Fixed>::SIZE,
-        <WorkerError as Fixed>::SIZE,
+    /// The largest `start_dma` reply (its value or its error): 16 bytes.
+    pub const START_DMA_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<() as Fixed>::SIZE, <WorkerError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -183,7 +185,7 @@ pub mod worker {
 
     /// What client and server know about `start_dma`.
     ///
-    /// Encoding: fixed layout (12-byte request, 9-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (12-byte request, 9-byte reply; sent as 16 and 16).
     pub const START_DMA: OpSpec = OpSpec {
         op: Op::StartDma as u32,
         encoding: Encoding::Fixed,
@@ -197,7 +199,7 @@ pub mod worker {
 
     /// Arguments of [`Op::FinishDma`].
     ///
-    /// Encoding: fixed layout (0-byte request, 17-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (0-byte request, 17-byte reply; sent as 0 and 24).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 0)]
@@ -207,13 +209,14 @@ pub mod worker {
         const MAX_ENCODED_LEN: usize = 0;
     }
 
-    /// The `finish_dma` request: 0 bytes, its fixed layout.
-    pub const FINISH_DMA_REQUEST_MAX: usize = <FinishDmaArgs as Fixed>::SIZE;
+    /// The `finish_dma` request: its 0-byte fixed layout in 0 bytes (whole words).
+    pub const FINISH_DMA_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <FinishDmaArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `finish_dma` reply (its value or its error): 17 bytes.
-    pub const FINISH_DMA_REPLY_MAX: usize = idl_types::max_len(
-        <DmaReport as Fixed>::SIZE,
-        <WorkerError as Fixed>::SIZE,
+    /// The largest `finish_dma` reply (its value or its error): 24 bytes.
+    pub const FINISH_DMA_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<DmaReport as Fixed>::SIZE, <WorkerError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -223,7 +226,7 @@ pub mod worker {
 
     /// What client and server know about `finish_dma`.
     ///
-    /// Encoding: fixed layout (0-byte request, 17-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (0-byte request, 17-byte reply; sent as 0 and 24).
     pub const FINISH_DMA: OpSpec = OpSpec {
         op: Op::FinishDma as u32,
         encoding: Encoding::Fixed,
@@ -237,7 +240,7 @@ pub mod worker {
 
     /// Arguments of [`Op::Holds`].
     ///
-    /// Encoding: fixed layout (9-byte request, 9-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (9-byte request, 9-byte reply; sent as 16 and 16).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 9)]
@@ -253,13 +256,14 @@ pub mod worker {
             + <u8 as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `holds` request: 9 bytes, its fixed layout.
-    pub const HOLDS_REQUEST_MAX: usize = <HoldsArgs as Fixed>::SIZE;
+    /// The `holds` request: its 9-byte fixed layout in 16 bytes (whole words).
+    pub const HOLDS_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <HoldsArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `holds` reply (its value or its error): 9 bytes.
-    pub const HOLDS_REPLY_MAX: usize = idl_types::max_len(
-        <bool as Fixed>::SIZE,
-        <WorkerError as Fixed>::SIZE,
+    /// The largest `holds` reply (its value or its error): 16 bytes.
+    pub const HOLDS_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<bool as Fixed>::SIZE, <WorkerError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -274,7 +278,7 @@ pub mod worker {
 
     /// What client and server know about `holds`.
     ///
-    /// Encoding: fixed layout (9-byte request, 9-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (9-byte request, 9-byte reply; sent as 16 and 16).
     pub const HOLDS: OpSpec = OpSpec {
         op: Op::Holds as u32,
         encoding: Encoding::Fixed,
@@ -288,7 +292,7 @@ pub mod worker {
 
     /// Arguments of [`Op::QuarantineDma`].
     ///
-    /// Encoding: fixed layout (12-byte request, 17-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (12-byte request, 17-byte reply; sent as 16 and 24).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 12)]
@@ -307,13 +311,14 @@ pub mod worker {
             + <u8 as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The `quarantine_dma` request: 12 bytes, its fixed layout.
-    pub const QUARANTINE_DMA_REQUEST_MAX: usize = <QuarantineDmaArgs as Fixed>::SIZE;
+    /// The `quarantine_dma` request: its 12-byte fixed layout in 16 bytes (whole words).
+    pub const QUARANTINE_DMA_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <QuarantineDmaArgs as Fixed>::SIZE,
+    );
 
-    /// The largest `quarantine_dma` reply (its value or its error): 17 bytes.
-    pub const QUARANTINE_DMA_REPLY_MAX: usize = idl_types::max_len(
-        <DmaReport as Fixed>::SIZE,
-        <WorkerError as Fixed>::SIZE,
+    /// The largest `quarantine_dma` reply (its value or its error): 24 bytes.
+    pub const QUARANTINE_DMA_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<DmaReport as Fixed>::SIZE, <WorkerError as Fixed>::SIZE),
     );
 
     const _: () = assert!(
@@ -328,7 +333,7 @@ pub mod worker {
 
     /// What client and server know about `quarantine_dma`.
     ///
-    /// Encoding: fixed layout (12-byte request, 17-byte reply), checked in place.
+    /// Encoding: fixed layouts, checked in place (12-byte request, 17-byte reply; sent as 16 and 24).
     pub const QUARANTINE_DMA: OpSpec = OpSpec {
         op: Op::QuarantineDma as u32,
         encoding: Encoding::Fixed,
@@ -362,7 +367,7 @@ pub mod worker {
         /// report whether it landed there (and only there).
         ///
         /// Not idempotent: a server death is reported, not retried.
-        /// Encoding: fixed layout (12-byte request, 17-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (12-byte request, 17-byte reply; sent as 16 and 24).
         pub fn dma(
             &mut self,
             device: Bdf,
@@ -385,7 +390,7 @@ pub mod worker {
         /// virtual time later): a reassignment can happen meanwhile.
         ///
         /// Not idempotent: a server death is reported, not retried.
-        /// Encoding: fixed layout (12-byte request, 9-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (12-byte request, 9-byte reply; sent as 16 and 16).
         pub fn start_dma(
             &mut self,
             device: Bdf,
@@ -411,7 +416,7 @@ pub mod worker {
         /// Wait for the started transfer and report it.
         ///
         /// Not idempotent: a server death is reported, not retried.
-        /// Encoding: fixed layout (0-byte request, 17-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (0-byte request, 17-byte reply; sent as 0 and 24).
         pub fn finish_dma(&mut self) -> Result<DmaReport, ClientError<WorkerError>> {
             let args = FinishDmaArgs {};
             let mut reply = [0; FINISH_DMA_REPLY_MAX];
@@ -429,7 +434,7 @@ pub mod worker {
         /// (someone else's DMA may land here after a reassignment).
         ///
         /// Not idempotent: a server death is reported, not retried.
-        /// Encoding: fixed layout (9-byte request, 9-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (9-byte request, 9-byte reply; sent as 16 and 16).
         pub fn holds(
             &mut self,
             iova: u64,
@@ -452,7 +457,7 @@ pub mod worker {
         /// lands in this worker's buffer and the IOMMU reports no fault.
         ///
         /// Not idempotent: a server death is reported, not retried.
-        /// Encoding: fixed layout (12-byte request, 17-byte reply), checked in place.
+        /// Encoding: fixed layouts, checked in place (12-byte request, 17-byte reply; sent as 16 and 24).
         pub fn quarantine_dma(
             &mut self,
             device: Bdf,

@@ -20,9 +20,11 @@
 
 mod error;
 pub mod fingerprint;
+mod message;
 
 pub use error::{Segment, WireError, MAX_PATH};
 pub use idl_derive::Fixed;
+pub use message::{decode_message, encode_message, message_len, FixedError, Padded, WORD};
 pub use zerocopy;
 
 use zerocopy::little_endian::{I16, I32, I64, U16, U32, U64};
@@ -54,57 +56,42 @@ pub trait Fixed: Sized {
     /// bytes that fail it, some value of the type (never undefined
     /// behaviour).
     fn read(wire: &Self::Wire) -> Self;
-    /// [`Self::check`], then [`Self::read`].
+    /// The value, if the bytes are one: what every received message goes
+    /// through, in one pass and without building an error (derived types
+    /// check each field as they read it). `None` exactly when
+    /// [`Self::check`] fails.
+    #[inline]
+    fn read_valid(wire: &Self::Wire) -> Option<Self> {
+        Self::check(wire).ok()?;
+        Some(Self::read(wire))
+    }
+    /// [`Self::read_valid`], and on invalid bytes [`Self::check`]'s error
+    /// naming the field (built out of line: the usual path never pays for
+    /// it).
     #[inline]
     fn from_wire(wire: &Self::Wire) -> Result<Self, WireError> {
-        Self::check(wire)?;
-        Ok(Self::read(wire))
+        match Self::read_valid(wire) {
+            Some(value) => Ok(value),
+            None => Err(why_invalid::<Self>(wire)),
+        }
     }
 }
 
-/// How an operation's error travels in a fixed-layout reply: in its own
-/// layout, or never (`NoError`, the error of an operation that cannot fail:
-/// no bytes are one).
-pub trait FixedError: Sized {
-    /// Bytes of the layout (0 for `NoError`).
-    const SIZE: usize;
-    /// Its fingerprint.
-    const LAYOUT: u32;
-    /// [`decode`] for errors: `None` for a wrong length (always, for
-    /// `NoError`).
-    fn decode_error(bytes: &[u8]) -> Option<Result<Self, WireError>>;
-    /// [`encode`] for errors.
-    fn encode_error(&self, out: &mut [u8]) -> Option<usize>;
-}
-
-impl<E: Fixed> FixedError for E {
-    const SIZE: usize = <E as Fixed>::SIZE;
-    const LAYOUT: u32 = <E as Fixed>::LAYOUT;
-    #[inline]
-    fn decode_error(bytes: &[u8]) -> Option<Result<Self, WireError>> {
-        decode(bytes)
-    }
-    #[inline]
-    fn encode_error(&self, out: &mut [u8]) -> Option<usize> {
-        encode(self, out)
+/// Why [`Fixed::read_valid`] refused `wire`: [`Fixed::check`]'s error.
+#[cold]
+#[inline(never)]
+fn why_invalid<T: Fixed>(wire: &T::Wire) -> WireError {
+    match T::check(wire) {
+        Err(e) => e,
+        // `read_valid` and `check` disagree: a bug of the type's layout
+        // (the tests of every layout rule it out), still no panic.
+        Ok(()) => WireError::new(0, "a value check accepts (read_valid refused it)"),
     }
 }
 
-impl FixedError for crate::NoError {
-    const SIZE: usize = 0;
-    const LAYOUT: u32 = fingerprint::scalar("NoError");
-    #[inline]
-    fn decode_error(_: &[u8]) -> Option<Result<Self, WireError>> {
-        None
-    }
-    #[inline]
-    fn encode_error(&self, _: &mut [u8]) -> Option<usize> {
-        match *self {}
-    }
-}
-
-/// Decodes a whole message as a `T`: exactly `T::SIZE` bytes, checked in
-/// place. `None` for a wrong length, else what [`Fixed::from_wire`] says.
+/// Decodes exactly one layout: `T::SIZE` bytes, checked in place. `None`
+/// for a wrong length, else what [`Fixed::from_wire`] says. (A message adds
+/// zeros to whole words: [`decode_message`].)
 #[inline]
 pub fn decode<T: Fixed>(bytes: &[u8]) -> Option<Result<T, WireError>> {
     let wire = T::Wire::ref_from_bytes(bytes).ok()?;
@@ -151,6 +138,13 @@ pub fn check_unused(payload: &[u8], from: usize, expected: &'static str) -> Resu
     }
 }
 
+/// Whether every byte is zero (a variant's unused bytes, an empty
+/// `Option`'s value).
+#[inline]
+pub fn is_zero(bytes: &[u8]) -> bool {
+    bytes.iter().all(|b| *b == 0)
+}
+
 /// The largest of several sizes, usable in constants.
 pub const fn largest(sizes: &[usize]) -> usize {
     crate::max_len::max_len_of(sizes)
@@ -188,6 +182,14 @@ impl Fixed for bool {
     #[inline]
     fn read(wire: &u8) -> bool {
         *wire != 0
+    }
+    #[inline]
+    fn read_valid(wire: &u8) -> Option<bool> {
+        match *wire {
+            0 => Some(false),
+            1 => Some(true),
+            _ => None,
+        }
     }
 }
 
@@ -291,6 +293,14 @@ impl<T: Fixed> Fixed for Option<T> {
         match wire.tag {
             0 => None,
             _ => Some(T::read(&wire.value)),
+        }
+    }
+    #[inline]
+    fn read_valid(wire: &Self::Wire) -> Option<Self> {
+        match wire.tag {
+            0 if is_zero(wire.value.as_bytes()) => Some(None),
+            1 => T::read_valid(&wire.value).map(Some),
+            _ => None,
         }
     }
 }

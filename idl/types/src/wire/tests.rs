@@ -50,6 +50,23 @@ fn exercise<T: Fixed + PartialEq + core::fmt::Debug>(name: &str, samples: &[T]) 
             "{name}: decode"
         );
         encodings.push(wire.as_bytes().to_vec());
+        // As a message: the layout, zeros to whole words; any nonzero pad
+        // byte is refused.
+        let len = message_len(T::SIZE);
+        assert_eq!(len % WORD, 0);
+        assert!(len >= T::SIZE && len < T::SIZE + WORD);
+        let mut message = [0u8; 264];
+        assert_eq!(encode_message(value, &mut message), Some(len));
+        assert_eq!(&message[..T::SIZE], wire.as_bytes());
+        assert!(message[T::SIZE..len].iter().all(|b| *b == 0));
+        assert!(matches!(decode_message::<T>(&message[..len]), Some(Ok(ref v)) if v == value));
+        for at in T::SIZE..len {
+            let mut bad = message;
+            bad[at] = 0x80;
+            let e = decode_message::<T>(&bad[..len]).and_then(|r| r.err());
+            assert_eq!(e.map(|e| e.found()), Some(0x80), "{name}: pad byte {at}");
+        }
+        assert!(decode_message::<T>(&message[..len + WORD]).is_none());
     }
     let mut rng = Rng(0x5eed_0000 ^ name.len() as u64 ^ (T::LAYOUT as u64) << 8);
     let mut inputs: Vec<Vec<u8>> = (0..RANDOM_INPUTS)
@@ -72,6 +89,7 @@ fn exercise<T: Fixed + PartialEq + core::fmt::Debug>(name: &str, samples: &[T]) 
         match T::check(&wire) {
             Ok(()) => {
                 let value = T::read(&wire);
+                assert_eq!(T::from_wire(&wire).as_ref(), Ok(&value), "{name}: one pass");
                 assert_eq!(
                     value.to_wire().as_bytes(),
                     &bytes[..],
@@ -81,6 +99,7 @@ fn exercise<T: Fixed + PartialEq + core::fmt::Debug>(name: &str, samples: &[T]) 
             Err(e) => {
                 assert!(!e.expected().is_empty(), "{name}: {e}");
                 assert!(!e.to_string().is_empty());
+                assert!(T::read_valid(&wire).is_none(), "{name}: read_valid agrees");
                 // Reading invalid bytes gives some value, never a panic.
                 let _ = T::read(&wire);
                 assert_eq!(decode::<T>(bytes).map(|r| r.err()), Some(Some(e)));
