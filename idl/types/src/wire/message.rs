@@ -69,6 +69,22 @@ fn bad_pad(pad: &[u8]) -> WireError {
     WireError::new(found, PAD)
 }
 
+/// The layout a message carries, in place, if the message is exactly
+/// `message_len(T::SIZE)` bytes with a zero pad (`Err(false)`: wrong
+/// length; `Err(true)`: a nonzero pad byte). The values are not checked
+/// yet: that is [`Fixed::read_valid`]'s job.
+#[inline]
+pub fn message_layout<T: Fixed>(bytes: &[u8]) -> Result<&T::Wire, bool> {
+    if bytes.len() != message_len(T::SIZE) {
+        return Err(false);
+    }
+    let (wire, _) = T::Wire::ref_from_prefix(bytes).map_err(|_| false)?;
+    if !pad_is_zero(bytes, T::SIZE) {
+        return Err(true);
+    }
+    Ok(wire)
+}
+
 /// Whether the bytes of the `len`-byte message `bytes` after a `size`-byte
 /// layout are zero: one load of the last word and a shift, the pad's
 /// length being a constant.

@@ -24,7 +24,9 @@ mod message;
 
 pub use error::{Segment, WireError, MAX_PATH};
 pub use idl_derive::Fixed;
-pub use message::{decode_message, encode_message, message_len, FixedError, Padded, WORD};
+pub use message::{
+    decode_message, encode_message, message_layout, message_len, FixedError, Padded, WORD,
+};
 pub use zerocopy;
 
 use zerocopy::little_endian::{I16, I32, I64, U16, U32, U64};
