@@ -228,8 +228,48 @@ fn check(
 
 /// Whether the caller is on the operation's `callers` list.
 fn caller_allowed(caller: TaskId, ctx: &dyn ServerContext, rules: &OpSpec) -> bool {
-    ctx.task_name(caller)
-        .is_some_and(|name| rules.callers.contains(&name))
+    ctx.task_name(caller).is_some_and(|name| {
+        rules
+            .callers
+            .iter()
+            .any(|allowed| same_bytes(allowed.as_bytes(), name.as_bytes()))
+    })
+}
+
+/// `a == b`, a word at a time, then 4, 2 and 1 bytes: a task name is
+/// compared on every call of an operation with a `callers` list, and
+/// `memcmp` here goes a byte at a time (about seven instructions a byte).
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut a, mut b) = (a, b);
+    while let (Some((x, rest_a)), Some((y, rest_b))) =
+        (a.split_first_chunk::<8>(), b.split_first_chunk::<8>())
+    {
+        if x != y {
+            return false;
+        }
+        (a, b) = (rest_a, rest_b);
+    }
+    if let (Some((x, rest_a)), Some((y, rest_b))) =
+        (a.split_first_chunk::<4>(), b.split_first_chunk::<4>())
+    {
+        if x != y {
+            return false;
+        }
+        (a, b) = (rest_a, rest_b);
+    }
+    if let (Some((x, rest_a)), Some((y, rest_b))) =
+        (a.split_first_chunk::<2>(), b.split_first_chunk::<2>())
+    {
+        if x != y {
+            return false;
+        }
+        (a, b) = (rest_a, rest_b);
+    }
+    a.first() == b.first()
 }
 
 /// Every check, in the documented order; the first failure is the answer.
@@ -321,6 +361,25 @@ pub fn encode_reply_fixed<R: Fixed, E: FixedError>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_compare_equal_exactly_when_their_bytes_are() {
+        let names = ["", "a", "ab", "broker", "console", "dma-a", "a-much-longer-name", "broker2"];
+        for x in names {
+            for y in names {
+                assert_eq!(same_bytes(x.as_bytes(), y.as_bytes()), x == y, "{x} {y}");
+            }
+        }
+        for len in 0..20 {
+            let a: [u8; 20] = core::array::from_fn(|i| i as u8);
+            for at in 0..len {
+                let mut b = a;
+                b[at] ^= 0x40;
+                assert!(!same_bytes(&a[..len], &b[..len]), "{len} {at}");
+            }
+            assert!(same_bytes(&a[..len], &a[..len]));
+        }
+    }
 
     /// A context with no leases and no names: enough for `admit`'s checks.
     struct NoLeases;
