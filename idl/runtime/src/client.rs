@@ -167,25 +167,40 @@ where
         .get(..wire::message_len(A::SIZE))
         .ok_or(ClientError::RequestTooLarge)?;
     let (code, len) = exchange(transport, server, spec, message, reply, leases)?;
-    // The usual answer first: the value, of its exact size.
+    // The usual answer first: a valid value of its exact size, read in
+    // place without building an error.
     let value_len = wire::message_len(R::SIZE);
     if code == reply_code::OK && len == value_len {
-        if let Some(result) = reply.get(..value_len).and_then(wire::decode_message::<R>) {
-            return result.map_err(ClientError::InvalidReply);
+        let value = reply
+            .get(..value_len)
+            .and_then(|body| wire::message_layout::<R>(body).ok())
+            .and_then(R::read_valid);
+        if let Some(value) = value {
+            return Ok(value);
         }
     }
     other_reply(code, len, reply)
 }
 
-/// Any answer to a fixed-layout call but the value: the error, a refusal,
-/// or bytes that are neither.
-#[inline]
-fn other_reply<R, E: FixedError>(code: u32, len: usize, reply: &[u8]) -> Result<R, ClientError<E>> {
+/// Any answer to a fixed-layout call but a valid value: the error, a
+/// refusal, or bytes that are neither (then which field is wrong). Out of
+/// line: not the usual path.
+#[inline(never)]
+fn other_reply<R: Fixed, E: FixedError>(
+    code: u32,
+    len: usize,
+    reply: &[u8],
+) -> Result<R, ClientError<E>> {
     let bad = ClientError::BadReply { code, len };
     let Some(body) = reply.get(..len) else {
         return Err(bad);
     };
     match code {
+        reply_code::OK => match wire::decode_message::<R>(body) {
+            Some(Ok(value)) => Ok(value),
+            Some(Err(e)) => Err(ClientError::InvalidReply(e)),
+            None => Err(bad),
+        },
         reply_code::OP_ERROR => match E::decode_error(body) {
             Some(Ok(error)) => Err(ClientError::Op(error)),
             Some(Err(e)) => Err(ClientError::InvalidReply(e)),

@@ -160,7 +160,8 @@ impl<P: DidPool, const DOMAINS: usize, const DEVICES: usize> Unit<P, DOMAINS, DE
     ) -> Result<Acquired, DidError> {
         let space = self.configured(id)?;
         let existing = self.slot_of(domain).map(|(_, s)| s.did);
-        if let (Some(did), Some(_)) = (existing, self.member_index(domain, device)) {
+        // A device can be counted only where its domain has a DID.
+        if let Some(did) = existing.filter(|_| self.member_index(domain, device).is_some()) {
             return Ok(Acquired {
                 did,
                 fresh: false,
@@ -300,12 +301,12 @@ impl<P: DidPool, const DOMAINS: usize, const DEVICES: usize> Unit<P, DOMAINS, DE
             }
         }
         if self.member_index(domain, device).is_none() {
-            self.members
-                .push(Member { domain, device })
-                .map_err(|_| DidError::DeviceTableFull {
+            self.members.push(Member { domain, device }).map_err(|_| {
+                DidError::DeviceTableFull {
                     unit: id,
                     capacity: DEVICES,
-                })?;
+                }
+            })?;
         }
         Ok(())
     }
