@@ -43,7 +43,12 @@ pub fn interface_tag(name: &str, ops: impl IntoIterator<Item = (u32, u32)>) -> u
 /// [`interface_tag`]).
 pub fn interface_id_of(idl_path: impl AsRef<Path>) -> Result<u16, Error> {
     let (file, source) = read(idl_path.as_ref())?;
-    let (iface, sizes) = compile(&file, &source)?;
+    interface_id_of_source(&file, &source)
+}
+
+/// The tag of the interface in `.idl` text (see [`interface_tag`]).
+pub fn interface_id_of_source(file: &str, source: &str) -> Result<u16, Error> {
+    let (iface, sizes) = compile(file, source)?;
     Ok(tag_of(&iface, &sizes))
 }
 
