@@ -40,7 +40,9 @@ fn text_files(dir: &Path, out: &mut Vec<PathBuf>) {
             .extension()
             .and_then(|x| x.to_str())
             .is_some_and(|x| TEXT_EXTENSIONS.contains(&x))
-            || path.parent().is_some_and(|p| p.ends_with(".ci"))
+            || path
+                .parent()
+                .is_some_and(|p| p.file_name().is_some_and(|n| n == ".ci"))
         {
             out.push(path);
         }

@@ -213,9 +213,12 @@ fn compensation_bounds_cover_their_largest_variant() {
     assert!(bytes.len() <= iommu::Compensation::MAX_ENCODED_LEN);
 }
 
+/// The messages a `Recorder` saw: operation and bytes.
+type Sent = std::rc::Rc<std::cell::RefCell<Vec<(u32, Vec<u8>)>>>;
+
 /// A transport that keeps what was sent and answers with one fixed reply.
 struct Recorder {
-    sent: std::rc::Rc<std::cell::RefCell<Vec<(u32, Vec<u8>)>>>,
+    sent: Sent,
     reply: Vec<u8>,
 }
 
@@ -250,7 +253,7 @@ fn a_compensation_travels_in_its_undo_operations_fixed_layout() {
     let undo = journal(&domid::Compensation::for_acquire(&args, &grant));
     let mut reply = [0u8; 8];
     let len = wire::encode_message(&DidRelease::NotCounted, &mut reply).unwrap();
-    let sent = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let sent = Sent::default();
     let recorder = Recorder {
         sent: sent.clone(),
         reply: reply[..len].to_vec(),
