@@ -22,7 +22,15 @@ pub(crate) fn emit(iface: &Interface) -> TokenStream {
     let undo_of = |name: &str| iface.ops.iter().find(|o| o.name == name);
 
     let variants = compensable.iter().map(|(op, comp)| {
-        let variant_docs = docs(&[format!("Undoes `{}` with `{}`.", op.name, describe(comp))]);
+        let one_line = format!("Undoes `{}` with `{}`.", op.name, describe(comp));
+        let variant_docs = if one_line.len() <= 80 {
+            docs(&[one_line])
+        } else {
+            docs(&[
+                format!("Undoes `{}` with", op.name),
+                format!("`{}`.", describe(comp)),
+            ])
+        };
         let v = variant(op);
         let undo_args = args_struct(&comp.op);
         quote! {

@@ -133,7 +133,7 @@ pub(crate) fn op_docs(op: &Operation) -> Vec<String> {
 pub(crate) fn encoding_line(op: &Operation, sizes: Sizes) -> String {
     match sizes.encoding {
         Encoding::Fixed => format!(
-            "Encoding: fixed layouts, checked in place ({}-byte request, {}-byte reply; sent as {} and {}).",
+            "Encoding: fixed layouts of {} and {} bytes, checked in place ({} and {} on the wire).",
             sizes.layouts.0, sizes.layouts.1, sizes.request, sizes.reply
         ),
         Encoding::Postcard => {
@@ -247,11 +247,12 @@ fn imports(iface: &Interface, sizes: &[Sizes]) -> TokenStream {
 fn op_enum(iface: &Interface, tag: u16) -> TokenStream {
     let tag_docs = docs(&[
         format!(
-            "`{}`'s tag: the upper 16 bits of its operation codes, from its name and",
+            "`{}`'s tag: the upper 16 bits of its operation codes,",
             iface.name
         ),
-        "every operation's encoding (`idl/README.md`): a client and a server built".to_string(),
-        "from different encodings refuse each other's messages.".to_string(),
+        "from its name and every operation's encoding (`idl/README.md`): a".to_string(),
+        "client and a server built from different encodings refuse each".to_string(),
+        "other's messages.".to_string(),
     ]);
     // Written in hex, as a tag reads best.
     let tag = format!("{tag:#06x}")

@@ -12,9 +12,10 @@ pub mod acpi {
     };
     use idl_types::{AcpiError, Bdf, NoError, RmrrList, ScopeInfo, UnitId, UnitInfo};
 
-    /// `Acpi`'s tag: the upper 16 bits of its operation codes, from its name and
-    /// every operation's encoding (`idl/README.md`): a client and a server built
-    /// from different encodings refuse each other's messages.
+    /// `Acpi`'s tag: the upper 16 bits of its operation codes,
+    /// from its name and every operation's encoding (`idl/README.md`): a
+    /// client and a server built from different encodings refuse each
+    /// other's messages.
     pub const INTERFACE_ID: u16 = 0x318d;
 
     /// The operations of `Acpi`, by their stable numbers.
@@ -93,7 +94,7 @@ pub mod acpi {
 
     /// Arguments of [`Op::UnitCount`].
     ///
-    /// Encoding: fixed layouts, checked in place (0-byte request, 1-byte reply; sent as 0 and 8).
+    /// Encoding: fixed layouts of 0 and 1 bytes, checked in place (0 and 8 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 0)]
@@ -120,7 +121,7 @@ pub mod acpi {
 
     /// What client and server know about `unit_count`.
     ///
-    /// Encoding: fixed layouts, checked in place (0-byte request, 1-byte reply; sent as 0 and 8).
+    /// Encoding: fixed layouts of 0 and 1 bytes, checked in place (0 and 8 on the wire).
     pub const UNIT_COUNT: OpSpec = OpSpec {
         op: Op::UnitCount as u32,
         encoding: Encoding::Fixed,
@@ -134,7 +135,7 @@ pub mod acpi {
 
     /// Arguments of [`Op::UnitInfo`].
     ///
-    /// Encoding: fixed layouts, checked in place (1-byte request, 12-byte reply; sent as 8 and 16).
+    /// Encoding: fixed layouts of 1 and 12 bytes, checked in place (8 and 16 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 1)]
@@ -169,7 +170,7 @@ pub mod acpi {
 
     /// What client and server know about `unit_info`.
     ///
-    /// Encoding: fixed layouts, checked in place (1-byte request, 12-byte reply; sent as 8 and 16).
+    /// Encoding: fixed layouts of 1 and 12 bytes, checked in place (8 and 16 on the wire).
     pub const UNIT_INFO: OpSpec = OpSpec {
         op: Op::UnitInfo as u32,
         encoding: Encoding::Fixed,
@@ -183,7 +184,7 @@ pub mod acpi {
 
     /// Arguments of [`Op::UnitOf`].
     ///
-    /// Encoding: fixed layouts, checked in place (3-byte request, 9-byte reply; sent as 8 and 16).
+    /// Encoding: fixed layouts of 3 and 9 bytes, checked in place (8 and 16 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 3)]
@@ -218,7 +219,7 @@ pub mod acpi {
 
     /// What client and server know about `unit_of`.
     ///
-    /// Encoding: fixed layouts, checked in place (3-byte request, 9-byte reply; sent as 8 and 16).
+    /// Encoding: fixed layouts of 3 and 9 bytes, checked in place (8 and 16 on the wire).
     pub const UNIT_OF: OpSpec = OpSpec {
         op: Op::UnitOf as u32,
         encoding: Encoding::Fixed,
@@ -279,7 +280,7 @@ pub mod acpi {
 
     /// Arguments of [`Op::ReadDmar`].
     ///
-    /// Encoding: fixed layouts, checked in place (4-byte request, 9-byte reply; sent as 8 and 16).
+    /// Encoding: fixed layouts of 4 and 9 bytes, checked in place (8 and 16 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 4)]
@@ -314,7 +315,7 @@ pub mod acpi {
 
     /// What client and server know about `read_dmar`.
     ///
-    /// Encoding: fixed layouts, checked in place (4-byte request, 9-byte reply; sent as 8 and 16).
+    /// Encoding: fixed layouts of 4 and 9 bytes, checked in place (8 and 16 on the wire).
     pub const READ_DMAR: OpSpec = OpSpec {
         op: Op::ReadDmar as u32,
         encoding: Encoding::Fixed,
@@ -333,7 +334,7 @@ pub mod acpi {
 
     /// Arguments of [`Op::UnitScope`].
     ///
-    /// Encoding: fixed layouts, checked in place (3-byte request, 9-byte reply; sent as 8 and 16).
+    /// Encoding: fixed layouts of 3 and 9 bytes, checked in place (8 and 16 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 3)]
@@ -374,7 +375,7 @@ pub mod acpi {
 
     /// What client and server know about `unit_scope`.
     ///
-    /// Encoding: fixed layouts, checked in place (3-byte request, 9-byte reply; sent as 8 and 16).
+    /// Encoding: fixed layouts of 3 and 9 bytes, checked in place (8 and 16 on the wire).
     pub const UNIT_SCOPE: OpSpec = OpSpec {
         op: Op::UnitScope as u32,
         encoding: Encoding::Fixed,
@@ -407,7 +408,7 @@ pub mod acpi {
         /// How many IOMMU units the DMAR table declares.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layouts, checked in place (0-byte request, 1-byte reply; sent as 0 and 8).
+        /// Encoding: fixed layouts of 0 and 1 bytes, checked in place (0 and 8 on the wire).
         pub fn unit_count(&mut self) -> Result<u8, ClientError<NoError>> {
             let args = UnitCountArgs {};
             let mut reply = [0; UNIT_COUNT_REPLY_MAX];
@@ -424,7 +425,7 @@ pub mod acpi {
         /// One unit's facts.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layouts, checked in place (1-byte request, 12-byte reply; sent as 8 and 16).
+        /// Encoding: fixed layouts of 1 and 12 bytes, checked in place (8 and 16 on the wire).
         pub fn unit_info(
             &mut self,
             unit: UnitId,
@@ -445,7 +446,7 @@ pub mod acpi {
         /// wins over an INCLUDE_PCI_ALL unit).
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layouts, checked in place (3-byte request, 9-byte reply; sent as 8 and 16).
+        /// Encoding: fixed layouts of 3 and 9 bytes, checked in place (8 and 16 on the wire).
         pub fn unit_of(
             &mut self,
             device: Bdf,
@@ -488,7 +489,7 @@ pub mod acpi {
         /// table's total length (for diagnostics and the console).
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layouts, checked in place (4-byte request, 9-byte reply; sent as 8 and 16).
+        /// Encoding: fixed layouts of 4 and 9 bytes, checked in place (8 and 16 on the wire).
         pub fn read_dmar(
             &mut self,
             offset: u32,
@@ -510,7 +511,7 @@ pub mod acpi {
         /// this machine, or `None` past the last one.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layouts, checked in place (3-byte request, 9-byte reply; sent as 8 and 16).
+        /// Encoding: fixed layouts of 3 and 9 bytes, checked in place (8 and 16 on the wire).
         pub fn unit_scope(
             &mut self,
             unit: UnitId,

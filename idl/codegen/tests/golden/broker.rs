@@ -16,9 +16,10 @@ pub mod broker {
         SequencedEvent, TxStatus,
     };
 
-    /// `Broker`'s tag: the upper 16 bits of its operation codes, from its name and
-    /// every operation's encoding (`idl/README.md`): a client and a server built
-    /// from different encodings refuse each other's messages.
+    /// `Broker`'s tag: the upper 16 bits of its operation codes,
+    /// from its name and every operation's encoding (`idl/README.md`): a
+    /// client and a server built from different encodings refuse each
+    /// other's messages.
     pub const INTERFACE_ID: u16 = 0xe65c;
 
     /// The operations of `Broker`, by their stable numbers.
@@ -198,7 +199,7 @@ pub mod broker {
 
     /// Arguments of [`Op::Assign`].
     ///
-    /// Encoding: fixed layouts, checked in place (5-byte request, 11-byte reply; sent as 8 and 16).
+    /// Encoding: fixed layouts of 5 and 11 bytes, checked in place (8 and 16 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 5)]
@@ -236,7 +237,7 @@ pub mod broker {
 
     /// What client and server know about `assign`.
     ///
-    /// Encoding: fixed layouts, checked in place (5-byte request, 11-byte reply; sent as 8 and 16).
+    /// Encoding: fixed layouts of 5 and 11 bytes, checked in place (8 and 16 on the wire).
     pub const ASSIGN: OpSpec = OpSpec {
         op: Op::Assign as u32,
         encoding: Encoding::Fixed,
@@ -250,7 +251,7 @@ pub mod broker {
 
     /// Arguments of [`Op::Reassign`].
     ///
-    /// Encoding: fixed layouts, checked in place (5-byte request, 11-byte reply; sent as 8 and 16).
+    /// Encoding: fixed layouts of 5 and 11 bytes, checked in place (8 and 16 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 5)]
@@ -288,7 +289,7 @@ pub mod broker {
 
     /// What client and server know about `reassign`.
     ///
-    /// Encoding: fixed layouts, checked in place (5-byte request, 11-byte reply; sent as 8 and 16).
+    /// Encoding: fixed layouts of 5 and 11 bytes, checked in place (8 and 16 on the wire).
     pub const REASSIGN: OpSpec = OpSpec {
         op: Op::Reassign as u32,
         encoding: Encoding::Fixed,
@@ -302,7 +303,7 @@ pub mod broker {
 
     /// Arguments of [`Op::Quarantine`].
     ///
-    /// Encoding: fixed layouts, checked in place (3-byte request, 11-byte reply; sent as 8 and 16).
+    /// Encoding: fixed layouts of 3 and 11 bytes, checked in place (8 and 16 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 3)]
@@ -337,7 +338,7 @@ pub mod broker {
 
     /// What client and server know about `quarantine`.
     ///
-    /// Encoding: fixed layouts, checked in place (3-byte request, 11-byte reply; sent as 8 and 16).
+    /// Encoding: fixed layouts of 3 and 11 bytes, checked in place (8 and 16 on the wire).
     pub const QUARANTINE: OpSpec = OpSpec {
         op: Op::Quarantine as u32,
         encoding: Encoding::Fixed,
@@ -351,7 +352,7 @@ pub mod broker {
 
     /// Arguments of [`Op::Release`].
     ///
-    /// Encoding: fixed layouts, checked in place (3-byte request, 11-byte reply; sent as 8 and 16).
+    /// Encoding: fixed layouts of 3 and 11 bytes, checked in place (8 and 16 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 3)]
@@ -386,7 +387,7 @@ pub mod broker {
 
     /// What client and server know about `release`.
     ///
-    /// Encoding: fixed layouts, checked in place (3-byte request, 11-byte reply; sent as 8 and 16).
+    /// Encoding: fixed layouts of 3 and 11 bytes, checked in place (8 and 16 on the wire).
     pub const RELEASE: OpSpec = OpSpec {
         op: Op::Release as u32,
         encoding: Encoding::Fixed,
@@ -400,7 +401,7 @@ pub mod broker {
 
     /// Arguments of [`Op::TxStatus`].
     ///
-    /// Encoding: fixed layouts, checked in place (0-byte request, 7-byte reply; sent as 0 and 8).
+    /// Encoding: fixed layouts of 0 and 7 bytes, checked in place (0 and 8 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 0)]
@@ -427,7 +428,7 @@ pub mod broker {
 
     /// What client and server know about `tx_status`.
     ///
-    /// Encoding: fixed layouts, checked in place (0-byte request, 7-byte reply; sent as 0 and 8).
+    /// Encoding: fixed layouts of 0 and 7 bytes, checked in place (0 and 8 on the wire).
     pub const TX_STATUS: OpSpec = OpSpec {
         op: Op::TxStatus as u32,
         encoding: Encoding::Fixed,
@@ -441,7 +442,7 @@ pub mod broker {
 
     /// Arguments of [`Op::EventAfter`].
     ///
-    /// Encoding: fixed layouts, checked in place (4-byte request, 17-byte reply; sent as 8 and 24).
+    /// Encoding: fixed layouts of 4 and 17 bytes, checked in place (8 and 24 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 4)]
@@ -476,7 +477,7 @@ pub mod broker {
 
     /// What client and server know about `event_after`.
     ///
-    /// Encoding: fixed layouts, checked in place (4-byte request, 17-byte reply; sent as 8 and 24).
+    /// Encoding: fixed layouts of 4 and 17 bytes, checked in place (8 and 24 on the wire).
     pub const EVENT_AFTER: OpSpec = OpSpec {
         op: Op::EventAfter as u32,
         encoding: Encoding::Fixed,
@@ -553,7 +554,7 @@ pub mod broker {
         /// Gives an unassigned (or quarantined) device to a domain.
         ///
         /// Not idempotent: a server death is reported, not retried.
-        /// Encoding: fixed layouts, checked in place (5-byte request, 11-byte reply; sent as 8 and 16).
+        /// Encoding: fixed layouts of 5 and 11 bytes, checked in place (8 and 16 on the wire).
         pub fn assign(
             &mut self,
             device: Bdf,
@@ -575,7 +576,7 @@ pub mod broker {
         /// leaving it without translation.
         ///
         /// Not idempotent: a server death is reported, not retried.
-        /// Encoding: fixed layouts, checked in place (5-byte request, 11-byte reply; sent as 8 and 16).
+        /// Encoding: fixed layouts of 5 and 11 bytes, checked in place (8 and 16 on the wire).
         pub fn reassign(
             &mut self,
             device: Bdf,
@@ -597,7 +598,7 @@ pub mod broker {
         /// page, its RMRRs stay mapped).
         ///
         /// Not idempotent: a server death is reported, not retried.
-        /// Encoding: fixed layouts, checked in place (3-byte request, 11-byte reply; sent as 8 and 16).
+        /// Encoding: fixed layouts of 3 and 11 bytes, checked in place (8 and 16 on the wire).
         pub fn quarantine(
             &mut self,
             device: Bdf,
@@ -618,7 +619,7 @@ pub mod broker {
         /// a device with an RMRR, which must never lose translation).
         ///
         /// Not idempotent: a server death is reported, not retried.
-        /// Encoding: fixed layouts, checked in place (3-byte request, 11-byte reply; sent as 8 and 16).
+        /// Encoding: fixed layouts of 3 and 11 bytes, checked in place (8 and 16 on the wire).
         pub fn release(
             &mut self,
             device: Bdf,
@@ -638,7 +639,7 @@ pub mod broker {
         /// Where the current transaction stands.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layouts, checked in place (0-byte request, 7-byte reply; sent as 0 and 8).
+        /// Encoding: fixed layouts of 0 and 7 bytes, checked in place (0 and 8 on the wire).
         pub fn tx_status(&mut self) -> Result<TxStatus, ClientError<NoError>> {
             let args = TxStatusArgs {};
             let mut reply = [0; TX_STATUS_REPLY_MAX];
@@ -656,7 +657,7 @@ pub mod broker {
         /// kept), or `None` if there is none yet.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layouts, checked in place (4-byte request, 17-byte reply; sent as 8 and 24).
+        /// Encoding: fixed layouts of 4 and 17 bytes, checked in place (8 and 24 on the wire).
         pub fn event_after(
             &mut self,
             after: u32,

@@ -18,9 +18,10 @@ pub mod domid {
         Bdf, Did, DidGrant, DidHolder, DidRelease, DomainId, DomidError, NoError, UnitId,
     };
 
-    /// `Domid`'s tag: the upper 16 bits of its operation codes, from its name and
-    /// every operation's encoding (`idl/README.md`): a client and a server built
-    /// from different encodings refuse each other's messages.
+    /// `Domid`'s tag: the upper 16 bits of its operation codes,
+    /// from its name and every operation's encoding (`idl/README.md`): a
+    /// client and a server built from different encodings refuse each
+    /// other's messages.
     pub const INTERFACE_ID: u16 = 0xde0f;
 
     /// The operations of `Domid`, by their stable numbers.
@@ -136,7 +137,7 @@ pub mod domid {
 
     /// Arguments of [`Op::Acquire`].
     ///
-    /// Encoding: fixed layouts, checked in place (6-byte request, 6-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 6 and 6 bytes, checked in place (8 and 8 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 6)]
@@ -177,7 +178,7 @@ pub mod domid {
 
     /// What client and server know about `acquire`.
     ///
-    /// Encoding: fixed layouts, checked in place (6-byte request, 6-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 6 and 6 bytes, checked in place (8 and 8 on the wire).
     pub const ACQUIRE: OpSpec = OpSpec {
         op: Op::Acquire as u32,
         encoding: Encoding::Fixed,
@@ -191,7 +192,7 @@ pub mod domid {
 
     /// Arguments of [`Op::Release`].
     ///
-    /// Encoding: fixed layouts, checked in place (6-byte request, 6-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 6 and 6 bytes, checked in place (8 and 8 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 6)]
@@ -232,7 +233,7 @@ pub mod domid {
 
     /// What client and server know about `release`.
     ///
-    /// Encoding: fixed layouts, checked in place (6-byte request, 6-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 6 and 6 bytes, checked in place (8 and 8 on the wire).
     pub const RELEASE: OpSpec = OpSpec {
         op: Op::Release as u32,
         encoding: Encoding::Fixed,
@@ -246,7 +247,7 @@ pub mod domid {
 
     /// Arguments of [`Op::Lookup`].
     ///
-    /// Encoding: fixed layouts, checked in place (3-byte request, 6-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 3 and 6 bytes, checked in place (8 and 8 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 3)]
@@ -284,7 +285,7 @@ pub mod domid {
 
     /// What client and server know about `lookup`.
     ///
-    /// Encoding: fixed layouts, checked in place (3-byte request, 6-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 3 and 6 bytes, checked in place (8 and 8 on the wire).
     pub const LOOKUP: OpSpec = OpSpec {
         op: Op::Lookup as u32,
         encoding: Encoding::Fixed,
@@ -298,7 +299,7 @@ pub mod domid {
 
     /// Arguments of [`Op::OwnerOf`].
     ///
-    /// Encoding: fixed layouts, checked in place (3-byte request, 6-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 3 and 6 bytes, checked in place (8 and 8 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 3)]
@@ -339,7 +340,7 @@ pub mod domid {
 
     /// What client and server know about `owner_of`.
     ///
-    /// Encoding: fixed layouts, checked in place (3-byte request, 6-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 3 and 6 bytes, checked in place (8 and 8 on the wire).
     pub const OWNER_OF: OpSpec = OpSpec {
         op: Op::OwnerOf as u32,
         encoding: Encoding::Fixed,
@@ -353,7 +354,7 @@ pub mod domid {
 
     /// Arguments of [`Op::AcquireQuarantine`].
     ///
-    /// Encoding: fixed layouts, checked in place (4-byte request, 6-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 4 and 6 bytes, checked in place (8 and 8 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 4)]
@@ -391,7 +392,7 @@ pub mod domid {
 
     /// What client and server know about `acquire_quarantine`.
     ///
-    /// Encoding: fixed layouts, checked in place (4-byte request, 6-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 4 and 6 bytes, checked in place (8 and 8 on the wire).
     pub const ACQUIRE_QUARANTINE: OpSpec = OpSpec {
         op: Op::AcquireQuarantine as u32,
         encoding: Encoding::Fixed,
@@ -405,7 +406,7 @@ pub mod domid {
 
     /// Arguments of [`Op::ReleaseQuarantine`].
     ///
-    /// Encoding: fixed layouts, checked in place (4-byte request, 6-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 4 and 6 bytes, checked in place (8 and 8 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 4)]
@@ -443,7 +444,7 @@ pub mod domid {
 
     /// What client and server know about `release_quarantine`.
     ///
-    /// Encoding: fixed layouts, checked in place (4-byte request, 6-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 4 and 6 bytes, checked in place (8 and 8 on the wire).
     pub const RELEASE_QUARANTINE: OpSpec = OpSpec {
         op: Op::ReleaseQuarantine as u32,
         encoding: Encoding::Fixed,
@@ -457,7 +458,7 @@ pub mod domid {
 
     /// Arguments of [`Op::Seed`].
     ///
-    /// Encoding: fixed layouts, checked in place (0-byte request, 6-byte reply; sent as 0 and 8).
+    /// Encoding: fixed layouts of 0 and 6 bytes, checked in place (0 and 8 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 0)]
@@ -484,7 +485,7 @@ pub mod domid {
 
     /// What client and server know about `seed`.
     ///
-    /// Encoding: fixed layouts, checked in place (0-byte request, 6-byte reply; sent as 0 and 8).
+    /// Encoding: fixed layouts of 0 and 6 bytes, checked in place (0 and 8 on the wire).
     pub const SEED: OpSpec = OpSpec {
         op: Op::Seed as u32,
         encoding: Encoding::Fixed,
@@ -503,7 +504,7 @@ pub mod domid {
 
     /// Arguments of [`Op::ConfigureUnit`].
     ///
-    /// Encoding: fixed layouts, checked in place (3-byte request, 6-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 3 and 6 bytes, checked in place (8 and 8 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 3)]
@@ -544,7 +545,7 @@ pub mod domid {
 
     /// What client and server know about `configure_unit`.
     ///
-    /// Encoding: fixed layouts, checked in place (3-byte request, 6-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 3 and 6 bytes, checked in place (8 and 8 on the wire).
     pub const CONFIGURE_UNIT: OpSpec = OpSpec {
         op: Op::ConfigureUnit as u32,
         encoding: Encoding::Fixed,
@@ -558,7 +559,7 @@ pub mod domid {
 
     /// Arguments of [`Op::IsSeeded`].
     ///
-    /// Encoding: fixed layouts, checked in place (0-byte request, 1-byte reply; sent as 0 and 8).
+    /// Encoding: fixed layouts of 0 and 1 bytes, checked in place (0 and 8 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 0)]
@@ -585,7 +586,7 @@ pub mod domid {
 
     /// What client and server know about `is_seeded`.
     ///
-    /// Encoding: fixed layouts, checked in place (0-byte request, 1-byte reply; sent as 0 and 8).
+    /// Encoding: fixed layouts of 0 and 1 bytes, checked in place (0 and 8 on the wire).
     pub const IS_SEEDED: OpSpec = OpSpec {
         op: Op::IsSeeded as u32,
         encoding: Encoding::Fixed,
@@ -599,7 +600,7 @@ pub mod domid {
 
     /// Arguments of [`Op::DevicesOf`].
     ///
-    /// Encoding: fixed layouts, checked in place (3-byte request, 6-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 3 and 6 bytes, checked in place (8 and 8 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 3)]
@@ -637,7 +638,7 @@ pub mod domid {
 
     /// What client and server know about `devices_of`.
     ///
-    /// Encoding: fixed layouts, checked in place (3-byte request, 6-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 3 and 6 bytes, checked in place (8 and 8 on the wire).
     pub const DEVICES_OF: OpSpec = OpSpec {
         op: Op::DevicesOf as u32,
         encoding: Encoding::Fixed,
@@ -651,7 +652,7 @@ pub mod domid {
 
     /// Arguments of [`Op::DidsInUse`].
     ///
-    /// Encoding: fixed layouts, checked in place (1-byte request, 6-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 1 and 6 bytes, checked in place (8 and 8 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 1)]
@@ -686,7 +687,7 @@ pub mod domid {
 
     /// What client and server know about `dids_in_use`.
     ///
-    /// Encoding: fixed layouts, checked in place (1-byte request, 6-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 1 and 6 bytes, checked in place (8 and 8 on the wire).
     pub const DIDS_IN_USE: OpSpec = OpSpec {
         op: Op::DidsInUse as u32,
         encoding: Encoding::Fixed,
@@ -722,7 +723,7 @@ pub mod domid {
         ///
         /// Undone by `release` (see `Compensation::for_acquire`).
         /// Callers: broker.
-        /// Encoding: fixed layouts, checked in place (6-byte request, 6-byte reply; sent as 8 and 8).
+        /// Encoding: fixed layouts of 6 and 6 bytes, checked in place (8 and 8 on the wire).
         pub fn acquire(
             &mut self,
             unit: UnitId,
@@ -749,7 +750,7 @@ pub mod domid {
         /// not counted changes nothing.
         ///
         /// Callers: broker.
-        /// Encoding: fixed layouts, checked in place (6-byte request, 6-byte reply; sent as 8 and 8).
+        /// Encoding: fixed layouts of 6 and 6 bytes, checked in place (8 and 8 on the wire).
         pub fn release(
             &mut self,
             unit: UnitId,
@@ -775,7 +776,7 @@ pub mod domid {
         /// The DID (unit, domain) holds, if any.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layouts, checked in place (3-byte request, 6-byte reply; sent as 8 and 8).
+        /// Encoding: fixed layouts of 3 and 6 bytes, checked in place (8 and 8 on the wire).
         pub fn lookup(
             &mut self,
             unit: UnitId,
@@ -796,7 +797,7 @@ pub mod domid {
         /// Who holds a DID on a unit, if anyone.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layouts, checked in place (3-byte request, 6-byte reply; sent as 8 and 8).
+        /// Encoding: fixed layouts of 3 and 6 bytes, checked in place (8 and 8 on the wire).
         pub fn owner_of(
             &mut self,
             unit: UnitId,
@@ -819,7 +820,7 @@ pub mod domid {
         ///
         /// Undone by `release_quarantine` (see `Compensation::for_acquire_quarantine`).
         /// Callers: broker.
-        /// Encoding: fixed layouts, checked in place (4-byte request, 6-byte reply; sent as 8 and 8).
+        /// Encoding: fixed layouts of 4 and 6 bytes, checked in place (8 and 8 on the wire).
         pub fn acquire_quarantine(
             &mut self,
             unit: UnitId,
@@ -843,7 +844,7 @@ pub mod domid {
         /// Frees a device's quarantine pseudo-DID (nothing if it has none).
         ///
         /// Callers: broker.
-        /// Encoding: fixed layouts, checked in place (4-byte request, 6-byte reply; sent as 8 and 8).
+        /// Encoding: fixed layouts of 4 and 6 bytes, checked in place (8 and 8 on the wire).
         pub fn release_quarantine(
             &mut self,
             unit: UnitId,
@@ -871,7 +872,7 @@ pub mod domid {
         ///
         /// Idempotent: retried once if the server restarted.
         /// Callers: broker.
-        /// Encoding: fixed layouts, checked in place (0-byte request, 6-byte reply; sent as 0 and 8).
+        /// Encoding: fixed layouts of 0 and 6 bytes, checked in place (0 and 8 on the wire).
         pub fn seed(&mut self, records: &[u8]) -> Result<u16, ClientError<DomidError>> {
             let args = SeedArgs {};
             let mut reply = [0; SEED_REPLY_MAX];
@@ -891,7 +892,7 @@ pub mod domid {
         ///
         /// Idempotent: retried once if the server restarted.
         /// Callers: broker.
-        /// Encoding: fixed layouts, checked in place (3-byte request, 6-byte reply; sent as 8 and 8).
+        /// Encoding: fixed layouts of 3 and 6 bytes, checked in place (8 and 8 on the wire).
         pub fn configure_unit(
             &mut self,
             unit: UnitId,
@@ -917,7 +918,7 @@ pub mod domid {
         /// Whether domid has been seeded since it started.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layouts, checked in place (0-byte request, 1-byte reply; sent as 0 and 8).
+        /// Encoding: fixed layouts of 0 and 1 bytes, checked in place (0 and 8 on the wire).
         pub fn is_seeded(&mut self) -> Result<bool, ClientError<NoError>> {
             let args = IsSeededArgs {};
             let mut reply = [0; IS_SEEDED_REPLY_MAX];
@@ -935,7 +936,7 @@ pub mod domid {
         /// SINGLE_DEVICE test).
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layouts, checked in place (3-byte request, 6-byte reply; sent as 8 and 8).
+        /// Encoding: fixed layouts of 3 and 6 bytes, checked in place (8 and 8 on the wire).
         pub fn devices_of(
             &mut self,
             unit: UnitId,
@@ -956,7 +957,7 @@ pub mod domid {
         /// How many DIDs (domain and pseudo) are held on `unit`.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layouts, checked in place (1-byte request, 6-byte reply; sent as 8 and 8).
+        /// Encoding: fixed layouts of 1 and 6 bytes, checked in place (8 and 8 on the wire).
         pub fn dids_in_use(
             &mut self,
             unit: UnitId,
@@ -1217,7 +1218,8 @@ pub mod domid {
     pub enum Compensation {
         /// Undoes `acquire` with `release(unit = unit, domain = domain, device = device)`.
         Acquire(ReleaseArgs),
-        /// Undoes `acquire_quarantine` with `release_quarantine(unit = unit, device = device)`.
+        /// Undoes `acquire_quarantine` with
+        /// `release_quarantine(unit = unit, device = device)`.
         AcquireQuarantine(ReleaseQuarantineArgs),
     }
 

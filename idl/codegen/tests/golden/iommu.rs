@@ -17,9 +17,10 @@ pub mod iommu {
         RmrrList, UnitCaps, UnitId,
     };
 
-    /// `Iommu`'s tag: the upper 16 bits of its operation codes, from its name and
-    /// every operation's encoding (`idl/README.md`): a client and a server built
-    /// from different encodings refuse each other's messages.
+    /// `Iommu`'s tag: the upper 16 bits of its operation codes,
+    /// from its name and every operation's encoding (`idl/README.md`): a
+    /// client and a server built from different encodings refuse each
+    /// other's messages.
     pub const INTERFACE_ID: u16 = 0x2366;
 
     /// The operations of `Iommu`, by their stable numbers.
@@ -152,7 +153,7 @@ pub mod iommu {
 
     /// Arguments of [`Op::CreateDomain`].
     ///
-    /// Encoding: fixed layouts, checked in place (2-byte request, 13-byte reply; sent as 8 and 16).
+    /// Encoding: fixed layouts of 2 and 13 bytes, checked in place (8 and 16 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 2)]
@@ -187,7 +188,7 @@ pub mod iommu {
 
     /// What client and server know about `create_domain`.
     ///
-    /// Encoding: fixed layouts, checked in place (2-byte request, 13-byte reply; sent as 8 and 16).
+    /// Encoding: fixed layouts of 2 and 13 bytes, checked in place (8 and 16 on the wire).
     pub const CREATE_DOMAIN: OpSpec = OpSpec {
         op: Op::CreateDomain as u32,
         encoding: Encoding::Fixed,
@@ -201,7 +202,7 @@ pub mod iommu {
 
     /// Arguments of [`Op::DestroyDomain`].
     ///
-    /// Encoding: fixed layouts, checked in place (2-byte request, 13-byte reply; sent as 8 and 16).
+    /// Encoding: fixed layouts of 2 and 13 bytes, checked in place (8 and 16 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 2)]
@@ -236,7 +237,7 @@ pub mod iommu {
 
     /// What client and server know about `destroy_domain`.
     ///
-    /// Encoding: fixed layouts, checked in place (2-byte request, 13-byte reply; sent as 8 and 16).
+    /// Encoding: fixed layouts of 2 and 13 bytes, checked in place (8 and 16 on the wire).
     pub const DESTROY_DOMAIN: OpSpec = OpSpec {
         op: Op::DestroyDomain as u32,
         encoding: Encoding::Fixed,
@@ -250,7 +251,7 @@ pub mod iommu {
 
     /// Arguments of [`Op::MapRange`].
     ///
-    /// Encoding: fixed layouts, checked in place (23-byte request, 13-byte reply; sent as 24 and 16).
+    /// Encoding: fixed layouts of 23 and 13 bytes, checked in place (24 and 16 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 23)]
@@ -297,7 +298,7 @@ pub mod iommu {
 
     /// What client and server know about `map_range`.
     ///
-    /// Encoding: fixed layouts, checked in place (23-byte request, 13-byte reply; sent as 24 and 16).
+    /// Encoding: fixed layouts of 23 and 13 bytes, checked in place (24 and 16 on the wire).
     pub const MAP_RANGE: OpSpec = OpSpec {
         op: Op::MapRange as u32,
         encoding: Encoding::Fixed,
@@ -311,7 +312,7 @@ pub mod iommu {
 
     /// Arguments of [`Op::UnmapRange`].
     ///
-    /// Encoding: fixed layouts, checked in place (14-byte request, 13-byte reply; sent as 16 and 16).
+    /// Encoding: fixed layouts of 14 and 13 bytes, checked in place (16 and 16 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 14)]
@@ -349,7 +350,7 @@ pub mod iommu {
 
     /// What client and server know about `unmap_range`.
     ///
-    /// Encoding: fixed layouts, checked in place (14-byte request, 13-byte reply; sent as 16 and 16).
+    /// Encoding: fixed layouts of 14 and 13 bytes, checked in place (16 and 16 on the wire).
     pub const UNMAP_RANGE: OpSpec = OpSpec {
         op: Op::UnmapRange as u32,
         encoding: Encoding::Fixed,
@@ -363,7 +364,7 @@ pub mod iommu {
 
     /// Arguments of [`Op::SetContext`].
     ///
-    /// Encoding: fixed layouts, checked in place (10-byte request, 13-byte reply; sent as 16 and 16).
+    /// Encoding: fixed layouts of 10 and 13 bytes, checked in place (16 and 16 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 10)]
@@ -407,7 +408,7 @@ pub mod iommu {
 
     /// What client and server know about `set_context`.
     ///
-    /// Encoding: fixed layouts, checked in place (10-byte request, 13-byte reply; sent as 16 and 16).
+    /// Encoding: fixed layouts of 10 and 13 bytes, checked in place (16 and 16 on the wire).
     pub const SET_CONTEXT: OpSpec = OpSpec {
         op: Op::SetContext as u32,
         encoding: Encoding::Fixed,
@@ -421,7 +422,7 @@ pub mod iommu {
 
     /// Arguments of [`Op::ClearContext`].
     ///
-    /// Encoding: fixed layouts, checked in place (5-byte request, 13-byte reply; sent as 8 and 16).
+    /// Encoding: fixed layouts of 5 and 13 bytes, checked in place (8 and 16 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 5)]
@@ -462,7 +463,7 @@ pub mod iommu {
 
     /// What client and server know about `clear_context`.
     ///
-    /// Encoding: fixed layouts, checked in place (5-byte request, 13-byte reply; sent as 8 and 16).
+    /// Encoding: fixed layouts of 5 and 13 bytes, checked in place (8 and 16 on the wire).
     pub const CLEAR_CONTEXT: OpSpec = OpSpec {
         op: Op::ClearContext as u32,
         encoding: Encoding::Fixed,
@@ -476,7 +477,7 @@ pub mod iommu {
 
     /// Arguments of [`Op::GetContext`].
     ///
-    /// Encoding: fixed layouts, checked in place (4-byte request, 17-byte reply; sent as 8 and 24).
+    /// Encoding: fixed layouts of 4 and 17 bytes, checked in place (8 and 24 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 4)]
@@ -514,7 +515,7 @@ pub mod iommu {
 
     /// What client and server know about `get_context`.
     ///
-    /// Encoding: fixed layouts, checked in place (4-byte request, 17-byte reply; sent as 8 and 24).
+    /// Encoding: fixed layouts of 4 and 17 bytes, checked in place (8 and 24 on the wire).
     pub const GET_CONTEXT: OpSpec = OpSpec {
         op: Op::GetContext as u32,
         encoding: Encoding::Fixed,
@@ -676,7 +677,7 @@ pub mod iommu {
 
     /// Arguments of [`Op::UnitCaps`].
     ///
-    /// Encoding: fixed layouts, checked in place (1-byte request, 13-byte reply; sent as 8 and 16).
+    /// Encoding: fixed layouts of 1 and 13 bytes, checked in place (8 and 16 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 1)]
@@ -711,7 +712,7 @@ pub mod iommu {
 
     /// What client and server know about `unit_caps`.
     ///
-    /// Encoding: fixed layouts, checked in place (1-byte request, 13-byte reply; sent as 8 and 16).
+    /// Encoding: fixed layouts of 1 and 13 bytes, checked in place (8 and 16 on the wire).
     pub const UNIT_CAPS: OpSpec = OpSpec {
         op: Op::UnitCaps as u32,
         encoding: Encoding::Fixed,
@@ -725,7 +726,7 @@ pub mod iommu {
 
     /// Arguments of [`Op::UnitCount`].
     ///
-    /// Encoding: fixed layouts, checked in place (0-byte request, 1-byte reply; sent as 0 and 8).
+    /// Encoding: fixed layouts of 0 and 1 bytes, checked in place (0 and 8 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 0)]
@@ -752,7 +753,7 @@ pub mod iommu {
 
     /// What client and server know about `unit_count`.
     ///
-    /// Encoding: fixed layouts, checked in place (0-byte request, 1-byte reply; sent as 0 and 8).
+    /// Encoding: fixed layouts of 0 and 1 bytes, checked in place (0 and 8 on the wire).
     pub const UNIT_COUNT: OpSpec = OpSpec {
         op: Op::UnitCount as u32,
         encoding: Encoding::Fixed,
@@ -766,7 +767,7 @@ pub mod iommu {
 
     /// Arguments of [`Op::Counters`].
     ///
-    /// Encoding: fixed layouts, checked in place (1-byte request, 105-byte reply; sent as 8 and 112).
+    /// Encoding: fixed layouts of 1 and 105 bytes, checked in place (8 and 112 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 1)]
@@ -801,7 +802,7 @@ pub mod iommu {
 
     /// What client and server know about `counters`.
     ///
-    /// Encoding: fixed layouts, checked in place (1-byte request, 105-byte reply; sent as 8 and 112).
+    /// Encoding: fixed layouts of 1 and 105 bytes, checked in place (8 and 112 on the wire).
     pub const COUNTERS: OpSpec = OpSpec {
         op: Op::Counters as u32,
         encoding: Encoding::Fixed,
@@ -835,7 +836,7 @@ pub mod iommu {
         ///
         /// Undone by `destroy_domain` (see `Compensation::for_create_domain`).
         /// Callers: broker.
-        /// Encoding: fixed layouts, checked in place (2-byte request, 13-byte reply; sent as 8 and 16).
+        /// Encoding: fixed layouts of 2 and 13 bytes, checked in place (8 and 16 on the wire).
         pub fn create_domain(
             &mut self,
             domain: DomainId,
@@ -855,7 +856,7 @@ pub mod iommu {
         /// Frees a domain's page tables; refused while a context entry uses them.
         ///
         /// Callers: broker.
-        /// Encoding: fixed layouts, checked in place (2-byte request, 13-byte reply; sent as 8 and 16).
+        /// Encoding: fixed layouts of 2 and 13 bytes, checked in place (8 and 16 on the wire).
         pub fn destroy_domain(
             &mut self,
             domain: DomainId,
@@ -880,7 +881,7 @@ pub mod iommu {
         ///
         /// Undone by `unmap_range` (see `Compensation::for_map_range`).
         /// Callers: broker.
-        /// Encoding: fixed layouts, checked in place (23-byte request, 13-byte reply; sent as 24 and 16).
+        /// Encoding: fixed layouts of 23 and 13 bytes, checked in place (24 and 16 on the wire).
         pub fn map_range(
             &mut self,
             domain: DomainId,
@@ -911,7 +912,7 @@ pub mod iommu {
         /// range does nothing.
         ///
         /// Callers: broker.
-        /// Encoding: fixed layouts, checked in place (14-byte request, 13-byte reply; sent as 16 and 16).
+        /// Encoding: fixed layouts of 14 and 13 bytes, checked in place (16 and 16 on the wire).
         pub fn unmap_range(
             &mut self,
             domain: DomainId,
@@ -938,7 +939,7 @@ pub mod iommu {
         ///
         /// Undone by `set_context` (see `Compensation::for_set_context`).
         /// Callers: broker.
-        /// Encoding: fixed layouts, checked in place (10-byte request, 13-byte reply; sent as 16 and 16).
+        /// Encoding: fixed layouts of 10 and 13 bytes, checked in place (16 and 16 on the wire).
         pub fn set_context(
             &mut self,
             unit: UnitId,
@@ -967,7 +968,7 @@ pub mod iommu {
         ///
         /// Undone by `set_context` (see `Compensation::for_clear_context`).
         /// Callers: broker.
-        /// Encoding: fixed layouts, checked in place (5-byte request, 13-byte reply; sent as 8 and 16).
+        /// Encoding: fixed layouts of 5 and 13 bytes, checked in place (8 and 16 on the wire).
         pub fn clear_context(
             &mut self,
             unit: UnitId,
@@ -994,7 +995,7 @@ pub mod iommu {
         /// truth the broker rebuilds its books from after a restart.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layouts, checked in place (4-byte request, 17-byte reply; sent as 8 and 24).
+        /// Encoding: fixed layouts of 4 and 17 bytes, checked in place (8 and 24 on the wire).
         pub fn get_context(
             &mut self,
             unit: UnitId,
@@ -1094,7 +1095,7 @@ pub mod iommu {
         /// The capabilities of a unit (CAP.ND and CAP.CM configure domid).
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layouts, checked in place (1-byte request, 13-byte reply; sent as 8 and 16).
+        /// Encoding: fixed layouts of 1 and 13 bytes, checked in place (8 and 16 on the wire).
         pub fn unit_caps(
             &mut self,
             unit: UnitId,
@@ -1114,7 +1115,7 @@ pub mod iommu {
         /// How many units the iommu drives.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layouts, checked in place (0-byte request, 1-byte reply; sent as 0 and 8).
+        /// Encoding: fixed layouts of 0 and 1 bytes, checked in place (0 and 8 on the wire).
         pub fn unit_count(&mut self) -> Result<u8, ClientError<NoError>> {
             let args = UnitCountArgs {};
             let mut reply = [0; UNIT_COUNT_REPLY_MAX];
@@ -1131,7 +1132,7 @@ pub mod iommu {
         /// What the unit's server has done so far (for benchmarks).
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layouts, checked in place (1-byte request, 105-byte reply; sent as 8 and 112).
+        /// Encoding: fixed layouts of 1 and 105 bytes, checked in place (8 and 112 on the wire).
         pub fn counters(
             &mut self,
             unit: UnitId,
@@ -1429,11 +1430,14 @@ pub mod iommu {
         CreateDomain(DestroyDomainArgs),
         /// Undoes `map_range` with `unmap_range(domain = domain, range = reply)`.
         MapRange(UnmapRangeArgs),
-        /// Undoes `set_context` with `set_context(unit = unit, rid = rid, entry = reply.previous, mode = mode)`.
+        /// Undoes `set_context` with
+        /// `set_context(unit = unit, rid = rid, entry = reply.previous, mode = mode)`.
         SetContext(SetContextArgs),
-        /// Undoes `clear_context` with `set_context(unit = unit, rid = rid, entry = reply.previous, mode = mode)`.
+        /// Undoes `clear_context` with
+        /// `set_context(unit = unit, rid = rid, entry = reply.previous, mode = mode)`.
         ClearContext(SetContextArgs),
-        /// Undoes `quarantine_device` with `set_context(unit = unit, rid = rid, entry = reply.previous, mode = mode)`.
+        /// Undoes `quarantine_device` with
+        /// `set_context(unit = unit, rid = rid, entry = reply.previous, mode = mode)`.
         QuarantineDevice(SetContextArgs),
     }
 

@@ -15,9 +15,10 @@ pub mod pci {
         TaskIndex,
     };
 
-    /// `Pci`'s tag: the upper 16 bits of its operation codes, from its name and
-    /// every operation's encoding (`idl/README.md`): a client and a server built
-    /// from different encodings refuse each other's messages.
+    /// `Pci`'s tag: the upper 16 bits of its operation codes,
+    /// from its name and every operation's encoding (`idl/README.md`): a
+    /// client and a server built from different encodings refuse each
+    /// other's messages.
     pub const INTERFACE_ID: u16 = 0x4f8e;
 
     /// The operations of `Pci`, by their stable numbers.
@@ -111,7 +112,7 @@ pub mod pci {
 
     /// Arguments of [`Op::ConfigRead`].
     ///
-    /// Encoding: fixed layouts, checked in place (6-byte request, 4-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 6 and 4 bytes, checked in place (8 and 8 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 6)]
@@ -152,7 +153,7 @@ pub mod pci {
 
     /// What client and server know about `config_read`.
     ///
-    /// Encoding: fixed layouts, checked in place (6-byte request, 4-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 6 and 4 bytes, checked in place (8 and 8 on the wire).
     pub const CONFIG_READ: OpSpec = OpSpec {
         op: Op::ConfigRead as u32,
         encoding: Encoding::Fixed,
@@ -166,7 +167,7 @@ pub mod pci {
 
     /// Arguments of [`Op::ConfigWrite`].
     ///
-    /// Encoding: fixed layouts, checked in place (10-byte request, 4-byte reply; sent as 16 and 8).
+    /// Encoding: fixed layouts of 10 and 4 bytes, checked in place (16 and 8 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 10)]
@@ -210,7 +211,7 @@ pub mod pci {
 
     /// What client and server know about `config_write`.
     ///
-    /// Encoding: fixed layouts, checked in place (10-byte request, 4-byte reply; sent as 16 and 8).
+    /// Encoding: fixed layouts of 10 and 4 bytes, checked in place (16 and 8 on the wire).
     pub const CONFIG_WRITE: OpSpec = OpSpec {
         op: Op::ConfigWrite as u32,
         encoding: Encoding::Fixed,
@@ -224,7 +225,7 @@ pub mod pci {
 
     /// Arguments of [`Op::ConfigDump`].
     ///
-    /// Encoding: fixed layouts, checked in place (5-byte request, 4-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 5 and 4 bytes, checked in place (8 and 8 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 5)]
@@ -262,7 +263,7 @@ pub mod pci {
 
     /// What client and server know about `config_dump`.
     ///
-    /// Encoding: fixed layouts, checked in place (5-byte request, 4-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 5 and 4 bytes, checked in place (8 and 8 on the wire).
     pub const CONFIG_DUMP: OpSpec = OpSpec {
         op: Op::ConfigDump as u32,
         encoding: Encoding::Fixed,
@@ -281,7 +282,7 @@ pub mod pci {
 
     /// Arguments of [`Op::EnableBusMaster`].
     ///
-    /// Encoding: fixed layouts, checked in place (4-byte request, 4-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 4 and 4 bytes, checked in place (8 and 8 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 4)]
@@ -319,7 +320,7 @@ pub mod pci {
 
     /// What client and server know about `enable_bus_master`.
     ///
-    /// Encoding: fixed layouts, checked in place (4-byte request, 4-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 4 and 4 bytes, checked in place (8 and 8 on the wire).
     pub const ENABLE_BUS_MASTER: OpSpec = OpSpec {
         op: Op::EnableBusMaster as u32,
         encoding: Encoding::Fixed,
@@ -333,7 +334,7 @@ pub mod pci {
 
     /// Arguments of [`Op::DeviceInfo`].
     ///
-    /// Encoding: fixed layouts, checked in place (3-byte request, 15-byte reply; sent as 8 and 16).
+    /// Encoding: fixed layouts of 3 and 15 bytes, checked in place (8 and 16 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 3)]
@@ -368,7 +369,7 @@ pub mod pci {
 
     /// What client and server know about `device_info`.
     ///
-    /// Encoding: fixed layouts, checked in place (3-byte request, 15-byte reply; sent as 8 and 16).
+    /// Encoding: fixed layouts of 3 and 15 bytes, checked in place (8 and 16 on the wire).
     pub const DEVICE_INFO: OpSpec = OpSpec {
         op: Op::DeviceInfo as u32,
         encoding: Encoding::Fixed,
@@ -382,7 +383,7 @@ pub mod pci {
 
     /// Arguments of [`Op::NextDevice`].
     ///
-    /// Encoding: fixed layouts, checked in place (4-byte request, 4-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 4 and 4 bytes, checked in place (8 and 8 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 4)]
@@ -417,7 +418,7 @@ pub mod pci {
 
     /// What client and server know about `next_device`.
     ///
-    /// Encoding: fixed layouts, checked in place (4-byte request, 4-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 4 and 4 bytes, checked in place (8 and 8 on the wire).
     pub const NEXT_DEVICE: OpSpec = OpSpec {
         op: Op::NextDevice as u32,
         encoding: Encoding::Fixed,
@@ -481,7 +482,7 @@ pub mod pci {
 
     /// Arguments of [`Op::SetOwner`].
     ///
-    /// Encoding: fixed layouts, checked in place (6-byte request, 4-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 6 and 4 bytes, checked in place (8 and 8 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 6)]
@@ -519,7 +520,7 @@ pub mod pci {
 
     /// What client and server know about `set_owner`.
     ///
-    /// Encoding: fixed layouts, checked in place (6-byte request, 4-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 6 and 4 bytes, checked in place (8 and 8 on the wire).
     pub const SET_OWNER: OpSpec = OpSpec {
         op: Op::SetOwner as u32,
         encoding: Encoding::Fixed,
@@ -552,7 +553,7 @@ pub mod pci {
         /// Reads one config register.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layouts, checked in place (6-byte request, 4-byte reply; sent as 8 and 8).
+        /// Encoding: fixed layouts of 6 and 4 bytes, checked in place (8 and 8 on the wire).
         pub fn config_read(
             &mut self,
             device: Bdf,
@@ -578,7 +579,7 @@ pub mod pci {
         /// Writes one config register; only the device's owner may.
         ///
         /// Not idempotent: a server death is reported, not retried.
-        /// Encoding: fixed layouts, checked in place (10-byte request, 4-byte reply; sent as 16 and 8).
+        /// Encoding: fixed layouts of 10 and 4 bytes, checked in place (16 and 8 on the wire).
         pub fn config_write(
             &mut self,
             device: Bdf,
@@ -607,7 +608,7 @@ pub mod pci {
         /// bytes copied.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layouts, checked in place (5-byte request, 4-byte reply; sent as 8 and 8).
+        /// Encoding: fixed layouts of 5 and 4 bytes, checked in place (8 and 8 on the wire).
         pub fn config_dump(
             &mut self,
             device: Bdf,
@@ -630,7 +631,7 @@ pub mod pci {
         /// Only the device's owner (or the broker) may.
         ///
         /// Undone by `enable_bus_master` (see `Compensation::for_enable_bus_master`).
-        /// Encoding: fixed layouts, checked in place (4-byte request, 4-byte reply; sent as 8 and 8).
+        /// Encoding: fixed layouts of 4 and 4 bytes, checked in place (8 and 8 on the wire).
         pub fn enable_bus_master(
             &mut self,
             device: Bdf,
@@ -654,7 +655,7 @@ pub mod pci {
         /// Kind, IDs, upstream bridge, secondary bus and phantom functions.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layouts, checked in place (3-byte request, 15-byte reply; sent as 8 and 16).
+        /// Encoding: fixed layouts of 3 and 15 bytes, checked in place (8 and 16 on the wire).
         pub fn device_info(
             &mut self,
             device: Bdf,
@@ -675,7 +676,7 @@ pub mod pci {
         /// at the beginning), or `None` at the end.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layouts, checked in place (4-byte request, 4-byte reply; sent as 8 and 8).
+        /// Encoding: fixed layouts of 4 and 4 bytes, checked in place (8 and 8 on the wire).
         pub fn next_device(
             &mut self,
             after: Option<Bdf>,
@@ -722,7 +723,7 @@ pub mod pci {
         ///
         /// Undone by `set_owner` (see `Compensation::for_set_owner`).
         /// Callers: broker.
-        /// Encoding: fixed layouts, checked in place (6-byte request, 4-byte reply; sent as 8 and 8).
+        /// Encoding: fixed layouts of 6 and 4 bytes, checked in place (8 and 8 on the wire).
         pub fn set_owner(
             &mut self,
             device: Bdf,
@@ -930,7 +931,8 @@ pub mod pci {
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
     #[serde(crate = "idl_runtime::serde")]
     pub enum Compensation {
-        /// Undoes `enable_bus_master` with `enable_bus_master(device = device, enable = reply)`.
+        /// Undoes `enable_bus_master` with
+        /// `enable_bus_master(device = device, enable = reply)`.
         EnableBusMaster(EnableBusMasterArgs),
         /// Undoes `set_owner` with `set_owner(device = device, owner = reply)`.
         SetOwner(SetOwnerArgs),

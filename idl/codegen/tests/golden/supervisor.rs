@@ -12,9 +12,10 @@ pub mod supervisor {
     };
     use idl_types::{DeathRecord, NoError, TaskIndex};
 
-    /// `Supervisor`'s tag: the upper 16 bits of its operation codes, from its name and
-    /// every operation's encoding (`idl/README.md`): a client and a server built
-    /// from different encodings refuse each other's messages.
+    /// `Supervisor`'s tag: the upper 16 bits of its operation codes,
+    /// from its name and every operation's encoding (`idl/README.md`): a
+    /// client and a server built from different encodings refuse each
+    /// other's messages.
     pub const INTERFACE_ID: u16 = 0x1b3f;
 
     /// The operations of `Supervisor`, by their stable numbers.
@@ -64,7 +65,7 @@ pub mod supervisor {
 
     /// Arguments of [`Op::DeathAfter`].
     ///
-    /// Encoding: fixed layouts, checked in place (4-byte request, 10-byte reply; sent as 8 and 16).
+    /// Encoding: fixed layouts of 4 and 10 bytes, checked in place (8 and 16 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 4)]
@@ -99,7 +100,7 @@ pub mod supervisor {
 
     /// What client and server know about `death_after`.
     ///
-    /// Encoding: fixed layouts, checked in place (4-byte request, 10-byte reply; sent as 8 and 16).
+    /// Encoding: fixed layouts of 4 and 10 bytes, checked in place (8 and 16 on the wire).
     pub const DEATH_AFTER: OpSpec = OpSpec {
         op: Op::DeathAfter as u32,
         encoding: Encoding::Fixed,
@@ -113,7 +114,7 @@ pub mod supervisor {
 
     /// Arguments of [`Op::GenerationOf`].
     ///
-    /// Encoding: fixed layouts, checked in place (2-byte request, 2-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 2 and 2 bytes, checked in place (8 and 8 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 2)]
@@ -148,7 +149,7 @@ pub mod supervisor {
 
     /// What client and server know about `generation_of`.
     ///
-    /// Encoding: fixed layouts, checked in place (2-byte request, 2-byte reply; sent as 8 and 8).
+    /// Encoding: fixed layouts of 2 and 2 bytes, checked in place (8 and 8 on the wire).
     pub const GENERATION_OF: OpSpec = OpSpec {
         op: Op::GenerationOf as u32,
         encoding: Encoding::Fixed,
@@ -183,7 +184,7 @@ pub mod supervisor {
         ///
         /// Idempotent: retried once if the server restarted.
         /// Callers: broker.
-        /// Encoding: fixed layouts, checked in place (4-byte request, 10-byte reply; sent as 8 and 16).
+        /// Encoding: fixed layouts of 4 and 10 bytes, checked in place (8 and 16 on the wire).
         pub fn death_after(
             &mut self,
             after: u32,
@@ -203,7 +204,7 @@ pub mod supervisor {
         /// The generation a task runs at now.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layouts, checked in place (2-byte request, 2-byte reply; sent as 8 and 8).
+        /// Encoding: fixed layouts of 2 and 2 bytes, checked in place (8 and 8 on the wire).
         pub fn generation_of(
             &mut self,
             task: TaskIndex,

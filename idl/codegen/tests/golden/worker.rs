@@ -12,9 +12,10 @@ pub mod worker {
     };
     use idl_types::{Bdf, DmaReport, WorkerError};
 
-    /// `Worker`'s tag: the upper 16 bits of its operation codes, from its name and
-    /// every operation's encoding (`idl/README.md`): a client and a server built
-    /// from different encodings refuse each other's messages.
+    /// `Worker`'s tag: the upper 16 bits of its operation codes,
+    /// from its name and every operation's encoding (`idl/README.md`): a
+    /// client and a server built from different encodings refuse each
+    /// other's messages.
     pub const INTERFACE_ID: u16 = 0xcae7;
 
     /// The operations of `Worker`, by their stable numbers.
@@ -89,7 +90,7 @@ pub mod worker {
 
     /// Arguments of [`Op::Dma`].
     ///
-    /// Encoding: fixed layouts, checked in place (12-byte request, 17-byte reply; sent as 16 and 24).
+    /// Encoding: fixed layouts of 12 and 17 bytes, checked in place (16 and 24 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 12)]
@@ -130,7 +131,7 @@ pub mod worker {
 
     /// What client and server know about `dma`.
     ///
-    /// Encoding: fixed layouts, checked in place (12-byte request, 17-byte reply; sent as 16 and 24).
+    /// Encoding: fixed layouts of 12 and 17 bytes, checked in place (16 and 24 on the wire).
     pub const DMA: OpSpec = OpSpec {
         op: Op::Dma as u32,
         encoding: Encoding::Fixed,
@@ -144,7 +145,7 @@ pub mod worker {
 
     /// Arguments of [`Op::StartDma`].
     ///
-    /// Encoding: fixed layouts, checked in place (12-byte request, 9-byte reply; sent as 16 and 16).
+    /// Encoding: fixed layouts of 12 and 9 bytes, checked in place (16 and 16 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 12)]
@@ -185,7 +186,7 @@ pub mod worker {
 
     /// What client and server know about `start_dma`.
     ///
-    /// Encoding: fixed layouts, checked in place (12-byte request, 9-byte reply; sent as 16 and 16).
+    /// Encoding: fixed layouts of 12 and 9 bytes, checked in place (16 and 16 on the wire).
     pub const START_DMA: OpSpec = OpSpec {
         op: Op::StartDma as u32,
         encoding: Encoding::Fixed,
@@ -199,7 +200,7 @@ pub mod worker {
 
     /// Arguments of [`Op::FinishDma`].
     ///
-    /// Encoding: fixed layouts, checked in place (0-byte request, 17-byte reply; sent as 0 and 24).
+    /// Encoding: fixed layouts of 0 and 17 bytes, checked in place (0 and 24 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 0)]
@@ -226,7 +227,7 @@ pub mod worker {
 
     /// What client and server know about `finish_dma`.
     ///
-    /// Encoding: fixed layouts, checked in place (0-byte request, 17-byte reply; sent as 0 and 24).
+    /// Encoding: fixed layouts of 0 and 17 bytes, checked in place (0 and 24 on the wire).
     pub const FINISH_DMA: OpSpec = OpSpec {
         op: Op::FinishDma as u32,
         encoding: Encoding::Fixed,
@@ -240,7 +241,7 @@ pub mod worker {
 
     /// Arguments of [`Op::Holds`].
     ///
-    /// Encoding: fixed layouts, checked in place (9-byte request, 9-byte reply; sent as 16 and 16).
+    /// Encoding: fixed layouts of 9 and 9 bytes, checked in place (16 and 16 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 9)]
@@ -278,7 +279,7 @@ pub mod worker {
 
     /// What client and server know about `holds`.
     ///
-    /// Encoding: fixed layouts, checked in place (9-byte request, 9-byte reply; sent as 16 and 16).
+    /// Encoding: fixed layouts of 9 and 9 bytes, checked in place (16 and 16 on the wire).
     pub const HOLDS: OpSpec = OpSpec {
         op: Op::Holds as u32,
         encoding: Encoding::Fixed,
@@ -292,7 +293,7 @@ pub mod worker {
 
     /// Arguments of [`Op::QuarantineDma`].
     ///
-    /// Encoding: fixed layouts, checked in place (12-byte request, 17-byte reply; sent as 16 and 24).
+    /// Encoding: fixed layouts of 12 and 17 bytes, checked in place (16 and 24 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 12)]
@@ -333,7 +334,7 @@ pub mod worker {
 
     /// What client and server know about `quarantine_dma`.
     ///
-    /// Encoding: fixed layouts, checked in place (12-byte request, 17-byte reply; sent as 16 and 24).
+    /// Encoding: fixed layouts of 12 and 17 bytes, checked in place (16 and 24 on the wire).
     pub const QUARANTINE_DMA: OpSpec = OpSpec {
         op: Op::QuarantineDma as u32,
         encoding: Encoding::Fixed,
@@ -367,7 +368,7 @@ pub mod worker {
         /// report whether it landed there (and only there).
         ///
         /// Not idempotent: a server death is reported, not retried.
-        /// Encoding: fixed layouts, checked in place (12-byte request, 17-byte reply; sent as 16 and 24).
+        /// Encoding: fixed layouts of 12 and 17 bytes, checked in place (16 and 24 on the wire).
         pub fn dma(
             &mut self,
             device: Bdf,
@@ -390,7 +391,7 @@ pub mod worker {
         /// virtual time later): a reassignment can happen meanwhile.
         ///
         /// Not idempotent: a server death is reported, not retried.
-        /// Encoding: fixed layouts, checked in place (12-byte request, 9-byte reply; sent as 16 and 16).
+        /// Encoding: fixed layouts of 12 and 9 bytes, checked in place (16 and 16 on the wire).
         pub fn start_dma(
             &mut self,
             device: Bdf,
@@ -416,7 +417,7 @@ pub mod worker {
         /// Wait for the started transfer and report it.
         ///
         /// Not idempotent: a server death is reported, not retried.
-        /// Encoding: fixed layouts, checked in place (0-byte request, 17-byte reply; sent as 0 and 24).
+        /// Encoding: fixed layouts of 0 and 17 bytes, checked in place (0 and 24 on the wire).
         pub fn finish_dma(&mut self) -> Result<DmaReport, ClientError<WorkerError>> {
             let args = FinishDmaArgs {};
             let mut reply = [0; FINISH_DMA_REPLY_MAX];
@@ -434,7 +435,7 @@ pub mod worker {
         /// (someone else's DMA may land here after a reassignment).
         ///
         /// Not idempotent: a server death is reported, not retried.
-        /// Encoding: fixed layouts, checked in place (9-byte request, 9-byte reply; sent as 16 and 16).
+        /// Encoding: fixed layouts of 9 and 9 bytes, checked in place (16 and 16 on the wire).
         pub fn holds(
             &mut self,
             iova: u64,
@@ -457,7 +458,7 @@ pub mod worker {
         /// lands in this worker's buffer and the IOMMU reports no fault.
         ///
         /// Not idempotent: a server death is reported, not retried.
-        /// Encoding: fixed layouts, checked in place (12-byte request, 17-byte reply; sent as 16 and 24).
+        /// Encoding: fixed layouts of 12 and 17 bytes, checked in place (16 and 24 on the wire).
         pub fn quarantine_dma(
             &mut self,
             device: Bdf,

@@ -22,7 +22,7 @@ mod error;
 pub mod fingerprint;
 mod message;
 
-pub use error::{Segment, WireError, MAX_PATH};
+pub use error::{WireError, INDEX_NAMES, MAX_PATH};
 pub use idl_derive::Fixed;
 pub use message::{
     decode_message, encode_message, message_layout, message_len, FixedError, Padded, WORD,
