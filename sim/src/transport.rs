@@ -174,15 +174,18 @@ pub fn kill(
     rc::dead(generation)
 }
 
-/// The unit, requester ID and mode of an iommu context-change message.
+/// The unit, requester ID and mode of an iommu context-change message, read
+/// in the operation's encoding (fixed layouts, or postcard for
+/// `quarantine_device`, whose RMRR list has variable length).
 fn context_change(op: u32, msg: &[u8]) -> Option<(UnitId, Bdf, ReassignMode)> {
     use idl_runtime::postcard::from_bytes;
+    use idl_types::wire::decode_message;
     use task_iommu::iommu as ipc;
     match ipc::Op::from_raw(op)? {
-        ipc::Op::SetContext => from_bytes::<ipc::SetContextArgs>(msg)
+        ipc::Op::SetContext => decode_message::<ipc::SetContextArgs>(msg)?
             .ok()
             .map(|a| (a.unit, a.rid, a.mode)),
-        ipc::Op::ClearContext => from_bytes::<ipc::ClearContextArgs>(msg)
+        ipc::Op::ClearContext => decode_message::<ipc::ClearContextArgs>(msg)?
             .ok()
             .map(|a| (a.unit, a.rid, a.mode)),
         ipc::Op::QuarantineDevice => from_bytes::<ipc::QuarantineDeviceArgs>(msg)

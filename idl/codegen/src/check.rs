@@ -1,12 +1,18 @@
 //! The meaning checks an `.idl` file must pass before code is generated,
 //! and each operation's largest request and reply.
 //!
-//! Sizes are postcard's worst case: the same rules as `idl_types::MaxEncodedLen`,
-//! with named types looked up in `idl_types::registry`. An operation that can
-//! exceed the kernel's 256-byte message is refused here, naming it; the
-//! generated code repeats the check as a compile-time assertion.
+//! Each operation gets an encoding: its fixed layouts when every argument,
+//! the reply and the error have one (`idl_types::wire`; named types say so
+//! in `idl_types::registry`), postcard otherwise. Fixed sizes are exact;
+//! postcard sizes are its worst case, by the same rules as
+//! `idl_types::MaxEncodedLen`. An operation that can exceed the kernel's
+//! 256-byte message is refused here, naming it; the generated code repeats
+//! the check as a compile-time assertion. Each operation's encoding is
+//! fingerprinted for the interface's tag ([`crate::interface_tag`]).
 
 use std::collections::HashSet;
+
+use idl_types::wire::{fingerprint, Fixed};
 
 use crate::ast::*;
 use crate::error::{Error, Pos};
@@ -47,13 +53,65 @@ const KEYWORDS: &[&str] = &[
     "async", "await", "dyn", "box", "yield", "Self",
 ];
 
-/// The largest encodings of one operation's messages.
+/// How an operation's messages travel.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// Every argument, the reply and the error in their fixed layouts.
+    Fixed,
+    /// postcard: some part has variable length.
+    Postcard,
+}
+
+/// One operation's encoding and the sizes of its messages.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Sizes {
-    /// The request (all arguments).
+    /// How its messages travel.
+    pub encoding: Encoding,
+    /// The request (all arguments): exact when fixed (the layout padded to
+    /// whole words), else the largest.
     pub request: usize,
     /// The reply: the larger of the value and the error.
     pub reply: usize,
+    /// Fixed only: the bytes of the arguments' layout and of the larger of
+    /// the reply's and the error's (before padding).
+    pub layouts: (usize, usize),
+    /// A fingerprint of the encoding (kind, argument names and layouts,
+    /// reply and error layouts).
+    pub fingerprint: u32,
+}
+
+/// A type's fixed layout (size, fingerprint), if it has one.
+pub fn fixed_layout(ty: &Type) -> Option<(usize, u32)> {
+    Some(match ty {
+        Type::Unit => (0, <() as Fixed>::LAYOUT),
+        Type::Bool => (1, <bool as Fixed>::LAYOUT),
+        Type::Int(i) => (
+            i.bits() as usize / 8,
+            match i {
+                IntType::U8 => <u8 as Fixed>::LAYOUT,
+                IntType::U16 => <u16 as Fixed>::LAYOUT,
+                IntType::U32 => <u32 as Fixed>::LAYOUT,
+                IntType::U64 => <u64 as Fixed>::LAYOUT,
+                IntType::I8 => <i8 as Fixed>::LAYOUT,
+                IntType::I16 => <i16 as Fixed>::LAYOUT,
+                IntType::I32 => <i32 as Fixed>::LAYOUT,
+                IntType::I64 => <i64 as Fixed>::LAYOUT,
+            },
+        ),
+        Type::Option(t) => {
+            let (size, print) = fixed_layout(t)?;
+            (1 + size, fingerprint::option(print))
+        }
+        Type::Array(t, n) => {
+            let (size, print) = fixed_layout(t)?;
+            let n = usize::try_from(*n).ok()?;
+            (size.checked_mul(n)?, fingerprint::array(print, n))
+        }
+        Type::Named(name) => {
+            let layout = idl_types::registry::fixed_layout_of(name)?;
+            (layout.size, layout.fingerprint)
+        }
+    })
 }
 
 struct Checker<'a> {
@@ -202,6 +260,7 @@ pub fn check(file: &str, iface: &Interface) -> Result<Vec<Sizes>, Error> {
 fn check_op(c: &Checker<'_>, op: &Operation) -> Result<Sizes, Error> {
     let mut params = HashSet::new();
     let mut request = 0usize;
+    let mut fixed_request = Some(0usize);
     for p in &op.params {
         c.name(&p.name, p.pos, "parameter")?;
         if RESERVED.contains(&p.name.as_str()) {
@@ -217,7 +276,12 @@ fn check_op(c: &Checker<'_>, op: &Operation) -> Result<Sizes, Error> {
             return c.invalid(p.pos, format!("parameter `{}` declared twice", p.name));
         }
         match &p.kind {
-            ParamKind::Value(t) => request = request.saturating_add(c.max_len(&t.ty, t.pos)?),
+            ParamKind::Value(t) => {
+                request = request.saturating_add(c.max_len(&t.ty, t.pos)?);
+                fixed_request = fixed_request
+                    .zip(fixed_layout(&t.ty))
+                    .map(|(sum, (size, _))| sum.saturating_add(size));
+            }
             ParamKind::Lease { max_len, .. } => {
                 if *max_len == 0 || *max_len > u64::from(u32::MAX) {
                     return c.invalid(
@@ -235,6 +299,7 @@ fn check_op(c: &Checker<'_>, op: &Operation) -> Result<Sizes, Error> {
         );
     }
     let mut reply = c.max_len(&op.reply.ty, op.reply.pos)?;
+    let mut fixed_reply = fixed_layout(&op.reply.ty).map(|(size, _)| size);
     if let Some(error) = &op.error {
         if !matches!(error.ty, Type::Named(_)) {
             return c.invalid(
@@ -246,7 +311,19 @@ fn check_op(c: &Checker<'_>, op: &Operation) -> Result<Sizes, Error> {
             );
         }
         reply = reply.max(c.max_len(&error.ty, error.pos)?);
+        fixed_reply = fixed_reply
+            .zip(fixed_layout(&error.ty))
+            .map(|(value, (size, _))| value.max(size));
     }
+    let (encoding, request, reply, layouts) = match (fixed_request, fixed_reply) {
+        (Some(request), Some(reply)) => (
+            Encoding::Fixed,
+            idl_types::wire::message_len(request),
+            idl_types::wire::message_len(reply),
+            (request, reply),
+        ),
+        _ => (Encoding::Postcard, request, reply, (0, 0)),
+    };
     for (part, size) in [("request", request), ("reply", reply)] {
         if size > MAX_MESSAGE {
             return Err(Error::TooLarge {
@@ -291,7 +368,50 @@ fn check_op(c: &Checker<'_>, op: &Operation) -> Result<Sizes, Error> {
             );
         }
     }
-    Ok(Sizes { request, reply })
+    Ok(Sizes {
+        encoding,
+        request,
+        reply,
+        layouts,
+        fingerprint: op_fingerprint(op, encoding),
+    })
+}
+
+/// The fingerprint of an operation's encoding: its kind, then the request
+/// as a struct of the arguments, the reply and the error. A fixed
+/// operation's types count by layout; a postcard operation's by their Rust
+/// names and largest sizes (postcard has no layout to fingerprint).
+fn op_fingerprint(op: &Operation, encoding: Encoding) -> u32 {
+    let of = |ty: &Type| match (encoding, fixed_layout(ty)) {
+        (Encoding::Fixed, Some((_, print))) => print,
+        _ => fingerprint::name(fingerprint::scalar("postcard"), &ty.rust()),
+    };
+    let kind = match encoding {
+        Encoding::Fixed => "fixed",
+        Encoding::Postcard => "postcard",
+    };
+    let args: Vec<(&str, u32)> = op
+        .params
+        .iter()
+        .map(|p| match &p.kind {
+            ParamKind::Value(t) => (p.name.as_str(), of(&t.ty)),
+            ParamKind::Lease { write, max_len } => (
+                p.name.as_str(),
+                fingerprint::word(
+                    fingerprint::scalar(if *write { "write lease" } else { "read lease" }),
+                    u32::try_from(*max_len).unwrap_or(u32::MAX),
+                ),
+            ),
+        })
+        .collect();
+    let error = op
+        .error
+        .as_ref()
+        .map_or(fingerprint::scalar("no error"), |e| of(&e.ty));
+    let mut print = fingerprint::scalar(kind);
+    print = fingerprint::word(print, fingerprint::of_struct("request", &args));
+    print = fingerprint::word(print, of(&op.reply.ty));
+    fingerprint::word(print, error)
 }
 
 fn check_compensation<'i>(

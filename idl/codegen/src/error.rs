@@ -60,6 +60,14 @@ pub enum Error {
         /// The limit.
         limit: usize,
     },
+    /// The generator produced Rust that does not parse: a bug of the
+    /// generator, reported rather than written out.
+    Generated {
+        /// The interface.
+        interface: String,
+        /// What the Rust parser said.
+        message: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -91,6 +99,10 @@ impl fmt::Display for Error {
                 "{file}:{}:{}: operation `{op}`: its {part} can take {size} bytes, \
                  more than the kernel's MAX_MESSAGE of {limit}",
                 pos.line, pos.column
+            ),
+            Error::Generated { interface, message } => write!(
+                f,
+                "idl-codegen generated unparsable Rust for interface {interface} (a bug): {message}"
             ),
         }
     }

@@ -31,22 +31,37 @@ fn an_unknown_character_is_reported_where_it_is() {
 
 #[test]
 fn a_request_over_max_message_fails_naming_the_operation() {
+    // A fixed layout of 300 bytes travels as whole words: 304.
     let src = "interface Big {\n    op 1 small(a: u8);\n    op 2 huge(data: [u8; 300]);\n}\n";
     assert_eq!(
         error(src),
-        "test.idl:3:5: operation `huge`: its request can take 300 bytes, \
+        "test.idl:3:5: operation `huge`: its request can take 304 bytes, \
          more than the kernel's MAX_MESSAGE of 256"
     );
 }
 
 #[test]
 fn a_reply_over_max_message_fails_naming_the_operation() {
-    let src = "interface Big { op 1 fat() -> [[u64; 26]; 1]; }";
+    // Fixed layout: 34 u64 of 8 bytes.
+    let src = "interface Big { op 1 fat() -> [[u64; 17]; 2]; }";
+    let e = error(src);
+    assert!(
+        e.contains("operation `fat`: its reply can take 272 bytes"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_postcard_reply_is_sized_by_its_worst_case_varints() {
+    // The list makes the operation postcard, whose u64 can take 10 bytes:
+    // 26 of them are 260, though their fixed layout (208) would fit.
+    let src = "interface Big { op 1 fat(list: RmrrList) -> [[u64; 26]; 1]; }";
     let e = error(src);
     assert!(
         e.contains("operation `fat`: its reply can take 260 bytes"),
         "{e}"
     );
+    assert!(generate_source("t.idl", "interface Big { op 1 fat() -> [[u64; 26]; 1]; }").is_ok());
 }
 
 #[test]

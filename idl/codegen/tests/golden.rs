@@ -75,7 +75,7 @@ fn every_interface_of_the_system_has_a_distinct_nonzero_id() {
             .and_then(|rest| rest.split_whitespace().next())
             .unwrap_or_else(|| panic!("{}: no interface", path.display()))
             .to_string();
-        let id = idl_codegen::interface_id(&name);
+        let id = idl_codegen::interface_id_of(&path).unwrap_or_else(|e| panic!("{e}"));
         assert_ne!(id, 0, "{name}: 0 is left to raw protocols");
         if let Some(other) = seen.insert(id, name.clone()) {
             panic!("{name} and {other} share interface id {id:#06x}");

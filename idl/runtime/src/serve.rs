@@ -33,28 +33,53 @@ pub enum Served {
 }
 
 /// Serves forever. Each answer and the next receive are one
-/// [`ServerTransport::reply_recv`] (one syscall in the kernel).
+/// [`ServerTransport::reply_recv`] (one syscall in the kernel). The loop is
+/// written out (not through [`handle`]) so that a message's path from
+/// receive to reply stays in registers: it is every call's cost.
 pub fn serve<T, D>(transport: &mut T, server: &mut D, buffer: &mut [u8; MAX_MESSAGE]) -> !
 where
     T: ServerTransport,
     D: Dispatch + ?Sized,
 {
     let mut reply = [0u8; MAX_MESSAGE];
-    let mut received = transport.recv(buffer, server.notification_mask());
+    // The answer still to send with the next receive: to whom, the code
+    // and the length of the reply's body.
+    let mut answer: Option<(TaskId, u32, usize)> = None;
     loop {
-        // A failed recv (only possible for closed receives, which this loop
-        // does not use) leaves nothing to answer; wait again.
-        let answer = match received {
-            Ok(msg) => handle(transport, server, &msg, buffer, &mut reply).1,
-            Err(_) => None,
-        };
         let mask = server.notification_mask();
-        received = match answer {
+        let received = match answer.take() {
             Some((sender, code, len)) => {
-                transport.reply_recv(sender, code, reply.get(..len).unwrap_or(&[]), buffer, mask)
+                let body = reply.get(..len.min(MAX_MESSAGE)).unwrap_or(&[]);
+                transport.reply_recv(sender, code, body, buffer, mask)
             }
             None => transport.recv(buffer, mask),
         };
+        // A failed recv (only possible for closed receives, which this loop
+        // does not use) leaves nothing to answer; wait again.
+        let Ok(msg) = received else {
+            continue;
+        };
+        if msg.sender == TaskId::KERNEL {
+            server.notified(msg.operation);
+            continue;
+        }
+        let outcome = match buffer.get(..msg.message_len) {
+            Some(message) => {
+                let call = Call {
+                    caller: msg.sender,
+                    op: msg.operation,
+                    message,
+                    reply_capacity: msg.reply_capacity,
+                    lease_count: msg.lease_count,
+                };
+                server.dispatch(&call, &*transport, &mut reply)
+            }
+            None => DispatchOutcome::Fault(ReplyFaultReason::BadMessageSize),
+        };
+        match outcome {
+            DispatchOutcome::Reply { code, len } => answer = Some((msg.sender, code, len)),
+            DispatchOutcome::Fault(reason) => transport.reply_fault(msg.sender, reason),
+        }
     }
 }
 

@@ -212,3 +212,67 @@ fn compensation_bounds_cover_their_largest_variant() {
     let bytes = postcard::to_stdvec(&worst).unwrap();
     assert!(bytes.len() <= iommu::Compensation::MAX_ENCODED_LEN);
 }
+
+/// The messages a `Recorder` saw: operation and bytes.
+type Sent = std::rc::Rc<std::cell::RefCell<Vec<(u32, Vec<u8>)>>>;
+
+/// A transport that keeps what was sent and answers with one fixed reply.
+struct Recorder {
+    sent: Sent,
+    reply: Vec<u8>,
+}
+
+impl idl_runtime::Transport for Recorder {
+    fn send(
+        &mut self,
+        _target: idl_runtime::abi::TaskId,
+        op: u32,
+        msg: &[u8],
+        reply: &mut [u8],
+        _leases: &mut [idl_runtime::Lease<'_>],
+    ) -> Result<(u32, usize), idl_runtime::SendError> {
+        self.sent.borrow_mut().push((op, msg.to_vec()));
+        reply[..self.reply.len()].copy_from_slice(&self.reply);
+        Ok((idl_runtime::reply_code::OK, self.reply.len()))
+    }
+}
+
+#[test]
+fn a_compensation_travels_in_its_undo_operations_fixed_layout() {
+    let args = domid::AcquireArgs {
+        unit: UNIT,
+        domain: DOM,
+        device: Bdf::from_requester_id(0x0208),
+    };
+    let grant = DidGrant {
+        did: Did(5),
+        fresh: true,
+        counted: true,
+    };
+    // Journaled as postcard, as the broker does, and read back.
+    let undo = journal(&domid::Compensation::for_acquire(&args, &grant));
+    let mut reply = [0u8; 8];
+    let len = wire::encode_message(&DidRelease::NotCounted, &mut reply).unwrap();
+    let sent = Sent::default();
+    let recorder = Recorder {
+        sent: sent.clone(),
+        reply: reply[..len].to_vec(),
+    };
+    let server = idl_runtime::abi::TaskId::new(3, idl_runtime::abi::Generation::new(0));
+    let mut client = domid::Client::new(recorder, server);
+    assert_eq!(undo.execute(&mut client), Ok(()));
+    assert_eq!(domid::RELEASE.encoding, idl_runtime::Encoding::Fixed);
+    let mut expected = [0u8; 8];
+    let want = domid::ReleaseArgs {
+        unit: UNIT,
+        domain: DOM,
+        device: Bdf::from_requester_id(0x0208),
+    };
+    let n = wire::encode_message(&want, &mut expected).unwrap();
+    assert_eq!(
+        *sent.borrow(),
+        [(domid::Op::Release as u32, expected[..n].to_vec())]
+    );
+    // unit, domain (LE), device (bus, device, function), zeros to 8.
+    assert_eq!(expected[..n], [1, 7, 0, 2, 1, 0, 0, 0]);
+}

@@ -14,7 +14,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use common::{fakes, kitchen::Kitchen, TASKS};
 use idl_runtime::abi::{self, Generation, ReplyFaultReason, TaskId, MAX_MESSAGE};
-use idl_runtime::{reply_code, Call, Dispatch, DispatchOutcome, OpSpec, ServerContext};
+use idl_runtime::{reply_code, Call, Dispatch, DispatchOutcome, Encoding, OpSpec, ServerContext};
 use idl_tests::{acpi, broker, domid, iommu, kitchen, pci, supervisor};
 
 /// Inputs per interface; seven interfaces make 112 000 in all.
@@ -86,6 +86,16 @@ impl ServerContext for FuzzContext {
     fn task_name(&self, task: TaskId) -> Option<&str> {
         TASKS.get(task.index()).copied()
     }
+    /// As an app.toml would make them: the console is the operator, the
+    /// kitchen injects faults.
+    fn in_group(&self, task: TaskId, group: &str) -> bool {
+        let member = match group {
+            "operators" => "console",
+            "fault-injectors" => "kitchen",
+            _ => return false,
+        };
+        self.task_name(task) == Some(member)
+    }
 }
 
 struct Target {
@@ -156,6 +166,7 @@ struct Tally {
 fn every_dispatch_answers_random_and_mutated_messages_without_panicking() {
     let mut rng = Rng(0x00c0_ffee_d15e_a5e5);
     let mut total = 0;
+    let mut contents_refused = 0;
     for mut target in targets() {
         let mut corpus: Vec<(u32, Vec<u8>)> = Vec::new();
         let mut tally = Tally::default();
@@ -180,12 +191,33 @@ fn every_dispatch_answers_random_and_mutated_messages_without_panicking() {
                 }
                 _ => {
                     let op = random_op(&mut rng);
-                    let len = if rng.chance(5) {
-                        rng.below(MAX_MESSAGE + 16)
-                    } else {
-                        rng.below(24)
-                    };
-                    (op, rng.bytes(len))
+                    match (target.spec)(op) {
+                        // A fixed-layout message of its exact size, half its
+                        // bytes zero (valid in every tag, bool and pad), so
+                        // that many reach the server.
+                        Some(spec) if spec.encoding == Encoding::Fixed && rng.chance(80) => {
+                            let bytes = rng.bytes(spec.request_max);
+                            let zeros = rng.bytes(spec.request_max);
+                            let mut msg: Vec<u8> = bytes
+                                .iter()
+                                .zip(&zeros)
+                                .map(|(b, z)| if z & 1 == 0 { 0 } else { *b })
+                                .collect();
+                            // Often a zero tail the length of a pad.
+                            let pad = rng.below(8).min(msg.len());
+                            let keep = msg.len() - pad;
+                            msg[keep..].fill(0);
+                            (op, msg)
+                        }
+                        _ => {
+                            let len = if rng.chance(5) {
+                                rng.below(MAX_MESSAGE + 16)
+                            } else {
+                                rng.below(24)
+                            };
+                            (op, rng.bytes(len))
+                        }
+                    }
                 }
             };
             let spec = (target.spec)(op);
@@ -207,7 +239,26 @@ fn every_dispatch_answers_random_and_mutated_messages_without_panicking() {
                     .map(|_| (rng.below(4) as u32, rng.below(300)))
                     .collect(),
             };
-            let caller = TaskId::new(rng.below(TASKS.len() + 2) as u16, Generation::new(0));
+            // Half the time a caller the operation admits (a name on its
+            // `callers` list, or a member of a group on it), else anyone.
+            let admitted = spec
+                .map(|s| s.callers)
+                .unwrap_or(&[])
+                .iter()
+                .filter_map(|c| match c.strip_prefix('@') {
+                    Some("operators") => Some("console"),
+                    Some("fault-injectors") => Some("kitchen"),
+                    Some(_) => None,
+                    None => Some(*c),
+                })
+                .filter_map(|name| TASKS.iter().position(|t| *t == name))
+                .collect::<Vec<_>>();
+            let index = if !admitted.is_empty() && rng.chance(50) {
+                admitted[rng.below(admitted.len())]
+            } else {
+                rng.below(TASKS.len() + 2)
+            };
+            let caller = TaskId::new(index as u16, Generation::new(0));
             let reply_capacity = if rng.chance(90) {
                 MAX_MESSAGE
             } else {
@@ -242,6 +293,15 @@ fn every_dispatch_answers_random_and_mutated_messages_without_panicking() {
                         target.name
                     );
                     assert!(len <= reply_capacity);
+                    if spec.encoding == Encoding::Fixed && code != reply_code::ACCESS_DENIED {
+                        assert_eq!(
+                            message.len(),
+                            spec.request_max,
+                            "{}: op {op} accepted a fixed message of the wrong size",
+                            target.name
+                        );
+                        assert_eq!(len % 8, 0, "{}: a fixed reply is whole words", target.name);
+                    }
                     match code {
                         reply_code::OK => tally.ok += 1,
                         reply_code::OP_ERROR => tally.op_error += 1,
@@ -258,6 +318,11 @@ fn every_dispatch_answers_random_and_mutated_messages_without_panicking() {
             }
         }
         eprintln!("{}: {tally:?}", target.name);
+        contents_refused += tally
+            .faults
+            .get(&(ReplyFaultReason::BadMessageContents as u32))
+            .copied()
+            .unwrap_or(0);
         // The inputs reached both the servers and every kind of refusal.
         assert!(
             tally.ok + tally.op_error > 1000,
@@ -276,4 +341,8 @@ fn every_dispatch_answers_random_and_mutated_messages_without_panicking() {
         }
     }
     assert!(total >= 100_000, "only {total} inputs");
+    assert!(
+        contents_refused > 0,
+        "hostile bytes in fixed layouts were refused as BadMessageContents"
+    );
 }

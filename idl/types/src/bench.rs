@@ -7,10 +7,13 @@
 
 use crate::context::{Access, PageRange, ReassignMode};
 use crate::ids::{Bdf, Did, DomainId};
+use crate::wire::Fixed;
 
 wire_struct! {
     /// A request shaped like the system's: one of each field kind.
     #[derive(Copy)]
+    #[derive(Fixed)]
+    #[fixed(size = 22)]
     pub struct BenchRecord {
         /// A device.
         pub device: Bdf,

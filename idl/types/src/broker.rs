@@ -5,12 +5,14 @@ use serde::{Deserialize, Serialize};
 use crate::context::ContextState;
 use crate::ids::{Bdf, DomainId, TaskIndex};
 use crate::max_len::{max_len, MaxEncodedLen, ENUM_TAG_LEN};
+use crate::wire::Fixed;
 
 /// Rows per page of a listing.
 pub const LIST_PAGE: usize = 8;
 
 /// Who holds a device.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
+#[fixed(size = 3)]
 pub enum Custody {
     /// Owned by a domain.
     Domain(DomainId),
@@ -27,6 +29,8 @@ impl MaxEncodedLen for Custody {
 wire_struct! {
     /// One device in the books.
     #[derive(Copy)]
+    #[derive(Fixed)]
+    #[fixed(size = 7)]
     pub struct DeviceEntry {
         /// The device.
         pub device: Bdf,
@@ -50,6 +54,8 @@ wire_struct! {
 wire_struct! {
     /// One domain in the books.
     #[derive(Copy)]
+    #[derive(Fixed)]
+    #[fixed(size = 6)]
     pub struct DomainEntry {
         /// The domain.
         pub domain: DomainId,
@@ -71,7 +77,8 @@ wire_struct! {
 }
 
 /// Where the broker's current transaction stands.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
+#[fixed(size = 7)]
 pub enum TxStatus {
     /// No transaction open; the journal is empty.
     Idle,
@@ -104,6 +111,8 @@ impl MaxEncodedLen for TxStatus {
 wire_struct! {
     /// What a finished reassignment did.
     #[derive(Copy)]
+    #[derive(Fixed)]
+    #[fixed(size = 11)]
     pub struct ReassignReport {
         /// The context entry the device had before.
         pub previous: ContextState,
@@ -118,6 +127,8 @@ wire_struct! {
     /// What the broker has done and what it still owes, for the console's
     /// `stats`.
     #[derive(Copy, Default)]
+    #[derive(Fixed)]
+    #[fixed(size = 22)]
     pub struct BrokerCounters {
         /// Transactions committed.
         pub committed: u32,
@@ -136,7 +147,8 @@ wire_struct! {
 }
 
 /// Something the broker wants its clients to know.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
+#[fixed(size = 12)]
 pub enum BrokerEvent {
     /// A device changed custody.
     Moved {
@@ -181,6 +193,8 @@ impl MaxEncodedLen for BrokerEvent {
 wire_struct! {
     /// An event and its sequence number (clients pull after the last seen).
     #[derive(Copy)]
+    #[derive(Fixed)]
+    #[fixed(size = 16)]
     pub struct SequencedEvent {
         /// Increases by one per event.
         pub seq: u32,

@@ -8,9 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{Did, DomainId};
 use crate::max_len::{max_len, MaxEncodedLen, ENUM_TAG_LEN};
+use crate::wire::Fixed;
 
 /// The translation a requester ID's context entry selects.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
+#[fixed(size = 5)]
 pub enum ContextState {
     /// No entry: the device's DMA is blocked and faults.
     NotPresent,
@@ -60,7 +62,8 @@ impl core::fmt::Display for ContextState {
 
 /// Flags of one context replacement, from Xen's fix: they choose how
 /// the IOMMU may write the entry when it cannot do it atomically.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Fixed)]
+#[fixed(size = 1)]
 pub struct ReassignMode(pub u8);
 
 impl ReassignMode {
@@ -94,6 +97,8 @@ impl MaxEncodedLen for ReassignMode {
 wire_struct! {
     /// What a context change reports.
     #[derive(Copy)]
+    #[derive(Fixed)]
+    #[fixed(size = 6)]
     pub struct ContextChange {
         /// The entry before the change.
         pub previous: ContextState,
@@ -104,7 +109,8 @@ wire_struct! {
 }
 
 /// Access a mapping grants to the device.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
+#[fixed(size = 1)]
 pub enum Access {
     /// DMA reads only.
     Read,
@@ -121,6 +127,8 @@ impl MaxEncodedLen for Access {
 wire_struct! {
     /// A range of I/O virtual addresses, in 4 KiB pages.
     #[derive(Copy)]
+    #[derive(Fixed)]
+    #[fixed(size = 12)]
     pub struct PageRange {
         /// First I/O virtual address (4 KiB aligned).
         pub iova: u64,

@@ -12,10 +12,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{Bdf, Did, DomainId, UnitId};
 use crate::max_len::{MaxEncodedLen, ENUM_TAG_LEN};
+use crate::wire::Fixed;
 
 wire_struct! {
     /// What an acquire did.
     #[derive(Copy)]
+    #[derive(Fixed)]
+    #[fixed(size = 4)]
     pub struct DidGrant {
         /// The DID to write into the device's context entries.
         pub did: Did,
@@ -29,7 +32,8 @@ wire_struct! {
 }
 
 /// What a release did.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
+#[fixed(size = 5)]
 pub enum DidRelease {
     /// The device was the last one: the DID is free again.
     Freed(Did),
@@ -49,7 +53,8 @@ impl MaxEncodedLen for DidRelease {
 }
 
 /// Who holds a DID on a unit.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
+#[fixed(size = 4)]
 pub enum DidHolder {
     /// A domain (all its devices behind the unit share it).
     Domain(DomainId),
@@ -62,7 +67,8 @@ impl MaxEncodedLen for DidHolder {
 }
 
 /// Whose tables a rebuilt context entry points at.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
+#[fixed(size = 3)]
 pub enum RebuildOwner {
     /// A domain's tables.
     Domain(DomainId),
@@ -91,7 +97,8 @@ pub struct RebuildRecord {
 }
 
 /// Why bytes are not a rebuild record.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
+#[fixed(size = 3)]
 pub enum RebuildDecodeError {
     /// Fewer than [`RebuildRecord::ENCODED_LEN`] bytes.
     Short {

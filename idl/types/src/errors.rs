@@ -12,6 +12,7 @@ use crate::domid::RebuildDecodeError;
 use crate::hardware::EntryOwner;
 use crate::ids::{Bdf, Did, DomainId, UnitId};
 use crate::max_len::{max_len, max_len_of, MaxEncodedLen, ENUM_TAG_LEN};
+use crate::wire::Fixed;
 
 /// The error of an operation that cannot fail; it has no values.
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
@@ -28,7 +29,8 @@ impl fmt::Display for NoError {
 }
 
 /// Why the acpi task could not answer.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
+#[fixed(size = 20)]
 pub enum AcpiError {
     /// No unit with this index.
     NoSuchUnit(UnitId),
@@ -100,7 +102,8 @@ impl fmt::Display for AcpiError {
 }
 
 /// Why the iommu task refused or failed an operation.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
+#[fixed(size = 13)]
 pub enum IommuError {
     /// The domain has no page tables.
     NoSuchDomain(DomainId),
@@ -204,7 +207,8 @@ pub enum IommuError {
 }
 
 /// How a unit failed, for [`IommuError::UnitFailure`].
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
+#[fixed(size = 1)]
 pub enum UnitFault {
     /// The unit has not been brought up.
     NotBroughtUp,
@@ -312,7 +316,8 @@ impl fmt::Display for IommuError {
 }
 
 /// Why the domid task refused.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
+#[fixed(size = 6)]
 pub enum DomidError {
     /// No such unit.
     NoSuchUnit(UnitId),
@@ -390,7 +395,8 @@ pub enum DomidError {
 }
 
 /// What is wrong with a rebuild, for [`DomidError::RebuildRejected`].
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
+#[fixed(size = 1)]
 pub enum RebuildFault {
     /// The DID is outside the half its owner's kind uses, or the space.
     OutOfRange,
@@ -473,7 +479,8 @@ impl fmt::Display for DomidError {
 }
 
 /// Why the broker refused a request or could not finish it.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
+#[fixed(size = 14)]
 pub enum BrokerError {
     /// The broker does not know the device.
     UnknownDevice(Bdf),
@@ -607,7 +614,8 @@ impl fmt::Display for BrokerError {
 }
 
 /// Why the pci task refused.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
+#[fixed(size = 4)]
 pub enum PciError {
     /// Nothing answers at that address.
     NoDevice(Bdf),
@@ -655,7 +663,8 @@ impl fmt::Display for PciError {
 }
 
 /// Why the supervisor refused.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
+#[fixed(size = 3)]
 pub enum SupervisorError {
     /// No task has that index.
     NoSuchTask(crate::ids::TaskIndex),

@@ -4,9 +4,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{Bdf, UnitId};
 use crate::max_len::{MaxEncodedLen, ENUM_TAG_LEN};
+use crate::wire::Fixed;
 
 /// Whether a faulting DMA was a read or a write.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
+#[fixed(size = 1)]
 pub enum DmaDirection {
     /// The device read memory.
     Read,
@@ -21,6 +23,8 @@ impl MaxEncodedLen for DmaDirection {
 wire_struct! {
     /// One fault the hardware recorded.
     #[derive(Copy)]
+    #[derive(Fixed)]
+    #[fixed(size = 14)]
     pub struct FaultRecord {
         /// The unit that recorded it.
         pub unit: UnitId,

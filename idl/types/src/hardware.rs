@@ -12,9 +12,11 @@ use serde::{Deserialize, Serialize};
 use crate::context::ContextState;
 use crate::ids::{Bdf, Did, DomainId, UnitId};
 use crate::max_len::{MaxEncodedLen, ENUM_TAG_LEN};
+use crate::wire::Fixed;
 
 /// Whose tables a context entry's root points at.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
+#[fixed(size = 3)]
 pub enum EntryOwner {
     /// The entry is not present.
     NotPresent,
@@ -33,6 +35,8 @@ impl MaxEncodedLen for EntryOwner {
 wire_struct! {
     /// One context entry as the hardware's tables hold it.
     #[derive(Copy)]
+    #[derive(Fixed)]
+    #[fixed(size = 17)]
     pub struct HardwareContext {
         /// The unit whose context table holds it.
         pub unit: UnitId,
@@ -82,6 +86,8 @@ wire_struct! {
 wire_struct! {
     /// A unit's capabilities that the other tasks need.
     #[derive(Copy)]
+    #[derive(Fixed)]
+    #[fixed(size = 6)]
     pub struct UnitCaps {
         /// The unit.
         pub unit: UnitId,
@@ -101,6 +107,8 @@ wire_struct! {
 wire_struct! {
     /// Invalidations of one cache, by granularity.
     #[derive(Copy, Default)]
+    #[derive(Fixed)]
+    #[fixed(size = 24)]
     pub struct InvalidationCounts {
         /// Global.
         pub global: u64,
@@ -114,6 +122,8 @@ wire_struct! {
 wire_struct! {
     /// What one unit's server has done, for benchmarks and the console.
     #[derive(Copy)]
+    #[derive(Fixed)]
+    #[fixed(size = 105)]
     pub struct IommuCounters {
         /// The unit.
         pub unit: UnitId,

@@ -9,10 +9,13 @@
 use serde::{Deserialize, Serialize};
 
 use crate::max_len::MaxEncodedLen;
+use crate::wire::Fixed;
 
 wire_struct! {
     /// A PCI function address on segment 0: what VT-d calls a requester ID.
     #[derive(Copy, Hash, PartialOrd, Ord)]
+    #[derive(Fixed)]
+    #[fixed(size = 3)]
     pub struct Bdf {
         /// Bus number.
         pub bus: u8,
@@ -53,6 +56,8 @@ macro_rules! newtype_id {
     ($(#[$meta:meta])* $name:ident($inner:ty), $fmt:literal) => {
         $(#[$meta])*
         #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Fixed)]
+        #[fixed(size = core::mem::size_of::<$inner>())]
         pub struct $name(pub $inner);
 
         impl MaxEncodedLen for $name {

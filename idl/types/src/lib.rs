@@ -1,10 +1,17 @@
 //! Types shared by the IDL interfaces: identities, context states, platform
 //! facts, listings and one error enum per interface.
 //!
-//! Every type here crosses IPC as postcard, so each derives serde and states
-//! its worst-case encoded size through [`MaxEncodedLen`]; the IDL compiler
-//! finds the types by name in [`registry::NAMED_TYPES`].
+//! A type of fixed size also declares its fixed wire layout
+//! (`#[derive(Fixed)]`, see [`wire`]): operations whose arguments, reply and
+//! error all have one travel in it, checked in place. Every type also
+//! derives serde and states its worst-case postcard size through
+//! [`MaxEncodedLen`], for the operations with variable-length data and for
+//! journals; the IDL compiler finds the types by name in
+//! [`registry::NAMED_TYPES`].
 #![no_std]
+
+// `#[derive(Fixed)]` names this crate `::idl_types`, here as elsewhere.
+extern crate self as idl_types;
 
 #[macro_use]
 mod max_len;
@@ -21,6 +28,7 @@ mod pci;
 mod platform;
 pub mod registry;
 mod supervisor;
+pub mod wire;
 mod worker;
 
 pub use bench::BenchRecord;
@@ -51,6 +59,7 @@ pub use platform::{
     MemRange, ResolvedScope, RmrrList, ScopeInfo, ScopeKind, UnitInfo, MAX_RMRRS_PER_DEVICE,
 };
 pub use supervisor::{DeathCause, DeathRecord, TaskReport};
+pub use wire::{Fixed, FixedError, WireError};
 pub use worker::{DmaReport, WorkerError};
 
 #[cfg(test)]

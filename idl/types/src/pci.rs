@@ -4,9 +4,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::Bdf;
 use crate::max_len::{MaxEncodedLen, ENUM_TAG_LEN};
+use crate::wire::Fixed;
 
 /// Width of one config-space access.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
+#[fixed(size = 1)]
 pub enum AccessWidth {
     /// One byte.
     Byte,
@@ -33,7 +35,8 @@ impl MaxEncodedLen for AccessWidth {
 
 /// What kind of function a device is; it decides which requester IDs its DMA
 /// can carry.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
+#[fixed(size = 1)]
 pub enum DeviceKind {
     /// A PCIe endpoint: DMA carries its own requester ID.
     Endpoint,
@@ -54,6 +57,8 @@ impl MaxEncodedLen for DeviceKind {
 wire_struct! {
     /// Everything the others need to know about one function.
     #[derive(Copy)]
+    #[derive(Fixed)]
+    #[fixed(size = 15)]
     pub struct DeviceInfo {
         /// The function.
         pub device: Bdf,
@@ -73,7 +78,8 @@ wire_struct! {
 }
 
 /// The order to switch a device's requester IDs in (Xen's).
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
+#[fixed(size = 1)]
 pub enum AliasOrder {
     /// Into a domain: the real function and its bridge aliases first,
     /// phantom functions after.

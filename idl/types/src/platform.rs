@@ -4,10 +4,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{Bdf, UnitId};
 use crate::max_len::{MaxEncodedLen, ENUM_TAG_LEN};
+use crate::wire::Fixed;
 
 wire_struct! {
     /// One IOMMU (DRHD) unit.
     #[derive(Copy)]
+    #[derive(Fixed)]
+    #[fixed(size = 12)]
     pub struct UnitInfo {
         /// Its index.
         pub unit: UnitId,
@@ -23,6 +26,8 @@ wire_struct! {
 wire_struct! {
     /// A physical memory range, both ends inclusive (as RMRRs state them).
     #[derive(Copy)]
+    #[derive(Fixed)]
+    #[fixed(size = 16)]
     pub struct MemRange {
         /// First byte.
         pub base: u64,
@@ -46,7 +51,8 @@ wire_struct! {
 }
 
 /// What kind of thing a device scope names.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
+#[fixed(size = 2)]
 pub enum ScopeKind {
     /// A PCI endpoint.
     PciEndpoint,
@@ -67,7 +73,8 @@ impl MaxEncodedLen for ScopeKind {
 }
 
 /// The requester IDs a scope covers on this machine.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
+#[fixed(size = 6)]
 pub enum ResolvedScope {
     /// One requester ID.
     Device(Bdf),
@@ -92,6 +99,8 @@ impl MaxEncodedLen for ResolvedScope {
 wire_struct! {
     /// One device scope of a unit, resolved.
     #[derive(Copy)]
+    #[derive(Fixed)]
+    #[fixed(size = 8)]
     pub struct ScopeInfo {
         /// What the scope names.
         pub kind: ScopeKind,

@@ -4,10 +4,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::TaskIndex;
 use crate::max_len::{MaxEncodedLen, ENUM_TAG_LEN};
+use crate::wire::Fixed;
 
 /// Why a task died, coarsely (the kernel's full record stays with the
 /// supervisor).
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
+#[fixed(size = 1)]
 pub enum DeathCause {
     /// A CPU fault (page fault, #GP, #UD, ...).
     CpuFault,
@@ -28,6 +30,8 @@ impl MaxEncodedLen for DeathCause {
 wire_struct! {
     /// One death, numbered so a client pulls the ones after the last it saw.
     #[derive(Copy)]
+    #[derive(Fixed)]
+    #[fixed(size = 9)]
     pub struct DeathRecord {
         /// Increases by one per death.
         pub seq: u32,
@@ -46,6 +50,8 @@ wire_struct! {
     /// A task as the supervisor and the kernel know it
     /// (`Supervisor::task_report`, for the operator).
     #[derive(Copy)]
+    #[derive(Fixed)]
+    #[fixed(size = 38)]
     pub struct TaskReport {
         /// The generation it runs at (or will, once restarted).
         pub generation: u8,

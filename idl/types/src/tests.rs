@@ -123,10 +123,18 @@ fn registry_knows_every_type_by_name_and_nothing_else() {
         Some(ContextState::MAX_ENCODED_LEN)
     );
     assert_eq!(registry::max_encoded_len_of("Nonexistent"), None);
-    let mut names: std::vec::Vec<_> = registry::NAMED_TYPES.iter().map(|(n, _)| *n).collect();
+    let mut names: std::vec::Vec<_> = registry::NAMED_TYPES.iter().map(|t| t.name).collect();
     names.sort();
     names.dedup();
     assert_eq!(names.len(), registry::NAMED_TYPES.len(), "no name twice");
+    assert_eq!(
+        registry::fixed_layout_of("ContextState"),
+        Some(registry::FixedLayout {
+            size: <ContextState as Fixed>::SIZE,
+            fingerprint: <ContextState as Fixed>::LAYOUT,
+        })
+    );
+    assert_eq!(registry::fixed_layout_of("RmrrList"), None, "a list");
 }
 
 #[test]

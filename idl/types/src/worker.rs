@@ -7,10 +7,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::Bdf;
 use crate::max_len::{max_len_of, MaxEncodedLen, ENUM_TAG_LEN};
+use crate::wire::Fixed;
 
 wire_struct! {
     /// One transfer: where it was aimed and what the worker found there.
     #[derive(Copy)]
+    #[derive(Fixed)]
+    #[fixed(size = 17)]
     pub struct DmaReport {
         /// The device that moved the data.
         pub device: Bdf,
@@ -27,7 +30,8 @@ wire_struct! {
 }
 
 /// Why a worker could not run a transfer.
-#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
+#[fixed(size = 9)]
 pub enum WorkerError {
     /// The broker's books do not give this device to the worker's domain.
     NotMine(Bdf),

@@ -26,10 +26,11 @@
 //!
 //! **Memory** (no heap; fixed capacities as const generics): the bitmap
 //! pool is 8 KiB per unit (one bit for each of the 65 536 DIDs of ND = 6,
-//! whatever the unit's ND), plus 6 bytes per domain slot and 12 bytes per
+//! whatever the unit's ND), plus 4 bytes per domain slot and 8 bytes per
 //! device (a membership and a quarantine entry), plus 16 bytes of space and
-//! padding. `BitmapAllocator::<1, 64, 128>::memory_per_unit()` is
-//! 8 192 + 16 + 64·6 + 128·12 = 10 128 bytes. The free-list pool replaces the
+//! padding and 24 of table lengths (the tables are compact vectors).
+//! `BitmapAllocator::<1, 64, 128>::memory_per_unit()` is
+//! 8 192 + 16 + 24 + 64·4 + 128·8 = 9 512 bytes. The free-list pool replaces the
 //! 8 KiB with 4 bytes per domain and per device plus a few words.
 //!
 //! **Serving.** [`server::DomidServer`] implements the `Domid` IDL

@@ -4,9 +4,14 @@
 //! Invariant: a domain has a slot (a DID) exactly when at least one
 //! (domain, device) membership exists on the unit; the last membership to
 //! leave frees the slot, map entry first and then the DID, as Xen's
-//! `check_cleanup_domid_map` does. Tables are fixed arrays scanned linearly:
-//! they hold tens to hundreds of entries, and the scan is cheaper than any
-//! index structure would be to keep consistent.
+//! `check_cleanup_domid_map` does. Tables are compact fixed-capacity
+//! vectors scanned linearly (an entry leaving is replaced by the last): a
+//! scan visits only the entries in use, a handful on any real unit, which is
+//! cheaper than any index structure would be to keep consistent. (Scanning
+//! all 128 membership slots of a sparse array cost a fresh `acquire` some
+//! 800 guest instructions.)
+
+use heapless::Vec;
 
 use crate::api::{Acquired, Released};
 use crate::error::DidError;
@@ -37,23 +42,18 @@ struct Pseudo {
 pub(crate) struct Unit<P, const DOMAINS: usize, const DEVICES: usize> {
     space: Option<DidSpace>,
     pool: P,
-    slots: [Option<Slot>; DOMAINS],
-    members: [Option<Member>; DEVICES],
-    pseudo: [Option<Pseudo>; DEVICES],
-}
-
-/// Index of the first `None` in a table.
-fn vacancy<T>(table: &[Option<T>]) -> Option<usize> {
-    table.iter().position(Option::is_none)
+    slots: Vec<Slot, DOMAINS>,
+    members: Vec<Member, DEVICES>,
+    pseudo: Vec<Pseudo, DEVICES>,
 }
 
 impl<P: DidPool, const DOMAINS: usize, const DEVICES: usize> Unit<P, DOMAINS, DEVICES> {
     pub(crate) const EMPTY: Self = Unit {
         space: None,
         pool: P::EMPTY,
-        slots: [None; DOMAINS],
-        members: [None; DEVICES],
-        pseudo: [None; DEVICES],
+        slots: Vec::new(),
+        members: Vec::new(),
+        pseudo: Vec::new(),
     };
 
     pub(crate) fn space(&self) -> Option<DidSpace> {
@@ -61,7 +61,7 @@ impl<P: DidPool, const DOMAINS: usize, const DEVICES: usize> Unit<P, DOMAINS, DE
     }
 
     fn holds_anything(&self) -> bool {
-        self.slots.iter().any(Option::is_some) || self.pseudo.iter().any(Option::is_some)
+        !self.slots.is_empty() || !self.pseudo.is_empty()
     }
 
     /// Set the unit's space; same space again is a no-op.
@@ -84,9 +84,9 @@ impl<P: DidPool, const DOMAINS: usize, const DEVICES: usize> Unit<P, DOMAINS, DE
 
     /// Drop every slot, membership and pseudo-DID; keep the space.
     pub(crate) fn clear(&mut self) {
-        self.slots = [None; DOMAINS];
-        self.members = [None; DEVICES];
-        self.pseudo = [None; DEVICES];
+        self.slots.clear();
+        self.members.clear();
+        self.pseudo.clear();
         if let Some(space) = self.space {
             self.pool.reset(space);
         }
@@ -96,19 +96,21 @@ impl<P: DidPool, const DOMAINS: usize, const DEVICES: usize> Unit<P, DOMAINS, DE
         self.slots
             .iter()
             .enumerate()
-            .find_map(|(i, s)| s.filter(|s| s.domain == domain).map(|s| (i, s)))
+            .find(|(_, s)| s.domain == domain)
+            .map(|(i, s)| (i, *s))
     }
 
     fn member_index(&self, domain: DomainId, device: Rid) -> Option<usize> {
         let wanted = Member { domain, device };
-        self.members.iter().position(|m| *m == Some(wanted))
+        self.members.iter().position(|m| *m == wanted)
     }
 
     fn pseudo_of(&self, device: Rid) -> Option<(usize, Pseudo)> {
         self.pseudo
             .iter()
             .enumerate()
-            .find_map(|(i, p)| p.filter(|p| p.device == device).map(|p| (i, p)))
+            .find(|(_, p)| p.device == device)
+            .map(|(i, p)| (i, *p))
     }
 
     pub(crate) fn did_of(&self, domain: DomainId) -> Option<Did> {
@@ -123,24 +125,18 @@ impl<P: DidPool, const DOMAINS: usize, const DEVICES: usize> Unit<P, DOMAINS, DE
         let domain = self
             .slots
             .iter()
-            .flatten()
             .find(|s| s.did == did)
             .map(|s| DidOwner::Domain(s.domain));
         domain.or_else(|| {
             self.pseudo
                 .iter()
-                .flatten()
                 .find(|p| p.did == did)
                 .map(|p| DidOwner::Quarantine(p.device))
         })
     }
 
     pub(crate) fn devices_of(&self, domain: DomainId) -> usize {
-        self.members
-            .iter()
-            .flatten()
-            .filter(|m| m.domain == domain)
-            .count()
+        self.members.iter().filter(|m| m.domain == domain).count()
     }
 
     fn exhausted(&self, id: UnitId, space: DidSpace, class: DidClass) -> DidError {
@@ -164,7 +160,8 @@ impl<P: DidPool, const DOMAINS: usize, const DEVICES: usize> Unit<P, DOMAINS, DE
     ) -> Result<Acquired, DidError> {
         let space = self.configured(id)?;
         let existing = self.slot_of(domain).map(|(_, s)| s.did);
-        if let (Some(did), Some(_)) = (existing, self.member_index(domain, device)) {
+        // A device can be counted only where its domain has a DID.
+        if let Some(did) = existing.filter(|_| self.member_index(domain, device).is_some()) {
             return Ok(Acquired {
                 did,
                 fresh: false,
@@ -173,30 +170,31 @@ impl<P: DidPool, const DOMAINS: usize, const DEVICES: usize> Unit<P, DOMAINS, DE
         }
         // Find room in every table before taking a DID, so a refusal never
         // leaves a DID taken with nobody holding it.
-        let member_at = vacancy(&self.members).ok_or(DidError::DeviceTableFull {
-            unit: id,
-            capacity: DEVICES,
-        })?;
+        if self.members.is_full() {
+            return Err(DidError::DeviceTableFull {
+                unit: id,
+                capacity: DEVICES,
+            });
+        }
         let (did, fresh) = match existing {
             Some(did) => (did, false),
             None => {
-                let slot_at = vacancy(&self.slots).ok_or(DidError::DomainTableFull {
-                    unit: id,
-                    capacity: DOMAINS,
-                })?;
+                if self.slots.is_full() {
+                    return Err(DidError::DomainTableFull {
+                        unit: id,
+                        capacity: DOMAINS,
+                    });
+                }
                 let did = self
                     .pool
                     .take(DidClass::Domain)
                     .ok_or_else(|| self.exhausted(id, space, DidClass::Domain))?;
-                if let Some(s) = self.slots.get_mut(slot_at) {
-                    *s = Some(Slot { domain, did });
-                }
+                // Room was checked above: these pushes cannot fail.
+                let _ = self.slots.push(Slot { domain, did });
                 (did, true)
             }
         };
-        if let Some(m) = self.members.get_mut(member_at) {
-            *m = Some(Member { domain, device });
-        }
+        let _ = self.members.push(Member { domain, device });
         Ok(Acquired {
             did,
             fresh,
@@ -214,9 +212,7 @@ impl<P: DidPool, const DOMAINS: usize, const DEVICES: usize> Unit<P, DOMAINS, DE
         let Some(at) = self.member_index(domain, device) else {
             return Ok(Released::NotCounted);
         };
-        if let Some(m) = self.members.get_mut(at) {
-            *m = None;
-        }
+        self.members.swap_remove(at);
         let Some((slot_at, slot)) = self.slot_of(domain) else {
             // Unreachable by the module invariant; the membership is gone
             // either way, and there is no DID to free.
@@ -224,9 +220,7 @@ impl<P: DidPool, const DOMAINS: usize, const DEVICES: usize> Unit<P, DOMAINS, DE
         };
         match self.devices_of(domain) {
             0 => {
-                if let Some(s) = self.slots.get_mut(slot_at) {
-                    *s = None;
-                }
+                self.slots.swap_remove(slot_at);
                 self.pool.free(slot.did);
                 Ok(Released::Freed(slot.did))
             }
@@ -246,17 +240,17 @@ impl<P: DidPool, const DOMAINS: usize, const DEVICES: usize> Unit<P, DOMAINS, DE
                 counted: false,
             });
         }
-        let at = vacancy(&self.pseudo).ok_or(DidError::QuarantineTableFull {
-            unit: id,
-            capacity: DEVICES,
-        })?;
+        if self.pseudo.is_full() {
+            return Err(DidError::QuarantineTableFull {
+                unit: id,
+                capacity: DEVICES,
+            });
+        }
         let did = self
             .pool
             .take(DidClass::Pseudo)
             .ok_or_else(|| self.exhausted(id, space, DidClass::Pseudo))?;
-        if let Some(p) = self.pseudo.get_mut(at) {
-            *p = Some(Pseudo { device, did });
-        }
+        let _ = self.pseudo.push(Pseudo { device, did });
         Ok(Acquired {
             did,
             fresh: true,
@@ -269,9 +263,7 @@ impl<P: DidPool, const DOMAINS: usize, const DEVICES: usize> Unit<P, DOMAINS, DE
         let Some((at, p)) = self.pseudo_of(device) else {
             return Ok(Released::NotCounted);
         };
-        if let Some(entry) = self.pseudo.get_mut(at) {
-            *entry = None;
-        }
+        self.pseudo.swap_remove(at);
         self.pool.free(p.did);
         Ok(Released::Freed(p.did))
     }
@@ -296,26 +288,25 @@ impl<P: DidPool, const DOMAINS: usize, const DEVICES: usize> Unit<P, DOMAINS, DE
             Some(_) => {}
             None => {
                 self.claim(id, did, DidOwner::Domain(domain))?;
-                let at = vacancy(&self.slots).ok_or(DidError::DomainTableFull {
-                    unit: id,
-                    capacity: DOMAINS,
-                })?;
+                if self.slots.is_full() {
+                    return Err(DidError::DomainTableFull {
+                        unit: id,
+                        capacity: DOMAINS,
+                    });
+                }
                 if !self.pool.reserve(did) {
                     return Err(DidError::PoolInconsistent { unit: id, did });
                 }
-                if let Some(s) = self.slots.get_mut(at) {
-                    *s = Some(Slot { domain, did });
-                }
+                let _ = self.slots.push(Slot { domain, did });
             }
         }
         if self.member_index(domain, device).is_none() {
-            let at = vacancy(&self.members).ok_or(DidError::DeviceTableFull {
-                unit: id,
-                capacity: DEVICES,
+            self.members.push(Member { domain, device }).map_err(|_| {
+                DidError::DeviceTableFull {
+                    unit: id,
+                    capacity: DEVICES,
+                }
             })?;
-            if let Some(m) = self.members.get_mut(at) {
-                *m = Some(Member { domain, device });
-            }
         }
         Ok(())
     }
@@ -337,16 +328,16 @@ impl<P: DidPool, const DOMAINS: usize, const DEVICES: usize> Unit<P, DOMAINS, DE
             Some(_) => Ok(()),
             None => {
                 self.claim(id, did, DidOwner::Quarantine(device))?;
-                let at = vacancy(&self.pseudo).ok_or(DidError::QuarantineTableFull {
-                    unit: id,
-                    capacity: DEVICES,
-                })?;
+                if self.pseudo.is_full() {
+                    return Err(DidError::QuarantineTableFull {
+                        unit: id,
+                        capacity: DEVICES,
+                    });
+                }
                 if !self.pool.reserve(did) {
                     return Err(DidError::PoolInconsistent { unit: id, did });
                 }
-                if let Some(p) = self.pseudo.get_mut(at) {
-                    *p = Some(Pseudo { device, did });
-                }
+                let _ = self.pseudo.push(Pseudo { device, did });
                 Ok(())
             }
         }
@@ -367,21 +358,16 @@ impl<P: DidPool, const DOMAINS: usize, const DEVICES: usize> Unit<P, DOMAINS, DE
 
     /// DIDs (domain and pseudo) held on the unit.
     pub(crate) fn dids_in_use(&self) -> usize {
-        self.slots.iter().flatten().count() + self.pseudo.iter().flatten().count()
+        self.slots.len() + self.pseudo.len()
     }
 
     /// Whether the module invariant holds (every slot has a member and every
     /// member a slot) and the pool agrees with the tables on every DID.
     pub(crate) fn is_consistent(&self) -> bool {
-        let slots_have_members = self
-            .slots
-            .iter()
-            .flatten()
-            .all(|s| self.devices_of(s.domain) > 0);
+        let slots_have_members = self.slots.iter().all(|s| self.devices_of(s.domain) > 0);
         let members_have_slots = self
             .members
             .iter()
-            .flatten()
             .all(|m| self.slot_of(m.domain).is_some());
         slots_have_members && members_have_slots && self.pool_agrees()
     }
@@ -390,9 +376,8 @@ impl<P: DidPool, const DOMAINS: usize, const DEVICES: usize> Unit<P, DOMAINS, DE
         let held = self
             .slots
             .iter()
-            .flatten()
             .map(|s| s.did)
-            .chain(self.pseudo.iter().flatten().map(|p| p.did));
+            .chain(self.pseudo.iter().map(|p| p.did));
         let mut count = 0usize;
         for did in held {
             if !self.pool.is_taken(did) {

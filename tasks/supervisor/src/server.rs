@@ -168,7 +168,7 @@ impl<K: KernelPowers, const N: usize> supervisor::Server for Supervisor<K, N> {
 mod tests {
     use super::*;
     use idl_runtime::{reply_code, Call, DispatchOutcome, ServerContext};
-    use serde::Serialize;
+    use idl_types::wire::{decode_message, encode_message, Fixed};
     use std::vec::Vec;
 
     /// Task 0 supervisor, 1 console (operator, fault injector), 2 worker,
@@ -235,14 +235,15 @@ mod tests {
     }
 
     /// Sends `args` as `op` from task `from`: the outcome and reply body.
-    fn ask<A: Serialize>(
+    fn ask<A: Fixed>(
         s: &mut Supervisor<FakeKernel, 4>,
         from: u16,
         op: supervisor::Op,
         args: &A,
     ) -> (DispatchOutcome, Vec<u8>) {
         let mut msg = [0u8; 64];
-        let msg = postcard::to_slice(args, &mut msg).unwrap();
+        let len = encode_message(args, &mut msg).unwrap();
+        let msg = &msg[..len];
         let call = Call {
             caller: TaskId::new(from, abi::Generation::new(0)),
             op: op as u32,
@@ -335,7 +336,7 @@ mod tests {
             );
             assert_eq!(code(out), reply_code::OP_ERROR);
             assert_eq!(
-                postcard::from_bytes::<SupervisorError>(&body).unwrap(),
+                decode_message::<SupervisorError>(&body).unwrap().unwrap(),
                 want
             );
         }
@@ -353,7 +354,7 @@ mod tests {
         );
         let (out, body) = ask(&mut s, 3, supervisor::Op::TaskReport, &args);
         assert_eq!(code(out), reply_code::OK);
-        let report: TaskReport = postcard::from_bytes(&body).unwrap();
+        let report: TaskReport = decode_message(&body).unwrap().unwrap();
         assert_eq!(
             (report.generation, report.faults, report.refusals),
             (3, 3, 7)
@@ -365,7 +366,7 @@ mod tests {
         );
         let (out, body) = ask(&mut s, 1, supervisor::Op::MessageCount, &count);
         assert_eq!(code(out), reply_code::OK);
-        assert_eq!(postcard::from_bytes::<u32>(&body).unwrap(), 101);
+        assert_eq!(decode_message::<u32>(&body).unwrap().unwrap(), 101);
     }
 
     #[test]

@@ -1,119 +1,133 @@
 //! The client struct: one typed method per operation.
 
-use super::{camel, error_type, op_docs, upper, Writer};
-use crate::ast::{Interface, ParamKind};
+use proc_macro2::TokenStream;
+use quote::quote;
 
-pub(crate) fn emit(w: &mut Writer, iface: &Interface) {
-    w.line(&format!(
-        "/// A client of `{}`: one method per operation. It holds the server's",
-        iface.name
-    ));
-    w.line("/// task ID and follows the server's restarts (see `ClientError`).");
-    w.open("pub struct Client<T: Transport> {");
-    w.line("transport: T,");
-    w.line("server: TaskId,");
-    w.close("}");
-    w.line("");
-    w.open("impl<T: Transport> Client<T> {");
-    w.line("/// A client that reaches `server` through `transport`.");
-    w.open("pub fn new(transport: T, server: TaskId) -> Self {");
-    w.line("Client { transport, server }");
-    w.close("}");
-    w.line("");
-    w.line("/// The server's task ID, at the generation last heard of.");
-    w.open("pub fn server(&self) -> TaskId {");
-    w.line("self.server");
-    w.close("}");
+use super::{args_struct, constant, docs, encoding_line, error_type, ident, op_docs, ty};
+use crate::ast::{Interface, Operation, ParamKind};
+use crate::check::{Encoding, Sizes};
 
-    for op in &iface.ops {
-        let name = camel(&op.name);
-        let upper = upper(&op.name);
-        w.line("");
-        op_docs(w, op);
-        w.line("///");
-        let mut facts = Vec::new();
-        if op.idempotent {
-            facts.push("Idempotent: retried once if the server restarted.".to_string());
+pub(crate) fn emit(iface: &Interface, sizes: &[Sizes]) -> TokenStream {
+    let struct_docs = docs(&[
+        format!(
+            "A client of `{}`: one method per operation. It holds the server's",
+            iface.name
+        ),
+        "task ID and follows the server's restarts (see `ClientError`).".to_string(),
+    ]);
+    let methods = iface
+        .ops
+        .iter()
+        .zip(sizes)
+        .map(|(op, size)| method(op, *size));
+    quote! {
+        #struct_docs
+        pub struct Client<T: Transport> {
+            transport: T,
+            server: TaskId,
         }
-        if let Some(comp) = &op.compensated_by {
-            facts.push(format!(
-                "Undone by `{}` (see `Compensation::for_{}`).",
-                comp.op, op.name
-            ));
-        }
-        if !op.callers.is_empty() {
-            facts.push(format!("Callers: {}.", op.callers.join(", ")));
-        }
-        if facts.is_empty() {
-            facts.push("Not idempotent: a server death is reported, not retried.".to_string());
-        }
-        for f in facts {
-            w.line(&format!("/// {f}"));
-        }
-        let params: Vec<String> = op
-            .params
-            .iter()
-            .map(|p| match &p.kind {
-                ParamKind::Value(t) => format!("{}: {}", p.name, t.ty.rust()),
-                ParamKind::Lease { write: false, .. } => format!("{}: &[u8]", p.name),
-                ParamKind::Lease { write: true, .. } => format!("{}: &mut [u8]", p.name),
-            })
-            .collect();
-        let ret = format!(
-            "Result<{}, ClientError<{}>>",
-            op.reply.ty.rust(),
-            error_type(op)
-        );
-        let head = format!(
-            "pub fn {}(&mut self, {}) -> {ret} {{",
-            op.name,
-            params.join(", ")
-        );
-        if params.len() + 1 > 7 {
-            w.line("#[allow(clippy::too_many_arguments)]");
-        }
-        if head.len() + 8 <= 100 {
-            w.open(&head);
-        } else {
-            w.open(&format!("pub fn {}(", op.name));
-            w.line("&mut self,");
-            for p in &params {
-                w.line(&format!("{p},"));
+
+        impl<T: Transport> Client<T> {
+            /// A client that reaches `server` through `transport`.
+            pub fn new(transport: T, server: TaskId) -> Self {
+                Client { transport, server }
             }
-            w.indent -= 1;
-            w.open(&format!(") -> {ret} {{"));
+
+            /// The server's task ID, at the generation last heard of.
+            pub fn server(&self) -> TaskId {
+                self.server
+            }
+
+            #(#methods)*
         }
-        let fields: Vec<&str> = op.args().map(|(p, _)| p.name.as_str()).collect();
-        if fields.is_empty() {
-            w.line(&format!("let args = {name}Args {{}};"));
-        } else {
-            w.line(&format!(
-                "let args = {name}Args {{ {} }};",
-                fields.join(", ")
-            ));
-        }
-        w.line(&format!("let mut request = [0; {upper}_REQUEST_MAX];"));
-        w.line(&format!("let mut reply = [0; {upper}_REPLY_MAX];"));
-        let leases: Vec<String> = op
-            .leases()
-            .map(|(p, write, _)| {
-                if write {
-                    format!("Lease::Write({})", p.name)
-                } else {
-                    format!("Lease::Read({})", p.name)
-                }
-            })
-            .collect();
-        w.open("idl_runtime::call(");
-        w.line("&mut self.transport,");
-        w.line("&mut self.server,");
-        w.line(&format!("&{upper},"));
-        w.line("&args,");
-        w.line("&mut request,");
-        w.line("&mut reply,");
-        w.line(&format!("&mut [{}],", leases.join(", ")));
-        w.close(")");
-        w.close("}");
     }
-    w.close("}");
+}
+
+fn method(op: &Operation, sizes: Sizes) -> TokenStream {
+    let mut lines = op_docs(op);
+    lines.push(String::new());
+    if op.idempotent {
+        lines.push("Idempotent: retried once if the server restarted.".to_string());
+    }
+    if let Some(comp) = &op.compensated_by {
+        lines.push(format!(
+            "Undone by `{}` (see `Compensation::for_{}`).",
+            comp.op, op.name
+        ));
+    }
+    if !op.callers.is_empty() {
+        lines.push(format!("Callers: {}.", op.callers.join(", ")));
+    }
+    if !op.idempotent && op.compensated_by.is_none() && op.callers.is_empty() {
+        lines.push("Not idempotent: a server death is reported, not retried.".to_string());
+    }
+    lines.push(encoding_line(op, sizes));
+    let method_docs = docs(&lines);
+
+    let name = ident(&op.name);
+    let params = op.params.iter().map(|p| {
+        let param = ident(&p.name);
+        match &p.kind {
+            ParamKind::Value(t) => {
+                let t = ty(&t.ty);
+                quote!(#param: #t)
+            }
+            ParamKind::Lease { write: false, .. } => quote!(#param: &[u8]),
+            ParamKind::Lease { write: true, .. } => quote!(#param: &mut [u8]),
+        }
+    });
+    let too_many = if op.params.len() + 1 > 7 {
+        quote!(#[allow(clippy::too_many_arguments)])
+    } else {
+        quote!()
+    };
+    let reply_ty = ty(&op.reply.ty);
+    let error_ty = error_type(op);
+    let args = args_struct(&op.name);
+    let fields = op.args().map(|(p, _)| ident(&p.name));
+    let spec = constant(op, "");
+    let request_max = constant(op, "_REQUEST_MAX");
+    let reply_max = constant(op, "_REPLY_MAX");
+    let leases = op.leases().map(|(p, write, _)| {
+        let param = ident(&p.name);
+        if write {
+            quote!(Lease::Write(#param))
+        } else {
+            quote!(Lease::Read(#param))
+        }
+    });
+    let call = match sizes.encoding {
+        Encoding::Fixed => quote! {
+            let mut reply = [0; #reply_max];
+            idl_runtime::call_fixed(
+                &mut self.transport,
+                &mut self.server,
+                &#spec,
+                &args,
+                &mut reply,
+                &mut [#(#leases),*],
+            )
+        },
+        Encoding::Postcard => quote! {
+            let mut request = [0; #request_max];
+            let mut reply = [0; #reply_max];
+            idl_runtime::call(
+                &mut self.transport,
+                &mut self.server,
+                &#spec,
+                &args,
+                &mut request,
+                &mut reply,
+                &mut [#(#leases),*],
+            )
+        },
+    };
+    quote! {
+        #method_docs
+        #too_many
+        pub fn #name(&mut self, #(#params),*) -> Result<#reply_ty, ClientError<#error_ty>> {
+            let args = #args { #(#fields),* };
+            #call
+        }
+    }
 }

@@ -1,11 +1,19 @@
 //! The `Compensation` enum: each compensable operation's undo, recorded as
 //! data when the forward call succeeds and sent later if the transaction
 //! must roll back.
+//!
+//! A recorded undo is the undo operation's argument struct, so it is sent
+//! in that operation's encoding (its fixed layout, for every undo the
+//! system has) by the same client method as any call; it also derives
+//! serde, which is how a journal stores it.
 
-use super::{call_lines, camel, error_type, is_unit, max_of, Writer};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::{args_struct, docs, error_type, ident, is_unit, ty, variant};
 use crate::ast::{Interface, Source};
 
-pub(crate) fn emit(w: &mut Writer, iface: &Interface) {
+pub(crate) fn emit(iface: &Interface) -> TokenStream {
     let compensable: Vec<_> = iface
         .ops
         .iter()
@@ -13,48 +21,39 @@ pub(crate) fn emit(w: &mut Writer, iface: &Interface) {
         .collect();
     let undo_of = |name: &str| iface.ops.iter().find(|o| o.name == name);
 
-    w.line("/// The undo of each compensable operation, as a message to send later:");
-    w.line("/// a transaction journal is a list of these, postcard-encoded.");
-    w.line("#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]");
-    w.line("#[serde(crate = \"idl_runtime::serde\")]");
-    w.open("pub enum Compensation {");
-    for (op, comp) in &compensable {
-        let doc = format!("/// Undoes `{}` with `{}`.", op.name, describe(comp));
-        if w.indent * 4 + doc.len() <= 100 {
-            w.line(&doc);
+    let variants = compensable.iter().map(|(op, comp)| {
+        let one_line = format!("Undoes `{}` with `{}`.", op.name, describe(comp));
+        let variant_docs = if one_line.len() <= 80 {
+            docs(&[one_line])
         } else {
-            w.line(&format!("/// Undoes `{}` with", op.name));
-            w.line(&format!("/// `{}`.", describe(comp)));
+            docs(&[
+                format!("Undoes `{}` with", op.name),
+                format!("`{}`.", describe(comp)),
+            ])
+        };
+        let v = variant(op);
+        let undo_args = args_struct(&comp.op);
+        quote! {
+            #variant_docs
+            #v(#undo_args),
         }
-        w.line(&format!("{}({}Args),", camel(&op.name), camel(&comp.op)));
-    }
-    w.close("}");
-    w.line("");
+    });
 
     // The tag is one byte (fewer than 128 variants); the body is the largest
     // undo argument struct.
-    w.open("impl MaxEncodedLen for Compensation {");
     let mut bodies: Vec<String> = Vec::new();
     for (_, comp) in &compensable {
-        let body = max_of(&format!("{}Args", camel(&comp.op)));
-        if !bodies.contains(&body) {
-            bodies.push(body);
+        if !bodies.contains(&comp.op) {
+            bodies.push(comp.op.clone());
         }
     }
-    w.open("const MAX_ENCODED_LEN: usize = 1 + idl_types::max_len_of(&[");
-    for b in &bodies {
-        w.line(&format!("{b},"));
-    }
-    w.close("]);");
-    w.close("}");
-    w.line("");
+    let bodies = bodies.iter().map(|name| {
+        let args = args_struct(name);
+        quote!(<#args as MaxEncodedLen>::MAX_ENCODED_LEN)
+    });
 
-    w.line("#[allow(clippy::clone_on_copy)]");
-    w.open("impl Compensation {");
-    for (op, comp) in &compensable {
-        let Some(undo) = undo_of(&comp.op) else {
-            continue;
-        };
+    let constructors = compensable.iter().filter_map(|(op, comp)| {
+        let undo = undo_of(&comp.op)?;
         let uses_args = comp
             .bindings
             .iter()
@@ -63,85 +62,101 @@ pub(crate) fn emit(w: &mut Writer, iface: &Interface) {
             .bindings
             .iter()
             .any(|b| matches!(b.source, Source::Reply(_)));
-        let args = if uses_args { "args" } else { "_args" };
-        let reply = if uses_reply { "reply" } else { "_reply" };
-        w.line(&format!(
-            "/// The undo of an `{}(args)` that replied `reply`.",
-            op.name
-        ));
-        let head = format!(
-            "pub fn for_{}({args}: &{}Args, {reply}: &{}) -> Compensation {{",
-            op.name,
-            camel(&op.name),
-            op.reply.ty.rust()
-        );
-        if w.indent * 4 + head.len() <= 100 {
-            w.open(&head);
+        let args = if uses_args {
+            quote!(args)
         } else {
-            w.open(&format!("pub fn for_{}(", op.name));
-            w.line(&format!("{args}: &{}Args,", camel(&op.name)));
-            w.line(&format!("{reply}: &{},", op.reply.ty.rust()));
-            w.indent -= 1;
-            w.open(") -> Compensation {");
-        }
-        w.open(&format!(
-            "Compensation::{}({}Args {{",
-            camel(&op.name),
-            camel(&undo.name)
-        ));
-        for (p, _) in undo.args() {
-            let Some(b) = comp.bindings.iter().find(|b| b.param == p.name) else {
-                continue;
-            };
+            quote!(_args)
+        };
+        let reply = if uses_reply {
+            quote!(reply)
+        } else {
+            quote!(_reply)
+        };
+        let doc = docs(&[format!(
+            "The undo of an `{}(args)` that replied `reply`.",
+            op.name
+        )]);
+        let name = quote::format_ident!("for_{}", op.name);
+        let op_args = args_struct(&op.name);
+        let reply_ty = ty(&op.reply.ty);
+        let v = variant(op);
+        let undo_args = args_struct(&undo.name);
+        let fields = undo.args().filter_map(|(p, _)| {
+            let b = comp.bindings.iter().find(|b| b.param == p.name)?;
+            let field = ident(&p.name);
             let value = match &b.source {
-                Source::Arg(a) => format!("args.{a}.clone()"),
-                Source::Reply(path) if path.is_empty() => "reply.clone()".to_string(),
-                Source::Reply(path) => format!("reply.{}.clone()", path.join(".")),
+                Source::Arg(a) => {
+                    let a = ident(a);
+                    quote!(args.#a.clone())
+                }
+                Source::Reply(path) if path.is_empty() => quote!(reply.clone()),
+                Source::Reply(path) => {
+                    let path = path.iter().map(|p| ident(p));
+                    quote!(reply #(.#path)*.clone())
+                }
             };
-            w.line(&format!("{}: {value},", p.name));
-        }
-        w.close("})");
-        w.close("}");
-        w.line("");
-    }
+            Some(quote!(#field: #value,))
+        });
+        Some(quote! {
+            #doc
+            pub fn #name(#args: &#op_args, #reply: &#reply_ty) -> Compensation {
+                Compensation::#v(#undo_args { #(#fields)* })
+            }
+        })
+    });
+
     let error = compensable
         .first()
         .and_then(|(_, comp)| undo_of(&comp.op))
-        .map_or_else(|| "NoError".to_string(), error_type);
-    w.line("/// Sends the undo through `client`. The undo's reply value is dropped:");
-    w.line("/// an undo reports only whether it worked.");
-    w.open("pub fn execute<T: Transport>(");
-    w.line("&self,");
-    w.line("client: &mut Client<T>,");
-    w.indent -= 1;
-    w.open(&format!(") -> Result<(), ClientError<{error}>> {{"));
-    w.open("match self {");
-    for (op, comp) in &compensable {
-        let Some(undo) = undo_of(&comp.op) else {
-            continue;
-        };
-        let args: Vec<String> = undo
-            .args()
-            .map(|(p, _)| format!("undo.{}.clone()", p.name))
-            .collect();
+        .map_or_else(|| quote!(NoError), error_type);
+    let arms = compensable.iter().filter_map(|(op, comp)| {
+        let undo = undo_of(&comp.op)?;
+        let v = variant(op);
+        let method = ident(&undo.name);
+        let args = undo.args().map(|(p, _)| {
+            let field = ident(&p.name);
+            quote!(undo.#field.clone())
+        });
         let tail = if is_unit(&undo.reply.ty) {
-            ""
+            quote!()
         } else {
-            ".map(|_| ())"
+            quote!(.map(|_| ()))
         };
-        let arm = format!("Compensation::{}(undo) => ", camel(&op.name));
-        let call = format!("client.{}({}){tail}", undo.name, args.join(", "));
-        if w.indent * 4 + arm.len() + call.len() < 100 {
-            w.line(&format!("{arm}{call},"));
-        } else {
-            w.open(&format!("{arm}{{"));
-            call_lines(w, &format!("client.{}", undo.name), &args, tail);
-            w.close("}");
+        Some(quote! {
+            Compensation::#v(undo) => client.#method(#(#args),*)#tail,
+        })
+    });
+
+    quote! {
+        /// The undo of each compensable operation, as a message to send later:
+        /// a transaction journal is a list of these (serde, e.g. postcard).
+        /// Each is sent in its undo operation's encoding.
+        #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+        #[serde(crate = "idl_runtime::serde")]
+        pub enum Compensation {
+            #(#variants)*
+        }
+
+        impl MaxEncodedLen for Compensation {
+            const MAX_ENCODED_LEN: usize = 1 + idl_types::max_len_of(&[#(#bodies),*]);
+        }
+
+        #[allow(clippy::clone_on_copy)]
+        impl Compensation {
+            #(#constructors)*
+
+            /// Sends the undo through `client`. The undo's reply value is dropped:
+            /// an undo reports only whether it worked.
+            pub fn execute<T: Transport>(
+                &self,
+                client: &mut Client<T>,
+            ) -> Result<(), ClientError<#error>> {
+                match self {
+                    #(#arms)*
+                }
+            }
         }
     }
-    w.close("}");
-    w.close("}");
-    w.close("}");
 }
 
 /// `release(unit = unit, entry = reply.previous)`.

@@ -1,142 +1,188 @@
-//! Per operation: its argument struct, its size bounds and its `OpSpec`.
+//! Per operation: its argument struct, its message sizes and its `OpSpec`.
+//!
+//! The argument struct always derives serde (a `Compensation` holding it is
+//! journaled with postcard); a fixed-layout operation's also derives
+//! `Fixed` with its size declared, so the build checks the layout against
+//! the generator's arithmetic.
 
-use super::{camel, max_of, upper, Writer};
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+
+use super::{args_struct, constant, docs, encoding_line, ident, ty, variant};
 use crate::ast::{IntType, Operation, ParamKind, Type};
-use crate::check::Sizes;
+use crate::check::{Encoding, Sizes};
 
-pub(crate) fn emit(w: &mut Writer, module: &str, op: &Operation, sizes: Sizes) {
-    let name = camel(&op.name);
-    let upper = upper(&op.name);
-    let args = format!("{name}Args");
-    let title = format!("// ---- {} {} ", op.number, op.name);
-    w.line(&format!(
-        "{title}{}",
-        "-".repeat(76usize.saturating_sub(title.len()))
-    ));
-    w.line("");
+pub(crate) fn emit(module: &str, op: &Operation, sizes: Sizes) -> TokenStream {
+    let name = variant(op);
+    let args = args_struct(&op.name);
+    let request_max = constant(op, "_REQUEST_MAX");
+    let reply_max = constant(op, "_REPLY_MAX");
+    let spec = constant(op, "");
+    let fixed = sizes.encoding == Encoding::Fixed;
 
-    w.line(&format!("/// Arguments of [`Op::{name}`]."));
-    w.line("#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]");
-    w.line("#[serde(crate = \"idl_runtime::serde\")]");
-    if op.args().next().is_none() {
-        w.line(&format!("pub struct {args} {{}}"));
+    let arg_docs = docs(&[
+        format!("Arguments of [`Op::{name}`]."),
+        String::new(),
+        encoding_line(op, sizes),
+    ]);
+    let fields = op.args().map(|(p, t)| {
+        let field_docs = if p.docs.is_empty() {
+            docs(&[format!("Argument `{}`.", p.name)])
+        } else {
+            docs(&p.docs)
+        };
+        let field = ident(&p.name);
+        let field_ty = ty(&t.ty);
+        quote! {
+            #field_docs
+            pub #field: #field_ty,
+        }
+    });
+    let (derive_fixed, fixed_size) = if fixed {
+        let size = Literal::usize_unsuffixed(sizes.layouts.0);
+        (quote!(, Fixed), quote!(#[fixed(size = #size)]))
     } else {
-        w.open(&format!("pub struct {args} {{"));
-        for (p, t) in op.args() {
-            if p.docs.is_empty() {
-                w.line(&format!("/// Argument `{}`.", p.name));
-            } else {
-                w.docs(&p.docs);
-            }
-            w.line(&format!("pub {}: {},", p.name, t.ty.rust()));
-        }
-        w.close("}");
-    }
-    w.line("");
-    w.open(&format!("impl MaxEncodedLen for {args} {{"));
-    let terms: Vec<String> = op.args().map(|(_, t)| max_of(&t.ty.rust())).collect();
-    if terms.is_empty() {
-        w.line("const MAX_ENCODED_LEN: usize = 0;");
-    } else {
-        w.open("const MAX_ENCODED_LEN: usize =");
-        let last = terms.len() - 1;
-        for (i, term) in terms.iter().enumerate() {
-            let lead = if i == 0 { "" } else { "+ " };
-            let end = if i == last { ";" } else { "" };
-            w.line(&format!("{lead}{term}{end}"));
-        }
-        w.indent -= 1;
-    }
-    w.close("}");
-    w.line("");
-
-    w.line(&format!(
-        "/// The largest `{}` request: {} bytes.",
-        op.name, sizes.request
-    ));
-    const_line(
-        w,
-        &format!("pub const {upper}_REQUEST_MAX: usize ="),
-        &max_of(&args),
-    );
-    let reply_ty = op.reply.ty.rust();
-    match &op.error {
-        Some(e) => {
-            w.line(&format!(
-                "/// The largest `{}` reply (its value or its error): {} bytes.",
-                op.name, sizes.reply
-            ));
-            w.open(&format!(
-                "pub const {upper}_REPLY_MAX: usize = idl_types::max_len("
-            ));
-            w.line(&format!("{},", max_of(&reply_ty)));
-            w.line(&format!("{},", max_of(&e.ty.rust())));
-            w.close(");");
-        }
-        None => {
-            w.line(&format!(
-                "/// The largest `{}` reply: {} bytes.",
-                op.name, sizes.reply
-            ));
-            const_line(
-                w,
-                &format!("pub const {upper}_REPLY_MAX: usize ="),
-                &max_of(&reply_ty),
-            );
-        }
-    }
-    // An empty message cannot exceed the limit (and clippy rejects the
-    // comparison `0 <= N`).
-    for (part, size) in [("REQUEST", sizes.request), ("REPLY", sizes.reply)] {
-        if size == 0 {
-            continue;
-        }
-        w.open("const _: () = assert!(");
-        w.line(&format!(
-            "{upper}_{part}_MAX <= idl_runtime::abi::MAX_MESSAGE,"
-        ));
-        w.line(&format!(
-            "\"{module}.{}: the {} can exceed the kernel's MAX_MESSAGE\"",
-            op.name,
-            part.to_ascii_lowercase()
-        ));
-        w.close(");");
-    }
-    w.line("");
-
-    w.line(&format!(
-        "/// What client and server know about `{}`.",
-        op.name
-    ));
-    w.open(&format!("pub const {upper}: OpSpec = OpSpec {{"));
-    w.line(&format!("op: Op::{name} as u32,"));
-    w.line(&format!("idempotent: {},", op.idempotent));
-    let callers: Vec<String> = op.callers.iter().map(|c| format!("{c:?}")).collect();
-    w.line(&format!("callers: &[{}],", callers.join(", ")));
-    let leases: Vec<String> = op
-        .params
-        .iter()
-        .filter_map(|p| match p.kind {
-            ParamKind::Lease { write, max_len } => Some(format!(
-                "LeaseRule {{ write: {write}, max_len: {max_len} }}"
-            )),
-            ParamKind::Value(_) => None,
+        (quote!(), quote!())
+    };
+    let max_terms: Vec<TokenStream> = op
+        .args()
+        .map(|(_, t)| {
+            let t = ty(&t.ty);
+            quote!(<#t as MaxEncodedLen>::MAX_ENCODED_LEN)
         })
         .collect();
-    if leases.is_empty() {
-        w.line("leases: &[],");
+    let max_sum = if max_terms.is_empty() {
+        quote!(0)
     } else {
-        w.open("leases: &[");
-        for l in &leases {
-            w.line(&format!("{l},"));
+        quote!(#(#max_terms)+*)
+    };
+
+    let reply_ty = ty(&op.reply.ty);
+    let (request_doc, request_value) = if fixed {
+        (
+            format!(
+                "The `{}` request: its {}-byte fixed layout in {} bytes (whole words).",
+                op.name, sizes.layouts.0, sizes.request
+            ),
+            quote!(idl_types::wire::message_len(<#args as Fixed>::SIZE)),
+        )
+    } else {
+        (
+            format!(
+                "The largest `{}` request: {} bytes.",
+                op.name, sizes.request
+            ),
+            quote!(<#args as MaxEncodedLen>::MAX_ENCODED_LEN),
+        )
+    };
+    let size_of = |t: TokenStream| {
+        if fixed {
+            quote!(<#t as Fixed>::SIZE)
+        } else {
+            quote!(<#t as MaxEncodedLen>::MAX_ENCODED_LEN)
         }
-        w.close("],");
+    };
+    let (reply_doc, reply_value) = match &op.error {
+        Some(e) => {
+            let value = size_of(reply_ty.clone());
+            let error = size_of(ty(&e.ty));
+            (
+                format!(
+                    "The largest `{}` reply (its value or its error): {} bytes.",
+                    op.name, sizes.reply
+                ),
+                quote!(idl_types::max_len(#value, #error)),
+            )
+        }
+        None => (
+            format!("The largest `{}` reply: {} bytes.", op.name, sizes.reply),
+            size_of(reply_ty.clone()),
+        ),
+    };
+    let reply_value = if fixed {
+        quote!(idl_types::wire::message_len(#reply_value))
+    } else {
+        reply_value
+    };
+    let request_doc = docs(&[request_doc]);
+    let reply_doc = docs(&[reply_doc]);
+    // An empty message cannot exceed the limit (and clippy rejects the
+    // comparison `0 <= N`).
+    let limits = [
+        ("request", sizes.request, &request_max),
+        ("reply", sizes.reply, &reply_max),
+    ]
+    .into_iter()
+    .filter(|(_, size, _)| *size > 0)
+    .map(|(part, _, constant)| {
+        let message = format!(
+            "{module}.{}: the {part} can exceed the kernel's MAX_MESSAGE",
+            op.name
+        );
+        quote! {
+            const _: () = assert!(#constant <= idl_runtime::abi::MAX_MESSAGE, #message);
+        }
+    });
+
+    let spec_docs = docs(&[
+        format!("What client and server know about `{}`.", op.name),
+        String::new(),
+        encoding_line(op, sizes),
+    ]);
+    let encoding = if fixed {
+        quote!(Encoding::Fixed)
+    } else {
+        quote!(Encoding::Postcard)
+    };
+    let idempotent = op.idempotent;
+    let callers = &op.callers;
+    let leases = op.params.iter().filter_map(|p| match p.kind {
+        ParamKind::Lease { write, max_len } => {
+            let max_len = Literal::u64_unsuffixed(max_len);
+            Some(quote!(LeaseRule { write: #write, max_len: #max_len }))
+        }
+        ParamKind::Value(_) => None,
+    });
+    let request_min = if fixed {
+        quote!(#request_max)
+    } else {
+        let min = Literal::u64_unsuffixed(request_min(op.args().map(|(_, t)| &t.ty)));
+        quote!(#min)
+    };
+
+    quote! {
+        #arg_docs
+        #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq #derive_fixed)]
+        #[serde(crate = "idl_runtime::serde")]
+        #fixed_size
+        pub struct #args {
+            #(#fields)*
+        }
+
+        impl MaxEncodedLen for #args {
+            const MAX_ENCODED_LEN: usize = #max_sum;
+        }
+
+        #request_doc
+        pub const #request_max: usize = #request_value;
+
+        #reply_doc
+        pub const #reply_max: usize = #reply_value;
+
+        #(#limits)*
+
+        #spec_docs
+        pub const #spec: OpSpec = OpSpec {
+            op: Op::#name as u32,
+            encoding: #encoding,
+            idempotent: #idempotent,
+            callers: &[#(#callers),*],
+            leases: &[#(#leases),*],
+            request_min: #request_min,
+            request_max: #request_max,
+            reply_max: #reply_max,
+        };
     }
-    let request_min = request_min(op.args().map(|(_, t)| &t.ty));
-    w.line(&format!("request_min: {request_min},"));
-    w.line(&format!("request_max: {upper}_REQUEST_MAX,"));
-    w.line(&format!("reply_max: {upper}_REPLY_MAX,"));
-    w.close("};");
 }
 
 /// The bytes of `ty` if it is a fixed run of bytes every value of which is
@@ -159,18 +205,6 @@ pub(crate) fn plain_bytes(ty: &Type) -> Option<u64> {
 /// the server may say so without decoding.
 pub(crate) fn request_min<'a>(args: impl Iterator<Item = &'a Type>) -> u64 {
     args.map_while(plain_bytes).fold(0, u64::saturating_add)
-}
-
-/// `decl expr;` on one line if it fits in 100 columns, else `expr` indented
-/// on the next.
-fn const_line(w: &mut Writer, decl: &str, expr: &str) {
-    if w.indent * 4 + decl.len() + expr.len() + 2 <= 100 {
-        w.line(&format!("{decl} {expr};"));
-    } else {
-        w.open(decl);
-        w.line(&format!("{expr};"));
-        w.indent -= 1;
-    }
 }
 
 #[cfg(test)]

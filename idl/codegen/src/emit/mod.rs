@@ -1,9 +1,12 @@
 //! Turns a checked interface into Rust source.
 //!
-//! The output is written by hand with an indenting [`Writer`], in the shape
-//! rustfmt would give it, so a person can open it under `target/` and read
-//! it. Everything it names from outside comes through `idl_runtime` and
-//! `idl_types`, so a task crate needs only those two dependencies.
+//! The code is built as syntax (`quote!`) and printed by `prettyplease`, so
+//! it is always well-formed and formatted the way rustfmt would; the only
+//! thing added to the printed text is a blank line between items
+//! ([`spaced`]), which `prettyplease` leaves out, so a person can open it
+//! under `target/` (or in `tests/golden/`) and read it. Everything it names
+//! from outside comes through `idl_runtime` and `idl_types`, so a task
+//! crate needs only those two dependencies.
 
 mod client;
 mod compensation;
@@ -12,57 +15,12 @@ mod server;
 
 use std::collections::BTreeSet;
 
+use proc_macro2::{Ident, Literal, TokenStream};
+use quote::{format_ident, quote};
+
 use crate::ast::{Interface, Operation, Type};
-use crate::check::Sizes;
-
-/// Collects lines at the current indentation.
-pub(crate) struct Writer {
-    out: String,
-    indent: usize,
-}
-
-impl Writer {
-    fn new() -> Self {
-        Writer {
-            out: String::new(),
-            indent: 0,
-        }
-    }
-
-    /// One line (empty lines carry no indentation).
-    pub(crate) fn line(&mut self, text: &str) {
-        if !text.is_empty() {
-            for _ in 0..self.indent {
-                self.out.push_str("    ");
-            }
-            self.out.push_str(text);
-        }
-        self.out.push('\n');
-    }
-
-    /// A line that opens a block; what follows is indented.
-    pub(crate) fn open(&mut self, text: &str) {
-        self.line(text);
-        self.indent += 1;
-    }
-
-    /// A line that closes a block.
-    pub(crate) fn close(&mut self, text: &str) {
-        self.indent = self.indent.saturating_sub(1);
-        self.line(text);
-    }
-
-    /// `///` lines.
-    pub(crate) fn docs(&mut self, docs: &[String]) {
-        for d in docs {
-            if d.is_empty() {
-                self.line("///");
-            } else {
-                self.line(&format!("/// {d}"));
-            }
-        }
-    }
-}
+use crate::check::{fixed_layout, Encoding, Sizes};
+use crate::error::Error;
 
 /// `map_range` → `MapRange`.
 pub(crate) fn camel(snake: &str) -> String {
@@ -94,84 +52,177 @@ pub(crate) fn snake(camel: &str) -> String {
     out
 }
 
-/// `map_range` → `MAP_RANGE`.
-pub(crate) fn upper(snake: &str) -> String {
-    snake.to_ascii_uppercase()
+/// An identifier from a name the checker accepted.
+pub(crate) fn ident(name: &str) -> Ident {
+    format_ident!("{}", name)
 }
 
-/// `<T as MaxEncodedLen>::MAX_ENCODED_LEN`.
-pub(crate) fn max_of(ty: &str) -> String {
-    format!("<{ty} as MaxEncodedLen>::MAX_ENCODED_LEN")
+/// `Acquire` for operation `acquire`.
+pub(crate) fn variant(op: &Operation) -> Ident {
+    ident(&camel(&op.name))
+}
+
+/// `AcquireArgs` for operation `acquire`.
+pub(crate) fn args_struct(op_name: &str) -> Ident {
+    format_ident!("{}Args", camel(op_name))
+}
+
+/// `ACQUIRE` for operation `acquire`, and `ACQUIRE_REQUEST_MAX` etc. with
+/// a suffix.
+pub(crate) fn constant(op: &Operation, suffix: &str) -> Ident {
+    format_ident!("{}{}", op.name.to_ascii_uppercase(), suffix)
+}
+
+/// `#[doc = " line"]` for each line (`///` once printed).
+pub(crate) fn docs<S: AsRef<str>>(lines: &[S]) -> TokenStream {
+    let attrs = lines.iter().map(|line| {
+        let line = line.as_ref();
+        let text = if line.is_empty() {
+            String::new()
+        } else {
+            format!(" {line}")
+        };
+        quote!(#[doc = #text])
+    });
+    quote!(#(#attrs)*)
+}
+
+/// A type as Rust syntax.
+pub(crate) fn ty(t: &Type) -> TokenStream {
+    match t {
+        Type::Unit => quote!(()),
+        Type::Bool => quote!(bool),
+        Type::Int(i) => {
+            let name = ident(i.rust_name());
+            quote!(#name)
+        }
+        Type::Array(inner, n) => {
+            let inner = ty(inner);
+            let n = Literal::u64_unsuffixed(*n);
+            quote!([#inner; #n])
+        }
+        Type::Option(inner) => {
+            let inner = ty(inner);
+            quote!(Option<#inner>)
+        }
+        Type::Named(name) => {
+            let name = ident(name);
+            quote!(#name)
+        }
+    }
 }
 
 /// The error type an operation's client and server use.
-pub(crate) fn error_type(op: &Operation) -> String {
-    op.error
-        .as_ref()
-        .map_or_else(|| "NoError".to_string(), |e| e.ty.rust())
+pub(crate) fn error_type(op: &Operation) -> TokenStream {
+    match &op.error {
+        Some(e) => ty(&e.ty),
+        None => quote!(NoError),
+    }
 }
 
-/// Generates the module for `iface`; `source` names the `.idl` file.
-pub fn emit(source: &str, iface: &Interface, sizes: &[Sizes]) -> String {
-    let mut w = Writer::new();
-    let module = snake(&iface.name);
-    w.line(&format!(
-        "// Generated by idl-codegen from {source}: edit that file, not this one."
-    ));
-    w.line("");
-    w.docs(&iface.docs);
-    w.open(&format!("pub mod {module} {{"));
-    imports(&mut w, iface);
-    w.line("");
-    op_enum(&mut w, iface);
-    for (op, size) in iface.ops.iter().zip(sizes) {
-        w.line("");
-        messages::emit(&mut w, &module, op, *size);
+/// The operation's `///` lines, or a stand-in naming it.
+pub(crate) fn op_docs(op: &Operation) -> Vec<String> {
+    if op.docs.is_empty() {
+        vec![format!("Operation `{}`.", op.name)]
+    } else {
+        op.docs.clone()
     }
-    w.line("");
-    client::emit(&mut w, iface);
-    w.line("");
-    server::emit(&mut w, iface);
-    if iface.ops.iter().any(|op| op.compensated_by.is_some()) {
-        w.line("");
-        compensation::emit(&mut w, iface);
-    }
-    w.close("}");
-    w.out
 }
 
-fn imports(w: &mut Writer, iface: &Interface) {
-    let any_lease = iface.ops.iter().any(|op| op.leases().next().is_some());
-    let any_read = iface
+/// One line saying how the operation's messages travel, and why.
+pub(crate) fn encoding_line(op: &Operation, sizes: Sizes) -> String {
+    match sizes.encoding {
+        Encoding::Fixed => format!(
+            "Encoding: fixed layouts of {} and {} bytes, checked in place ({} and {} on the wire).",
+            sizes.layouts.0, sizes.layouts.1, sizes.request, sizes.reply
+        ),
+        Encoding::Postcard => {
+            let variable = op
+                .args()
+                .map(|(_, t)| &t.ty)
+                .chain([&op.reply.ty])
+                .chain(op.error.as_ref().map(|e| &e.ty))
+                .find(|t| fixed_layout(t).is_none());
+            match variable {
+                Some(t) => format!(
+                    "Encoding: postcard (`{}` has no fixed layout), at most {} bytes each way.",
+                    t.rust(),
+                    sizes.request.max(sizes.reply)
+                ),
+                None => "Encoding: postcard.".to_string(),
+            }
+        }
+    }
+}
+
+/// Generates the module for `iface`; `source` names the `.idl` file and
+/// `tag` is its interface tag ([`crate::interface_tag`]).
+pub fn emit(source: &str, iface: &Interface, sizes: &[Sizes], tag: u16) -> Result<String, Error> {
+    let module = ident(&snake(&iface.name));
+    let module_docs = docs(&iface.docs);
+    let imports = imports(iface, sizes);
+    let op_enum = op_enum(iface, tag);
+    let messages = iface
         .ops
         .iter()
-        .any(|op| op.leases().any(|(_, write, _)| !write));
-    let any_write = iface
-        .ops
-        .iter()
-        .any(|op| op.leases().any(|(_, write, _)| write));
+        .zip(sizes)
+        .map(|(op, size)| messages::emit(&snake(&iface.name), op, *size));
+    let client = client::emit(iface, sizes);
+    let server = server::emit(iface, sizes);
+    let compensation = if iface.ops.iter().any(|op| op.compensated_by.is_some()) {
+        compensation::emit(iface)
+    } else {
+        quote!()
+    };
+    let tokens = quote! {
+        #module_docs
+        pub mod #module {
+            #imports
+            #op_enum
+            #(#messages)*
+            #client
+            #server
+            #compensation
+        }
+    };
+    let file: syn::File = syn::parse2(tokens).map_err(|e| Error::Generated {
+        interface: iface.name.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(format!(
+        "// Generated by idl-codegen from {source}: edit that file, not this one.\n\n{}",
+        spaced(&prettyplease::unparse(&file))
+    ))
+}
+
+fn imports(iface: &Interface, sizes: &[Sizes]) -> TokenStream {
+    let leases = || iface.ops.iter().flat_map(|op| op.leases());
     let mut runtime = vec![
         "Call",
         "ClientError",
         "Dispatch",
         "DispatchOutcome",
+        "Encoding",
         "MaxEncodedLen",
         "OpSpec",
         "ServerContext",
         "Transport",
     ];
-    if any_lease {
+    if sizes.iter().any(|s| s.encoding == Encoding::Fixed) {
+        runtime.push("Fixed");
+    }
+    if leases().next().is_some() {
         runtime.extend(["Lease", "LeaseRule"]);
     }
-    if any_read {
+    if leases().any(|(_, write, _)| !write) {
         runtime.push("ReadLease");
     }
-    if any_write {
+    if leases().any(|(_, write, _)| write) {
         runtime.push("WriteLease");
     }
     runtime.sort_unstable();
+    let runtime = runtime.into_iter().map(ident);
 
-    let mut named = BTreeSet::new();
     let mut found = Vec::new();
     for op in &iface.ops {
         for (_, t) in op.args() {
@@ -183,149 +234,132 @@ fn imports(w: &mut Writer, iface: &Interface) {
             None => found.push("NoError".to_string()),
         }
     }
-    named.extend(found);
-    let named: Vec<String> = named.into_iter().collect();
-
-    w.line("use idl_runtime::abi::{ReplyFaultReason, TaskId};");
-    w.line("use idl_runtime::serde::{Deserialize, Serialize};");
-    use_list(w, "idl_runtime", &runtime);
-    let named: Vec<&str> = named.iter().map(String::as_str).collect();
-    use_list(w, "idl_types", &named);
+    let named: BTreeSet<String> = found.into_iter().collect();
+    let named = named.iter().map(|n| ident(n));
+    quote! {
+        use idl_runtime::abi::{ReplyFaultReason, TaskId};
+        use idl_runtime::serde::{Deserialize, Serialize};
+        use idl_runtime::{#(#runtime),*};
+        use idl_types::{#(#named),*};
+    }
 }
 
-/// `use krate::{a, b};`, wrapped like rustfmt wraps it.
-fn use_list(w: &mut Writer, krate: &str, names: &[&str]) {
-    let one_line = format!("use {krate}::{{{}}};", names.join(", "));
-    if one_line.len() + 4 <= 100 {
-        w.line(&one_line);
-        return;
-    }
-    w.open(&format!("use {krate}::{{"));
-    let mut line = String::new();
-    for name in names {
-        let item = format!("{name},");
-        if !line.is_empty() && 8 + line.len() + 1 + item.len() > 100 {
-            w.line(&line);
-            line.clear();
+fn op_enum(iface: &Interface, tag: u16) -> TokenStream {
+    let tag_docs = docs(&[
+        format!(
+            "`{}`'s tag: the upper 16 bits of its operation codes,",
+            iface.name
+        ),
+        "from its name and every operation's encoding (`idl/README.md`): a".to_string(),
+        "client and a server built from different encodings refuse each".to_string(),
+        "other's messages.".to_string(),
+    ]);
+    // Written in hex, as a tag reads best.
+    let tag = format!("{tag:#06x}")
+        .parse::<Literal>()
+        .unwrap_or_else(|_| Literal::u16_unsuffixed(tag));
+    let enum_docs = docs(&[
+        format!(
+            "The operations of `{}`, by their stable numbers.",
+            iface.name
+        ),
+        String::new(),
+        "A code is [`INTERFACE_ID`] in the upper 16 bits and the `.idl`'s number".to_string(),
+        "below: a message meant for another interface is refused, and one task".to_string(),
+        "can serve several interfaces.".to_string(),
+    ]);
+    let variants = iface.ops.iter().map(|op| {
+        let d = docs(&op_docs(op));
+        let v = variant(op);
+        let n = Literal::u32_unsuffixed(op.number);
+        quote! {
+            #d
+            #v = (INTERFACE_ID as u32) << 16 | #n,
         }
-        if !line.is_empty() {
-            line.push(' ');
+    });
+    // `from_raw` is a `match`, not a search of `ALL`: the compiler folds it
+    // into the dispatch's own `match` (one comparison per operation).
+    let all: Vec<Ident> = iface.ops.iter().map(variant).collect();
+    let count = Literal::usize_unsuffixed(all.len());
+    let names: Vec<&str> = iface.ops.iter().map(|op| op.name.as_str()).collect();
+    let specs: Vec<Ident> = iface.ops.iter().map(|op| constant(op, "")).collect();
+    quote! {
+        #tag_docs
+        pub const INTERFACE_ID: u16 = #tag;
+
+        #enum_docs
+        #[repr(u32)]
+        #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+        pub enum Op {
+            #(#variants)*
         }
-        line.push_str(&item);
-    }
-    if !line.is_empty() {
-        w.line(&line);
-    }
-    w.close("};");
-}
 
-fn op_enum(w: &mut Writer, iface: &Interface) {
-    w.line(&format!(
-        "/// `{}`'s tag: the upper 16 bits of its operation codes (from its name).",
-        iface.name
-    ));
-    w.line(&format!(
-        "pub const INTERFACE_ID: u16 = {:#06x};",
-        crate::interface_id(&iface.name)
-    ));
-    w.line("");
-    w.line(&format!(
-        "/// The operations of `{}`, by their stable numbers.",
-        iface.name
-    ));
-    w.line("///");
-    w.line("/// A code is [`INTERFACE_ID`] in the upper 16 bits and the `.idl`'s number");
-    w.line("/// below: a message meant for another interface is refused, and one task");
-    w.line("/// can serve several interfaces.");
-    w.line("#[repr(u32)]");
-    w.line("#[derive(Copy, Clone, Debug, PartialEq, Eq)]");
-    w.open("pub enum Op {");
-    for op in &iface.ops {
-        op_docs(w, op);
-        w.line(&format!(
-            "{} = (INTERFACE_ID as u32) << 16 | {},",
-            camel(&op.name),
-            op.number
-        ));
-    }
-    w.close("}");
-    w.line("");
-    w.open("impl Op {");
-    w.line("/// Every operation, in declaration order.");
-    let all: Vec<String> = iface
-        .ops
-        .iter()
-        .map(|o| format!("Op::{}", camel(&o.name)))
-        .collect();
-    let list = all.join(", ");
-    if list.len() + 40 <= 100 {
-        w.line(&format!("pub const ALL: [Op; {}] = [{list}];", all.len()));
-    } else {
-        w.open(&format!("pub const ALL: [Op; {}] = [", all.len()));
-        for item in &all {
-            w.line(&format!("{item},"));
+        impl Op {
+            /// Every operation, in declaration order.
+            pub const ALL: [Op; #count] = [#(Op::#all),*];
+
+            /// The operation with this number, if there is one.
+            pub const fn from_raw(raw: u32) -> Option<Op> {
+                match raw {
+                    #(x if x == Op::#all as u32 => Some(Op::#all),)*
+                    _ => None,
+                }
+            }
+
+            /// Its name in the `.idl` file.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    #(Op::#all => #names,)*
+                }
+            }
+
+            /// What client and server know about it.
+            pub const fn spec(self) -> &'static OpSpec {
+                match self {
+                    #(Op::#all => &#specs,)*
+                }
+            }
         }
-        w.close("];");
-    }
-    w.line("");
-    w.line("/// The operation with this number, if there is one.");
-    // A `match`, not a search of `ALL`: the compiler folds it into the
-    // dispatch's own `match` (one comparison per operation, per message).
-    w.open("pub const fn from_raw(raw: u32) -> Option<Op> {");
-    w.open("match raw {");
-    for op in &iface.ops {
-        let name = camel(&op.name);
-        w.line(&format!("x if x == Op::{name} as u32 => Some(Op::{name}),"));
-    }
-    w.line("_ => None,");
-    w.close("}");
-    w.close("}");
-    w.line("");
-    w.line("/// Its name in the `.idl` file.");
-    w.open("pub const fn name(self) -> &'static str {");
-    w.open("match self {");
-    for op in &iface.ops {
-        w.line(&format!("Op::{} => \"{}\",", camel(&op.name), op.name));
-    }
-    w.close("}");
-    w.close("}");
-    w.line("");
-    w.line("/// What client and server know about it.");
-    w.open("pub const fn spec(self) -> &'static OpSpec {");
-    w.open("match self {");
-    for op in &iface.ops {
-        w.line(&format!("Op::{} => &{},", camel(&op.name), upper(&op.name)));
-    }
-    w.close("}");
-    w.close("}");
-    w.close("}");
-}
-
-/// The operation's `///` lines, or a stand-in naming it.
-pub(crate) fn op_docs(w: &mut Writer, op: &Operation) {
-    if op.docs.is_empty() {
-        w.line(&format!("/// Operation `{}`.", op.name));
-    } else {
-        w.docs(&op.docs);
     }
 }
 
-/// Emits `head(a, b, c)` plus `tail` on one line if it fits in 100 columns,
-/// else one argument per line, as rustfmt would.
-pub(crate) fn call_lines(w: &mut Writer, head: &str, args: &[String], tail: &str) {
-    let one = format!("{head}({}){tail}", args.join(", "));
-    if w.indent * 4 + one.len() <= 100 {
-        w.line(&one);
-        return;
+/// Puts a blank line before each item that follows another item at the
+/// same depth (not between consecutive `use`s, fields, variants, match
+/// arms or statements), as a person would.
+fn spaced(text: &str) -> String {
+    const ITEM_STARTS: &[&str] = &[
+        "///", "#[", "pub ", "impl", "fn ", "const ", "struct ", "enum ", "trait ", "mod ",
+        "type ", "use ", "static ",
+    ];
+    let mut out = String::with_capacity(text.len() + text.len() / 16);
+    let mut previous: Option<&str> = None;
+    let mut last_item_was_use = false;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        let starts_item = ITEM_STARTS.iter().any(|s| trimmed.starts_with(s));
+        if let Some(prev) = previous {
+            let prev_trimmed = prev.trim_start();
+            let prev_indent = prev.len() - prev_trimmed.len();
+            let prev_ends_item = (prev_trimmed.ends_with('}') || prev_trimmed.ends_with(';'))
+                && !prev_trimmed.starts_with("//")
+                && !prev_trimmed.starts_with("#[");
+            let both_use = last_item_was_use && trimmed.starts_with("use ");
+            if starts_item && prev_indent == indent && prev_ends_item && !both_use {
+                out.push('\n');
+            }
+        }
+        if starts_item && !trimmed.starts_with("///") && !trimmed.starts_with("#[") {
+            last_item_was_use = trimmed.starts_with("use ");
+        }
+        out.push_str(line);
+        out.push('\n');
+        previous = Some(line);
     }
-    w.open(&format!("{head}("));
-    for a in args {
-        w.line(&format!("{a},"));
-    }
-    w.close(&format!("){tail}"));
+    out
 }
 
 /// Whether the type is `()`.
-pub(crate) fn is_unit(ty: &Type) -> bool {
-    *ty == Type::Unit
+pub(crate) fn is_unit(t: &Type) -> bool {
+    *t == Type::Unit
 }

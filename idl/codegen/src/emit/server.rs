@@ -1,153 +1,167 @@
 //! The server trait, the dispatch function and the `Endpoint` adapter.
 
-use super::{call_lines, camel, error_type, is_unit, op_docs, upper, Writer};
-use crate::ast::{Interface, ParamKind};
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
 
-pub(crate) fn emit(w: &mut Writer, iface: &Interface) {
-    trait_def(w, iface);
-    w.line("");
-    dispatch(w, iface);
-    w.line("");
-    endpoint(w);
+use super::{args_struct, constant, docs, error_type, ident, is_unit, op_docs, ty, variant};
+use crate::ast::{Interface, Operation, ParamKind};
+use crate::check::{Encoding, Sizes};
+
+pub(crate) fn emit(iface: &Interface, sizes: &[Sizes]) -> TokenStream {
+    let trait_def = trait_def(iface);
+    let dispatch = dispatch(iface, sizes);
+    quote! {
+        #trait_def
+        #dispatch
+
+        /// A [`Server`] as the object-safe `Dispatch` that `idl_runtime::serve`
+        /// and `idl_runtime::InProcess` drive.
+        pub struct Endpoint<S>(pub S);
+
+        impl<S: Server> Dispatch for Endpoint<S> {
+            fn dispatch(
+                &mut self,
+                call: &Call<'_>,
+                ctx: &dyn ServerContext,
+                reply: &mut [u8],
+            ) -> DispatchOutcome {
+                dispatch(&mut self.0, call, ctx, reply)
+            }
+
+            fn notification_mask(&self) -> u32 {
+                self.0.notification_mask()
+            }
+
+            fn notified(&mut self, bits: u32) {
+                self.0.notified(bits)
+            }
+        }
+    }
 }
 
-fn trait_def(w: &mut Writer, iface: &Interface) {
-    w.line(&format!(
-        "/// The server side of `{}`: one method per operation, called by",
-        iface.name
-    ));
-    w.line("/// [`dispatch`] once the message passed every check.");
-    w.open("pub trait Server {");
-    for op in &iface.ops {
-        op_docs(w, op);
-        let name = camel(&op.name);
-        let mut params = vec![
-            "&mut self".to_string(),
-            "caller: TaskId".to_string(),
-            format!("args: {name}Args"),
-        ];
-        for p in &op.params {
+fn trait_def(iface: &Interface) -> TokenStream {
+    let trait_docs = docs(&[
+        format!(
+            "The server side of `{}`: one method per operation, called by",
+            iface.name
+        ),
+        "[`dispatch`] once the message passed every check.".to_string(),
+    ]);
+    let methods = iface.ops.iter().map(|op| {
+        let method_docs = docs(&op_docs(op));
+        let name = ident(&op.name);
+        let args = args_struct(&op.name);
+        let leases = op.params.iter().filter_map(|p| {
+            let param = ident(&p.name);
             match p.kind {
-                ParamKind::Lease { write: false, .. } => {
-                    params.push(format!("{}: ReadLease<'_>", p.name))
-                }
-                ParamKind::Lease { write: true, .. } => {
-                    params.push(format!("{}: WriteLease<'_>", p.name))
-                }
-                ParamKind::Value(_) => {}
+                ParamKind::Lease { write: false, .. } => Some(quote!(#param: ReadLease<'_>)),
+                ParamKind::Lease { write: true, .. } => Some(quote!(#param: WriteLease<'_>)),
+                ParamKind::Value(_) => None,
             }
-        }
+        });
+        let reply_ty = ty(&op.reply.ty);
         let ret = match &op.error {
-            Some(e) => format!("Result<{}, {}>", op.reply.ty.rust(), e.ty.rust()),
-            None => op.reply.ty.rust(),
-        };
-        let ret = if ret == "()" {
-            String::new()
-        } else {
-            format!(" -> {ret}")
-        };
-        let head = format!("fn {}({}){ret};", op.name, params.join(", "));
-        if head.len() + 8 <= 100 {
-            w.line(&head);
-        } else {
-            w.open(&format!("fn {}(", op.name));
-            for p in &params {
-                w.line(&format!("{p},"));
+            Some(e) => {
+                let e = ty(&e.ty);
+                quote!(-> Result<#reply_ty, #e>)
             }
-            w.close(&format!("){ret};"));
+            None if is_unit(&op.reply.ty) => quote!(),
+            None => quote!(-> #reply_ty),
+        };
+        quote! {
+            #method_docs
+            fn #name(&mut self, caller: TaskId, args: #args #(, #leases)*) #ret;
         }
-        w.line("");
+    });
+    quote! {
+        #trait_docs
+        pub trait Server {
+            #(#methods)*
+
+            /// The notification bits this server wakes up for.
+            fn notification_mask(&self) -> u32 {
+                0
+            }
+
+            /// Called with the notification bits that fired.
+            fn notified(&mut self, _bits: u32) {}
+        }
     }
-    w.line("/// The notification bits this server wakes up for.");
-    w.open("fn notification_mask(&self) -> u32 {");
-    w.line("0");
-    w.close("}");
-    w.line("");
-    w.line("/// Called with the notification bits that fired.");
-    w.line("fn notified(&mut self, _bits: u32) {}");
-    w.close("}");
 }
 
-fn dispatch(w: &mut Writer, iface: &Interface) {
-    w.line("/// Checks, decodes and answers one message for `server`: unknown");
-    w.line("/// operations and malformed messages get a reply fault, callers not");
-    w.line("/// listed get `ACCESS_DENIED`; nothing a client sends makes it panic.");
-    w.open("pub fn dispatch<S: Server + ?Sized>(");
-    w.line("server: &mut S,");
-    w.line("call: &Call<'_>,");
-    w.line("ctx: &dyn ServerContext,");
-    w.line("reply: &mut [u8],");
-    w.indent -= 1;
-    w.open(") -> DispatchOutcome {");
-    w.open("let Some(op) = Op::from_raw(call.op) else {");
-    w.line("return DispatchOutcome::Fault(ReplyFaultReason::UndefinedOperation);");
-    w.close("};");
-    w.open("match op {");
-    for op in &iface.ops {
-        w.open(&format!("Op::{} => {{", camel(&op.name)));
-        w.line(&format!(
-            "let checked = idl_runtime::admit(call, ctx, &{});",
-            upper(&op.name)
-        ));
-        w.open("let admitted = match checked {");
-        w.line("Ok(admitted) => admitted,");
-        w.line("Err(refusal) => return refusal,");
-        w.close("};");
-        let mut lease_index = 0;
-        let mut call_args = vec!["call.caller".to_string(), "admitted.args".to_string()];
-        for p in &op.params {
-            if let ParamKind::Lease { write, .. } = p.kind {
-                let kind = if write { "write_lease" } else { "read_lease" };
-                w.line(&format!(
-                    "let {} = admitted.{kind}(ctx, {lease_index});",
-                    p.name
-                ));
-                call_args.push(p.name.clone());
-                lease_index += 1;
+fn dispatch(iface: &Interface, sizes: &[Sizes]) -> TokenStream {
+    let arms = iface.ops.iter().zip(sizes).map(|(op, size)| arm(op, *size));
+    quote! {
+        /// Checks, decodes and answers one message for `server`: unknown
+        /// operations and malformed messages get a reply fault, callers not
+        /// listed get `ACCESS_DENIED`; nothing a client sends makes it panic.
+        pub fn dispatch<S: Server + ?Sized>(
+            server: &mut S,
+            call: &Call<'_>,
+            ctx: &dyn ServerContext,
+            reply: &mut [u8],
+        ) -> DispatchOutcome {
+            let Some(op) = Op::from_raw(call.op) else {
+                return DispatchOutcome::Fault(ReplyFaultReason::UndefinedOperation);
+            };
+            match op {
+                #(#arms)*
             }
         }
-        let invoke = format!("server.{}", op.name);
-        if op.error.is_some() {
-            call_lines(w, &format!("let result = {invoke}"), &call_args, ";");
-            w.line("idl_runtime::encode_reply(result, reply)");
-        } else if is_unit(&op.reply.ty) {
-            call_lines(w, &invoke, &call_args, ";");
-            w.line("idl_runtime::encode_reply(Ok::<(), NoError>(()), reply)");
-        } else {
-            call_lines(w, &format!("let value = {invoke}"), &call_args, ";");
-            w.line(&format!(
-                "idl_runtime::encode_reply(Ok::<_, {}>(value), reply)",
-                error_type(op)
-            ));
-        }
-        w.close("}");
     }
-    w.close("}");
-    w.close("}");
 }
 
-fn endpoint(w: &mut Writer) {
-    w.line("/// A [`Server`] as the object-safe `Dispatch` that `idl_runtime::serve`");
-    w.line("/// and `idl_runtime::InProcess` drive.");
-    w.line("pub struct Endpoint<S>(pub S);");
-    w.line("");
-    w.open("impl<S: Server> Dispatch for Endpoint<S> {");
-    w.open("fn dispatch(");
-    w.line("&mut self,");
-    w.line("call: &Call<'_>,");
-    w.line("ctx: &dyn ServerContext,");
-    w.line("reply: &mut [u8],");
-    w.indent -= 1;
-    w.open(") -> DispatchOutcome {");
-    w.line("dispatch(&mut self.0, call, ctx, reply)");
-    w.close("}");
-    w.line("");
-    w.open("fn notification_mask(&self) -> u32 {");
-    w.line("self.0.notification_mask()");
-    w.close("}");
-    w.line("");
-    w.open("fn notified(&mut self, bits: u32) {");
-    w.line("self.0.notified(bits)");
-    w.close("}");
-    w.close("}");
+fn arm(op: &Operation, sizes: Sizes) -> TokenStream {
+    let name = variant(op);
+    let spec = constant(op, "");
+    let method = ident(&op.name);
+    let (admit, encode) = match sizes.encoding {
+        Encoding::Fixed => (quote!(admit_fixed), quote!(encode_reply_fixed)),
+        Encoding::Postcard => (quote!(admit), quote!(encode_reply)),
+    };
+    let mut lease_index = 0usize;
+    let mut lease_lets = Vec::new();
+    let mut call_args = vec![quote!(call.caller), quote!(admitted.args)];
+    for p in &op.params {
+        if let ParamKind::Lease { write, .. } = p.kind {
+            let param = ident(&p.name);
+            let kind = if write {
+                quote!(write_lease)
+            } else {
+                quote!(read_lease)
+            };
+            let index = Literal::usize_unsuffixed(lease_index);
+            lease_lets.push(quote!(let #param = admitted.#kind(ctx, #index);));
+            call_args.push(quote!(#param));
+            lease_index += 1;
+        }
+    }
+    let answer = if op.error.is_some() {
+        quote! {
+            let result = server.#method(#(#call_args),*);
+            idl_runtime::#encode(result, reply)
+        }
+    } else if is_unit(&op.reply.ty) {
+        quote! {
+            server.#method(#(#call_args),*);
+            idl_runtime::#encode(Ok::<(), NoError>(()), reply)
+        }
+    } else {
+        let error = error_type(op);
+        quote! {
+            let value = server.#method(#(#call_args),*);
+            idl_runtime::#encode(Ok::<_, #error>(value), reply)
+        }
+    };
+    quote! {
+        Op::#name => {
+            let checked = idl_runtime::#admit(call, ctx, &#spec);
+            let admitted = match checked {
+                Ok(admitted) => admitted,
+                Err(refusal) => return refusal,
+            };
+            #(#lease_lets)*
+            #answer
+        }
+    }
 }

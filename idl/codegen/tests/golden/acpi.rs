@@ -7,13 +7,16 @@ pub mod acpi {
     use idl_runtime::abi::{ReplyFaultReason, TaskId};
     use idl_runtime::serde::{Deserialize, Serialize};
     use idl_runtime::{
-        Call, ClientError, Dispatch, DispatchOutcome, Lease, LeaseRule, MaxEncodedLen, OpSpec,
-        ServerContext, Transport, WriteLease,
+        Call, ClientError, Dispatch, DispatchOutcome, Encoding, Fixed, Lease, LeaseRule,
+        MaxEncodedLen, OpSpec, ServerContext, Transport, WriteLease,
     };
     use idl_types::{AcpiError, Bdf, NoError, RmrrList, ScopeInfo, UnitId, UnitInfo};
 
-    /// `Acpi`'s tag: the upper 16 bits of its operation codes (from its name).
-    pub const INTERFACE_ID: u16 = 0x5e1b;
+    /// `Acpi`'s tag: the upper 16 bits of its operation codes,
+    /// from its name and every operation's encoding (`idl/README.md`): a
+    /// client and a server built from different encodings refuse each
+    /// other's messages.
+    pub const INTERFACE_ID: u16 = 0xb62c;
 
     /// The operations of `Acpi`, by their stable numbers.
     ///
@@ -89,124 +92,148 @@ pub mod acpi {
         }
     }
 
-    // ---- 1 unit_count -------------------------------------------------------
-
     /// Arguments of [`Op::UnitCount`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 0 and 1 bytes, checked in place (0 and 8 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 0)]
     pub struct UnitCountArgs {}
 
     impl MaxEncodedLen for UnitCountArgs {
         const MAX_ENCODED_LEN: usize = 0;
     }
 
-    /// The largest `unit_count` request: 0 bytes.
-    pub const UNIT_COUNT_REQUEST_MAX: usize = <UnitCountArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `unit_count` reply: 1 bytes.
-    pub const UNIT_COUNT_REPLY_MAX: usize = <u8 as MaxEncodedLen>::MAX_ENCODED_LEN;
+    /// The `unit_count` request: its 0-byte fixed layout in 0 bytes (whole words).
+    pub const UNIT_COUNT_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <UnitCountArgs as Fixed>::SIZE,
+    );
+
+    /// The largest `unit_count` reply: 8 bytes.
+    pub const UNIT_COUNT_REPLY_MAX: usize = idl_types::wire::message_len(
+        <u8 as Fixed>::SIZE,
+    );
+
     const _: () = assert!(
         UNIT_COUNT_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "acpi.unit_count: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `unit_count`.
+    ///
+    /// Encoding: fixed layouts of 0 and 1 bytes, checked in place (0 and 8 on the wire).
     pub const UNIT_COUNT: OpSpec = OpSpec {
         op: Op::UnitCount as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: UNIT_COUNT_REQUEST_MAX,
         request_max: UNIT_COUNT_REQUEST_MAX,
         reply_max: UNIT_COUNT_REPLY_MAX,
     };
 
-    // ---- 2 unit_info --------------------------------------------------------
-
     /// Arguments of [`Op::UnitInfo`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 1 and 20 bytes, checked in place (8 and 24 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 1)]
     pub struct UnitInfoArgs {
         /// Argument `unit`.
         pub unit: UnitId,
     }
 
     impl MaxEncodedLen for UnitInfoArgs {
-        const MAX_ENCODED_LEN: usize =
-            <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN;
+        const MAX_ENCODED_LEN: usize = <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `unit_info` request: 1 bytes.
-    pub const UNIT_INFO_REQUEST_MAX: usize = <UnitInfoArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `unit_info` reply (its value or its error): 24 bytes.
-    pub const UNIT_INFO_REPLY_MAX: usize = idl_types::max_len(
-        <UnitInfo as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <AcpiError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `unit_info` request: its 1-byte fixed layout in 8 bytes (whole words).
+    pub const UNIT_INFO_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <UnitInfoArgs as Fixed>::SIZE,
     );
+
+    /// The largest `unit_info` reply (its value or its error): 24 bytes.
+    pub const UNIT_INFO_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<UnitInfo as Fixed>::SIZE, <AcpiError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         UNIT_INFO_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "acpi.unit_info: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         UNIT_INFO_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "acpi.unit_info: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `unit_info`.
+    ///
+    /// Encoding: fixed layouts of 1 and 20 bytes, checked in place (8 and 24 on the wire).
     pub const UNIT_INFO: OpSpec = OpSpec {
         op: Op::UnitInfo as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: UNIT_INFO_REQUEST_MAX,
         request_max: UNIT_INFO_REQUEST_MAX,
         reply_max: UNIT_INFO_REPLY_MAX,
     };
 
-    // ---- 3 unit_of ----------------------------------------------------------
-
     /// Arguments of [`Op::UnitOf`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 3 and 20 bytes, checked in place (8 and 24 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 3)]
     pub struct UnitOfArgs {
         /// Argument `device`.
         pub device: Bdf,
     }
 
     impl MaxEncodedLen for UnitOfArgs {
-        const MAX_ENCODED_LEN: usize =
-            <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN;
+        const MAX_ENCODED_LEN: usize = <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `unit_of` request: 3 bytes.
-    pub const UNIT_OF_REQUEST_MAX: usize = <UnitOfArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `unit_of` reply (its value or its error): 24 bytes.
-    pub const UNIT_OF_REPLY_MAX: usize = idl_types::max_len(
-        <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <AcpiError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `unit_of` request: its 3-byte fixed layout in 8 bytes (whole words).
+    pub const UNIT_OF_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <UnitOfArgs as Fixed>::SIZE,
     );
+
+    /// The largest `unit_of` reply (its value or its error): 24 bytes.
+    pub const UNIT_OF_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<UnitId as Fixed>::SIZE, <AcpiError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         UNIT_OF_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "acpi.unit_of: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         UNIT_OF_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "acpi.unit_of: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `unit_of`.
+    ///
+    /// Encoding: fixed layouts of 3 and 20 bytes, checked in place (8 and 24 on the wire).
     pub const UNIT_OF: OpSpec = OpSpec {
         op: Op::UnitOf as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: UNIT_OF_REQUEST_MAX,
         request_max: UNIT_OF_REQUEST_MAX,
         reply_max: UNIT_OF_REPLY_MAX,
     };
 
-    // ---- 4 rmrrs_of ---------------------------------------------------------
-
     /// Arguments of [`Op::RmrrsOf`].
+    ///
+    /// Encoding: postcard (`RmrrList` has no fixed layout), at most 164 bytes each way.
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
     #[serde(crate = "idl_runtime::serde")]
     pub struct RmrrsOfArgs {
@@ -215,29 +242,34 @@ pub mod acpi {
     }
 
     impl MaxEncodedLen for RmrrsOfArgs {
-        const MAX_ENCODED_LEN: usize =
-            <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN;
+        const MAX_ENCODED_LEN: usize = <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
     /// The largest `rmrrs_of` request: 3 bytes.
     pub const RMRRS_OF_REQUEST_MAX: usize = <RmrrsOfArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
+
     /// The largest `rmrrs_of` reply (its value or its error): 164 bytes.
     pub const RMRRS_OF_REPLY_MAX: usize = idl_types::max_len(
         <RmrrList as MaxEncodedLen>::MAX_ENCODED_LEN,
         <AcpiError as MaxEncodedLen>::MAX_ENCODED_LEN,
     );
+
     const _: () = assert!(
         RMRRS_OF_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "acpi.rmrrs_of: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         RMRRS_OF_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "acpi.rmrrs_of: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `rmrrs_of`.
+    ///
+    /// Encoding: postcard (`RmrrList` has no fixed layout), at most 164 bytes each way.
     pub const RMRRS_OF: OpSpec = OpSpec {
         op: Op::RmrrsOf as u32,
+        encoding: Encoding::Postcard,
         idempotent: true,
         callers: &[],
         leases: &[],
@@ -246,55 +278,66 @@ pub mod acpi {
         reply_max: RMRRS_OF_REPLY_MAX,
     };
 
-    // ---- 5 read_dmar --------------------------------------------------------
-
     /// Arguments of [`Op::ReadDmar`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 4 and 20 bytes, checked in place (8 and 24 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 4)]
     pub struct ReadDmarArgs {
         /// Argument `offset`.
         pub offset: u32,
     }
 
     impl MaxEncodedLen for ReadDmarArgs {
-        const MAX_ENCODED_LEN: usize =
-            <u32 as MaxEncodedLen>::MAX_ENCODED_LEN;
+        const MAX_ENCODED_LEN: usize = <u32 as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `read_dmar` request: 5 bytes.
-    pub const READ_DMAR_REQUEST_MAX: usize = <ReadDmarArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `read_dmar` reply (its value or its error): 24 bytes.
-    pub const READ_DMAR_REPLY_MAX: usize = idl_types::max_len(
-        <u32 as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <AcpiError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `read_dmar` request: its 4-byte fixed layout in 8 bytes (whole words).
+    pub const READ_DMAR_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <ReadDmarArgs as Fixed>::SIZE,
     );
+
+    /// The largest `read_dmar` reply (its value or its error): 24 bytes.
+    pub const READ_DMAR_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<u32 as Fixed>::SIZE, <AcpiError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         READ_DMAR_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "acpi.read_dmar: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         READ_DMAR_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "acpi.read_dmar: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `read_dmar`.
+    ///
+    /// Encoding: fixed layouts of 4 and 20 bytes, checked in place (8 and 24 on the wire).
     pub const READ_DMAR: OpSpec = OpSpec {
         op: Op::ReadDmar as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &[],
         leases: &[
-            LeaseRule { write: true, max_len: 4096 },
+            LeaseRule {
+                write: true,
+                max_len: 4096,
+            },
         ],
-        request_min: 0,
+        request_min: READ_DMAR_REQUEST_MAX,
         request_max: READ_DMAR_REQUEST_MAX,
         reply_max: READ_DMAR_REPLY_MAX,
     };
 
-    // ---- 6 unit_scope -------------------------------------------------------
-
     /// Arguments of [`Op::UnitScope`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 3 and 20 bytes, checked in place (8 and 24 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 3)]
     pub struct UnitScopeArgs {
         /// Argument `unit`.
         pub unit: UnitId,
@@ -303,34 +346,43 @@ pub mod acpi {
     }
 
     impl MaxEncodedLen for UnitScopeArgs {
-        const MAX_ENCODED_LEN: usize =
-            <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
             + <u16 as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `unit_scope` request: 4 bytes.
-    pub const UNIT_SCOPE_REQUEST_MAX: usize = <UnitScopeArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `unit_scope` reply (its value or its error): 24 bytes.
-    pub const UNIT_SCOPE_REPLY_MAX: usize = idl_types::max_len(
-        <Option<ScopeInfo> as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <AcpiError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `unit_scope` request: its 3-byte fixed layout in 8 bytes (whole words).
+    pub const UNIT_SCOPE_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <UnitScopeArgs as Fixed>::SIZE,
     );
+
+    /// The largest `unit_scope` reply (its value or its error): 24 bytes.
+    pub const UNIT_SCOPE_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(
+            <Option<ScopeInfo> as Fixed>::SIZE,
+            <AcpiError as Fixed>::SIZE,
+        ),
+    );
+
     const _: () = assert!(
         UNIT_SCOPE_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "acpi.unit_scope: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         UNIT_SCOPE_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "acpi.unit_scope: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `unit_scope`.
+    ///
+    /// Encoding: fixed layouts of 3 and 20 bytes, checked in place (8 and 24 on the wire).
     pub const UNIT_SCOPE: OpSpec = OpSpec {
         op: Op::UnitScope as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: UNIT_SCOPE_REQUEST_MAX,
         request_max: UNIT_SCOPE_REQUEST_MAX,
         reply_max: UNIT_SCOPE_REPLY_MAX,
     };
@@ -356,16 +408,15 @@ pub mod acpi {
         /// How many IOMMU units the DMAR table declares.
         ///
         /// Idempotent: retried once if the server restarted.
-        pub fn unit_count(&mut self, ) -> Result<u8, ClientError<NoError>> {
+        /// Encoding: fixed layouts of 0 and 1 bytes, checked in place (0 and 8 on the wire).
+        pub fn unit_count(&mut self) -> Result<u8, ClientError<NoError>> {
             let args = UnitCountArgs {};
-            let mut request = [0; UNIT_COUNT_REQUEST_MAX];
             let mut reply = [0; UNIT_COUNT_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &UNIT_COUNT,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -374,16 +425,18 @@ pub mod acpi {
         /// One unit's facts.
         ///
         /// Idempotent: retried once if the server restarted.
-        pub fn unit_info(&mut self, unit: UnitId) -> Result<UnitInfo, ClientError<AcpiError>> {
+        /// Encoding: fixed layouts of 1 and 20 bytes, checked in place (8 and 24 on the wire).
+        pub fn unit_info(
+            &mut self,
+            unit: UnitId,
+        ) -> Result<UnitInfo, ClientError<AcpiError>> {
             let args = UnitInfoArgs { unit };
-            let mut request = [0; UNIT_INFO_REQUEST_MAX];
             let mut reply = [0; UNIT_INFO_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &UNIT_INFO,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -393,16 +446,18 @@ pub mod acpi {
         /// wins over an INCLUDE_PCI_ALL unit).
         ///
         /// Idempotent: retried once if the server restarted.
-        pub fn unit_of(&mut self, device: Bdf) -> Result<UnitId, ClientError<AcpiError>> {
+        /// Encoding: fixed layouts of 3 and 20 bytes, checked in place (8 and 24 on the wire).
+        pub fn unit_of(
+            &mut self,
+            device: Bdf,
+        ) -> Result<UnitId, ClientError<AcpiError>> {
             let args = UnitOfArgs { device };
-            let mut request = [0; UNIT_OF_REQUEST_MAX];
             let mut reply = [0; UNIT_OF_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &UNIT_OF,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -411,7 +466,11 @@ pub mod acpi {
         /// The RMRRs that name the device, including those app.toml adds.
         ///
         /// Idempotent: retried once if the server restarted.
-        pub fn rmrrs_of(&mut self, device: Bdf) -> Result<RmrrList, ClientError<AcpiError>> {
+        /// Encoding: postcard (`RmrrList` has no fixed layout), at most 164 bytes each way.
+        pub fn rmrrs_of(
+            &mut self,
+            device: Bdf,
+        ) -> Result<RmrrList, ClientError<AcpiError>> {
             let args = RmrrsOfArgs { device };
             let mut request = [0; RMRRS_OF_REQUEST_MAX];
             let mut reply = [0; RMRRS_OF_REPLY_MAX];
@@ -430,20 +489,19 @@ pub mod acpi {
         /// table's total length (for diagnostics and the console).
         ///
         /// Idempotent: retried once if the server restarted.
+        /// Encoding: fixed layouts of 4 and 20 bytes, checked in place (8 and 24 on the wire).
         pub fn read_dmar(
             &mut self,
             offset: u32,
             out: &mut [u8],
         ) -> Result<u32, ClientError<AcpiError>> {
             let args = ReadDmarArgs { offset };
-            let mut request = [0; READ_DMAR_REQUEST_MAX];
             let mut reply = [0; READ_DMAR_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &READ_DMAR,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [Lease::Write(out)],
             )
@@ -453,20 +511,19 @@ pub mod acpi {
         /// this machine, or `None` past the last one.
         ///
         /// Idempotent: retried once if the server restarted.
+        /// Encoding: fixed layouts of 3 and 20 bytes, checked in place (8 and 24 on the wire).
         pub fn unit_scope(
             &mut self,
             unit: UnitId,
             index: u16,
         ) -> Result<Option<ScopeInfo>, ClientError<AcpiError>> {
             let args = UnitScopeArgs { unit, index };
-            let mut request = [0; UNIT_SCOPE_REQUEST_MAX];
             let mut reply = [0; UNIT_SCOPE_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &UNIT_SCOPE,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -480,14 +537,26 @@ pub mod acpi {
         fn unit_count(&mut self, caller: TaskId, args: UnitCountArgs) -> u8;
 
         /// One unit's facts.
-        fn unit_info(&mut self, caller: TaskId, args: UnitInfoArgs) -> Result<UnitInfo, AcpiError>;
+        fn unit_info(
+            &mut self,
+            caller: TaskId,
+            args: UnitInfoArgs,
+        ) -> Result<UnitInfo, AcpiError>;
 
         /// The unit whose scope covers the device (an explicit device scope
         /// wins over an INCLUDE_PCI_ALL unit).
-        fn unit_of(&mut self, caller: TaskId, args: UnitOfArgs) -> Result<UnitId, AcpiError>;
+        fn unit_of(
+            &mut self,
+            caller: TaskId,
+            args: UnitOfArgs,
+        ) -> Result<UnitId, AcpiError>;
 
         /// The RMRRs that name the device, including those app.toml adds.
-        fn rmrrs_of(&mut self, caller: TaskId, args: RmrrsOfArgs) -> Result<RmrrList, AcpiError>;
+        fn rmrrs_of(
+            &mut self,
+            caller: TaskId,
+            args: RmrrsOfArgs,
+        ) -> Result<RmrrList, AcpiError>;
 
         /// Copies the raw DMAR table, from `offset`, into `out`; returns the
         /// table's total length (for diagnostics and the console).
@@ -529,31 +598,31 @@ pub mod acpi {
         };
         match op {
             Op::UnitCount => {
-                let checked = idl_runtime::admit(call, ctx, &UNIT_COUNT);
+                let checked = idl_runtime::admit_fixed(call, ctx, &UNIT_COUNT);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let value = server.unit_count(call.caller, admitted.args);
-                idl_runtime::encode_reply(Ok::<_, NoError>(value), reply)
+                idl_runtime::encode_reply_fixed(Ok::<_, NoError>(value), reply)
             }
             Op::UnitInfo => {
-                let checked = idl_runtime::admit(call, ctx, &UNIT_INFO);
+                let checked = idl_runtime::admit_fixed(call, ctx, &UNIT_INFO);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.unit_info(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::UnitOf => {
-                let checked = idl_runtime::admit(call, ctx, &UNIT_OF);
+                let checked = idl_runtime::admit_fixed(call, ctx, &UNIT_OF);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.unit_of(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::RmrrsOf => {
                 let checked = idl_runtime::admit(call, ctx, &RMRRS_OF);
@@ -565,23 +634,23 @@ pub mod acpi {
                 idl_runtime::encode_reply(result, reply)
             }
             Op::ReadDmar => {
-                let checked = idl_runtime::admit(call, ctx, &READ_DMAR);
+                let checked = idl_runtime::admit_fixed(call, ctx, &READ_DMAR);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let out = admitted.write_lease(ctx, 0);
                 let result = server.read_dmar(call.caller, admitted.args, out);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::UnitScope => {
-                let checked = idl_runtime::admit(call, ctx, &UNIT_SCOPE);
+                let checked = idl_runtime::admit_fixed(call, ctx, &UNIT_SCOPE);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.unit_scope(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
         }
     }

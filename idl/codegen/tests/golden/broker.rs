@@ -8,16 +8,19 @@ pub mod broker {
     use idl_runtime::abi::{ReplyFaultReason, TaskId};
     use idl_runtime::serde::{Deserialize, Serialize};
     use idl_runtime::{
-        Call, ClientError, Dispatch, DispatchOutcome, MaxEncodedLen, OpSpec, ServerContext,
-        Transport,
+        Call, ClientError, Dispatch, DispatchOutcome, Encoding, Fixed, MaxEncodedLen,
+        OpSpec, ServerContext, Transport,
     };
     use idl_types::{
-        Bdf, BrokerCounters, BrokerError, DevicePage, DomainId, DomainPage, NoError, ReassignReport,
-        SequencedEvent, TxStatus,
+        Bdf, BrokerCounters, BrokerError, DevicePage, DomainId, DomainPage, NoError,
+        ReassignReport, SequencedEvent, TxStatus,
     };
 
-    /// `Broker`'s tag: the upper 16 bits of its operation codes (from its name).
-    pub const INTERFACE_ID: u16 = 0xc01d;
+    /// `Broker`'s tag: the upper 16 bits of its operation codes,
+    /// from its name and every operation's encoding (`idl/README.md`): a
+    /// client and a server built from different encodings refuse each
+    /// other's messages.
+    pub const INTERFACE_ID: u16 = 0xb795;
 
     /// The operations of `Broker`, by their stable numbers.
     ///
@@ -112,9 +115,9 @@ pub mod broker {
         }
     }
 
-    // ---- 1 list_devices -----------------------------------------------------
-
     /// Arguments of [`Op::ListDevices`].
+    ///
+    /// Encoding: postcard (`DevicePage` has no fixed layout), at most 69 bytes each way.
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
     #[serde(crate = "idl_runtime::serde")]
     pub struct ListDevicesArgs {
@@ -123,26 +126,31 @@ pub mod broker {
     }
 
     impl MaxEncodedLen for ListDevicesArgs {
-        const MAX_ENCODED_LEN: usize =
-            <u16 as MaxEncodedLen>::MAX_ENCODED_LEN;
+        const MAX_ENCODED_LEN: usize = <u16 as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
     /// The largest `list_devices` request: 3 bytes.
     pub const LIST_DEVICES_REQUEST_MAX: usize = <ListDevicesArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
+
     /// The largest `list_devices` reply: 69 bytes.
     pub const LIST_DEVICES_REPLY_MAX: usize = <DevicePage as MaxEncodedLen>::MAX_ENCODED_LEN;
+
     const _: () = assert!(
         LIST_DEVICES_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "broker.list_devices: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         LIST_DEVICES_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "broker.list_devices: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `list_devices`.
+    ///
+    /// Encoding: postcard (`DevicePage` has no fixed layout), at most 69 bytes each way.
     pub const LIST_DEVICES: OpSpec = OpSpec {
         op: Op::ListDevices as u32,
+        encoding: Encoding::Postcard,
         idempotent: true,
         callers: &[],
         leases: &[],
@@ -151,9 +159,9 @@ pub mod broker {
         reply_max: LIST_DEVICES_REPLY_MAX,
     };
 
-    // ---- 2 list_domains -----------------------------------------------------
-
     /// Arguments of [`Op::ListDomains`].
+    ///
+    /// Encoding: postcard (`DomainPage` has no fixed layout), at most 77 bytes each way.
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
     #[serde(crate = "idl_runtime::serde")]
     pub struct ListDomainsArgs {
@@ -162,26 +170,31 @@ pub mod broker {
     }
 
     impl MaxEncodedLen for ListDomainsArgs {
-        const MAX_ENCODED_LEN: usize =
-            <u16 as MaxEncodedLen>::MAX_ENCODED_LEN;
+        const MAX_ENCODED_LEN: usize = <u16 as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
     /// The largest `list_domains` request: 3 bytes.
     pub const LIST_DOMAINS_REQUEST_MAX: usize = <ListDomainsArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
+
     /// The largest `list_domains` reply: 77 bytes.
     pub const LIST_DOMAINS_REPLY_MAX: usize = <DomainPage as MaxEncodedLen>::MAX_ENCODED_LEN;
+
     const _: () = assert!(
         LIST_DOMAINS_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "broker.list_domains: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         LIST_DOMAINS_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "broker.list_domains: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `list_domains`.
+    ///
+    /// Encoding: postcard (`DomainPage` has no fixed layout), at most 77 bytes each way.
     pub const LIST_DOMAINS: OpSpec = OpSpec {
         op: Op::ListDomains as u32,
+        encoding: Encoding::Postcard,
         idempotent: true,
         callers: &[],
         leases: &[],
@@ -190,11 +203,12 @@ pub mod broker {
         reply_max: LIST_DOMAINS_REPLY_MAX,
     };
 
-    // ---- 3 assign -----------------------------------------------------------
-
     /// Arguments of [`Op::Assign`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 5 and 14 bytes, checked in place (8 and 16 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 5)]
     pub struct AssignArgs {
         /// Argument `device`.
         pub device: Bdf,
@@ -203,43 +217,50 @@ pub mod broker {
     }
 
     impl MaxEncodedLen for AssignArgs {
-        const MAX_ENCODED_LEN: usize =
-            <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
             + <DomainId as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `assign` request: 6 bytes.
-    pub const ASSIGN_REQUEST_MAX: usize = <AssignArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `assign` reply (its value or its error): 17 bytes.
-    pub const ASSIGN_REPLY_MAX: usize = idl_types::max_len(
-        <ReassignReport as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <BrokerError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `assign` request: its 5-byte fixed layout in 8 bytes (whole words).
+    pub const ASSIGN_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <AssignArgs as Fixed>::SIZE,
     );
+
+    /// The largest `assign` reply (its value or its error): 16 bytes.
+    pub const ASSIGN_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<ReassignReport as Fixed>::SIZE, <BrokerError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         ASSIGN_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "broker.assign: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         ASSIGN_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "broker.assign: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `assign`.
+    ///
+    /// Encoding: fixed layouts of 5 and 14 bytes, checked in place (8 and 16 on the wire).
     pub const ASSIGN: OpSpec = OpSpec {
         op: Op::Assign as u32,
+        encoding: Encoding::Fixed,
         idempotent: false,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: ASSIGN_REQUEST_MAX,
         request_max: ASSIGN_REQUEST_MAX,
         reply_max: ASSIGN_REPLY_MAX,
     };
 
-    // ---- 4 reassign ---------------------------------------------------------
-
     /// Arguments of [`Op::Reassign`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 5 and 14 bytes, checked in place (8 and 16 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 5)]
     pub struct ReassignArgs {
         /// Argument `device`.
         pub device: Bdf,
@@ -248,220 +269,269 @@ pub mod broker {
     }
 
     impl MaxEncodedLen for ReassignArgs {
-        const MAX_ENCODED_LEN: usize =
-            <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
             + <DomainId as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `reassign` request: 6 bytes.
-    pub const REASSIGN_REQUEST_MAX: usize = <ReassignArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `reassign` reply (its value or its error): 17 bytes.
-    pub const REASSIGN_REPLY_MAX: usize = idl_types::max_len(
-        <ReassignReport as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <BrokerError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `reassign` request: its 5-byte fixed layout in 8 bytes (whole words).
+    pub const REASSIGN_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <ReassignArgs as Fixed>::SIZE,
     );
+
+    /// The largest `reassign` reply (its value or its error): 16 bytes.
+    pub const REASSIGN_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<ReassignReport as Fixed>::SIZE, <BrokerError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         REASSIGN_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "broker.reassign: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         REASSIGN_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "broker.reassign: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `reassign`.
+    ///
+    /// Encoding: fixed layouts of 5 and 14 bytes, checked in place (8 and 16 on the wire).
     pub const REASSIGN: OpSpec = OpSpec {
         op: Op::Reassign as u32,
+        encoding: Encoding::Fixed,
         idempotent: false,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: REASSIGN_REQUEST_MAX,
         request_max: REASSIGN_REQUEST_MAX,
         reply_max: REASSIGN_REPLY_MAX,
     };
 
-    // ---- 5 quarantine -------------------------------------------------------
-
     /// Arguments of [`Op::Quarantine`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 3 and 14 bytes, checked in place (8 and 16 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 3)]
     pub struct QuarantineArgs {
         /// Argument `device`.
         pub device: Bdf,
     }
 
     impl MaxEncodedLen for QuarantineArgs {
-        const MAX_ENCODED_LEN: usize =
-            <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN;
+        const MAX_ENCODED_LEN: usize = <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `quarantine` request: 3 bytes.
-    pub const QUARANTINE_REQUEST_MAX: usize = <QuarantineArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `quarantine` reply (its value or its error): 17 bytes.
-    pub const QUARANTINE_REPLY_MAX: usize = idl_types::max_len(
-        <ReassignReport as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <BrokerError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `quarantine` request: its 3-byte fixed layout in 8 bytes (whole words).
+    pub const QUARANTINE_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <QuarantineArgs as Fixed>::SIZE,
     );
+
+    /// The largest `quarantine` reply (its value or its error): 16 bytes.
+    pub const QUARANTINE_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<ReassignReport as Fixed>::SIZE, <BrokerError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         QUARANTINE_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "broker.quarantine: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         QUARANTINE_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "broker.quarantine: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `quarantine`.
+    ///
+    /// Encoding: fixed layouts of 3 and 14 bytes, checked in place (8 and 16 on the wire).
     pub const QUARANTINE: OpSpec = OpSpec {
         op: Op::Quarantine as u32,
+        encoding: Encoding::Fixed,
         idempotent: false,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: QUARANTINE_REQUEST_MAX,
         request_max: QUARANTINE_REQUEST_MAX,
         reply_max: QUARANTINE_REPLY_MAX,
     };
 
-    // ---- 6 release ----------------------------------------------------------
-
     /// Arguments of [`Op::Release`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 3 and 14 bytes, checked in place (8 and 16 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 3)]
     pub struct ReleaseArgs {
         /// Argument `device`.
         pub device: Bdf,
     }
 
     impl MaxEncodedLen for ReleaseArgs {
-        const MAX_ENCODED_LEN: usize =
-            <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN;
+        const MAX_ENCODED_LEN: usize = <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `release` request: 3 bytes.
-    pub const RELEASE_REQUEST_MAX: usize = <ReleaseArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `release` reply (its value or its error): 17 bytes.
-    pub const RELEASE_REPLY_MAX: usize = idl_types::max_len(
-        <ReassignReport as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <BrokerError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `release` request: its 3-byte fixed layout in 8 bytes (whole words).
+    pub const RELEASE_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <ReleaseArgs as Fixed>::SIZE,
     );
+
+    /// The largest `release` reply (its value or its error): 16 bytes.
+    pub const RELEASE_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<ReassignReport as Fixed>::SIZE, <BrokerError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         RELEASE_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "broker.release: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         RELEASE_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "broker.release: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `release`.
+    ///
+    /// Encoding: fixed layouts of 3 and 14 bytes, checked in place (8 and 16 on the wire).
     pub const RELEASE: OpSpec = OpSpec {
         op: Op::Release as u32,
+        encoding: Encoding::Fixed,
         idempotent: false,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: RELEASE_REQUEST_MAX,
         request_max: RELEASE_REQUEST_MAX,
         reply_max: RELEASE_REPLY_MAX,
     };
 
-    // ---- 7 tx_status --------------------------------------------------------
-
     /// Arguments of [`Op::TxStatus`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 0 and 7 bytes, checked in place (0 and 8 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 0)]
     pub struct TxStatusArgs {}
 
     impl MaxEncodedLen for TxStatusArgs {
         const MAX_ENCODED_LEN: usize = 0;
     }
 
-    /// The largest `tx_status` request: 0 bytes.
-    pub const TX_STATUS_REQUEST_MAX: usize = <TxStatusArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
+    /// The `tx_status` request: its 0-byte fixed layout in 0 bytes (whole words).
+    pub const TX_STATUS_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <TxStatusArgs as Fixed>::SIZE,
+    );
+
     /// The largest `tx_status` reply: 8 bytes.
-    pub const TX_STATUS_REPLY_MAX: usize = <TxStatus as MaxEncodedLen>::MAX_ENCODED_LEN;
+    pub const TX_STATUS_REPLY_MAX: usize = idl_types::wire::message_len(
+        <TxStatus as Fixed>::SIZE,
+    );
+
     const _: () = assert!(
         TX_STATUS_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "broker.tx_status: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `tx_status`.
+    ///
+    /// Encoding: fixed layouts of 0 and 7 bytes, checked in place (0 and 8 on the wire).
     pub const TX_STATUS: OpSpec = OpSpec {
         op: Op::TxStatus as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: TX_STATUS_REQUEST_MAX,
         request_max: TX_STATUS_REQUEST_MAX,
         reply_max: TX_STATUS_REPLY_MAX,
     };
 
-    // ---- 8 event_after ------------------------------------------------------
-
     /// Arguments of [`Op::EventAfter`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 4 and 17 bytes, checked in place (8 and 24 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 4)]
     pub struct EventAfterArgs {
         /// Argument `after`.
         pub after: u32,
     }
 
     impl MaxEncodedLen for EventAfterArgs {
-        const MAX_ENCODED_LEN: usize =
-            <u32 as MaxEncodedLen>::MAX_ENCODED_LEN;
+        const MAX_ENCODED_LEN: usize = <u32 as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `event_after` request: 5 bytes.
-    pub const EVENT_AFTER_REQUEST_MAX: usize = <EventAfterArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `event_after` reply: 20 bytes.
-    pub const EVENT_AFTER_REPLY_MAX: usize =
-        <Option<SequencedEvent> as MaxEncodedLen>::MAX_ENCODED_LEN;
+    /// The `event_after` request: its 4-byte fixed layout in 8 bytes (whole words).
+    pub const EVENT_AFTER_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <EventAfterArgs as Fixed>::SIZE,
+    );
+
+    /// The largest `event_after` reply: 24 bytes.
+    pub const EVENT_AFTER_REPLY_MAX: usize = idl_types::wire::message_len(
+        <Option<SequencedEvent> as Fixed>::SIZE,
+    );
+
     const _: () = assert!(
         EVENT_AFTER_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "broker.event_after: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         EVENT_AFTER_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "broker.event_after: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `event_after`.
+    ///
+    /// Encoding: fixed layouts of 4 and 17 bytes, checked in place (8 and 24 on the wire).
     pub const EVENT_AFTER: OpSpec = OpSpec {
         op: Op::EventAfter as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: EVENT_AFTER_REQUEST_MAX,
         request_max: EVENT_AFTER_REQUEST_MAX,
         reply_max: EVENT_AFTER_REPLY_MAX,
     };
 
-    // ---- 9 stats ------------------------------------------------------------
-
     /// Arguments of [`Op::Stats`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 0 and 22 bytes, checked in place (0 and 24 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 0)]
     pub struct StatsArgs {}
 
     impl MaxEncodedLen for StatsArgs {
         const MAX_ENCODED_LEN: usize = 0;
     }
 
-    /// The largest `stats` request: 0 bytes.
-    pub const STATS_REQUEST_MAX: usize = <StatsArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `stats` reply: 28 bytes.
-    pub const STATS_REPLY_MAX: usize = <BrokerCounters as MaxEncodedLen>::MAX_ENCODED_LEN;
+    /// The `stats` request: its 0-byte fixed layout in 0 bytes (whole words).
+    pub const STATS_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <StatsArgs as Fixed>::SIZE,
+    );
+
+    /// The largest `stats` reply: 24 bytes.
+    pub const STATS_REPLY_MAX: usize = idl_types::wire::message_len(
+        <BrokerCounters as Fixed>::SIZE,
+    );
+
     const _: () = assert!(
         STATS_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "broker.stats: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `stats`.
+    ///
+    /// Encoding: fixed layouts of 0 and 22 bytes, checked in place (0 and 24 on the wire).
     pub const STATS: OpSpec = OpSpec {
         op: Op::Stats as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: STATS_REQUEST_MAX,
         request_max: STATS_REQUEST_MAX,
         reply_max: STATS_REPLY_MAX,
     };
@@ -487,7 +557,11 @@ pub mod broker {
         /// A page of the device list starting at row `start`.
         ///
         /// Idempotent: retried once if the server restarted.
-        pub fn list_devices(&mut self, start: u16) -> Result<DevicePage, ClientError<NoError>> {
+        /// Encoding: postcard (`DevicePage` has no fixed layout), at most 69 bytes each way.
+        pub fn list_devices(
+            &mut self,
+            start: u16,
+        ) -> Result<DevicePage, ClientError<NoError>> {
             let args = ListDevicesArgs { start };
             let mut request = [0; LIST_DEVICES_REQUEST_MAX];
             let mut reply = [0; LIST_DEVICES_REPLY_MAX];
@@ -505,7 +579,11 @@ pub mod broker {
         /// A page of the domain list starting at row `start`.
         ///
         /// Idempotent: retried once if the server restarted.
-        pub fn list_domains(&mut self, start: u16) -> Result<DomainPage, ClientError<NoError>> {
+        /// Encoding: postcard (`DomainPage` has no fixed layout), at most 77 bytes each way.
+        pub fn list_domains(
+            &mut self,
+            start: u16,
+        ) -> Result<DomainPage, ClientError<NoError>> {
             let args = ListDomainsArgs { start };
             let mut request = [0; LIST_DOMAINS_REQUEST_MAX];
             let mut reply = [0; LIST_DOMAINS_REPLY_MAX];
@@ -523,20 +601,19 @@ pub mod broker {
         /// Gives an unassigned (or quarantined) device to a domain.
         ///
         /// Not idempotent: a server death is reported, not retried.
+        /// Encoding: fixed layouts of 5 and 14 bytes, checked in place (8 and 16 on the wire).
         pub fn assign(
             &mut self,
             device: Bdf,
             domain: DomainId,
         ) -> Result<ReassignReport, ClientError<BrokerError>> {
             let args = AssignArgs { device, domain };
-            let mut request = [0; ASSIGN_REQUEST_MAX];
             let mut reply = [0; ASSIGN_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &ASSIGN,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -546,20 +623,19 @@ pub mod broker {
         /// leaving it without translation.
         ///
         /// Not idempotent: a server death is reported, not retried.
+        /// Encoding: fixed layouts of 5 and 14 bytes, checked in place (8 and 16 on the wire).
         pub fn reassign(
             &mut self,
             device: Bdf,
             target: DomainId,
         ) -> Result<ReassignReport, ClientError<BrokerError>> {
             let args = ReassignArgs { device, target };
-            let mut request = [0; REASSIGN_REQUEST_MAX];
             let mut reply = [0; REASSIGN_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &REASSIGN,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -569,19 +645,18 @@ pub mod broker {
         /// page, its RMRRs stay mapped).
         ///
         /// Not idempotent: a server death is reported, not retried.
+        /// Encoding: fixed layouts of 3 and 14 bytes, checked in place (8 and 16 on the wire).
         pub fn quarantine(
             &mut self,
             device: Bdf,
         ) -> Result<ReassignReport, ClientError<BrokerError>> {
             let args = QuarantineArgs { device };
-            let mut request = [0; QUARANTINE_REQUEST_MAX];
             let mut reply = [0; QUARANTINE_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &QUARANTINE,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -591,16 +666,18 @@ pub mod broker {
         /// a device with an RMRR, which must never lose translation).
         ///
         /// Not idempotent: a server death is reported, not retried.
-        pub fn release(&mut self, device: Bdf) -> Result<ReassignReport, ClientError<BrokerError>> {
+        /// Encoding: fixed layouts of 3 and 14 bytes, checked in place (8 and 16 on the wire).
+        pub fn release(
+            &mut self,
+            device: Bdf,
+        ) -> Result<ReassignReport, ClientError<BrokerError>> {
             let args = ReleaseArgs { device };
-            let mut request = [0; RELEASE_REQUEST_MAX];
             let mut reply = [0; RELEASE_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &RELEASE,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -609,16 +686,15 @@ pub mod broker {
         /// Where the current transaction stands.
         ///
         /// Idempotent: retried once if the server restarted.
-        pub fn tx_status(&mut self, ) -> Result<TxStatus, ClientError<NoError>> {
+        /// Encoding: fixed layouts of 0 and 7 bytes, checked in place (0 and 8 on the wire).
+        pub fn tx_status(&mut self) -> Result<TxStatus, ClientError<NoError>> {
             let args = TxStatusArgs {};
-            let mut request = [0; TX_STATUS_REQUEST_MAX];
             let mut reply = [0; TX_STATUS_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &TX_STATUS,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -628,19 +704,18 @@ pub mod broker {
         /// kept), or `None` if there is none yet.
         ///
         /// Idempotent: retried once if the server restarted.
+        /// Encoding: fixed layouts of 4 and 17 bytes, checked in place (8 and 24 on the wire).
         pub fn event_after(
             &mut self,
             after: u32,
         ) -> Result<Option<SequencedEvent>, ClientError<NoError>> {
             let args = EventAfterArgs { after };
-            let mut request = [0; EVENT_AFTER_REQUEST_MAX];
             let mut reply = [0; EVENT_AFTER_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &EVENT_AFTER,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -649,16 +724,15 @@ pub mod broker {
         /// What the broker has done so far and the cleanups it still owes.
         ///
         /// Idempotent: retried once if the server restarted.
-        pub fn stats(&mut self, ) -> Result<BrokerCounters, ClientError<NoError>> {
+        /// Encoding: fixed layouts of 0 and 22 bytes, checked in place (0 and 24 on the wire).
+        pub fn stats(&mut self) -> Result<BrokerCounters, ClientError<NoError>> {
             let args = StatsArgs {};
-            let mut request = [0; STATS_REQUEST_MAX];
             let mut reply = [0; STATS_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &STATS,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -710,7 +784,11 @@ pub mod broker {
 
         /// The first event after sequence number `after` (0 for the oldest
         /// kept), or `None` if there is none yet.
-        fn event_after(&mut self, caller: TaskId, args: EventAfterArgs) -> Option<SequencedEvent>;
+        fn event_after(
+            &mut self,
+            caller: TaskId,
+            args: EventAfterArgs,
+        ) -> Option<SequencedEvent>;
 
         /// What the broker has done so far and the cleanups it still owes.
         fn stats(&mut self, caller: TaskId, args: StatsArgs) -> BrokerCounters;
@@ -756,67 +834,67 @@ pub mod broker {
                 idl_runtime::encode_reply(Ok::<_, NoError>(value), reply)
             }
             Op::Assign => {
-                let checked = idl_runtime::admit(call, ctx, &ASSIGN);
+                let checked = idl_runtime::admit_fixed(call, ctx, &ASSIGN);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.assign(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::Reassign => {
-                let checked = idl_runtime::admit(call, ctx, &REASSIGN);
+                let checked = idl_runtime::admit_fixed(call, ctx, &REASSIGN);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.reassign(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::Quarantine => {
-                let checked = idl_runtime::admit(call, ctx, &QUARANTINE);
+                let checked = idl_runtime::admit_fixed(call, ctx, &QUARANTINE);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.quarantine(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::Release => {
-                let checked = idl_runtime::admit(call, ctx, &RELEASE);
+                let checked = idl_runtime::admit_fixed(call, ctx, &RELEASE);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.release(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::TxStatus => {
-                let checked = idl_runtime::admit(call, ctx, &TX_STATUS);
+                let checked = idl_runtime::admit_fixed(call, ctx, &TX_STATUS);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let value = server.tx_status(call.caller, admitted.args);
-                idl_runtime::encode_reply(Ok::<_, NoError>(value), reply)
+                idl_runtime::encode_reply_fixed(Ok::<_, NoError>(value), reply)
             }
             Op::EventAfter => {
-                let checked = idl_runtime::admit(call, ctx, &EVENT_AFTER);
+                let checked = idl_runtime::admit_fixed(call, ctx, &EVENT_AFTER);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let value = server.event_after(call.caller, admitted.args);
-                idl_runtime::encode_reply(Ok::<_, NoError>(value), reply)
+                idl_runtime::encode_reply_fixed(Ok::<_, NoError>(value), reply)
             }
             Op::Stats => {
-                let checked = idl_runtime::admit(call, ctx, &STATS);
+                let checked = idl_runtime::admit_fixed(call, ctx, &STATS);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let value = server.stats(call.caller, admitted.args);
-                idl_runtime::encode_reply(Ok::<_, NoError>(value), reply)
+                idl_runtime::encode_reply_fixed(Ok::<_, NoError>(value), reply)
             }
         }
     }

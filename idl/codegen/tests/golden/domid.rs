@@ -11,15 +11,18 @@ pub mod domid {
     use idl_runtime::abi::{ReplyFaultReason, TaskId};
     use idl_runtime::serde::{Deserialize, Serialize};
     use idl_runtime::{
-        Call, ClientError, Dispatch, DispatchOutcome, Lease, LeaseRule, MaxEncodedLen, OpSpec,
-        ReadLease, ServerContext, Transport,
+        Call, ClientError, Dispatch, DispatchOutcome, Encoding, Fixed, Lease, LeaseRule,
+        MaxEncodedLen, OpSpec, ReadLease, ServerContext, Transport,
     };
     use idl_types::{
         Bdf, Did, DidGrant, DidHolder, DidRelease, DomainId, DomidError, NoError, UnitId,
     };
 
-    /// `Domid`'s tag: the upper 16 bits of its operation codes (from its name).
-    pub const INTERFACE_ID: u16 = 0x49a0;
+    /// `Domid`'s tag: the upper 16 bits of its operation codes,
+    /// from its name and every operation's encoding (`idl/README.md`): a
+    /// client and a server built from different encodings refuse each
+    /// other's messages.
+    pub const INTERFACE_ID: u16 = 0x8eab;
 
     /// The operations of `Domid`, by their stable numbers.
     ///
@@ -132,11 +135,12 @@ pub mod domid {
         }
     }
 
-    // ---- 1 acquire ----------------------------------------------------------
-
     /// Arguments of [`Op::Acquire`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 6 and 6 bytes, checked in place (8 and 8 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 6)]
     pub struct AcquireArgs {
         /// Argument `unit`.
         pub unit: UnitId,
@@ -147,44 +151,51 @@ pub mod domid {
     }
 
     impl MaxEncodedLen for AcquireArgs {
-        const MAX_ENCODED_LEN: usize =
-            <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
             + <DomainId as MaxEncodedLen>::MAX_ENCODED_LEN
             + <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `acquire` request: 7 bytes.
-    pub const ACQUIRE_REQUEST_MAX: usize = <AcquireArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `acquire` reply (its value or its error): 8 bytes.
-    pub const ACQUIRE_REPLY_MAX: usize = idl_types::max_len(
-        <DidGrant as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <DomidError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `acquire` request: its 6-byte fixed layout in 8 bytes (whole words).
+    pub const ACQUIRE_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <AcquireArgs as Fixed>::SIZE,
     );
+
+    /// The largest `acquire` reply (its value or its error): 8 bytes.
+    pub const ACQUIRE_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<DidGrant as Fixed>::SIZE, <DomidError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         ACQUIRE_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "domid.acquire: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         ACQUIRE_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "domid.acquire: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `acquire`.
+    ///
+    /// Encoding: fixed layouts of 6 and 6 bytes, checked in place (8 and 8 on the wire).
     pub const ACQUIRE: OpSpec = OpSpec {
         op: Op::Acquire as u32,
+        encoding: Encoding::Fixed,
         idempotent: false,
         callers: &["broker"],
         leases: &[],
-        request_min: 0,
+        request_min: ACQUIRE_REQUEST_MAX,
         request_max: ACQUIRE_REQUEST_MAX,
         reply_max: ACQUIRE_REPLY_MAX,
     };
 
-    // ---- 2 release ----------------------------------------------------------
-
     /// Arguments of [`Op::Release`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 6 and 6 bytes, checked in place (8 and 8 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 6)]
     pub struct ReleaseArgs {
         /// Argument `unit`.
         pub unit: UnitId,
@@ -195,44 +206,51 @@ pub mod domid {
     }
 
     impl MaxEncodedLen for ReleaseArgs {
-        const MAX_ENCODED_LEN: usize =
-            <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
             + <DomainId as MaxEncodedLen>::MAX_ENCODED_LEN
             + <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `release` request: 7 bytes.
-    pub const RELEASE_REQUEST_MAX: usize = <ReleaseArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `release` reply (its value or its error): 8 bytes.
-    pub const RELEASE_REPLY_MAX: usize = idl_types::max_len(
-        <DidRelease as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <DomidError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `release` request: its 6-byte fixed layout in 8 bytes (whole words).
+    pub const RELEASE_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <ReleaseArgs as Fixed>::SIZE,
     );
+
+    /// The largest `release` reply (its value or its error): 8 bytes.
+    pub const RELEASE_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<DidRelease as Fixed>::SIZE, <DomidError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         RELEASE_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "domid.release: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         RELEASE_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "domid.release: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `release`.
+    ///
+    /// Encoding: fixed layouts of 6 and 6 bytes, checked in place (8 and 8 on the wire).
     pub const RELEASE: OpSpec = OpSpec {
         op: Op::Release as u32,
+        encoding: Encoding::Fixed,
         idempotent: false,
         callers: &["broker"],
         leases: &[],
-        request_min: 0,
+        request_min: RELEASE_REQUEST_MAX,
         request_max: RELEASE_REQUEST_MAX,
         reply_max: RELEASE_REPLY_MAX,
     };
 
-    // ---- 3 lookup -----------------------------------------------------------
-
     /// Arguments of [`Op::Lookup`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 3 and 6 bytes, checked in place (8 and 8 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 3)]
     pub struct LookupArgs {
         /// Argument `unit`.
         pub unit: UnitId,
@@ -241,43 +259,50 @@ pub mod domid {
     }
 
     impl MaxEncodedLen for LookupArgs {
-        const MAX_ENCODED_LEN: usize =
-            <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
             + <DomainId as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `lookup` request: 4 bytes.
-    pub const LOOKUP_REQUEST_MAX: usize = <LookupArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `lookup` reply (its value or its error): 8 bytes.
-    pub const LOOKUP_REPLY_MAX: usize = idl_types::max_len(
-        <Option<Did> as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <DomidError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `lookup` request: its 3-byte fixed layout in 8 bytes (whole words).
+    pub const LOOKUP_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <LookupArgs as Fixed>::SIZE,
     );
+
+    /// The largest `lookup` reply (its value or its error): 8 bytes.
+    pub const LOOKUP_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<Option<Did> as Fixed>::SIZE, <DomidError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         LOOKUP_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "domid.lookup: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         LOOKUP_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "domid.lookup: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `lookup`.
+    ///
+    /// Encoding: fixed layouts of 3 and 6 bytes, checked in place (8 and 8 on the wire).
     pub const LOOKUP: OpSpec = OpSpec {
         op: Op::Lookup as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: LOOKUP_REQUEST_MAX,
         request_max: LOOKUP_REQUEST_MAX,
         reply_max: LOOKUP_REPLY_MAX,
     };
 
-    // ---- 4 owner_of ---------------------------------------------------------
-
     /// Arguments of [`Op::OwnerOf`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 3 and 6 bytes, checked in place (8 and 8 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 3)]
     pub struct OwnerOfArgs {
         /// Argument `unit`.
         pub unit: UnitId,
@@ -286,43 +311,53 @@ pub mod domid {
     }
 
     impl MaxEncodedLen for OwnerOfArgs {
-        const MAX_ENCODED_LEN: usize =
-            <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
             + <Did as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `owner_of` request: 4 bytes.
-    pub const OWNER_OF_REQUEST_MAX: usize = <OwnerOfArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `owner_of` reply (its value or its error): 8 bytes.
-    pub const OWNER_OF_REPLY_MAX: usize = idl_types::max_len(
-        <Option<DidHolder> as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <DomidError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `owner_of` request: its 3-byte fixed layout in 8 bytes (whole words).
+    pub const OWNER_OF_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <OwnerOfArgs as Fixed>::SIZE,
     );
+
+    /// The largest `owner_of` reply (its value or its error): 8 bytes.
+    pub const OWNER_OF_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(
+            <Option<DidHolder> as Fixed>::SIZE,
+            <DomidError as Fixed>::SIZE,
+        ),
+    );
+
     const _: () = assert!(
         OWNER_OF_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "domid.owner_of: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         OWNER_OF_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "domid.owner_of: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `owner_of`.
+    ///
+    /// Encoding: fixed layouts of 3 and 6 bytes, checked in place (8 and 8 on the wire).
     pub const OWNER_OF: OpSpec = OpSpec {
         op: Op::OwnerOf as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: OWNER_OF_REQUEST_MAX,
         request_max: OWNER_OF_REQUEST_MAX,
         reply_max: OWNER_OF_REPLY_MAX,
     };
 
-    // ---- 5 acquire_quarantine -----------------------------------------------
-
     /// Arguments of [`Op::AcquireQuarantine`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 4 and 6 bytes, checked in place (8 and 8 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 4)]
     pub struct AcquireQuarantineArgs {
         /// Argument `unit`.
         pub unit: UnitId,
@@ -331,44 +366,50 @@ pub mod domid {
     }
 
     impl MaxEncodedLen for AcquireQuarantineArgs {
-        const MAX_ENCODED_LEN: usize =
-            <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
             + <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `acquire_quarantine` request: 4 bytes.
-    pub const ACQUIRE_QUARANTINE_REQUEST_MAX: usize =
-        <AcquireQuarantineArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `acquire_quarantine` reply (its value or its error): 8 bytes.
-    pub const ACQUIRE_QUARANTINE_REPLY_MAX: usize = idl_types::max_len(
-        <DidGrant as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <DomidError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `acquire_quarantine` request: its 4-byte fixed layout in 8 bytes (whole words).
+    pub const ACQUIRE_QUARANTINE_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <AcquireQuarantineArgs as Fixed>::SIZE,
     );
+
+    /// The largest `acquire_quarantine` reply (its value or its error): 8 bytes.
+    pub const ACQUIRE_QUARANTINE_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<DidGrant as Fixed>::SIZE, <DomidError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         ACQUIRE_QUARANTINE_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "domid.acquire_quarantine: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         ACQUIRE_QUARANTINE_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "domid.acquire_quarantine: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `acquire_quarantine`.
+    ///
+    /// Encoding: fixed layouts of 4 and 6 bytes, checked in place (8 and 8 on the wire).
     pub const ACQUIRE_QUARANTINE: OpSpec = OpSpec {
         op: Op::AcquireQuarantine as u32,
+        encoding: Encoding::Fixed,
         idempotent: false,
         callers: &["broker"],
         leases: &[],
-        request_min: 0,
+        request_min: ACQUIRE_QUARANTINE_REQUEST_MAX,
         request_max: ACQUIRE_QUARANTINE_REQUEST_MAX,
         reply_max: ACQUIRE_QUARANTINE_REPLY_MAX,
     };
 
-    // ---- 6 release_quarantine -----------------------------------------------
-
     /// Arguments of [`Op::ReleaseQuarantine`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 4 and 6 bytes, checked in place (8 and 8 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 4)]
     pub struct ReleaseQuarantineArgs {
         /// Argument `unit`.
         pub unit: UnitId,
@@ -377,80 +418,96 @@ pub mod domid {
     }
 
     impl MaxEncodedLen for ReleaseQuarantineArgs {
-        const MAX_ENCODED_LEN: usize =
-            <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
             + <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `release_quarantine` request: 4 bytes.
-    pub const RELEASE_QUARANTINE_REQUEST_MAX: usize =
-        <ReleaseQuarantineArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `release_quarantine` reply (its value or its error): 8 bytes.
-    pub const RELEASE_QUARANTINE_REPLY_MAX: usize = idl_types::max_len(
-        <DidRelease as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <DomidError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `release_quarantine` request: its 4-byte fixed layout in 8 bytes (whole words).
+    pub const RELEASE_QUARANTINE_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <ReleaseQuarantineArgs as Fixed>::SIZE,
     );
+
+    /// The largest `release_quarantine` reply (its value or its error): 8 bytes.
+    pub const RELEASE_QUARANTINE_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<DidRelease as Fixed>::SIZE, <DomidError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         RELEASE_QUARANTINE_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "domid.release_quarantine: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         RELEASE_QUARANTINE_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "domid.release_quarantine: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `release_quarantine`.
+    ///
+    /// Encoding: fixed layouts of 4 and 6 bytes, checked in place (8 and 8 on the wire).
     pub const RELEASE_QUARANTINE: OpSpec = OpSpec {
         op: Op::ReleaseQuarantine as u32,
+        encoding: Encoding::Fixed,
         idempotent: false,
         callers: &["broker"],
         leases: &[],
-        request_min: 0,
+        request_min: RELEASE_QUARANTINE_REQUEST_MAX,
         request_max: RELEASE_QUARANTINE_REQUEST_MAX,
         reply_max: RELEASE_QUARANTINE_REPLY_MAX,
     };
 
-    // ---- 7 rebuild ----------------------------------------------------------
-
     /// Arguments of [`Op::Rebuild`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 0 and 6 bytes, checked in place (0 and 8 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 0)]
     pub struct RebuildArgs {}
 
     impl MaxEncodedLen for RebuildArgs {
         const MAX_ENCODED_LEN: usize = 0;
     }
 
-    /// The largest `rebuild` request: 0 bytes.
-    pub const REBUILD_REQUEST_MAX: usize = <RebuildArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `rebuild` reply (its value or its error): 8 bytes.
-    pub const REBUILD_REPLY_MAX: usize = idl_types::max_len(
-        <u16 as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <DomidError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `rebuild` request: its 0-byte fixed layout in 0 bytes (whole words).
+    pub const REBUILD_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <RebuildArgs as Fixed>::SIZE,
     );
+
+    /// The largest `rebuild` reply (its value or its error): 8 bytes.
+    pub const REBUILD_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<u16 as Fixed>::SIZE, <DomidError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         REBUILD_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "domid.rebuild: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `rebuild`.
+    ///
+    /// Encoding: fixed layouts of 0 and 6 bytes, checked in place (0 and 8 on the wire).
     pub const REBUILD: OpSpec = OpSpec {
         op: Op::Rebuild as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &["broker"],
         leases: &[
-            LeaseRule { write: false, max_len: 4090 },
+            LeaseRule {
+                write: false,
+                max_len: 4090,
+            },
         ],
-        request_min: 0,
+        request_min: REBUILD_REQUEST_MAX,
         request_max: REBUILD_REQUEST_MAX,
         reply_max: REBUILD_REPLY_MAX,
     };
 
-    // ---- 8 configure_unit ---------------------------------------------------
-
     /// Arguments of [`Op::ConfigureUnit`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 3 and 6 bytes, checked in place (8 and 8 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 3)]
     pub struct ConfigureUnitArgs {
         /// Argument `unit`.
         pub unit: UnitId,
@@ -461,76 +518,92 @@ pub mod domid {
     }
 
     impl MaxEncodedLen for ConfigureUnitArgs {
-        const MAX_ENCODED_LEN: usize =
-            <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
             + <u8 as MaxEncodedLen>::MAX_ENCODED_LEN
             + <bool as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `configure_unit` request: 3 bytes.
-    pub const CONFIGURE_UNIT_REQUEST_MAX: usize =
-        <ConfigureUnitArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `configure_unit` reply (its value or its error): 8 bytes.
-    pub const CONFIGURE_UNIT_REPLY_MAX: usize = idl_types::max_len(
-        <u32 as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <DomidError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `configure_unit` request: its 3-byte fixed layout in 8 bytes (whole words).
+    pub const CONFIGURE_UNIT_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <ConfigureUnitArgs as Fixed>::SIZE,
     );
+
+    /// The largest `configure_unit` reply (its value or its error): 8 bytes.
+    pub const CONFIGURE_UNIT_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<u32 as Fixed>::SIZE, <DomidError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         CONFIGURE_UNIT_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "domid.configure_unit: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         CONFIGURE_UNIT_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "domid.configure_unit: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `configure_unit`.
+    ///
+    /// Encoding: fixed layouts of 3 and 6 bytes, checked in place (8 and 8 on the wire).
     pub const CONFIGURE_UNIT: OpSpec = OpSpec {
         op: Op::ConfigureUnit as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &["broker"],
         leases: &[],
-        request_min: 0,
+        request_min: CONFIGURE_UNIT_REQUEST_MAX,
         request_max: CONFIGURE_UNIT_REQUEST_MAX,
         reply_max: CONFIGURE_UNIT_REPLY_MAX,
     };
 
-    // ---- 9 is_rebuilt -------------------------------------------------------
-
     /// Arguments of [`Op::IsRebuilt`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 0 and 1 bytes, checked in place (0 and 8 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 0)]
     pub struct IsRebuiltArgs {}
 
     impl MaxEncodedLen for IsRebuiltArgs {
         const MAX_ENCODED_LEN: usize = 0;
     }
 
-    /// The largest `is_rebuilt` request: 0 bytes.
-    pub const IS_REBUILT_REQUEST_MAX: usize = <IsRebuiltArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `is_rebuilt` reply: 1 bytes.
-    pub const IS_REBUILT_REPLY_MAX: usize = <bool as MaxEncodedLen>::MAX_ENCODED_LEN;
+    /// The `is_rebuilt` request: its 0-byte fixed layout in 0 bytes (whole words).
+    pub const IS_REBUILT_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <IsRebuiltArgs as Fixed>::SIZE,
+    );
+
+    /// The largest `is_rebuilt` reply: 8 bytes.
+    pub const IS_REBUILT_REPLY_MAX: usize = idl_types::wire::message_len(
+        <bool as Fixed>::SIZE,
+    );
+
     const _: () = assert!(
         IS_REBUILT_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "domid.is_rebuilt: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `is_rebuilt`.
+    ///
+    /// Encoding: fixed layouts of 0 and 1 bytes, checked in place (0 and 8 on the wire).
     pub const IS_REBUILT: OpSpec = OpSpec {
         op: Op::IsRebuilt as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: IS_REBUILT_REQUEST_MAX,
         request_max: IS_REBUILT_REQUEST_MAX,
         reply_max: IS_REBUILT_REPLY_MAX,
     };
 
-    // ---- 10 devices_of ------------------------------------------------------
-
     /// Arguments of [`Op::DevicesOf`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 3 and 6 bytes, checked in place (8 and 8 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 3)]
     pub struct DevicesOfArgs {
         /// Argument `unit`.
         pub unit: UnitId,
@@ -539,76 +612,89 @@ pub mod domid {
     }
 
     impl MaxEncodedLen for DevicesOfArgs {
-        const MAX_ENCODED_LEN: usize =
-            <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
             + <DomainId as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `devices_of` request: 4 bytes.
-    pub const DEVICES_OF_REQUEST_MAX: usize = <DevicesOfArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `devices_of` reply (its value or its error): 8 bytes.
-    pub const DEVICES_OF_REPLY_MAX: usize = idl_types::max_len(
-        <u16 as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <DomidError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `devices_of` request: its 3-byte fixed layout in 8 bytes (whole words).
+    pub const DEVICES_OF_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <DevicesOfArgs as Fixed>::SIZE,
     );
+
+    /// The largest `devices_of` reply (its value or its error): 8 bytes.
+    pub const DEVICES_OF_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<u16 as Fixed>::SIZE, <DomidError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         DEVICES_OF_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "domid.devices_of: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         DEVICES_OF_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "domid.devices_of: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `devices_of`.
+    ///
+    /// Encoding: fixed layouts of 3 and 6 bytes, checked in place (8 and 8 on the wire).
     pub const DEVICES_OF: OpSpec = OpSpec {
         op: Op::DevicesOf as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: DEVICES_OF_REQUEST_MAX,
         request_max: DEVICES_OF_REQUEST_MAX,
         reply_max: DEVICES_OF_REPLY_MAX,
     };
 
-    // ---- 11 dids_in_use -----------------------------------------------------
-
     /// Arguments of [`Op::DidsInUse`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 1 and 6 bytes, checked in place (8 and 8 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 1)]
     pub struct DidsInUseArgs {
         /// Argument `unit`.
         pub unit: UnitId,
     }
 
     impl MaxEncodedLen for DidsInUseArgs {
-        const MAX_ENCODED_LEN: usize =
-            <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN;
+        const MAX_ENCODED_LEN: usize = <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `dids_in_use` request: 1 bytes.
-    pub const DIDS_IN_USE_REQUEST_MAX: usize = <DidsInUseArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `dids_in_use` reply (its value or its error): 8 bytes.
-    pub const DIDS_IN_USE_REPLY_MAX: usize = idl_types::max_len(
-        <u32 as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <DomidError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `dids_in_use` request: its 1-byte fixed layout in 8 bytes (whole words).
+    pub const DIDS_IN_USE_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <DidsInUseArgs as Fixed>::SIZE,
     );
+
+    /// The largest `dids_in_use` reply (its value or its error): 8 bytes.
+    pub const DIDS_IN_USE_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<u32 as Fixed>::SIZE, <DomidError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         DIDS_IN_USE_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "domid.dids_in_use: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         DIDS_IN_USE_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "domid.dids_in_use: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `dids_in_use`.
+    ///
+    /// Encoding: fixed layouts of 1 and 6 bytes, checked in place (8 and 8 on the wire).
     pub const DIDS_IN_USE: OpSpec = OpSpec {
         op: Op::DidsInUse as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: DIDS_IN_USE_REQUEST_MAX,
         request_max: DIDS_IN_USE_REQUEST_MAX,
         reply_max: DIDS_IN_USE_REPLY_MAX,
     };
@@ -637,21 +723,24 @@ pub mod domid {
         ///
         /// Undone by `release` (see `Compensation::for_acquire`).
         /// Callers: broker.
+        /// Encoding: fixed layouts of 6 and 6 bytes, checked in place (8 and 8 on the wire).
         pub fn acquire(
             &mut self,
             unit: UnitId,
             domain: DomainId,
             device: Bdf,
         ) -> Result<DidGrant, ClientError<DomidError>> {
-            let args = AcquireArgs { unit, domain, device };
-            let mut request = [0; ACQUIRE_REQUEST_MAX];
+            let args = AcquireArgs {
+                unit,
+                domain,
+                device,
+            };
             let mut reply = [0; ACQUIRE_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &ACQUIRE,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -661,21 +750,24 @@ pub mod domid {
         /// not counted changes nothing.
         ///
         /// Callers: broker.
+        /// Encoding: fixed layouts of 6 and 6 bytes, checked in place (8 and 8 on the wire).
         pub fn release(
             &mut self,
             unit: UnitId,
             domain: DomainId,
             device: Bdf,
         ) -> Result<DidRelease, ClientError<DomidError>> {
-            let args = ReleaseArgs { unit, domain, device };
-            let mut request = [0; RELEASE_REQUEST_MAX];
+            let args = ReleaseArgs {
+                unit,
+                domain,
+                device,
+            };
             let mut reply = [0; RELEASE_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &RELEASE,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -684,20 +776,19 @@ pub mod domid {
         /// The DID (unit, domain) holds, if any.
         ///
         /// Idempotent: retried once if the server restarted.
+        /// Encoding: fixed layouts of 3 and 6 bytes, checked in place (8 and 8 on the wire).
         pub fn lookup(
             &mut self,
             unit: UnitId,
             domain: DomainId,
         ) -> Result<Option<Did>, ClientError<DomidError>> {
             let args = LookupArgs { unit, domain };
-            let mut request = [0; LOOKUP_REQUEST_MAX];
             let mut reply = [0; LOOKUP_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &LOOKUP,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -706,20 +797,19 @@ pub mod domid {
         /// Who holds a DID on a unit, if anyone.
         ///
         /// Idempotent: retried once if the server restarted.
+        /// Encoding: fixed layouts of 3 and 6 bytes, checked in place (8 and 8 on the wire).
         pub fn owner_of(
             &mut self,
             unit: UnitId,
             did: Did,
         ) -> Result<Option<DidHolder>, ClientError<DomidError>> {
             let args = OwnerOfArgs { unit, did };
-            let mut request = [0; OWNER_OF_REQUEST_MAX];
             let mut reply = [0; OWNER_OF_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &OWNER_OF,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -730,20 +820,22 @@ pub mod domid {
         ///
         /// Undone by `release_quarantine` (see `Compensation::for_acquire_quarantine`).
         /// Callers: broker.
+        /// Encoding: fixed layouts of 4 and 6 bytes, checked in place (8 and 8 on the wire).
         pub fn acquire_quarantine(
             &mut self,
             unit: UnitId,
             device: Bdf,
         ) -> Result<DidGrant, ClientError<DomidError>> {
-            let args = AcquireQuarantineArgs { unit, device };
-            let mut request = [0; ACQUIRE_QUARANTINE_REQUEST_MAX];
+            let args = AcquireQuarantineArgs {
+                unit,
+                device,
+            };
             let mut reply = [0; ACQUIRE_QUARANTINE_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &ACQUIRE_QUARANTINE,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -752,20 +844,22 @@ pub mod domid {
         /// Frees a device's quarantine pseudo-DID (nothing if it has none).
         ///
         /// Callers: broker.
+        /// Encoding: fixed layouts of 4 and 6 bytes, checked in place (8 and 8 on the wire).
         pub fn release_quarantine(
             &mut self,
             unit: UnitId,
             device: Bdf,
         ) -> Result<DidRelease, ClientError<DomidError>> {
-            let args = ReleaseQuarantineArgs { unit, device };
-            let mut request = [0; RELEASE_QUARANTINE_REQUEST_MAX];
+            let args = ReleaseQuarantineArgs {
+                unit,
+                device,
+            };
             let mut reply = [0; RELEASE_QUARANTINE_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &RELEASE_QUARANTINE,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -778,16 +872,18 @@ pub mod domid {
         ///
         /// Idempotent: retried once if the server restarted.
         /// Callers: broker.
-        pub fn rebuild(&mut self, records: &[u8]) -> Result<u16, ClientError<DomidError>> {
+        /// Encoding: fixed layouts of 0 and 6 bytes, checked in place (0 and 8 on the wire).
+        pub fn rebuild(
+            &mut self,
+            records: &[u8],
+        ) -> Result<u16, ClientError<DomidError>> {
             let args = RebuildArgs {};
-            let mut request = [0; REBUILD_REQUEST_MAX];
             let mut reply = [0; REBUILD_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &REBUILD,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [Lease::Read(records)],
             )
@@ -799,21 +895,24 @@ pub mod domid {
         ///
         /// Idempotent: retried once if the server restarted.
         /// Callers: broker.
+        /// Encoding: fixed layouts of 3 and 6 bytes, checked in place (8 and 8 on the wire).
         pub fn configure_unit(
             &mut self,
             unit: UnitId,
             nd: u8,
             caching_mode: bool,
         ) -> Result<u32, ClientError<DomidError>> {
-            let args = ConfigureUnitArgs { unit, nd, caching_mode };
-            let mut request = [0; CONFIGURE_UNIT_REQUEST_MAX];
+            let args = ConfigureUnitArgs {
+                unit,
+                nd,
+                caching_mode,
+            };
             let mut reply = [0; CONFIGURE_UNIT_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &CONFIGURE_UNIT,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -822,16 +921,15 @@ pub mod domid {
         /// Whether domid has been rebuilt since it started.
         ///
         /// Idempotent: retried once if the server restarted.
-        pub fn is_rebuilt(&mut self, ) -> Result<bool, ClientError<NoError>> {
+        /// Encoding: fixed layouts of 0 and 1 bytes, checked in place (0 and 8 on the wire).
+        pub fn is_rebuilt(&mut self) -> Result<bool, ClientError<NoError>> {
             let args = IsRebuiltArgs {};
-            let mut request = [0; IS_REBUILT_REQUEST_MAX];
             let mut reply = [0; IS_REBUILT_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &IS_REBUILT,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -841,20 +939,19 @@ pub mod domid {
         /// SINGLE_DEVICE test).
         ///
         /// Idempotent: retried once if the server restarted.
+        /// Encoding: fixed layouts of 3 and 6 bytes, checked in place (8 and 8 on the wire).
         pub fn devices_of(
             &mut self,
             unit: UnitId,
             domain: DomainId,
         ) -> Result<u16, ClientError<DomidError>> {
             let args = DevicesOfArgs { unit, domain };
-            let mut request = [0; DEVICES_OF_REQUEST_MAX];
             let mut reply = [0; DEVICES_OF_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &DEVICES_OF,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -863,16 +960,18 @@ pub mod domid {
         /// How many DIDs (domain and pseudo) are held on `unit`.
         ///
         /// Idempotent: retried once if the server restarted.
-        pub fn dids_in_use(&mut self, unit: UnitId) -> Result<u32, ClientError<DomidError>> {
+        /// Encoding: fixed layouts of 1 and 6 bytes, checked in place (8 and 8 on the wire).
+        pub fn dids_in_use(
+            &mut self,
+            unit: UnitId,
+        ) -> Result<u32, ClientError<DomidError>> {
             let args = DidsInUseArgs { unit };
-            let mut request = [0; DIDS_IN_USE_REQUEST_MAX];
             let mut reply = [0; DIDS_IN_USE_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &DIDS_IN_USE,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -885,14 +984,26 @@ pub mod domid {
         /// Counts `device` as a device of `domain` behind `unit` and returns the
         /// domain's DID there, allocating it for the first device. Exhaustion
         /// is an error. A replay (device already counted) says `counted: false`.
-        fn acquire(&mut self, caller: TaskId, args: AcquireArgs) -> Result<DidGrant, DomidError>;
+        fn acquire(
+            &mut self,
+            caller: TaskId,
+            args: AcquireArgs,
+        ) -> Result<DidGrant, DomidError>;
 
         /// Uncounts `device`; the DID is freed with the last device. A device
         /// not counted changes nothing.
-        fn release(&mut self, caller: TaskId, args: ReleaseArgs) -> Result<DidRelease, DomidError>;
+        fn release(
+            &mut self,
+            caller: TaskId,
+            args: ReleaseArgs,
+        ) -> Result<DidRelease, DomidError>;
 
         /// The DID (unit, domain) holds, if any.
-        fn lookup(&mut self, caller: TaskId, args: LookupArgs) -> Result<Option<Did>, DomidError>;
+        fn lookup(
+            &mut self,
+            caller: TaskId,
+            args: LookupArgs,
+        ) -> Result<Option<Did>, DomidError>;
 
         /// Who holds a DID on a unit, if anyone.
         fn owner_of(
@@ -941,10 +1052,18 @@ pub mod domid {
 
         /// How many devices of `domain` are counted behind `unit` (the broker's
         /// SINGLE_DEVICE test).
-        fn devices_of(&mut self, caller: TaskId, args: DevicesOfArgs) -> Result<u16, DomidError>;
+        fn devices_of(
+            &mut self,
+            caller: TaskId,
+            args: DevicesOfArgs,
+        ) -> Result<u16, DomidError>;
 
         /// How many DIDs (domain and pseudo) are held on `unit`.
-        fn dids_in_use(&mut self, caller: TaskId, args: DidsInUseArgs) -> Result<u32, DomidError>;
+        fn dids_in_use(
+            &mut self,
+            caller: TaskId,
+            args: DidsInUseArgs,
+        ) -> Result<u32, DomidError>;
 
         /// The notification bits this server wakes up for.
         fn notification_mask(&self) -> u32 {
@@ -969,104 +1088,104 @@ pub mod domid {
         };
         match op {
             Op::Acquire => {
-                let checked = idl_runtime::admit(call, ctx, &ACQUIRE);
+                let checked = idl_runtime::admit_fixed(call, ctx, &ACQUIRE);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.acquire(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::Release => {
-                let checked = idl_runtime::admit(call, ctx, &RELEASE);
+                let checked = idl_runtime::admit_fixed(call, ctx, &RELEASE);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.release(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::Lookup => {
-                let checked = idl_runtime::admit(call, ctx, &LOOKUP);
+                let checked = idl_runtime::admit_fixed(call, ctx, &LOOKUP);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.lookup(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::OwnerOf => {
-                let checked = idl_runtime::admit(call, ctx, &OWNER_OF);
+                let checked = idl_runtime::admit_fixed(call, ctx, &OWNER_OF);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.owner_of(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::AcquireQuarantine => {
-                let checked = idl_runtime::admit(call, ctx, &ACQUIRE_QUARANTINE);
+                let checked = idl_runtime::admit_fixed(call, ctx, &ACQUIRE_QUARANTINE);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.acquire_quarantine(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::ReleaseQuarantine => {
-                let checked = idl_runtime::admit(call, ctx, &RELEASE_QUARANTINE);
+                let checked = idl_runtime::admit_fixed(call, ctx, &RELEASE_QUARANTINE);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.release_quarantine(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::Rebuild => {
-                let checked = idl_runtime::admit(call, ctx, &REBUILD);
+                let checked = idl_runtime::admit_fixed(call, ctx, &REBUILD);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let records = admitted.read_lease(ctx, 0);
                 let result = server.rebuild(call.caller, admitted.args, records);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::ConfigureUnit => {
-                let checked = idl_runtime::admit(call, ctx, &CONFIGURE_UNIT);
+                let checked = idl_runtime::admit_fixed(call, ctx, &CONFIGURE_UNIT);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.configure_unit(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::IsRebuilt => {
-                let checked = idl_runtime::admit(call, ctx, &IS_REBUILT);
+                let checked = idl_runtime::admit_fixed(call, ctx, &IS_REBUILT);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let value = server.is_rebuilt(call.caller, admitted.args);
-                idl_runtime::encode_reply(Ok::<_, NoError>(value), reply)
+                idl_runtime::encode_reply_fixed(Ok::<_, NoError>(value), reply)
             }
             Op::DevicesOf => {
-                let checked = idl_runtime::admit(call, ctx, &DEVICES_OF);
+                let checked = idl_runtime::admit_fixed(call, ctx, &DEVICES_OF);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.devices_of(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::DidsInUse => {
-                let checked = idl_runtime::admit(call, ctx, &DIDS_IN_USE);
+                let checked = idl_runtime::admit_fixed(call, ctx, &DIDS_IN_USE);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.dids_in_use(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
         }
     }
@@ -1095,21 +1214,26 @@ pub mod domid {
     }
 
     /// The undo of each compensable operation, as a message to send later:
-    /// a transaction journal is a list of these, postcard-encoded.
+    /// a transaction journal is a list of these (serde, e.g. postcard).
+    /// Each is sent in its undo operation's encoding.
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
     #[serde(crate = "idl_runtime::serde")]
     pub enum Compensation {
         /// Undoes `acquire` with `release(unit = unit, domain = domain, device = device)`.
         Acquire(ReleaseArgs),
-        /// Undoes `acquire_quarantine` with `release_quarantine(unit = unit, device = device)`.
+        /// Undoes `acquire_quarantine` with
+        /// `release_quarantine(unit = unit, device = device)`.
         AcquireQuarantine(ReleaseQuarantineArgs),
     }
 
     impl MaxEncodedLen for Compensation {
-        const MAX_ENCODED_LEN: usize = 1 + idl_types::max_len_of(&[
-            <ReleaseArgs as MaxEncodedLen>::MAX_ENCODED_LEN,
-            <ReleaseQuarantineArgs as MaxEncodedLen>::MAX_ENCODED_LEN,
-        ]);
+        const MAX_ENCODED_LEN: usize = 1
+            + idl_types::max_len_of(
+                &[
+                    <ReleaseArgs as MaxEncodedLen>::MAX_ENCODED_LEN,
+                    <ReleaseQuarantineArgs as MaxEncodedLen>::MAX_ENCODED_LEN,
+                ],
+            );
     }
 
     #[allow(clippy::clone_on_copy)]
@@ -1142,14 +1266,18 @@ pub mod domid {
         ) -> Result<(), ClientError<DomidError>> {
             match self {
                 Compensation::Acquire(undo) => {
-                    client.release(
-                        undo.unit.clone(),
-                        undo.domain.clone(),
-                        undo.device.clone(),
-                    ).map(|_| ())
+                    client
+                        .release(
+                            undo.unit.clone(),
+                            undo.domain.clone(),
+                            undo.device.clone(),
+                        )
+                        .map(|_| ())
                 }
                 Compensation::AcquireQuarantine(undo) => {
-                    client.release_quarantine(undo.unit.clone(), undo.device.clone()).map(|_| ())
+                    client
+                        .release_quarantine(undo.unit.clone(), undo.device.clone())
+                        .map(|_| ())
                 }
             }
         }

@@ -8,17 +8,20 @@ pub mod iommu {
     use idl_runtime::abi::{ReplyFaultReason, TaskId};
     use idl_runtime::serde::{Deserialize, Serialize};
     use idl_runtime::{
-        Call, ClientError, Dispatch, DispatchOutcome, MaxEncodedLen, OpSpec, ServerContext,
-        Transport,
+        Call, ClientError, Dispatch, DispatchOutcome, Encoding, Fixed, MaxEncodedLen,
+        OpSpec, ServerContext, Transport,
     };
     use idl_types::{
         Access, Bdf, ContextChange, ContextPage, ContextState, Did, DomainId, FaultBatch,
-        HardwareContext, IommuCounters, IommuError, NoError, PageRange, ReassignMode, RmrrList,
-        UnitCaps, UnitId,
+        HardwareContext, IommuCounters, IommuError, NoError, PageRange, ReassignMode,
+        RmrrList, UnitCaps, UnitId,
     };
 
-    /// `Iommu`'s tag: the upper 16 bits of its operation codes (from its name).
-    pub const INTERFACE_ID: u16 = 0xf7cb;
+    /// `Iommu`'s tag: the upper 16 bits of its operation codes,
+    /// from its name and every operation's encoding (`idl/README.md`): a
+    /// client and a server built from different encodings refuse each
+    /// other's messages.
+    pub const INTERFACE_ID: u16 = 0x9071;
 
     /// The operations of `Iommu`, by their stable numbers.
     ///
@@ -148,97 +151,110 @@ pub mod iommu {
         }
     }
 
-    // ---- 1 create_domain ----------------------------------------------------
-
     /// Arguments of [`Op::CreateDomain`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 2 and 13 bytes, checked in place (8 and 16 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 2)]
     pub struct CreateDomainArgs {
         /// Argument `domain`.
         pub domain: DomainId,
     }
 
     impl MaxEncodedLen for CreateDomainArgs {
-        const MAX_ENCODED_LEN: usize =
-            <DomainId as MaxEncodedLen>::MAX_ENCODED_LEN;
+        const MAX_ENCODED_LEN: usize = <DomainId as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `create_domain` request: 3 bytes.
-    pub const CREATE_DOMAIN_REQUEST_MAX: usize =
-        <CreateDomainArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `create_domain` reply (its value or its error): 16 bytes.
-    pub const CREATE_DOMAIN_REPLY_MAX: usize = idl_types::max_len(
-        <() as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <IommuError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `create_domain` request: its 2-byte fixed layout in 8 bytes (whole words).
+    pub const CREATE_DOMAIN_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <CreateDomainArgs as Fixed>::SIZE,
     );
+
+    /// The largest `create_domain` reply (its value or its error): 16 bytes.
+    pub const CREATE_DOMAIN_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<() as Fixed>::SIZE, <IommuError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         CREATE_DOMAIN_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "iommu.create_domain: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         CREATE_DOMAIN_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "iommu.create_domain: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `create_domain`.
+    ///
+    /// Encoding: fixed layouts of 2 and 13 bytes, checked in place (8 and 16 on the wire).
     pub const CREATE_DOMAIN: OpSpec = OpSpec {
         op: Op::CreateDomain as u32,
+        encoding: Encoding::Fixed,
         idempotent: false,
         callers: &["broker"],
         leases: &[],
-        request_min: 0,
+        request_min: CREATE_DOMAIN_REQUEST_MAX,
         request_max: CREATE_DOMAIN_REQUEST_MAX,
         reply_max: CREATE_DOMAIN_REPLY_MAX,
     };
 
-    // ---- 2 destroy_domain ---------------------------------------------------
-
     /// Arguments of [`Op::DestroyDomain`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 2 and 13 bytes, checked in place (8 and 16 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 2)]
     pub struct DestroyDomainArgs {
         /// Argument `domain`.
         pub domain: DomainId,
     }
 
     impl MaxEncodedLen for DestroyDomainArgs {
-        const MAX_ENCODED_LEN: usize =
-            <DomainId as MaxEncodedLen>::MAX_ENCODED_LEN;
+        const MAX_ENCODED_LEN: usize = <DomainId as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `destroy_domain` request: 3 bytes.
-    pub const DESTROY_DOMAIN_REQUEST_MAX: usize =
-        <DestroyDomainArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `destroy_domain` reply (its value or its error): 16 bytes.
-    pub const DESTROY_DOMAIN_REPLY_MAX: usize = idl_types::max_len(
-        <() as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <IommuError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `destroy_domain` request: its 2-byte fixed layout in 8 bytes (whole words).
+    pub const DESTROY_DOMAIN_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <DestroyDomainArgs as Fixed>::SIZE,
     );
+
+    /// The largest `destroy_domain` reply (its value or its error): 16 bytes.
+    pub const DESTROY_DOMAIN_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<() as Fixed>::SIZE, <IommuError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         DESTROY_DOMAIN_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "iommu.destroy_domain: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         DESTROY_DOMAIN_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "iommu.destroy_domain: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `destroy_domain`.
+    ///
+    /// Encoding: fixed layouts of 2 and 13 bytes, checked in place (8 and 16 on the wire).
     pub const DESTROY_DOMAIN: OpSpec = OpSpec {
         op: Op::DestroyDomain as u32,
+        encoding: Encoding::Fixed,
         idempotent: false,
         callers: &["broker"],
         leases: &[],
-        request_min: 0,
+        request_min: DESTROY_DOMAIN_REQUEST_MAX,
         request_max: DESTROY_DOMAIN_REQUEST_MAX,
         reply_max: DESTROY_DOMAIN_REPLY_MAX,
     };
 
-    // ---- 3 map_range --------------------------------------------------------
-
     /// Arguments of [`Op::MapRange`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 23 and 13 bytes, checked in place (24 and 16 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 23)]
     pub struct MapRangeArgs {
         /// Argument `domain`.
         pub domain: DomainId,
@@ -253,46 +269,53 @@ pub mod iommu {
     }
 
     impl MaxEncodedLen for MapRangeArgs {
-        const MAX_ENCODED_LEN: usize =
-            <DomainId as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <DomainId as MaxEncodedLen>::MAX_ENCODED_LEN
             + <u64 as MaxEncodedLen>::MAX_ENCODED_LEN
             + <u64 as MaxEncodedLen>::MAX_ENCODED_LEN
             + <u32 as MaxEncodedLen>::MAX_ENCODED_LEN
             + <Access as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `map_range` request: 29 bytes.
-    pub const MAP_RANGE_REQUEST_MAX: usize = <MapRangeArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `map_range` reply (its value or its error): 16 bytes.
-    pub const MAP_RANGE_REPLY_MAX: usize = idl_types::max_len(
-        <PageRange as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <IommuError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `map_range` request: its 23-byte fixed layout in 24 bytes (whole words).
+    pub const MAP_RANGE_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <MapRangeArgs as Fixed>::SIZE,
     );
+
+    /// The largest `map_range` reply (its value or its error): 16 bytes.
+    pub const MAP_RANGE_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<PageRange as Fixed>::SIZE, <IommuError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         MAP_RANGE_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "iommu.map_range: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         MAP_RANGE_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "iommu.map_range: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `map_range`.
+    ///
+    /// Encoding: fixed layouts of 23 and 13 bytes, checked in place (24 and 16 on the wire).
     pub const MAP_RANGE: OpSpec = OpSpec {
         op: Op::MapRange as u32,
+        encoding: Encoding::Fixed,
         idempotent: false,
         callers: &["broker"],
         leases: &[],
-        request_min: 0,
+        request_min: MAP_RANGE_REQUEST_MAX,
         request_max: MAP_RANGE_REQUEST_MAX,
         reply_max: MAP_RANGE_REPLY_MAX,
     };
 
-    // ---- 4 unmap_range ------------------------------------------------------
-
     /// Arguments of [`Op::UnmapRange`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 14 and 13 bytes, checked in place (16 and 16 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 14)]
     pub struct UnmapRangeArgs {
         /// Argument `domain`.
         pub domain: DomainId,
@@ -301,43 +324,50 @@ pub mod iommu {
     }
 
     impl MaxEncodedLen for UnmapRangeArgs {
-        const MAX_ENCODED_LEN: usize =
-            <DomainId as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <DomainId as MaxEncodedLen>::MAX_ENCODED_LEN
             + <PageRange as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `unmap_range` request: 18 bytes.
-    pub const UNMAP_RANGE_REQUEST_MAX: usize = <UnmapRangeArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `unmap_range` reply (its value or its error): 16 bytes.
-    pub const UNMAP_RANGE_REPLY_MAX: usize = idl_types::max_len(
-        <() as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <IommuError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `unmap_range` request: its 14-byte fixed layout in 16 bytes (whole words).
+    pub const UNMAP_RANGE_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <UnmapRangeArgs as Fixed>::SIZE,
     );
+
+    /// The largest `unmap_range` reply (its value or its error): 16 bytes.
+    pub const UNMAP_RANGE_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<() as Fixed>::SIZE, <IommuError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         UNMAP_RANGE_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "iommu.unmap_range: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         UNMAP_RANGE_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "iommu.unmap_range: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `unmap_range`.
+    ///
+    /// Encoding: fixed layouts of 14 and 13 bytes, checked in place (16 and 16 on the wire).
     pub const UNMAP_RANGE: OpSpec = OpSpec {
         op: Op::UnmapRange as u32,
+        encoding: Encoding::Fixed,
         idempotent: false,
         callers: &["broker"],
         leases: &[],
-        request_min: 0,
+        request_min: UNMAP_RANGE_REQUEST_MAX,
         request_max: UNMAP_RANGE_REQUEST_MAX,
         reply_max: UNMAP_RANGE_REPLY_MAX,
     };
 
-    // ---- 5 set_context ------------------------------------------------------
-
     /// Arguments of [`Op::SetContext`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 10 and 13 bytes, checked in place (16 and 16 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 10)]
     pub struct SetContextArgs {
         /// Argument `unit`.
         pub unit: UnitId,
@@ -350,45 +380,52 @@ pub mod iommu {
     }
 
     impl MaxEncodedLen for SetContextArgs {
-        const MAX_ENCODED_LEN: usize =
-            <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
             + <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
             + <ContextState as MaxEncodedLen>::MAX_ENCODED_LEN
             + <ReassignMode as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `set_context` request: 12 bytes.
-    pub const SET_CONTEXT_REQUEST_MAX: usize = <SetContextArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `set_context` reply (its value or its error): 16 bytes.
-    pub const SET_CONTEXT_REPLY_MAX: usize = idl_types::max_len(
-        <ContextChange as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <IommuError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `set_context` request: its 10-byte fixed layout in 16 bytes (whole words).
+    pub const SET_CONTEXT_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <SetContextArgs as Fixed>::SIZE,
     );
+
+    /// The largest `set_context` reply (its value or its error): 16 bytes.
+    pub const SET_CONTEXT_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<ContextChange as Fixed>::SIZE, <IommuError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         SET_CONTEXT_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "iommu.set_context: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         SET_CONTEXT_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "iommu.set_context: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `set_context`.
+    ///
+    /// Encoding: fixed layouts of 10 and 13 bytes, checked in place (16 and 16 on the wire).
     pub const SET_CONTEXT: OpSpec = OpSpec {
         op: Op::SetContext as u32,
+        encoding: Encoding::Fixed,
         idempotent: false,
         callers: &["broker"],
         leases: &[],
-        request_min: 0,
+        request_min: SET_CONTEXT_REQUEST_MAX,
         request_max: SET_CONTEXT_REQUEST_MAX,
         reply_max: SET_CONTEXT_REPLY_MAX,
     };
 
-    // ---- 6 clear_context ----------------------------------------------------
-
     /// Arguments of [`Op::ClearContext`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 5 and 13 bytes, checked in place (8 and 16 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 5)]
     pub struct ClearContextArgs {
         /// Argument `unit`.
         pub unit: UnitId,
@@ -399,45 +436,51 @@ pub mod iommu {
     }
 
     impl MaxEncodedLen for ClearContextArgs {
-        const MAX_ENCODED_LEN: usize =
-            <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
             + <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
             + <ReassignMode as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `clear_context` request: 5 bytes.
-    pub const CLEAR_CONTEXT_REQUEST_MAX: usize =
-        <ClearContextArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `clear_context` reply (its value or its error): 16 bytes.
-    pub const CLEAR_CONTEXT_REPLY_MAX: usize = idl_types::max_len(
-        <ContextChange as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <IommuError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `clear_context` request: its 5-byte fixed layout in 8 bytes (whole words).
+    pub const CLEAR_CONTEXT_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <ClearContextArgs as Fixed>::SIZE,
     );
+
+    /// The largest `clear_context` reply (its value or its error): 16 bytes.
+    pub const CLEAR_CONTEXT_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<ContextChange as Fixed>::SIZE, <IommuError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         CLEAR_CONTEXT_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "iommu.clear_context: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         CLEAR_CONTEXT_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "iommu.clear_context: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `clear_context`.
+    ///
+    /// Encoding: fixed layouts of 5 and 13 bytes, checked in place (8 and 16 on the wire).
     pub const CLEAR_CONTEXT: OpSpec = OpSpec {
         op: Op::ClearContext as u32,
+        encoding: Encoding::Fixed,
         idempotent: false,
         callers: &["broker"],
         leases: &[],
-        request_min: 0,
+        request_min: CLEAR_CONTEXT_REQUEST_MAX,
         request_max: CLEAR_CONTEXT_REQUEST_MAX,
         reply_max: CLEAR_CONTEXT_REPLY_MAX,
     };
 
-    // ---- 7 get_context ------------------------------------------------------
-
     /// Arguments of [`Op::GetContext`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 4 and 17 bytes, checked in place (8 and 24 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 4)]
     pub struct GetContextArgs {
         /// Argument `unit`.
         pub unit: UnitId,
@@ -446,41 +489,47 @@ pub mod iommu {
     }
 
     impl MaxEncodedLen for GetContextArgs {
-        const MAX_ENCODED_LEN: usize =
-            <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
             + <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `get_context` request: 4 bytes.
-    pub const GET_CONTEXT_REQUEST_MAX: usize = <GetContextArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `get_context` reply (its value or its error): 21 bytes.
-    pub const GET_CONTEXT_REPLY_MAX: usize = idl_types::max_len(
-        <HardwareContext as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <IommuError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `get_context` request: its 4-byte fixed layout in 8 bytes (whole words).
+    pub const GET_CONTEXT_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <GetContextArgs as Fixed>::SIZE,
     );
+
+    /// The largest `get_context` reply (its value or its error): 24 bytes.
+    pub const GET_CONTEXT_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<HardwareContext as Fixed>::SIZE, <IommuError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         GET_CONTEXT_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "iommu.get_context: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         GET_CONTEXT_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "iommu.get_context: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `get_context`.
+    ///
+    /// Encoding: fixed layouts of 4 and 17 bytes, checked in place (8 and 24 on the wire).
     pub const GET_CONTEXT: OpSpec = OpSpec {
         op: Op::GetContext as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: GET_CONTEXT_REQUEST_MAX,
         request_max: GET_CONTEXT_REQUEST_MAX,
         reply_max: GET_CONTEXT_REPLY_MAX,
     };
 
-    // ---- 8 quarantine_device ------------------------------------------------
-
     /// Arguments of [`Op::QuarantineDevice`].
+    ///
+    /// Encoding: postcard (`RmrrList` has no fixed layout), at most 172 bytes each way.
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
     #[serde(crate = "idl_runtime::serde")]
     pub struct QuarantineDeviceArgs {
@@ -497,8 +546,7 @@ pub mod iommu {
     }
 
     impl MaxEncodedLen for QuarantineDeviceArgs {
-        const MAX_ENCODED_LEN: usize =
-            <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
             + <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
             + <Did as MaxEncodedLen>::MAX_ENCODED_LEN
             + <ReassignMode as MaxEncodedLen>::MAX_ENCODED_LEN
@@ -506,25 +554,30 @@ pub mod iommu {
     }
 
     /// The largest `quarantine_device` request: 172 bytes.
-    pub const QUARANTINE_DEVICE_REQUEST_MAX: usize =
-        <QuarantineDeviceArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
+    pub const QUARANTINE_DEVICE_REQUEST_MAX: usize = <QuarantineDeviceArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
+
     /// The largest `quarantine_device` reply (its value or its error): 16 bytes.
     pub const QUARANTINE_DEVICE_REPLY_MAX: usize = idl_types::max_len(
         <ContextChange as MaxEncodedLen>::MAX_ENCODED_LEN,
         <IommuError as MaxEncodedLen>::MAX_ENCODED_LEN,
     );
+
     const _: () = assert!(
         QUARANTINE_DEVICE_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "iommu.quarantine_device: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         QUARANTINE_DEVICE_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "iommu.quarantine_device: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `quarantine_device`.
+    ///
+    /// Encoding: postcard (`RmrrList` has no fixed layout), at most 172 bytes each way.
     pub const QUARANTINE_DEVICE: OpSpec = OpSpec {
         op: Op::QuarantineDevice as u32,
+        encoding: Encoding::Postcard,
         idempotent: false,
         callers: &["broker"],
         leases: &[],
@@ -533,9 +586,9 @@ pub mod iommu {
         reply_max: QUARANTINE_DEVICE_REPLY_MAX,
     };
 
-    // ---- 9 pull_faults ------------------------------------------------------
-
     /// Arguments of [`Op::PullFaults`].
+    ///
+    /// Encoding: postcard (`FaultBatch` has no fixed layout), at most 139 bytes each way.
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
     #[serde(crate = "idl_runtime::serde")]
     pub struct PullFaultsArgs {}
@@ -546,19 +599,24 @@ pub mod iommu {
 
     /// The largest `pull_faults` request: 0 bytes.
     pub const PULL_FAULTS_REQUEST_MAX: usize = <PullFaultsArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
+
     /// The largest `pull_faults` reply (its value or its error): 139 bytes.
     pub const PULL_FAULTS_REPLY_MAX: usize = idl_types::max_len(
         <FaultBatch as MaxEncodedLen>::MAX_ENCODED_LEN,
         <IommuError as MaxEncodedLen>::MAX_ENCODED_LEN,
     );
+
     const _: () = assert!(
         PULL_FAULTS_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "iommu.pull_faults: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `pull_faults`.
+    ///
+    /// Encoding: postcard (`FaultBatch` has no fixed layout), at most 139 bytes each way.
     pub const PULL_FAULTS: OpSpec = OpSpec {
         op: Op::PullFaults as u32,
+        encoding: Encoding::Postcard,
         idempotent: false,
         callers: &["broker", "console"],
         leases: &[],
@@ -567,9 +625,9 @@ pub mod iommu {
         reply_max: PULL_FAULTS_REPLY_MAX,
     };
 
-    // ---- 10 list_contexts ---------------------------------------------------
-
     /// Arguments of [`Op::ListContexts`].
+    ///
+    /// Encoding: postcard (`ContextPage` has no fixed layout), at most 173 bytes each way.
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
     #[serde(crate = "idl_runtime::serde")]
     pub struct ListContextsArgs {
@@ -580,31 +638,35 @@ pub mod iommu {
     }
 
     impl MaxEncodedLen for ListContextsArgs {
-        const MAX_ENCODED_LEN: usize =
-            <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
             + <Option<Bdf> as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
     /// The largest `list_contexts` request: 5 bytes.
-    pub const LIST_CONTEXTS_REQUEST_MAX: usize =
-        <ListContextsArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
+    pub const LIST_CONTEXTS_REQUEST_MAX: usize = <ListContextsArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
+
     /// The largest `list_contexts` reply (its value or its error): 173 bytes.
     pub const LIST_CONTEXTS_REPLY_MAX: usize = idl_types::max_len(
         <ContextPage as MaxEncodedLen>::MAX_ENCODED_LEN,
         <IommuError as MaxEncodedLen>::MAX_ENCODED_LEN,
     );
+
     const _: () = assert!(
         LIST_CONTEXTS_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "iommu.list_contexts: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         LIST_CONTEXTS_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "iommu.list_contexts: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `list_contexts`.
+    ///
+    /// Encoding: postcard (`ContextPage` has no fixed layout), at most 173 bytes each way.
     pub const LIST_CONTEXTS: OpSpec = OpSpec {
         op: Op::ListContexts as u32,
+        encoding: Encoding::Postcard,
         idempotent: true,
         callers: &[],
         leases: &[],
@@ -613,117 +675,141 @@ pub mod iommu {
         reply_max: LIST_CONTEXTS_REPLY_MAX,
     };
 
-    // ---- 11 unit_caps -------------------------------------------------------
-
     /// Arguments of [`Op::UnitCaps`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 1 and 13 bytes, checked in place (8 and 16 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 1)]
     pub struct UnitCapsArgs {
         /// Argument `unit`.
         pub unit: UnitId,
     }
 
     impl MaxEncodedLen for UnitCapsArgs {
-        const MAX_ENCODED_LEN: usize =
-            <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN;
+        const MAX_ENCODED_LEN: usize = <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `unit_caps` request: 1 bytes.
-    pub const UNIT_CAPS_REQUEST_MAX: usize = <UnitCapsArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `unit_caps` reply (its value or its error): 16 bytes.
-    pub const UNIT_CAPS_REPLY_MAX: usize = idl_types::max_len(
-        <UnitCaps as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <IommuError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `unit_caps` request: its 1-byte fixed layout in 8 bytes (whole words).
+    pub const UNIT_CAPS_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <UnitCapsArgs as Fixed>::SIZE,
     );
+
+    /// The largest `unit_caps` reply (its value or its error): 16 bytes.
+    pub const UNIT_CAPS_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<UnitCaps as Fixed>::SIZE, <IommuError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         UNIT_CAPS_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "iommu.unit_caps: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         UNIT_CAPS_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "iommu.unit_caps: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `unit_caps`.
+    ///
+    /// Encoding: fixed layouts of 1 and 13 bytes, checked in place (8 and 16 on the wire).
     pub const UNIT_CAPS: OpSpec = OpSpec {
         op: Op::UnitCaps as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: UNIT_CAPS_REQUEST_MAX,
         request_max: UNIT_CAPS_REQUEST_MAX,
         reply_max: UNIT_CAPS_REPLY_MAX,
     };
 
-    // ---- 12 unit_count ------------------------------------------------------
-
     /// Arguments of [`Op::UnitCount`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 0 and 1 bytes, checked in place (0 and 8 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 0)]
     pub struct UnitCountArgs {}
 
     impl MaxEncodedLen for UnitCountArgs {
         const MAX_ENCODED_LEN: usize = 0;
     }
 
-    /// The largest `unit_count` request: 0 bytes.
-    pub const UNIT_COUNT_REQUEST_MAX: usize = <UnitCountArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `unit_count` reply: 1 bytes.
-    pub const UNIT_COUNT_REPLY_MAX: usize = <u8 as MaxEncodedLen>::MAX_ENCODED_LEN;
+    /// The `unit_count` request: its 0-byte fixed layout in 0 bytes (whole words).
+    pub const UNIT_COUNT_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <UnitCountArgs as Fixed>::SIZE,
+    );
+
+    /// The largest `unit_count` reply: 8 bytes.
+    pub const UNIT_COUNT_REPLY_MAX: usize = idl_types::wire::message_len(
+        <u8 as Fixed>::SIZE,
+    );
+
     const _: () = assert!(
         UNIT_COUNT_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "iommu.unit_count: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `unit_count`.
+    ///
+    /// Encoding: fixed layouts of 0 and 1 bytes, checked in place (0 and 8 on the wire).
     pub const UNIT_COUNT: OpSpec = OpSpec {
         op: Op::UnitCount as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: UNIT_COUNT_REQUEST_MAX,
         request_max: UNIT_COUNT_REQUEST_MAX,
         reply_max: UNIT_COUNT_REPLY_MAX,
     };
 
-    // ---- 13 counters --------------------------------------------------------
-
     /// Arguments of [`Op::Counters`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 1 and 105 bytes, checked in place (8 and 112 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 1)]
     pub struct CountersArgs {
         /// Argument `unit`.
         pub unit: UnitId,
     }
 
     impl MaxEncodedLen for CountersArgs {
-        const MAX_ENCODED_LEN: usize =
-            <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN;
+        const MAX_ENCODED_LEN: usize = <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `counters` request: 1 bytes.
-    pub const COUNTERS_REQUEST_MAX: usize = <CountersArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `counters` reply (its value or its error): 131 bytes.
-    pub const COUNTERS_REPLY_MAX: usize = idl_types::max_len(
-        <IommuCounters as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <IommuError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `counters` request: its 1-byte fixed layout in 8 bytes (whole words).
+    pub const COUNTERS_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <CountersArgs as Fixed>::SIZE,
     );
+
+    /// The largest `counters` reply (its value or its error): 112 bytes.
+    pub const COUNTERS_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<IommuCounters as Fixed>::SIZE, <IommuError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         COUNTERS_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "iommu.counters: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         COUNTERS_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "iommu.counters: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `counters`.
+    ///
+    /// Encoding: fixed layouts of 1 and 105 bytes, checked in place (8 and 112 on the wire).
     pub const COUNTERS: OpSpec = OpSpec {
         op: Op::Counters as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: COUNTERS_REQUEST_MAX,
         request_max: COUNTERS_REQUEST_MAX,
         reply_max: COUNTERS_REPLY_MAX,
     };
@@ -750,16 +836,18 @@ pub mod iommu {
         ///
         /// Undone by `destroy_domain` (see `Compensation::for_create_domain`).
         /// Callers: broker.
-        pub fn create_domain(&mut self, domain: DomainId) -> Result<(), ClientError<IommuError>> {
+        /// Encoding: fixed layouts of 2 and 13 bytes, checked in place (8 and 16 on the wire).
+        pub fn create_domain(
+            &mut self,
+            domain: DomainId,
+        ) -> Result<(), ClientError<IommuError>> {
             let args = CreateDomainArgs { domain };
-            let mut request = [0; CREATE_DOMAIN_REQUEST_MAX];
             let mut reply = [0; CREATE_DOMAIN_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &CREATE_DOMAIN,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -768,16 +856,18 @@ pub mod iommu {
         /// Frees a domain's page tables; refused while a context entry uses them.
         ///
         /// Callers: broker.
-        pub fn destroy_domain(&mut self, domain: DomainId) -> Result<(), ClientError<IommuError>> {
+        /// Encoding: fixed layouts of 2 and 13 bytes, checked in place (8 and 16 on the wire).
+        pub fn destroy_domain(
+            &mut self,
+            domain: DomainId,
+        ) -> Result<(), ClientError<IommuError>> {
             let args = DestroyDomainArgs { domain };
-            let mut request = [0; DESTROY_DOMAIN_REQUEST_MAX];
             let mut reply = [0; DESTROY_DOMAIN_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &DESTROY_DOMAIN,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -791,6 +881,7 @@ pub mod iommu {
         ///
         /// Undone by `unmap_range` (see `Compensation::for_map_range`).
         /// Callers: broker.
+        /// Encoding: fixed layouts of 23 and 13 bytes, checked in place (24 and 16 on the wire).
         pub fn map_range(
             &mut self,
             domain: DomainId,
@@ -799,15 +890,19 @@ pub mod iommu {
             pages: u32,
             access: Access,
         ) -> Result<PageRange, ClientError<IommuError>> {
-            let args = MapRangeArgs { domain, iova, phys, pages, access };
-            let mut request = [0; MAP_RANGE_REQUEST_MAX];
+            let args = MapRangeArgs {
+                domain,
+                iova,
+                phys,
+                pages,
+                access,
+            };
             let mut reply = [0; MAP_RANGE_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &MAP_RANGE,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -817,20 +912,19 @@ pub mod iommu {
         /// range does nothing.
         ///
         /// Callers: broker.
+        /// Encoding: fixed layouts of 14 and 13 bytes, checked in place (16 and 16 on the wire).
         pub fn unmap_range(
             &mut self,
             domain: DomainId,
             range: PageRange,
         ) -> Result<(), ClientError<IommuError>> {
             let args = UnmapRangeArgs { domain, range };
-            let mut request = [0; UNMAP_RANGE_REQUEST_MAX];
             let mut reply = [0; UNMAP_RANGE_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &UNMAP_RANGE,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -845,6 +939,7 @@ pub mod iommu {
         ///
         /// Undone by `set_context` (see `Compensation::for_set_context`).
         /// Callers: broker.
+        /// Encoding: fixed layouts of 10 and 13 bytes, checked in place (16 and 16 on the wire).
         pub fn set_context(
             &mut self,
             unit: UnitId,
@@ -852,15 +947,18 @@ pub mod iommu {
             entry: ContextState,
             mode: ReassignMode,
         ) -> Result<ContextChange, ClientError<IommuError>> {
-            let args = SetContextArgs { unit, rid, entry, mode };
-            let mut request = [0; SET_CONTEXT_REQUEST_MAX];
+            let args = SetContextArgs {
+                unit,
+                rid,
+                entry,
+                mode,
+            };
             let mut reply = [0; SET_CONTEXT_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &SET_CONTEXT,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -870,21 +968,24 @@ pub mod iommu {
         ///
         /// Undone by `set_context` (see `Compensation::for_clear_context`).
         /// Callers: broker.
+        /// Encoding: fixed layouts of 5 and 13 bytes, checked in place (8 and 16 on the wire).
         pub fn clear_context(
             &mut self,
             unit: UnitId,
             rid: Bdf,
             mode: ReassignMode,
         ) -> Result<ContextChange, ClientError<IommuError>> {
-            let args = ClearContextArgs { unit, rid, mode };
-            let mut request = [0; CLEAR_CONTEXT_REQUEST_MAX];
+            let args = ClearContextArgs {
+                unit,
+                rid,
+                mode,
+            };
             let mut reply = [0; CLEAR_CONTEXT_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &CLEAR_CONTEXT,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -894,20 +995,19 @@ pub mod iommu {
         /// truth the broker rebuilds its books from after a restart.
         ///
         /// Idempotent: retried once if the server restarted.
+        /// Encoding: fixed layouts of 4 and 17 bytes, checked in place (8 and 24 on the wire).
         pub fn get_context(
             &mut self,
             unit: UnitId,
             rid: Bdf,
         ) -> Result<HardwareContext, ClientError<IommuError>> {
             let args = GetContextArgs { unit, rid };
-            let mut request = [0; GET_CONTEXT_REQUEST_MAX];
             let mut reply = [0; GET_CONTEXT_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &GET_CONTEXT,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -919,6 +1019,7 @@ pub mod iommu {
         ///
         /// Undone by `set_context` (see `Compensation::for_quarantine_device`).
         /// Callers: broker.
+        /// Encoding: postcard (`RmrrList` has no fixed layout), at most 172 bytes each way.
         pub fn quarantine_device(
             &mut self,
             unit: UnitId,
@@ -927,7 +1028,13 @@ pub mod iommu {
             mode: ReassignMode,
             rmrrs: RmrrList,
         ) -> Result<ContextChange, ClientError<IommuError>> {
-            let args = QuarantineDeviceArgs { unit, rid, did, mode, rmrrs };
+            let args = QuarantineDeviceArgs {
+                unit,
+                rid,
+                did,
+                mode,
+                rmrrs,
+            };
             let mut request = [0; QUARANTINE_DEVICE_REQUEST_MAX];
             let mut reply = [0; QUARANTINE_DEVICE_REPLY_MAX];
             idl_runtime::call(
@@ -944,7 +1051,8 @@ pub mod iommu {
         /// Drains recorded DMA faults of every unit, oldest first.
         ///
         /// Callers: broker, console.
-        pub fn pull_faults(&mut self, ) -> Result<FaultBatch, ClientError<IommuError>> {
+        /// Encoding: postcard (`FaultBatch` has no fixed layout), at most 139 bytes each way.
+        pub fn pull_faults(&mut self) -> Result<FaultBatch, ClientError<IommuError>> {
             let args = PullFaultsArgs {};
             let mut request = [0; PULL_FAULTS_REQUEST_MAX];
             let mut reply = [0; PULL_FAULTS_REPLY_MAX];
@@ -964,6 +1072,7 @@ pub mod iommu {
         /// domid and its books from after a restart.
         ///
         /// Idempotent: retried once if the server restarted.
+        /// Encoding: postcard (`ContextPage` has no fixed layout), at most 173 bytes each way.
         pub fn list_contexts(
             &mut self,
             unit: UnitId,
@@ -986,16 +1095,18 @@ pub mod iommu {
         /// The capabilities of a unit (CAP.ND and CAP.CM configure domid).
         ///
         /// Idempotent: retried once if the server restarted.
-        pub fn unit_caps(&mut self, unit: UnitId) -> Result<UnitCaps, ClientError<IommuError>> {
+        /// Encoding: fixed layouts of 1 and 13 bytes, checked in place (8 and 16 on the wire).
+        pub fn unit_caps(
+            &mut self,
+            unit: UnitId,
+        ) -> Result<UnitCaps, ClientError<IommuError>> {
             let args = UnitCapsArgs { unit };
-            let mut request = [0; UNIT_CAPS_REQUEST_MAX];
             let mut reply = [0; UNIT_CAPS_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &UNIT_CAPS,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -1004,16 +1115,15 @@ pub mod iommu {
         /// How many units the iommu drives.
         ///
         /// Idempotent: retried once if the server restarted.
-        pub fn unit_count(&mut self, ) -> Result<u8, ClientError<NoError>> {
+        /// Encoding: fixed layouts of 0 and 1 bytes, checked in place (0 and 8 on the wire).
+        pub fn unit_count(&mut self) -> Result<u8, ClientError<NoError>> {
             let args = UnitCountArgs {};
-            let mut request = [0; UNIT_COUNT_REQUEST_MAX];
             let mut reply = [0; UNIT_COUNT_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &UNIT_COUNT,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -1022,16 +1132,18 @@ pub mod iommu {
         /// What the unit's server has done so far (for benchmarks).
         ///
         /// Idempotent: retried once if the server restarted.
-        pub fn counters(&mut self, unit: UnitId) -> Result<IommuCounters, ClientError<IommuError>> {
+        /// Encoding: fixed layouts of 1 and 105 bytes, checked in place (8 and 112 on the wire).
+        pub fn counters(
+            &mut self,
+            unit: UnitId,
+        ) -> Result<IommuCounters, ClientError<IommuError>> {
             let args = CountersArgs { unit };
-            let mut request = [0; COUNTERS_REQUEST_MAX];
             let mut reply = [0; COUNTERS_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &COUNTERS,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -1068,7 +1180,11 @@ pub mod iommu {
 
         /// Unmaps a range and flushes the IOTLB for the domain's DIDs. An empty
         /// range does nothing.
-        fn unmap_range(&mut self, caller: TaskId, args: UnmapRangeArgs) -> Result<(), IommuError>;
+        fn unmap_range(
+            &mut self,
+            caller: TaskId,
+            args: UnmapRangeArgs,
+        ) -> Result<(), IommuError>;
 
         /// Points a requester ID's context entry on `unit` at `entry` (clearing
         /// it for `NotPresent`; `Quarantine` needs the device's quarantine
@@ -1123,7 +1239,11 @@ pub mod iommu {
         ) -> Result<ContextPage, IommuError>;
 
         /// The capabilities of a unit (CAP.ND and CAP.CM configure domid).
-        fn unit_caps(&mut self, caller: TaskId, args: UnitCapsArgs) -> Result<UnitCaps, IommuError>;
+        fn unit_caps(
+            &mut self,
+            caller: TaskId,
+            args: UnitCapsArgs,
+        ) -> Result<UnitCaps, IommuError>;
 
         /// How many units the iommu drives.
         fn unit_count(&mut self, caller: TaskId, args: UnitCountArgs) -> u8;
@@ -1158,67 +1278,67 @@ pub mod iommu {
         };
         match op {
             Op::CreateDomain => {
-                let checked = idl_runtime::admit(call, ctx, &CREATE_DOMAIN);
+                let checked = idl_runtime::admit_fixed(call, ctx, &CREATE_DOMAIN);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.create_domain(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::DestroyDomain => {
-                let checked = idl_runtime::admit(call, ctx, &DESTROY_DOMAIN);
+                let checked = idl_runtime::admit_fixed(call, ctx, &DESTROY_DOMAIN);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.destroy_domain(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::MapRange => {
-                let checked = idl_runtime::admit(call, ctx, &MAP_RANGE);
+                let checked = idl_runtime::admit_fixed(call, ctx, &MAP_RANGE);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.map_range(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::UnmapRange => {
-                let checked = idl_runtime::admit(call, ctx, &UNMAP_RANGE);
+                let checked = idl_runtime::admit_fixed(call, ctx, &UNMAP_RANGE);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.unmap_range(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::SetContext => {
-                let checked = idl_runtime::admit(call, ctx, &SET_CONTEXT);
+                let checked = idl_runtime::admit_fixed(call, ctx, &SET_CONTEXT);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.set_context(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::ClearContext => {
-                let checked = idl_runtime::admit(call, ctx, &CLEAR_CONTEXT);
+                let checked = idl_runtime::admit_fixed(call, ctx, &CLEAR_CONTEXT);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.clear_context(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::GetContext => {
-                let checked = idl_runtime::admit(call, ctx, &GET_CONTEXT);
+                let checked = idl_runtime::admit_fixed(call, ctx, &GET_CONTEXT);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.get_context(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::QuarantineDevice => {
                 let checked = idl_runtime::admit(call, ctx, &QUARANTINE_DEVICE);
@@ -1248,31 +1368,31 @@ pub mod iommu {
                 idl_runtime::encode_reply(result, reply)
             }
             Op::UnitCaps => {
-                let checked = idl_runtime::admit(call, ctx, &UNIT_CAPS);
+                let checked = idl_runtime::admit_fixed(call, ctx, &UNIT_CAPS);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.unit_caps(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::UnitCount => {
-                let checked = idl_runtime::admit(call, ctx, &UNIT_COUNT);
+                let checked = idl_runtime::admit_fixed(call, ctx, &UNIT_COUNT);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let value = server.unit_count(call.caller, admitted.args);
-                idl_runtime::encode_reply(Ok::<_, NoError>(value), reply)
+                idl_runtime::encode_reply_fixed(Ok::<_, NoError>(value), reply)
             }
             Op::Counters => {
-                let checked = idl_runtime::admit(call, ctx, &COUNTERS);
+                let checked = idl_runtime::admit_fixed(call, ctx, &COUNTERS);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.counters(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
         }
     }
@@ -1301,7 +1421,8 @@ pub mod iommu {
     }
 
     /// The undo of each compensable operation, as a message to send later:
-    /// a transaction journal is a list of these, postcard-encoded.
+    /// a transaction journal is a list of these (serde, e.g. postcard).
+    /// Each is sent in its undo operation's encoding.
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
     #[serde(crate = "idl_runtime::serde")]
     pub enum Compensation {
@@ -1321,11 +1442,14 @@ pub mod iommu {
     }
 
     impl MaxEncodedLen for Compensation {
-        const MAX_ENCODED_LEN: usize = 1 + idl_types::max_len_of(&[
-            <DestroyDomainArgs as MaxEncodedLen>::MAX_ENCODED_LEN,
-            <UnmapRangeArgs as MaxEncodedLen>::MAX_ENCODED_LEN,
-            <SetContextArgs as MaxEncodedLen>::MAX_ENCODED_LEN,
-        ]);
+        const MAX_ENCODED_LEN: usize = 1
+            + idl_types::max_len_of(
+                &[
+                    <DestroyDomainArgs as MaxEncodedLen>::MAX_ENCODED_LEN,
+                    <UnmapRangeArgs as MaxEncodedLen>::MAX_ENCODED_LEN,
+                    <SetContextArgs as MaxEncodedLen>::MAX_ENCODED_LEN,
+                ],
+            );
     }
 
     #[allow(clippy::clone_on_copy)]
@@ -1346,7 +1470,10 @@ pub mod iommu {
         }
 
         /// The undo of an `set_context(args)` that replied `reply`.
-        pub fn for_set_context(args: &SetContextArgs, reply: &ContextChange) -> Compensation {
+        pub fn for_set_context(
+            args: &SetContextArgs,
+            reply: &ContextChange,
+        ) -> Compensation {
             Compensation::SetContext(SetContextArgs {
                 unit: args.unit.clone(),
                 rid: args.rid.clone(),
@@ -1356,7 +1483,10 @@ pub mod iommu {
         }
 
         /// The undo of an `clear_context(args)` that replied `reply`.
-        pub fn for_clear_context(args: &ClearContextArgs, reply: &ContextChange) -> Compensation {
+        pub fn for_clear_context(
+            args: &ClearContextArgs,
+            reply: &ContextChange,
+        ) -> Compensation {
             Compensation::ClearContext(SetContextArgs {
                 unit: args.unit.clone(),
                 rid: args.rid.clone(),
@@ -1385,33 +1515,41 @@ pub mod iommu {
             client: &mut Client<T>,
         ) -> Result<(), ClientError<IommuError>> {
             match self {
-                Compensation::CreateDomain(undo) => client.destroy_domain(undo.domain.clone()),
+                Compensation::CreateDomain(undo) => {
+                    client.destroy_domain(undo.domain.clone())
+                }
                 Compensation::MapRange(undo) => {
                     client.unmap_range(undo.domain.clone(), undo.range.clone())
                 }
                 Compensation::SetContext(undo) => {
-                    client.set_context(
-                        undo.unit.clone(),
-                        undo.rid.clone(),
-                        undo.entry.clone(),
-                        undo.mode.clone(),
-                    ).map(|_| ())
+                    client
+                        .set_context(
+                            undo.unit.clone(),
+                            undo.rid.clone(),
+                            undo.entry.clone(),
+                            undo.mode.clone(),
+                        )
+                        .map(|_| ())
                 }
                 Compensation::ClearContext(undo) => {
-                    client.set_context(
-                        undo.unit.clone(),
-                        undo.rid.clone(),
-                        undo.entry.clone(),
-                        undo.mode.clone(),
-                    ).map(|_| ())
+                    client
+                        .set_context(
+                            undo.unit.clone(),
+                            undo.rid.clone(),
+                            undo.entry.clone(),
+                            undo.mode.clone(),
+                        )
+                        .map(|_| ())
                 }
                 Compensation::QuarantineDevice(undo) => {
-                    client.set_context(
-                        undo.unit.clone(),
-                        undo.rid.clone(),
-                        undo.entry.clone(),
-                        undo.mode.clone(),
-                    ).map(|_| ())
+                    client
+                        .set_context(
+                            undo.unit.clone(),
+                            undo.rid.clone(),
+                            undo.entry.clone(),
+                            undo.mode.clone(),
+                        )
+                        .map(|_| ())
                 }
             }
         }

@@ -7,15 +7,19 @@ pub mod pci {
     use idl_runtime::abi::{ReplyFaultReason, TaskId};
     use idl_runtime::serde::{Deserialize, Serialize};
     use idl_runtime::{
-        Call, ClientError, Dispatch, DispatchOutcome, Lease, LeaseRule, MaxEncodedLen, OpSpec,
-        ServerContext, Transport, WriteLease,
+        Call, ClientError, Dispatch, DispatchOutcome, Encoding, Fixed, Lease, LeaseRule,
+        MaxEncodedLen, OpSpec, ServerContext, Transport, WriteLease,
     };
     use idl_types::{
-        AccessWidth, AliasOrder, Bdf, DeviceInfo, NoError, PciError, RequesterIdList, TaskIndex,
+        AccessWidth, AliasOrder, Bdf, DeviceInfo, NoError, PciError, RequesterIdList,
+        TaskIndex,
     };
 
-    /// `Pci`'s tag: the upper 16 bits of its operation codes (from its name).
-    pub const INTERFACE_ID: u16 = 0xc041;
+    /// `Pci`'s tag: the upper 16 bits of its operation codes,
+    /// from its name and every operation's encoding (`idl/README.md`): a
+    /// client and a server built from different encodings refuse each
+    /// other's messages.
+    pub const INTERFACE_ID: u16 = 0x4f8e;
 
     /// The operations of `Pci`, by their stable numbers.
     ///
@@ -106,11 +110,12 @@ pub mod pci {
         }
     }
 
-    // ---- 1 config_read ------------------------------------------------------
-
     /// Arguments of [`Op::ConfigRead`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 6 and 4 bytes, checked in place (8 and 8 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 6)]
     pub struct ConfigReadArgs {
         /// Argument `device`.
         pub device: Bdf,
@@ -121,44 +126,51 @@ pub mod pci {
     }
 
     impl MaxEncodedLen for ConfigReadArgs {
-        const MAX_ENCODED_LEN: usize =
-            <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
             + <u16 as MaxEncodedLen>::MAX_ENCODED_LEN
             + <AccessWidth as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `config_read` request: 7 bytes.
-    pub const CONFIG_READ_REQUEST_MAX: usize = <ConfigReadArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `config_read` reply (its value or its error): 5 bytes.
-    pub const CONFIG_READ_REPLY_MAX: usize = idl_types::max_len(
-        <u32 as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <PciError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `config_read` request: its 6-byte fixed layout in 8 bytes (whole words).
+    pub const CONFIG_READ_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <ConfigReadArgs as Fixed>::SIZE,
     );
+
+    /// The largest `config_read` reply (its value or its error): 8 bytes.
+    pub const CONFIG_READ_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<u32 as Fixed>::SIZE, <PciError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         CONFIG_READ_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "pci.config_read: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         CONFIG_READ_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "pci.config_read: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `config_read`.
+    ///
+    /// Encoding: fixed layouts of 6 and 4 bytes, checked in place (8 and 8 on the wire).
     pub const CONFIG_READ: OpSpec = OpSpec {
         op: Op::ConfigRead as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: CONFIG_READ_REQUEST_MAX,
         request_max: CONFIG_READ_REQUEST_MAX,
         reply_max: CONFIG_READ_REPLY_MAX,
     };
 
-    // ---- 2 config_write -----------------------------------------------------
-
     /// Arguments of [`Op::ConfigWrite`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 10 and 4 bytes, checked in place (16 and 8 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 10)]
     pub struct ConfigWriteArgs {
         /// Argument `device`.
         pub device: Bdf,
@@ -171,45 +183,52 @@ pub mod pci {
     }
 
     impl MaxEncodedLen for ConfigWriteArgs {
-        const MAX_ENCODED_LEN: usize =
-            <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
             + <u16 as MaxEncodedLen>::MAX_ENCODED_LEN
             + <AccessWidth as MaxEncodedLen>::MAX_ENCODED_LEN
             + <u32 as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `config_write` request: 12 bytes.
-    pub const CONFIG_WRITE_REQUEST_MAX: usize = <ConfigWriteArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `config_write` reply (its value or its error): 5 bytes.
-    pub const CONFIG_WRITE_REPLY_MAX: usize = idl_types::max_len(
-        <() as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <PciError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `config_write` request: its 10-byte fixed layout in 16 bytes (whole words).
+    pub const CONFIG_WRITE_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <ConfigWriteArgs as Fixed>::SIZE,
     );
+
+    /// The largest `config_write` reply (its value or its error): 8 bytes.
+    pub const CONFIG_WRITE_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<() as Fixed>::SIZE, <PciError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         CONFIG_WRITE_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "pci.config_write: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         CONFIG_WRITE_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "pci.config_write: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `config_write`.
+    ///
+    /// Encoding: fixed layouts of 10 and 4 bytes, checked in place (16 and 8 on the wire).
     pub const CONFIG_WRITE: OpSpec = OpSpec {
         op: Op::ConfigWrite as u32,
+        encoding: Encoding::Fixed,
         idempotent: false,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: CONFIG_WRITE_REQUEST_MAX,
         request_max: CONFIG_WRITE_REQUEST_MAX,
         reply_max: CONFIG_WRITE_REPLY_MAX,
     };
 
-    // ---- 3 config_dump ------------------------------------------------------
-
     /// Arguments of [`Op::ConfigDump`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 5 and 4 bytes, checked in place (8 and 8 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 5)]
     pub struct ConfigDumpArgs {
         /// Argument `device`.
         pub device: Bdf,
@@ -218,45 +237,55 @@ pub mod pci {
     }
 
     impl MaxEncodedLen for ConfigDumpArgs {
-        const MAX_ENCODED_LEN: usize =
-            <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
             + <u16 as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `config_dump` request: 6 bytes.
-    pub const CONFIG_DUMP_REQUEST_MAX: usize = <ConfigDumpArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `config_dump` reply (its value or its error): 5 bytes.
-    pub const CONFIG_DUMP_REPLY_MAX: usize = idl_types::max_len(
-        <u16 as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <PciError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `config_dump` request: its 5-byte fixed layout in 8 bytes (whole words).
+    pub const CONFIG_DUMP_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <ConfigDumpArgs as Fixed>::SIZE,
     );
+
+    /// The largest `config_dump` reply (its value or its error): 8 bytes.
+    pub const CONFIG_DUMP_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<u16 as Fixed>::SIZE, <PciError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         CONFIG_DUMP_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "pci.config_dump: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         CONFIG_DUMP_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "pci.config_dump: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `config_dump`.
+    ///
+    /// Encoding: fixed layouts of 5 and 4 bytes, checked in place (8 and 8 on the wire).
     pub const CONFIG_DUMP: OpSpec = OpSpec {
         op: Op::ConfigDump as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &[],
         leases: &[
-            LeaseRule { write: true, max_len: 4096 },
+            LeaseRule {
+                write: true,
+                max_len: 4096,
+            },
         ],
-        request_min: 0,
+        request_min: CONFIG_DUMP_REQUEST_MAX,
         request_max: CONFIG_DUMP_REQUEST_MAX,
         reply_max: CONFIG_DUMP_REPLY_MAX,
     };
 
-    // ---- 4 enable_bus_master ------------------------------------------------
-
     /// Arguments of [`Op::EnableBusMaster`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 4 and 4 bytes, checked in place (8 and 8 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 4)]
     pub struct EnableBusMasterArgs {
         /// Argument `device`.
         pub device: Bdf,
@@ -265,123 +294,145 @@ pub mod pci {
     }
 
     impl MaxEncodedLen for EnableBusMasterArgs {
-        const MAX_ENCODED_LEN: usize =
-            <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
             + <bool as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `enable_bus_master` request: 4 bytes.
-    pub const ENABLE_BUS_MASTER_REQUEST_MAX: usize =
-        <EnableBusMasterArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `enable_bus_master` reply (its value or its error): 5 bytes.
-    pub const ENABLE_BUS_MASTER_REPLY_MAX: usize = idl_types::max_len(
-        <bool as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <PciError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `enable_bus_master` request: its 4-byte fixed layout in 8 bytes (whole words).
+    pub const ENABLE_BUS_MASTER_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <EnableBusMasterArgs as Fixed>::SIZE,
     );
+
+    /// The largest `enable_bus_master` reply (its value or its error): 8 bytes.
+    pub const ENABLE_BUS_MASTER_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<bool as Fixed>::SIZE, <PciError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         ENABLE_BUS_MASTER_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "pci.enable_bus_master: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         ENABLE_BUS_MASTER_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "pci.enable_bus_master: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `enable_bus_master`.
+    ///
+    /// Encoding: fixed layouts of 4 and 4 bytes, checked in place (8 and 8 on the wire).
     pub const ENABLE_BUS_MASTER: OpSpec = OpSpec {
         op: Op::EnableBusMaster as u32,
+        encoding: Encoding::Fixed,
         idempotent: false,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: ENABLE_BUS_MASTER_REQUEST_MAX,
         request_max: ENABLE_BUS_MASTER_REQUEST_MAX,
         reply_max: ENABLE_BUS_MASTER_REPLY_MAX,
     };
 
-    // ---- 5 device_info ------------------------------------------------------
-
     /// Arguments of [`Op::DeviceInfo`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 3 and 15 bytes, checked in place (8 and 16 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 3)]
     pub struct DeviceInfoArgs {
         /// Argument `device`.
         pub device: Bdf,
     }
 
     impl MaxEncodedLen for DeviceInfoArgs {
-        const MAX_ENCODED_LEN: usize =
-            <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN;
+        const MAX_ENCODED_LEN: usize = <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `device_info` request: 3 bytes.
-    pub const DEVICE_INFO_REQUEST_MAX: usize = <DeviceInfoArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `device_info` reply (its value or its error): 17 bytes.
-    pub const DEVICE_INFO_REPLY_MAX: usize = idl_types::max_len(
-        <DeviceInfo as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <PciError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `device_info` request: its 3-byte fixed layout in 8 bytes (whole words).
+    pub const DEVICE_INFO_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <DeviceInfoArgs as Fixed>::SIZE,
     );
+
+    /// The largest `device_info` reply (its value or its error): 16 bytes.
+    pub const DEVICE_INFO_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<DeviceInfo as Fixed>::SIZE, <PciError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         DEVICE_INFO_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "pci.device_info: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         DEVICE_INFO_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "pci.device_info: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `device_info`.
+    ///
+    /// Encoding: fixed layouts of 3 and 15 bytes, checked in place (8 and 16 on the wire).
     pub const DEVICE_INFO: OpSpec = OpSpec {
         op: Op::DeviceInfo as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: DEVICE_INFO_REQUEST_MAX,
         request_max: DEVICE_INFO_REQUEST_MAX,
         reply_max: DEVICE_INFO_REPLY_MAX,
     };
 
-    // ---- 6 next_device ------------------------------------------------------
-
     /// Arguments of [`Op::NextDevice`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 4 and 4 bytes, checked in place (8 and 8 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 4)]
     pub struct NextDeviceArgs {
         /// Argument `after`.
         pub after: Option<Bdf>,
     }
 
     impl MaxEncodedLen for NextDeviceArgs {
-        const MAX_ENCODED_LEN: usize =
-            <Option<Bdf> as MaxEncodedLen>::MAX_ENCODED_LEN;
+        const MAX_ENCODED_LEN: usize = <Option<Bdf> as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `next_device` request: 4 bytes.
-    pub const NEXT_DEVICE_REQUEST_MAX: usize = <NextDeviceArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `next_device` reply: 4 bytes.
-    pub const NEXT_DEVICE_REPLY_MAX: usize = <Option<Bdf> as MaxEncodedLen>::MAX_ENCODED_LEN;
+    /// The `next_device` request: its 4-byte fixed layout in 8 bytes (whole words).
+    pub const NEXT_DEVICE_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <NextDeviceArgs as Fixed>::SIZE,
+    );
+
+    /// The largest `next_device` reply: 8 bytes.
+    pub const NEXT_DEVICE_REPLY_MAX: usize = idl_types::wire::message_len(
+        <Option<Bdf> as Fixed>::SIZE,
+    );
+
     const _: () = assert!(
         NEXT_DEVICE_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "pci.next_device: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         NEXT_DEVICE_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "pci.next_device: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `next_device`.
+    ///
+    /// Encoding: fixed layouts of 4 and 4 bytes, checked in place (8 and 8 on the wire).
     pub const NEXT_DEVICE: OpSpec = OpSpec {
         op: Op::NextDevice as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: NEXT_DEVICE_REQUEST_MAX,
         request_max: NEXT_DEVICE_REQUEST_MAX,
         reply_max: NEXT_DEVICE_REPLY_MAX,
     };
 
-    // ---- 7 requester_ids ----------------------------------------------------
-
     /// Arguments of [`Op::RequesterIds`].
+    ///
+    /// Encoding: postcard (`RequesterIdList` has no fixed layout), at most 37 bytes each way.
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
     #[serde(crate = "idl_runtime::serde")]
     pub struct RequesterIdsArgs {
@@ -392,31 +443,35 @@ pub mod pci {
     }
 
     impl MaxEncodedLen for RequesterIdsArgs {
-        const MAX_ENCODED_LEN: usize =
-            <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
             + <AliasOrder as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
     /// The largest `requester_ids` request: 4 bytes.
-    pub const REQUESTER_IDS_REQUEST_MAX: usize =
-        <RequesterIdsArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
+    pub const REQUESTER_IDS_REQUEST_MAX: usize = <RequesterIdsArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
+
     /// The largest `requester_ids` reply (its value or its error): 37 bytes.
     pub const REQUESTER_IDS_REPLY_MAX: usize = idl_types::max_len(
         <RequesterIdList as MaxEncodedLen>::MAX_ENCODED_LEN,
         <PciError as MaxEncodedLen>::MAX_ENCODED_LEN,
     );
+
     const _: () = assert!(
         REQUESTER_IDS_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "pci.requester_ids: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         REQUESTER_IDS_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "pci.requester_ids: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `requester_ids`.
+    ///
+    /// Encoding: postcard (`RequesterIdList` has no fixed layout), at most 37 bytes each way.
     pub const REQUESTER_IDS: OpSpec = OpSpec {
         op: Op::RequesterIds as u32,
+        encoding: Encoding::Postcard,
         idempotent: true,
         callers: &[],
         leases: &[],
@@ -425,11 +480,12 @@ pub mod pci {
         reply_max: REQUESTER_IDS_REPLY_MAX,
     };
 
-    // ---- 8 set_owner --------------------------------------------------------
-
     /// Arguments of [`Op::SetOwner`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 6 and 4 bytes, checked in place (8 and 8 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 6)]
     pub struct SetOwnerArgs {
         /// Argument `device`.
         pub device: Bdf,
@@ -438,34 +494,40 @@ pub mod pci {
     }
 
     impl MaxEncodedLen for SetOwnerArgs {
-        const MAX_ENCODED_LEN: usize =
-            <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
             + <Option<TaskIndex> as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `set_owner` request: 7 bytes.
-    pub const SET_OWNER_REQUEST_MAX: usize = <SetOwnerArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `set_owner` reply (its value or its error): 5 bytes.
-    pub const SET_OWNER_REPLY_MAX: usize = idl_types::max_len(
-        <Option<TaskIndex> as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <PciError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `set_owner` request: its 6-byte fixed layout in 8 bytes (whole words).
+    pub const SET_OWNER_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <SetOwnerArgs as Fixed>::SIZE,
     );
+
+    /// The largest `set_owner` reply (its value or its error): 8 bytes.
+    pub const SET_OWNER_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<Option<TaskIndex> as Fixed>::SIZE, <PciError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         SET_OWNER_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "pci.set_owner: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         SET_OWNER_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "pci.set_owner: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `set_owner`.
+    ///
+    /// Encoding: fixed layouts of 6 and 4 bytes, checked in place (8 and 8 on the wire).
     pub const SET_OWNER: OpSpec = OpSpec {
         op: Op::SetOwner as u32,
+        encoding: Encoding::Fixed,
         idempotent: false,
         callers: &["broker"],
         leases: &[],
-        request_min: 0,
+        request_min: SET_OWNER_REQUEST_MAX,
         request_max: SET_OWNER_REQUEST_MAX,
         reply_max: SET_OWNER_REPLY_MAX,
     };
@@ -491,21 +553,24 @@ pub mod pci {
         /// Reads one config register.
         ///
         /// Idempotent: retried once if the server restarted.
+        /// Encoding: fixed layouts of 6 and 4 bytes, checked in place (8 and 8 on the wire).
         pub fn config_read(
             &mut self,
             device: Bdf,
             offset: u16,
             width: AccessWidth,
         ) -> Result<u32, ClientError<PciError>> {
-            let args = ConfigReadArgs { device, offset, width };
-            let mut request = [0; CONFIG_READ_REQUEST_MAX];
+            let args = ConfigReadArgs {
+                device,
+                offset,
+                width,
+            };
             let mut reply = [0; CONFIG_READ_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &CONFIG_READ,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -514,6 +579,7 @@ pub mod pci {
         /// Writes one config register; only the device's owner may.
         ///
         /// Not idempotent: a server death is reported, not retried.
+        /// Encoding: fixed layouts of 10 and 4 bytes, checked in place (16 and 8 on the wire).
         pub fn config_write(
             &mut self,
             device: Bdf,
@@ -521,15 +587,18 @@ pub mod pci {
             width: AccessWidth,
             value: u32,
         ) -> Result<(), ClientError<PciError>> {
-            let args = ConfigWriteArgs { device, offset, width, value };
-            let mut request = [0; CONFIG_WRITE_REQUEST_MAX];
+            let args = ConfigWriteArgs {
+                device,
+                offset,
+                width,
+                value,
+            };
             let mut reply = [0; CONFIG_WRITE_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &CONFIG_WRITE,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -539,6 +608,7 @@ pub mod pci {
         /// bytes copied.
         ///
         /// Idempotent: retried once if the server restarted.
+        /// Encoding: fixed layouts of 5 and 4 bytes, checked in place (8 and 8 on the wire).
         pub fn config_dump(
             &mut self,
             device: Bdf,
@@ -546,14 +616,12 @@ pub mod pci {
             out: &mut [u8],
         ) -> Result<u16, ClientError<PciError>> {
             let args = ConfigDumpArgs { device, offset };
-            let mut request = [0; CONFIG_DUMP_REQUEST_MAX];
             let mut reply = [0; CONFIG_DUMP_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &CONFIG_DUMP,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [Lease::Write(out)],
             )
@@ -563,20 +631,22 @@ pub mod pci {
         /// Only the device's owner (or the broker) may.
         ///
         /// Undone by `enable_bus_master` (see `Compensation::for_enable_bus_master`).
+        /// Encoding: fixed layouts of 4 and 4 bytes, checked in place (8 and 8 on the wire).
         pub fn enable_bus_master(
             &mut self,
             device: Bdf,
             enable: bool,
         ) -> Result<bool, ClientError<PciError>> {
-            let args = EnableBusMasterArgs { device, enable };
-            let mut request = [0; ENABLE_BUS_MASTER_REQUEST_MAX];
+            let args = EnableBusMasterArgs {
+                device,
+                enable,
+            };
             let mut reply = [0; ENABLE_BUS_MASTER_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &ENABLE_BUS_MASTER,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -585,16 +655,18 @@ pub mod pci {
         /// Kind, IDs, upstream bridge, secondary bus and phantom functions.
         ///
         /// Idempotent: retried once if the server restarted.
-        pub fn device_info(&mut self, device: Bdf) -> Result<DeviceInfo, ClientError<PciError>> {
+        /// Encoding: fixed layouts of 3 and 15 bytes, checked in place (8 and 16 on the wire).
+        pub fn device_info(
+            &mut self,
+            device: Bdf,
+        ) -> Result<DeviceInfo, ClientError<PciError>> {
             let args = DeviceInfoArgs { device };
-            let mut request = [0; DEVICE_INFO_REQUEST_MAX];
             let mut reply = [0; DEVICE_INFO_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &DEVICE_INFO,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -604,19 +676,18 @@ pub mod pci {
         /// at the beginning), or `None` at the end.
         ///
         /// Idempotent: retried once if the server restarted.
+        /// Encoding: fixed layouts of 4 and 4 bytes, checked in place (8 and 8 on the wire).
         pub fn next_device(
             &mut self,
             after: Option<Bdf>,
         ) -> Result<Option<Bdf>, ClientError<NoError>> {
             let args = NextDeviceArgs { after };
-            let mut request = [0; NEXT_DEVICE_REQUEST_MAX];
             let mut reply = [0; NEXT_DEVICE_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &NEXT_DEVICE,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -627,6 +698,7 @@ pub mod pci {
         /// entries when moving it `order`.
         ///
         /// Idempotent: retried once if the server restarted.
+        /// Encoding: postcard (`RequesterIdList` has no fixed layout), at most 37 bytes each way.
         pub fn requester_ids(
             &mut self,
             device: Bdf,
@@ -651,20 +723,19 @@ pub mod pci {
         ///
         /// Undone by `set_owner` (see `Compensation::for_set_owner`).
         /// Callers: broker.
+        /// Encoding: fixed layouts of 6 and 4 bytes, checked in place (8 and 8 on the wire).
         pub fn set_owner(
             &mut self,
             device: Bdf,
             owner: Option<TaskIndex>,
         ) -> Result<Option<TaskIndex>, ClientError<PciError>> {
             let args = SetOwnerArgs { device, owner };
-            let mut request = [0; SET_OWNER_REQUEST_MAX];
             let mut reply = [0; SET_OWNER_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &SET_OWNER,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -675,10 +746,18 @@ pub mod pci {
     /// [`dispatch`] once the message passed every check.
     pub trait Server {
         /// Reads one config register.
-        fn config_read(&mut self, caller: TaskId, args: ConfigReadArgs) -> Result<u32, PciError>;
+        fn config_read(
+            &mut self,
+            caller: TaskId,
+            args: ConfigReadArgs,
+        ) -> Result<u32, PciError>;
 
         /// Writes one config register; only the device's owner may.
-        fn config_write(&mut self, caller: TaskId, args: ConfigWriteArgs) -> Result<(), PciError>;
+        fn config_write(
+            &mut self,
+            caller: TaskId,
+            args: ConfigWriteArgs,
+        ) -> Result<(), PciError>;
 
         /// Copies config space from `offset` into `out` (for dumps); returns the
         /// bytes copied.
@@ -748,59 +827,59 @@ pub mod pci {
         };
         match op {
             Op::ConfigRead => {
-                let checked = idl_runtime::admit(call, ctx, &CONFIG_READ);
+                let checked = idl_runtime::admit_fixed(call, ctx, &CONFIG_READ);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.config_read(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::ConfigWrite => {
-                let checked = idl_runtime::admit(call, ctx, &CONFIG_WRITE);
+                let checked = idl_runtime::admit_fixed(call, ctx, &CONFIG_WRITE);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.config_write(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::ConfigDump => {
-                let checked = idl_runtime::admit(call, ctx, &CONFIG_DUMP);
+                let checked = idl_runtime::admit_fixed(call, ctx, &CONFIG_DUMP);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let out = admitted.write_lease(ctx, 0);
                 let result = server.config_dump(call.caller, admitted.args, out);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::EnableBusMaster => {
-                let checked = idl_runtime::admit(call, ctx, &ENABLE_BUS_MASTER);
+                let checked = idl_runtime::admit_fixed(call, ctx, &ENABLE_BUS_MASTER);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.enable_bus_master(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::DeviceInfo => {
-                let checked = idl_runtime::admit(call, ctx, &DEVICE_INFO);
+                let checked = idl_runtime::admit_fixed(call, ctx, &DEVICE_INFO);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.device_info(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::NextDevice => {
-                let checked = idl_runtime::admit(call, ctx, &NEXT_DEVICE);
+                let checked = idl_runtime::admit_fixed(call, ctx, &NEXT_DEVICE);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let value = server.next_device(call.caller, admitted.args);
-                idl_runtime::encode_reply(Ok::<_, NoError>(value), reply)
+                idl_runtime::encode_reply_fixed(Ok::<_, NoError>(value), reply)
             }
             Op::RequesterIds => {
                 let checked = idl_runtime::admit(call, ctx, &REQUESTER_IDS);
@@ -812,13 +891,13 @@ pub mod pci {
                 idl_runtime::encode_reply(result, reply)
             }
             Op::SetOwner => {
-                let checked = idl_runtime::admit(call, ctx, &SET_OWNER);
+                let checked = idl_runtime::admit_fixed(call, ctx, &SET_OWNER);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.set_owner(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
         }
     }
@@ -847,27 +926,35 @@ pub mod pci {
     }
 
     /// The undo of each compensable operation, as a message to send later:
-    /// a transaction journal is a list of these, postcard-encoded.
+    /// a transaction journal is a list of these (serde, e.g. postcard).
+    /// Each is sent in its undo operation's encoding.
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
     #[serde(crate = "idl_runtime::serde")]
     pub enum Compensation {
-        /// Undoes `enable_bus_master` with `enable_bus_master(device = device, enable = reply)`.
+        /// Undoes `enable_bus_master` with
+        /// `enable_bus_master(device = device, enable = reply)`.
         EnableBusMaster(EnableBusMasterArgs),
         /// Undoes `set_owner` with `set_owner(device = device, owner = reply)`.
         SetOwner(SetOwnerArgs),
     }
 
     impl MaxEncodedLen for Compensation {
-        const MAX_ENCODED_LEN: usize = 1 + idl_types::max_len_of(&[
-            <EnableBusMasterArgs as MaxEncodedLen>::MAX_ENCODED_LEN,
-            <SetOwnerArgs as MaxEncodedLen>::MAX_ENCODED_LEN,
-        ]);
+        const MAX_ENCODED_LEN: usize = 1
+            + idl_types::max_len_of(
+                &[
+                    <EnableBusMasterArgs as MaxEncodedLen>::MAX_ENCODED_LEN,
+                    <SetOwnerArgs as MaxEncodedLen>::MAX_ENCODED_LEN,
+                ],
+            );
     }
 
     #[allow(clippy::clone_on_copy)]
     impl Compensation {
         /// The undo of an `enable_bus_master(args)` that replied `reply`.
-        pub fn for_enable_bus_master(args: &EnableBusMasterArgs, reply: &bool) -> Compensation {
+        pub fn for_enable_bus_master(
+            args: &EnableBusMasterArgs,
+            reply: &bool,
+        ) -> Compensation {
             Compensation::EnableBusMaster(EnableBusMasterArgs {
                 device: args.device.clone(),
                 enable: reply.clone(),
@@ -875,7 +962,10 @@ pub mod pci {
         }
 
         /// The undo of an `set_owner(args)` that replied `reply`.
-        pub fn for_set_owner(args: &SetOwnerArgs, reply: &Option<TaskIndex>) -> Compensation {
+        pub fn for_set_owner(
+            args: &SetOwnerArgs,
+            reply: &Option<TaskIndex>,
+        ) -> Compensation {
             Compensation::SetOwner(SetOwnerArgs {
                 device: args.device.clone(),
                 owner: reply.clone(),
@@ -890,7 +980,9 @@ pub mod pci {
         ) -> Result<(), ClientError<PciError>> {
             match self {
                 Compensation::EnableBusMaster(undo) => {
-                    client.enable_bus_master(undo.device.clone(), undo.enable.clone()).map(|_| ())
+                    client
+                        .enable_bus_master(undo.device.clone(), undo.enable.clone())
+                        .map(|_| ())
                 }
                 Compensation::SetOwner(undo) => {
                     client.set_owner(undo.device.clone(), undo.owner.clone()).map(|_| ())

@@ -12,13 +12,16 @@ pub mod supervisor {
     use idl_runtime::abi::{ReplyFaultReason, TaskId};
     use idl_runtime::serde::{Deserialize, Serialize};
     use idl_runtime::{
-        Call, ClientError, Dispatch, DispatchOutcome, MaxEncodedLen, OpSpec, ServerContext,
-        Transport,
+        Call, ClientError, Dispatch, DispatchOutcome, Encoding, Fixed, MaxEncodedLen,
+        OpSpec, ServerContext, Transport,
     };
     use idl_types::{DeathRecord, NoError, SupervisorError, TaskIndex, TaskReport};
 
-    /// `Supervisor`'s tag: the upper 16 bits of its operation codes (from its name).
-    pub const INTERFACE_ID: u16 = 0xe0e1;
+    /// `Supervisor`'s tag: the upper 16 bits of its operation codes,
+    /// from its name and every operation's encoding (`idl/README.md`): a
+    /// client and a server built from different encodings refuse each
+    /// other's messages.
+    pub const INTERFACE_ID: u16 = 0xa5ee;
 
     /// The operations of `Supervisor`, by their stable numbers.
     ///
@@ -103,253 +106,301 @@ pub mod supervisor {
         }
     }
 
-    // ---- 1 death_after ------------------------------------------------------
-
     /// Arguments of [`Op::DeathAfter`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 4 and 10 bytes, checked in place (8 and 16 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 4)]
     pub struct DeathAfterArgs {
         /// Argument `after`.
         pub after: u32,
     }
 
     impl MaxEncodedLen for DeathAfterArgs {
-        const MAX_ENCODED_LEN: usize =
-            <u32 as MaxEncodedLen>::MAX_ENCODED_LEN;
+        const MAX_ENCODED_LEN: usize = <u32 as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `death_after` request: 5 bytes.
-    pub const DEATH_AFTER_REQUEST_MAX: usize = <DeathAfterArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `death_after` reply: 12 bytes.
-    pub const DEATH_AFTER_REPLY_MAX: usize =
-        <Option<DeathRecord> as MaxEncodedLen>::MAX_ENCODED_LEN;
+    /// The `death_after` request: its 4-byte fixed layout in 8 bytes (whole words).
+    pub const DEATH_AFTER_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <DeathAfterArgs as Fixed>::SIZE,
+    );
+
+    /// The largest `death_after` reply: 16 bytes.
+    pub const DEATH_AFTER_REPLY_MAX: usize = idl_types::wire::message_len(
+        <Option<DeathRecord> as Fixed>::SIZE,
+    );
+
     const _: () = assert!(
         DEATH_AFTER_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "supervisor.death_after: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         DEATH_AFTER_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "supervisor.death_after: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `death_after`.
+    ///
+    /// Encoding: fixed layouts of 4 and 10 bytes, checked in place (8 and 16 on the wire).
     pub const DEATH_AFTER: OpSpec = OpSpec {
         op: Op::DeathAfter as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &["broker"],
         leases: &[],
-        request_min: 0,
+        request_min: DEATH_AFTER_REQUEST_MAX,
         request_max: DEATH_AFTER_REQUEST_MAX,
         reply_max: DEATH_AFTER_REPLY_MAX,
     };
 
-    // ---- 2 generation_of ----------------------------------------------------
-
     /// Arguments of [`Op::GenerationOf`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 2 and 2 bytes, checked in place (8 and 8 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 2)]
     pub struct GenerationOfArgs {
         /// Argument `task`.
         pub task: TaskIndex,
     }
 
     impl MaxEncodedLen for GenerationOfArgs {
-        const MAX_ENCODED_LEN: usize =
-            <TaskIndex as MaxEncodedLen>::MAX_ENCODED_LEN;
+        const MAX_ENCODED_LEN: usize = <TaskIndex as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `generation_of` request: 3 bytes.
-    pub const GENERATION_OF_REQUEST_MAX: usize =
-        <GenerationOfArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `generation_of` reply: 2 bytes.
-    pub const GENERATION_OF_REPLY_MAX: usize = <Option<u8> as MaxEncodedLen>::MAX_ENCODED_LEN;
+    /// The `generation_of` request: its 2-byte fixed layout in 8 bytes (whole words).
+    pub const GENERATION_OF_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <GenerationOfArgs as Fixed>::SIZE,
+    );
+
+    /// The largest `generation_of` reply: 8 bytes.
+    pub const GENERATION_OF_REPLY_MAX: usize = idl_types::wire::message_len(
+        <Option<u8> as Fixed>::SIZE,
+    );
+
     const _: () = assert!(
         GENERATION_OF_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "supervisor.generation_of: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         GENERATION_OF_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "supervisor.generation_of: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `generation_of`.
+    ///
+    /// Encoding: fixed layouts of 2 and 2 bytes, checked in place (8 and 8 on the wire).
     pub const GENERATION_OF: OpSpec = OpSpec {
         op: Op::GenerationOf as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: GENERATION_OF_REQUEST_MAX,
         request_max: GENERATION_OF_REQUEST_MAX,
         reply_max: GENERATION_OF_REPLY_MAX,
     };
 
-    // ---- 3 task_report ------------------------------------------------------
-
     /// Arguments of [`Op::TaskReport`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 2 and 38 bytes, checked in place (8 and 40 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 2)]
     pub struct TaskReportArgs {
         /// Argument `task`.
         pub task: TaskIndex,
     }
 
     impl MaxEncodedLen for TaskReportArgs {
-        const MAX_ENCODED_LEN: usize =
-            <TaskIndex as MaxEncodedLen>::MAX_ENCODED_LEN;
+        const MAX_ENCODED_LEN: usize = <TaskIndex as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `task_report` request: 3 bytes.
-    pub const TASK_REPORT_REQUEST_MAX: usize = <TaskReportArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `task_report` reply (its value or its error): 47 bytes.
-    pub const TASK_REPORT_REPLY_MAX: usize = idl_types::max_len(
-        <TaskReport as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <SupervisorError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `task_report` request: its 2-byte fixed layout in 8 bytes (whole words).
+    pub const TASK_REPORT_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <TaskReportArgs as Fixed>::SIZE,
     );
+
+    /// The largest `task_report` reply (its value or its error): 40 bytes.
+    pub const TASK_REPORT_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<TaskReport as Fixed>::SIZE, <SupervisorError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         TASK_REPORT_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "supervisor.task_report: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         TASK_REPORT_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "supervisor.task_report: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `task_report`.
+    ///
+    /// Encoding: fixed layouts of 2 and 38 bytes, checked in place (8 and 40 on the wire).
     pub const TASK_REPORT: OpSpec = OpSpec {
         op: Op::TaskReport as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &["@operators"],
         leases: &[],
-        request_min: 0,
+        request_min: TASK_REPORT_REQUEST_MAX,
         request_max: TASK_REPORT_REQUEST_MAX,
         reply_max: TASK_REPORT_REPLY_MAX,
     };
 
-    // ---- 4 message_count ----------------------------------------------------
-
     /// Arguments of [`Op::MessageCount`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 2 and 4 bytes, checked in place (8 and 8 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 2)]
     pub struct MessageCountArgs {
         /// Argument `task`.
         pub task: TaskIndex,
     }
 
     impl MaxEncodedLen for MessageCountArgs {
-        const MAX_ENCODED_LEN: usize =
-            <TaskIndex as MaxEncodedLen>::MAX_ENCODED_LEN;
+        const MAX_ENCODED_LEN: usize = <TaskIndex as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `message_count` request: 3 bytes.
-    pub const MESSAGE_COUNT_REQUEST_MAX: usize =
-        <MessageCountArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `message_count` reply (its value or its error): 5 bytes.
-    pub const MESSAGE_COUNT_REPLY_MAX: usize = idl_types::max_len(
-        <u32 as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <SupervisorError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `message_count` request: its 2-byte fixed layout in 8 bytes (whole words).
+    pub const MESSAGE_COUNT_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <MessageCountArgs as Fixed>::SIZE,
     );
+
+    /// The largest `message_count` reply (its value or its error): 8 bytes.
+    pub const MESSAGE_COUNT_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<u32 as Fixed>::SIZE, <SupervisorError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         MESSAGE_COUNT_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "supervisor.message_count: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         MESSAGE_COUNT_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "supervisor.message_count: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `message_count`.
+    ///
+    /// Encoding: fixed layouts of 2 and 4 bytes, checked in place (8 and 8 on the wire).
     pub const MESSAGE_COUNT: OpSpec = OpSpec {
         op: Op::MessageCount as u32,
+        encoding: Encoding::Fixed,
         idempotent: true,
         callers: &["@operators"],
         leases: &[],
-        request_min: 0,
+        request_min: MESSAGE_COUNT_REQUEST_MAX,
         request_max: MESSAGE_COUNT_REQUEST_MAX,
         reply_max: MESSAGE_COUNT_REPLY_MAX,
     };
 
-    // ---- 5 shutdown ---------------------------------------------------------
-
     /// Arguments of [`Op::Shutdown`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 1 and 0 bytes, checked in place (8 and 0 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 1)]
     pub struct ShutdownArgs {
         /// Argument `code`.
         pub code: u8,
     }
 
     impl MaxEncodedLen for ShutdownArgs {
-        const MAX_ENCODED_LEN: usize =
-            <u8 as MaxEncodedLen>::MAX_ENCODED_LEN;
+        const MAX_ENCODED_LEN: usize = <u8 as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `shutdown` request: 1 bytes.
-    pub const SHUTDOWN_REQUEST_MAX: usize = <ShutdownArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
+    /// The `shutdown` request: its 1-byte fixed layout in 8 bytes (whole words).
+    pub const SHUTDOWN_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <ShutdownArgs as Fixed>::SIZE,
+    );
+
     /// The largest `shutdown` reply: 0 bytes.
-    pub const SHUTDOWN_REPLY_MAX: usize = <() as MaxEncodedLen>::MAX_ENCODED_LEN;
+    pub const SHUTDOWN_REPLY_MAX: usize = idl_types::wire::message_len(
+        <() as Fixed>::SIZE,
+    );
+
     const _: () = assert!(
         SHUTDOWN_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "supervisor.shutdown: the request can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `shutdown`.
+    ///
+    /// Encoding: fixed layouts of 1 and 0 bytes, checked in place (8 and 0 on the wire).
     pub const SHUTDOWN: OpSpec = OpSpec {
         op: Op::Shutdown as u32,
+        encoding: Encoding::Fixed,
         idempotent: false,
         callers: &["@operators"],
         leases: &[],
-        request_min: 1,
+        request_min: SHUTDOWN_REQUEST_MAX,
         request_max: SHUTDOWN_REQUEST_MAX,
         reply_max: SHUTDOWN_REPLY_MAX,
     };
 
-    // ---- 6 fault_task -------------------------------------------------------
-
     /// Arguments of [`Op::FaultTask`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 2 and 3 bytes, checked in place (8 and 8 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 2)]
     pub struct FaultTaskArgs {
         /// Argument `task`.
         pub task: TaskIndex,
     }
 
     impl MaxEncodedLen for FaultTaskArgs {
-        const MAX_ENCODED_LEN: usize =
-            <TaskIndex as MaxEncodedLen>::MAX_ENCODED_LEN;
+        const MAX_ENCODED_LEN: usize = <TaskIndex as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `fault_task` request: 3 bytes.
-    pub const FAULT_TASK_REQUEST_MAX: usize = <FaultTaskArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `fault_task` reply (its value or its error): 4 bytes.
-    pub const FAULT_TASK_REPLY_MAX: usize = idl_types::max_len(
-        <() as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <SupervisorError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `fault_task` request: its 2-byte fixed layout in 8 bytes (whole words).
+    pub const FAULT_TASK_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <FaultTaskArgs as Fixed>::SIZE,
     );
+
+    /// The largest `fault_task` reply (its value or its error): 8 bytes.
+    pub const FAULT_TASK_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<() as Fixed>::SIZE, <SupervisorError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         FAULT_TASK_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "supervisor.fault_task: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         FAULT_TASK_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "supervisor.fault_task: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `fault_task`.
+    ///
+    /// Encoding: fixed layouts of 2 and 3 bytes, checked in place (8 and 8 on the wire).
     pub const FAULT_TASK: OpSpec = OpSpec {
         op: Op::FaultTask as u32,
+        encoding: Encoding::Fixed,
         idempotent: false,
         callers: &["@fault-injectors"],
         leases: &[],
-        request_min: 0,
+        request_min: FAULT_TASK_REQUEST_MAX,
         request_max: FAULT_TASK_REQUEST_MAX,
         reply_max: FAULT_TASK_REPLY_MAX,
     };
 
-    // ---- 7 arm_fault --------------------------------------------------------
-
     /// Arguments of [`Op::ArmFault`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 4 and 3 bytes, checked in place (8 and 8 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 4)]
     pub struct ArmFaultArgs {
         /// Argument `task`.
         pub task: TaskIndex,
@@ -358,34 +409,40 @@ pub mod supervisor {
     }
 
     impl MaxEncodedLen for ArmFaultArgs {
-        const MAX_ENCODED_LEN: usize =
-            <TaskIndex as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <TaskIndex as MaxEncodedLen>::MAX_ENCODED_LEN
             + <u16 as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `arm_fault` request: 6 bytes.
-    pub const ARM_FAULT_REQUEST_MAX: usize = <ArmFaultArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `arm_fault` reply (its value or its error): 4 bytes.
-    pub const ARM_FAULT_REPLY_MAX: usize = idl_types::max_len(
-        <() as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <SupervisorError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `arm_fault` request: its 4-byte fixed layout in 8 bytes (whole words).
+    pub const ARM_FAULT_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <ArmFaultArgs as Fixed>::SIZE,
     );
+
+    /// The largest `arm_fault` reply (its value or its error): 8 bytes.
+    pub const ARM_FAULT_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<() as Fixed>::SIZE, <SupervisorError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         ARM_FAULT_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "supervisor.arm_fault: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         ARM_FAULT_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "supervisor.arm_fault: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `arm_fault`.
+    ///
+    /// Encoding: fixed layouts of 4 and 3 bytes, checked in place (8 and 8 on the wire).
     pub const ARM_FAULT: OpSpec = OpSpec {
         op: Op::ArmFault as u32,
+        encoding: Encoding::Fixed,
         idempotent: false,
         callers: &["@fault-injectors"],
         leases: &[],
-        request_min: 0,
+        request_min: ARM_FAULT_REQUEST_MAX,
         request_max: ARM_FAULT_REQUEST_MAX,
         reply_max: ARM_FAULT_REPLY_MAX,
     };
@@ -413,19 +470,18 @@ pub mod supervisor {
         ///
         /// Idempotent: retried once if the server restarted.
         /// Callers: broker.
+        /// Encoding: fixed layouts of 4 and 10 bytes, checked in place (8 and 16 on the wire).
         pub fn death_after(
             &mut self,
             after: u32,
         ) -> Result<Option<DeathRecord>, ClientError<NoError>> {
             let args = DeathAfterArgs { after };
-            let mut request = [0; DEATH_AFTER_REQUEST_MAX];
             let mut reply = [0; DEATH_AFTER_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &DEATH_AFTER,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -434,19 +490,18 @@ pub mod supervisor {
         /// The generation a task runs at now.
         ///
         /// Idempotent: retried once if the server restarted.
+        /// Encoding: fixed layouts of 2 and 2 bytes, checked in place (8 and 8 on the wire).
         pub fn generation_of(
             &mut self,
             task: TaskIndex,
         ) -> Result<Option<u8>, ClientError<NoError>> {
             let args = GenerationOfArgs { task };
-            let mut request = [0; GENERATION_OF_REQUEST_MAX];
             let mut reply = [0; GENERATION_OF_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &GENERATION_OF,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -457,19 +512,18 @@ pub mod supervisor {
         ///
         /// Idempotent: retried once if the server restarted.
         /// Callers: @operators.
+        /// Encoding: fixed layouts of 2 and 38 bytes, checked in place (8 and 40 on the wire).
         pub fn task_report(
             &mut self,
             task: TaskIndex,
         ) -> Result<TaskReport, ClientError<SupervisorError>> {
             let args = TaskReportArgs { task };
-            let mut request = [0; TASK_REPORT_REQUEST_MAX];
             let mut reply = [0; TASK_REPORT_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &TASK_REPORT,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -480,19 +534,18 @@ pub mod supervisor {
         ///
         /// Idempotent: retried once if the server restarted.
         /// Callers: @operators.
+        /// Encoding: fixed layouts of 2 and 4 bytes, checked in place (8 and 8 on the wire).
         pub fn message_count(
             &mut self,
             task: TaskIndex,
         ) -> Result<u32, ClientError<SupervisorError>> {
             let args = MessageCountArgs { task };
-            let mut request = [0; MESSAGE_COUNT_REQUEST_MAX];
             let mut reply = [0; MESSAGE_COUNT_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &MESSAGE_COUNT,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -502,16 +555,15 @@ pub mod supervisor {
         /// the console's `shutdown`).
         ///
         /// Callers: @operators.
+        /// Encoding: fixed layouts of 1 and 0 bytes, checked in place (8 and 0 on the wire).
         pub fn shutdown(&mut self, code: u8) -> Result<(), ClientError<NoError>> {
             let args = ShutdownArgs { code };
-            let mut request = [0; SHUTDOWN_REQUEST_MAX];
             let mut reply = [0; SHUTDOWN_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &SHUTDOWN,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -521,16 +573,18 @@ pub mod supervisor {
         /// any fault (fault injection).
         ///
         /// Callers: @fault-injectors.
-        pub fn fault_task(&mut self, task: TaskIndex) -> Result<(), ClientError<SupervisorError>> {
+        /// Encoding: fixed layouts of 2 and 3 bytes, checked in place (8 and 8 on the wire).
+        pub fn fault_task(
+            &mut self,
+            task: TaskIndex,
+        ) -> Result<(), ClientError<SupervisorError>> {
             let args = FaultTaskArgs { task };
-            let mut request = [0; FAULT_TASK_REQUEST_MAX];
             let mut reply = [0; FAULT_TASK_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &FAULT_TASK,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -540,20 +594,19 @@ pub mod supervisor {
         /// it (the sender gets the dead code); 0 disarms.
         ///
         /// Callers: @fault-injectors.
+        /// Encoding: fixed layouts of 4 and 3 bytes, checked in place (8 and 8 on the wire).
         pub fn arm_fault(
             &mut self,
             task: TaskIndex,
             at_message: u16,
         ) -> Result<(), ClientError<SupervisorError>> {
             let args = ArmFaultArgs { task, at_message };
-            let mut request = [0; ARM_FAULT_REQUEST_MAX];
             let mut reply = [0; ARM_FAULT_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &ARM_FAULT,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -565,10 +618,18 @@ pub mod supervisor {
     pub trait Server {
         /// The first death recorded after sequence number `after` (0 for the
         /// oldest kept), or `None` if there is none yet.
-        fn death_after(&mut self, caller: TaskId, args: DeathAfterArgs) -> Option<DeathRecord>;
+        fn death_after(
+            &mut self,
+            caller: TaskId,
+            args: DeathAfterArgs,
+        ) -> Option<DeathRecord>;
 
         /// The generation a task runs at now.
-        fn generation_of(&mut self, caller: TaskId, args: GenerationOfArgs) -> Option<u8>;
+        fn generation_of(
+            &mut self,
+            caller: TaskId,
+            args: GenerationOfArgs,
+        ) -> Option<u8>;
 
         /// What the supervisor and the kernel know of a task: generation,
         /// faults and the last one, restarts, refusals, back-off.
@@ -600,7 +661,11 @@ pub mod supervisor {
 
         /// Faults a task as its `at_message`th message from now is delivered to
         /// it (the sender gets the dead code); 0 disarms.
-        fn arm_fault(&mut self, caller: TaskId, args: ArmFaultArgs) -> Result<(), SupervisorError>;
+        fn arm_fault(
+            &mut self,
+            caller: TaskId,
+            args: ArmFaultArgs,
+        ) -> Result<(), SupervisorError>;
 
         /// The notification bits this server wakes up for.
         fn notification_mask(&self) -> u32 {
@@ -625,67 +690,67 @@ pub mod supervisor {
         };
         match op {
             Op::DeathAfter => {
-                let checked = idl_runtime::admit(call, ctx, &DEATH_AFTER);
+                let checked = idl_runtime::admit_fixed(call, ctx, &DEATH_AFTER);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let value = server.death_after(call.caller, admitted.args);
-                idl_runtime::encode_reply(Ok::<_, NoError>(value), reply)
+                idl_runtime::encode_reply_fixed(Ok::<_, NoError>(value), reply)
             }
             Op::GenerationOf => {
-                let checked = idl_runtime::admit(call, ctx, &GENERATION_OF);
+                let checked = idl_runtime::admit_fixed(call, ctx, &GENERATION_OF);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let value = server.generation_of(call.caller, admitted.args);
-                idl_runtime::encode_reply(Ok::<_, NoError>(value), reply)
+                idl_runtime::encode_reply_fixed(Ok::<_, NoError>(value), reply)
             }
             Op::TaskReport => {
-                let checked = idl_runtime::admit(call, ctx, &TASK_REPORT);
+                let checked = idl_runtime::admit_fixed(call, ctx, &TASK_REPORT);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.task_report(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::MessageCount => {
-                let checked = idl_runtime::admit(call, ctx, &MESSAGE_COUNT);
+                let checked = idl_runtime::admit_fixed(call, ctx, &MESSAGE_COUNT);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.message_count(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::Shutdown => {
-                let checked = idl_runtime::admit(call, ctx, &SHUTDOWN);
+                let checked = idl_runtime::admit_fixed(call, ctx, &SHUTDOWN);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 server.shutdown(call.caller, admitted.args);
-                idl_runtime::encode_reply(Ok::<(), NoError>(()), reply)
+                idl_runtime::encode_reply_fixed(Ok::<(), NoError>(()), reply)
             }
             Op::FaultTask => {
-                let checked = idl_runtime::admit(call, ctx, &FAULT_TASK);
+                let checked = idl_runtime::admit_fixed(call, ctx, &FAULT_TASK);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.fault_task(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::ArmFault => {
-                let checked = idl_runtime::admit(call, ctx, &ARM_FAULT);
+                let checked = idl_runtime::admit_fixed(call, ctx, &ARM_FAULT);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.arm_fault(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
         }
     }

@@ -7,13 +7,16 @@ pub mod worker {
     use idl_runtime::abi::{ReplyFaultReason, TaskId};
     use idl_runtime::serde::{Deserialize, Serialize};
     use idl_runtime::{
-        Call, ClientError, Dispatch, DispatchOutcome, MaxEncodedLen, OpSpec, ServerContext,
-        Transport,
+        Call, ClientError, Dispatch, DispatchOutcome, Encoding, Fixed, MaxEncodedLen,
+        OpSpec, ServerContext, Transport,
     };
     use idl_types::{Bdf, DmaReport, WorkerError};
 
-    /// `Worker`'s tag: the upper 16 bits of its operation codes (from its name).
-    pub const INTERFACE_ID: u16 = 0xc42b;
+    /// `Worker`'s tag: the upper 16 bits of its operation codes,
+    /// from its name and every operation's encoding (`idl/README.md`): a
+    /// client and a server built from different encodings refuse each
+    /// other's messages.
+    pub const INTERFACE_ID: u16 = 0xcae7;
 
     /// The operations of `Worker`, by their stable numbers.
     ///
@@ -85,11 +88,12 @@ pub mod worker {
         }
     }
 
-    // ---- 1 dma --------------------------------------------------------------
-
     /// Arguments of [`Op::Dma`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 12 and 17 bytes, checked in place (16 and 24 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 12)]
     pub struct DmaArgs {
         /// Argument `device`.
         pub device: Bdf,
@@ -100,44 +104,51 @@ pub mod worker {
     }
 
     impl MaxEncodedLen for DmaArgs {
-        const MAX_ENCODED_LEN: usize =
-            <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
             + <u64 as MaxEncodedLen>::MAX_ENCODED_LEN
             + <u8 as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `dma` request: 14 bytes.
-    pub const DMA_REQUEST_MAX: usize = <DmaArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `dma` reply (its value or its error): 20 bytes.
-    pub const DMA_REPLY_MAX: usize = idl_types::max_len(
-        <DmaReport as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <WorkerError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `dma` request: its 12-byte fixed layout in 16 bytes (whole words).
+    pub const DMA_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <DmaArgs as Fixed>::SIZE,
     );
+
+    /// The largest `dma` reply (its value or its error): 24 bytes.
+    pub const DMA_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<DmaReport as Fixed>::SIZE, <WorkerError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         DMA_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "worker.dma: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         DMA_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "worker.dma: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `dma`.
+    ///
+    /// Encoding: fixed layouts of 12 and 17 bytes, checked in place (16 and 24 on the wire).
     pub const DMA: OpSpec = OpSpec {
         op: Op::Dma as u32,
+        encoding: Encoding::Fixed,
         idempotent: false,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: DMA_REQUEST_MAX,
         request_max: DMA_REQUEST_MAX,
         reply_max: DMA_REPLY_MAX,
     };
 
-    // ---- 2 start_dma --------------------------------------------------------
-
     /// Arguments of [`Op::StartDma`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 12 and 9 bytes, checked in place (16 and 16 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 12)]
     pub struct StartDmaArgs {
         /// Argument `device`.
         pub device: Bdf,
@@ -148,78 +159,92 @@ pub mod worker {
     }
 
     impl MaxEncodedLen for StartDmaArgs {
-        const MAX_ENCODED_LEN: usize =
-            <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
             + <u64 as MaxEncodedLen>::MAX_ENCODED_LEN
             + <u8 as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `start_dma` request: 14 bytes.
-    pub const START_DMA_REQUEST_MAX: usize = <StartDmaArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `start_dma` reply (its value or its error): 11 bytes.
-    pub const START_DMA_REPLY_MAX: usize = idl_types::max_len(
-        <() as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <WorkerError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `start_dma` request: its 12-byte fixed layout in 16 bytes (whole words).
+    pub const START_DMA_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <StartDmaArgs as Fixed>::SIZE,
     );
+
+    /// The largest `start_dma` reply (its value or its error): 16 bytes.
+    pub const START_DMA_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<() as Fixed>::SIZE, <WorkerError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         START_DMA_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "worker.start_dma: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         START_DMA_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "worker.start_dma: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `start_dma`.
+    ///
+    /// Encoding: fixed layouts of 12 and 9 bytes, checked in place (16 and 16 on the wire).
     pub const START_DMA: OpSpec = OpSpec {
         op: Op::StartDma as u32,
+        encoding: Encoding::Fixed,
         idempotent: false,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: START_DMA_REQUEST_MAX,
         request_max: START_DMA_REQUEST_MAX,
         reply_max: START_DMA_REPLY_MAX,
     };
 
-    // ---- 3 finish_dma -------------------------------------------------------
-
     /// Arguments of [`Op::FinishDma`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 0 and 17 bytes, checked in place (0 and 24 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 0)]
     pub struct FinishDmaArgs {}
 
     impl MaxEncodedLen for FinishDmaArgs {
         const MAX_ENCODED_LEN: usize = 0;
     }
 
-    /// The largest `finish_dma` request: 0 bytes.
-    pub const FINISH_DMA_REQUEST_MAX: usize = <FinishDmaArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `finish_dma` reply (its value or its error): 20 bytes.
-    pub const FINISH_DMA_REPLY_MAX: usize = idl_types::max_len(
-        <DmaReport as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <WorkerError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `finish_dma` request: its 0-byte fixed layout in 0 bytes (whole words).
+    pub const FINISH_DMA_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <FinishDmaArgs as Fixed>::SIZE,
     );
+
+    /// The largest `finish_dma` reply (its value or its error): 24 bytes.
+    pub const FINISH_DMA_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<DmaReport as Fixed>::SIZE, <WorkerError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         FINISH_DMA_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "worker.finish_dma: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `finish_dma`.
+    ///
+    /// Encoding: fixed layouts of 0 and 17 bytes, checked in place (0 and 24 on the wire).
     pub const FINISH_DMA: OpSpec = OpSpec {
         op: Op::FinishDma as u32,
+        encoding: Encoding::Fixed,
         idempotent: false,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: FINISH_DMA_REQUEST_MAX,
         request_max: FINISH_DMA_REQUEST_MAX,
         reply_max: FINISH_DMA_REPLY_MAX,
     };
 
-    // ---- 4 holds ------------------------------------------------------------
-
     /// Arguments of [`Op::Holds`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 9 and 9 bytes, checked in place (16 and 16 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 9)]
     pub struct HoldsArgs {
         /// Argument `iova`.
         pub iova: u64,
@@ -228,43 +253,50 @@ pub mod worker {
     }
 
     impl MaxEncodedLen for HoldsArgs {
-        const MAX_ENCODED_LEN: usize =
-            <u64 as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <u64 as MaxEncodedLen>::MAX_ENCODED_LEN
             + <u8 as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `holds` request: 11 bytes.
-    pub const HOLDS_REQUEST_MAX: usize = <HoldsArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `holds` reply (its value or its error): 11 bytes.
-    pub const HOLDS_REPLY_MAX: usize = idl_types::max_len(
-        <bool as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <WorkerError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `holds` request: its 9-byte fixed layout in 16 bytes (whole words).
+    pub const HOLDS_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <HoldsArgs as Fixed>::SIZE,
     );
+
+    /// The largest `holds` reply (its value or its error): 16 bytes.
+    pub const HOLDS_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<bool as Fixed>::SIZE, <WorkerError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         HOLDS_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "worker.holds: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         HOLDS_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "worker.holds: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `holds`.
+    ///
+    /// Encoding: fixed layouts of 9 and 9 bytes, checked in place (16 and 16 on the wire).
     pub const HOLDS: OpSpec = OpSpec {
         op: Op::Holds as u32,
+        encoding: Encoding::Fixed,
         idempotent: false,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: HOLDS_REQUEST_MAX,
         request_max: HOLDS_REQUEST_MAX,
         reply_max: HOLDS_REPLY_MAX,
     };
 
-    // ---- 5 quarantine_dma ---------------------------------------------------
-
     /// Arguments of [`Op::QuarantineDma`].
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    ///
+    /// Encoding: fixed layouts of 12 and 17 bytes, checked in place (16 and 24 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 12)]
     pub struct QuarantineDmaArgs {
         /// Argument `device`.
         pub device: Bdf,
@@ -275,36 +307,41 @@ pub mod worker {
     }
 
     impl MaxEncodedLen for QuarantineDmaArgs {
-        const MAX_ENCODED_LEN: usize =
-            <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
+        const MAX_ENCODED_LEN: usize = <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
             + <u64 as MaxEncodedLen>::MAX_ENCODED_LEN
             + <u8 as MaxEncodedLen>::MAX_ENCODED_LEN;
     }
 
-    /// The largest `quarantine_dma` request: 14 bytes.
-    pub const QUARANTINE_DMA_REQUEST_MAX: usize =
-        <QuarantineDmaArgs as MaxEncodedLen>::MAX_ENCODED_LEN;
-    /// The largest `quarantine_dma` reply (its value or its error): 20 bytes.
-    pub const QUARANTINE_DMA_REPLY_MAX: usize = idl_types::max_len(
-        <DmaReport as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <WorkerError as MaxEncodedLen>::MAX_ENCODED_LEN,
+    /// The `quarantine_dma` request: its 12-byte fixed layout in 16 bytes (whole words).
+    pub const QUARANTINE_DMA_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <QuarantineDmaArgs as Fixed>::SIZE,
     );
+
+    /// The largest `quarantine_dma` reply (its value or its error): 24 bytes.
+    pub const QUARANTINE_DMA_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<DmaReport as Fixed>::SIZE, <WorkerError as Fixed>::SIZE),
+    );
+
     const _: () = assert!(
         QUARANTINE_DMA_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "worker.quarantine_dma: the request can exceed the kernel's MAX_MESSAGE"
     );
+
     const _: () = assert!(
         QUARANTINE_DMA_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
         "worker.quarantine_dma: the reply can exceed the kernel's MAX_MESSAGE"
     );
 
     /// What client and server know about `quarantine_dma`.
+    ///
+    /// Encoding: fixed layouts of 12 and 17 bytes, checked in place (16 and 24 on the wire).
     pub const QUARANTINE_DMA: OpSpec = OpSpec {
         op: Op::QuarantineDma as u32,
+        encoding: Encoding::Fixed,
         idempotent: false,
         callers: &[],
         leases: &[],
-        request_min: 0,
+        request_min: QUARANTINE_DMA_REQUEST_MAX,
         request_max: QUARANTINE_DMA_REQUEST_MAX,
         reply_max: QUARANTINE_DMA_REPLY_MAX,
     };
@@ -331,6 +368,7 @@ pub mod worker {
         /// report whether it landed there (and only there).
         ///
         /// Not idempotent: a server death is reported, not retried.
+        /// Encoding: fixed layouts of 12 and 17 bytes, checked in place (16 and 24 on the wire).
         pub fn dma(
             &mut self,
             device: Bdf,
@@ -338,14 +376,12 @@ pub mod worker {
             pattern: u8,
         ) -> Result<DmaReport, ClientError<WorkerError>> {
             let args = DmaArgs { device, iova, pattern };
-            let mut request = [0; DMA_REQUEST_MAX];
             let mut reply = [0; DMA_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &DMA,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -355,21 +391,24 @@ pub mod worker {
         /// virtual time later): a reassignment can happen meanwhile.
         ///
         /// Not idempotent: a server death is reported, not retried.
+        /// Encoding: fixed layouts of 12 and 9 bytes, checked in place (16 and 16 on the wire).
         pub fn start_dma(
             &mut self,
             device: Bdf,
             iova: u64,
             pattern: u8,
         ) -> Result<(), ClientError<WorkerError>> {
-            let args = StartDmaArgs { device, iova, pattern };
-            let mut request = [0; START_DMA_REQUEST_MAX];
+            let args = StartDmaArgs {
+                device,
+                iova,
+                pattern,
+            };
             let mut reply = [0; START_DMA_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &START_DMA,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -378,16 +417,15 @@ pub mod worker {
         /// Wait for the started transfer and report it.
         ///
         /// Not idempotent: a server death is reported, not retried.
-        pub fn finish_dma(&mut self, ) -> Result<DmaReport, ClientError<WorkerError>> {
+        /// Encoding: fixed layouts of 0 and 17 bytes, checked in place (0 and 24 on the wire).
+        pub fn finish_dma(&mut self) -> Result<DmaReport, ClientError<WorkerError>> {
             let args = FinishDmaArgs {};
-            let mut request = [0; FINISH_DMA_REQUEST_MAX];
             let mut reply = [0; FINISH_DMA_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &FINISH_DMA,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -397,16 +435,19 @@ pub mod worker {
         /// (someone else's DMA may land here after a reassignment).
         ///
         /// Not idempotent: a server death is reported, not retried.
-        pub fn holds(&mut self, iova: u64, pattern: u8) -> Result<bool, ClientError<WorkerError>> {
+        /// Encoding: fixed layouts of 9 and 9 bytes, checked in place (16 and 16 on the wire).
+        pub fn holds(
+            &mut self,
+            iova: u64,
+            pattern: u8,
+        ) -> Result<bool, ClientError<WorkerError>> {
             let args = HoldsArgs { iova, pattern };
-            let mut request = [0; HOLDS_REQUEST_MAX];
             let mut reply = [0; HOLDS_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &HOLDS,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -417,21 +458,24 @@ pub mod worker {
         /// lands in this worker's buffer and the IOMMU reports no fault.
         ///
         /// Not idempotent: a server death is reported, not retried.
+        /// Encoding: fixed layouts of 12 and 17 bytes, checked in place (16 and 24 on the wire).
         pub fn quarantine_dma(
             &mut self,
             device: Bdf,
             iova: u64,
             pattern: u8,
         ) -> Result<DmaReport, ClientError<WorkerError>> {
-            let args = QuarantineDmaArgs { device, iova, pattern };
-            let mut request = [0; QUARANTINE_DMA_REQUEST_MAX];
+            let args = QuarantineDmaArgs {
+                device,
+                iova,
+                pattern,
+            };
             let mut reply = [0; QUARANTINE_DMA_REPLY_MAX];
-            idl_runtime::call(
+            idl_runtime::call_fixed(
                 &mut self.transport,
                 &mut self.server,
                 &QUARANTINE_DMA,
                 &args,
-                &mut request,
                 &mut reply,
                 &mut [],
             )
@@ -443,11 +487,19 @@ pub mod worker {
     pub trait Server {
         /// DMA a pattern from `device` into this worker's buffer at `iova`, and
         /// report whether it landed there (and only there).
-        fn dma(&mut self, caller: TaskId, args: DmaArgs) -> Result<DmaReport, WorkerError>;
+        fn dma(
+            &mut self,
+            caller: TaskId,
+            args: DmaArgs,
+        ) -> Result<DmaReport, WorkerError>;
 
         /// Start the same transfer and return at once (edu completes 100 ms of
         /// virtual time later): a reassignment can happen meanwhile.
-        fn start_dma(&mut self, caller: TaskId, args: StartDmaArgs) -> Result<(), WorkerError>;
+        fn start_dma(
+            &mut self,
+            caller: TaskId,
+            args: StartDmaArgs,
+        ) -> Result<(), WorkerError>;
 
         /// Wait for the started transfer and report it.
         fn finish_dma(
@@ -458,7 +510,11 @@ pub mod worker {
 
         /// Whether this worker's buffer holds a transfer of `pattern` at `iova`
         /// (someone else's DMA may land here after a reassignment).
-        fn holds(&mut self, caller: TaskId, args: HoldsArgs) -> Result<bool, WorkerError>;
+        fn holds(
+            &mut self,
+            caller: TaskId,
+            args: HoldsArgs,
+        ) -> Result<bool, WorkerError>;
 
         /// DMA from a device the broker holds in quarantine (not this worker's)
         /// to `iova`: it must reach only the device's scratch page, so nothing
@@ -492,49 +548,49 @@ pub mod worker {
         };
         match op {
             Op::Dma => {
-                let checked = idl_runtime::admit(call, ctx, &DMA);
+                let checked = idl_runtime::admit_fixed(call, ctx, &DMA);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.dma(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::StartDma => {
-                let checked = idl_runtime::admit(call, ctx, &START_DMA);
+                let checked = idl_runtime::admit_fixed(call, ctx, &START_DMA);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.start_dma(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::FinishDma => {
-                let checked = idl_runtime::admit(call, ctx, &FINISH_DMA);
+                let checked = idl_runtime::admit_fixed(call, ctx, &FINISH_DMA);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.finish_dma(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::Holds => {
-                let checked = idl_runtime::admit(call, ctx, &HOLDS);
+                let checked = idl_runtime::admit_fixed(call, ctx, &HOLDS);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.holds(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
             Op::QuarantineDma => {
-                let checked = idl_runtime::admit(call, ctx, &QUARANTINE_DMA);
+                let checked = idl_runtime::admit_fixed(call, ctx, &QUARANTINE_DMA);
                 let admitted = match checked {
                     Ok(admitted) => admitted,
                     Err(refusal) => return refusal,
                 };
                 let result = server.quarantine_dma(call.caller, admitted.args);
-                idl_runtime::encode_reply(result, reply)
+                idl_runtime::encode_reply_fixed(result, reply)
             }
         }
     }
