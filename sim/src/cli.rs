@@ -11,6 +11,8 @@
 
 use std::time::Instant;
 
+use clap::Parser;
+
 use task_broker::Knobs;
 
 use crate::fixtures;
@@ -25,77 +27,60 @@ const SEEDS: u64 = 20;
 /// Violations printed in full.
 const SHOWN: usize = 5;
 
-/// The command line, for errors.
-const USAGE: &str =
-    "usage: sim [--seeds N] [--seed S] [--platform NAME | --dmar FILE...] [--double-stride K]";
-
+/// The deterministic simulation of custody's tasks on the VT-d model, with
+/// fault injection: the single- and double-fault matrices on QEMU's
+/// platform, then N seeds of a random workload on every fixture platform
+/// (or on the tables given with `--dmar`); exits 1 on any invariant
+/// violation, 2 on a bad argument.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask sim", bin_name = "cargo xtask sim")]
 struct Args {
-    first: u64,
+    /// Seeds of the random workload per platform.
+    #[arg(long, default_value_t = SEEDS, value_name = "N")]
     seeds: u64,
+    /// Run this one seed only (instead of 1..=N).
+    #[arg(long, value_name = "S")]
+    seed: Option<u64>,
+    /// Run on one fixture platform only (a file name in fixtures/dmar).
+    #[arg(long, value_name = "NAME", conflicts_with = "dmar")]
     platform: Option<String>,
-    /// Tables named with `--dmar`.
+    /// Run on these DMAR tables instead of the fixtures, e.g. this
+    /// machine's /sys/firmware/acpi/tables/DMAR: a few lines per file.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
     dmar: Vec<String>,
+    /// Take every K-th first and second fault of the double-fault matrix
+    /// (1: all of it; 0: skip it).
+    #[arg(long, default_value_t = 1, value_name = "K")]
     double_stride: usize,
 }
 
-fn parse(args: &[String]) -> Result<Args, String> {
-    let mut a = Args {
-        first: 1,
-        seeds: SEEDS,
-        platform: None,
-        dmar: Vec::new(),
-        double_stride: 1,
-    };
-    let mut it = args.iter().peekable();
-    while let Some(flag) = it.next() {
-        if flag == "--dmar" {
-            while let Some(file) = it.next_if(|a| !a.starts_with("--")) {
-                a.dmar.push(file.clone());
-            }
-            if a.dmar.is_empty() {
-                return Err(
-                    "--dmar needs at least one FILE (e.g. /sys/firmware/acpi/tables/DMAR)".into(),
-                );
-            }
-            continue;
-        }
-        let value = it.next().ok_or(format!("{flag} needs a value"))?;
-        let number = || {
-            value
-                .parse::<u64>()
-                .map_err(|e| format!("{flag} {value}: {e}"))
-        };
-        match flag.as_str() {
-            "--seeds" => a.seeds = number()?,
-            "--seed" => {
-                a.first = number()?;
-                a.seeds = 1;
-            }
-            "--platform" => a.platform = Some(value.clone()),
-            "--double-stride" => a.double_stride = usize::try_from(number()?).unwrap_or(usize::MAX),
-            other => return Err(format!("unknown argument {other}")),
+impl Args {
+    /// The first seed and how many to run.
+    fn seeds(&self) -> (u64, u64) {
+        match self.seed {
+            Some(s) => (s, 1),
+            None => (1, self.seeds),
         }
     }
-    Ok(a)
 }
 
 /// Runs the simulator; 0 when no invariant was violated, 1 otherwise, 2 on
 /// bad arguments.
 pub fn cli(args: &[String]) -> i32 {
-    let a = match parse(args) {
+    let args = std::iter::once("sim".to_string()).chain(args.iter().cloned());
+    let a = match Args::try_parse_from(args) {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("sim: {e}\n{USAGE}");
-            return 2;
+            // Help and version go to stdout and succeed; mistakes name the
+            // argument and fail with 2.
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
         }
     };
     if !a.dmar.is_empty() {
-        if a.platform.is_some() {
-            eprintln!("sim: --platform and --dmar choose the tables two ways; give one\n{USAGE}");
-            return 2;
-        }
         return dmar_files(&a);
     }
+    let (first, seeds) = a.seeds();
     let start = Instant::now();
     let knobs = Knobs::default();
     let platform = match fixtures::load(fixtures::QEMU).and_then(Platform::matrix) {
@@ -118,7 +103,7 @@ pub fn cli(args: &[String]) -> i32 {
     for (name, why) in &fixtures.skipped {
         println!("skipped platform {name}: {why}");
     }
-    let random = run_random(&fixtures, a.first, a.seeds, REQUESTS, knobs);
+    let random = run_random(&fixtures, first, seeds, REQUESTS, knobs);
     let violations: Vec<&String> = matrix
         .violations
         .iter()
@@ -141,7 +126,7 @@ pub fn cli(args: &[String]) -> i32 {
         ),
         k => println!("double-fault matrix: {double_cells} cells (every {k}th first and second fault)"),
     }
-    println!("seeds: {} per platform from {}", a.seeds, a.first);
+    println!("seeds: {seeds} per platform from {first}");
     println!(
         "simulated transactions: {}",
         matrix.transactions + double.transactions + random.transactions
@@ -159,11 +144,12 @@ pub fn cli(args: &[String]) -> i32 {
 /// violation.
 fn dmar_files(a: &Args) -> i32 {
     let start = Instant::now();
+    let (first, seeds) = a.seeds();
     let mut failed = false;
     let (mut cells, mut transactions, mut faults, mut violations) = (0, 0, 0, 0);
     for file in &a.dmar {
         println!("== {file}");
-        match crate::inspect::inspect_file(file, a.first, a.seeds, REQUESTS) {
+        match crate::inspect::inspect_file(file, first, seeds, REQUESTS) {
             Ok(report) => {
                 for line in &report.lines {
                     println!("  {line}");

@@ -1,23 +1,11 @@
-//! `cargo xtask`: build, boot and test custody.
+//! `cargo xtask`: build, boot, test and measure custody.
 //!
-//! - `build [--app PATH]`: check app.toml, build every task and the kernel,
-//!   print the image's path.
-//! - `run [--app PATH] [--accel tcg|kvm] [--iommu OPTS] [--qemu-arg ARG]...`:
-//!   build, boot in QEMU with the console on this terminal and every task's
-//!   log decoded alongside; exit with the status the image reports.
-//! - `test [same machine options]`: every host test and every QEMU scenario,
-//!   one line each, ending with `N passed, M failed`.
-//! - `sim [--seeds N] [--seed S] [--platform NAME | --dmar FILE...]`: the deterministic
-//!   simulation of every component on the VT-d model, with fault injection.
-//! - `dmar [--json] [FILE...]`: print DMAR tables (default: this machine's).
-//! - `bench`: IPC round trips in guest instructions (TCG `-icount`), sizes;
-//!   a table and `target/bench.json`.
-//! - `graph [--app PATH]`: the system as a picture (DOT and SVG).
-//! - `lint`: `cargo fmt --check`, then clippy with `-D warnings` on the host
-//!   workspace and on every firmware crate of every app.
+//! The commands and their options are declared once, in [`cli`]
+//! (`cargo xtask --help`, `cargo xtask COMMAND --help`); this file runs them.
 
 mod app;
 mod bench;
+mod cli;
 mod graph;
 mod image;
 mod layout;
@@ -32,46 +20,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use app::App;
-use qemu::MachineOptions;
-
-const USAGE: &str =
-    "usage: cargo xtask <build|run|test|bench|graph|lint> [--app PATH] [--accel tcg|kvm] \
-[--iommu OPTS] [--qemu-arg ARG]... [--interactive]
-       cargo xtask dmar [--json] [FILE...]
-       cargo xtask sim [--seeds N] [--seed S] [--platform NAME | --dmar FILE...] [--double-stride K]";
-
-/// Parsed command-line options.
-#[derive(Debug, Default)]
-struct Options {
-    app: Option<PathBuf>,
-    machine: MachineOptions,
-    interactive: bool,
-    rest: Vec<String>,
-}
-
-fn parse(args: &[String]) -> Result<Options, String> {
-    let mut o = Options::default();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut value = |name: &str| {
-            it.next()
-                .cloned()
-                .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
-        };
-        match a.as_str() {
-            "--app" => o.app = Some(PathBuf::from(value("--app")?)),
-            "--accel" => o.machine.accel = Some(value("--accel")?),
-            "--iommu" => o.machine.iommu = Some(value("--iommu")?),
-            "--qemu-arg" => o.machine.extra.push(value("--qemu-arg")?),
-            "--interactive" => o.interactive = true,
-            other if other.starts_with("--") => {
-                return Err(format!("unknown option {other}\n{USAGE}"))
-            }
-            other => o.rest.push(other.to_string()),
-        }
-    }
-    Ok(o)
-}
+use clap::Parser;
+use cli::{Cli, Command};
 
 /// The firmware binary of a workspace package: its one `[[bin]]`, or the
 /// package's own name.
@@ -141,52 +91,23 @@ fn load_app(path: Option<&PathBuf>) -> Result<App, String> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some((cmd, rest)) = args.split_first() else {
-        eprintln!("{USAGE}");
-        return ExitCode::from(2);
-    };
-    if cmd == "sim" {
-        // A separate binary, built in release: the simulation is CPU-bound,
-        // and xtask should not need the simulator to build.
-        let status =
-            std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-                .current_dir(image::root())
-                .args(["run", "--quiet", "--release", "--package", "sim", "--"])
-                .args(rest)
-                .status();
-        return match status {
-            Ok(s) if s.success() => ExitCode::SUCCESS,
-            Ok(_) => ExitCode::FAILURE,
-            Err(e) => {
-                eprintln!("xtask: cannot run the simulator: {e}");
-                ExitCode::FAILURE
-            }
-        };
-    }
-    if cmd == "dmar" {
-        let code = acpi::report::dmar_command(rest);
-        return ExitCode::from(code.clamp(0, 255) as u8);
-    }
-    let opts = match parse(rest) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("xtask: {e}");
-            return ExitCode::from(2);
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Build(a) => cmd_build(a.app.as_ref()),
+        Command::Run {
+            app,
+            machine,
+            interactive,
+        } => cmd_run(app.app.as_ref(), &machine.options(), interactive),
+        Command::Test { app, machine } => test::run(app.as_ref(), &machine.options()),
+        Command::Bench { machine } => bench::run(&machine.options()),
+        Command::Graph(a) => cmd_graph(a.app.as_ref()),
+        Command::Lint => cmd_lint(),
+        Command::Dmar { json, files } => {
+            let code = acpi::report::dmar_command(json, &files);
+            return ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(u8::MAX));
         }
-    };
-    let result = match cmd.as_str() {
-        "build" => cmd_build(&opts),
-        "run" => cmd_run(&opts),
-        "test" => test::run(opts.app.as_ref(), &opts.machine),
-        "lint" => cmd_lint(),
-        "bench" => bench::run(&opts.machine),
-        "graph" => cmd_graph(&opts),
-        "help" | "--help" | "-h" => {
-            println!("{USAGE}");
-            Ok(ExitCode::SUCCESS)
-        }
-        other => Err(format!("unknown command {other}\n{USAGE}")),
+        Command::Sim { args } => cmd_sim(&args),
     };
     match result {
         Ok(code) => code,
@@ -197,8 +118,26 @@ fn main() -> ExitCode {
     }
 }
 
-fn cmd_graph(opts: &Options) -> Result<ExitCode, String> {
-    let app = load_app(opts.app.as_ref())?;
+/// Runs the simulator, a separate binary built in release: the simulation
+/// is CPU-bound, and xtask should not need the simulator to build. It
+/// parses its own arguments.
+fn cmd_sim(args: &[String]) -> Result<ExitCode, String> {
+    let status =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(image::root())
+            .args(["run", "--quiet", "--release", "--package", "sim", "--"])
+            .args(args)
+            .status()
+            .map_err(|e| format!("cannot run the simulator: {e}"))?;
+    Ok(match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        Some(2) => ExitCode::from(2),
+        _ => ExitCode::FAILURE,
+    })
+}
+
+fn cmd_graph(app: Option<&PathBuf>) -> Result<ExitCode, String> {
+    let app = load_app(app)?;
     let (dot, svg) = graph::write(&app)?;
     println!("{}\n{}", dot.display(), svg.display());
     Ok(ExitCode::SUCCESS)
@@ -247,8 +186,8 @@ fn cmd_lint() -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn cmd_build(opts: &Options) -> Result<ExitCode, String> {
-    let app = load_app(opts.app.as_ref())?;
+fn cmd_build(app: Option<&PathBuf>) -> Result<ExitCode, String> {
+    let app = load_app(app)?;
     let img = image::build(&app, false)?;
     for (name, text, data) in &img.sizes {
         println!("  {name:<12} text {text:>7}  data {data:>7}");
@@ -257,14 +196,18 @@ fn cmd_build(opts: &Options) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn cmd_run(opts: &Options) -> Result<ExitCode, String> {
-    let app = load_app(opts.app.as_ref())?;
+fn cmd_run(
+    app: Option<&PathBuf>,
+    machine: &qemu::MachineOptions,
+    interactive: bool,
+) -> Result<ExitCode, String> {
+    let app = load_app(app)?;
     qemu::ensure_installed()?;
     let img = image::build(&app, false)?;
     let names: Vec<String> = app.tasks.iter().map(|t| t.name.clone()).collect();
     let tables = logs::Tables::load(&names, &img.task_elves, &img.image);
     let demo = &app.console.demo;
-    let script = (!opts.interactive && !demo.is_empty()).then(|| qemu::Script {
+    let script = (!interactive && !demo.is_empty()).then(|| qemu::Script {
         prompt: app.console.prompt.clone(),
         lines: demo
             .iter()
@@ -277,8 +220,8 @@ fn cmd_run(opts: &Options) -> Result<ExitCode, String> {
         &app,
         &img.image,
         &tables,
-        &opts.machine,
-        opts.interactive,
+        machine,
+        interactive,
         true,
         script,
     )?;

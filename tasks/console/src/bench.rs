@@ -61,7 +61,7 @@ impl Console {
         let before = match self.iommu.counters(UnitId(0)) {
             Ok(c) => c,
             Err(e) => {
-                let _ = writeln!(o, "error: the iommu's counters: {e:?}");
+                let _ = writeln!(o, "error: the iommu's counters: {e}");
                 return;
             }
         };
@@ -73,7 +73,7 @@ impl Console {
             let result = self.broker.reassign(dev, target);
             let took = rdtsc().wrapping_sub(start);
             if let Err(e) = result {
-                let _ = writeln!(o, "error: reassignment {i} refused: {e:?}");
+                let _ = writeln!(o, "error: reassignment {i} refused: {e}");
                 return;
             }
             defmt::info!("BENCH reassign_{=str} {=u64}", name, took);
@@ -85,7 +85,7 @@ impl Console {
         let after = match self.iommu.counters(UnitId(0)) {
             Ok(c) => c,
             Err(e) => {
-                let _ = writeln!(o, "error: the iommu's counters: {e:?}");
+                let _ = writeln!(o, "error: the iommu's counters: {e}");
                 return;
             }
         };

@@ -130,7 +130,7 @@ impl Console {
                         let _ = writeln!(o, ")");
                     }
                     Err(e) => {
-                        let _ = writeln!(o, "error: {e:?}");
+                        let _ = writeln!(o, "error: {e}");
                     }
                 }
             }
@@ -149,7 +149,7 @@ impl Console {
                         let _ = writeln!(o, "{dev} ({}) -> quarantine: done", device_name(dev));
                     }
                     Err(e) => {
-                        let _ = writeln!(o, "error: {e:?}");
+                        let _ = writeln!(o, "error: {e}");
                     }
                 }
             }
@@ -235,7 +235,7 @@ impl Console {
                 );
             }
             Err(e) => {
-                let _ = writeln!(o, "error: {e:?}");
+                let _ = writeln!(o, "error: {e}");
             }
         }
     }
@@ -258,7 +258,7 @@ impl Console {
                 );
             }
             Err(e) => {
-                let _ = writeln!(o, "error: {e:?}");
+                let _ = writeln!(o, "error: {e}");
             }
         }
     }
@@ -417,7 +417,7 @@ impl Console {
                 );
             }
             Err(e) => {
-                let _ = writeln!(o, "error: {e:?}");
+                let _ = writeln!(o, "error: {e}");
             }
         }
     }
@@ -466,7 +466,7 @@ impl Console {
         let by_pattern = pattern ^ 0x0F;
         let by_started = bystander.is_some_and(|d| to.start_dma(d, by_iova, by_pattern).is_ok());
         if let Err(e) = from.start_dma(dev, iova, pattern) {
-            let _ = writeln!(o, "error: starting the DMA: {e:?}");
+            let _ = writeln!(o, "error: starting the DMA: {e}");
             return;
         }
         let moved = self.broker.reassign(dev, target);
@@ -508,10 +508,10 @@ impl Console {
                 );
             }
             (Err(e), _) => {
-                let _ = writeln!(o, "error: the reassignment failed: {e:?}");
+                let _ = writeln!(o, "error: the reassignment failed: {e}");
             }
             (_, Err(e)) => {
-                let _ = writeln!(o, "error: the DMA did not finish: {e:?}");
+                let _ = writeln!(o, "error: the DMA did not finish: {e}");
             }
         }
     }
@@ -565,7 +565,7 @@ impl Console {
                 );
             }
             Err(e) => {
-                let _ = writeln!(o, "error: {e:?}");
+                let _ = writeln!(o, "error: {e}");
             }
         }
     }

@@ -77,46 +77,48 @@ pub fn render_json(name: &str, bytes: &[u8]) -> Result<String, String> {
     json::render(name, &dmar, warnings)
 }
 
-/// `cargo xtask dmar [--json] [FILE...]`: `args` are the words after `dmar`.
-/// Prints to stdout (errors of the command line to stderr) and returns the
-/// exit code.
-pub fn dmar_command(args: &[String]) -> i32 {
+/// `cargo xtask dmar [--json] [FILE...]` (the command line is xtask's):
+/// prints each file (this machine's table when `files` is empty) to stdout
+/// and returns the exit code: 1 if any file failed.
+pub fn dmar_command(json: bool, files: &[String]) -> i32 {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    dmar_command_to(args, &mut out, &mut std::io::stderr())
+    dmar_command_to(json, files, &mut out)
 }
 
-/// [`dmar_command`] writing to the given streams (for tests).
-pub fn dmar_command_to(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
-    let mut json = false;
-    let mut files: Vec<&str> = Vec::new();
-    for arg in args {
-        match arg.as_str() {
-            "--json" => json = true,
-            "-h" | "--help" => {
-                let _ = writeln!(
-                    out,
-                    "usage: cargo xtask dmar [--json] [FILE...] (default {DEFAULT_DMAR_PATH})"
-                );
-                return 0;
-            }
-            flag if flag.starts_with('-') => {
-                let _ = writeln!(
-                    err,
-                    "dmar: unknown option {flag}; usage: cargo xtask dmar [--json] [FILE...]"
-                );
-                return 2;
-            }
-            file => files.push(file),
-        }
+/// What to do when this machine's DMAR can't be read: the reason in the
+/// user's terms, and what would work instead.
+fn default_table_advice(e: &std::io::Error) -> String {
+    let instead = "or pass a FILE, e.g. `cargo xtask dmar fixtures/dmar/qemu-7.2-q35-edu-bridge.bin`";
+    match e.kind() {
+        std::io::ErrorKind::NotFound => format!(
+            "this machine has no DMAR table (no Intel VT-d, VT-d off in the firmware setup, \
+             or not Linux): run on a VT-d machine, {instead}"
+        ),
+        std::io::ErrorKind::PermissionDenied => format!(
+            "reading the firmware's tables needs root: run `sudo cargo xtask dmar`, or copy it \
+             (`sudo cp {DEFAULT_DMAR_PATH} my.dmar && sudo chown $USER my.dmar`) and pass \
+             my.dmar, {instead}"
+        ),
+        _ => format!("cannot read: {e}; {instead}"),
     }
-    if files.is_empty() {
-        files.push(DEFAULT_DMAR_PATH);
-    }
+}
+
+/// [`dmar_command`] writing to the given stream (for tests).
+pub fn dmar_command_to(json: bool, files: &[String], out: &mut dyn Write) -> i32 {
+    let default = [DEFAULT_DMAR_PATH.to_string()];
+    let files = if files.is_empty() { &default[..] } else { files };
+    let this_machine = files == default;
     let mut failed = false;
     for (i, name) in files.iter().enumerate() {
         let rendered = std::fs::read(name)
-            .map_err(|e| format!("cannot read: {e}"))
+            .map_err(|e| {
+                if this_machine {
+                    default_table_advice(&e)
+                } else {
+                    format!("cannot read: {e}")
+                }
+            })
             .and_then(|bytes| {
                 if json {
                     render_json(name, &bytes)
@@ -139,4 +141,24 @@ pub fn dmar_command_to(args: &[String], out: &mut dyn Write, err: &mut dyn Write
         let _ = writeln!(out, "{separator}{}", line.trim_end());
     }
     i32::from(failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_table_advice;
+    use std::io::{Error, ErrorKind};
+
+    #[test]
+    fn a_machine_without_a_dmar_is_told_to_use_a_vtd_machine_or_a_file() {
+        let advice = default_table_advice(&Error::from(ErrorKind::NotFound));
+        assert!(advice.contains("no DMAR table"), "{advice}");
+        assert!(advice.contains("pass a FILE"), "{advice}");
+    }
+
+    #[test]
+    fn an_unprivileged_user_is_told_to_run_as_root_or_copy_the_table() {
+        let advice = default_table_advice(&Error::from(ErrorKind::PermissionDenied));
+        assert!(advice.contains("sudo cargo xtask dmar"), "{advice}");
+        assert!(advice.contains("sudo cp"), "{advice}");
+    }
 }
