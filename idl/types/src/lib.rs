@@ -58,7 +58,7 @@ pub use pci::{
 pub use platform::{
     MemRange, ResolvedScope, RmrrList, ScopeInfo, ScopeKind, UnitInfo, MAX_RMRRS_PER_DEVICE,
 };
-pub use supervisor::{DeathCause, DeathRecord, TaskReport};
+pub use supervisor::{DeathCause, DeathRecord, TaskActivity, TaskReport};
 pub use wire::{Fixed, FixedError, WireError};
 pub use worker::{DmaReport, WorkerError};
 

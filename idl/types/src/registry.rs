@@ -87,6 +87,7 @@ named! {
         SequencedEvent,
         DeathCause,
         DeathRecord,
+        TaskActivity,
         TaskReport,
         SupervisorError,
         AcpiError,

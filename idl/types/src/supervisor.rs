@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::TaskIndex;
-use crate::max_len::{MaxEncodedLen, ENUM_TAG_LEN};
+use crate::max_len::{max_len, MaxEncodedLen, ENUM_TAG_LEN};
 use crate::wire::Fixed;
 
 /// Why a task died, coarsely (the kernel's full record stays with the
@@ -51,7 +51,7 @@ wire_struct! {
     /// (`Supervisor::task_report`, for the operator).
     #[derive(Copy)]
     #[derive(Fixed)]
-    #[fixed(size = 38)]
+    #[fixed(size = 53)]
     pub struct TaskReport {
         /// The generation it runs at (or will, once restarted).
         pub generation: u8,
@@ -73,5 +73,45 @@ wire_struct! {
         pub refusals: u32,
         /// The restart delay the supervisor's back-off holds now (ms).
         pub backoff_ms: u32,
+        /// What it is doing now.
+        pub activity: TaskActivity,
+        /// Bytes of its stack ever used (the kernel's painted high-water
+        /// mark).
+        pub stack_used: u32,
+        /// Its stack's size in bytes.
+        pub stack_size: u32,
     }
+}
+
+/// What a task is doing, as the kernel's scheduler holds it (the
+/// operator's `tasks`).
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
+#[fixed(size = 7)]
+pub enum TaskActivity {
+    /// Ready to run, or running.
+    Runnable,
+    /// Blocked sending to this task: it is not receiving.
+    Sending(TaskIndex),
+    /// Its message was delivered to this task; waiting for the reply.
+    AwaitingReply(TaskIndex),
+    /// Blocked receiving from any task, or woken by these notification bits.
+    Receiving {
+        /// The notification bits that wake it.
+        notifications: u32,
+    },
+    /// Blocked receiving from this one task only, or these notification
+    /// bits.
+    ReceivingFrom {
+        /// The one sender it accepts.
+        from: TaskIndex,
+        /// The notification bits that wake it.
+        notifications: u32,
+    },
+    /// Faulted (the report's last fault says why), not started, or held.
+    Stopped,
+}
+
+impl MaxEncodedLen for TaskActivity {
+    const MAX_ENCODED_LEN: usize =
+        ENUM_TAG_LEN + max_len(TaskIndex::MAX_ENCODED_LEN, 0) + u32::MAX_ENCODED_LEN;
 }

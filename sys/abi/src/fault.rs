@@ -136,27 +136,3 @@ impl FaultInfo {
         }
     }
 }
-
-/// A task's scheduling state.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum SchedState {
-    /// Runnable.
-    Runnable,
-    /// Blocked in `send` to this task index.
-    InSend(u16),
-    /// Waiting for this task index to reply.
-    InReply(u16),
-    /// Blocked in `recv`.
-    InRecv,
-    /// Stopped (not started, or held by the supervisor).
-    Stopped,
-}
-
-/// What the supervisor learns from `read_task_status`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum TaskState {
-    /// Alive, in this scheduling state.
-    Healthy(SchedState),
-    /// Faulted, with the cause; it runs no more until restarted.
-    Faulted(FaultInfo),
-}

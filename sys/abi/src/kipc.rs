@@ -7,12 +7,11 @@
 #[repr(u32)]
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum KipcOp {
-    /// `[u16 index]` → `[u8 state, u8 generation, u32 kind, u64 a, u64 b,
-    /// u32 refusals, u8 served]`: state 0 healthy, 1 faulted (kind/a/b from
-    /// `FaultInfo::encode`); the sends, posts and look-ups refused it for
-    /// want of a right since boot; whether its current (or, if faulted,
-    /// last) incarnation reached its serving loop (blocked in an open
-    /// receive).
+    /// `[u16 index]` → a [`crate::TaskStatus`], encoded as its `encode`
+    /// gives it ([`crate::TASK_STATUS_LEN`] bytes): faulted or not and why,
+    /// what it is doing (runnable, sending, awaiting a reply, receiving,
+    /// stopped), refusals, whether it reached its serving loop, and how
+    /// deep its stack has been used.
     ReadTaskStatus = 1,
     /// `[u16 index]`: reinitialize and start the task, bumping its generation.
     RestartTask = 2,
@@ -33,9 +32,6 @@ pub enum KipcOp {
     /// boot (wrapping; across restarts), for measurements.
     MessageCount = 8,
 }
-
-/// Length of the `ReadTaskStatus` reply.
-pub const TASK_STATUS_LEN: usize = 27;
 
 impl KipcOp {
     /// Decodes an operation code.

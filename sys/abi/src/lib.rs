@@ -15,10 +15,12 @@
 pub mod acpi_window;
 mod fault;
 mod kipc;
+mod status;
 mod task_id;
 
-pub use fault::{FaultInfo, ReplyFaultReason, SchedState, TaskState};
-pub use kipc::{KipcOp, TASK_STATUS_LEN};
+pub use fault::{FaultInfo, ReplyFaultReason};
+pub use kipc::KipcOp;
+pub use status::{SchedState, TaskStatus, TASK_STATUS_LEN};
 pub use task_id::{Generation, TaskId};
 
 /// The largest message (request or reply) the kernel copies, in bytes.

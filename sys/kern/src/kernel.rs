@@ -321,23 +321,31 @@ impl Kernel {
         );
     }
 
+    /// How deep task `index`'s stack has been used and its size, in bytes
+    /// (see `kern::stack`); `None` for a task without a stack.
+    pub fn stack_mark(&self, index: usize) -> Option<(usize, u64)> {
+        let t = self.tasks.get(index)?;
+        let desc = t.desc?;
+        let base = desc.stack_top - desc.stack_size;
+        let span = t.spans.spans().iter().find(|s| s.vaddr == base)?;
+        // SAFETY: the span is the task's stack, identity-mapped; the kernel
+        // runs with interrupts off and no task runs while it reads it.
+        let stack =
+            unsafe { core::slice::from_raw_parts(span.paddr as *const u8, span.size as usize) };
+        Some((kern::stack::used(stack), desc.stack_size))
+    }
+
     /// Logs how deep each task's stack has been used (see `kern::stack`).
     pub fn log_stack_marks(&self) {
-        for t in self.tasks.iter() {
-            let Some(desc) = t.desc else { continue };
-            let base = desc.stack_top - desc.stack_size;
-            let Some(span) = t.spans.spans().iter().find(|s| s.vaddr == base) else {
+        for (i, t) in self.tasks.iter().enumerate() {
+            let (Some(desc), Some((used, size))) = (t.desc, self.stack_mark(i)) else {
                 continue;
             };
-            // SAFETY: the span is the task's stack, identity-mapped, and no
-            // task runs while the kernel reads it.
-            let stack =
-                unsafe { core::slice::from_raw_parts(span.paddr as *const u8, span.size as usize) };
             defmt::info!(
                 "stack: {=str} used {=usize} of {=u64} bytes",
                 desc.name,
-                kern::stack::used(stack),
-                desc.stack_size
+                used,
+                size
             );
         }
     }

@@ -2,7 +2,7 @@
 //! restart, fault injection, shutdown). Answered at once, without blocking.
 //! Only the supervisor may send them; anyone else gets `rc::ACCESS`.
 
-use abi::{rc, FaultInfo, KipcOp, Sysnum, TaskState};
+use abi::{rc, FaultInfo, KipcOp, SchedState, Sysnum, TaskStatus};
 
 use crate::kernel::Kernel;
 use crate::outcome::{SysResult, UserError};
@@ -11,8 +11,8 @@ use crate::{arch, config};
 
 /// Longest kernel IPC request.
 const MAX_REQUEST: usize = 8;
-/// Longest kernel IPC reply.
-const MAX_REPLY: usize = 32;
+/// Longest kernel IPC reply (a task's status is the longest).
+const MAX_REPLY: usize = abi::TASK_STATUS_LEN;
 /// "No such task" in `FindFaultedTask`.
 const NONE_FOUND: u16 = 0xFFFF;
 
@@ -82,23 +82,30 @@ fn valid(kk: &Kernel, index: usize) -> Result<usize, ()> {
 
 fn read_status(kk: &Kernel, index: usize, out: &mut [u8; MAX_REPLY]) -> Result<usize, ()> {
     let t = &kk.tasks[valid(kk, index)?];
-    let state = match t.state {
-        State::Faulted(f) => TaskState::Faulted(f),
-        _ => TaskState::Healthy(abi::SchedState::Runnable),
+    let (fault, sched) = match t.state {
+        State::Faulted(f) => (Some(f), SchedState::Stopped),
+        State::Stopped => (None, SchedState::Stopped),
+        State::Runnable => (None, SchedState::Runnable),
+        State::InSend(to) => (None, SchedState::InSend(to)),
+        State::InReply(to) => (None, SchedState::InReply(to)),
+        State::InRecv { mask, from } => (
+            None,
+            SchedState::InRecv {
+                from,
+                notifications: mask,
+            },
+        ),
     };
-    let (flag, kind, a, b) = match state {
-        TaskState::Faulted(f) => {
-            let (k, a, b) = f.encode();
-            (1u8, k, a, b)
-        }
-        TaskState::Healthy(_) => (0, 0, 0, 0),
+    let (used, size) = kk.stack_mark(index).unwrap_or((0, 0));
+    let status = TaskStatus {
+        generation: t.generation.get(),
+        fault,
+        sched,
+        refusals: t.refusals,
+        served: t.served,
+        stack_used: u32::try_from(used).unwrap_or(u32::MAX),
+        stack_size: u32::try_from(size).unwrap_or(u32::MAX),
     };
-    out[0] = flag;
-    out[1] = t.generation.get();
-    out[2..6].copy_from_slice(&kind.to_le_bytes());
-    out[6..14].copy_from_slice(&a.to_le_bytes());
-    out[14..22].copy_from_slice(&b.to_le_bytes());
-    out[22..26].copy_from_slice(&t.refusals.to_le_bytes());
-    out[26] = t.served as u8;
+    out[..abi::TASK_STATUS_LEN].copy_from_slice(&status.encode());
     Ok(abi::TASK_STATUS_LEN)
 }

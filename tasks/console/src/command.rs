@@ -12,7 +12,7 @@ commands:
   help                      this text
   devices                   every device, its owner domain, whether it has an RMRR
   domains                   every domain and its owner task
-  tasks                     every task: state, generation, faults
+  tasks                     every task: state, stack used, generation, faults
   assign DEV DOMAIN         give an unowned device to a domain
   reassign DEV DOMAIN       move a device directly to another domain
   quarantine DEV            move a device to its quarantine tables

@@ -352,20 +352,14 @@ impl Console {
 
     fn tasks(&mut self) {
         let mut o = Out;
-        for (i, name) in NAMES.iter().enumerate() {
+        let name = |t: TaskIndex| NAMES.get(usize::from(t.0)).copied().unwrap_or("?");
+        for (i, task) in NAMES.iter().enumerate() {
             match self.supervisor.task_report(TaskIndex(i as u16)) {
                 Ok(r) => {
-                    let last =
-                        abi::FaultInfo::decode(r.last_fault_kind, r.last_fault_a, r.last_fault_b)
-                            .map_or("-", |f| f.describe());
-                    let _ = writeln!(
-                        o,
-                        "{name:<12} generation {:<3} faults {:<3} refused {:<5} last: {last}",
-                        r.generation, r.faults, r.refusals
-                    );
+                    let _ = task_console::write_row(&mut o, task, &r, name);
                 }
                 Err(e) => {
-                    let _ = writeln!(o, "{name:<12} error: {e}");
+                    let _ = writeln!(o, "{task:<12} error: {e}");
                 }
             }
         }

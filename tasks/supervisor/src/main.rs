@@ -32,18 +32,10 @@ impl KernelPowers for Kipc {
     fn status(&mut self, task: u16) -> Option<TaskStatus> {
         let mut s = [0u8; TASK_STATUS_LEN];
         let (rc, len) = sys_kipc(KipcOp::ReadTaskStatus, &task.to_le_bytes(), &mut s);
-        if rc != abi::rc::OK || len != TASK_STATUS_LEN {
+        if rc != abi::rc::OK {
             return None;
         }
-        let u32_at = |i: usize| u32::from_le_bytes([s[i], s[i + 1], s[i + 2], s[i + 3]]);
-        let u64_at = |i: usize| u64::from(u32_at(i)) | u64::from(u32_at(i + 4)) << 32;
-        Some(TaskStatus {
-            generation: s[1],
-            faulted: s[0] == 1,
-            fault: (u32_at(2), u64_at(6), u64_at(14)),
-            refusals: u32_at(22),
-            served: s[26] != 0,
-        })
+        TaskStatus::decode(s.get(..len)?)
     }
 
     fn message_count(&mut self, task: u16) -> Option<u32> {
@@ -154,8 +146,9 @@ impl Task {
             let record = &mut s.records[usize::from(found)];
             if record.restart_at.is_none() {
                 any = true;
-                let (kind, a, b) = status.fault;
-                let at = record.faulted(now, status.fault, status.served);
+                let fault = status.fault.map_or((0, 0, 0), |f| f.encode());
+                let (kind, a, b) = fault;
+                let at = record.faulted(now, fault, status.served);
                 // This supervisor never holds a task back for good: the
                 // restart is at most a back-off away (`restarted`), and
                 // the kernel already bumped the generation it will run at.

@@ -10,24 +10,33 @@
 //! task that does not exist, or fault the supervisor itself.
 
 use abi::TaskId;
-use idl_types::{DeathRecord, SupervisorError, TaskIndex, TaskReport};
+use abi::SchedState;
+use idl_types::{DeathRecord, SupervisorError, TaskActivity, TaskIndex, TaskReport};
 
 use crate::{supervisor, DeathLog, TaskRecord};
 
 /// What the kernel says of a task (kipc `ReadTaskStatus`).
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-pub struct TaskStatus {
-    /// Its current generation.
-    pub generation: u8,
-    /// Whether it is faulted now.
-    pub faulted: bool,
-    /// Its fault, as `abi::FaultInfo::encode` gives it, if faulted.
-    pub fault: (u32, u64, u64),
-    /// Sends, posts and look-ups refused it since boot.
-    pub refusals: u32,
-    /// Whether this (or, if faulted, the last) incarnation reached its
-    /// serving loop.
-    pub served: bool,
+pub use abi::TaskStatus;
+
+/// The kernel's scheduling state in the interface's terms.
+pub fn activity_of(sched: SchedState) -> TaskActivity {
+    match sched {
+        SchedState::Runnable => TaskActivity::Runnable,
+        SchedState::InSend(t) => TaskActivity::Sending(TaskIndex(t)),
+        SchedState::InReply(t) => TaskActivity::AwaitingReply(TaskIndex(t)),
+        SchedState::InRecv {
+            from: None,
+            notifications,
+        } => TaskActivity::Receiving { notifications },
+        SchedState::InRecv {
+            from: Some(t),
+            notifications,
+        } => TaskActivity::ReceivingFrom {
+            from: TaskIndex(t),
+            notifications,
+        },
+        SchedState::Stopped => TaskActivity::Stopped,
+    }
 }
 
 /// The kernel IPC the supervisor's powers need.
@@ -113,7 +122,7 @@ impl<K: KernelPowers, const N: usize> supervisor::Server for Supervisor<K, N> {
         let (kind, a, b) = r.last_fault;
         Ok(TaskReport {
             generation: status.generation,
-            faulted: status.faulted,
+            faulted: status.fault.is_some(),
             faults: r.faults,
             restarts: r.restarts,
             last_fault_kind: kind,
@@ -121,6 +130,9 @@ impl<K: KernelPowers, const N: usize> supervisor::Server for Supervisor<K, N> {
             last_fault_b: b,
             refusals: status.refusals,
             backoff_ms: u32::try_from(r.backoff_ms).unwrap_or(u32::MAX),
+            activity: activity_of(status.sched),
+            stack_used: status.stack_used,
+            stack_size: status.stack_size,
         })
     }
 
@@ -187,6 +199,9 @@ mod tests {
             Some(TaskStatus {
                 generation: task as u8 + 1,
                 refusals: 7,
+                sched: abi::SchedState::InSend(task + 1),
+                stack_used: 1000 + u32::from(task),
+                stack_size: 4096,
                 ..TaskStatus::default()
             })
         }
@@ -344,6 +359,37 @@ mod tests {
     }
 
     #[test]
+    fn every_scheduling_state_has_its_activity() {
+        use abi::SchedState::*;
+        let cases = [
+            (Runnable, TaskActivity::Runnable),
+            (InSend(4), TaskActivity::Sending(TaskIndex(4))),
+            (InReply(5), TaskActivity::AwaitingReply(TaskIndex(5))),
+            (
+                InRecv {
+                    from: None,
+                    notifications: 3,
+                },
+                TaskActivity::Receiving { notifications: 3 },
+            ),
+            (
+                InRecv {
+                    from: Some(1),
+                    notifications: 0,
+                },
+                TaskActivity::ReceivingFrom {
+                    from: TaskIndex(1),
+                    notifications: 0,
+                },
+            ),
+            (Stopped, TaskActivity::Stopped),
+        ];
+        for (sched, activity) in cases {
+            assert_eq!(activity_of(sched), activity);
+        }
+    }
+
+    #[test]
     fn reports_and_message_counts_are_for_operators() {
         let mut s = sup();
         s.records[2].faults = 3;
@@ -359,6 +405,8 @@ mod tests {
             (report.generation, report.faults, report.refusals),
             (3, 3, 7)
         );
+        assert_eq!(report.activity, TaskActivity::Sending(TaskIndex(3)));
+        assert_eq!((report.stack_used, report.stack_size), (1002, 4096));
         let count = supervisor::MessageCountArgs { task: TaskIndex(1) };
         assert_eq!(
             ask(&mut s, 2, supervisor::Op::MessageCount, &count).0,

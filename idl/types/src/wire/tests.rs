@@ -317,7 +317,24 @@ fn all_types() -> (BTreeSet<&'static str>, usize) {
             last_fault_b: 0x1000,
             refusals: 1,
             backoff_ms: 40,
+            activity: TaskActivity::ReceivingFrom {
+                from: TaskIndex(4),
+                notifications: 0x8000_0001,
+            },
+            stack_used: 12_000,
+            stack_size: 65_536,
         }],
+        TaskActivity => [
+            TaskActivity::Runnable,
+            TaskActivity::Sending(TaskIndex(2)),
+            TaskActivity::AwaitingReply(TaskIndex(3)),
+            TaskActivity::Receiving { notifications: 1 },
+            TaskActivity::ReceivingFrom {
+                from: TaskIndex(0xFFFF),
+                notifications: u32::MAX,
+            },
+            TaskActivity::Stopped,
+        ],
         SupervisorError => [
             SupervisorError::NoSuchTask(TaskIndex(9)),
             SupervisorError::NotInjectable(TaskIndex(0)),
