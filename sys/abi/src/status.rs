@@ -53,7 +53,7 @@ pub struct TaskStatus {
 }
 
 /// Length of an encoded [`TaskStatus`].
-pub const TASK_STATUS_LEN: usize = 41;
+pub const TASK_STATUS_LEN: usize = at::STACK_SIZE + core::mem::size_of::<u32>();
 
 /// Scheduling-state codes on the wire.
 mod code {

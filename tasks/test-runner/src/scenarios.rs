@@ -4,6 +4,7 @@ use abi::{lease, rc, FaultInfo, Lease, TaskId, MAX_MESSAGE};
 use test_api::*;
 use userlib::*;
 
+use idl_types::{TaskActivity, TaskIndex};
 use test_harness::ensure;
 
 use crate::{config, sender, Outcome, Peer, Runner};
@@ -77,6 +78,10 @@ pub const ALL: &[Scenario] = &[
     (
         "acpi_root_table_near_4gib_gives_an_empty_window_and_boot_goes_on",
         acpi_root_near_4gib,
+    ),
+    (
+        "the_kernel_reports_what_each_task_is_doing_and_its_stack_mark",
+        task_states,
     ),
 ];
 
@@ -541,4 +546,31 @@ fn acpi_root_near_4gib(r: &mut Runner) -> Outcome {
         "the kernel copied tables the hostile root pointer led it to",
     )?;
     everyone_answers(r)
+}
+
+/// The supervisor's report carries the kernel's scheduling state: the
+/// runner itself awaits the supervisor's reply while the supervisor asks,
+/// the idle server is receiving, and a stack mark is within its size.
+fn task_states(r: &mut Runner) -> Outcome {
+    let sup = r.supervisor();
+    let me = sup
+        .task_report(TaskIndex(config::TASK_INDEX))
+        .map_err(|_| "the supervisor gave no report of the runner")?;
+    let supervisor = config::slots::SUPERVISOR.index() as u16;
+    ensure(
+        me.activity == TaskActivity::AwaitingReply(TaskIndex(supervisor)),
+        "the runner, asking the supervisor, was not reported awaiting its reply",
+    )?;
+    ensure(
+        me.stack_used > 0 && me.stack_used <= me.stack_size,
+        "the runner's stack mark is not within its stack",
+    )?;
+    let server = config::slots::SERVER.index() as u16;
+    let it = sup
+        .task_report(TaskIndex(server))
+        .map_err(|_| "the supervisor gave no report of the server")?;
+    ensure(
+        matches!(it.activity, TaskActivity::Receiving { .. }),
+        "the idle server was not reported receiving",
+    )
 }
