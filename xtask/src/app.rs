@@ -158,6 +158,28 @@ impl Default for QemuToml {
 pub struct TestToml {
     /// Scenario names the image must report, in order.
     pub scenarios: Vec<String>,
+    /// Scenarios judged from the decoded log: each passes when one log
+    /// line contains every one of its strings.
+    #[serde(default)]
+    pub log: Vec<LogExpect>,
+}
+
+/// `[[test.log]]`: a scenario some decoded log line must satisfy.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LogExpect {
+    /// The scenario's name.
+    pub name: String,
+    /// Strings that must all appear in one line (task name, level and
+    /// message, as `cargo xtask run` prints it).
+    pub line_with: Vec<String>,
+}
+
+impl LogExpect {
+    /// Whether some line satisfies it.
+    pub fn met_by<'a>(&self, mut lines: impl Iterator<Item = &'a str>) -> bool {
+        lines.any(|l| self.line_with.iter().all(|want| l.contains(want.as_str())))
+    }
 }
 
 /// `[tasks.NAME]`.

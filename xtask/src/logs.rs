@@ -3,11 +3,15 @@
 //! Records are `[0xC5, task, time u32 LE, len u16 LE, frame]` (see the
 //! kernel's `log.rs`). Each task's defmt frames are decoded with that task's
 //! own ELF, the kernel's (task `0xFF`) with the image, and printed as
-//! `[   12ms] task      LEVEL message`.
+//! `[   12ms] task      LEVEL message`. A kernel line giving a faulting
+//! task's code address gets its function and `file:line` (see
+//! [`crate::symbols`]).
 
 use std::path::PathBuf;
 
 use defmt_decoder::{StreamDecoder, Table};
+
+use crate::symbols::Symbols;
 
 const MAGIC: u8 = 0xC5;
 const KERNEL_INDEX: u8 = 0xFF;
@@ -35,6 +39,7 @@ impl std::fmt::Display for LogLine {
 /// The defmt tables of an image, by task index.
 pub struct Tables {
     names: Vec<String>,
+    elves: Vec<PathBuf>,
     tables: Vec<Option<Table>>,
     kernel: Option<Table>,
 }
@@ -49,6 +54,7 @@ impl Tables {
         };
         Tables {
             names: names.to_vec(),
+            elves: elves.to_vec(),
             tables: elves.iter().map(parse).collect(),
             kernel: parse(kernel),
         }
@@ -61,6 +67,7 @@ pub struct Decoder<'t> {
     decoders: Vec<Option<Box<dyn StreamDecoder + Send + Sync + 't>>>,
     kernel: Option<Box<dyn StreamDecoder + Send + Sync + 't>>,
     pending: Vec<u8>,
+    symbols: Symbols,
 }
 
 impl<'t> Decoder<'t> {
@@ -75,6 +82,7 @@ impl<'t> Decoder<'t> {
                 .collect(),
             kernel: tables.kernel.as_ref().map(|t| t.new_stream_decoder()),
             pending: Vec::new(),
+            symbols: Symbols::new(&tables.names, &tables.elves),
         }
     }
 
@@ -141,6 +149,10 @@ impl<'t> Decoder<'t> {
                     Err(e) => ("?".into(), format!("(undecodable frame: {e:?})")),
                 }
             }
+        };
+        let message = match task {
+            KERNEL_INDEX => self.symbols.annotate(&message).unwrap_or(message),
+            _ => message,
         };
         LogLine {
             time_ms,

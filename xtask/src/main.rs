@@ -13,6 +13,7 @@ mod logs;
 mod memory;
 mod qemu;
 mod rights;
+mod symbols;
 mod system;
 mod test;
 

@@ -266,6 +266,16 @@ fn scenario_app(path: &Path, machine: &MachineOptions, tally: &mut Tally) {
             );
         }
     }
+    for expect in app.test.iter().flat_map(|t| &t.log) {
+        let printed: Vec<String> = out.lines.iter().map(|l| l.to_string()).collect();
+        let ok = expect.met_by(printed.iter().map(String::as_str));
+        any_failed |= !ok;
+        tally.record(
+            &format!("qemu {stem}::{}", expect.name),
+            ok,
+            &format!("no log line contains all of {:?}", expect.line_with),
+        );
+    }
     if let Some((ok, detail)) = stack_headroom(&out.lines) {
         any_failed |= !ok;
         tally.record(

@@ -65,6 +65,9 @@ pub enum Refusal {
 /// `current` before the first task runs.
 pub const NO_TASK: usize = usize::MAX;
 
+/// Callers a fault's backtrace shows at most.
+const BACKTRACE_FRAMES: usize = 8;
+
 static mut KERNEL: Kernel = Kernel {
     tasks: [const { Task::EMPTY }; config::TASK_COUNT],
     current: NO_TASK,
@@ -266,6 +269,7 @@ impl Kernel {
             a,
             b
         );
+        self.log_backtrace(index, name);
         if index == config::APP.supervisor as usize {
             crate::fatal(format_args!("the supervisor faulted: {}", info.describe()));
         }
@@ -278,6 +282,40 @@ impl Kernel {
             config::APP.supervisor as usize,
             config::APP.fault_notification,
         );
+    }
+
+    /// Logs where a faulting task was: the instruction it trapped on (or
+    /// the syscall's return address), then the return addresses of its
+    /// callers, walking the frame-pointer chain in its own memory (tasks
+    /// are built with frame pointers). xtask puts a function and
+    /// `file:line` from the task's ELF beside each address. The walk reads
+    /// only memory the task may read, stops at the first frame that is
+    /// not higher on the stack than the last, and takes at most
+    /// [`BACKTRACE_FRAMES`] frames: a corrupt chain ends the trace, never
+    /// the kernel.
+    fn log_backtrace(&self, index: usize, name: &str) {
+        let regs = &self.tasks[index].regs;
+        defmt::warn!("task {=str} was at {=u64:#x}", name, regs.rip);
+        let mut frame = regs.rbp;
+        for _ in 0..BACKTRACE_FRAMES {
+            if frame == 0 || frame % 8 != 0 {
+                break;
+            }
+            let (Some(caller), Some(ret)) = (
+                self.read_user::<u64>(index, frame),
+                self.read_user::<u64>(index, frame.wrapping_add(8)),
+            ) else {
+                break;
+            };
+            if ret == 0 {
+                break;
+            }
+            defmt::warn!("task {=str} called from {=u64:#x}", name, ret);
+            if caller <= frame {
+                break;
+            }
+            frame = caller;
+        }
     }
 
     /// Bumps the generation and answers everyone blocked on the old one.

@@ -552,7 +552,7 @@ fn acpi_root_near_4gib(r: &mut Runner) -> Outcome {
 /// runner itself awaits the supervisor's reply while the supervisor asks,
 /// the idle server is receiving, and a stack mark is within its size.
 fn task_states(r: &mut Runner) -> Outcome {
-    let sup = r.supervisor();
+    let mut sup = r.supervisor();
     let me = sup
         .task_report(TaskIndex(config::TASK_INDEX))
         .map_err(|_| "the supervisor gave no report of the runner")?;

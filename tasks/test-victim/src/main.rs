@@ -179,6 +179,9 @@ fn attack(kind: u8) -> (u32, u32) {
     }
 }
 
+/// Not inlined: a fault here shows `main` as its caller in the backtrace
+/// (`a_task_fault_shows_its_callers`).
+#[inline(never)]
 fn write_to(address: u64) {
     // SAFETY: deliberately writes where this task may not; the kernel must
     // fault it with a page fault on write.

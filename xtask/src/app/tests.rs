@@ -613,3 +613,15 @@ fn the_acpi_root_hook_is_refused_outside_test_images() {
     let e = load(&format!("{GOOD}[kernel]\ntest-acpi-root = 0xffffffe0\n")).unwrap_err();
     assert!(e.contains("[kernel] test-acpi-root"), "{e}");
 }
+
+#[test]
+fn a_log_scenario_needs_every_string_in_one_line() {
+    let expect = LogExpect {
+        name: "n".into(),
+        line_with: vec!["kernel".into(), "was at 0x".into(), "main.rs:".into()],
+    };
+    let split = ["[ 1ms] kernel WARN task v was at 0x10", "x (main.rs:3)"];
+    assert!(!expect.met_by(split.into_iter()));
+    let whole = ["[ 1ms] kernel WARN task v was at 0x10 in f (main.rs:3)"];
+    assert!(expect.met_by(whole.into_iter()));
+}
