@@ -52,6 +52,18 @@ pub enum Command {
         #[command(flatten)]
         machine: Machine,
     },
+    /// Boot under QEMU's gdbstub, stopped at reset, and start gdb with the
+    /// kernel and every task's ELF loaded (`break task_broker::...`, `bt`).
+    Gdb {
+        #[command(flatten)]
+        app: AppArgs,
+        #[command(flatten)]
+        machine: Machine,
+        /// Run these gdb commands in batch mode instead of interactively
+        /// (repeat it: `--ex 'break f' --ex continue --ex bt`).
+        #[arg(long = "ex", value_name = "COMMAND", allow_hyphen_values = true)]
+        batch: Vec<String>,
+    },
     /// The system as a picture: `graph.dot` and `graph.svg` beside the build.
     Graph(AppArgs),
     /// `cargo fmt --check`, then clippy `-D warnings` on the host workspace
@@ -173,7 +185,9 @@ mod tests {
 
     #[test]
     fn every_command_has_its_own_help() {
-        for cmd in ["build", "run", "test", "bench", "graph", "lint", "dmar"] {
+        for cmd in [
+            "build", "run", "test", "bench", "gdb", "graph", "lint", "dmar",
+        ] {
             let err = parse(&[cmd, "--help"]).expect_err("--help exits");
             assert_eq!(err.kind(), clap::error::ErrorKind::DisplayHelp, "{cmd}");
         }

@@ -6,8 +6,10 @@
 mod app;
 mod bench;
 mod cli;
+mod gdb;
 mod graph;
 mod image;
+mod install;
 mod layout;
 mod logs;
 mod memory;
@@ -102,6 +104,11 @@ fn main() -> ExitCode {
         } => cmd_run(app.app.as_ref(), &machine.options(), interactive),
         Command::Test { app, machine } => test::run(app.as_ref(), &machine.options()),
         Command::Bench { machine } => bench::run(&machine.options()),
+        Command::Gdb {
+            app,
+            machine,
+            batch,
+        } => cmd_gdb(app.app.as_ref(), &machine.options(), &batch),
         Command::Graph(a) => cmd_graph(a.app.as_ref()),
         Command::Lint => cmd_lint(),
         Command::Dmar { json, files } => {
@@ -135,6 +142,16 @@ fn cmd_sim(args: &[String]) -> Result<ExitCode, String> {
         Some(2) => ExitCode::from(2),
         _ => ExitCode::FAILURE,
     })
+}
+
+fn cmd_gdb(
+    app: Option<&PathBuf>,
+    machine: &qemu::MachineOptions,
+    batch: &[String],
+) -> Result<ExitCode, String> {
+    let app = load_app(app)?;
+    let img = image::build(&app, false)?;
+    gdb::run(&app, &img, machine, batch)
 }
 
 fn cmd_graph(app: Option<&PathBuf>) -> Result<ExitCode, String> {

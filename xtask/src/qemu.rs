@@ -140,38 +140,7 @@ fn drive(
 
 /// Makes sure QEMU is there: installs it as root, else says how.
 pub fn ensure_installed() -> Result<(), String> {
-    if which(QEMU) {
-        return Ok(());
-    }
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false);
-    let cmd = format!("apt-get update && apt-get install -y {QEMU_PACKAGE}");
-    if !root {
-        return Err(format!("{QEMU} is not installed; run: sudo sh -c '{cmd}'"));
-    }
-    eprintln!("xtask: {QEMU} is missing; installing Debian's {QEMU_PACKAGE}");
-    let ok = Command::new("sh")
-        .args([
-            "-c",
-            &format!("DEBIAN_FRONTEND=noninteractive {cmd} >/dev/null"),
-        ])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if ok && which(QEMU) {
-        Ok(())
-    } else {
-        Err(format!("installing {QEMU_PACKAGE} failed; run: {cmd}"))
-    }
-}
-
-fn which(bin: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(bin).is_file()))
-        .unwrap_or(false)
+    crate::install::ensure(QEMU, QEMU_PACKAGE)
 }
 
 /// The QEMU command line (without the serial ports).

@@ -45,8 +45,12 @@ pub fn run(app: Option<&PathBuf>, machine: &MachineOptions) -> Result<ExitCode, 
         Some(a) => vec![a.clone()],
         None => test_apps()?,
     };
-    for path in apps {
-        scenario_app(&path, machine, &mut tally);
+    for path in &apps {
+        scenario_app(path, machine, &mut tally);
+    }
+    // `cargo xtask gdb` is tested with the image it is tested on.
+    if apps.iter().any(|p| p.ends_with(GDB_APP)) {
+        gdb_session(machine, &mut tally);
     }
     if !tally.failed.is_empty() {
         println!("\nfailed:");
@@ -314,6 +318,53 @@ fn scenario_app(path: &Path, machine: &MachineOptions, tally: &mut Tally) {
 /// The most of its stack a task may have used by the end of a test image
 /// (percent): the rest is headroom for paths the scenarios did not take.
 const STACK_LIMIT_PERCENT: u64 = 75;
+
+/// The image `cargo xtask gdb` is tested on, and what gdb must print: a
+/// breakpoint in a task (the victim's `write_to`, which kernel-tests
+/// calls) is hit with its argument, the backtrace reaches the task's
+/// `main`, and a static of that task is read through its page tables.
+const GDB_APP: &str = "apps/kernel-tests.toml";
+const GDB_COMMANDS: [&str; 5] = [
+    "break task_test_victim::write_to",
+    "continue",
+    "print/x address",
+    "bt",
+    "print task_test_victim::NOT_CODE",
+];
+const GDB_EXPECT: [&str; 4] = [
+    "Breakpoint 1, task_test_victim::write_to (address=1048576)",
+    "$1 = 0x100000",
+    "in task_test_victim::main ()",
+    "$2 = [195]",
+];
+
+/// `cargo xtask gdb` in batch mode on [`GDB_APP`].
+fn gdb_session(machine: &MachineOptions, tally: &mut Tally) {
+    const NAME: &str = "xtask gdb::a_breakpoint_in_a_task_is_hit_and_its_variables_are_read";
+    let path = image::root().join(GDB_APP);
+    let loaded = crate::workspace_crates()
+        .and_then(|crates| App::load(&path, &crates).map_err(|e| e.to_string()));
+    let app = match loaded {
+        Ok(a) => a,
+        Err(e) => return tally.record(NAME, false, &e),
+    };
+    let out = image::build(&app, true).and_then(|img| {
+        let commands: Vec<String> = GDB_COMMANDS.iter().map(|c| c.to_string()).collect();
+        crate::gdb::batch_output(&app, &img, machine, &commands)
+    });
+    match out {
+        Ok(text) => {
+            let missing: Vec<&str> = GDB_EXPECT
+                .iter()
+                .copied()
+                .filter(|want| !text.contains(want))
+                .collect();
+            let detail = format!("gdb did not print {missing:?}; it printed:\n{text}");
+            tally.record(NAME, missing.is_empty(), &detail);
+        }
+        Err(e) => tally.record(NAME, false, &e),
+    }
+}
 
 /// Checks the kernel's `stack: NAME used N of M bytes` lines (logged at
 /// shutdown): `None` if the image logged none (it did not shut down), else
