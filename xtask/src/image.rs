@@ -17,10 +17,19 @@ use crate::layout::{self, Layout};
 
 /// The one target we have.
 const TARGET: &str = "x86_64-unknown-linux-gnu";
-/// Flags of every firmware compilation and link.
+/// Flags of every firmware compilation and link. `-Z emit-stack-sizes`
+/// records each function's frame size in a `.stack_sizes` section, for the
+/// static stack bound ([`crate::stack_bound`]); it needs
+/// [`BOOTSTRAP`] on the stable toolchain, as Hubris does, and
+/// `-Z allow-features=` (none) keeps every unstable language feature out
+/// of the code all the same.
 const FIRMWARE_RUSTFLAGS: &str = "-C no-redzone=yes -C force-frame-pointers=yes \
+    -Z emit-stack-sizes -Z allow-features= \
     -C link-arg=-nostartfiles -C link-arg=-nostdlib -C link-arg=-static \
     -C link-arg=-no-pie -C link-arg=-Wl,--build-id=none";
+/// Lets the stable compiler take the `-Z` flags above (and nothing else:
+/// `-Z allow-features=` refuses every `#![feature]`).
+const BOOTSTRAP: (&str, &str) = ("RUSTC_BOOTSTRAP", "1");
 
 /// What a build produced.
 pub struct Image {
@@ -30,6 +39,8 @@ pub struct Image {
     pub task_elves: Vec<PathBuf>,
     /// Per task: (name, text bytes, data bytes).
     pub sizes: Vec<(String, u64, u64)>,
+    /// Per task: its static stack bound and its `stacksize`.
+    pub stacks: Vec<(String, crate::stack_bound::Bound, u64)>,
 }
 
 /// The workspace root.
@@ -51,6 +62,7 @@ pub fn build(app: &App, quiet: bool) -> Result<Image, String> {
     let mut task_elves = Vec::new();
     let mut segments = Vec::new();
     let mut sizes = Vec::new();
+    let mut stacks = Vec::new();
     for (i, task) in app.tasks.iter().enumerate() {
         let dir = out.join(&task.name);
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
@@ -100,6 +112,26 @@ pub fn build(app: &App, quiet: bool) -> Result<Image, String> {
                 ));
             }
         }
+        let bytes = std::fs::read(&elf).map_err(|e| format!("{}: {e}", elf.display()))?;
+        let bound = crate::stack_bound::graph(&bytes)
+            .map(|g| crate::stack_bound::bound(&g))
+            .map_err(|e| format!("{}: the stack bound: {e}", elf.display()))?;
+        if bound.bytes > task.stacksize {
+            return Err(format!(
+                "{}: [tasks.{}] stacksize: {} bytes, but the deepest call path can use {} bytes: {}{}",
+                app.path.display(),
+                task.name,
+                task.stacksize,
+                bound.bytes,
+                bound.path.join(" -> "),
+                crate::stack_bound::caveats(&bound),
+            ));
+        }
+        write(
+            &dir.join("stack-bound.txt"),
+            &crate::stack_bound::report(&task.name, &bound, task.stacksize),
+        )?;
+        stacks.push((task.name.clone(), bound, task.stacksize));
         sizes.push((task.name.clone(), text, data));
         segments.push(segs);
         task_elves.push(elf);
@@ -126,6 +158,7 @@ pub fn build(app: &App, quiet: bool) -> Result<Image, String> {
         image,
         task_elves,
         sizes,
+        stacks,
     })
 }
 
@@ -168,6 +201,7 @@ pub fn clippy(app: &App) -> Result<(), String> {
             .arg(features.join(","))
             .args(["--", "-D", "warnings"])
             .env("RUSTFLAGS", FIRMWARE_RUSTFLAGS)
+            .env(BOOTSTRAP.0, BOOTSTRAP.1)
             .env(key, path)
             .envs(app.capacity.env())
             .status()
@@ -223,6 +257,7 @@ fn cargo_rustc(
         .arg(format!("link-arg=-T{}", script.display()))
         .args(["-C", "link-arg=-Tdefmt.x"])
         .env("RUSTFLAGS", FIRMWARE_RUSTFLAGS)
+        .env(BOOTSTRAP.0, BOOTSTRAP.1)
         .env("DEFMT_LOG", log);
     for (k, v) in env {
         cmd.env(k, v);

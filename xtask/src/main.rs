@@ -15,6 +15,7 @@ mod logs;
 mod memory;
 mod qemu;
 mod rights;
+mod stack_bound;
 mod symbols;
 mod system;
 mod test;
@@ -210,8 +211,37 @@ fn cmd_build(app: Option<&PathBuf>) -> Result<ExitCode, String> {
     for (name, text, data) in &img.sizes {
         println!("  {name:<12} text {text:>7}  data {data:>7}");
     }
+    println!("static stack bounds (deepest call path from _start; details in stack-bound.txt beside each task):");
+    for (name, bound, size) in &img.stacks {
+        println!("  {}", stack_bound::summary(name, bound, *size));
+    }
+    let marks = last_run_stack_marks(&app, &img);
+    if marks.is_empty() {
+        println!("painted high-water marks: none yet (they are logged when a run of this app shuts down)");
+    } else {
+        println!("painted high-water marks of the last run (target/custody/{}/log.bin):", app.name);
+        for m in marks {
+            println!("  {m}");
+        }
+    }
     println!("{}", img.image.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The kernel's `stack: NAME used N of M bytes` lines of the last run of
+/// `app`, decoded from its saved log stream.
+fn last_run_stack_marks(app: &App, img: &image::Image) -> Vec<String> {
+    let Ok(bytes) = std::fs::read(image::out_dir(app).join("log.bin")) else {
+        return Vec::new();
+    };
+    let names: Vec<String> = app.tasks.iter().map(|t| t.name.clone()).collect();
+    let tables = logs::Tables::load(&names, &img.task_elves, &img.image);
+    let mut decoder = logs::Decoder::new(&tables);
+    let lines = decoder.feed(&bytes);
+    lines
+        .into_iter()
+        .filter_map(|l| l.message.strip_prefix("stack: ").map(str::to_string))
+        .collect()
 }
 
 fn cmd_run(

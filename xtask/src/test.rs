@@ -48,6 +48,9 @@ pub fn run(app: Option<&PathBuf>, machine: &MachineOptions) -> Result<ExitCode, 
     for path in &apps {
         scenario_app(path, machine, &mut tally);
     }
+    if app.is_none() {
+        stack_overflow_refused(&mut tally);
+    }
     // `cargo xtask gdb` is tested with the image it is tested on.
     if apps.iter().any(|p| p.ends_with(GDB_APP)) {
         gdb_session(machine, &mut tally);
@@ -361,6 +364,46 @@ fn gdb_session(machine: &MachineOptions, tally: &mut Tally) {
                 .collect();
             let detail = format!("gdb did not print {missing:?}; it printed:\n{text}");
             tally.record(NAME, missing.is_empty(), &detail);
+        }
+        Err(e) => tally.record(NAME, false, &e),
+    }
+}
+
+/// The default system with pci's stack cut to one page, which its deepest
+/// call path (about 10 KiB) can overflow: the build must refuse it and
+/// name the task, the sizes and the path.
+fn stack_overflow_refused(tally: &mut Tally) {
+    const NAME: &str = "xtask build::a_task_whose_deepest_call_path_exceeds_its_stack_fails_the_build";
+    const PAGE: i64 = 4096;
+    let result = (|| -> Result<String, String> {
+        let root = image::root();
+        let text = std::fs::read_to_string(root.join("app.toml")).map_err(|e| e.to_string())?;
+        let mut doc: toml::Table = toml::from_str(&text).map_err(|e| e.to_string())?;
+        doc.insert("name".into(), "stack-overflow-check".into());
+        let pci = doc
+            .get_mut("tasks")
+            .and_then(|t| t.get_mut("pci"))
+            .and_then(|t| t.as_table_mut())
+            .ok_or("app.toml has no [tasks.pci]")?;
+        pci.insert("stacksize".into(), toml::Value::Integer(PAGE));
+        let dir = root.join("target").join("custody");
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let path = dir.join("stack-overflow-check.toml");
+        std::fs::write(&path, toml::to_string(&doc).map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+        let app = crate::workspace_crates()
+            .and_then(|c| App::load(&path, &c).map_err(|e| e.to_string()))?;
+        match image::build(&app, true) {
+            Ok(_) => Err("the build succeeded".into()),
+            Err(e) => Ok(e),
+        }
+    })();
+    match result {
+        Ok(e) => {
+            let want = format!("[tasks.pci] stacksize: {PAGE} bytes, but the deepest call path can use");
+            let ok = e.contains(&want)
+                && e.contains("_start -> ");
+            tally.record(NAME, ok, &format!("the build failed otherwise: {e}"));
         }
         Err(e) => tally.record(NAME, false, &e),
     }
