@@ -21,7 +21,7 @@ pub mod supervisor {
     /// from its name and every operation's encoding (`idl/README.md`): a
     /// client and a server built from different encodings refuse each
     /// other's messages.
-    pub const INTERFACE_ID: u16 = 0xa5ee;
+    pub const INTERFACE_ID: u16 = 0x59f5;
 
     /// The operations of `Supervisor`, by their stable numbers.
     ///
@@ -206,7 +206,7 @@ pub mod supervisor {
 
     /// Arguments of [`Op::TaskReport`].
     ///
-    /// Encoding: fixed layouts of 2 and 38 bytes, checked in place (8 and 40 on the wire).
+    /// Encoding: fixed layouts of 2 and 53 bytes, checked in place (8 and 56 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 2)]
@@ -224,7 +224,7 @@ pub mod supervisor {
         <TaskReportArgs as Fixed>::SIZE,
     );
 
-    /// The largest `task_report` reply (its value or its error): 40 bytes.
+    /// The largest `task_report` reply (its value or its error): 56 bytes.
     pub const TASK_REPORT_REPLY_MAX: usize = idl_types::wire::message_len(
         idl_types::max_len(<TaskReport as Fixed>::SIZE, <SupervisorError as Fixed>::SIZE),
     );
@@ -241,7 +241,7 @@ pub mod supervisor {
 
     /// What client and server know about `task_report`.
     ///
-    /// Encoding: fixed layouts of 2 and 38 bytes, checked in place (8 and 40 on the wire).
+    /// Encoding: fixed layouts of 2 and 53 bytes, checked in place (8 and 56 on the wire).
     pub const TASK_REPORT: OpSpec = OpSpec {
         op: Op::TaskReport as u32,
         encoding: Encoding::Fixed,
@@ -512,7 +512,7 @@ pub mod supervisor {
         ///
         /// Idempotent: retried once if the server restarted.
         /// Callers: @operators.
-        /// Encoding: fixed layouts of 2 and 38 bytes, checked in place (8 and 40 on the wire).
+        /// Encoding: fixed layouts of 2 and 53 bytes, checked in place (8 and 56 on the wire).
         pub fn task_report(
             &mut self,
             task: TaskIndex,
