@@ -89,9 +89,7 @@ fn session(
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    let mut qemu_child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start QEMU: {e}"))?;
+    let mut qemu_child = cmd.spawn().map_err(|e| format!("cannot start QEMU: {e}"))?;
     let script = dir.join(SCRIPT_FILE);
     write_script(&script, app, img, port)?;
     if !capture {
@@ -139,8 +137,18 @@ fn captured(mut gdb: Command) -> Result<(bool, String), String> {
             text
         })
     };
-    let out = read(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let err = read(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let out = read(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = read(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
     let deadline = Instant::now() + BATCH_TIMEOUT;
     let status = loop {
         match child.try_wait() {

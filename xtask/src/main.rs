@@ -219,7 +219,10 @@ fn cmd_build(app: Option<&PathBuf>) -> Result<ExitCode, String> {
     if marks.is_empty() {
         println!("painted high-water marks: none yet (they are logged when a run of this app shuts down)");
     } else {
-        println!("painted high-water marks of the last run (target/custody/{}/log.bin):", app.name);
+        println!(
+            "painted high-water marks of the last run (target/custody/{}/log.bin):",
+            app.name
+        );
         for m in marks {
             println!("  {m}");
         }

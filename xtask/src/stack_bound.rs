@@ -121,9 +121,7 @@ pub fn graph(elf: &[u8]) -> Result<Graph, String> {
     if !g.functions.contains_key(&g.entry) {
         return Err(format!("no {ENTRY} symbol"));
     }
-    let text = file
-        .section_by_name(".text")
-        .ok_or("no .text section")?;
+    let text = file.section_by_name(".text").ok_or("no .text section")?;
     let (base, bytes) = (text.address(), text.data().map_err(|e| e.to_string())?);
     let loaded: Vec<(u64, &[u8])> = file
         .sections()
@@ -264,7 +262,10 @@ fn prologue_frame(code: &[u8], start: u64) -> u64 {
             Mnemonic::Push => frame += 8,
             Mnemonic::Sub
                 if i.op0_register() == Register::RSP
-                    && matches!(i.op1_kind(), OpKind::Immediate8to64 | OpKind::Immediate32to64) =>
+                    && matches!(
+                        i.op1_kind(),
+                        OpKind::Immediate8to64 | OpKind::Immediate32to64
+                    ) =>
             {
                 frame += i.immediate(1);
             }
@@ -405,7 +406,10 @@ pub fn report(task: &str, b: &Bound, stacksize: u64) -> String {
     for f in &b.indirect {
         s.push_str(&format!("  {f}\n"));
     }
-    s.push_str(&format!("\nrecursion (each cycle counted once): {}\n", b.recursion.len()));
+    s.push_str(&format!(
+        "\nrecursion (each cycle counted once): {}\n",
+        b.recursion.len()
+    ));
     for c in &b.recursion {
         s.push_str(&format!("  {}\n", c.join(" -> ")));
     }
@@ -422,7 +426,12 @@ pub fn report(task: &str, b: &Bound, stacksize: u64) -> String {
 /// The first few items of a list, and how many more.
 fn list(items: &[String]) -> String {
     const SHOWN: usize = 3;
-    let mut s = items.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+    let mut s = items
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
     if items.len() > SHOWN {
         s.push_str(&format!(" and {} more", items.len() - SHOWN));
     }

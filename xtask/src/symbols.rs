@@ -152,7 +152,10 @@ mod tests {
             strip_hash("task_broker::engine::run::h0123456789abcdef"),
             "task_broker::engine::run"
         );
-        assert_eq!(strip_hash("core::panicking::panic"), "core::panicking::panic");
+        assert_eq!(
+            strip_hash("core::panicking::panic"),
+            "core::panicking::panic"
+        );
     }
 
     /// The test binary itself has debug info: a function's address, as
@@ -167,8 +170,9 @@ mod tests {
         let target = elf
             .symbols()
             .find(|s| {
-                s.name()
-                    .is_ok_and(|n| n.contains("a_symbols_hash_is_dropped") && !n.contains("closure"))
+                s.name().is_ok_and(|n| {
+                    n.contains("a_symbols_hash_is_dropped") && !n.contains("closure")
+                })
             })
             .expect("the test function's symbol");
         let mut symbols = Symbols::new(&["me".to_string()], &[me]);

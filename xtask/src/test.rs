@@ -373,7 +373,8 @@ fn gdb_session(machine: &MachineOptions, tally: &mut Tally) {
 /// call path (about 10 KiB) can overflow: the build must refuse it and
 /// name the task, the sizes and the path.
 fn stack_overflow_refused(tally: &mut Tally) {
-    const NAME: &str = "xtask build::a_task_whose_deepest_call_path_exceeds_its_stack_fails_the_build";
+    const NAME: &str =
+        "xtask build::a_task_whose_deepest_call_path_exceeds_its_stack_fails_the_build";
     const PAGE: i64 = 4096;
     let result = (|| -> Result<String, String> {
         let root = image::root();
@@ -400,9 +401,9 @@ fn stack_overflow_refused(tally: &mut Tally) {
     })();
     match result {
         Ok(e) => {
-            let want = format!("[tasks.pci] stacksize: {PAGE} bytes, but the deepest call path can use");
-            let ok = e.contains(&want)
-                && e.contains("_start -> ");
+            let want =
+                format!("[tasks.pci] stacksize: {PAGE} bytes, but the deepest call path can use");
+            let ok = e.contains(&want) && e.contains("_start -> ");
             tally.record(NAME, ok, &format!("the build failed otherwise: {e}"));
         }
         Err(e) => tally.record(NAME, false, &e),

@@ -126,12 +126,18 @@ mod tests {
         let sending = row(&report(TaskActivity::Sending(TaskIndex(2))));
         assert!(sending.ends_with("blocked sending to iommu\n"), "{sending}");
         let awaiting = row(&report(TaskActivity::AwaitingReply(TaskIndex(1))));
-        assert!(awaiting.ends_with("awaiting a reply from pci\n"), "{awaiting}");
+        assert!(
+            awaiting.ends_with("awaiting a reply from pci\n"),
+            "{awaiting}"
+        );
         let closed = row(&report(TaskActivity::ReceivingFrom {
             from: TaskIndex(0),
             notifications: 0,
         }));
-        assert!(closed.ends_with("receiving from supervisor only\n"), "{closed}");
+        assert!(
+            closed.ends_with("receiving from supervisor only\n"),
+            "{closed}"
+        );
     }
 
     #[test]

@@ -9,8 +9,8 @@
 //! methods runs. What is decided here is what no caller may do: name a
 //! task that does not exist, or fault the supervisor itself.
 
-use abi::TaskId;
 use abi::SchedState;
+use abi::TaskId;
 use idl_types::{DeathRecord, SupervisorError, TaskActivity, TaskIndex, TaskReport};
 
 use crate::{supervisor, DeathLog, TaskRecord};

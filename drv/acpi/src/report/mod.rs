@@ -89,7 +89,8 @@ pub fn dmar_command(json: bool, files: &[String]) -> i32 {
 /// What to do when this machine's DMAR can't be read: the reason in the
 /// user's terms, and what would work instead.
 fn default_table_advice(e: &std::io::Error) -> String {
-    let instead = "or pass a FILE, e.g. `cargo xtask dmar fixtures/dmar/qemu-7.2-q35-edu-bridge.bin`";
+    let instead =
+        "or pass a FILE, e.g. `cargo xtask dmar fixtures/dmar/qemu-7.2-q35-edu-bridge.bin`";
     match e.kind() {
         std::io::ErrorKind::NotFound => format!(
             "this machine has no DMAR table (no Intel VT-d, VT-d off in the firmware setup, \
@@ -107,7 +108,11 @@ fn default_table_advice(e: &std::io::Error) -> String {
 /// [`dmar_command`] writing to the given stream (for tests).
 pub fn dmar_command_to(json: bool, files: &[String], out: &mut dyn Write) -> i32 {
     let default = [DEFAULT_DMAR_PATH.to_string()];
-    let files = if files.is_empty() { &default[..] } else { files };
+    let files = if files.is_empty() {
+        &default[..]
+    } else {
+        files
+    };
     let this_machine = files == default;
     let mut failed = false;
     for (i, name) in files.iter().enumerate() {
