@@ -298,7 +298,7 @@ impl Kernel {
         defmt::warn!("task {=str} was at {=u64:#x}", name, regs.rip);
         let mut frame = regs.rbp;
         for _ in 0..BACKTRACE_FRAMES {
-            if frame == 0 || frame % 8 != 0 {
+            if frame == 0 || !frame.is_multiple_of(8) {
                 break;
             }
             let (Some(caller), Some(ret)) = (
