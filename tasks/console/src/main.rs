@@ -8,6 +8,7 @@ include!(concat!(env!("OUT_DIR"), "/idl.rs"));
 
 mod bench;
 mod serial;
+mod storm;
 
 use core::fmt::Write as _;
 
@@ -197,6 +198,11 @@ impl Console {
                 domain,
                 iova,
             } => self.dma_move(device, domain, iova),
+            Command::DmaStorm {
+                device,
+                iova,
+                millis,
+            } => self.dma_storm(device, iova, millis),
             Command::Bench {
                 device,
                 first,
