@@ -246,6 +246,7 @@ fn main() -> ! {
         domains: &config::system::DOMAINS,
         first_domain_id: config::system::FIRST_DOMAIN_ID,
         operators: &config::system::OPERATORS,
+        fault_budget: config::system::FAULT_BUDGET,
     });
     let journal = task_broker::firmware::journal_region(config::regions::BROKER_JOURNAL);
     let broker = task_broker::firmware::start(Peers::new(transport, ids), journal, &system);
