@@ -7,6 +7,8 @@
 //! the broker pulls, the event stream churns) for as long as its owner
 //! lets it, and it is its owner that lets it. Quarantine stops the faults
 //! (its DMA goes to its scratch page) without trusting the owner to stop.
+//! The owner cannot take the device back by itself (no reclaim, unlike a
+//! quarantine at its death): an operator assigns it again.
 //!
 //! Counting is per device in a fixed window that opens at the device's
 //! first fault after a quiet spell; the table holds [`TRACKED_DEVICES`]
