@@ -244,6 +244,7 @@ impl<'a, 's, 'h> Machine<'a, 's, 'h> {
             devices: &self.devices,
             domains: &self.domains,
             operators: &operators,
+            fault_budget: task_broker::DEFAULT_FAULT_BUDGET,
         };
         let peers = Peers::new(self.transport.clone(), ids(self.system));
         // The broker knows each domain's memory (the probe page), as the

@@ -21,6 +21,7 @@
 //!
 //! [broker]
 //! operators = ["console"]      # tasks that may assign anything
+//! fault-budget = 8             # DMA faults per second before quarantine
 //! ```
 
 use std::fmt::Write as _;
@@ -120,7 +121,15 @@ struct PlatformToml {
 struct BrokerToml {
     #[serde(default)]
     operators: Vec<String>,
+    #[serde(rename = "fault-budget")]
+    fault_budget: Option<i64>,
 }
+
+/// `[broker] fault-budget` when app.toml leaves it out: a device that
+/// makes more DMA faults than this within a second goes to quarantine.
+pub const DEFAULT_FAULT_BUDGET: u32 = 8;
+/// The largest `fault-budget` app.toml may set.
+pub const MAX_FAULT_BUDGET: u32 = 1_000_000;
 
 /// The raw tables, as app.toml holds them.
 #[derive(Debug, Default)]
@@ -170,6 +179,9 @@ pub struct System {
     pub rmrrs: Vec<Rmrr>,
     /// Task indices.
     pub operators: Vec<usize>,
+    /// DMA faults a device may make within the broker's fault interval
+    /// before it is quarantined.
+    pub fault_budget: u32,
 }
 
 const PAGE: u64 = 4096;
@@ -324,6 +336,20 @@ pub fn check(raw: SystemToml, app: &App) -> Result<System, (String, String)> {
     for o in &broker.operators {
         operators.push(task("[broker]", "operators", o)?);
     }
+    let fault_budget = match broker.fault_budget {
+        None => DEFAULT_FAULT_BUDGET,
+        Some(n) => u32::try_from(n)
+            .ok()
+            .filter(|n| (1..=MAX_FAULT_BUDGET).contains(n))
+            .ok_or_else(|| {
+                (
+                    "[broker] fault-budget".to_string(),
+                    format!(
+                        "{n}: DMA faults a device may make per second before quarantine, 1..={MAX_FAULT_BUDGET}"
+                    ),
+                )
+            })?,
+    };
     app.capacity
         .holds(&capacity::DEVICES, devices.len(), "[devices]")?;
     app.capacity
@@ -333,6 +359,7 @@ pub fn check(raw: SystemToml, app: &App) -> Result<System, (String, String)> {
         domains,
         rmrrs,
         operators,
+        fault_budget,
     })
 }
 
@@ -445,6 +472,11 @@ pub fn config_module(app: &App, layout: &Layout) -> String {
         "        /// Tasks that may assign any device.\n        pub const OPERATORS: [u16; {}] = [{}];",
         ops.len(),
         ops.join(", ")
+    );
+    let _ = writeln!(
+        s,
+        "        /// `[broker] fault-budget`: DMA faults a device may make per fault interval.\n        pub const FAULT_BUDGET: u32 = {};",
+        sys.fault_budget
     );
     s.push_str(&crate::memory::config_module(app, layout));
     let _ = writeln!(s, "    }}");

@@ -174,6 +174,15 @@ pub enum BrokerEvent {
         /// The address it tried.
         address: u64,
     },
+    /// The device made more DMA faults within the broker's fault interval
+    /// than app.toml's `[broker] fault-budget` allows, and was put in
+    /// quarantine for it.
+    FaultQuarantined {
+        /// The device now in quarantine.
+        device: Bdf,
+        /// The faults it made in that interval.
+        faults: u32,
+    },
 }
 
 impl MaxEncodedLen for BrokerEvent {
@@ -185,7 +194,10 @@ impl MaxEncodedLen for BrokerEvent {
             ),
             max_len(
                 DomainId::MAX_ENCODED_LEN,
-                Bdf::MAX_ENCODED_LEN + u64::MAX_ENCODED_LEN,
+                max_len(
+                    Bdf::MAX_ENCODED_LEN + u64::MAX_ENCODED_LEN,
+                    Bdf::MAX_ENCODED_LEN + u32::MAX_ENCODED_LEN,
+                ),
             ),
         );
 }

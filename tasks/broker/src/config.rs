@@ -32,4 +32,10 @@ pub struct Config<'a> {
     pub domains: &'a [DomainConfig],
     /// Tasks that may move any device anywhere (console, supervisor).
     pub operators: &'a [TaskIndex],
+    /// DMA faults a device may make within [`crate::FAULT_INTERVAL_MS`]
+    /// before it is quarantined (app.toml `[broker] fault-budget`).
+    pub fault_budget: u32,
 }
+
+/// The fault budget when none is configured (app.toml's default too).
+pub const DEFAULT_FAULT_BUDGET: u32 = 8;

@@ -18,6 +18,7 @@ use crate::books::{Books, MAX_DEVICES};
 use crate::config::Config;
 use crate::events::EventRing;
 use crate::execute::ExecError;
+use crate::fault_policy::FaultPolicy;
 use crate::journal::{Journal, JournalStore, Opened, TxState};
 use crate::memory::DomainMap;
 use crate::peers::{Peer, Peers};
@@ -75,6 +76,8 @@ pub struct Broker<T: Transport + Clone, S: JournalStore> {
     pub(crate) journal: Journal<S>,
     pub(crate) books: Books,
     pub(crate) events: EventRing,
+    /// The fault budget each device is held to (see `fault_policy`).
+    pub(crate) fault_policy: FaultPolicy,
     operators: Vec<TaskIndex, 8>,
     pub(crate) knobs: Knobs,
     pub(crate) stats: BrokerStats,
@@ -122,6 +125,7 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             journal,
             books,
             events: EventRing::new(),
+            fault_policy: FaultPolicy::new(config.fault_budget),
             operators: config.operators.iter().copied().take(8).collect(),
             knobs: Knobs::default(),
             stats: BrokerStats::default(),

@@ -40,6 +40,8 @@ pub struct SystemConfig<'c> {
     pub first_domain_id: u16,
     /// Task indices that may move any device.
     pub operators: &'c [u16],
+    /// DMA faults a device may make per fault interval before quarantine.
+    pub fault_budget: u32,
 }
 
 /// app.toml's system tables in the library's terms.
@@ -48,6 +50,7 @@ pub struct SystemTables {
     domains: Vec<DomainConfig, MAX_DOMAINS>,
     maps: Vec<DomainMap, MAX_MAPS>,
     operators: Vec<TaskIndex, MAX_OPERATORS>,
+    fault_budget: u32,
 }
 
 impl SystemTables {
@@ -58,6 +61,7 @@ impl SystemTables {
             domains: Vec::new(),
             maps: Vec::new(),
             operators: Vec::new(),
+            fault_budget: system.fault_budget,
         };
         let domain_id = |index: usize| {
             u16::try_from(index)
@@ -154,6 +158,7 @@ pub fn start<T: Transport + Clone>(
         devices: &tables.devices,
         domains: &tables.domains,
         operators: &tables.operators,
+        fault_budget: tables.fault_budget,
     };
     let mut broker = match Broker::start_with_memory(peers, store, &config, &tables.maps) {
         Ok(broker) => broker,
@@ -231,10 +236,33 @@ impl<T: Transport + Clone> Running<T> {
         }
     }
 
-    /// Pulls the iommu's recorded DMA faults into the event stream.
+    /// Pulls the iommu's recorded DMA faults into the event stream,
+    /// quarantining a device past its fault budget. Only quarantines are
+    /// logged: a line per fault would cost the machine more than the fault
+    /// (the iommu logs a summary per source).
     pub fn pull_dma_faults(&mut self) {
-        let n = self.broker().pull_dma_faults();
-        defmt::info!("broker: {=usize} DMA fault(s) added to the event stream", n);
+        let now = userlib::sys_get_timer();
+        let budget = self.broker().fault_budget();
+        let pulled = self.broker().pull_dma_faults(now);
+        for &(device, faults, committed) in pulled.quarantined.iter() {
+            if committed {
+                defmt::warn!(
+                    "broker: {} made {=u32} DMA faults within {=u64} ms (budget {=u32}): quarantined",
+                    D(&device),
+                    faults,
+                    crate::FAULT_INTERVAL_MS,
+                    budget
+                );
+            } else {
+                defmt::warn!(
+                    "broker: {} made {=u32} DMA faults within {=u64} ms (budget {=u32}), but its quarantine did not commit",
+                    D(&device),
+                    faults,
+                    crate::FAULT_INTERVAL_MS,
+                    budget
+                );
+            }
+        }
     }
 }
 

@@ -34,6 +34,7 @@ mod engine;
 mod events;
 mod execute;
 mod facts;
+mod fault_policy;
 #[cfg(feature = "firmware")]
 pub mod firmware;
 mod gather;
@@ -51,11 +52,13 @@ mod transaction;
 mod undo;
 
 pub use books::{Books, DeviceRecord, DomainRecord, RidRecord, MAX_DEVICES, MAX_DOMAINS, MAX_RIDS};
-pub use config::{Config, DeviceConfig, DomainConfig};
+pub use config::{Config, DeviceConfig, DomainConfig, DEFAULT_FAULT_BUDGET};
 pub use deaths::{DeathHandled, DeathPollError};
+pub use dma_faults::{FaultsPulled, MAX_QUARANTINED_PER_PULL};
 pub use engine::{Broker, BrokerStats};
-pub use events::{EventRing, EVENT_RING};
+pub use events::{EventRing, EVENT_RING, FAULT_EVENTS};
 pub use facts::{classify_rids, DeviceFacts, Direction, Rid, RidRole, MAX_DEVICE_RIDS};
+pub use fault_policy::{FaultPolicy, FAULT_INTERVAL_MS, TRACKED_DEVICES};
 pub use journal::{
     Journal, JournalEntry, JournalError, JournalStore, Opened, Phase, TxRecord, TxState,
     JOURNAL_BYTES,

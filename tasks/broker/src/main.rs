@@ -71,6 +71,7 @@ fn main() -> ! {
         domains: &config::system::DOMAINS,
         first_domain_id: config::system::FIRST_DOMAIN_ID,
         operators: &config::system::OPERATORS,
+        fault_budget: config::system::FAULT_BUDGET,
     });
     let transport = KernelTransport::new(&NAMES);
     let ids = PeerIds {

@@ -26,6 +26,9 @@ commands:
   dma DEV [IOVA]            ask the device's owner to DMA a pattern (to IOVA)
   dma-move DEV DOMAIN [IOVA]  start a DMA (to IOVA), reassign the device
                             while it is in flight, show where the data landed
+  dma-storm DEV IOVA [MS]   the device's owner DMAs to IOVA over and over
+                            for MS ms (default 1000) while another worker
+                            DMAs; shows both and where the device ended
   bench DEV DOM1 DOM2 [N]   time N reassignments of DEV between DOM1 and DOM2
                             (guest instructions under -icount) and the
                             IOMMU work each did (for cargo xtask bench)
@@ -36,6 +39,11 @@ DEV is a PCI address (00:02.0, 0000:00:02.0) or a device name from app.toml.";
 pub const BENCH_DEFAULT_COUNT: u16 = 21;
 /// The most `bench` times in one command.
 pub const BENCH_MAX_COUNT: u64 = 201;
+
+/// How long `dma-storm` runs when not told (ms).
+pub const STORM_DEFAULT_MS: u32 = 1000;
+/// The longest `dma-storm` (ms).
+pub const STORM_MAX_MS: u64 = 10_000;
 
 /// A device as the operator named it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +97,12 @@ pub enum Command<'a> {
         device: DeviceRef<'a>,
         domain: &'a str,
         iova: Option<u64>,
+    },
+    /// The device's owner DMAs to `iova` over and over for `millis` ms.
+    DmaStorm {
+        device: DeviceRef<'a>,
+        iova: u64,
+        millis: u32,
     },
     /// Time `count` reassignments of a device, alternating between two
     /// domains (it starts in `first` when it is elsewhere).
@@ -166,6 +180,7 @@ fn usage(command: &str) -> &'static str {
         "kill" => "kill TASK [at N]",
         "dma" => "dma DEV [IOVA]",
         "dma-move" => "dma-move DEV DOMAIN [IOVA]",
+        "dma-storm" => "dma-storm DEV IOVA [MS]",
         "bench" => "bench DEV DOM1 DOM2 [N]",
         "shutdown" => "shutdown",
         "help" => "help",
@@ -267,6 +282,35 @@ pub fn parse(line: &str) -> Result<Command<'_>, ParseError<'_>> {
                     device,
                     domain,
                     iova,
+                },
+            )
+        }
+        "dma-storm" => {
+            let device = device(words.next(), "dma-storm")?;
+            let iova = number(words.next().ok_or(ParseError::Missing {
+                command: "dma-storm",
+                what: "IOVA",
+            })?)?;
+            let millis = match words.next() {
+                None => STORM_DEFAULT_MS,
+                Some(word) => match number(word)? {
+                    n @ 1..=STORM_MAX_MS => n as u32,
+                    _ => {
+                        return Err(ParseError::OutOfRange {
+                            command: "dma-storm",
+                            word,
+                            min: 1,
+                            max: STORM_MAX_MS,
+                        })
+                    }
+                },
+            };
+            (
+                "dma-storm",
+                Command::DmaStorm {
+                    device,
+                    iova,
+                    millis,
                 },
             )
         }
@@ -441,6 +485,33 @@ mod tests {
         );
         let e = parse("dma edu1 0xzz").unwrap_err().to_string();
         assert_eq!(e, "bad number '0xzz' (decimal, or hex with 0x)");
+    }
+
+    #[test]
+    fn dma_storm_takes_a_device_an_iova_and_at_most_ten_seconds() {
+        assert_eq!(
+            parse("dma-storm edu0 0x300000"),
+            Ok(Command::DmaStorm {
+                device: DeviceRef::Name("edu0"),
+                iova: 0x30_0000,
+                millis: STORM_DEFAULT_MS
+            })
+        );
+        assert_eq!(
+            parse("dma-storm edu0 0x300000 1500"),
+            Ok(Command::DmaStorm {
+                device: DeviceRef::Name("edu0"),
+                iova: 0x30_0000,
+                millis: 1500
+            })
+        );
+        let e = parse("dma-storm edu0").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "dma-storm: missing IOVA (usage: dma-storm DEV IOVA [MS])"
+        );
+        assert!(parse("dma-storm edu0 0x300000 10001").is_err());
+        assert!(parse("dma-storm edu0 0x300000 0").is_err());
     }
 
     #[test]

@@ -8,6 +8,7 @@ include!(concat!(env!("OUT_DIR"), "/idl.rs"));
 
 mod bench;
 mod serial;
+mod storm;
 
 use core::fmt::Write as _;
 
@@ -197,6 +198,11 @@ impl Console {
                 domain,
                 iova,
             } => self.dma_move(device, domain, iova),
+            Command::DmaStorm {
+                device,
+                iova,
+                millis,
+            } => self.dma_storm(device, iova, millis),
             Command::Bench {
                 device,
                 first,
@@ -264,20 +270,34 @@ impl Console {
     }
 
     /// DMA faults: the broker pulls them from the iommu as they happen and
-    /// keeps them as events; any the iommu still holds are shown too.
+    /// keeps the newest as events, with every device its fault budget
+    /// quarantined and how many faults that took; any the iommu still
+    /// holds are shown too.
     fn faults(&mut self) {
         let mut o = Out;
         let mut shown = 0;
         let mut after = 0;
         while let Ok(Some(ev)) = self.broker.event_after(after) {
             after = ev.seq;
-            if let idl_types::BrokerEvent::DmaFault { device, address } = ev.event {
-                shown += 1;
-                let _ = writeln!(
-                    o,
-                    "fault: {device} ({}) at {address:#x} blocked",
-                    device_name(device)
-                );
+            match ev.event {
+                idl_types::BrokerEvent::DmaFault { device, address } => {
+                    shown += 1;
+                    let _ = writeln!(
+                        o,
+                        "fault: {device} ({}) at {address:#x} blocked",
+                        device_name(device)
+                    );
+                }
+                idl_types::BrokerEvent::FaultQuarantined { device, faults } => {
+                    shown += 1;
+                    let _ = writeln!(
+                        o,
+                        "fault: {device} ({}) quarantined after {faults} DMA faults within the broker's fault interval (budget {})",
+                        device_name(device),
+                        config::system::FAULT_BUDGET
+                    );
+                }
+                _ => {}
             }
         }
         if let Ok(batch) = self.iommu.pull_faults() {

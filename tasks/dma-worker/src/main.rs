@@ -19,6 +19,8 @@ static NAMES: [&str; config::TASK_COUNT] = config::TASK_NAMES;
 /// Polls of a running DMA (10 ms apart; edu takes 100 ms).
 const MAX_POLLS: u32 = 100;
 const POLL_MS: u64 = 10;
+/// The longest storm a caller may ask for (ms).
+const STORM_MAX_MS: u32 = 10_000;
 
 /// Sleeps on the task's timer between polls.
 struct TimerSleep;
@@ -207,6 +209,38 @@ impl worker::Server for Worker {
             return Err(WorkerError::BadIova(a.iova));
         }
         Ok(holds(self.mem, self.buffer.offset_of(a.iova), a.pattern))
+    }
+
+    fn storm(&mut self, _caller: TaskId, a: worker::StormArgs) -> Result<u32, WorkerError> {
+        self.check_mine(a.device)?;
+        if self.running.is_some() {
+            return Err(WorkerError::Busy);
+        }
+        if !Buffer::reachable(a.iova) {
+            return Err(WorkerError::BadIova(a.iova));
+        }
+        let mut edu = self.edu(a.device)?;
+        let _ = self.pci.enable_bus_master(a.device, true);
+        let millis = a.millis.min(STORM_MAX_MS);
+        let end = sys_get_timer().saturating_add(u64::from(millis));
+        let mut started = 0u32;
+        while sys_get_timer() < end {
+            edu.start_dma(Direction::ToRam, a.iova, 0, TRANSFER as u32, false)
+                .map_err(|_| WorkerError::Busy)?;
+            started += 1;
+            edu.wait_dma(&mut TimerSleep, MAX_POLLS)
+                .map_err(|_| WorkerError::Timeout(a.device))?;
+        }
+        defmt::info!(
+            "storm from {=u8:02x}:{=u8:02x}.{=u8} to IOVA {=u64:#x}: {=u32} transfers in {=u32} ms",
+            a.device.bus,
+            a.device.device,
+            a.device.function,
+            a.iova,
+            started,
+            millis
+        );
+        Ok(started)
     }
 
     fn finish_dma(

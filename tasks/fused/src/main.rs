@@ -59,6 +59,8 @@ fn registry_names() -> [&'static str; REGISTRY] {
 struct Fused<'a, 's> {
     broker: Running<Transport<'a, 's>>,
     iommu: &'a RefCell<Iommu>,
+    /// Whether the timer that closes the iommu's fault interval is armed.
+    interval_armed: bool,
 }
 
 impl Fused<'_, '_> {
@@ -80,6 +82,29 @@ impl Fused<'_, '_> {
             self.broker.pull_dma_faults();
         }
     }
+
+    /// Closes the iommu's fault interval (summaries, unmasking a storm's
+    /// mask) when the timer fires.
+    fn end_fault_interval(&mut self) {
+        self.interval_armed = false;
+        if let Ok(mut iommu) = self.iommu.try_borrow_mut() {
+            iommu.0.end_fault_interval();
+        }
+    }
+
+    /// Keeps the interval timer armed while the iommu's fault interval
+    /// holds anything.
+    fn arm_interval_timer(&mut self) {
+        let open = self
+            .iommu
+            .try_borrow()
+            .is_ok_and(|iommu| iommu.0.fault_interval_open());
+        if !self.interval_armed && open {
+            let deadline = sys_get_timer().saturating_add(task_iommu::FAULT_INTERVAL_MS);
+            sys_set_timer(Some(deadline), config::notifications::TIMER);
+            self.interval_armed = true;
+        }
+    }
 }
 
 impl Dispatch for Fused<'_, '_> {
@@ -94,15 +119,18 @@ impl Dispatch for Fused<'_, '_> {
             let outcome = self.broker.endpoint.dispatch(call, ctx, reply);
             // Before the reply goes out, so the caller may drive its device.
             self.broker.sync_pci();
+            self.arm_interval_timer();
             return outcome;
         }
         // Anything else is the iommu's to take or refuse (an unknown code
         // is refused there as an undefined operation).
-        Shared(self.iommu).dispatch(call, ctx, reply)
+        let outcome = Shared(self.iommu).dispatch(call, ctx, reply);
+        self.arm_interval_timer();
+        outcome
     }
 
     fn notification_mask(&self) -> u32 {
-        config::notifications::DEATH | config::notifications::FAULT
+        config::notifications::DEATH | config::notifications::FAULT | config::notifications::TIMER
     }
 
     fn notified(&mut self, bits: u32) {
@@ -110,10 +138,14 @@ impl Dispatch for Fused<'_, '_> {
         if bits & config::notifications::DEATH != 0 {
             self.take_deaths();
         }
+        if bits & config::notifications::TIMER != 0 {
+            self.end_fault_interval();
+        }
         if bits & config::notifications::FAULT != 0 {
             self.drain_dma_faults();
         }
         self.broker.sync_pci();
+        self.arm_interval_timer();
     }
 }
 
@@ -214,18 +246,21 @@ fn main() -> ! {
         domains: &config::system::DOMAINS,
         first_domain_id: config::system::FIRST_DOMAIN_ID,
         operators: &config::system::OPERATORS,
+        fault_budget: config::system::FAULT_BUDGET,
     });
     let journal = task_broker::firmware::journal_region(config::regions::BROKER_JOURNAL);
     let broker = task_broker::firmware::start(Peers::new(transport, ids), journal, &system);
     let mut fused = Fused {
         broker,
         iommu: &iommu,
+        interval_armed: false,
     };
     // Deaths that happened while nobody listened, and faults recorded
     // while no task drained them (across a restart).
     fused.take_deaths();
     fused.drain_dma_faults();
     fused.broker.sync_pci();
+    fused.arm_interval_timer();
     let mut server = kernel;
     let mut buf = [0u8; abi::MAX_MESSAGE];
     idl_runtime::serve(&mut server, &mut fused, &mut buf)

@@ -5,12 +5,18 @@
 //! them as soon as the fault interrupt fires; the queue then holds records
 //! until someone pulls. What cannot be kept is counted as lost, as is every
 //! overflow the hardware itself reported.
+//!
+//! Every drain is also counted against the fault budget
+//! ([`crate::fault_budget`]): the first record of a source per interval is
+//! logged, the rest summarised, and a drain past the budget masks the
+//! fault event until the interval closes.
 
 use heapless::Deque;
 use idl_types::{DmaDirection, FaultBatch, FaultRecord, UnitId, FAULTS_PER_BATCH};
 use vtd::{Delay, PageAllocator, Registers, TableMemory};
 
 use crate::convert;
+use crate::fault_budget::IntervalSummary;
 use crate::ledger::LedgerStore;
 use crate::server::IommuServer;
 
@@ -60,11 +66,14 @@ where
     L: LedgerStore,
 {
     /// Moves every pending fault record of every unit into the queue,
-    /// showing each to the fault log if one is set (the binary calls this
-    /// when the fault interrupt fires; pulls do it too). Returns how many
-    /// records were drained.
+    /// showing the first of each source per interval to the fault log if
+    /// one is set (the binary calls this when the fault interrupt fires;
+    /// pulls do it too). A drain that takes the interval past the budget
+    /// masks every unit's fault event (FECTL.IM) until
+    /// [`Self::end_fault_interval`]. Returns how many records were drained.
     pub fn drain_faults(&mut self) -> u32 {
         let queue = &mut self.faults;
+        let budget = &mut self.fault_budget;
         let log = self.fault_log;
         let mut drained = 0;
         for (i, slot) in self.units.iter_mut().enumerate() {
@@ -81,23 +90,85 @@ where
                         DmaDirection::Read
                     },
                 };
-                if let Some(log) = log {
-                    log(&record);
+                if budget.record(&record) {
+                    if let Some(log) = log {
+                        log(&record);
+                    }
                 }
                 queue.push(record);
             });
             drained += summary.records;
             if summary.overflowed {
                 queue.lost = queue.lost.saturating_add(1);
+                budget.overflow();
+            }
+        }
+        if self.fault_budget.verdict(drained).mask {
+            self.set_fault_event_masked(true);
+            if let Some(log) = self.fault_mask_log {
+                log(self.fault_budget.records());
             }
         }
         drained
     }
 
-    /// Shows every fault record to `log` as it is drained (the binary logs
-    /// them in words; the queue still keeps them for `pull_faults`).
+    /// Whether the current fault interval holds anything: while it does,
+    /// the binary keeps a timer armed to close it.
+    pub fn fault_interval_open(&self) -> bool {
+        self.fault_budget.open()
+    }
+
+    /// Whether the fault event is masked for the rest of the interval.
+    pub fn fault_event_masked(&self) -> bool {
+        self.fault_budget.masked()
+    }
+
+    /// Times a fault storm masked the fault event so far.
+    pub fn fault_event_masks(&self) -> u32 {
+        self.fault_budget.masks()
+    }
+
+    /// Closes the fault interval (the binary's timer, every
+    /// [`crate::FAULT_INTERVAL_MS`]): shows its per-source summary to the
+    /// summary log, and unmasks the fault event if the budget masked it (a
+    /// fault still pending then raises the event again). Returns the
+    /// summary.
+    pub fn end_fault_interval(&mut self) -> IntervalSummary {
+        let summary = self.fault_budget.close();
+        if let Some(log) = self.fault_summary_log {
+            log(&summary);
+        }
+        if summary.masked {
+            self.set_fault_event_masked(false);
+        }
+        summary
+    }
+
+    /// Sets or clears FECTL.IM on every unit (FECTL's other bits are
+    /// read-only or reserved, so the write is the mask bit alone).
+    fn set_fault_event_masked(&mut self, masked: bool) {
+        let value = if masked { vtd::regs::FECTL_IM } else { 0 };
+        for slot in self.units.iter_mut() {
+            slot.hw.registers().write32(vtd::regs::FECTL, value);
+        }
+    }
+
+    /// Shows the first fault record of each source per interval to `log`
+    /// (the binary logs it in words; the queue still keeps every record for
+    /// `pull_faults`).
     pub fn set_fault_log(&mut self, log: fn(&FaultRecord)) {
         self.fault_log = Some(log);
+    }
+
+    /// Shows each closed interval's per-source counts to `log`.
+    pub fn set_fault_summary_log(&mut self, log: fn(&IntervalSummary)) {
+        self.fault_summary_log = Some(log);
+    }
+
+    /// Tells `log` when a storm masks the fault event (with the records the
+    /// interval brought).
+    pub fn set_fault_mask_log(&mut self, log: fn(u32)) {
+        self.fault_mask_log = Some(log);
     }
 
     /// Shows every context entry replaced the best-effort way to `log`

@@ -114,6 +114,8 @@ pub fn build(regions: &Regions, fault_vector: u8) -> Result<FirmwareServer, &'st
         ),
     }
     server.set_fault_log(log_fault);
+    server.set_fault_summary_log(log_fault_summary);
+    server.set_fault_mask_log(log_fault_mask);
     server.set_best_effort_log(log_best_effort);
     route_fault_events(&mut server, fault_vector);
     Ok(server)
@@ -132,6 +134,42 @@ fn log_fault(r: &FaultRecord) {
         direction,
         r.address,
         D(&FaultReason::from_code(r.reason))
+    );
+}
+
+/// Logs a closed fault interval: one line per source that faulted more
+/// than the once already logged in full, and the overflows.
+fn log_fault_summary(s: &crate::IntervalSummary) {
+    for source in s.sources.iter().filter(|s| s.count > 1) {
+        defmt::warn!(
+            "DMA faults on unit {=u8}: {} faulted {=u32} times in {=u64} ms (last at {=u64:#x}: {})",
+            source.unit.0,
+            D(&source.source),
+            source.count,
+            crate::FAULT_INTERVAL_MS,
+            source.last.address,
+            D(&FaultReason::from_code(source.last.reason))
+        );
+    }
+    if s.others > 0 || s.overflows > 0 {
+        defmt::warn!(
+            "DMA faults: {=u32} more from other sources, {=u32} overflows (records the unit could not keep)",
+            s.others,
+            s.overflows
+        );
+    }
+    if s.masked {
+        defmt::info!("iommu: fault interval closed: fault event unmasked");
+    }
+}
+
+/// Logs that a storm masked the fault event.
+fn log_fault_mask(records: u32) {
+    defmt::warn!(
+        "iommu: fault storm: {=u32} records this interval (budget {=u32}): fault event masked for up to {=u64} ms",
+        records,
+        crate::FAULT_BUDGET,
+        crate::FAULT_INTERVAL_MS
     );
 }
 

@@ -26,6 +26,7 @@ mod convert;
 mod dids;
 mod domains;
 mod endpoint;
+mod fault_budget;
 mod faults;
 #[cfg(feature = "firmware")]
 pub mod firmware;
@@ -37,6 +38,9 @@ pub mod start;
 
 include!(concat!(env!("OUT_DIR"), "/idl.rs"));
 
+pub use fault_budget::{
+    IntervalSummary, SourceSummary, FAULT_BUDGET, FAULT_INTERVAL_MS, SUMMARY_SOURCES,
+};
 pub use ledger::{
     DomainRecord, Ledger, LedgerStore, QuarantineRecord, SharedLedger, VolatileLedger, MAX_DOMAINS,
     MAX_QUARANTINED, MAX_UNITS,

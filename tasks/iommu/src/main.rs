@@ -11,6 +11,10 @@
 //!   routes here): each record is logged in words and queued for
 //!   `pull_faults`, and the broker is posted (app.toml `notify`) so it can
 //!   pull them; a server never calls its client.
+//! - Faults have a budget (`task_iommu::FAULT_BUDGET` per
+//!   `FAULT_INTERVAL_MS`): the `timer` notification closes each interval
+//!   that saw faults, logging per-source summaries and unmasking the fault
+//!   event a storm masked.
 #![no_std]
 #![no_main]
 
@@ -23,8 +27,9 @@ task_config!();
 
 static NAMES: [&str; config::TASK_COUNT] = config::TASK_NAMES;
 
-/// The server plus what the task does around it: the fault interrupt.
-struct Task(Endpoint<FirmwareServer>);
+/// The server plus what the task does around it: the fault interrupt, and
+/// whether the timer that closes the fault interval is armed.
+struct Task(Endpoint<FirmwareServer>, bool);
 
 impl Dispatch for Task {
     fn dispatch(
@@ -33,22 +38,41 @@ impl Dispatch for Task {
         ctx: &dyn ServerContext,
         reply: &mut [u8],
     ) -> DispatchOutcome {
-        self.0.dispatch(call, ctx, reply)
+        let outcome = self.0.dispatch(call, ctx, reply);
+        // A pull drains too, and may open a fault interval.
+        self.arm_interval_timer();
+        outcome
     }
 
     fn notification_mask(&self) -> u32 {
-        config::notifications::FAULT
+        config::notifications::FAULT | config::notifications::TIMER
     }
 
     fn notified(&mut self, bits: u32) {
-        if bits & config::notifications::FAULT == 0 {
-            return;
+        if bits & config::notifications::TIMER != 0 {
+            self.1 = false;
+            self.0 .0.end_fault_interval();
         }
-        let drained = self.0 .0.drain_faults();
-        // The kernel masks the vector until the task has handled it.
-        sys_irq_control(config::notifications::FAULT, true);
-        if drained > 0 {
-            tell_subscribers();
+        if bits & config::notifications::FAULT != 0 {
+            let drained = self.0 .0.drain_faults();
+            // The kernel masks the vector until the task has handled it.
+            sys_irq_control(config::notifications::FAULT, true);
+            if drained > 0 {
+                tell_subscribers();
+            }
+        }
+        self.arm_interval_timer();
+    }
+}
+
+impl Task {
+    /// Keeps the interval timer armed while the fault interval holds
+    /// anything (a pull from the broker may open one too).
+    fn arm_interval_timer(&mut self) {
+        if !self.1 && self.0 .0.fault_interval_open() {
+            let deadline = sys_get_timer().saturating_add(task_iommu::FAULT_INTERVAL_MS);
+            sys_set_timer(Some(deadline), config::notifications::TIMER);
+            self.1 = true;
         }
     }
 }
@@ -80,7 +104,8 @@ fn main() -> ! {
     if server.drain_faults() > 0 {
         tell_subscribers();
     }
-    let mut task = Task(Endpoint(server));
+    let mut task = Task(Endpoint(server), false);
+    task.arm_interval_timer();
     let mut transport = KernelTransport::new(&NAMES);
     let mut buf = [0u8; abi::MAX_MESSAGE];
     idl_runtime::serve(&mut transport, &mut task, &mut buf)

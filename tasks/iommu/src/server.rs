@@ -91,6 +91,9 @@ pub struct IommuServer<R, M, A, D, L> {
     pub(crate) faults: FaultQueue,
     pub(crate) fault_notification: u32,
     pub(crate) fault_log: Option<fn(&idl_types::FaultRecord)>,
+    pub(crate) fault_budget: crate::fault_budget::FaultBudget,
+    pub(crate) fault_summary_log: Option<fn(&crate::IntervalSummary)>,
+    pub(crate) fault_mask_log: Option<fn(u32)>,
     pub(crate) best_effort_log: Option<fn(&BestEffortUpdate)>,
     /// Why the last `add_unit` could not start its unit, in the library's
     /// words (the IDL error only says `ResumeFailed` or the like).
@@ -115,6 +118,9 @@ where
             faults: FaultQueue::default(),
             fault_notification: 0,
             fault_log: None,
+            fault_budget: crate::fault_budget::FaultBudget::new(),
+            fault_summary_log: None,
+            fault_mask_log: None,
             best_effort_log: None,
             start_error: None,
         }

@@ -812,3 +812,76 @@ fn an_unmap_whose_flush_failed_is_reported_done_only_once_the_flush_succeeds() {
         Err(ClientError::Op(IommuError::NotMapped { .. }))
     ));
 }
+
+/// Full fault lines and summaries the storm test's server logged.
+static FULL_LINES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+static SUMMARY_COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+#[test]
+fn a_fault_storm_masks_the_fault_event_until_the_interval_closes_and_is_logged_as_a_summary() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let model = Model::qemu();
+    let ledger = RefCell::new(Ledger::EMPTY);
+    let (mut s, _) = server(&model, &ledger);
+    s.set_fault_log(|_| {
+        FULL_LINES.fetch_add(1, SeqCst);
+    });
+    s.set_fault_summary_log(|summary| {
+        let total: u32 = summary.sources.iter().map(|s| s.count).sum();
+        SUMMARY_COUNT.store(total, SeqCst);
+    });
+    model.registers().write32(regs::FECTL, 0);
+    let storm = task_iommu::FAULT_BUDGET + 10;
+    // The device faults again as soon as each drain frees the register.
+    for _ in 0..storm {
+        assert!(model.dma(rid(DEV), 0x5000_0000, true).is_err());
+        s.drain_faults();
+    }
+    assert!(
+        s.fault_event_masked(),
+        "past the budget the event is masked"
+    );
+    assert_ne!(model.registers().read32(regs::FECTL) & regs::FECTL_IM, 0);
+    // Once masked the unit no longer interrupts: the records after the
+    // budget came without an event.
+    let interrupts = model.stats().fault_interrupts;
+    assert_eq!(interrupts, u64::from(task_iommu::FAULT_BUDGET) + 1);
+    assert_eq!(FULL_LINES.load(SeqCst), 1, "one full line for the source");
+    // A fault left pending while masked...
+    assert!(model.dma(rid(DEV), 0x5000_0000, true).is_err());
+    assert_eq!(model.stats().fault_interrupts, interrupts);
+    let summary = s.end_fault_interval();
+    assert_eq!(
+        SUMMARY_COUNT.load(SeqCst),
+        storm,
+        "one summary with every record"
+    );
+    assert_eq!(summary.sources.len(), 1);
+    assert_eq!(
+        (summary.sources[0].source, summary.sources[0].count),
+        (DEV, storm)
+    );
+    assert!(summary.masked);
+    // ...raises the event when the interval closes and unmasks it.
+    assert_eq!(model.registers().read32(regs::FECTL) & regs::FECTL_IM, 0);
+    assert!(!s.fault_event_masked());
+    assert_eq!(model.stats().fault_interrupts, interrupts + 1);
+    assert_eq!(s.drain_faults(), 1, "nothing was lost to the mask");
+    assert_eq!(s.fault_event_masks(), 1);
+}
+
+#[test]
+fn a_few_faults_stay_under_the_budget_and_keep_the_event_unmasked() {
+    let model = Model::qemu();
+    let ledger = RefCell::new(Ledger::EMPTY);
+    let (mut s, _) = server(&model, &ledger);
+    model.registers().write32(regs::FECTL, 0);
+    for _ in 0..task_iommu::FAULT_BUDGET {
+        assert!(model.dma(rid(DEV), 0x5000_0000, true).is_err());
+        s.drain_faults();
+    }
+    assert!(!s.fault_event_masked());
+    assert!(s.fault_interval_open());
+    assert!(!s.end_fault_interval().masked);
+    assert!(!s.fault_interval_open());
+}

@@ -210,6 +210,42 @@ fn system_tables_load_with_devices_domains_rmrrs_and_operators() {
 }
 
 #[test]
+fn the_brokers_fault_budget_is_read_and_defaults_when_left_out() {
+    assert_eq!(
+        system("", "").unwrap().system.fault_budget,
+        crate::system::DEFAULT_FAULT_BUDGET
+    );
+    let app = system(
+        "operators = [\"pong\"]",
+        "operators = [\"pong\"]\nfault-budget = 5",
+    )
+    .unwrap();
+    assert_eq!(app.system.fault_budget, 5);
+}
+
+#[test]
+fn a_fault_budget_out_of_range_is_refused_naming_the_key() {
+    for bad in ["0", "-3", "1000001", "\"many\""] {
+        let e = system(
+            "operators = [\"pong\"]",
+            &format!("operators = [\"pong\"]\nfault-budget = {bad}"),
+        )
+        .unwrap_err();
+        assert!(e.contains("[broker]"), "{bad}: {e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+    }
+    let e = system(
+        "operators = [\"pong\"]",
+        "operators = [\"pong\"]\nfault-budget = 0",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("fault-budget") && e.contains("1..=1000000"),
+        "{e}"
+    );
+}
+
+#[test]
 fn device_naming_an_unknown_domain_is_refused() {
     let e = system("domain = \"a\"", "domain = \"b\"").unwrap_err();
     assert!(

@@ -115,7 +115,14 @@ impl State {
             regs::GCMD => self.gcmd(value),
             regs::FSTS => self.regs.fsts &= !(value & (regs::FSTS_PFO | regs::FSTS_IQE)),
             regs::FECTL => {
-                self.regs.fectl = (self.regs.fectl & !regs::FECTL_IM) | (value & regs::FECTL_IM)
+                self.regs.fectl = (self.regs.fectl & !regs::FECTL_IM) | (value & regs::FECTL_IM);
+                // Unmasking with an event pending signals it (VT-d 10.4.10,
+                // as QEMU's vtd_fectl_write does).
+                let pending = regs::FECTL_IP;
+                if self.regs.fectl & (regs::FECTL_IM | pending) == pending {
+                    self.regs.fectl &= !pending;
+                    self.stats.fault_interrupts += 1;
+                }
             }
             regs::FEDATA => self.regs.fedata = value,
             regs::FEADDR => self.regs.feaddr = value,

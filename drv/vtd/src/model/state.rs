@@ -205,9 +205,11 @@ impl State {
         if !had_pending {
             self.regs.fsts = (self.regs.fsts & !(regs::FSTS_FRI_MASK << regs::FSTS_FRI_SHIFT))
                 | ((index as u32) << regs::FSTS_FRI_SHIFT);
-            self.regs.fectl |= regs::FECTL_IP;
+            // Signalled at once, or left pending (IP) while masked.
             if self.regs.fectl & regs::FECTL_IM == 0 {
                 self.stats.fault_interrupts += 1;
+            } else {
+                self.regs.fectl |= regs::FECTL_IP;
             }
         }
     }

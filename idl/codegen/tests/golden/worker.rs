@@ -16,7 +16,7 @@ pub mod worker {
     /// from its name and every operation's encoding (`idl/README.md`): a
     /// client and a server built from different encodings refuse each
     /// other's messages.
-    pub const INTERFACE_ID: u16 = 0xcae7;
+    pub const INTERFACE_ID: u16 = 0xde3b;
 
     /// The operations of `Worker`, by their stable numbers.
     ///
@@ -41,16 +41,23 @@ pub mod worker {
         /// to `iova`: it must reach only the device's scratch page, so nothing
         /// lands in this worker's buffer and the IOMMU reports no fault.
         QuarantineDma = (INTERFACE_ID as u32) << 16 | 5,
+        /// A hostile owner: `device` (this worker's) DMAs to `iova` over and
+        /// over for `millis` ms of guest time, each transfer started as soon as
+        /// the last ends; returns how many were started. The transfers keep
+        /// going if the broker takes the device away meanwhile (a device does
+        /// not stop because its owner lost it).
+        Storm = (INTERFACE_ID as u32) << 16 | 6,
     }
 
     impl Op {
         /// Every operation, in declaration order.
-        pub const ALL: [Op; 5] = [
+        pub const ALL: [Op; 6] = [
             Op::Dma,
             Op::StartDma,
             Op::FinishDma,
             Op::Holds,
             Op::QuarantineDma,
+            Op::Storm,
         ];
 
         /// The operation with this number, if there is one.
@@ -61,6 +68,7 @@ pub mod worker {
                 x if x == Op::FinishDma as u32 => Some(Op::FinishDma),
                 x if x == Op::Holds as u32 => Some(Op::Holds),
                 x if x == Op::QuarantineDma as u32 => Some(Op::QuarantineDma),
+                x if x == Op::Storm as u32 => Some(Op::Storm),
                 _ => None,
             }
         }
@@ -73,6 +81,7 @@ pub mod worker {
                 Op::FinishDma => "finish_dma",
                 Op::Holds => "holds",
                 Op::QuarantineDma => "quarantine_dma",
+                Op::Storm => "storm",
             }
         }
 
@@ -84,6 +93,7 @@ pub mod worker {
                 Op::FinishDma => &FINISH_DMA,
                 Op::Holds => &HOLDS,
                 Op::QuarantineDma => &QUARANTINE_DMA,
+                Op::Storm => &STORM,
             }
         }
     }
@@ -346,6 +356,61 @@ pub mod worker {
         reply_max: QUARANTINE_DMA_REPLY_MAX,
     };
 
+    /// Arguments of [`Op::Storm`].
+    ///
+    /// Encoding: fixed layouts of 15 and 9 bytes, checked in place (16 and 16 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
+    #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 15)]
+    pub struct StormArgs {
+        /// Argument `device`.
+        pub device: Bdf,
+        /// Argument `iova`.
+        pub iova: u64,
+        /// Argument `millis`.
+        pub millis: u32,
+    }
+
+    impl MaxEncodedLen for StormArgs {
+        const MAX_ENCODED_LEN: usize = <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
+            + <u64 as MaxEncodedLen>::MAX_ENCODED_LEN
+            + <u32 as MaxEncodedLen>::MAX_ENCODED_LEN;
+    }
+
+    /// The `storm` request: its 15-byte fixed layout in 16 bytes (whole words).
+    pub const STORM_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <StormArgs as Fixed>::SIZE,
+    );
+
+    /// The largest `storm` reply (its value or its error): 16 bytes.
+    pub const STORM_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<u32 as Fixed>::SIZE, <WorkerError as Fixed>::SIZE),
+    );
+
+    const _: () = assert!(
+        STORM_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "worker.storm: the request can exceed the kernel's MAX_MESSAGE"
+    );
+
+    const _: () = assert!(
+        STORM_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "worker.storm: the reply can exceed the kernel's MAX_MESSAGE"
+    );
+
+    /// What client and server know about `storm`.
+    ///
+    /// Encoding: fixed layouts of 15 and 9 bytes, checked in place (16 and 16 on the wire).
+    pub const STORM: OpSpec = OpSpec {
+        op: Op::Storm as u32,
+        encoding: Encoding::Fixed,
+        idempotent: false,
+        callers: &[],
+        leases: &[],
+        request_min: STORM_REQUEST_MAX,
+        request_max: STORM_REQUEST_MAX,
+        reply_max: STORM_REPLY_MAX,
+    };
+
     /// A client of `Worker`: one method per operation. It holds the server's
     /// task ID and follows the server's restarts (see `ClientError`).
     pub struct Client<T: Transport> {
@@ -480,6 +545,32 @@ pub mod worker {
                 &mut [],
             )
         }
+
+        /// A hostile owner: `device` (this worker's) DMAs to `iova` over and
+        /// over for `millis` ms of guest time, each transfer started as soon as
+        /// the last ends; returns how many were started. The transfers keep
+        /// going if the broker takes the device away meanwhile (a device does
+        /// not stop because its owner lost it).
+        ///
+        /// Not idempotent: a server death is reported, not retried.
+        /// Encoding: fixed layouts of 15 and 9 bytes, checked in place (16 and 16 on the wire).
+        pub fn storm(
+            &mut self,
+            device: Bdf,
+            iova: u64,
+            millis: u32,
+        ) -> Result<u32, ClientError<WorkerError>> {
+            let args = StormArgs { device, iova, millis };
+            let mut reply = [0; STORM_REPLY_MAX];
+            idl_runtime::call_fixed(
+                &mut self.transport,
+                &mut self.server,
+                &STORM,
+                &args,
+                &mut reply,
+                &mut [],
+            )
+        }
     }
 
     /// The server side of `Worker`: one method per operation, called by
@@ -524,6 +615,13 @@ pub mod worker {
             caller: TaskId,
             args: QuarantineDmaArgs,
         ) -> Result<DmaReport, WorkerError>;
+
+        /// A hostile owner: `device` (this worker's) DMAs to `iova` over and
+        /// over for `millis` ms of guest time, each transfer started as soon as
+        /// the last ends; returns how many were started. The transfers keep
+        /// going if the broker takes the device away meanwhile (a device does
+        /// not stop because its owner lost it).
+        fn storm(&mut self, caller: TaskId, args: StormArgs) -> Result<u32, WorkerError>;
 
         /// The notification bits this server wakes up for.
         fn notification_mask(&self) -> u32 {
@@ -590,6 +688,15 @@ pub mod worker {
                     Err(refusal) => return refusal,
                 };
                 let result = server.quarantine_dma(call.caller, admitted.args);
+                idl_runtime::encode_reply_fixed(result, reply)
+            }
+            Op::Storm => {
+                let checked = idl_runtime::admit_fixed(call, ctx, &STORM);
+                let admitted = match checked {
+                    Ok(admitted) => admitted,
+                    Err(refusal) => return refusal,
+                };
+                let result = server.storm(call.caller, admitted.args);
                 idl_runtime::encode_reply_fixed(result, reply)
             }
         }

@@ -287,6 +287,7 @@ fn all_types() -> (BTreeSet<&'static str>, usize) {
             BrokerEvent::RollbackFailed { device: BDF2 },
             BrokerEvent::OwnerDied { domain: DOM },
             BrokerEvent::DmaFault { device: BDF, address: u64::MAX },
+            BrokerEvent::FaultQuarantined { device: BDF, faults: u32::MAX },
         ],
         SequencedEvent => [SequencedEvent {
             seq: u32::MAX,
