@@ -5,6 +5,7 @@ use core::fmt;
 use crate::access::AccessError;
 use crate::addr::Bdf;
 use crate::devtype::DeviceType;
+use crate::flaw::Flaw;
 
 /// Why a PCI operation failed.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -27,8 +28,8 @@ pub enum PciError {
     NoMsi(Bdf),
     /// The MSI capability is 32-bit only and the address needs more.
     MsiAddressTooWide { bdf: Bdf, address: u64 },
-    /// More functions than the topology has room for.
-    TopologyFull { capacity: usize },
+    /// Enumeration did not trust the function (or what it sits behind).
+    Unassignable { bdf: Bdf, flaw: Flaw },
     /// Host bridges and bridges are never assigned to a domain.
     NotAssignable { bdf: Bdf, kind: DeviceType },
 }
@@ -59,8 +60,8 @@ impl fmt::Display for PciError {
                 f,
                 "{bdf}: MSI address {address:#x} needs 64 bits, capability has 32"
             ),
-            PciError::TopologyFull { capacity } => {
-                write!(f, "more than {capacity} PCI functions found")
+            PciError::Unassignable { bdf, flaw } => {
+                write!(f, "{bdf} is unassignable: {flaw}")
             }
             PciError::NotAssignable { bdf, kind } => {
                 write!(f, "{bdf} is a {kind}; it cannot be assigned")
