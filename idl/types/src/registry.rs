@@ -107,6 +107,8 @@ named! {
         RebuildFault,
         RebuildDecodeError,
         AliasOrder,
+        DeviceFlaw,
+        ConfigRegister,
         ScopeKind,
         ResolvedScope,
         ScopeInfo,

@@ -10,7 +10,10 @@
 //! another device may share it.
 
 use heapless::Vec;
-use idl_types::{Bdf, DeviceInfo, DeviceKind, MemRange, UnitId, MAX_RMRRS_PER_DEVICE};
+use idl_runtime::ClientError;
+use idl_types::{
+    Bdf, BrokerError, DeviceInfo, DeviceKind, MemRange, PciError, UnitId, MAX_RMRRS_PER_DEVICE,
+};
 
 /// Requester IDs one device can use: itself, two bridge aliases, up to seven
 /// phantom functions and one ME quirk alias.
@@ -118,6 +121,20 @@ impl DeviceFacts {
                 ),
             };
         first.into_iter().chain(second)
+    }
+}
+
+/// What the broker answers when pci does not list `device`'s requester
+/// IDs: a device pci's enumeration did not trust (a hostile or broken config
+/// space, or a bus two bridges claim) is unassignable, with pci's reason;
+/// anything else is a fact that could not be read. Either way no context
+/// entry is derived, so nothing is changed.
+pub fn rids_refused(device: Bdf, e: ClientError<PciError>) -> BrokerError {
+    match e {
+        ClientError::Op(PciError::Unassignable { flaw, .. }) => {
+            BrokerError::Unassignable { device, flaw }
+        }
+        _ => BrokerError::PlatformFact(device),
     }
 }
 

@@ -12,8 +12,8 @@ use crate::pci as ipc;
 
 /// Functions one server knows (app.toml `[capacity] functions`).
 pub const MAX_FUNCTIONS: usize = capacity::FUNCTIONS.value;
-/// Tasks allowed to write any device.
-pub const MAX_PRIVILEGED: usize = 4;
+/// Tasks allowed to write any device, and tasks allowed to read any.
+pub const MAX_PRIVILEGED: usize = 8;
 
 // A device's requester IDs always fit the wire's list.
 const _: () = assert!(idl_types::MAX_REQUESTER_IDS >= pci::MAX_REQUESTER_IDS);
@@ -27,24 +27,24 @@ pub struct PciServer<C> {
     topology: Topology<MAX_FUNCTIONS>,
     owners: Vec<(pci::Bdf, TaskIndex), MAX_FUNCTIONS>,
     privileged: Vec<TaskIndex, MAX_PRIVILEGED>,
+    readers: Vec<TaskIndex, MAX_PRIVILEGED>,
 }
 
 impl<C: ConfigAccess> PciServer<C> {
-    /// Enumerates segment `seg` through `config`. `privileged` may write
-    /// every device (the broker); extra entries beyond
+    /// Enumerates segment `seg` through `config` (never failing: what
+    /// cannot be trusted is recorded as flawed, see [`pci::Flaw`]).
+    /// `privileged` may write every device (the broker), `readers` read
+    /// every device (operators, the acpi task); entries beyond
     /// [`MAX_PRIVILEGED`] are ignored.
-    pub fn new(config: C, seg: u16, privileged: &[TaskIndex]) -> Result<Self, pci::PciError> {
-        let topology = Topology::enumerate(&config, seg)?;
-        let mut allowed = Vec::new();
-        for &task in privileged.iter().take(MAX_PRIVILEGED) {
-            let _ = allowed.push(task);
-        }
-        Ok(PciServer {
+    pub fn new(config: C, seg: u16, privileged: &[TaskIndex], readers: &[TaskIndex]) -> Self {
+        let topology = Topology::enumerate(&config, seg);
+        PciServer {
             config,
             topology,
             owners: Vec::new(),
-            privileged: allowed,
-        })
+            privileged: bounded(privileged),
+            readers: bounded(readers),
+        }
     }
 
     /// The enumerated topology.
@@ -237,4 +237,8 @@ impl<C: ConfigAccess> ipc::Server for PciServer<C> {
         }
         Ok(previous)
     }
+}
+
+fn bounded(tasks: &[TaskIndex]) -> Vec<TaskIndex, MAX_PRIVILEGED> {
+    tasks.iter().take(MAX_PRIVILEGED).copied().collect()
 }

@@ -24,7 +24,7 @@ fn wire(b: pci::Bdf) -> Bdf {
 }
 
 fn server() -> Endpoint<Server> {
-    Endpoint(PciServer::new(q35::machine(), 0, &[BROKER]).unwrap())
+    Endpoint(PciServer::new(q35::machine(), 0, &[BROKER], &[]))
 }
 
 #[test]
