@@ -6,6 +6,7 @@ use crate::access::AccessError;
 use crate::addr::Bdf;
 use crate::devtype::DeviceType;
 use crate::flaw::Flaw;
+use crate::mediate::Register;
 
 /// Why a PCI operation failed.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -28,6 +29,12 @@ pub enum PciError {
     NoMsi(Bdf),
     /// The MSI capability is 32-bit only and the address needs more.
     MsiAddressTooWide { bdf: Bdf, address: u64 },
+    /// A write by a device's owner reaches a register only pci may change.
+    ProtectedRegister {
+        bdf: Bdf,
+        offset: u16,
+        register: Register,
+    },
     /// Enumeration did not trust the function (or what it sits behind).
     Unassignable { bdf: Bdf, flaw: Flaw },
     /// Host bridges and bridges are never assigned to a domain.
@@ -59,6 +66,15 @@ impl fmt::Display for PciError {
             PciError::MsiAddressTooWide { bdf, address } => write!(
                 f,
                 "{bdf}: MSI address {address:#x} needs 64 bits, capability has 32"
+            ),
+            PciError::ProtectedRegister {
+                bdf,
+                offset,
+                register,
+            } => write!(
+                f,
+                "{bdf}: the write at config offset {offset:#x} reaches {register:?}, which only \
+                 pci may change"
             ),
             PciError::Unassignable { bdf, flaw } => {
                 write!(f, "{bdf} is unassignable: {flaw}")

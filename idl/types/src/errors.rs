@@ -11,8 +11,8 @@ use crate::context::ContextState;
 use crate::domid::RebuildDecodeError;
 use crate::hardware::EntryOwner;
 use crate::ids::{Bdf, Did, DomainId, UnitId};
-use crate::pci::{ConfigRegister, DeviceFlaw};
 use crate::max_len::{max_len, max_len_of, MaxEncodedLen, ENUM_TAG_LEN};
+use crate::pci::{ConfigRegister, DeviceFlaw};
 use crate::wire::Fixed;
 
 /// The error of an operation that cannot fail; it has no values.

@@ -192,7 +192,10 @@ impl fmt::Display for DeviceFlaw {
                 "it sits behind bus {bus:02x}, which both {first} and {second} claim"
             ),
             DeviceFlaw::BehindUnreadableBridge(b) => {
-                write!(f, "it sits behind bridge {b}, whose config space cannot be read")
+                write!(
+                    f,
+                    "it sits behind bridge {b}, whose config space cannot be read"
+                )
             }
         }
     }
@@ -238,9 +241,9 @@ impl fmt::Display for ConfigRegister {
             ConfigRegister::CommandDecode => {
                 f.write_str("the command register's I/O and memory decode bits")
             }
-            ConfigRegister::CommandBusMaster => f.write_str(
-                "the command register's bus-master bit (enable_bus_master sets it)",
-            ),
+            ConfigRegister::CommandBusMaster => {
+                f.write_str("the command register's bus-master bit (enable_bus_master sets it)")
+            }
             ConfigRegister::CapabilityPointer => f.write_str("the capabilities pointer"),
             ConfigRegister::ExpansionRom => f.write_str("the expansion ROM base address"),
             ConfigRegister::Msi => f.write_str("the MSI capability"),

@@ -1,8 +1,8 @@
 //! Conversions between the wire's device addresses and kinds and the pci
 //! library's, and the one mapping of library errors to wire errors.
 
-use idl_types::{Bdf, DeviceFlaw, DeviceKind, PciError};
-use pci::{AccessError, DeviceType, Flaw, Unreadable};
+use idl_types::{Bdf, ConfigRegister, DeviceFlaw, DeviceKind, PciError};
+use pci::{AccessError, DeviceType, Flaw, Register, Unreadable};
 
 /// The library's address of `device` on `seg`.
 pub(crate) fn bdf(seg: u16, device: Bdf) -> Result<pci::Bdf, PciError> {
@@ -48,6 +48,13 @@ pub(crate) fn error(device: Bdf, e: pci::PciError) -> PciError {
     match e {
         pci::PciError::Access { error, .. } => access(device, error),
         pci::PciError::NotAssignable { .. } => PciError::NotAssignable(device),
+        pci::PciError::ProtectedRegister {
+            offset, register, ..
+        } => PciError::ProtectedRegister {
+            device,
+            offset,
+            register: self::register(register),
+        },
         pci::PciError::Unassignable { flaw, .. } => PciError::Unassignable {
             device,
             flaw: self::flaw(flaw),
@@ -88,5 +95,21 @@ pub(crate) fn flaw(f: Flaw) -> DeviceFlaw {
             second: wire(claimants.1),
         },
         Flaw::BehindUnreadableBridge { bridge } => DeviceFlaw::BehindUnreadableBridge(wire(bridge)),
+    }
+}
+
+/// The wire's name of a register an owner may not write.
+pub(crate) fn register(r: Register) -> ConfigRegister {
+    match r {
+        Register::Bar(i) => ConfigRegister::Bar(i),
+        Register::CommandDecode => ConfigRegister::CommandDecode,
+        Register::CommandBusMaster => ConfigRegister::CommandBusMaster,
+        Register::CapabilityPointer => ConfigRegister::CapabilityPointer,
+        Register::ExpansionRom => ConfigRegister::ExpansionRom,
+        Register::Msi => ConfigRegister::Msi,
+        Register::MsiX => ConfigRegister::MsiX,
+        Register::BridgeBuses => ConfigRegister::BridgeBuses,
+        Register::BridgeWindow => ConfigRegister::BridgeWindow,
+        Register::UncheckableCapabilities => ConfigRegister::UncheckableCapabilities,
     }
 }

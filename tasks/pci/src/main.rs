@@ -45,7 +45,10 @@ fn readers() -> heapless::Vec<TaskIndex, MAX_READERS> {
     let operators = config::powers::OPERATORS.iter().map(|&i| TaskIndex(i));
     for reader in task(ACPI).into_iter().chain(operators) {
         if out.push(reader).is_err() {
-            defmt::warn!("pci: more readers than {=usize}; the rest read only their own", MAX_READERS);
+            defmt::warn!(
+                "pci: more readers than {=usize}; the rest read only their own",
+                MAX_READERS
+            );
             break;
         }
     }
@@ -53,7 +56,7 @@ fn readers() -> heapless::Vec<TaskIndex, MAX_READERS> {
 }
 
 /// Logs what enumeration did not trust or had no room for.
-fn report<C>(server: &PciServer<C>) {
+fn report<C: ConfigAccess>(server: &PciServer<C>) {
     let topology = server.topology();
     for f in topology.flawed() {
         if let Some(flaw) = f.flaw {

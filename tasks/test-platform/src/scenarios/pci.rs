@@ -267,7 +267,12 @@ fn owner_writes(p: &mut Peers) -> Outcome {
         .map_err(|_| "the owner's enable_bus_master was refused")?;
     let command = read(p, COMMAND, AccessWidth::Word)?;
     p.pci
-        .config_write(EDU, COMMAND, AccessWidth::Word, command ^ COMMAND_INTX_DISABLE)
+        .config_write(
+            EDU,
+            COMMAND,
+            AccessWidth::Word,
+            command ^ COMMAND_INTX_DISABLE,
+        )
         .map_err(|_| "the owner's write to the command register's INTx bit was refused")?;
     ensure(
         read(p, COMMAND, AccessWidth::Word)? == command ^ COMMAND_INTX_DISABLE,
