@@ -173,3 +173,64 @@ pub fn classify_rids(
         .take(MAX_DEVICE_RIDS)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use idl_types::{BrokerError, DeviceFlaw, PciError};
+
+    use super::*;
+
+    const DEVICE: Bdf = Bdf {
+        bus: 1,
+        device: 1,
+        function: 0,
+    };
+    const FAKE: Bdf = Bdf {
+        bus: 0,
+        device: 2,
+        function: 0,
+    };
+    const BRIDGE: Bdf = Bdf {
+        bus: 0,
+        device: 3,
+        function: 0,
+    };
+
+    #[test]
+    fn a_device_pci_does_not_trust_is_refused_as_unassignable_with_pcis_reason() {
+        let flaw = DeviceFlaw::BehindDisputedBus {
+            bus: 1,
+            first: FAKE,
+            second: BRIDGE,
+        };
+        let refused = ClientError::Op(PciError::Unassignable {
+            device: DEVICE,
+            flaw,
+        });
+        let error = rids_refused(DEVICE, refused);
+        assert_eq!(
+            error,
+            BrokerError::Unassignable {
+                device: DEVICE,
+                flaw
+            }
+        );
+        let words = std::format!("{error}");
+        assert!(
+            words.contains("00:02.0") && words.contains("00:03.0"),
+            "{words}"
+        );
+    }
+
+    #[test]
+    fn any_other_refusal_of_the_requester_ids_is_a_fact_that_could_not_be_read() {
+        assert_eq!(
+            rids_refused(DEVICE, ClientError::Op(PciError::NoDevice(DEVICE))),
+            BrokerError::PlatformFact(DEVICE)
+        );
+        assert_eq!(
+            rids_refused(DEVICE, ClientError::AccessDenied),
+            BrokerError::PlatformFact(DEVICE)
+        );
+    }
+}
