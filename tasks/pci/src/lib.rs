@@ -3,7 +3,7 @@
 //!
 //! A device's config space is read by its owner, which the broker names
 //! with `set_owner`, and by the readers given at construction (operators,
-//! the acpi task); written (config registers, bus mastering) by its owner
+//! the broker, the acpi task); written (config registers, bus mastering) by its owner
 //! and the privileged tasks given at construction (the broker), except the
 //! registers no task may change (`pci::check_owner_write`: BARs, decode
 //! bits, MSI/MSI-X, bridge buses and windows), which stay pci's. The

@@ -25,9 +25,11 @@ const SEGMENT: u16 = 0;
 /// The app.toml name of the task allowed to write any device.
 const BROKER: &str = "broker";
 /// The app.toml name of the task that reads bridges' config space to
-/// resolve the DMAR's scopes (it owns no device).
+/// resolve the DMAR's scopes (it owns no device; in the fused build that
+/// logic runs in the task named `broker`).
 const ACPI: &str = "acpi";
-/// Readers of every device: the acpi task and app.toml's operators.
+/// Readers of every device: the broker, the acpi task and app.toml's
+/// operators.
 const MAX_READERS: usize = task_pci::MAX_PRIVILEGED;
 
 static NAMES: [&str; config::TASK_COUNT] = config::TASK_NAMES;
@@ -38,12 +40,15 @@ fn task(name: &str) -> Option<TaskIndex> {
     u16::try_from(index).ok().map(TaskIndex)
 }
 
-/// Who may read every device's config space: the acpi task and the
-/// operators (`operator = true`); everyone else reads only what it owns.
+/// Who may read every device's config space: the broker (which writes
+/// every device, and hosts acpi's logic in the fused build), the acpi task
+/// and the operators (`operator = true`); everyone else reads only what it
+/// owns.
 fn readers() -> heapless::Vec<TaskIndex, MAX_READERS> {
     let mut out = heapless::Vec::new();
     let operators = config::powers::OPERATORS.iter().map(|&i| TaskIndex(i));
-    for reader in task(ACPI).into_iter().chain(operators) {
+    let platform = task(BROKER).into_iter().chain(task(ACPI));
+    for reader in platform.chain(operators) {
         if out.push(reader).is_err() {
             defmt::warn!(
                 "pci: more readers than {=usize}; the rest read only their own",

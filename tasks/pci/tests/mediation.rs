@@ -350,11 +350,6 @@ fn a_non_owners_config_read_is_refused() {
         not_owner.map(|()| 0)
     );
     assert_eq!(out, [0; 16], "nothing was copied");
-    assert_eq!(
-        broker.config_read(edu(), 0, AccessWidth::Dword),
-        not_owner.map(|()| 0),
-        "the broker writes every device but reads none it does not own"
-    );
 }
 
 #[test]

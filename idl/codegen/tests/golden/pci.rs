@@ -2,8 +2,8 @@
 
 /// PCI configuration space and topology, for the tasks that own devices.
 /// Writes (config and bus mastering) are allowed to a device's owner, as
-/// the broker names it, and to the broker; reads to its owner, operators
-/// and the acpi task.
+/// the broker names it, and to the broker; reads to its owner, operators,
+/// the broker and the acpi task.
 pub mod pci {
     use idl_runtime::abi::{ReplyFaultReason, TaskId};
     use idl_runtime::serde::{Deserialize, Serialize};
@@ -30,8 +30,8 @@ pub mod pci {
     #[repr(u32)]
     #[derive(Copy, Clone, Debug, PartialEq, Eq)]
     pub enum Op {
-        /// Reads one config register of a device the caller owns (operators
-        /// and the acpi task read any).
+        /// Reads one config register of a device the caller owns (operators,
+        /// the broker and the acpi task read any).
         ConfigRead = (INTERFACE_ID as u32) << 16 | 1,
         /// Writes one config register; only the device's owner may, and no
         /// one may change a register that decides where the device decodes,
@@ -557,8 +557,8 @@ pub mod pci {
             self.server
         }
 
-        /// Reads one config register of a device the caller owns (operators
-        /// and the acpi task read any).
+        /// Reads one config register of a device the caller owns (operators,
+        /// the broker and the acpi task read any).
         ///
         /// Idempotent: retried once if the server restarted.
         /// Encoding: fixed layouts of 6 and 12 bytes, checked in place (8 and 16 on the wire).
@@ -758,8 +758,8 @@ pub mod pci {
     /// The server side of `Pci`: one method per operation, called by
     /// [`dispatch`] once the message passed every check.
     pub trait Server {
-        /// Reads one config register of a device the caller owns (operators
-        /// and the acpi task read any).
+        /// Reads one config register of a device the caller owns (operators,
+        /// the broker and the acpi task read any).
         fn config_read(
             &mut self,
             caller: TaskId,
