@@ -73,7 +73,7 @@ impl fmt::Display for PciError {
                 register,
             } => write!(
                 f,
-                "{bdf}: the write at config offset {offset:#x} reaches {register:?}, which only \
+                "{bdf}: the write at config offset {offset:#x} reaches {register}, which only \
                  pci may change"
             ),
             PciError::Unassignable { bdf, flaw } => {

@@ -15,6 +15,7 @@
 //! capability list is walked at each write (a list that cannot be walked
 //! protects everything past the header).
 
+use core::fmt;
 use core::ops::Range;
 
 use crate::access::ConfigAccess;
@@ -49,6 +50,25 @@ pub enum Register {
     /// Past the header, on a function whose capability list cannot be
     /// walked.
     UncheckableCapabilities,
+}
+
+impl fmt::Display for Register {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Register::Bar(i) => write!(f, "BAR{i}"),
+            Register::CommandDecode => f.write_str("the command register's decode bits"),
+            Register::CommandBusMaster => f.write_str("the command register's bus-master bit"),
+            Register::CapabilityPointer => f.write_str("a capability pointer"),
+            Register::ExpansionRom => f.write_str("the expansion ROM base address"),
+            Register::Msi => f.write_str("the MSI capability"),
+            Register::MsiX => f.write_str("the MSI-X capability"),
+            Register::BridgeBuses => f.write_str("the bridge's bus numbers"),
+            Register::BridgeWindow => f.write_str("the bridge's windows"),
+            Register::UncheckableCapabilities => {
+                f.write_str("a capability list that cannot be walked")
+            }
+        }
+    }
 }
 
 /// Refuses a write by a device's owner of `width` bytes of `value` at
