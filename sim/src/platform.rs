@@ -579,8 +579,7 @@ impl Platform {
     /// could not hold.
     fn discover(&self) -> Result<(Vec<SimDevice>, usize), String> {
         let me = TaskId::KERNEL;
-        let mut pci =
-            PciServer::new(self.config.clone(), 0, &[]).map_err(|e| format!("pci: {e}"))?;
+        let mut pci = PciServer::new(self.config.clone(), 0, &[], &[]);
         let extras = self.extra_rmrrs();
         let mut acpi = AcpiServer::new(
             &self.dmar,

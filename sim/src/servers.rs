@@ -195,7 +195,12 @@ fn acpi<'h>(
 }
 
 fn pci(platform: &Platform) -> Result<Pci, String> {
-    PciServer::new(platform.config.clone(), 0, &[index("broker")]).map_err(|e| format!("pci: {e}"))
+    Ok(PciServer::new(
+        platform.config.clone(),
+        0,
+        &[index("broker")],
+        &[],
+    ))
 }
 
 fn domid_server() -> Domid {

@@ -11,7 +11,7 @@ use core::fmt;
 use crate::addr::Bdf;
 
 /// Why a config access could not be made.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AccessError {
     /// The offset is not a multiple of the access width.
     Misaligned { offset: u16, width: u8 },

@@ -100,9 +100,14 @@ impl<const N: usize> Topology<N> {
 
     /// The requester IDs the device's DMA uses, in the order to switch their
     /// context entries when moving in `direction`. Host bridges and bridges
-    /// are refused: they are never assigned.
+    /// are refused: they are never assigned; so is a flawed function (one
+    /// the walk did not trust, or reached through a bridge it did not): its
+    /// IDs would come from a claim that did not pass the checks.
     pub fn requester_ids(&self, bdf: Bdf, direction: Direction) -> Result<RequesterIds, PciError> {
         let f = self.require(bdf)?;
+        if let Some(flaw) = f.flaw {
+            return Err(PciError::Unassignable { bdf, flaw });
+        }
         if !f.kind.is_assignable() {
             return Err(PciError::NotAssignable { bdf, kind: f.kind });
         }

@@ -5,6 +5,8 @@ use core::fmt;
 use crate::access::AccessError;
 use crate::addr::Bdf;
 use crate::devtype::DeviceType;
+use crate::flaw::Flaw;
+use crate::mediate::Register;
 
 /// Why a PCI operation failed.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -27,8 +29,14 @@ pub enum PciError {
     NoMsi(Bdf),
     /// The MSI capability is 32-bit only and the address needs more.
     MsiAddressTooWide { bdf: Bdf, address: u64 },
-    /// More functions than the topology has room for.
-    TopologyFull { capacity: usize },
+    /// A write by a device's owner reaches a register only pci may change.
+    ProtectedRegister {
+        bdf: Bdf,
+        offset: u16,
+        register: Register,
+    },
+    /// Enumeration did not trust the function (or what it sits behind).
+    Unassignable { bdf: Bdf, flaw: Flaw },
     /// Host bridges and bridges are never assigned to a domain.
     NotAssignable { bdf: Bdf, kind: DeviceType },
 }
@@ -59,8 +67,17 @@ impl fmt::Display for PciError {
                 f,
                 "{bdf}: MSI address {address:#x} needs 64 bits, capability has 32"
             ),
-            PciError::TopologyFull { capacity } => {
-                write!(f, "more than {capacity} PCI functions found")
+            PciError::ProtectedRegister {
+                bdf,
+                offset,
+                register,
+            } => write!(
+                f,
+                "{bdf}: the write at config offset {offset:#x} reaches {register}, which only \
+                 pci may change"
+            ),
+            PciError::Unassignable { bdf, flaw } => {
+                write!(f, "{bdf} is unassignable: {flaw}")
             }
             PciError::NotAssignable { bdf, kind } => {
                 write!(f, "{bdf} is a {kind}; it cannot be assigned")

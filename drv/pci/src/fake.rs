@@ -162,6 +162,18 @@ impl FakeFunction {
         self
     }
 
+    /// An MSI-X capability of `vectors` table entries (table and PBA in
+    /// BAR0); its control word's enable and function-mask bits are writable.
+    pub fn msix(mut self, vectors: u16) -> Self {
+        if let Some(at) = self.add_cap(regs::CAP_ID_MSIX, regs::MSIX_CAP_LEN as u8) {
+            let control = vectors.saturating_sub(1) & regs::MSIX_CONTROL_TABLE_SIZE;
+            self.put(at + regs::MSI_CONTROL, &control.to_le_bytes());
+            let writable = regs::MSIX_CONTROL_ENABLE | regs::MSIX_CONTROL_FUNCTION_MASK;
+            self.allow(at + regs::MSI_CONTROL, &writable.to_le_bytes());
+        }
+        self
+    }
+
     /// Overwrite raw bytes (to build malformed functions for tests); bytes
     /// beyond the config space are dropped.
     pub fn raw(mut self, offset: u16, bytes: &[u8]) -> Self {

@@ -9,11 +9,24 @@ pub const REVISION_ID: u16 = 0x08;
 pub const HEADER_TYPE: u16 = 0x0e;
 pub const BAR0: u16 = 0x10;
 pub const CAPABILITIES_POINTER: u16 = 0x34;
+/// Type 0 expansion ROM base address.
+pub const EXPANSION_ROM_TYPE0: u16 = 0x30;
+pub const INTERRUPT_LINE: u16 = 0x3c;
+/// The first byte past the common 64-byte header.
+pub const HEADER_END: u16 = 0x40;
 
 // Type 1 (bridge) header.
 pub const PRIMARY_BUS: u16 = 0x18;
 pub const SECONDARY_BUS: u16 = 0x19;
 pub const SUBORDINATE_BUS: u16 = 0x1a;
+pub const IO_BASE: u16 = 0x1c;
+pub const SECONDARY_STATUS: u16 = 0x1e;
+/// Memory base; the windows run from here to the capabilities pointer
+/// (memory, prefetchable, their upper halves, I/O upper halves).
+pub const MEMORY_BASE: u16 = 0x20;
+/// Type 1 expansion ROM base address.
+pub const EXPANSION_ROM_TYPE1: u16 = 0x38;
+pub const BRIDGE_CONTROL: u16 = 0x3e;
 
 /// Vendor ID read from a function that does not exist.
 pub const VENDOR_NONE: u16 = 0xffff;
@@ -34,6 +47,19 @@ pub const CAP_MIN_OFFSET: u8 = 0x40;
 pub const CAP_MAX_LINKS: usize = 48;
 pub const CAP_ID_MSI: u8 = 0x05;
 pub const CAP_ID_PCIE: u8 = 0x10;
+pub const CAP_ID_MSIX: u8 = 0x11;
+/// A capability's ID and next pointer.
+pub const CAP_HEADER_LEN: u16 = 2;
+/// MSI-X: header, control, table and PBA offsets.
+pub const MSIX_CAP_LEN: u16 = 12;
+pub const MSIX_CONTROL_TABLE_SIZE: u16 = 0x7ff;
+pub const MSIX_CONTROL_FUNCTION_MASK: u16 = 1 << 14;
+pub const MSIX_CONTROL_ENABLE: u16 = 1 << 15;
+/// MSI capability lengths by its 64-bit and per-vector-mask flags.
+pub const MSI_CAP_LEN_32: u16 = 0x0a;
+pub const MSI_CAP_LEN_64: u16 = 0x0e;
+pub const MSI_CAP_LEN_32_MASKED: u16 = 0x14;
+pub const MSI_CAP_LEN_64_MASKED: u16 = 0x18;
 
 // PCI Express capability.
 pub const PCIE_FLAGS: u16 = 0x02;

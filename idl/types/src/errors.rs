@@ -12,6 +12,7 @@ use crate::domid::RebuildDecodeError;
 use crate::hardware::EntryOwner;
 use crate::ids::{Bdf, Did, DomainId, UnitId};
 use crate::max_len::{max_len, max_len_of, MaxEncodedLen, ENUM_TAG_LEN};
+use crate::pci::{ConfigRegister, DeviceFlaw};
 use crate::wire::Fixed;
 
 /// The error of an operation that cannot fail; it has no values.
@@ -546,6 +547,15 @@ pub enum BrokerError {
     /// Moving the device takes more steps than one transaction may journal
     /// (its RMRRs split into too many pieces); nothing was changed.
     PlanTooLarge(Bdf),
+    /// pci's enumeration did not trust the device (a hostile or broken
+    /// config space, or one it sits behind): its requester IDs are never
+    /// derived, so it is never assigned; nothing was changed.
+    Unassignable {
+        /// The device.
+        device: Bdf,
+        /// Why.
+        flaw: DeviceFlaw,
+    },
 }
 
 impl MaxEncodedLen for BrokerError {
@@ -555,7 +565,10 @@ impl MaxEncodedLen for BrokerError {
                 Bdf::MAX_ENCODED_LEN + u8::MAX_ENCODED_LEN,
                 3 * Bdf::MAX_ENCODED_LEN,
             ),
-            Bdf::MAX_ENCODED_LEN + DomainId::MAX_ENCODED_LEN + u64::MAX_ENCODED_LEN,
+            max_len(
+                Bdf::MAX_ENCODED_LEN + DomainId::MAX_ENCODED_LEN + u64::MAX_ENCODED_LEN,
+                Bdf::MAX_ENCODED_LEN + DeviceFlaw::MAX_ENCODED_LEN,
+            ),
         );
 }
 
@@ -609,13 +622,17 @@ impl fmt::Display for BrokerError {
             }
             BrokerError::Recovering => write!(f, "the broker is recovering; retry later"),
             BrokerError::JournalFailed => write!(f, "the broker's journal cannot be written"),
+            BrokerError::Unassignable { device, flaw } => write!(
+                f,
+                "device {device} cannot be assigned: {flaw}; pci does not trust its requester IDs"
+            ),
         }
     }
 }
 
 /// Why the pci task refused.
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
-#[fixed(size = 4)]
+#[fixed(size = 12)]
 pub enum PciError {
     /// Nothing answers at that address.
     NoDevice(Bdf),
@@ -634,13 +651,37 @@ pub enum PciError {
     AccessFailed(Bdf),
     /// The client's buffer could not be written.
     LeaseFailed,
+    /// Enumeration did not trust the device (or what it sits behind), so
+    /// its requester IDs are never derived.
+    Unassignable {
+        /// The device.
+        device: Bdf,
+        /// Why.
+        flaw: DeviceFlaw,
+    },
+    /// The write reaches a register only pci may change; nothing was
+    /// written.
+    ProtectedRegister {
+        /// The device.
+        device: Bdf,
+        /// The offset written.
+        offset: u16,
+        /// The register it reaches.
+        register: ConfigRegister,
+    },
 }
 
 impl MaxEncodedLen for PciError {
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN
         + max_len(
-            Bdf::MAX_ENCODED_LEN,
-            u16::MAX_ENCODED_LEN + u8::MAX_ENCODED_LEN,
+            max_len(
+                Bdf::MAX_ENCODED_LEN,
+                u16::MAX_ENCODED_LEN + u8::MAX_ENCODED_LEN,
+            ),
+            max_len(
+                Bdf::MAX_ENCODED_LEN + DeviceFlaw::MAX_ENCODED_LEN,
+                Bdf::MAX_ENCODED_LEN + u16::MAX_ENCODED_LEN + ConfigRegister::MAX_ENCODED_LEN,
+            ),
         );
 }
 
@@ -658,6 +699,17 @@ impl fmt::Display for PciError {
             PciError::NotAssignable(d) => write!(f, "{d} is a bridge; it is never assigned"),
             PciError::AccessFailed(d) => write!(f, "config space of {d} cannot be reached"),
             PciError::LeaseFailed => write!(f, "the client's buffer could not be written"),
+            PciError::Unassignable { device, flaw } => {
+                write!(f, "{device} is unassignable: {flaw}")
+            }
+            PciError::ProtectedRegister {
+                device,
+                offset,
+                register,
+            } => write!(
+                f,
+                "writing {device}'s config offset {offset:#x} is refused: it reaches {register},                  which only pci may change"
+            ),
         }
     }
 }

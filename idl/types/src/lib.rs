@@ -53,7 +53,8 @@ pub use hardware::{
 pub use ids::{Bdf, Did, DomainId, TaskIndex, UnitId};
 pub use max_len::{max_len, max_len_of, varint_max, MaxEncodedLen, ENUM_TAG_LEN};
 pub use pci::{
-    AccessWidth, AliasOrder, DeviceInfo, DeviceKind, RequesterIdList, MAX_REQUESTER_IDS,
+    AccessWidth, AliasOrder, ConfigRegister, DeviceFlaw, DeviceInfo, DeviceKind, RequesterIdList,
+    MAX_REQUESTER_IDS,
 };
 pub use platform::{
     MemRange, ResolvedScope, RmrrList, ScopeInfo, ScopeKind, UnitInfo, MAX_RMRRS_PER_DEVICE,

@@ -108,6 +108,8 @@ named! {
         RebuildFault,
         RebuildDecodeError,
         AliasOrder,
+        DeviceFlaw,
+        ConfigRegister,
         ScopeKind,
         ResolvedScope,
         ScopeInfo,

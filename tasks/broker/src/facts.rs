@@ -10,7 +10,10 @@
 //! another device may share it.
 
 use heapless::Vec;
-use idl_types::{Bdf, DeviceInfo, DeviceKind, MemRange, UnitId, MAX_RMRRS_PER_DEVICE};
+use idl_runtime::ClientError;
+use idl_types::{
+    Bdf, BrokerError, DeviceInfo, DeviceKind, MemRange, PciError, UnitId, MAX_RMRRS_PER_DEVICE,
+};
 
 /// Requester IDs one device can use: itself, two bridge aliases, up to seven
 /// phantom functions and one ME quirk alias.
@@ -121,6 +124,20 @@ impl DeviceFacts {
     }
 }
 
+/// What the broker answers when pci does not list `device`'s requester
+/// IDs: a device pci's enumeration did not trust (a hostile or broken config
+/// space, or a bus two bridges claim) is unassignable, with pci's reason;
+/// anything else is a fact that could not be read. Either way no context
+/// entry is derived, so nothing is changed.
+pub fn rids_refused(device: Bdf, e: ClientError<PciError>) -> BrokerError {
+    match e {
+        ClientError::Op(PciError::Unassignable { flaw, .. }) => {
+            BrokerError::Unassignable { device, flaw }
+        }
+        _ => BrokerError::PlatformFact(device),
+    }
+}
+
 /// Names the role of each requester ID the pci server listed for a device
 /// (in its assign order): the device itself, its upstream bridge, the
 /// (secondary bus, 0.0) alias of a PCIe-to-PCI bridge, phantom functions of
@@ -155,4 +172,65 @@ pub fn classify_rids(
         })
         .take(MAX_DEVICE_RIDS)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use idl_types::{BrokerError, DeviceFlaw, PciError};
+
+    use super::*;
+
+    const DEVICE: Bdf = Bdf {
+        bus: 1,
+        device: 1,
+        function: 0,
+    };
+    const FAKE: Bdf = Bdf {
+        bus: 0,
+        device: 2,
+        function: 0,
+    };
+    const BRIDGE: Bdf = Bdf {
+        bus: 0,
+        device: 3,
+        function: 0,
+    };
+
+    #[test]
+    fn a_device_pci_does_not_trust_is_refused_as_unassignable_with_pcis_reason() {
+        let flaw = DeviceFlaw::BehindDisputedBus {
+            bus: 1,
+            first: FAKE,
+            second: BRIDGE,
+        };
+        let refused = ClientError::Op(PciError::Unassignable {
+            device: DEVICE,
+            flaw,
+        });
+        let error = rids_refused(DEVICE, refused);
+        assert_eq!(
+            error,
+            BrokerError::Unassignable {
+                device: DEVICE,
+                flaw
+            }
+        );
+        let words = std::format!("{error}");
+        assert!(
+            words.contains("00:02.0") && words.contains("00:03.0"),
+            "{words}"
+        );
+    }
+
+    #[test]
+    fn any_other_refusal_of_the_requester_ids_is_a_fact_that_could_not_be_read() {
+        assert_eq!(
+            rids_refused(DEVICE, ClientError::Op(PciError::NoDevice(DEVICE))),
+            BrokerError::PlatformFact(DEVICE)
+        );
+        assert_eq!(
+            rids_refused(DEVICE, ClientError::AccessDenied),
+            BrokerError::PlatformFact(DEVICE)
+        );
+    }
 }

@@ -12,7 +12,7 @@ use idl_types::{AliasOrder, Bdf, BrokerError, ContextState, Custody, DeviceKind}
 
 use crate::books::MAX_DEVICES;
 use crate::engine::Broker;
-use crate::facts::{classify_rids, DeviceFacts, MAX_DEVICE_RIDS};
+use crate::facts::{classify_rids, rids_refused, DeviceFacts, MAX_DEVICE_RIDS};
 use crate::journal::JournalStore;
 use crate::plan::Neighbour;
 
@@ -49,7 +49,7 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             .peers
             .pci
             .requester_ids(device, AliasOrder::Assign)
-            .map_err(fact)?;
+            .map_err(|e| rids_refused(device, e))?;
         let unit = self
             .peers
             .acpi

@@ -24,13 +24,62 @@ task_config!();
 const SEGMENT: u16 = 0;
 /// The app.toml name of the task allowed to write any device.
 const BROKER: &str = "broker";
+/// The app.toml name of the task that reads bridges' config space to
+/// resolve the DMAR's scopes (it owns no device; in the fused build that
+/// logic runs in the task named `broker`).
+const ACPI: &str = "acpi";
+/// Readers of every device: the broker, the acpi task and app.toml's
+/// operators.
+const MAX_READERS: usize = task_pci::MAX_PRIVILEGED;
 
 static NAMES: [&str; config::TASK_COUNT] = config::TASK_NAMES;
 
-/// The broker's task index, if the image has a broker.
-fn privileged() -> Option<TaskIndex> {
-    let index = NAMES.iter().position(|name| *name == BROKER)?;
+/// The index of the task app.toml calls `name`, if the image has one.
+fn task(name: &str) -> Option<TaskIndex> {
+    let index = NAMES.iter().position(|n| *n == name)?;
     u16::try_from(index).ok().map(TaskIndex)
+}
+
+/// Who may read every device's config space: the broker (which writes
+/// every device, and hosts acpi's logic in the fused build), the acpi task
+/// and the operators (`operator = true`); everyone else reads only what it
+/// owns.
+fn readers() -> heapless::Vec<TaskIndex, MAX_READERS> {
+    let mut out = heapless::Vec::new();
+    let operators = config::powers::OPERATORS.iter().map(|&i| TaskIndex(i));
+    let platform = task(BROKER).into_iter().chain(task(ACPI));
+    for reader in platform.chain(operators) {
+        if out.push(reader).is_err() {
+            defmt::warn!(
+                "pci: more readers than {=usize}; the rest read only their own",
+                MAX_READERS
+            );
+            break;
+        }
+    }
+    out
+}
+
+/// Logs what enumeration did not trust or had no room for.
+fn report<C: ConfigAccess>(server: &PciServer<C>) {
+    let topology = server.topology();
+    for f in topology.flawed() {
+        if let Some(flaw) = f.flaw {
+            defmt::warn!("pci: {} is unassignable: {}", D(&f.bdf), D(&flaw));
+        }
+    }
+    if topology.beyond_capacity() > 0 {
+        defmt::warn!(
+            "pci: {=usize} functions beyond capacity are ignored (app.toml [capacity] functions)",
+            topology.beyond_capacity()
+        );
+    }
+    if topology.unreadable_headers() > 0 {
+        defmt::warn!(
+            "pci: {=usize} functions' headers could not be read",
+            topology.unreadable_headers()
+        );
+    }
 }
 
 /// Low bits of a memory BAR that are flags, not address.
@@ -73,13 +122,8 @@ fn main() -> ! {
     // in it uses them; this is the only `PortConfig`.
     let mut ports = unsafe { PortConfig::new() };
     place_bars(&mut ports);
-    let broker = privileged();
-    let server = match PciServer::new(ports, SEGMENT, broker.as_slice()) {
-        Ok(server) => server,
-        // Without a topology there is nothing to serve; the supervisor's
-        // restart (with back-off) is the only sensible retry.
-        Err(e) => panic!("pci: enumerating segment 0 failed: {e}"),
-    };
+    let broker = task(BROKER);
+    let server = PciServer::new(ports, SEGMENT, broker.as_slice(), &readers());
     let functions = server.topology().functions();
     defmt::info!("pci: {=usize} functions on segment 0", functions.len());
     for f in functions {
@@ -91,6 +135,7 @@ fn main() -> ! {
             D(&f.kind)
         );
     }
+    report(&server);
     let mut endpoint = Endpoint(server);
     let mut transport = KernelTransport::new(&NAMES);
     let mut buf = [0u8; abi::MAX_MESSAGE];

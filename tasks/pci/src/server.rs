@@ -12,8 +12,8 @@ use crate::pci as ipc;
 
 /// Functions one server knows (app.toml `[capacity] functions`).
 pub const MAX_FUNCTIONS: usize = capacity::FUNCTIONS.value;
-/// Tasks allowed to write any device.
-pub const MAX_PRIVILEGED: usize = 4;
+/// Tasks allowed to write any device, and tasks allowed to read any.
+pub const MAX_PRIVILEGED: usize = 8;
 
 // A device's requester IDs always fit the wire's list.
 const _: () = assert!(idl_types::MAX_REQUESTER_IDS >= pci::MAX_REQUESTER_IDS);
@@ -27,24 +27,24 @@ pub struct PciServer<C> {
     topology: Topology<MAX_FUNCTIONS>,
     owners: Vec<(pci::Bdf, TaskIndex), MAX_FUNCTIONS>,
     privileged: Vec<TaskIndex, MAX_PRIVILEGED>,
+    readers: Vec<TaskIndex, MAX_PRIVILEGED>,
 }
 
 impl<C: ConfigAccess> PciServer<C> {
-    /// Enumerates segment `seg` through `config`. `privileged` may write
-    /// every device (the broker); extra entries beyond
+    /// Enumerates segment `seg` through `config` (never failing: what
+    /// cannot be trusted is recorded as flawed, see [`pci::Flaw`]).
+    /// `privileged` may write every device (the broker), `readers` read
+    /// every device (operators, the acpi task); entries beyond
     /// [`MAX_PRIVILEGED`] are ignored.
-    pub fn new(config: C, seg: u16, privileged: &[TaskIndex]) -> Result<Self, pci::PciError> {
-        let topology = Topology::enumerate(&config, seg)?;
-        let mut allowed = Vec::new();
-        for &task in privileged.iter().take(MAX_PRIVILEGED) {
-            let _ = allowed.push(task);
-        }
-        Ok(PciServer {
+    pub fn new(config: C, seg: u16, privileged: &[TaskIndex], readers: &[TaskIndex]) -> Self {
+        let topology = Topology::enumerate(&config, seg);
+        PciServer {
             config,
             topology,
             owners: Vec::new(),
-            privileged: allowed,
-        })
+            privileged: bounded(privileged),
+            readers: bounded(readers),
+        }
     }
 
     /// The enumerated topology.
@@ -72,8 +72,19 @@ impl<C: ConfigAccess> PciServer<C> {
 
     /// Refuses a caller that neither owns `device` nor is privileged.
     fn may_write(&self, caller: TaskId, device: Bdf, b: pci::Bdf) -> Result<(), PciError> {
-        let task = TaskIndex(u16::try_from(caller.index()).unwrap_or(u16::MAX));
+        let task = index(caller);
         if self.privileged.contains(&task) || self.owner_of(b) == Some(task) {
+            Ok(())
+        } else {
+            Err(PciError::NotOwner(device))
+        }
+    }
+
+    /// Refuses a caller that neither owns `device` nor reads every device
+    /// (an operator, the acpi task).
+    fn may_read(&self, caller: TaskId, device: Bdf, b: pci::Bdf) -> Result<(), PciError> {
+        let task = index(caller);
+        if self.readers.contains(&task) || self.owner_of(b) == Some(task) {
             Ok(())
         } else {
             Err(PciError::NotOwner(device))
@@ -82,8 +93,9 @@ impl<C: ConfigAccess> PciServer<C> {
 }
 
 impl<C: ConfigAccess> ipc::Server for PciServer<C> {
-    fn config_read(&mut self, _: TaskId, a: ipc::ConfigReadArgs) -> Result<u32, PciError> {
+    fn config_read(&mut self, caller: TaskId, a: ipc::ConfigReadArgs) -> Result<u32, PciError> {
         let b = self.known(a.device)?;
+        self.may_read(caller, a.device, b)?;
         let c = &self.config;
         let value = match a.width {
             AccessWidth::Byte => c.read8(b, a.offset).map(u32::from),
@@ -96,10 +108,17 @@ impl<C: ConfigAccess> ipc::Server for PciServer<C> {
     fn config_write(&mut self, caller: TaskId, a: ipc::ConfigWriteArgs) -> Result<(), PciError> {
         let b = self.known(a.device)?;
         self.may_write(caller, a.device, b)?;
+        let width = a.width.bytes() as u8;
         let too_wide = PciError::BadOffset {
             offset: a.offset,
-            width: a.width.bytes() as u8,
+            width,
         };
+        // Whoever writes (the broker too), the registers that decide where
+        // the device decodes, interrupts or forwards stay pci's.
+        let kind = self.topology.require(b).map(|f| f.header.kind);
+        let kind = kind.map_err(|e| convert::error(a.device, e))?;
+        pci::check_owner_write(&self.config, b, kind, a.offset, width, a.value)
+            .map_err(|e| convert::error(a.device, e))?;
         let c = &mut self.config;
         let done = match a.width {
             AccessWidth::Byte => {
@@ -115,11 +134,12 @@ impl<C: ConfigAccess> ipc::Server for PciServer<C> {
 
     fn config_dump(
         &mut self,
-        _: TaskId,
+        caller: TaskId,
         a: ipc::ConfigDumpArgs,
         out: WriteLease<'_>,
     ) -> Result<u16, PciError> {
         let b = self.known(a.device)?;
+        self.may_read(caller, a.device, b)?;
         let limit = out.len();
         let mut chunk = [0u8; DUMP_CHUNK];
         let mut copied = 0usize;
@@ -237,4 +257,13 @@ impl<C: ConfigAccess> ipc::Server for PciServer<C> {
         }
         Ok(previous)
     }
+}
+
+/// The caller's task index (one beyond any task if it does not fit).
+fn index(caller: TaskId) -> TaskIndex {
+    TaskIndex(u16::try_from(caller.index()).unwrap_or(u16::MAX))
+}
+
+fn bounded(tasks: &[TaskIndex]) -> Vec<TaskIndex, MAX_PRIVILEGED> {
+    tasks.iter().take(MAX_PRIVILEGED).copied().collect()
 }

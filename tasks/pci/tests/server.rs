@@ -8,10 +8,12 @@ use pci::q35;
 use task_pci::pci::{Client, Compensation, EnableBusMasterArgs, Endpoint};
 use task_pci::PciServer;
 
-const TASKS: [&str; 4] = ["broker", "pci", "dma-a", "dma-b"];
+const TASKS: [&str; 5] = ["broker", "pci", "dma-a", "dma-b", "console"];
 /// Index of "broker" in TASKS.
 const BROKER: TaskIndex = TaskIndex(0);
 const DMA_A: TaskIndex = TaskIndex(2);
+/// The operator, who reads every device.
+const CONSOLE: TaskIndex = TaskIndex(4);
 
 type Server = PciServer<FakeConfig<{ q35::FUNCTIONS }>>;
 
@@ -24,7 +26,7 @@ fn wire(b: pci::Bdf) -> Bdf {
 }
 
 fn server() -> Endpoint<Server> {
-    Endpoint(PciServer::new(q35::machine(), 0, &[BROKER]).unwrap())
+    Endpoint(PciServer::new(q35::machine(), 0, &[BROKER], &[CONSOLE]))
 }
 
 #[test]
@@ -144,7 +146,7 @@ fn config_reads_check_alignment_and_dumps_stop_at_the_end_of_config_space() {
     let mut s = server();
     let system = InProcess::new(TASKS);
     let id = system.register("pci", &mut s).unwrap();
-    let mut c = Client::new(system.client("dma-b").unwrap(), id);
+    let mut c = Client::new(system.client("console").unwrap(), id);
     let edu = wire(q35::EDU);
     assert_eq!(
         c.config_read(edu, 0, AccessWidth::Dword),

@@ -215,7 +215,7 @@ fn dma_blocked(b: &mut Bench) -> Outcome {
 
 fn bridge_alias(b: &mut Bench) -> Outcome {
     fresh(b)?;
-    let topo = pci::Topology::<32>::enumerate(&b.pci, 0).map_err(|_| "PCI enumeration failed")?;
+    let topo = pci::Topology::<32>::enumerate(&b.pci, 0);
     let rids = topo
         .requester_ids(EDU_BRIDGED, pci::Direction::Assign)
         .map_err(|_| "no requester IDs for 01:01.0")?;

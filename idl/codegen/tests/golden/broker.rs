@@ -20,7 +20,7 @@ pub mod broker {
     /// from its name and every operation's encoding (`idl/README.md`): a
     /// client and a server built from different encodings refuse each
     /// other's messages.
-    pub const INTERFACE_ID: u16 = 0x0b90;
+    pub const INTERFACE_ID: u16 = 0xce5c;
 
     /// The operations of `Broker`, by their stable numbers.
     ///

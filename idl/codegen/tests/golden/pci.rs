@@ -2,7 +2,8 @@
 
 /// PCI configuration space and topology, for the tasks that own devices.
 /// Writes (config and bus mastering) are allowed to a device's owner, as
-/// the broker names it, and to the broker.
+/// the broker names it, and to the broker; reads to its owner, operators,
+/// the broker and the acpi task.
 pub mod pci {
     use idl_runtime::abi::{ReplyFaultReason, TaskId};
     use idl_runtime::serde::{Deserialize, Serialize};
@@ -19,7 +20,7 @@ pub mod pci {
     /// from its name and every operation's encoding (`idl/README.md`): a
     /// client and a server built from different encodings refuse each
     /// other's messages.
-    pub const INTERFACE_ID: u16 = 0x4f8e;
+    pub const INTERFACE_ID: u16 = 0x519e;
 
     /// The operations of `Pci`, by their stable numbers.
     ///
@@ -29,12 +30,17 @@ pub mod pci {
     #[repr(u32)]
     #[derive(Copy, Clone, Debug, PartialEq, Eq)]
     pub enum Op {
-        /// Reads one config register.
+        /// Reads one config register of a device the caller owns (operators,
+        /// the broker and the acpi task read any).
         ConfigRead = (INTERFACE_ID as u32) << 16 | 1,
-        /// Writes one config register; only the device's owner may.
+        /// Writes one config register; only the device's owner may, and no
+        /// one may change a register that decides where the device decodes,
+        /// interrupts or forwards (BARs, decode and bus-master bits, MSI/MSI-X,
+        /// capability pointers, expansion ROM, bridge buses and windows):
+        /// `ProtectedRegister` names it.
         ConfigWrite = (INTERFACE_ID as u32) << 16 | 2,
         /// Copies config space from `offset` into `out` (for dumps); returns the
-        /// bytes copied.
+        /// bytes copied. Readers as for `config_read`.
         ConfigDump = (INTERFACE_ID as u32) << 16 | 3,
         /// Turns bus mastering on or off; replies with the previous setting.
         /// Only the device's owner (or the broker) may.
@@ -46,7 +52,8 @@ pub mod pci {
         NextDevice = (INTERFACE_ID as u32) << 16 | 6,
         /// Every requester ID the device's DMA may carry (itself, bridge
         /// aliases, phantom functions), in the order to switch their context
-        /// entries when moving it `order`.
+        /// entries when moving it `order`; `Unassignable` with the reason for a
+        /// device enumeration did not trust.
         RequesterIds = (INTERFACE_ID as u32) << 16 | 7,
         /// Names the task that owns a device (`None`: nobody); replies with the
         /// previous owner.
@@ -112,7 +119,7 @@ pub mod pci {
 
     /// Arguments of [`Op::ConfigRead`].
     ///
-    /// Encoding: fixed layouts of 6 and 4 bytes, checked in place (8 and 8 on the wire).
+    /// Encoding: fixed layouts of 6 and 12 bytes, checked in place (8 and 16 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 6)]
@@ -136,7 +143,7 @@ pub mod pci {
         <ConfigReadArgs as Fixed>::SIZE,
     );
 
-    /// The largest `config_read` reply (its value or its error): 8 bytes.
+    /// The largest `config_read` reply (its value or its error): 16 bytes.
     pub const CONFIG_READ_REPLY_MAX: usize = idl_types::wire::message_len(
         idl_types::max_len(<u32 as Fixed>::SIZE, <PciError as Fixed>::SIZE),
     );
@@ -153,7 +160,7 @@ pub mod pci {
 
     /// What client and server know about `config_read`.
     ///
-    /// Encoding: fixed layouts of 6 and 4 bytes, checked in place (8 and 8 on the wire).
+    /// Encoding: fixed layouts of 6 and 12 bytes, checked in place (8 and 16 on the wire).
     pub const CONFIG_READ: OpSpec = OpSpec {
         op: Op::ConfigRead as u32,
         encoding: Encoding::Fixed,
@@ -167,7 +174,7 @@ pub mod pci {
 
     /// Arguments of [`Op::ConfigWrite`].
     ///
-    /// Encoding: fixed layouts of 10 and 4 bytes, checked in place (16 and 8 on the wire).
+    /// Encoding: fixed layouts of 10 and 12 bytes, checked in place (16 and 16 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 10)]
@@ -194,7 +201,7 @@ pub mod pci {
         <ConfigWriteArgs as Fixed>::SIZE,
     );
 
-    /// The largest `config_write` reply (its value or its error): 8 bytes.
+    /// The largest `config_write` reply (its value or its error): 16 bytes.
     pub const CONFIG_WRITE_REPLY_MAX: usize = idl_types::wire::message_len(
         idl_types::max_len(<() as Fixed>::SIZE, <PciError as Fixed>::SIZE),
     );
@@ -211,7 +218,7 @@ pub mod pci {
 
     /// What client and server know about `config_write`.
     ///
-    /// Encoding: fixed layouts of 10 and 4 bytes, checked in place (16 and 8 on the wire).
+    /// Encoding: fixed layouts of 10 and 12 bytes, checked in place (16 and 16 on the wire).
     pub const CONFIG_WRITE: OpSpec = OpSpec {
         op: Op::ConfigWrite as u32,
         encoding: Encoding::Fixed,
@@ -225,7 +232,7 @@ pub mod pci {
 
     /// Arguments of [`Op::ConfigDump`].
     ///
-    /// Encoding: fixed layouts of 5 and 4 bytes, checked in place (8 and 8 on the wire).
+    /// Encoding: fixed layouts of 5 and 12 bytes, checked in place (8 and 16 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 5)]
@@ -246,7 +253,7 @@ pub mod pci {
         <ConfigDumpArgs as Fixed>::SIZE,
     );
 
-    /// The largest `config_dump` reply (its value or its error): 8 bytes.
+    /// The largest `config_dump` reply (its value or its error): 16 bytes.
     pub const CONFIG_DUMP_REPLY_MAX: usize = idl_types::wire::message_len(
         idl_types::max_len(<u16 as Fixed>::SIZE, <PciError as Fixed>::SIZE),
     );
@@ -263,7 +270,7 @@ pub mod pci {
 
     /// What client and server know about `config_dump`.
     ///
-    /// Encoding: fixed layouts of 5 and 4 bytes, checked in place (8 and 8 on the wire).
+    /// Encoding: fixed layouts of 5 and 12 bytes, checked in place (8 and 16 on the wire).
     pub const CONFIG_DUMP: OpSpec = OpSpec {
         op: Op::ConfigDump as u32,
         encoding: Encoding::Fixed,
@@ -282,7 +289,7 @@ pub mod pci {
 
     /// Arguments of [`Op::EnableBusMaster`].
     ///
-    /// Encoding: fixed layouts of 4 and 4 bytes, checked in place (8 and 8 on the wire).
+    /// Encoding: fixed layouts of 4 and 12 bytes, checked in place (8 and 16 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 4)]
@@ -303,7 +310,7 @@ pub mod pci {
         <EnableBusMasterArgs as Fixed>::SIZE,
     );
 
-    /// The largest `enable_bus_master` reply (its value or its error): 8 bytes.
+    /// The largest `enable_bus_master` reply (its value or its error): 16 bytes.
     pub const ENABLE_BUS_MASTER_REPLY_MAX: usize = idl_types::wire::message_len(
         idl_types::max_len(<bool as Fixed>::SIZE, <PciError as Fixed>::SIZE),
     );
@@ -320,7 +327,7 @@ pub mod pci {
 
     /// What client and server know about `enable_bus_master`.
     ///
-    /// Encoding: fixed layouts of 4 and 4 bytes, checked in place (8 and 8 on the wire).
+    /// Encoding: fixed layouts of 4 and 12 bytes, checked in place (8 and 16 on the wire).
     pub const ENABLE_BUS_MASTER: OpSpec = OpSpec {
         op: Op::EnableBusMaster as u32,
         encoding: Encoding::Fixed,
@@ -482,7 +489,7 @@ pub mod pci {
 
     /// Arguments of [`Op::SetOwner`].
     ///
-    /// Encoding: fixed layouts of 6 and 4 bytes, checked in place (8 and 8 on the wire).
+    /// Encoding: fixed layouts of 6 and 12 bytes, checked in place (8 and 16 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 6)]
@@ -503,7 +510,7 @@ pub mod pci {
         <SetOwnerArgs as Fixed>::SIZE,
     );
 
-    /// The largest `set_owner` reply (its value or its error): 8 bytes.
+    /// The largest `set_owner` reply (its value or its error): 16 bytes.
     pub const SET_OWNER_REPLY_MAX: usize = idl_types::wire::message_len(
         idl_types::max_len(<Option<TaskIndex> as Fixed>::SIZE, <PciError as Fixed>::SIZE),
     );
@@ -520,7 +527,7 @@ pub mod pci {
 
     /// What client and server know about `set_owner`.
     ///
-    /// Encoding: fixed layouts of 6 and 4 bytes, checked in place (8 and 8 on the wire).
+    /// Encoding: fixed layouts of 6 and 12 bytes, checked in place (8 and 16 on the wire).
     pub const SET_OWNER: OpSpec = OpSpec {
         op: Op::SetOwner as u32,
         encoding: Encoding::Fixed,
@@ -550,10 +557,11 @@ pub mod pci {
             self.server
         }
 
-        /// Reads one config register.
+        /// Reads one config register of a device the caller owns (operators,
+        /// the broker and the acpi task read any).
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layouts of 6 and 4 bytes, checked in place (8 and 8 on the wire).
+        /// Encoding: fixed layouts of 6 and 12 bytes, checked in place (8 and 16 on the wire).
         pub fn config_read(
             &mut self,
             device: Bdf,
@@ -576,10 +584,14 @@ pub mod pci {
             )
         }
 
-        /// Writes one config register; only the device's owner may.
+        /// Writes one config register; only the device's owner may, and no
+        /// one may change a register that decides where the device decodes,
+        /// interrupts or forwards (BARs, decode and bus-master bits, MSI/MSI-X,
+        /// capability pointers, expansion ROM, bridge buses and windows):
+        /// `ProtectedRegister` names it.
         ///
         /// Not idempotent: a server death is reported, not retried.
-        /// Encoding: fixed layouts of 10 and 4 bytes, checked in place (16 and 8 on the wire).
+        /// Encoding: fixed layouts of 10 and 12 bytes, checked in place (16 and 16 on the wire).
         pub fn config_write(
             &mut self,
             device: Bdf,
@@ -605,10 +617,10 @@ pub mod pci {
         }
 
         /// Copies config space from `offset` into `out` (for dumps); returns the
-        /// bytes copied.
+        /// bytes copied. Readers as for `config_read`.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layouts of 5 and 4 bytes, checked in place (8 and 8 on the wire).
+        /// Encoding: fixed layouts of 5 and 12 bytes, checked in place (8 and 16 on the wire).
         pub fn config_dump(
             &mut self,
             device: Bdf,
@@ -631,7 +643,7 @@ pub mod pci {
         /// Only the device's owner (or the broker) may.
         ///
         /// Undone by `enable_bus_master` (see `Compensation::for_enable_bus_master`).
-        /// Encoding: fixed layouts of 4 and 4 bytes, checked in place (8 and 8 on the wire).
+        /// Encoding: fixed layouts of 4 and 12 bytes, checked in place (8 and 16 on the wire).
         pub fn enable_bus_master(
             &mut self,
             device: Bdf,
@@ -695,7 +707,8 @@ pub mod pci {
 
         /// Every requester ID the device's DMA may carry (itself, bridge
         /// aliases, phantom functions), in the order to switch their context
-        /// entries when moving it `order`.
+        /// entries when moving it `order`; `Unassignable` with the reason for a
+        /// device enumeration did not trust.
         ///
         /// Idempotent: retried once if the server restarted.
         /// Encoding: postcard (`RequesterIdList` has no fixed layout), at most 37 bytes each way.
@@ -723,7 +736,7 @@ pub mod pci {
         ///
         /// Undone by `set_owner` (see `Compensation::for_set_owner`).
         /// Callers: broker.
-        /// Encoding: fixed layouts of 6 and 4 bytes, checked in place (8 and 8 on the wire).
+        /// Encoding: fixed layouts of 6 and 12 bytes, checked in place (8 and 16 on the wire).
         pub fn set_owner(
             &mut self,
             device: Bdf,
@@ -745,14 +758,19 @@ pub mod pci {
     /// The server side of `Pci`: one method per operation, called by
     /// [`dispatch`] once the message passed every check.
     pub trait Server {
-        /// Reads one config register.
+        /// Reads one config register of a device the caller owns (operators,
+        /// the broker and the acpi task read any).
         fn config_read(
             &mut self,
             caller: TaskId,
             args: ConfigReadArgs,
         ) -> Result<u32, PciError>;
 
-        /// Writes one config register; only the device's owner may.
+        /// Writes one config register; only the device's owner may, and no
+        /// one may change a register that decides where the device decodes,
+        /// interrupts or forwards (BARs, decode and bus-master bits, MSI/MSI-X,
+        /// capability pointers, expansion ROM, bridge buses and windows):
+        /// `ProtectedRegister` names it.
         fn config_write(
             &mut self,
             caller: TaskId,
@@ -760,7 +778,7 @@ pub mod pci {
         ) -> Result<(), PciError>;
 
         /// Copies config space from `offset` into `out` (for dumps); returns the
-        /// bytes copied.
+        /// bytes copied. Readers as for `config_read`.
         fn config_dump(
             &mut self,
             caller: TaskId,
@@ -789,7 +807,8 @@ pub mod pci {
 
         /// Every requester ID the device's DMA may carry (itself, bridge
         /// aliases, phantom functions), in the order to switch their context
-        /// entries when moving it `order`.
+        /// entries when moving it `order`; `Unassignable` with the reason for a
+        /// device enumeration did not trust.
         fn requester_ids(
             &mut self,
             caller: TaskId,

@@ -382,11 +382,37 @@ fn all_types() -> (BTreeSet<&'static str>, usize) {
             BrokerError::AliasInUse { device: BDF, alias: BDF2, neighbour: BDF },
             BrokerError::RmrrOverlapsDomainMemory { device: BDF, domain: DOM, iova: u64::MAX },
             BrokerError::JournalFailed,
+            BrokerError::Unassignable {
+                device: BDF,
+                flaw: DeviceFlaw::BehindDisputedBus { bus: 1, first: BDF, second: BDF2 },
+            },
         ],
         PciError => [
             PciError::NoDevice(BDF),
             PciError::BadOffset { offset: 0x1000, width: 4 },
             PciError::LeaseFailed,
+            PciError::Unassignable { device: BDF, flaw: DeviceFlaw::CapabilityLoop },
+            PciError::ProtectedRegister {
+                device: BDF,
+                offset: 0x10,
+                register: ConfigRegister::Bar(0),
+            },
+        ],
+        DeviceFlaw => [
+            DeviceFlaw::CapabilityLoop,
+            DeviceFlaw::BadCapabilityPointer(0x41),
+            DeviceFlaw::ConfigUnreadable,
+            DeviceFlaw::ForeignPrimaryBus { bus: 0, primary: 0x20 },
+            DeviceFlaw::BusRangeOutsideParent { secondary: 5, subordinate: 5, first: 2, last: 4 },
+            DeviceFlaw::BusClaimedTwice { bus: 1, other: BDF2 },
+            DeviceFlaw::BehindDisputedBus { bus: 1, first: BDF, second: BDF2 },
+            DeviceFlaw::BehindUnreadableBridge(BDF),
+        ],
+        ConfigRegister => [
+            ConfigRegister::Bar(5),
+            ConfigRegister::CommandDecode,
+            ConfigRegister::Msi,
+            ConfigRegister::UncheckableCapabilities,
         ],
     }
 }

@@ -34,6 +34,10 @@ pub const ALL: &[Scenario] = &[
         pci::config_reads,
     ),
     (
+        "an_owners_config_write_to_a_bar_msi_or_decode_bits_is_refused_and_changes_nothing",
+        pci::owner_writes_refused,
+    ),
+    (
         "domid_refuses_before_its_books_are_rebuilt",
         domid::refuses_before_the_books_are_rebuilt,
     ),

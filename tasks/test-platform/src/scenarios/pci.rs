@@ -2,9 +2,9 @@
 //! pcie-pci-bridge (secondary bus 1), 01:01.0 an edu behind it.
 
 use idl_runtime::ClientError;
-use idl_types::{AccessWidth, AliasOrder, Bdf, DeviceKind, PciError};
+use idl_types::{AccessWidth, AliasOrder, Bdf, ConfigRegister, DeviceKind, PciError, TaskIndex};
 
-use crate::{ensure, Outcome, Peers};
+use crate::{config, ensure, Outcome, Peers};
 
 pub const EDU: Bdf = Bdf {
     bus: 0,
@@ -141,4 +141,148 @@ pub fn config_reads(p: &mut Peers) -> Outcome {
             == Err(ClientError::Op(PciError::NoDevice(unlisted))),
         "reading an unlisted function was not refused as NoDevice",
     )
+}
+
+const COMMAND: u16 = 0x04;
+const COMMAND_MEMORY: u32 = 1 << 1;
+const COMMAND_INTX_DISABLE: u32 = 1 << 10;
+const BAR0: u16 = 0x10;
+const CAPABILITIES_POINTER: u16 = 0x34;
+const CAP_ID_MSI: u32 = 0x05;
+/// MSI's message address (low dword) within the capability.
+const MSI_ADDRESS_LO: u16 = 0x04;
+/// More capabilities than 192 bytes hold: the list loops.
+const MAX_CAPS: usize = 48;
+/// Values no refused write may leave behind.
+const HOSTILE_BAR: u32 = 0xdead_0000;
+const HOSTILE_MSI_ADDRESS: u32 = 0xfee0_f000;
+
+/// The runner's own task index (it plays the broker, so it may name
+/// itself the edu's owner).
+fn me() -> Result<TaskIndex, &'static str> {
+    let index = config::TASK_NAMES
+        .iter()
+        .position(|n| *n == config::TASK_NAME)
+        .ok_or("the runner is not in its own task list")?;
+    u16::try_from(index)
+        .map(TaskIndex)
+        .map_err(|_| "task index out of range")
+}
+
+fn read(p: &mut Peers, offset: u16, width: AccessWidth) -> Result<u32, &'static str> {
+    p.pci
+        .config_read(EDU, offset, width)
+        .map_err(|_| "the owner's config read failed")
+}
+
+/// The edu's MSI capability, found by walking its list through pci.
+fn msi_offset(p: &mut Peers) -> Result<u16, &'static str> {
+    let mut at = read(p, CAPABILITIES_POINTER, AccessWidth::Byte)? as u16;
+    for _ in 0..MAX_CAPS {
+        if at == 0 {
+            break;
+        }
+        let header = read(p, at, AccessWidth::Word)?;
+        if header & 0xff == CAP_ID_MSI {
+            return Ok(at);
+        }
+        at = (header >> 8) as u16 & 0xfc;
+    }
+    Err("the edu has no MSI capability")
+}
+
+/// Writes `value` as the edu's owner and checks the write was refused
+/// naming `register`, and left the register as it was.
+fn refused(
+    p: &mut Peers,
+    offset: u16,
+    width: AccessWidth,
+    value: u32,
+    register: ConfigRegister,
+    not_refused: &'static str,
+) -> Outcome {
+    let before = read(p, offset, width)?;
+    let answer = p.pci.config_write(EDU, offset, width, value);
+    let after = read(p, offset, width)?;
+    if answer.is_ok() {
+        // Put it back, so the scenarios after this one see QEMU's machine.
+        let _ = p.pci.config_write(EDU, offset, width, before);
+        return Err(not_refused);
+    }
+    ensure(
+        answer
+            == Err(ClientError::Op(PciError::ProtectedRegister {
+                device: EDU,
+                offset,
+                register,
+            })),
+        "a protected write was refused without naming its register",
+    )?;
+    ensure(after == before, "a refused write changed the register")
+}
+
+/// What an owner may and may not do with its device's config space.
+pub fn owner_writes_refused(p: &mut Peers) -> Outcome {
+    let me = me()?;
+    p.pci
+        .set_owner(EDU, Some(me))
+        .map_err(|_| "pci refused to name the runner the edu's owner")?;
+    let outcome = owner_writes(p);
+    let _ = p.pci.set_owner(EDU, None);
+    outcome
+}
+
+fn owner_writes(p: &mut Peers) -> Outcome {
+    refused(
+        p,
+        BAR0,
+        AccessWidth::Dword,
+        HOSTILE_BAR,
+        ConfigRegister::Bar(0),
+        "the owner's write to BAR0 was not refused",
+    )?;
+    let command = read(p, COMMAND, AccessWidth::Word)?;
+    refused(
+        p,
+        COMMAND,
+        AccessWidth::Word,
+        command ^ COMMAND_MEMORY,
+        ConfigRegister::CommandDecode,
+        "the owner's write to the command register's memory decode bit was not refused",
+    )?;
+    let msi = msi_offset(p)?;
+    refused(
+        p,
+        msi + MSI_ADDRESS_LO,
+        AccessWidth::Dword,
+        HOSTILE_MSI_ADDRESS,
+        ConfigRegister::Msi,
+        "the owner's write to the MSI address was not refused",
+    )?;
+    // What a driver needs still works: bus mastering, and the command
+    // register's other bits.
+    let was = p
+        .pci
+        .enable_bus_master(EDU, true)
+        .map_err(|_| "the owner's enable_bus_master was refused")?;
+    let command = read(p, COMMAND, AccessWidth::Word)?;
+    p.pci
+        .config_write(
+            EDU,
+            COMMAND,
+            AccessWidth::Word,
+            command ^ COMMAND_INTX_DISABLE,
+        )
+        .map_err(|_| "the owner's write to the command register's INTx bit was refused")?;
+    ensure(
+        read(p, COMMAND, AccessWidth::Word)? == command ^ COMMAND_INTX_DISABLE,
+        "the owner's INTx write did not land",
+    )?;
+    p.pci
+        .config_write(EDU, COMMAND, AccessWidth::Word, command)
+        .map_err(|_| "restoring the command register was refused")?;
+    p.pci
+        .enable_bus_master(EDU, was)
+        .map_err(|_| "restoring bus mastering was refused")?;
+    Ok(())
 }
