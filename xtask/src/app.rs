@@ -377,7 +377,20 @@ impl App {
             message,
         };
         let text = std::fs::read_to_string(path).map_err(|e| err("file:", e.to_string()))?;
-        let raw: AppToml = toml::from_str(&text).map_err(|e| {
+        Self::parse(&text, path, crates)
+    }
+
+    /// Checks the text of an app.toml found at `path` (relative paths in
+    /// it are from there). Any text gives an app or an error naming the
+    /// place.
+    pub fn parse(text: &str, path: &Path, crates: &[CrateInfo]) -> Result<App, AppError> {
+        let file = path.display().to_string();
+        let err = |place: &str, message: String| AppError {
+            file: file.clone(),
+            place: place.to_string(),
+            message,
+        };
+        let raw: AppToml = toml::from_str(text).map_err(|e| {
             let msg = e.message().to_string();
             let place = match e.span() {
                 Some(span) => {
@@ -704,10 +717,14 @@ fn check(
     Ok(app)
 }
 
+// Paths spelled out so the fuzz crate can compile this file too.
+#[path = "app/capacity.rs"]
 pub mod capacity;
+#[path = "app/interfaces.rs"]
 pub mod interfaces;
 
 pub use interfaces::CrateInfo;
 
 #[cfg(test)]
+#[path = "app/tests.rs"]
 mod tests;

@@ -66,6 +66,10 @@ impl Task<'_> {
 /// the names given to [`InProcess::new`].
 pub struct InProcess<'s, const N: usize> {
     tasks: [Task<'s>; N],
+    /// Caller groups (`"@group"` in `callers`): each group's name and its
+    /// members' task names, as app.toml's `operator` and `fault-injection`
+    /// keys make them in an image.
+    groups: &'s [(&'static str, &'static [&'static str])],
 }
 
 impl<'s, const N: usize> InProcess<'s, N> {
@@ -78,7 +82,24 @@ impl<'s, const N: usize> InProcess<'s, N> {
                 server: RefCell::new(None),
                 pending_fault: Cell::new(None),
             }),
+            groups: &[],
         }
+    }
+
+    /// The same system with caller groups: each `(group, members)` admits
+    /// its members (by task name) to operations whose `callers` name
+    /// `"@group"`. Without it no task is in any group.
+    pub fn with_groups(self, groups: &'s [(&'static str, &'static [&'static str])]) -> Self {
+        InProcess { groups, ..self }
+    }
+
+    fn in_group(&self, task: TaskId, group: &str) -> bool {
+        let Some(name) = self.name_of(task) else {
+            return false;
+        };
+        self.groups
+            .iter()
+            .any(|(g, members)| *g == group && members.contains(&name))
     }
 
     fn find(&self, name: &str) -> Result<(usize, &Task<'s>), RegistryError> {
@@ -312,5 +333,9 @@ impl<const N: usize> ServerContext for CallContext<'_, '_, '_, N> {
 
     fn task_name(&self, task: TaskId) -> Option<&str> {
         self.names.name_of(task)
+    }
+
+    fn in_group(&self, task: TaskId, group: &str) -> bool {
+        self.names.in_group(task, group)
     }
 }
