@@ -53,7 +53,10 @@ impl PhysMem for Memory<'_> {
     type Error = ();
     fn read(&self, address: u64, buf: &mut [u8]) -> Result<(), ()> {
         let start = usize::try_from(address.checked_sub(MEMORY_BASE).ok_or(())?).map_err(|_| ())?;
-        let src = self.0.get(start..start.checked_add(buf.len()).ok_or(())?).ok_or(())?;
+        let src = self
+            .0
+            .get(start..start.checked_add(buf.len()).ok_or(())?)
+            .ok_or(())?;
         buf.copy_from_slice(src);
         Ok(())
     }

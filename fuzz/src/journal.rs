@@ -21,7 +21,7 @@ use abi::{rc, TaskId};
 use idl_runtime::{Lease, SendError, Transport};
 use sim::machine::with_machine;
 use task_broker::{
-    roll_back, Journal, Knobs, Phase, PeerIds, Peers, Rollback, TxState, JOURNAL_BYTES,
+    roll_back, Journal, Knobs, PeerIds, Peers, Phase, Rollback, TxState, JOURNAL_BYTES,
 };
 
 use crate::servers::platform;

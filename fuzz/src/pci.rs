@@ -17,7 +17,11 @@ const CAP_IDS: [u8; 5] = [0x01, 0x05, 0x10, 0x11, 0xee];
 
 /// Where function `i` of an input sits: 00:00.0 to 00:03.0, then bus 1.
 fn address(i: usize) -> Bdf {
-    let (bus, dev) = if i < 4 { (0, i as u8) } else { (1, (i - 4) as u8) };
+    let (bus, dev) = if i < 4 {
+        (0, i as u8)
+    } else {
+        (1, (i - 4) as u8)
+    };
     Bdf::new(0, bus, dev, 0).expect("a valid address")
 }
 

@@ -117,7 +117,10 @@ fn iommu_calls() -> Script {
         let _ = c.set_context(
             UnitId(0),
             EDU,
-            ContextState::Domain { domain: a, did: Did(1) },
+            ContextState::Domain {
+                domain: a,
+                did: Did(1),
+            },
             ReassignMode::default(),
         );
         let _ = c.get_context(UnitId(0), EDU);

@@ -179,12 +179,8 @@ impl KernelPowers for FakeKernel {
 pub fn supervisor_server(
 ) -> task_supervisor::supervisor::Endpoint<Supervisor<FakeKernel, { NAMES.len() }>> {
     let mut s = Supervisor::new(FakeKernel::default(), 0);
-    s.deaths.record(
-        TaskIndex(index("iommu")),
-        1,
-        DeathCause::Injected,
-        true,
-    );
+    s.deaths
+        .record(TaskIndex(index("iommu")), 1, DeathCause::Injected, true);
     s.deaths
         .record(TaskIndex(index("pci")), 1, DeathCause::Injected, true);
     task_supervisor::supervisor::Endpoint(s)
@@ -192,7 +188,11 @@ pub fn supervisor_server(
 
 /// Fuzz target `supervisor_server`.
 pub fn supervisor(data: &[u8]) {
-    drive("supervisor", &mut supervisor_server(), &Script::decode(data));
+    drive(
+        "supervisor",
+        &mut supervisor_server(),
+        &Script::decode(data),
+    );
 }
 
 /// The matrix platform on QEMU's DMAR (built once per process: it is only
@@ -212,9 +212,7 @@ pub fn platform() -> &'static Platform {
 /// broker started over them, initial assignments made), takes its broker
 /// and runs `f` with the broker's endpoint; then checks the simulator's
 /// invariants (isolation, books against hardware).
-pub fn with_broker<R>(
-    f: impl FnOnce(&mut dyn Dispatch) -> R,
-) -> R {
+pub fn with_broker<R>(f: impl FnOnce(&mut dyn Dispatch) -> R) -> R {
     let p = platform();
     with_machine(p, Knobs::default(), |m| {
         let broker = m.take_broker().expect("the broker runs after boot");

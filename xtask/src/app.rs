@@ -391,7 +391,18 @@ impl App {
             message,
         };
         let raw: AppToml = toml::from_str(text).map_err(|e| {
-            let msg = e.message().to_string();
+            let msg = match e.message() {
+                // The parser says nothing of a control character in a
+                // comment (found by fuzzing): name the first one.
+                "" => match text
+                    .chars()
+                    .find(|c| c.is_control() && !"\t\n\r".contains(*c))
+                {
+                    Some(c) => format!("control character U+{:04X} is not allowed here", c as u32),
+                    None => "not valid TOML".to_string(),
+                },
+                m => m.to_string(),
+            };
             let place = match e.span() {
                 Some(span) => {
                     let line = text[..span.start.min(text.len())].lines().count().max(1);

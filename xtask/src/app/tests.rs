@@ -613,3 +613,13 @@ fn the_acpi_root_hook_is_refused_outside_test_images() {
     let e = load(&format!("{GOOD}[kernel]\ntest-acpi-root = 0xffffffe0\n")).unwrap_err();
     assert!(e.contains("[kernel] test-acpi-root"), "{e}");
 }
+
+#[test]
+fn a_control_character_in_a_comment_is_a_clear_error() {
+    // Found by the `app_toml` fuzz target: the TOML parser's message for
+    // it is empty.
+    let text = GOOD.replacen("name = \"t\"", "# a comment\u{0}\nname = \"t\"", 1);
+    let e = load(&text).unwrap_err();
+    assert!(e.contains("line 2:"), "{e}");
+    assert!(e.contains("control character"), "{e}");
+}
