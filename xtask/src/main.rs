@@ -13,11 +13,13 @@
 //! - `bench`: IPC round trips in guest instructions (TCG `-icount`), sizes;
 //!   a table and `target/bench.json`.
 //! - `graph [--app PATH]`: the system as a picture (DOT and SVG).
+//! - `fuzz [list | seeds | TARGET] [--runs N] [--seconds S]`: see `fuzz.rs`.
 //! - `lint`: `cargo fmt --check`, then clippy with `-D warnings` on the host
 //!   workspace and on every firmware crate of every app.
 
 mod app;
 mod bench;
+mod fuzz;
 mod graph;
 mod image;
 mod layout;
@@ -163,6 +165,12 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         };
+    }
+    if cmd == "fuzz" {
+        return fuzz::command(rest).unwrap_or_else(|e| {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        });
     }
     if cmd == "dmar" {
         let code = acpi::report::dmar_command(rest);
