@@ -85,13 +85,54 @@ fn memory_map(len: usize) -> [MemEntry; 3] {
 }
 
 /// Fuzz target `acpi_walk`: the input is physical memory at
-/// [`MEMORY_BASE`], reserved by the firmware in the boot memory map.
+/// [`MEMORY_BASE`], reserved by the firmware in the boot memory map. An
+/// input of odd length has its last byte dropped and every checksum in it
+/// repaired first, so mutations reach past the checksums into the tables'
+/// contents (firmware that checksums its lies).
 pub fn walk(data: &[u8]) {
+    if data.len() % 2 == 1 {
+        let mut mem = data[..data.len() - 1].to_vec();
+        repair_checksums(&mut mem);
+        let _ = walk_reaches(&mem);
+    } else {
+        let _ = walk_reaches(data);
+    }
+}
+
+/// Tables whose checksums [`repair_checksums`] fixes.
+const SIGNATURES: [&[u8; 4]; 5] = [b"XSDT", b"RSDT", b"DMAR", b"MCFG", b"FACP"];
+
+fn fix(bytes: &mut [u8], at: usize) {
+    let sum = bytes.iter().fold(0u8, |s, b| s.wrapping_add(*b));
+    if let Some(b) = bytes.get_mut(at) {
+        *b = b.wrapping_sub(sum);
+    }
+}
+
+/// Makes every RSDP (at 16-byte boundaries) and every table with a known
+/// signature (at 4-byte boundaries) checksum, as far as it lies in `mem`.
+pub fn repair_checksums(mem: &mut [u8]) {
+    for at in (0..mem.len()).step_by(4) {
+        let rest = &mut mem[at..];
+        if at % 16 == 0 && rest.starts_with(b"RSD PTR ") && rest.len() >= 20 {
+            fix(&mut rest[..20], 8);
+            if rest.len() >= 36 && rest[15] >= 2 {
+                fix(&mut rest[..36], 32);
+            }
+        } else if rest.len() >= 36 && SIGNATURES.iter().any(|s| rest.starts_with(*s)) {
+            let len = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]) as usize;
+            let len = len.clamp(36, rest.len());
+            fix(&mut rest[..len], 9);
+        }
+    }
+}
+
+/// [`walk`], saying where the boot path stopped (`Ok` when the acpi server
+/// was built over the DMAR found).
+pub fn walk_reaches(data: &[u8]) -> Result<(), String> {
     let data = &data[..data.len().min(MEMORY_MAX)];
     let mem = Memory(data);
-    let Ok(rsdp) = find_rsdp(&mem, BIOS_RSDP_AREA) else {
-        return;
-    };
+    let rsdp = find_rsdp(&mem, BIOS_RSDP_AREA).map_err(|e| format!("RSDP: {e:?}"))?;
     // The acpi crate's walk straight over memory.
     let direct = find_table(&mem, rsdp, &acpi::dmar::DMAR_SIGNATURE).ok();
     let mut buf = vec![0u8; 64 * 1024];
@@ -105,9 +146,8 @@ pub fn walk(data: &[u8]) {
     // The kernel's window, then the acpi task's walk over it.
     let map = memory_map(data.len());
     let mut read = |pa: u64, buf: &mut [u8]| mem.read(pa, buf).is_ok();
-    let Ok((lo, hi)) = kern::acpi_window::table_range(&map, rsdp, 1 << 20, None, &mut read) else {
-        return;
-    };
+    let (lo, hi) = kern::acpi_window::table_range(&map, rsdp, 1 << 20, None, &mut read)
+        .map_err(|e| format!("kernel: {e}"))?;
     assert!(lo <= hi, "the window is a range");
     let mut rsdp_copy = [0u8; abi::acpi_window::RSDP_COPY_LEN];
     for (i, b) in rsdp_copy.iter_mut().enumerate() {
@@ -131,9 +171,7 @@ pub fn walk(data: &[u8]) {
     mem.read(lo, &mut tables)
         .expect("the kernel copies only memory it could read");
     region.extend_from_slice(&tables);
-    let Ok(window) = AcpiWindow::new(&region) else {
-        return;
-    };
+    let window = AcpiWindow::new(&region).map_err(|e| format!("window: {e}"))?;
     if let Ok(loc) = find_table(&window, window.rsdp(), &MCFG_SIGNATURE) {
         if let Some(t) = window.table(&loc) {
             if let Ok(mcfg) = Mcfg::parse(t) {
@@ -143,18 +181,15 @@ pub fn walk(data: &[u8]) {
             }
         }
     }
-    let Ok(loc) = find_table(&window, window.rsdp(), &acpi::dmar::DMAR_SIGNATURE) else {
-        return;
-    };
-    let Some(table) = window.table(&loc) else {
-        return;
-    };
+    let loc = find_table(&window, window.rsdp(), &acpi::dmar::DMAR_SIGNATURE)
+        .map_err(|e| format!("walk: {e}"))?;
+    let table = window.table(&loc).ok_or("the DMAR outside the window")?;
     if let Some(direct) = &direct_table {
         assert_eq!(direct, table, "the window shows the table memory holds");
     }
-    if let Ok(server) = AcpiServer::new(table, &[], &[], PciConfigSpace(q35::machine())) {
-        drop(server);
-    }
+    AcpiServer::new(table, &[], &[], PciConfigSpace(q35::machine()))
+        .map(drop)
+        .map_err(|e| format!("server: {e}"))
 }
 
 /// An ACPI table with `signature` and `body` after a standard header,
