@@ -21,7 +21,8 @@ use abi::{rc, TaskId};
 use idl_runtime::{Lease, SendError, Transport};
 use sim::machine::with_machine;
 use task_broker::{
-    roll_back, Journal, Knobs, PeerIds, Peers, Phase, Rollback, TxState, JOURNAL_BYTES,
+    roll_back, Journal, JournalEntry, Knobs, PeerIds, Peers, Phase, Rollback, TxRecord, TxState,
+    Undo, JOURNAL_BYTES,
 };
 
 use crate::servers::platform;
@@ -50,11 +51,78 @@ impl<T: Transport> Transport for Applied<T> {
     }
 }
 
-/// The region of an input.
-fn region(data: &[u8]) -> Vec<u8> {
+/// The region of an input: its bytes (a torn, stale or hostile region as
+/// found), or, when the first byte is [`WRITTEN`], a journal the broker's
+/// own code writes from the input (valid checksums around hostile
+/// contents: any transaction, any steps, phases and undos) with a few
+/// bytes then changed behind its back.
+pub fn region(data: &[u8]) -> Vec<u8> {
+    if data.first() == Some(&WRITTEN) {
+        return written(&data[1..]);
+    }
     let mut bytes = data.to_vec();
     if bytes.len() < JOURNAL_BYTES {
         bytes.resize(JOURNAL_BYTES, 0);
+    }
+    bytes
+}
+
+/// The first byte of an input that [`written`] interprets.
+pub const WRITTEN: u8 = 0xA5;
+/// Entries a written journal gets, at most.
+const MAX_WRITTEN_ENTRIES: usize = 8;
+/// Bytes changed after writing, at most.
+const MAX_POKES: usize = 4;
+
+/// A journal written with the journal's API from `data`: a transaction
+/// record, entries, a state, then raw byte changes.
+fn written(data: &[u8]) -> Vec<u8> {
+    let mut bytes = vec![0u8; JOURNAL_BYTES];
+    let mut rest = data;
+    {
+        let store: &mut [u8] = &mut bytes;
+        let Ok((mut j, _)) = Journal::open(store) else {
+            return bytes;
+        };
+        if rest.first().is_some_and(|b| b % 2 == 1) {
+            let _ = j.mark_booted();
+        }
+        rest = rest.get(1..).unwrap_or(&[]);
+        if let Ok((tx, tail)) = postcard::take_from_bytes::<TxRecord>(rest) {
+            rest = tail;
+            let _ = j.begin(tx);
+            for _ in 0..MAX_WRITTEN_ENTRIES {
+                let [step, phase, tail @ ..] = rest else {
+                    break;
+                };
+                let Ok((undo, tail)) = postcard::take_from_bytes::<Undo>(tail) else {
+                    break;
+                };
+                let phase = match phase % 3 {
+                    0 => Phase::Intent,
+                    1 => Phase::Done,
+                    _ => Phase::Undone,
+                };
+                let _ = j.append(&JournalEntry {
+                    step: *step,
+                    phase,
+                    undo,
+                });
+                rest = tail;
+            }
+            let state = match rest.first().map(|b| b % 4) {
+                Some(0) => TxState::Idle,
+                Some(1) => TxState::Running,
+                Some(2) => TxState::RollingBack,
+                _ => TxState::Committed,
+            };
+            let _ = j.set_state(state);
+            rest = rest.get(1..).unwrap_or(&[]);
+        }
+    }
+    for poke in rest.chunks_exact(3).take(MAX_POKES) {
+        let at = usize::from(u16::from_le_bytes([poke[0], poke[1]])) % JOURNAL_BYTES;
+        bytes[at] = poke[2];
     }
     bytes
 }

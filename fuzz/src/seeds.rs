@@ -214,20 +214,16 @@ fn broker_calls() -> Seeds {
     seeds
 }
 
-/// A reassignment of 00:01.0 from domain 1 to 2 journaled to `state`:
-/// the DID acquired, the context switched; with `undone`, the switch's
-/// undo already ran.
-fn journal(state: TxState, undone: bool) -> Vec<u8> {
-    let mut bytes = vec![0u8; JOURNAL_BYTES];
-    let store: &mut [u8] = &mut bytes;
-    let (mut j, _) = Journal::open(store).expect("a zeroed region opens fresh");
-    j.mark_booted().expect("in range");
-    j.begin(TxRecord {
-        device: ENDPOINT,
-        source: Custody::Domain(DomainId(1)),
-        target: Custody::Domain(DomainId(2)),
-    })
-    .expect("in range");
+/// The move of 00:01.0 from domain 1 to 2.
+const MOVE: TxRecord = TxRecord {
+    device: ENDPOINT,
+    source: Custody::Domain(DomainId(1)),
+    target: Custody::Domain(DomainId(2)),
+};
+
+/// Its steps' entries: the DID acquired, the context switched; with
+/// `undone`, the switch's undo already ran.
+fn move_entries(undone: bool) -> Vec<(u8, Phase, Undo)> {
     let acquire = Undo::Domid(task_broker::domid::Compensation::Acquire(
         task_broker::domid::ReleaseArgs {
             unit: UnitId(0),
@@ -255,12 +251,41 @@ fn journal(state: TxState, undone: bool) -> Vec<u8> {
     if undone {
         entries.push((1, Phase::Undone, switch));
     }
-    for (step, phase, undo) in entries {
+    entries
+}
+
+/// The move journaled to `state` by the journal's code: a region.
+pub fn journal(state: TxState, undone: bool) -> Vec<u8> {
+    let mut bytes = vec![0u8; JOURNAL_BYTES];
+    let store: &mut [u8] = &mut bytes;
+    let (mut j, _) = Journal::open(store).expect("a zeroed region opens fresh");
+    j.mark_booted().expect("in range");
+    j.begin(MOVE).expect("in range");
+    for (step, phase, undo) in move_entries(undone) {
         j.append(&JournalEntry { step, phase, undo })
             .expect("in range");
     }
     j.set_state(state).expect("in range");
     bytes
+}
+
+/// The same as an input the `journal` target writes with the journal's
+/// code (see `journal::region`).
+pub fn written_journal(state: TxState, undone: bool) -> Vec<u8> {
+    let mut out = vec![crate::journal::WRITTEN, 1];
+    out.extend(postcard::to_allocvec(&MOVE).expect("encodes"));
+    for (step, phase, undo) in move_entries(undone) {
+        out.push(step);
+        out.push(phase as u8);
+        out.extend(postcard::to_allocvec(&undo).expect("encodes"));
+    }
+    out.push(match state {
+        TxState::Idle => 0,
+        TxState::Running => 1,
+        TxState::RollingBack => 2,
+        TxState::Committed => 3,
+    });
+    out
 }
 
 fn journals() -> Seeds {
@@ -269,6 +294,14 @@ fn journals() -> Seeds {
         ("rolling-back".into(), journal(TxState::RollingBack, true)),
         ("committed".into(), journal(TxState::Committed, false)),
         ("fresh".into(), vec![0u8; JOURNAL_BYTES]),
+        (
+            "written-running".into(),
+            written_journal(TxState::Running, false),
+        ),
+        (
+            "written-rolling-back".into(),
+            written_journal(TxState::RollingBack, true),
+        ),
     ]
 }
 

@@ -22,3 +22,15 @@ fn a_repaired_seed_still_reaches_the_server() {
     custody_fuzz::acpi::repair_checksums(&mut mem);
     assert_eq!(custody_fuzz::acpi::walk_reaches(&mem), Ok(()));
 }
+
+#[test]
+fn a_written_journal_input_is_the_journal_the_broker_writes() {
+    use task_broker::TxState;
+    for (state, undone) in [(TxState::Running, false), (TxState::RollingBack, true)] {
+        let input = custody_fuzz::seeds::written_journal(state, undone);
+        assert_eq!(
+            custody_fuzz::journal::region(&input),
+            custody_fuzz::seeds::journal(state, undone)
+        );
+    }
+}
