@@ -59,6 +59,8 @@ pub struct Report {
     pub seconds: f64,
     /// Why the run failed without a crash (could not start, ...).
     pub error: Option<String>,
+    /// The panic message of the first crash.
+    pub panic: Option<String>,
 }
 
 impl Report {
@@ -167,6 +169,9 @@ fn read_output(text: &str, report: &mut Report) {
                 report.executions = n;
             }
         }
+        if line.contains("panicked at") && report.panic.is_none() {
+            report.panic = Some(line.trim().to_string());
+        }
         if let Some(path) = line.split("Test unit written to ").nth(1) {
             report.crashes.push(PathBuf::from(path.trim()));
         }
@@ -271,7 +276,11 @@ pub fn smoke() -> Vec<(String, bool, String)> {
         .map(|t| {
             let r = run_one(t, SMOKE_RUNS, SMOKE_SECONDS);
             let detail = match (&r.error, r.crashes.first()) {
-                (_, Some(c)) => format!("crashed: {}", c.display()),
+                (_, Some(c)) => format!(
+                    "crashed: {} ({})",
+                    c.display(),
+                    r.panic.as_deref().unwrap_or("no panic message")
+                ),
                 (Some(e), None) => e.clone(),
                 (None, None) => format!("{} executions, cov {}", r.executions, r.last.0),
             };
@@ -357,6 +366,9 @@ pub fn command(args: &[String]) -> Result<ExitCode, String> {
         for c in &r.crashes {
             println!("{}: crash input {}", r.target, c.display());
         }
+        if let Some(p) = &r.panic {
+            println!("{}: {p}", r.target);
+        }
         if let Some(e) = &r.error {
             println!("{}: {e}", r.target);
         }
@@ -430,8 +442,12 @@ stat::number_of_executed_units: 3000
     #[test]
     fn a_crash_names_its_saved_input() {
         let mut r = Report::default();
-        let text = format!("{OUTPUT}==1== ERROR: libFuzzer: deadly signal\nTest unit written to fuzz/artifacts/x/crash-ab\n");
+        let text = format!("{OUTPUT}thread '<unnamed>' panicked at src/x.rs:1:2:\n==1== ERROR: libFuzzer: deadly signal\nTest unit written to fuzz/artifacts/x/crash-ab\n");
         read_output(&text, &mut r);
+        assert_eq!(
+            r.panic.as_deref(),
+            Some("thread '<unnamed>' panicked at src/x.rs:1:2:")
+        );
         assert_eq!(r.crashes, [PathBuf::from("fuzz/artifacts/x/crash-ab")]);
         assert!(!r.clean());
     }
