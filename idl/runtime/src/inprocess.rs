@@ -339,3 +339,44 @@ impl<const N: usize> ServerContext for CallContext<'_, '_, '_, N> {
         self.names.in_group(task, group)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers 1 if the caller is in group "ops", else 0.
+    struct GroupProbe;
+
+    impl Dispatch for GroupProbe {
+        fn dispatch(
+            &mut self,
+            call: &Call<'_>,
+            ctx: &dyn ServerContext,
+            _reply: &mut [u8],
+        ) -> DispatchOutcome {
+            DispatchOutcome::Reply {
+                code: u32::from(ctx.in_group(call.caller, "ops")),
+                len: 0,
+            }
+        }
+    }
+
+    fn member(system: &InProcess<'_, 3>, caller: &str, target: TaskId) -> u32 {
+        let mut t = system.client(caller).unwrap();
+        t.send(target, 1, &[], &mut [], &mut []).unwrap().0
+    }
+
+    #[test]
+    fn a_caller_group_admits_the_tasks_named_for_it_only() {
+        let mut probe = GroupProbe;
+        let system = InProcess::new(["server", "console", "other"])
+            .with_groups(&[("ops", &["console"]), ("injectors", &["other"])]);
+        let id = system.register("server", &mut probe).unwrap();
+        assert_eq!(member(&system, "console", id), 1);
+        assert_eq!(member(&system, "other", id), 0);
+        let mut probe = GroupProbe;
+        let plain = InProcess::new(["server", "console", "other"]);
+        let id = plain.register("server", &mut probe).unwrap();
+        assert_eq!(member(&plain, "console", id), 0, "no groups unless given");
+    }
+}
