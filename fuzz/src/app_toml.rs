@@ -5,18 +5,11 @@
 //! (xtask is a binary; see `xtask` in lib.rs), against the workspace's
 //! real crates and the interfaces each serves and uses.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use crate::app::{App, CrateInfo};
-
-/// The repository's root.
-pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("fuzz/ is in the repository")
-        .to_path_buf()
-}
+use crate::root;
 
 /// The workspace's crates as xtask reads them (members' manifests).
 fn crates() -> &'static [CrateInfo] {

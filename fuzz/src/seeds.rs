@@ -13,7 +13,7 @@ use idl_types::*;
 use task_broker::{Journal, JournalEntry, Phase, TxRecord, TxState, Undo, JOURNAL_BYTES};
 
 use crate::acpi::walk_seed;
-use crate::app_toml::root;
+use crate::root;
 use crate::script::Script;
 use crate::servers::{self, record};
 

@@ -83,7 +83,7 @@ pub fn resume(data: &[u8]) {
         }
         let kind = r.u8();
         let value = r.u64();
-        if kind % 2 == 0 {
+        if kind.is_multiple_of(2) {
             let offset = REGISTERS[usize::from(kind / 2) % REGISTERS.len()];
             model.set_register(offset, value);
         } else {
