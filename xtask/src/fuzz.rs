@@ -147,7 +147,7 @@ fn read_output(text: &str, report: &mut Report) {
                 report.last = c;
             }
         }
-        if line.starts_with('#') {
+        if let Some(status) = line.strip_prefix('#') {
             if let Some(c) = coverage(line) {
                 report.last = c;
             }
@@ -156,7 +156,7 @@ fn read_output(text: &str, report: &mut Report) {
                     report.corpus = n;
                 }
             }
-            if let Some(n) = line[1..]
+            if let Some(n) = status
                 .split_whitespace()
                 .next()
                 .and_then(|n| n.parse().ok())
