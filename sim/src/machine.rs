@@ -280,6 +280,35 @@ impl<'a, 's, 'h> Machine<'a, 's, 'h> {
             .expect("the broker runs between requests")
     }
 
+    /// Takes the broker out of the machine (a harness serving it over its
+    /// own registry, as the fuzz targets do); [`Machine::put_broker`] puts
+    /// it back before the machine is used again.
+    pub fn take_broker(&mut self) -> Option<SimBroker<'a, 's, 'h>> {
+        self.broker.take()
+    }
+
+    /// Puts a broker taken with [`Machine::take_broker`] back.
+    pub fn put_broker(&mut self, broker: SimBroker<'a, 's, 'h>) {
+        self.broker = Some(broker);
+    }
+
+    /// Restarts the broker over `bytes` as its persist region (what a
+    /// previous life left, or anything a hostile or broken region holds):
+    /// it opens and replays the journal and rebuilds its books.
+    pub fn restart_broker_with(&mut self, bytes: Vec<u8>) -> Result<(), String> {
+        self.broker = None;
+        {
+            let mut c = self.ctl.borrow_mut();
+            c.arm(None);
+            c.broker_dead = false;
+        }
+        let store = SimStore {
+            bytes,
+            ctl: self.ctl.clone(),
+        };
+        self.start_broker(store)
+    }
+
     /// The broker, read-only.
     pub fn broker_ref(&self) -> &SimBroker<'a, 's, 'h> {
         self.broker

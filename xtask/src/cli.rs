@@ -78,6 +78,21 @@ pub enum Command {
         #[arg(value_name = "FILE")]
         files: Vec<String>,
     },
+    /// Coverage-guided fuzzing of every parser and server on the stable
+    /// toolchain (cargo-fuzz, `--sanitizer none`): per target, executions,
+    /// coverage, corpus and crashes.
+    Fuzz {
+        /// `list`, `seeds` (regenerate the seed corpora), or one target
+        /// (default: every target, one after another).
+        #[arg(value_name = "TARGET")]
+        target: Option<String>,
+        /// Executions per target.
+        #[arg(long, default_value_t = crate::fuzz::DEFAULT_RUNS, value_name = "N")]
+        runs: u64,
+        /// Seconds per target, at most.
+        #[arg(long, default_value_t = crate::fuzz::DEFAULT_SECONDS, value_name = "S")]
+        seconds: u64,
+    },
     /// The deterministic simulation of every component on the VT-d model,
     /// with fault injection (`cargo xtask sim --help` for its options).
     #[command(disable_help_flag = true)]
@@ -186,7 +201,7 @@ mod tests {
     #[test]
     fn every_command_has_its_own_help() {
         for cmd in [
-            "build", "run", "test", "bench", "gdb", "graph", "lint", "dmar",
+            "build", "run", "test", "bench", "gdb", "graph", "lint", "dmar", "fuzz",
         ] {
             let err = parse(&[cmd, "--help"]).expect_err("--help exits");
             assert_eq!(err.kind(), clap::error::ErrorKind::DisplayHelp, "{cmd}");
@@ -202,6 +217,25 @@ mod tests {
             panic!("sim arguments did not parse");
         };
         assert_eq!(args, ["--seeds", "2", "--help"]);
+    }
+
+    #[test]
+    fn fuzz_takes_one_target_and_numbers() {
+        let Ok(Cli {
+            command:
+                Command::Fuzz {
+                    target,
+                    runs,
+                    seconds,
+                },
+        }) = parse(&["fuzz", "dmar", "--runs", "5", "--seconds=2"])
+        else {
+            panic!("fuzz did not parse");
+        };
+        assert_eq!((target.as_deref(), runs, seconds), (Some("dmar"), 5, 2));
+        let err = parse(&["fuzz", "--runs", "many"]).expect_err("not a number");
+        assert!(err.to_string().contains("many"), "{err}");
+        assert!(parse(&["fuzz", "a", "b"]).is_err(), "one target at most");
     }
 
     #[test]

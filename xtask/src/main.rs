@@ -6,6 +6,7 @@
 mod app;
 mod bench;
 mod cli;
+mod fuzz;
 mod gdb;
 mod graph;
 mod image;
@@ -117,6 +118,11 @@ fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(u8::MAX));
         }
         Command::Sim { args } => cmd_sim(&args),
+        Command::Fuzz {
+            target,
+            runs,
+            seconds,
+        } => fuzz::command(target.as_deref(), runs, seconds),
     };
     match result {
         Ok(code) => code,

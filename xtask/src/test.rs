@@ -39,6 +39,7 @@ pub fn run(app: Option<&PathBuf>, machine: &MachineOptions) -> Result<ExitCode, 
     let mut tally = Tally::default();
     if app.is_none() {
         host_tests(&mut tally)?;
+        fuzz_smoke(&mut tally);
     }
     qemu::ensure_installed()?;
     let apps = match app {
@@ -67,6 +68,18 @@ pub fn run(app: Option<&PathBuf>, machine: &MachineOptions) -> Result<ExitCode, 
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Every fuzz target briefly (`crate::fuzz::smoke`), so none rots.
+fn fuzz_smoke(tally: &mut Tally) {
+    println!(
+        "== fuzz smoke ({} executions per target, cargo-fuzz)",
+        crate::fuzz::SMOKE_RUNS
+    );
+    for (name, ok, detail) in crate::fuzz::smoke() {
+        println!("    {name}: {detail}");
+        tally.record(&name, ok, &detail);
+    }
 }
 
 fn test_apps() -> Result<Vec<PathBuf>, String> {

@@ -108,12 +108,22 @@ fn escapes(root: &Path) -> Vec<String> {
             continue; // its own examples of what it refuses
         }
         let allowed = depth(root, &base_dir(&file));
+        // `#[path]` and the `include*!` macros resolve from the file's own
+        // directory, not the crate's.
+        let own = file.parent().map(|d| depth(root, d)).unwrap_or(allowed);
+        let from_own_dir = |line: &str| {
+            file.extension().is_some_and(|x| x == "rs")
+                && ["#[path", "include_bytes!", "include_str!", "include!("]
+                    .iter()
+                    .any(|m| line.contains(m))
+        };
         // A document's code samples are written from a crate's directory; its
         // links are what it resolves from its own.
         let is_document = file.extension().is_some_and(|x| x == "md");
         for (n, line) in text.lines().enumerate() {
             let path_like = !is_document || line.contains("](");
-            let climbs_out = path_like && longest_climb(line) > allowed;
+            let limit = if from_own_dir(line) { own } else { allowed };
+            let climbs_out = path_like && longest_climb(line) > limit;
             let names_shared = line.contains("shared/fixtures");
             if climbs_out || names_shared {
                 let rel = file.strip_prefix(root).unwrap_or(&file);

@@ -21,12 +21,12 @@
 //! [`extra_rmrr`] (RMRRs declared by configuration), and, with the `std`
 //! feature, `report` (text/JSON rendering and the `xtask dmar` command).
 //!
-//! Fuzzing (optional, needs a nightly toolchain, which CI does not have):
-//! `cargo install cargo-fuzz`, then in `drv/acpi/fuzz`:
-//! `cargo +nightly fuzz run dmar -- -max_total_time=60`. The target parses
-//! the input as a DMAR, walks every structure and scope, collects warnings and
-//! renders the text report. The normal test suite runs a deterministic
-//! mutation test of the same code paths instead.
+//! Fuzzing: `cargo xtask fuzz dmar` (and `acpi_walk`, the whole boot path
+//! over arbitrary memory) runs the repository's `fuzz/` targets with
+//! cargo-fuzz on the stable toolchain. The target parses the input as a
+//! DMAR, walks every structure and scope, collects warnings and renders
+//! both reports. The normal test suite also runs a deterministic mutation
+//! test of the same code paths.
 #![no_std]
 
 #[cfg(feature = "std")]

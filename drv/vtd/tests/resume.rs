@@ -370,3 +370,21 @@ fn faults_of_the_gap_are_left_pending_for_the_drain() {
     assert_eq!(faults.len(), 1);
     assert_eq!(faults[0].source, DEV);
 }
+
+#[test]
+fn a_register_the_model_is_told_to_hold_reads_back_with_no_effect() {
+    // Hostile hardware for the fuzz target: GSTS says translation is off
+    // although the unit was brought up; nothing else changes.
+    let rig = rig(config(InvalidationChoice::Registers));
+    let root = reg64(&rig.model, regs::RTADDR);
+    assert!(rig.model.set_register(regs::GSTS, 0));
+    assert!(!rig.model.set_register(regs::VER, 0), "VER is not settable");
+    let err = next_life(&rig.model, InvalidationChoice::Registers)
+        .resume()
+        .unwrap_err();
+    assert!(
+        matches!(err, ResumeError::TranslationOff { gsts: 0 }),
+        "{err:?}"
+    );
+    assert_eq!(reg64(&rig.model, regs::RTADDR), root);
+}

@@ -66,6 +66,10 @@ impl Task<'_> {
 /// the names given to [`InProcess::new`].
 pub struct InProcess<'s, const N: usize> {
     tasks: [Task<'s>; N],
+    /// Caller groups (`"@group"` in `callers`): each group's name and its
+    /// members' task names, as app.toml's `operator` and `fault-injection`
+    /// keys make them in an image.
+    groups: &'s [(&'static str, &'static [&'static str])],
 }
 
 impl<'s, const N: usize> InProcess<'s, N> {
@@ -78,7 +82,24 @@ impl<'s, const N: usize> InProcess<'s, N> {
                 server: RefCell::new(None),
                 pending_fault: Cell::new(None),
             }),
+            groups: &[],
         }
+    }
+
+    /// The same system with caller groups: each `(group, members)` admits
+    /// its members (by task name) to operations whose `callers` name
+    /// `"@group"`. Without it no task is in any group.
+    pub fn with_groups(self, groups: &'s [(&'static str, &'static [&'static str])]) -> Self {
+        InProcess { groups, ..self }
+    }
+
+    fn in_group(&self, task: TaskId, group: &str) -> bool {
+        let Some(name) = self.name_of(task) else {
+            return false;
+        };
+        self.groups
+            .iter()
+            .any(|(g, members)| *g == group && members.contains(&name))
     }
 
     fn find(&self, name: &str) -> Result<(usize, &Task<'s>), RegistryError> {
@@ -312,5 +333,50 @@ impl<const N: usize> ServerContext for CallContext<'_, '_, '_, N> {
 
     fn task_name(&self, task: TaskId) -> Option<&str> {
         self.names.name_of(task)
+    }
+
+    fn in_group(&self, task: TaskId, group: &str) -> bool {
+        self.names.in_group(task, group)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers 1 if the caller is in group "ops", else 0.
+    struct GroupProbe;
+
+    impl Dispatch for GroupProbe {
+        fn dispatch(
+            &mut self,
+            call: &Call<'_>,
+            ctx: &dyn ServerContext,
+            _reply: &mut [u8],
+        ) -> DispatchOutcome {
+            DispatchOutcome::Reply {
+                code: u32::from(ctx.in_group(call.caller, "ops")),
+                len: 0,
+            }
+        }
+    }
+
+    fn member(system: &InProcess<'_, 3>, caller: &str, target: TaskId) -> u32 {
+        let mut t = system.client(caller).unwrap();
+        t.send(target, 1, &[], &mut [], &mut []).unwrap().0
+    }
+
+    #[test]
+    fn a_caller_group_admits_the_tasks_named_for_it_only() {
+        let mut probe = GroupProbe;
+        let system = InProcess::new(["server", "console", "other"])
+            .with_groups(&[("ops", &["console"]), ("injectors", &["other"])]);
+        let id = system.register("server", &mut probe).unwrap();
+        assert_eq!(member(&system, "console", id), 1);
+        assert_eq!(member(&system, "other", id), 0);
+        let mut probe = GroupProbe;
+        let plain = InProcess::new(["server", "console", "other"]);
+        let id = plain.register("server", &mut probe).unwrap();
+        assert_eq!(member(&plain, "console", id), 0, "no groups unless given");
     }
 }

@@ -68,5 +68,5 @@ pub use peers::{FailureKind, Peer, PeerFailure, PeerIds, Peers};
 pub use policy::Request;
 pub use server::BrokerServer;
 pub use steps::{AcquireDid, AcquireQuarantineDid, MapRmrr, QuarantineRid, Step, SwitchContext};
-pub use transaction::{Knobs, Rollback, StepFailed, Transaction};
+pub use transaction::{roll_back, Knobs, Rollback, StepFailed, Transaction};
 pub use undo::{Undo, UNDO_ATTEMPTS};

@@ -18,6 +18,8 @@ use crate::books::RidRecord;
 use crate::engine::Broker;
 use crate::journal::{JournalStore, TxState};
 use crate::transaction::{finish, roll_back, Rollback};
+use crate::undo::Undo;
+use crate::{domid, iommu};
 
 impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
     /// Tells domid each unit's DID capabilities, as the iommu reads them
@@ -53,6 +55,18 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             TxState::Idle => {}
             TxState::Running | TxState::RollingBack => {
                 self.stats.replays += 1;
+                if !self.owed_undos_are_the_transactions(record) {
+                    // Not a transaction this broker made (a hostile or
+                    // corrupt region whose checksums hold): none of its
+                    // undos runs. The hardware is the truth; a known
+                    // device goes to quarantine, as after a failed undo.
+                    let _ = self.journal.clear();
+                    if self.books.device(record.device).is_some() {
+                        self.rebuild_books();
+                        let _ = self.move_device(record.device, Custody::Quarantined, true);
+                    }
+                    return;
+                }
                 if let (Rollback::Failed(_), _) = roll_back(&mut self.journal, &mut self.peers) {
                     let _ = self.journal.clear();
                     self.rebuild_books();
@@ -67,6 +81,39 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
                 let _ = finish(&mut self.journal);
             }
         }
+    }
+
+    /// Whether every undo the journal owes belongs to its transaction:
+    /// a requester ID of the device on the device's unit (its own
+    /// functions, aliases, phantoms), or the transaction's source or
+    /// target domain. A device the books do not list owns nothing.
+    fn owed_undos_are_the_transactions(&mut self, record: crate::journal::TxRecord) -> bool {
+        if self.books.device(record.device).is_none() {
+            return false;
+        }
+        let Ok(facts) = self.facts(record.device) else {
+            return false;
+        };
+        let owns = |unit: UnitId, rid: idl_types::Bdf| {
+            unit == facts.unit && (rid == record.device || facts.rids.iter().any(|r| r.bdf == rid))
+        };
+        let moves = |d: DomainId| {
+            record.source == Custody::Domain(d) || record.target == Custody::Domain(d)
+        };
+        self.journal.owed().iter().all(|(_, undo)| match undo {
+            Undo::Nothing => true,
+            Undo::Domid(domid::Compensation::Acquire(a)) => {
+                owns(a.unit, a.device) && moves(a.domain)
+            }
+            Undo::Domid(domid::Compensation::AcquireQuarantine(a)) => owns(a.unit, a.device),
+            Undo::Iommu(
+                iommu::Compensation::SetContext(a)
+                | iommu::Compensation::ClearContext(a)
+                | iommu::Compensation::QuarantineDevice(a),
+            ) => owns(a.unit, a.rid),
+            Undo::Iommu(iommu::Compensation::CreateDomain(a)) => moves(a.domain),
+            Undo::Iommu(iommu::Compensation::MapRange(a)) => moves(a.domain),
+        })
     }
 
     /// Rebuilds every device's custody and requester-ID records from the

@@ -661,3 +661,13 @@ fn a_log_scenario_needs_every_string_in_one_line() {
     let whole = ["[ 1ms] kernel WARN task v was at 0x10 in f (main.rs:3)"];
     assert!(expect.met_by(whole.into_iter()));
 }
+
+#[test]
+fn a_control_character_in_a_comment_is_a_clear_error() {
+    // Found by the `app_toml` fuzz target: the TOML parser's message for
+    // it is empty.
+    let text = GOOD.replacen("name = \"t\"", "# a comment\u{0}\nname = \"t\"", 1);
+    let e = load(&text).unwrap_err();
+    assert!(e.contains("line 2:"), "{e}");
+    assert!(e.contains("control character"), "{e}");
+}

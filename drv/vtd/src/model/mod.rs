@@ -76,6 +76,14 @@ impl Model {
         self.0.borrow_mut().knobs.stuck_gsts |= bit.mask();
     }
 
+    /// Hostile or broken hardware: the register at `offset` (GSTS,
+    /// RTADDR, IQA, IQH, IQT or FSTS's sticky bits) reads `value` from now
+    /// on, as if the unit had set it, with none of a write's effects.
+    /// Returns false for any other offset.
+    pub fn set_register(&self, offset: usize, value: u64) -> bool {
+        self.0.borrow_mut().set_register(offset, value)
+    }
+
     /// Wait descriptors stop writing their status word.
     pub fn never_complete_waits(&self) {
         self.0.borrow_mut().knobs.never_complete_waits = true;

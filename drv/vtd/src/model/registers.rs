@@ -81,6 +81,21 @@ impl State {
         }
     }
 
+    /// Sets a register's stored value with no side effect (see
+    /// `Model::set_register`).
+    pub(crate) fn set_register(&mut self, offset: usize, value: u64) -> bool {
+        match offset {
+            regs::GSTS => self.regs.gsts = value as u32,
+            regs::FSTS => self.regs.fsts = value as u32,
+            regs::RTADDR => self.regs.rtaddr = value,
+            regs::IQA => self.regs.iqa = value,
+            regs::IQH => self.regs.iqh = value,
+            regs::IQT => self.regs.iqt = value,
+            _ => return false,
+        }
+        true
+    }
+
     pub(crate) fn read64(&mut self, offset: usize) -> u64 {
         if is_32bit_only(offset) || is_32bit_only(offset.wrapping_add(4)) {
             self.stats.width_violations += 1;
