@@ -1,25 +1,20 @@
-//! The CPU instructions the pool binding needs: CPUID's CX16 bit, the
-//! 128-bit compare-exchange, and cache-line flushes for units that do not
-//! snoop.
+//! The CPU instructions the pool binding needs: CPUID's CX16 bit (from
+//! `raw-cpuid`), the 128-bit compare-exchange, and cache-line flushes for
+//! units that do not snoop. The last two stay hand-written: the `x86` crate
+//! has neither `cmpxchg16b` nor `clflush`.
 
 use core::arch::asm;
-use core::arch::x86_64::__cpuid;
 
-/// CPUID leaf with the feature flags.
-const CPUID_FEATURES: u32 = 1;
-/// CPUID.1:ECX bit announcing CMPXCHG16B.
-const ECX_CX16: u32 = 1 << 13;
 /// Cache-line size assumed for flushes (every x86-64 CPU so far).
 const CACHE_LINE: u64 = 64;
 
-/// Whether the CPU implements CMPXCHG16B (CPUID.1:ECX bit 13).
+/// Whether the CPU implements CMPXCHG16B (CPUID.1:ECX bit 13), asked
+/// through `raw-cpuid`. CPUID is allowed in ring 3 (custody's kernel never
+/// turns CPUID faulting on).
 pub fn has_cx16() -> bool {
-    // SAFETY: CPUID exists on every x86-64 CPU and only reads
-    // identification registers (allowed in ring 3 unless CPUID faulting is
-    // on, which custody's kernel never enables).
-    #[allow(unused_unsafe)]
-    let ecx = unsafe { __cpuid(CPUID_FEATURES) }.ecx;
-    ecx & ECX_CX16 != 0
+    raw_cpuid::CpuId::new()
+        .get_feature_info()
+        .is_some_and(|f| f.has_cmpxchg16b())
 }
 
 /// `lock cmpxchg16b` on `ptr`: stores `new` if `*ptr == old`; returns the

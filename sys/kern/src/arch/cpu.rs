@@ -1,34 +1,37 @@
-//! Single instructions the kernel needs, each wrapped once.
+//! Single instructions the kernel needs, each wrapped once, from the card's
+//! `x86` crate: port I/O, MSRs, CR2/CR3, the TSC. Each wrapper states why
+//! its use is sound here, so the rest of the kernel calls safe functions.
+//! Only `sti; hlt; cli` stays hand-written: the crate has the three
+//! instructions apart, and the pair `sti; hlt` must be adjacent (the CPU
+//! takes no interrupt between them), which separate calls cannot promise.
 
 use core::arch::asm;
 
-/// Model-specific registers we program.
+/// Model-specific registers we program (the `x86` crate's names).
 pub mod msr {
     /// Extended features (LME, NXE, SCE).
-    pub const EFER: u32 = 0xC000_0080;
+    pub const EFER: u32 = x86::msr::IA32_EFER;
     /// `syscall`/`sysret` segment selectors.
-    pub const STAR: u32 = 0xC000_0081;
+    pub const STAR: u32 = x86::msr::IA32_STAR;
     /// `syscall` entry point.
-    pub const LSTAR: u32 = 0xC000_0082;
+    pub const LSTAR: u32 = x86::msr::IA32_LSTAR;
     /// RFLAGS bits cleared on `syscall`.
-    pub const FMASK: u32 = 0xC000_0084;
+    pub const FMASK: u32 = x86::msr::IA32_FMASK;
     /// The local APIC's base.
-    pub const APIC_BASE: u32 = 0x1B;
+    pub const APIC_BASE: u32 = x86::msr::IA32_APIC_BASE;
 }
 
 /// Writes an I/O port byte.
 pub fn outb(port: u16, value: u8) {
     // SAFETY: port I/O has no memory effects visible to Rust; the kernel owns
     // every port it touches (serial, PIT, debug-exit).
-    unsafe { asm!("out dx, al", in("dx") port, in("al") value, options(nomem, nostack)) }
+    unsafe { x86::io::outb(port, value) }
 }
 
 /// Reads an I/O port byte.
 pub fn inb(port: u16) -> u8 {
-    let v: u8;
     // SAFETY: as for `outb`.
-    unsafe { asm!("in al, dx", in("dx") port, out("al") v, options(nomem, nostack)) }
-    v
+    unsafe { x86::io::inb(port) }
 }
 
 /// Writes an MSR.
@@ -38,46 +41,38 @@ pub fn inb(port: u16) -> u8 {
 /// assumptions.
 pub unsafe fn wrmsr(msr: u32, value: u64) {
     // SAFETY: delegated to the caller.
-    unsafe {
-        asm!("wrmsr", in("ecx") msr, in("eax") value as u32, in("edx") (value >> 32) as u32,
-             options(nostack))
-    }
+    unsafe { x86::msr::wrmsr(msr, value) }
 }
 
 /// Reads an MSR.
 pub fn rdmsr(msr: u32) -> u64 {
-    let (lo, hi): (u32, u32);
     // SAFETY: reading the architectural MSRs named in [`msr`] has no side
     // effects.
-    unsafe { asm!("rdmsr", in("ecx") msr, out("eax") lo, out("edx") hi, options(nomem, nostack)) }
-    ((hi as u64) << 32) | lo as u64
+    unsafe { x86::msr::rdmsr(msr) }
 }
 
 /// Loads CR3 (switches address space, flushes non-global TLB entries).
 ///
 /// # Safety
 /// `pml4` must be a valid top-level table that maps the kernel.
+#[inline(always)]
 pub unsafe fn write_cr3(pml4: u64) {
     // SAFETY: delegated to the caller.
-    unsafe { asm!("mov cr3, {}", in(reg) pml4, options(nostack)) }
+    unsafe { x86::controlregs::cr3_write(pml4) }
 }
 
 /// Reads the time-stamp counter (counts from reset; under QEMU's
 /// `-icount shift=0` it advances once per guest instruction).
 #[inline(always)]
 pub fn rdtsc() -> u64 {
-    let (lo, hi): (u32, u32);
     // SAFETY: rdtsc only reads the counter.
-    unsafe { asm!("rdtsc", out("eax") lo, out("edx") hi, options(nomem, nostack)) };
-    ((hi as u64) << 32) | lo as u64
+    unsafe { x86::time::rdtsc() }
 }
 
 /// Reads CR2 (the faulting address of the last page fault).
 pub fn read_cr2() -> u64 {
-    let v: u64;
     // SAFETY: reading CR2 has no side effects.
-    unsafe { asm!("mov {}, cr2", out(reg) v, options(nomem, nostack)) }
-    v
+    unsafe { x86::controlregs::cr2() as u64 }
 }
 
 /// Waits for an interrupt with interrupts enabled, then masks them again.

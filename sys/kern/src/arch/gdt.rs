@@ -3,6 +3,13 @@
 //! that must never run on a suspect stack, and the I/O permission bitmap that
 //! grants a task its app.toml ports.
 
+use x86::bits64::segmentation::Descriptor64;
+use x86::dtables::{lgdt, DescriptorTablePointer};
+use x86::segmentation::{
+    BuildDescriptor, DescriptorBuilder, GateDescriptorBuilder, SegmentSelector,
+};
+use x86::task::load_tr;
+
 use super::boot::TSS_SEL;
 
 /// Ports covered by the I/O bitmap; access above is always denied.
@@ -51,8 +58,10 @@ static mut IST_STACKS: IstStacks = IstStacks([[0; IST_STACK_SIZE]; 3]);
 
 extern "C" {
     static mut GDT: [u64; 7];
-    static GDT_PTR: u8;
 }
+
+/// The TSS descriptor's first GDT slot (its selector, [`TSS_SEL`], / 8).
+const TSS_SLOT: usize = TSS_SEL as usize / 8;
 
 /// Installs the TSS descriptor and loads it.
 pub fn init() {
@@ -69,16 +78,17 @@ pub fn init() {
         }
         let base = tss as u64;
         let limit = (core::mem::size_of::<Tss>() - 1) as u64;
-        let low = (limit & 0xFFFF)
-            | ((base & 0xFF_FFFF) << 16)
-            | (0x89 << 40)
-            | (((limit >> 16) & 0xF) << 48)
-            | (((base >> 24) & 0xFF) << 56);
+        let descriptor: Descriptor64 =
+            <DescriptorBuilder as GateDescriptorBuilder<u64>>::tss_descriptor(base, limit, true)
+                .present()
+                .finish();
+        // A 64-bit system descriptor is two GDT slots.
+        let [low, high] = core::mem::transmute::<Descriptor64, [u64; 2]>(descriptor);
         let gdt = &raw mut GDT;
-        (*gdt)[5] = low;
-        (*gdt)[6] = base >> 32;
-        core::arch::asm!("lgdt [{}]", "ltr {1:x}", in(reg) &raw const GDT_PTR, in(reg) TSS_SEL,
-                         options(nostack));
+        (*gdt)[TSS_SLOT] = low;
+        (*gdt)[TSS_SLOT + 1] = high;
+        lgdt(&DescriptorTablePointer::new_from_slice(&*gdt));
+        load_tr(SegmentSelector::from_raw(TSS_SEL));
     }
 }
 

@@ -2,6 +2,13 @@
 //! All gates are interrupt gates of privilege 0 (a task's `int N` is a #GP,
 //! hence a fault), and NMI, #DF and #MC run on their own IST stacks.
 
+use x86::bits64::segmentation::Descriptor64;
+use x86::dtables::{lidt, DescriptorTablePointer};
+use x86::segmentation::{
+    BuildDescriptor, DescriptorBuilder, GateDescriptorBuilder, SegmentSelector,
+};
+use x86::Ring;
+
 use super::boot::KERNEL_CS;
 use super::gdt::{IST_DOUBLE_FAULT, IST_MACHINE_CHECK, IST_NMI};
 
@@ -16,11 +23,9 @@ pub const DOUBLE_FAULT: u8 = 8;
 /// Machine check.
 pub const MACHINE_CHECK: u8 = 18;
 
-const GATE_INTERRUPT_PRESENT: u64 = 0x8E;
-
 #[repr(C, align(16))]
-struct Idt([u64; 512]);
-static mut IDT: Idt = Idt([0; 512]);
+struct Idt([Descriptor64; 256]);
+static mut IDT: Idt = Idt([Descriptor64::NULL; 256]);
 
 extern "C" {
     static ISR_TABLE: [u64; 256];
@@ -39,24 +44,16 @@ pub fn init() {
                 DOUBLE_FAULT => IST_DOUBLE_FAULT,
                 MACHINE_CHECK => IST_MACHINE_CHECK,
                 _ => 0,
-            } as u64;
-            let low = (handler & 0xFFFF)
-                | ((KERNEL_CS as u64) << 16)
-                | (ist << 32)
-                | (GATE_INTERRUPT_PRESENT << 40)
-                | (((handler >> 16) & 0xFFFF) << 48);
-            (*idt).0[2 * v] = low;
-            (*idt).0[2 * v + 1] = handler >> 32;
+            };
+            (*idt).0[v] = <DescriptorBuilder as GateDescriptorBuilder<u64>>::interrupt_descriptor(
+                SegmentSelector::from_raw(KERNEL_CS),
+                handler,
+            )
+            .dpl(Ring::Ring0)
+            .ist(ist)
+            .present()
+            .finish();
         }
-        #[repr(C, packed)]
-        struct Pointer {
-            limit: u16,
-            base: u64,
-        }
-        let ptr = Pointer {
-            limit: (256 * 16 - 1) as u16,
-            base: idt as u64,
-        };
-        core::arch::asm!("lidt [{}]", in(reg) &ptr, options(nostack));
+        lidt(&DescriptorTablePointer::new_from_slice(&(*idt).0));
     }
 }
