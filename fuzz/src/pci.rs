@@ -53,14 +53,13 @@ pub fn pci_config(data: &[u8]) {
         let _ = DeviceType::read(&config, bdf);
         let _ = MsiCapability::find(&config, bdf);
     }
-    if let Ok(topology) = Topology::<16>::enumerate(&config, 0) {
-        for f in topology.functions() {
-            let _ = topology.upstream_bridge(f.bdf);
-            let _ = topology.requester_ids(f.bdf, Direction::Assign);
-            let _ = topology.requester_ids(f.bdf, Direction::Deassign);
-            let _ = topology.me_wifi_alias(f);
-            let _ = topology.phantom_functions(f);
-        }
+    let topology = Topology::<16>::enumerate(&config, 0);
+    for f in topology.functions() {
+        let _ = topology.upstream_bridge(f.bdf);
+        let _ = topology.requester_ids(f.bdf, Direction::Assign);
+        let _ = topology.requester_ids(f.bdf, Direction::Deassign);
+        let _ = topology.me_wifi_alias(f);
+        let _ = topology.phantom_functions(f);
     }
-    let _ = task_pci::PciServer::new(config, 0, &[]);
+    let _ = task_pci::PciServer::new(config, 0, &[], &[]);
 }

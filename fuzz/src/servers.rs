@@ -133,11 +133,13 @@ pub fn domid(data: &[u8]) {
     drive("domid", &mut domid_server(), &Script::decode(data));
 }
 
-/// The pci server over q35, the broker privileged.
+/// The pci server over q35 as the default system starts it: the broker
+/// privileged, the broker, acpi and the console (an operator) readers.
 pub fn pci_server() -> task_pci::pci::Endpoint<task_pci::PciServer<FakeConfig<{ q35::FUNCTIONS }>>>
 {
-    let s = task_pci::PciServer::new(q35::machine(), 0, &[TaskIndex(index("broker"))])
-        .expect("q35 enumerates");
+    let broker = TaskIndex(index("broker"));
+    let readers = [broker, TaskIndex(index("acpi")), TaskIndex(index("console"))];
+    let s = task_pci::PciServer::new(q35::machine(), 0, &[broker], &readers);
     task_pci::pci::Endpoint(s)
 }
 
