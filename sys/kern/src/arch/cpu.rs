@@ -1,9 +1,15 @@
 //! Single instructions the kernel needs, each wrapped once, from the card's
 //! `x86` crate: port I/O, MSRs, CR2/CR3, the TSC. Each wrapper states why
 //! its use is sound here, so the rest of the kernel calls safe functions.
-//! Only `sti; hlt; cli` stays hand-written: the crate has the three
-//! instructions apart, and the pair `sti; hlt` must be adjacent (the CPU
-//! takes no interrupt between them), which separate calls cannot promise.
+//! Three stay hand-written:
+//! - `sti; hlt; cli`: the crate has the instructions apart, and `sti; hlt`
+//!   must be adjacent (the CPU takes no interrupt between them), which
+//!   separate calls cannot promise;
+//! - `mov cr3` and `rdtsc`: they are on the IPC fast path (every address-space
+//!   switch, the kernel's own timing), and the crate's `cr3_write` and
+//!   `rdtsc` are not `#[inline]`, so each costs a cross-crate call there.
+//!   `cargo xtask bench` showed it: with the crate's, the floor of a round
+//!   trip (2 null syscalls + 2 switches) rose from 232 to 256 instructions.
 
 use core::arch::asm;
 
@@ -58,15 +64,19 @@ pub fn rdmsr(msr: u32) -> u64 {
 #[inline(always)]
 pub unsafe fn write_cr3(pml4: u64) {
     // SAFETY: delegated to the caller.
-    unsafe { x86::controlregs::cr3_write(pml4) }
+    unsafe { asm!("mov cr3, {}", in(reg) pml4, options(nostack, preserves_flags)) }
 }
 
 /// Reads the time-stamp counter (counts from reset; under QEMU's
 /// `-icount shift=0` it advances once per guest instruction).
 #[inline(always)]
 pub fn rdtsc() -> u64 {
+    let (lo, hi): (u32, u32);
     // SAFETY: rdtsc only reads the counter.
-    unsafe { x86::time::rdtsc() }
+    unsafe {
+        asm!("rdtsc", out("eax") lo, out("edx") hi, options(nomem, nostack, preserves_flags))
+    };
+    (u64::from(hi) << 32) | u64::from(lo)
 }
 
 /// Reads CR2 (the faulting address of the last page fault).
