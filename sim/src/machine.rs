@@ -210,6 +210,7 @@ pub fn with_machine_assigning<R>(
         .map(|&(domain, owner)| DomainConfig {
             domain,
             owner: index(owner),
+            vector: None,
         })
         .collect();
     let mut m = Machine {

@@ -94,6 +94,10 @@ struct DomainToml {
     owner: String,
     #[serde(default)]
     maps: Vec<MapToml>,
+    /// The owner's notification (routed to a vector by its `interrupts`)
+    /// that the domain's devices' interrupts reach.
+    #[serde(default)]
+    interrupt: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -159,6 +163,9 @@ pub struct Domain {
     pub owner: usize,
     /// (iova, region index).
     pub maps: Vec<(u64, usize)>,
+    /// The vector the domain's devices' interrupts are remapped to: the
+    /// one the owner's `interrupts` routes its `interrupt` notification to.
+    pub vector: Option<u8>,
 }
 
 /// A checked extra RMRR.
@@ -229,10 +236,23 @@ pub fn check(raw: SystemToml, app: &App) -> Result<System, (String, String)> {
             }
             maps.push((m.iova, ri));
         }
+        let vector = match &d.interrupt {
+            None => None,
+            Some(note) => Some(msi_vector(&app.tasks[owner], note).ok_or_else(|| {
+                (
+                    place.clone(),
+                    format!(
+                        "interrupt: task \"{}\" routes no notification \"{note}\" (add it to its notifications and `interrupts = {{ {note} = VECTOR }}`)",
+                        d.owner
+                    ),
+                )
+            })?),
+        };
         domains.push(Domain {
             name: name.clone(),
             owner,
             maps,
+            vector,
         });
     }
     let mut devices: Vec<Device> = Vec::new();
@@ -363,6 +383,16 @@ pub fn check(raw: SystemToml, app: &App) -> Result<System, (String, String)> {
     })
 }
 
+/// The MSI vector `task` routes its notification `note` to (not through
+/// the IOAPIC), if any.
+fn msi_vector(task: &crate::app::Task, note: &str) -> Option<u8> {
+    let bit = 1u32 << task.notifications.iter().position(|n| n == note)?;
+    task.irqs
+        .iter()
+        .find(|(_, b, gsi)| *b == bit && gsi.is_none())
+        .map(|(vector, _, _)| *vector)
+}
+
 /// The `config::system` module every task gets.
 pub fn config_module(app: &App, layout: &Layout) -> String {
     let sys = &app.system;
@@ -442,6 +472,20 @@ pub fn config_module(app: &App, layout: &Layout) -> String {
         );
     }
     let _ = writeln!(s, "        ];");
+    let vectors: Vec<String> = sys
+        .domains
+        .iter()
+        .map(|d| {
+            d.vector
+                .map_or("None".to_string(), |v| format!("Some({v})"))
+        })
+        .collect();
+    let _ = writeln!(
+        s,
+        "        /// Per domain: the vector its devices' interrupts are remapped to.\n        pub const DOMAIN_VECTORS: [Option<u8>; {}] = [{}];",
+        vectors.len(),
+        vectors.join(", ")
+    );
     let _ = writeln!(
         s,
         "        /// Extra RMRRs: (base, end inclusive, devices as (segment, requester ID))."

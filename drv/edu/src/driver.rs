@@ -36,12 +36,26 @@ pub struct Identity {
 #[derive(Debug)]
 pub struct Edu<B> {
     bus: B,
+    /// One past the highest address edu's DMA reaches.
+    dma_limit: u64,
 }
 
 impl<B: EduBus> Edu<B> {
-    /// Wraps the device; touches no register.
+    /// Wraps the device (QEMU's default 28-bit DMA mask); touches no
+    /// register.
     pub fn new(bus: B) -> Edu<B> {
-        Edu { bus }
+        Edu {
+            bus,
+            dma_limit: regs::DMA_ADDR_LIMIT,
+        }
+    }
+
+    /// The same device created with `dma_mask=0xffffffff`: its DMA reaches
+    /// any 32-bit address, the MSI window included (what a hostile device
+    /// needs to forge an interrupt).
+    pub fn with_32_bit_dma(mut self) -> Edu<B> {
+        self.dma_limit = regs::DMA_ADDR_LIMIT_32;
+        self
     }
 
     /// Reads the ID register and checks edu's signature.
@@ -77,7 +91,7 @@ impl<B: EduBus> Edu<B> {
         len: u32,
         irq: bool,
     ) -> Result<(), EduError> {
-        check_transfer(iova, buffer_offset, len)?;
+        check_transfer(iova, buffer_offset, len, self.dma_limit)?;
         if self.dma_running() {
             return Err(EduError::DmaBusy);
         }
@@ -152,7 +166,7 @@ impl<B: EduBus> Edu<B> {
 }
 
 /// Refuses a transfer edu would abort on or silently change.
-fn check_transfer(iova: u64, buffer_offset: u32, len: u32) -> Result<(), EduError> {
+fn check_transfer(iova: u64, buffer_offset: u32, len: u32, limit: u64) -> Result<(), EduError> {
     if len == 0 {
         return Err(EduError::EmptyTransfer);
     }
@@ -169,10 +183,7 @@ fn check_transfer(iova: u64, buffer_offset: u32, len: u32) -> Result<(), EduErro
             len,
         });
     }
-    if iova
-        .checked_add(len as u64)
-        .is_none_or(|end| end > regs::DMA_ADDR_LIMIT)
-    {
+    if iova.checked_add(len as u64).is_none_or(|end| end > limit) {
         return Err(EduError::IovaBeyondMask { iova, len });
     }
     Ok(())

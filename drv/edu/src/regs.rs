@@ -60,3 +60,6 @@ pub const BUFFER_SIZE: u32 = 4096;
 pub const DMA_ADDR_BITS: u32 = 28;
 /// First address beyond the DMA mask.
 pub const DMA_ADDR_LIMIT: u64 = 1 << DMA_ADDR_BITS;
+/// The DMA limit of an edu created with `dma_mask=0xffffffff` (QEMU's
+/// property), which can reach the MSI window at 0xFEE0_0000.
+pub const DMA_ADDR_LIMIT_32: u64 = 1 << 32;

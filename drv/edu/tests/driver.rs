@@ -248,6 +248,21 @@ fn iova_range_beyond_28_bits_is_refused() {
 }
 
 #[test]
+fn a_32_bit_edu_reaches_the_msi_window_and_no_further() {
+    let mut edu = Edu::new(FakeEdu::new()).with_32_bit_dma();
+    assert!(edu
+        .start_dma(Direction::ToRam, 0xfee0_0000, 0, 4, false)
+        .is_ok());
+    let iova = regs::DMA_ADDR_LIMIT_32 - 2;
+    assert_eq!(
+        Edu::new(FakeEdu::new())
+            .with_32_bit_dma()
+            .start_dma(Direction::ToRam, iova, 0, 4, false),
+        Err(EduError::IovaBeyondMask { iova, len: 4 })
+    );
+}
+
+#[test]
 fn zero_length_dma_is_refused() {
     let mut edu = Edu::new(FakeEdu::new());
     assert_eq!(

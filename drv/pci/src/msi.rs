@@ -28,6 +28,22 @@ impl MsiMessage {
             data: vector as u16,
         }
     }
+
+    /// The remappable-format message that names interrupt-remapping entry
+    /// `handle` (no sub-handle, so the data is 0): with interrupt
+    /// remapping on, the IOMMU alone decides where it goes, so the device
+    /// can be given to another owner without reprogramming it.
+    pub const fn remappable(handle: u16) -> Self {
+        let low = (handle & regs::X86_MSI_HANDLE_LOW_MASK) as u64;
+        let bit15 = (handle >> 15) as u64;
+        MsiMessage {
+            address: regs::X86_MSI_ADDRESS_BASE
+                | regs::X86_MSI_REMAPPABLE
+                | (low << regs::X86_MSI_HANDLE_LOW_SHIFT)
+                | (bit15 << regs::X86_MSI_HANDLE_BIT15_SHIFT),
+            data: 0,
+        }
+    }
 }
 
 /// A located MSI capability.

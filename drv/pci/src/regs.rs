@@ -104,3 +104,11 @@ pub const SUBCLASS_PCI_BRIDGE: u8 = 0x04;
 // x86 MSI message format (Intel SDM vol. 3, 11.11).
 pub const X86_MSI_ADDRESS_BASE: u64 = 0xfee0_0000;
 pub const X86_MSI_DEST_SHIFT: u32 = 12;
+/// Remappable-format MSI address: the interrupt-format bit (bit 4).
+pub const X86_MSI_REMAPPABLE: u64 = 1 << 4;
+/// Remappable-format MSI address: handle bits 14:0 sit at bits 19:5.
+pub const X86_MSI_HANDLE_LOW_SHIFT: u32 = 5;
+/// Mask of handle bits 14:0.
+pub const X86_MSI_HANDLE_LOW_MASK: u16 = 0x7fff;
+/// Remappable-format MSI address: handle bit 15 sits at bit 2.
+pub const X86_MSI_HANDLE_BIT15_SHIFT: u32 = 2;

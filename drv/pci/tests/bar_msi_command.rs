@@ -105,6 +105,20 @@ fn x86_msi_message_targets_the_apic_with_the_vector() {
 }
 
 #[test]
+fn a_remappable_msi_message_carries_the_handle_and_the_format_bit() {
+    // Handle 3: bits 19:5 = 3, bit 4 (remappable) set, SHV clear, data 0.
+    assert_eq!(
+        MsiMessage::remappable(3),
+        MsiMessage {
+            address: 0xfee0_0070,
+            data: 0
+        }
+    );
+    // Bit 15 of the handle travels in address bit 2.
+    assert_eq!(MsiMessage::remappable(0x8001).address, 0xfee0_0034);
+}
+
+#[test]
 fn programming_edu_msi_writes_the_64_bit_layout_enables_and_masks_intx() {
     let mut m = q35::machine();
     let mut cap = require_msi(&m, q35::EDU).unwrap();

@@ -29,4 +29,10 @@ pub struct Counters {
     pub register_writes: u64,
     /// Fault records drained.
     pub faults_drained: u64,
+    /// Interrupt-remapping entries changed.
+    pub irte_writes: u64,
+    /// Of those, written by the blocked-first fallback (no CX16).
+    pub irte_fallbacks: u64,
+    /// Interrupt-entry-cache invalidations.
+    pub iec_invalidations: u64,
 }

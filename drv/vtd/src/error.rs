@@ -92,6 +92,27 @@ pub enum Error {
     PassThroughUnsupported,
     /// The tables have a level count CAP.SAGAW does not support.
     LevelsUnsupported { levels: u8 },
+    /// ECAP.IR is clear: the unit cannot remap interrupts.
+    InterruptRemappingUnsupported,
+    /// Interrupt remapping needs queued invalidation (its cache has no
+    /// register invalidation), and the unit runs register invalidation.
+    InterruptRemappingNeedsQueue,
+    /// An interrupt-remapping entry was asked for before remapping is on.
+    InterruptRemappingOff,
+    /// A table size that is not a power of two in 2..=256.
+    IrtSize { entries: u16 },
+    /// The entry is beyond the table.
+    IrteIndex { index: u16, entries: u16 },
+    /// The entry changed between read and compare-exchange.
+    IrteChanged {
+        index: u16,
+        expected: u128,
+        actual: u128,
+    },
+    /// The table memory could not do the 128-bit compare-exchange.
+    IrteCmpxchgRefused { index: u16 },
+    /// Policy requires CMPXCHG16B and the CPU lacks it.
+    IrteCx16Required { index: u16 },
 }
 
 impl fmt::Display for Error {
@@ -164,6 +185,37 @@ impl fmt::Display for Error {
             Error::LevelsUnsupported { levels } => {
                 write!(f, "{levels}-level tables not supported by CAP.SAGAW")
             }
+            Error::InterruptRemappingUnsupported => {
+                f.write_str("ECAP.IR is clear: the unit cannot remap interrupts")
+            }
+            Error::InterruptRemappingNeedsQueue => f.write_str(
+                "interrupt remapping needs queued invalidation, and the unit uses registers",
+            ),
+            Error::InterruptRemappingOff => f.write_str("interrupt remapping is not on"),
+            Error::IrtSize { entries } => write!(
+                f,
+                "{entries} remapping entries: not a power of two in 2..=256"
+            ),
+            Error::IrteIndex { index, entries } => write!(
+                f,
+                "remapping entry {index} is beyond the table's {entries}"
+            ),
+            Error::IrteChanged {
+                index,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "remapping entry {index} changed underneath: expected {expected:#034x}, found {actual:#034x}"
+            ),
+            Error::IrteCmpxchgRefused { index } => write!(
+                f,
+                "the 128-bit exchange of remapping entry {index} was refused; nothing written"
+            ),
+            Error::IrteCx16Required { index } => write!(
+                f,
+                "remapping entry {index}: policy requires CMPXCHG16B and the CPU lacks it"
+            ),
         }
     }
 }
@@ -201,6 +253,11 @@ pub enum ResumeError {
     /// The wait's status word is unaligned, outside the allocator's pages,
     /// or on the root-table or queue page.
     StatusMisplaced { status: u64 },
+    /// IRTA asks for a table this driver never builds (x2APIC mode, more
+    /// than one page, reserved bits).
+    InterruptTableFormat { irta: u64 },
+    /// The interrupt-remapping table is not a page the allocator handed out.
+    InterruptTableNotInPool { base: u64 },
     /// A register invalidation of the previous life never finished.
     Hardware(Error),
 }
@@ -208,6 +265,14 @@ pub enum ResumeError {
 impl fmt::Display for ResumeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
+            ResumeError::InterruptTableFormat { irta } => write!(
+                f,
+                "IRTA {irta:#x} is not one page of xAPIC remapping entries"
+            ),
+            ResumeError::InterruptTableNotInPool { base } => write!(
+                f,
+                "interrupt-remapping table {base:#x} is not a page of the table pool"
+            ),
             ResumeError::AlreadyStarted => f.write_str("unit already brought up or resumed"),
             ResumeError::TranslationOff { gsts } => {
                 write!(

@@ -4,8 +4,9 @@
 //! [`PageAllocator`], [`Delay`]): bring-up or the take-over of a running
 //! unit ([`Unit::resume`]), register or queued invalidation,
 //! root/context tables, second-level page tables, per-device quarantine
-//! tables, fault draining, and context-entry replacement as Xen's fix for
-//! CVE-2022-26359 does it (one compare-exchange, or Xen's fallback).
+//! tables, fault draining, context-entry replacement as Xen's fix for
+//! CVE-2022-26359 does it (one compare-exchange, or Xen's fallback), and
+//! interrupt remapping with entries replaced the same way.
 //!
 //! With the `model` feature (host only) [`model`] provides a software VT-d
 //! with QEMU's caching behaviour and a DMA observer that counts the windows
@@ -20,6 +21,7 @@ mod error;
 mod fault;
 pub mod format;
 mod hw;
+mod interrupt;
 mod invalidate;
 mod mapping;
 mod mode;
@@ -43,6 +45,7 @@ pub use error::{Error, ResumeError, WaitFor};
 pub use fault::{DrainSummary, Fault};
 pub use format::{ContextEntry, FaultReason, GstsBit, TranslationType};
 pub use hw::{Cmpxchg16bError, Delay, PageAllocator, Registers, SpinDelay, TableMemory};
+pub use interrupt::{IrTable, IRTE_SIZE, MAX_IRT_ENTRIES};
 pub use invalidate::RangeFlush;
 pub use mode::MapMode;
 pub use pagetable::{PageTable, Perm, Stats, Translation, LARGE_PAGE};

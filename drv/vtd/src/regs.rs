@@ -40,6 +40,11 @@ pub const ICS: usize = 0x9C;
 pub const IECTL: usize = 0xA0;
 /// Interrupt remapping table address.
 pub const IRTA: usize = 0xB8;
+/// IRTA: table base, bits 63:12.
+pub const IRTA_BASE_MASK: u64 = !0xfff;
+/// IRTA: size S (2^(S+1) entries), bits 3:0; EIME (bit 11) stays clear
+/// (xAPIC).
+pub const IRTA_S_MASK: u64 = 0xf;
 
 /// FSTS: primary fault overflow (write 1 to clear).
 pub const FSTS_PFO: u32 = 1 << 0;

@@ -30,6 +30,8 @@ pub struct Resumed {
     /// FSTS showed pending fault records or an overflow; they are left for
     /// [`Unit::drain_faults`] so no fault of the gap is lost.
     pub faults_pending: bool,
+    /// The interrupt-remapping table, when the unit remaps interrupts.
+    pub interrupts: Option<crate::interrupt::IrTable>,
 }
 
 /// The invalidation queue taken over.
@@ -87,8 +89,20 @@ impl<R: Registers, M: TableMemory, A: PageAllocator, D: Delay> Unit<R, M, A, D> 
             None
         };
 
+        let interrupts = if gsts & GstsBit::Ires.mask() != 0 {
+            let irta = self.read64(regs::IRTA);
+            let table = crate::interrupt::IrTable::from_irta(irta)
+                .ok_or(ResumeError::InterruptTableFormat { irta })?;
+            if !self.alloc.owns(table.base) {
+                return Err(ResumeError::InterruptTableNotInPool { base: table.base });
+            }
+            Some(table)
+        } else {
+            None
+        };
         let fsts = self.read32(regs::FSTS);
         let faults_pending = fsts & (regs::FSTS_PPF | regs::FSTS_PFO) != 0;
+        self.ir_table = interrupts;
         self.root_table = Some(root);
         self.inval = match queue {
             Some(q) => InvalidationMode::Queue(Queue::resumed(
@@ -103,6 +117,7 @@ impl<R: Registers, M: TableMemory, A: PageAllocator, D: Delay> Unit<R, M, A, D> 
             root,
             queue,
             faults_pending,
+            interrupts,
         })
     }
 

@@ -64,6 +64,8 @@ pub struct Unit<R, M, A, D> {
     pub(crate) counters: Counters,
     /// Detached table pages and failed flushes waiting (see `deferred`).
     pub(crate) deferred: crate::deferred::Deferred,
+    /// The interrupt-remapping table, once remapping is on.
+    pub(crate) ir_table: Option<crate::interrupt::IrTable>,
 }
 
 impl<R: Registers, M: TableMemory, A: PageAllocator, D: Delay> Unit<R, M, A, D> {
@@ -90,6 +92,7 @@ impl<R: Registers, M: TableMemory, A: PageAllocator, D: Delay> Unit<R, M, A, D> 
             inval: InvalidationMode::Off,
             counters: Counters::default(),
             deferred: crate::deferred::Deferred::default(),
+            ir_table: None,
         })
     }
 

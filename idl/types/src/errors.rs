@@ -193,6 +193,16 @@ pub enum IommuError {
     NoQuarantineTables(Bdf),
     /// Policy requires CMPXCHG16B and the CPU lacks it.
     Cx16Required(Bdf),
+    /// The unit does not remap interrupts (no ECAP.IR, or the
+    /// register-invalidation build, which cannot invalidate its cache).
+    InterruptRemappingOff(UnitId),
+    /// The unit's interrupt-remapping table has no entry `handle`.
+    NoSuchIrte {
+        /// The unit.
+        unit: UnitId,
+        /// The entry asked for.
+        handle: u16,
+    },
     /// The server's books (domains, quarantined devices, DIDs) are full.
     BooksFull {
         /// The capacity reached.
@@ -307,6 +317,13 @@ impl fmt::Display for IommuError {
             IommuError::Cx16Required(b) => write!(
                 f,
                 "{b}: policy requires CMPXCHG16B for context updates and the CPU lacks it"
+            ),
+            IommuError::InterruptRemappingOff(u) => {
+                write!(f, "{u} does not remap interrupts (MSIs are not isolated)")
+            }
+            IommuError::NoSuchIrte { unit, handle } => write!(
+                f,
+                "{unit}'s interrupt-remapping table has no entry {handle}"
             ),
             IommuError::BooksFull { capacity } => {
                 write!(f, "the iommu's books are full ({capacity} entries)")
@@ -659,6 +676,9 @@ pub enum PciError {
         /// Why.
         flaw: DeviceFlaw,
     },
+    /// The device has no MSI capability, so its interrupts cannot be
+    /// remapped.
+    NoMsi(Bdf),
     /// The write reaches a register only pci may change; nothing was
     /// written.
     ProtectedRegister {
@@ -708,7 +728,11 @@ impl fmt::Display for PciError {
                 register,
             } => write!(
                 f,
-                "writing {device}'s config offset {offset:#x} is refused: it reaches {register},                  which only pci may change"
+                "writing {device}'s config offset {offset:#x} is refused: it reaches {register}, which only pci may change"
+            ),
+            PciError::NoMsi(d) => write!(
+                f,
+                "{d} has no MSI capability, so its interrupts cannot be remapped"
             ),
         }
     }

@@ -24,6 +24,7 @@ mod errors;
 mod faults;
 mod hardware;
 mod ids;
+mod interrupt;
 mod pci;
 mod platform;
 pub mod registry;
@@ -51,6 +52,7 @@ pub use hardware::{
     CONTEXTS_PER_PAGE,
 };
 pub use ids::{Bdf, Did, DomainId, TaskIndex, UnitId};
+pub use interrupt::{InterruptChange, InterruptRoute, MsiSource};
 pub use max_len::{max_len, max_len_of, varint_max, MaxEncodedLen, ENUM_TAG_LEN};
 pub use pci::{
     AccessWidth, AliasOrder, ConfigRegister, DeviceFlaw, DeviceInfo, DeviceKind, RequesterIdList,

@@ -21,6 +21,9 @@ pub struct DomainConfig {
     pub domain: DomainId,
     /// The task that owns it.
     pub owner: TaskIndex,
+    /// The vector its devices' interrupts reach (app.toml's `interrupt`),
+    /// if any; without one they are blocked while the domain holds them.
+    pub vector: Option<u8>,
 }
 
 /// The broker's configuration.

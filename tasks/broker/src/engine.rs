@@ -93,6 +93,8 @@ pub struct Broker<T: Transport + Clone, S: JournalStore> {
     /// pci's functions off the root bus and their upstream bridges, read
     /// once (see `gather`).
     pub(crate) topology: Option<crate::gather::Topology>,
+    /// The domains' vectors and the devices whose MSI is remapped.
+    pub(crate) interrupts: crate::interrupts::InterruptBooks,
 }
 
 impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
@@ -134,7 +136,13 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             pending: Vec::new(),
             memory: Vec::new(),
             topology: None,
+            interrupts: crate::interrupts::InterruptBooks::default(),
         };
+        for d in config.domains {
+            if let Some(vector) = d.vector {
+                let _ = broker.interrupts.vectors.push((d.domain, vector));
+            }
+        }
         broker.configure_domid();
         broker.create_domains();
         broker.map_domain_memory(maps);
@@ -152,6 +160,7 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
         if opened == Opened::Existing {
             broker.reconcile_rmrr_maps();
         }
+        broker.program_interrupts();
         if opened == Opened::Fresh || !broker.journal.booted() {
             for d in config.devices {
                 if let Some(domain) = d.initial {
@@ -346,6 +355,7 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             .ok_or(BrokerError::UnknownDevice(device))?;
         let hardware = self.read_rids(&facts)?;
         let neighbours = self.neighbours(&facts)?;
+        let interrupt = self.read_interrupt(&facts)?;
         if let Custody::Domain(domain) = source {
             self.read_facts_of(domain);
         }
@@ -362,6 +372,8 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             books: &self.books,
             memory: &self.memory,
             two_step: self.knobs.two_step,
+            interrupt,
+            vectors: &self.interrupts.vectors,
         };
         let plan = match plan_move(&request, &situation)? {
             Planned::AlreadyThere(report) => return Ok(report),

@@ -15,7 +15,9 @@ use crate::engine::Broker;
 use crate::facts::{DeviceFacts, MAX_DEVICE_RIDS};
 use crate::journal::JournalStore;
 use crate::plan::{NewEntry, Plan, PlannedStep, MAX_PLAN_STEPS};
-use crate::steps::{AcquireDid, AcquireQuarantineDid, MapRmrr, QuarantineRid, SwitchContext};
+use crate::steps::{
+    AcquireDid, AcquireQuarantineDid, MapRmrr, QuarantineRid, SetIrte, SwitchContext,
+};
 use crate::transaction::{finish, StepFailed, Transaction};
 
 /// Why executing a plan did not commit.
@@ -136,6 +138,15 @@ fn run_step<T: Transport + Clone, S: JournalStore>(
         }
         PlannedStep::MapRmrr { domain, pages } => {
             tx.step(MapRmrr { domain, pages })?;
+            return Ok(());
+        }
+        PlannedStep::SetIrte { handle, from, to } => {
+            tx.step(SetIrte {
+                unit,
+                handle,
+                from,
+                to,
+            })?;
             return Ok(());
         }
         PlannedStep::SwitchContext {

@@ -36,6 +36,8 @@ pub struct SystemConfig<'c> {
     pub devices: &'c [(&'c str, u16, u16, Option<u16>)],
     /// The domains.
     pub domains: &'c [DomainRow<'c>],
+    /// Per domain: the vector its devices' interrupts are remapped to.
+    pub domain_vectors: &'c [Option<u8>],
     /// Domain *i* is `first_domain_id + i`.
     pub first_domain_id: u16,
     /// Task indices that may move any device.
@@ -93,7 +95,13 @@ impl SystemTables {
         for (i, &(name, owner, maps)) in system.domains.iter().enumerate() {
             let Some(domain) = domain_id(i) else { continue };
             let owner = TaskIndex(owner);
-            if t.domains.push(DomainConfig { domain, owner }).is_err() {
+            let vector = system.domain_vectors.get(i).copied().flatten();
+            let record = DomainConfig {
+                domain,
+                owner,
+                vector,
+            };
+            if t.domains.push(record).is_err() {
                 defmt::warn!(
                     "broker: more than {=usize} domains; {=str} left out",
                     MAX_DOMAINS,

@@ -39,6 +39,7 @@ mod fault_policy;
 pub mod firmware;
 mod gather;
 mod handover;
+pub mod interrupts;
 mod journal;
 mod memory;
 mod peers;
@@ -67,6 +68,8 @@ pub use memory::{DomainMap, MAX_MAPS};
 pub use peers::{FailureKind, Peer, PeerFailure, PeerIds, Peers};
 pub use policy::Request;
 pub use server::BrokerServer;
-pub use steps::{AcquireDid, AcquireQuarantineDid, MapRmrr, QuarantineRid, Step, SwitchContext};
+pub use steps::{
+    AcquireDid, AcquireQuarantineDid, MapRmrr, QuarantineRid, SetIrte, Step, SwitchContext,
+};
 pub use transaction::{roll_back, Knobs, Rollback, StepFailed, Transaction};
 pub use undo::{Undo, UNDO_ATTEMPTS};

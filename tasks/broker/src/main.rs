@@ -69,6 +69,7 @@ fn main() -> ! {
     let tables = SystemTables::new(&SystemConfig {
         devices: &config::system::DEVICES,
         domains: &config::system::DOMAINS,
+        domain_vectors: &config::system::DOMAIN_VECTORS,
         first_domain_id: config::system::FIRST_DOMAIN_ID,
         operators: &config::system::OPERATORS,
         fault_budget: config::system::FAULT_BUDGET,

@@ -32,12 +32,13 @@
 
 use heapless::Vec;
 use idl_types::{
-    Bdf, BrokerError, ContextState, Custody, DomainId, PageRange, ReassignMode, ReassignReport,
-    UnitId,
+    Bdf, BrokerError, ContextState, Custody, DomainId, InterruptRoute, PageRange, ReassignMode,
+    ReassignReport, UnitId,
 };
 
 use crate::books::Books;
 use crate::facts::{DeviceFacts, Direction, MAX_DEVICE_RIDS};
+use crate::interrupts::{route_for, InterruptNow};
 use crate::journal::TxRecord;
 use crate::memory::DomainMap;
 use crate::ranges::uncovered;
@@ -45,9 +46,9 @@ use crate::ranges::uncovered;
 #[cfg(test)]
 mod tests;
 
-/// Forward steps one plan may hold: a DID, the RMRR pieces, and every
-/// requester ID twice (the test-only two-step way).
-pub const MAX_PLAN_STEPS: usize = 1 + 2 * idl_types::MAX_RMRRS_PER_DEVICE + 2 * MAX_DEVICE_RIDS;
+/// Forward steps one plan may hold: a DID, the RMRR pieces, every
+/// requester ID twice (the test-only two-step way) and the interrupt entry.
+pub const MAX_PLAN_STEPS: usize = 1 + 2 * idl_types::MAX_RMRRS_PER_DEVICE + 2 * MAX_DEVICE_RIDS + 1;
 /// Cleanup actions one plan may hold: a DID and the RMRR pieces.
 pub const MAX_CLEANUPS: usize = 1 + 2 * idl_types::MAX_RMRRS_PER_DEVICE;
 
@@ -121,6 +122,10 @@ pub struct Situation<'a> {
     pub memory: &'a [DomainMap],
     /// Test-only: the pre-XSA-400 way, clearing an entry before setting it.
     pub two_step: bool,
+    /// The device's interrupt-remapping entry, if its MSI is remapped.
+    pub interrupt: Option<InterruptNow>,
+    /// Each domain's interrupt vector (app.toml's `interrupt`).
+    pub vectors: &'a [(DomainId, u8)],
 }
 
 impl Situation<'_> {
@@ -189,6 +194,16 @@ pub enum PlannedStep {
         from: ContextState,
         /// Xen's mode flags.
         mode: ReassignMode,
+    },
+    /// Point the device's interrupt-remapping entry at the target's vector,
+    /// or block it: one atomic write, after its DMA moved.
+    SetIrte {
+        /// The entry.
+        handle: u16,
+        /// What it holds now.
+        from: InterruptRoute,
+        /// What it will hold.
+        to: InterruptRoute,
     },
 }
 
@@ -568,6 +583,18 @@ pub fn plan_move(request: &MoveRequest, s: &Situation<'_>) -> Result<Planned, Br
             mode: rid_mode,
             backer,
         })?;
+    }
+    // 4. The device's interrupts follow its DMA (or are blocked), in one
+    // atomic write of its interrupt-remapping entry.
+    if let Some(now) = s.interrupt {
+        let to = route_for(target, s.vectors, facts);
+        if to != now.current {
+            push(PlannedStep::SetIrte {
+                handle: now.handle,
+                from: now.current,
+                to,
+            })?;
+        }
     }
     if let Some(refused) = neighbour_refusal(device, target, s, &steps) {
         return Err(refused);

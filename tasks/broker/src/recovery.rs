@@ -16,6 +16,7 @@ const REBUILD_LEASE: usize = 4090 / RebuildRecord::ENCODED_LEN * RebuildRecord::
 
 use crate::books::RidRecord;
 use crate::engine::Broker;
+use crate::interrupts::route_for;
 use crate::journal::{JournalStore, TxState};
 use crate::transaction::{finish, roll_back, Rollback};
 use crate::undo::Undo;
@@ -97,6 +98,8 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
         let owns = |unit: UnitId, rid: idl_types::Bdf| {
             unit == facts.unit && (rid == record.device || facts.rids.iter().any(|r| r.bdf == rid))
         };
+        let handle = self.interrupt_handle(record.device);
+        let vectors = self.interrupts.vectors.clone();
         let moves = |d: DomainId| {
             record.source == Custody::Domain(d) || record.target == Custody::Domain(d)
         };
@@ -113,6 +116,15 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             ) => owns(a.unit, a.rid),
             Undo::Iommu(iommu::Compensation::CreateDomain(a)) => moves(a.domain),
             Undo::Iommu(iommu::Compensation::MapRange(a)) => moves(a.domain),
+            // The device's own entry, set back to a route one of the
+            // transaction's custodians may hold (never another domain's).
+            Undo::Iommu(iommu::Compensation::SetIrte(a)) => {
+                a.unit == facts.unit
+                    && handle == Some(a.handle)
+                    && (a.route == route_for(record.source, &vectors, &facts)
+                        || a.route == route_for(record.target, &vectors, &facts)
+                        || a.route == idl_types::InterruptRoute::Blocked)
+            }
         })
     }
 

@@ -8,7 +8,8 @@
 
 use idl_runtime::Transport;
 use idl_types::{
-    Bdf, ContextChange, ContextState, Did, DidGrant, DomainId, ReassignMode, RmrrList, UnitId,
+    Bdf, ContextChange, ContextState, Did, DidGrant, DomainId, InterruptChange, InterruptRoute,
+    ReassignMode, RmrrList, UnitId,
 };
 
 use crate::peers::{Peer, PeerFailure, Peers};
@@ -318,6 +319,50 @@ impl<T: Transport + Clone> Step<T> for QuarantineRid {
             &self.undo_args(),
             reply,
         ))
+    }
+}
+
+/// Step 4: the device's interrupt-remapping entry pointed at the target's
+/// vector (or blocked), undone by setting it back to what it held.
+#[derive(Copy, Clone, Debug)]
+pub struct SetIrte {
+    /// The unit.
+    pub unit: UnitId,
+    /// The entry (the device's handle).
+    pub handle: u16,
+    /// What it holds now.
+    pub from: InterruptRoute,
+    /// What it should hold.
+    pub to: InterruptRoute,
+}
+
+impl SetIrte {
+    fn args(&self) -> iommu::SetIrteArgs {
+        iommu::SetIrteArgs {
+            unit: self.unit,
+            handle: self.handle,
+            route: self.to,
+        }
+    }
+}
+
+impl<T: Transport + Clone> Step<T> for SetIrte {
+    type Reply = InterruptChange;
+    fn intent(&self) -> Undo {
+        let expected = InterruptChange {
+            previous: self.from,
+            atomic: true,
+        };
+        Undo::Iommu(iommu::Compensation::for_set_irte(&self.args(), &expected))
+    }
+    fn send(&self, peers: &mut Peers<T>) -> Result<InterruptChange, PeerFailure> {
+        peers
+            .iommu
+            .set_irte(self.unit, self.handle, self.to)
+            .map_err(|e| PeerFailure::from_client(Peer::Iommu, e))
+    }
+    fn undo(&self, reply: &InterruptChange) -> Undo {
+        Undo::Iommu(iommu::Compensation::for_set_irte(&self.args(), reply))
     }
 }
 

@@ -26,6 +26,13 @@ commands:
   dma DEV [IOVA]            ask the device's owner to DMA a pattern (to IOVA)
   dma-move DEV DOMAIN [IOVA]  start a DMA (to IOVA), reassign the device
                             while it is in flight, show where the data landed
+  irq DEV                   the device raises its interrupt: which worker it
+                            reaches (its owner's, or none in quarantine) and
+                            its interrupt-remapping entry
+  forge-msi DEV VECTOR      a hostile owner makes its device DMA-write a
+  forge-msi DEV entry N     compatibility-format MSI for VECTOR, or a
+                            remappable one naming remapping entry N, to
+                            0xfee00000: which worker it reached, if any
   dma-storm DEV IOVA [MS]   the device's owner DMAs to IOVA over and over
                             for MS ms (default 1000) while another worker
                             DMAs; shows both and where the device ended
@@ -57,6 +64,44 @@ pub enum DeviceRef<'a> {
     },
     /// By app.toml name (resolved by the caller).
     Name(&'a str),
+}
+
+/// The MSI window's base: a DMA write here is an interrupt request.
+const MSI_WINDOW: u64 = 0xfee0_0000;
+/// Remappable format: the format bit of the address.
+const REMAPPABLE: u64 = 1 << 4;
+/// Remappable format: where handle bits 14:0 go in the address.
+const HANDLE_SHIFT: u32 = 5;
+
+/// An interrupt message a hostile device writes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ForgedMsi {
+    /// Compatibility format: `vector` to CPU 0, fixed delivery.
+    Vector(u8),
+    /// Remappable format naming interrupt-remapping entry `handle`.
+    Entry(u16),
+}
+
+impl ForgedMsi {
+    /// The (address, data) the device writes.
+    pub fn message(self) -> (u64, u32) {
+        match self {
+            ForgedMsi::Vector(v) => (MSI_WINDOW, u32::from(v)),
+            ForgedMsi::Entry(h) => (
+                MSI_WINDOW | REMAPPABLE | (u64::from(h & 0x7fff) << HANDLE_SHIFT),
+                0,
+            ),
+        }
+    }
+}
+
+impl fmt::Display for ForgedMsi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ForgedMsi::Vector(v) => write!(f, "a compatibility-format MSI for vector {v}"),
+            ForgedMsi::Entry(h) => write!(f, "a remappable MSI naming entry {h}"),
+        }
+    }
 }
 
 /// A parsed command.
@@ -97,6 +142,15 @@ pub enum Command<'a> {
         device: DeviceRef<'a>,
         domain: &'a str,
         iova: Option<u64>,
+    },
+    /// The device raises its interrupt; show whom it reached.
+    Irq {
+        device: DeviceRef<'a>,
+    },
+    /// The device's owner makes it DMA-write an interrupt message.
+    ForgeMsi {
+        device: DeviceRef<'a>,
+        forged: ForgedMsi,
     },
     /// The device's owner DMAs to `iova` over and over for `millis` ms.
     DmaStorm {
@@ -181,6 +235,8 @@ fn usage(command: &str) -> &'static str {
         "dma" => "dma DEV [IOVA]",
         "dma-move" => "dma-move DEV DOMAIN [IOVA]",
         "dma-storm" => "dma-storm DEV IOVA [MS]",
+        "irq" => "irq DEV",
+        "forge-msi" => "forge-msi DEV VECTOR | forge-msi DEV entry N",
         "bench" => "bench DEV DOM1 DOM2 [N]",
         "shutdown" => "shutdown",
         "help" => "help",
@@ -285,6 +341,30 @@ pub fn parse(line: &str) -> Result<Command<'_>, ParseError<'_>> {
                 },
             )
         }
+        "irq" => (
+            "irq",
+            Command::Irq {
+                device: device(words.next(), "irq")?,
+            },
+        ),
+        "forge-msi" => {
+            let device = device(words.next(), "forge-msi")?;
+            let missing = ParseError::Missing {
+                command: "forge-msi",
+                what: "VECTOR or 'entry N'",
+            };
+            let forged = match words.next().ok_or(missing)? {
+                "entry" => {
+                    let word = words.next().ok_or(ParseError::Missing {
+                        command: "forge-msi",
+                        what: "N after 'entry'",
+                    })?;
+                    ForgedMsi::Entry(in_range(word, "forge-msi", u64::from(u16::MAX))? as u16)
+                }
+                word => ForgedMsi::Vector(in_range(word, "forge-msi", u64::from(u8::MAX))? as u8),
+            };
+            ("forge-msi", Command::ForgeMsi { device, forged })
+        }
         "dma-storm" => {
             let device = device(words.next(), "dma-storm")?;
             let iova = number(words.next().ok_or(ParseError::Missing {
@@ -357,6 +437,19 @@ pub fn parse(line: &str) -> Result<Command<'_>, ParseError<'_>> {
             word,
         }),
         None => Ok(cmd),
+    }
+}
+
+/// `word` as a number in `0..=max`.
+fn in_range<'a>(word: &'a str, command: &'static str, max: u64) -> Result<u64, ParseError<'a>> {
+    match number(word)? {
+        n if n <= max => Ok(n),
+        _ => Err(ParseError::OutOfRange {
+            command,
+            word,
+            min: 0,
+            max,
+        }),
     }
 }
 
@@ -485,6 +578,41 @@ mod tests {
         );
         let e = parse("dma edu1 0xzz").unwrap_err().to_string();
         assert_eq!(e, "bad number '0xzz' (decimal, or hex with 0x)");
+    }
+
+    #[test]
+    fn forge_msi_takes_a_vector_or_an_entry_and_builds_the_message() {
+        let forged = |line| match parse(line) {
+            Ok(Command::ForgeMsi { forged, .. }) => forged,
+            other => panic!("{line}: {other:?}"),
+        };
+        assert_eq!(forged("forge-msi edu0 65"), ForgedMsi::Vector(65));
+        assert_eq!(forged("forge-msi edu0 entry 7"), ForgedMsi::Entry(7));
+        assert_eq!(ForgedMsi::Vector(65).message(), (0xfee0_0000, 65));
+        // Remappable: format bit 4, handle bits 14:0 at bit 5, data 0.
+        assert_eq!(ForgedMsi::Entry(7).message(), (0xfee0_00f0, 0));
+        assert_eq!(
+            parse("forge-msi edu0 256").unwrap_err().to_string(),
+            "forge-msi: 256 is not in 0..=255"
+        );
+        assert!(parse("forge-msi edu0").is_err());
+        assert!(parse("forge-msi edu0 entry").is_err());
+        assert!(parse("forge-msi edu0 entry 65536").is_err());
+    }
+
+    #[test]
+    fn irq_takes_one_device() {
+        assert_eq!(
+            parse("irq edu0"),
+            Ok(Command::Irq {
+                device: DeviceRef::Name("edu0")
+            })
+        );
+        assert_eq!(
+            parse("irq").unwrap_err().to_string(),
+            "irq: missing DEV (usage: irq DEV)"
+        );
+        assert!(parse("irq edu0 edu1").is_err());
     }
 
     #[test]

@@ -11,7 +11,7 @@ mod command;
 mod line;
 mod task_list;
 
-pub use command::{parse, Command, DeviceRef, ParseError, BENCH_MAX_COUNT, HELP};
+pub use command::{parse, Command, DeviceRef, ForgedMsi, ParseError, BENCH_MAX_COUNT, HELP};
 pub use line::{LineEditor, LineEvent, MAX_LINE};
 pub use task_list::write_row;
 

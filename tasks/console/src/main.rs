@@ -7,6 +7,7 @@
 include!(concat!(env!("OUT_DIR"), "/idl.rs"));
 
 mod bench;
+mod interrupts;
 mod serial;
 mod storm;
 
@@ -193,6 +194,8 @@ impl Console {
                 }
             }
             Command::Dma { device, iova } => self.dma(device, iova),
+            Command::Irq { device } => self.irq(device),
+            Command::ForgeMsi { device, forged } => self.forge_msi(device, forged),
             Command::DmaMove {
                 device,
                 domain,

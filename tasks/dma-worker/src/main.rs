@@ -21,6 +21,9 @@ const MAX_POLLS: u32 = 100;
 const POLL_MS: u64 = 10;
 /// The longest storm a caller may ask for (ms).
 const STORM_MAX_MS: u32 = 10_000;
+/// The IRQ_STATUS bit `raise_interrupt` raises (edu keeps the others for
+/// its own events).
+const RAISED: u32 = 0x8000;
 
 /// Sleeps on the task's timer between polls.
 struct TimerSleep;
@@ -52,6 +55,8 @@ struct Worker {
     broker: broker::Client<KernelTransport>,
     pci: pci::Client<KernelTransport>,
     running: Option<Running>,
+    /// Device interrupts delivered to this task's `irq` notification.
+    interrupts: u32,
 }
 
 /// This task's domain: (index in `DOMAINS`, the buffer's IOVA, its
@@ -250,6 +255,82 @@ impl worker::Server for Worker {
     ) -> Result<DmaReport, WorkerError> {
         self.finish()
     }
+
+    fn raise_interrupt(
+        &mut self,
+        _caller: TaskId,
+        a: worker::RaiseInterruptArgs,
+    ) -> Result<(), WorkerError> {
+        let mut edu = self.edu(a.device)?;
+        // An MSI is a memory write: a device that may not master the bus
+        // cannot send one. The owner turns it on, as its driver would; for
+        // anyone else pci refuses and the device keeps what it has.
+        let _ = self.pci.enable_bus_master(a.device, true);
+        edu.raise_irq(RAISED);
+        // The MSI is edge-triggered and sent on the raise; clearing the
+        // status keeps the next raise a fresh one.
+        edu.ack_irq(RAISED);
+        Ok(())
+    }
+
+    fn forge_msi(&mut self, _caller: TaskId, a: worker::ForgeMsiArgs) -> Result<(), WorkerError> {
+        self.check_mine(a.device)?;
+        if self.running.is_some() {
+            return Err(WorkerError::Busy);
+        }
+        let mut edu = self.edu(a.device)?.with_32_bit_dma();
+        let _ = self.pci.enable_bus_master(a.device, true);
+        let message = a.data.to_le_bytes();
+        if let Some(stage) = self.mem.get_mut(..message.len()) {
+            stage.copy_from_slice(&message);
+        }
+        let len = message.len() as u32;
+        let timeout = |_| WorkerError::Timeout(a.device);
+        edu.dma(
+            Direction::ToDevice,
+            self.buffer.staging(),
+            0,
+            len,
+            &mut TimerSleep,
+            MAX_POLLS,
+        )
+        .map_err(timeout)?;
+        edu.dma(
+            Direction::ToRam,
+            a.address,
+            0,
+            len,
+            &mut TimerSleep,
+            MAX_POLLS,
+        )
+        .map_err(|_| WorkerError::BadIova(a.address))?;
+        defmt::warn!(
+            "{=u8:02x}:{=u8:02x}.{=u8} DMA-wrote {=u32:#x} to {=u64:#x} (a forged interrupt message)",
+            a.device.bus,
+            a.device.device,
+            a.device.function,
+            a.data,
+            a.address
+        );
+        Ok(())
+    }
+
+    fn interrupts_seen(&mut self, _caller: TaskId, _a: worker::InterruptsSeenArgs) -> u32 {
+        self.interrupts
+    }
+
+    fn notification_mask(&self) -> u32 {
+        config::notifications::IRQ
+    }
+
+    fn notified(&mut self, bits: u32) {
+        if bits & config::notifications::IRQ != 0 {
+            self.interrupts = self.interrupts.wrapping_add(1);
+            defmt::info!("device interrupt received ({=u32} so far)", self.interrupts);
+            // The kernel holds the vector until the task takes the next.
+            sys_irq_control(config::notifications::IRQ, true);
+        }
+    }
 }
 
 #[export_name = "main"]
@@ -282,7 +363,9 @@ fn main() -> ! {
         broker: broker::Client::new(t, config::slots::BROKER),
         pci: pci::Client::new(t, config::slots::PCI),
         running: None,
+        interrupts: 0,
     });
+    sys_irq_control(config::notifications::IRQ, true);
     let mut tt = t;
     idl_runtime::serve(&mut tt, &mut w, &mut [0; abi::MAX_MESSAGE])
 }

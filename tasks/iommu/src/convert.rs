@@ -69,5 +69,20 @@ pub(crate) fn error(unit: UnitId, e: Error, range: (u64, u32)) -> IommuError {
         Error::Cmpxchg16bRefused { .. } => failure(UnitFault::AtomicUpdateRefused),
         Error::DidOutOfRange { did, .. } => IommuError::BadDid(Did(did)),
         Error::DidZeroWithCachingMode => IommuError::BadDid(Did(0)),
+        Error::InterruptRemappingUnsupported
+        | Error::InterruptRemappingNeedsQueue
+        | Error::InterruptRemappingOff => IommuError::InterruptRemappingOff(unit),
+        Error::IrtSize { entries } => IommuError::NoSuchIrte {
+            unit,
+            handle: entries,
+        },
+        Error::IrteIndex { index, .. } => IommuError::NoSuchIrte {
+            unit,
+            handle: index,
+        },
+        Error::IrteChanged { .. } | Error::IrteCmpxchgRefused { .. } => {
+            failure(UnitFault::AtomicUpdateRefused)
+        }
+        Error::IrteCx16Required { .. } => failure(UnitFault::AtomicUpdateRefused),
     }
 }

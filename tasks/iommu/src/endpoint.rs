@@ -3,8 +3,8 @@
 
 use idl_runtime::abi::TaskId;
 use idl_types::{
-    ContextChange, ContextPage, FaultBatch, HardwareContext, InvalidationCounts, IommuCounters,
-    IommuError, PageRange, UnitCaps,
+    ContextChange, ContextPage, FaultBatch, HardwareContext, InterruptChange, InterruptRoute,
+    InvalidationCounts, IommuCounters, IommuError, PageRange, UnitCaps,
 };
 use vtd::{ByGranularity, Delay, PageAllocator, Registers, TableMemory};
 
@@ -127,6 +127,26 @@ where
             iotlb_invalidations: counts(&hw.iotlb_invalidations),
             faults_drained: hw.faults_drained,
         })
+    }
+
+    fn set_irte(
+        &mut self,
+        _: TaskId,
+        a: iommu::SetIrteArgs,
+    ) -> Result<InterruptChange, IommuError> {
+        self.set_route(a.unit, a.handle, a.route)
+    }
+
+    fn get_irte(&mut self, _: TaskId, a: iommu::GetIrteArgs) -> Result<InterruptRoute, IommuError> {
+        self.route(a.unit, a.handle)
+    }
+
+    fn interrupt_entries(
+        &mut self,
+        _: TaskId,
+        a: iommu::InterruptEntriesArgs,
+    ) -> Result<u16, IommuError> {
+        IommuServer::interrupt_entries(self, a.unit)
     }
 
     fn notification_mask(&self) -> u32 {

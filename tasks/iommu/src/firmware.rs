@@ -113,12 +113,39 @@ pub fn build(regions: &Regions, fault_vector: u8) -> Result<FirmwareServer, &'st
             pages_in_use
         ),
     }
+    remap_interrupts(&mut server, unit);
     server.set_fault_log(log_fault);
     server.set_fault_summary_log(log_fault_summary);
     server.set_fault_mask_log(log_fault_mask);
     server.set_best_effort_log(log_best_effort);
     route_fault_events(&mut server, fault_vector);
     Ok(server)
+}
+
+/// Turns interrupt remapping on (a unit taken over keeps its table), or
+/// says plainly, as Xen does, that without it a device's MSIs are not
+/// isolated: the register-invalidation build cannot invalidate the
+/// interrupt entry cache, and a unit without ECAP.IR has no table.
+fn remap_interrupts(server: &mut FirmwareServer, unit: UnitId) {
+    if !cfg!(feature = "queue") {
+        defmt::warn!(
+            "iommu: {}: interrupt remapping off (register invalidation cannot flush its cache): MSIs are not isolated, a device can send any vector",
+            D(&unit)
+        );
+        return;
+    }
+    match server.enable_interrupt_remapping(unit) {
+        Ok(entries) => defmt::info!(
+            "iommu: {}: interrupt remapping on ({=u16} entries, each blocked until the broker routes it; compatibility-format interrupts refused)",
+            D(&unit),
+            entries
+        ),
+        Err(e) => defmt::warn!(
+            "iommu: {}: interrupt remapping off ({}): MSIs are not isolated, a device can send any vector",
+            D(&unit),
+            D(&e)
+        ),
+    }
 }
 
 /// Logs one DMA fault in words.

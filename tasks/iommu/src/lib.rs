@@ -30,6 +30,7 @@ mod fault_budget;
 mod faults;
 #[cfg(feature = "firmware")]
 pub mod firmware;
+mod interrupts;
 mod ledger;
 mod region_ledger;
 mod region_pages;
@@ -41,6 +42,7 @@ include!(concat!(env!("OUT_DIR"), "/idl.rs"));
 pub use fault_budget::{
     IntervalSummary, SourceSummary, FAULT_BUDGET, FAULT_INTERVAL_MS, SUMMARY_SOURCES,
 };
+pub use interrupts::IRT_ENTRIES;
 pub use ledger::{
     DomainRecord, Ledger, LedgerStore, QuarantineRecord, SharedLedger, VolatileLedger, MAX_DOMAINS,
     MAX_QUARANTINED, MAX_UNITS,

@@ -48,6 +48,7 @@ pub(crate) fn error(device: Bdf, e: pci::PciError) -> PciError {
     match e {
         pci::PciError::Access { error, .. } => access(device, error),
         pci::PciError::NotAssignable { .. } => PciError::NotAssignable(device),
+        pci::PciError::NoMsi(_) => PciError::NoMsi(device),
         pci::PciError::ProtectedRegister {
             offset, register, ..
         } => PciError::ProtectedRegister {

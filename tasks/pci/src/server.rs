@@ -243,6 +243,13 @@ impl<C: ConfigAccess> ipc::Server for PciServer<C> {
         })
     }
 
+    fn program_msi(&mut self, _: TaskId, a: ipc::ProgramMsiArgs) -> Result<(), PciError> {
+        let b = self.known(a.device)?;
+        let mut msi = pci::require_msi(&self.config, b).map_err(|e| convert::error(a.device, e))?;
+        msi.program(&mut self.config, b, pci::MsiMessage::remappable(a.handle))
+            .map_err(|e| convert::error(a.device, e))
+    }
+
     fn set_owner(
         &mut self,
         _: TaskId,

@@ -671,3 +671,35 @@ fn a_control_character_in_a_comment_is_a_clear_error() {
     assert!(e.contains("line 2:"), "{e}");
     assert!(e.contains("control character"), "{e}");
 }
+
+#[test]
+fn a_domains_interrupt_takes_the_vector_its_owner_routes() {
+    let routed = with(
+        "regions = [\"buf\"]\n[tasks.idle]",
+        "regions = [\"buf\"]\nnotifications = [\"irq\"]\ninterrupts = { irq = 64 }\n[tasks.idle]",
+    );
+    let text = format!(
+        "{routed}{}",
+        SYSTEM.replacen(
+            "maps = [{ iova = 0x100000, region = \"buf\" }]",
+            "maps = [{ iova = 0x100000, region = \"buf\" }]\ninterrupt = \"irq\"",
+            1
+        )
+    );
+    let app = load(&text).unwrap();
+    assert_eq!(app.system.domains[0].vector, Some(64));
+    assert_eq!(system("", "").unwrap().system.domains[0].vector, None);
+}
+
+#[test]
+fn a_domains_interrupt_its_owner_does_not_route_is_refused_naming_both() {
+    let e = system(
+        "maps = [{ iova = 0x100000, region = \"buf\" }]",
+        "maps = [{ iova = 0x100000, region = \"buf\" }]\ninterrupt = \"irq\"",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("[domains.a] interrupt") && e.contains("\"ping\"") && e.contains("\"irq\""),
+        "{e}"
+    );
+}

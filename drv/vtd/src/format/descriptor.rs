@@ -9,6 +9,8 @@ use super::command::{CcGranularity, IotlbGranularity};
 pub const DESC_CONTEXT: u8 = 1;
 /// Descriptor type of an IOTLB invalidation.
 pub const DESC_IOTLB: u8 = 2;
+/// Descriptor type of an interrupt-entry-cache invalidation.
+pub const DESC_IEC: u8 = 4;
 /// Descriptor type of an invalidation wait.
 pub const DESC_WAIT: u8 = 5;
 
@@ -26,6 +28,11 @@ const WAIT_SW: u64 = 1 << 5;
 const WAIT_FN: u64 = 1 << 6;
 const WAIT_DATA_SHIFT: u32 = 32;
 const WAIT_ADDR_MASK: u64 = !0x3;
+/// IEC descriptor: G (bit 4) set = index-selective.
+const IEC_INDEX_SELECTIVE: u64 = 1 << 4;
+const IEC_IM_SHIFT: u32 = 27;
+const IEC_IM_MASK: u64 = 0x1f;
+const IEC_INDEX_SHIFT: u32 = 32;
 
 /// One invalidation descriptor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +62,9 @@ pub enum Descriptor {
         status_data: u32,
         status_addr: u64,
     },
+    /// Interrupt entry cache: every entry (`None`), or the 2^`im` entries
+    /// from `index`.
+    InterruptEntryCache { index: Option<(u16, u8)> },
     /// A type this library does not build.
     Other { kind: u8, lo: u64, hi: u64 },
 }
@@ -107,6 +117,16 @@ impl Descriptor {
                     | ((status_data as u64) << WAIT_DATA_SHIFT),
                 status_addr & WAIT_ADDR_MASK,
             ),
+            Descriptor::InterruptEntryCache { index: None } => (DESC_IEC as u64, 0),
+            Descriptor::InterruptEntryCache {
+                index: Some((index, im)),
+            } => (
+                DESC_IEC as u64
+                    | IEC_INDEX_SELECTIVE
+                    | ((im as u64 & IEC_IM_MASK) << IEC_IM_SHIFT)
+                    | ((index as u64) << IEC_INDEX_SHIFT),
+                0,
+            ),
             Descriptor::Other { lo, hi, .. } => (lo, hi),
         }
     }
@@ -136,6 +156,12 @@ impl Descriptor {
                 fence: lo & WAIT_FN != 0,
                 status_data: (lo >> WAIT_DATA_SHIFT) as u32,
                 status_addr: hi & WAIT_ADDR_MASK,
+            },
+            DESC_IEC => Descriptor::InterruptEntryCache {
+                index: (lo & IEC_INDEX_SELECTIVE != 0).then_some((
+                    (lo >> IEC_INDEX_SHIFT) as u16,
+                    ((lo >> IEC_IM_SHIFT) & IEC_IM_MASK) as u8,
+                )),
             },
             kind => Descriptor::Other { kind, lo, hi },
         }

@@ -11,7 +11,8 @@ const HI_FR_MASK: u64 = 0xff;
 const HI_T: u64 = 1 << 62;
 const HI_F: u64 = 1 << 63;
 
-/// Why a DMA request was blocked (legacy-mode reason codes 1..0xD).
+/// Why a DMA request (legacy-mode reason codes 1..0xD) or an interrupt
+/// request (0x20..0x27) was blocked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FaultReason {
     RootNotPresent,
@@ -27,6 +28,22 @@ pub enum FaultReason {
     ReservedInContext,
     ReservedInPte,
     BlockedByTranslationType,
+    /// Interrupt: a reserved field of the request was set.
+    IrReservedRequest,
+    /// Interrupt: the handle is beyond the remapping table's size.
+    IrIndexBeyondTable,
+    /// Interrupt: the remapping entry is not present.
+    IrEntryNotPresent,
+    /// Interrupt: the remapping table could not be read.
+    IrTableUnreadable,
+    /// Interrupt: reserved bits set in the remapping entry.
+    IrReservedEntry,
+    /// Interrupt: a compatibility-format request while CFIS is clear.
+    IrCompatibilityBlocked,
+    /// Interrupt: the request's source failed the entry's source-ID check.
+    IrSourceRefused,
+    /// Interrupt: a posted-format entry without posting support.
+    IrPostedUnsupported,
     /// A code this library does not name.
     Other(u8),
 }
@@ -48,6 +65,14 @@ impl FaultReason {
             0xB => FaultReason::ReservedInContext,
             0xC => FaultReason::ReservedInPte,
             0xD => FaultReason::BlockedByTranslationType,
+            0x20 => FaultReason::IrReservedRequest,
+            0x21 => FaultReason::IrIndexBeyondTable,
+            0x22 => FaultReason::IrEntryNotPresent,
+            0x23 => FaultReason::IrTableUnreadable,
+            0x24 => FaultReason::IrReservedEntry,
+            0x25 => FaultReason::IrCompatibilityBlocked,
+            0x26 => FaultReason::IrSourceRefused,
+            0x27 => FaultReason::IrPostedUnsupported,
             other => FaultReason::Other(other),
         }
     }
@@ -68,6 +93,14 @@ impl FaultReason {
             FaultReason::ReservedInContext => 0xB,
             FaultReason::ReservedInPte => 0xC,
             FaultReason::BlockedByTranslationType => 0xD,
+            FaultReason::IrReservedRequest => 0x20,
+            FaultReason::IrIndexBeyondTable => 0x21,
+            FaultReason::IrEntryNotPresent => 0x22,
+            FaultReason::IrTableUnreadable => 0x23,
+            FaultReason::IrReservedEntry => 0x24,
+            FaultReason::IrCompatibilityBlocked => 0x25,
+            FaultReason::IrSourceRefused => 0x26,
+            FaultReason::IrPostedUnsupported => 0x27,
             FaultReason::Other(code) => code,
         }
     }
@@ -89,6 +122,22 @@ impl fmt::Display for FaultReason {
             FaultReason::ReservedInContext => "reserved bits set in a context entry",
             FaultReason::ReservedInPte => "reserved bits set in a page-table entry",
             FaultReason::BlockedByTranslationType => "request blocked by the translation type",
+            FaultReason::IrReservedRequest => "interrupt request with reserved fields set",
+            FaultReason::IrIndexBeyondTable => {
+                "interrupt request naming an entry beyond the remapping table"
+            }
+            FaultReason::IrEntryNotPresent => {
+                "interrupt request naming a remapping entry that is not present"
+            }
+            FaultReason::IrTableUnreadable => "interrupt remapping table unreadable",
+            FaultReason::IrReservedEntry => "reserved bits set in an interrupt remapping entry",
+            FaultReason::IrCompatibilityBlocked => {
+                "compatibility-format interrupt blocked (remapping on)"
+            }
+            FaultReason::IrSourceRefused => {
+                "interrupt request from a source its remapping entry does not admit"
+            }
+            FaultReason::IrPostedUnsupported => "posted-interrupt entry without posting support",
             FaultReason::Other(code) => return write!(f, "fault reason {code:#x}"),
         };
         f.write_str(words)

@@ -9,6 +9,7 @@
 //! the right DID, one fault recording register, and the QIE and SW+IF quirks.
 
 mod caches;
+mod interrupts;
 mod memory;
 mod observer;
 mod registers;
@@ -19,6 +20,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 pub use caches::IotlbEntry;
+pub use interrupts::Delivered;
 pub use memory::TABLE_POOL_BASE;
 pub use observer::ObserverCounts;
 pub use state::ModelStats;
@@ -49,6 +51,11 @@ impl Model {
     /// QEMU 7.2 with intremap=off.
     pub fn qemu() -> Model {
         Model::new(QEMU_CAP, QEMU_ECAP)
+    }
+
+    /// QEMU 7.2 with intremap=on,eim=off (ECAP.IR set).
+    pub fn qemu_intremap() -> Model {
+        Model::new(QEMU_CAP, QEMU_ECAP_INTREMAP)
     }
 
     /// The register page.
@@ -118,6 +125,30 @@ impl Model {
     /// the fault (recorded in the fault register unless suppressed).
     pub fn dma(&self, rid: Rid, iova: u64, write: bool) -> Result<u64, FaultReason> {
         self.0.borrow_mut().dma(rid.sid(), iova, write)
+    }
+
+    /// A message (`address`, `data`) written to the MSI window by `rid`
+    /// (`None`: a request without requester ID, as QEMU's DMA writes):
+    /// where it was delivered, or why it was blocked (recorded as a fault).
+    pub fn msi(&self, address: u32, data: u32, rid: Option<Rid>) -> Result<Delivered, FaultReason> {
+        self.0.borrow_mut().msi(address, data, rid.map(Rid::sid))
+    }
+
+    /// The interrupt entry cache's copy of entry `index`, if cached.
+    pub fn cached_irte(&self, index: u32) -> Option<crate::format::Irte> {
+        self.0.borrow().ir.iec.get(&index).copied()
+    }
+
+    /// Interrupt requests delivered and blocked so far.
+    pub fn interrupts(&self) -> (u64, u64) {
+        let state = self.0.borrow();
+        (state.ir.delivered, state.ir.blocked)
+    }
+
+    /// IEC invalidations run so far: (global, index-selective).
+    pub fn iec_invalidations(&self) -> (u64, u64) {
+        let state = self.0.borrow();
+        (state.ir.iec_global, state.ir.iec_index)
     }
 
     /// Watches `rid` from now on; `rmrrs` are its (base, length) ranges.

@@ -43,10 +43,9 @@ pub(crate) struct RegFile {
 
 /// VER as QEMU reports it (1.0).
 const VERSION: u32 = 0x10;
-/// Descriptor types QEMU accepts and the model treats as no-ops
-/// (device-IOTLB, interrupt entry cache).
+/// A descriptor type QEMU accepts and the model treats as a no-op
+/// (device-IOTLB: the model has no device TLBs).
 const DESC_DEV_IOTLB: u8 = 3;
-const DESC_IEC: u8 = 4;
 
 impl State {
     fn frcd_index(&self, offset: usize) -> Option<(usize, usize)> {
@@ -91,6 +90,7 @@ impl State {
             regs::IQA => self.regs.iqa = value,
             regs::IQH => self.regs.iqh = value,
             regs::IQT => self.regs.iqt = value,
+            regs::IRTA => self.regs.irta = value,
             _ => return false,
         }
         true
@@ -244,6 +244,7 @@ impl State {
         set(&mut gsts, GstsBit::Qies, qie);
         set(&mut gsts, GstsBit::Ires, cmd(GstsBit::Ires));
         if cmd(GstsBit::Irtps) {
+            self.latch_interrupt_table();
             set(&mut gsts, GstsBit::Irtps, true);
         }
         set(&mut gsts, GstsBit::Cfis, cmd(GstsBit::Cfis));
@@ -391,7 +392,11 @@ impl State {
                 }
                 true
             }
-            Descriptor::Other { kind, .. } => matches!(kind, DESC_DEV_IOTLB | DESC_IEC),
+            Descriptor::InterruptEntryCache { index } => {
+                self.invalidate_iec(index);
+                true
+            }
+            Descriptor::Other { kind, .. } => kind == DESC_DEV_IOTLB,
         }
     }
 }

@@ -71,6 +71,8 @@ pub(crate) struct State {
     pub(crate) observer: Observer,
     /// Context-table pages reachable from the latched root table, by bus.
     pub(crate) context_pages: HashMap<u64, u8>,
+    /// Interrupt remapping (see `interrupts`).
+    pub(crate) ir: super::interrupts::IrState,
 }
 
 impl State {
@@ -170,7 +172,7 @@ impl State {
     /// Records a fault in the one-at-a-time style of QEMU: a fault from a
     /// source that already has a pending record is collapsed; when the next
     /// record is still full the fault is lost and PFO set.
-    fn record_fault(&mut self, sid: u16, iova: u64, write: bool, reason: FaultReason) {
+    pub(crate) fn record_fault(&mut self, sid: u16, iova: u64, write: bool, reason: FaultReason) {
         let pending = |&(lo, hi): &(u64, u64)| FaultRecord::decode(lo, hi);
         if self
             .regs

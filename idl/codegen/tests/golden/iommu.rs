@@ -13,15 +13,15 @@ pub mod iommu {
     };
     use idl_types::{
         Access, Bdf, ContextChange, ContextPage, ContextState, Did, DomainId, FaultBatch,
-        HardwareContext, IommuCounters, IommuError, NoError, PageRange, ReassignMode,
-        RmrrList, UnitCaps, UnitId,
+        HardwareContext, InterruptChange, InterruptRoute, IommuCounters, IommuError,
+        NoError, PageRange, ReassignMode, RmrrList, UnitCaps, UnitId,
     };
 
     /// `Iommu`'s tag: the upper 16 bits of its operation codes,
     /// from its name and every operation's encoding (`idl/README.md`): a
     /// client and a server built from different encodings refuse each
     /// other's messages.
-    pub const INTERFACE_ID: u16 = 0x9071;
+    pub const INTERFACE_ID: u16 = 0x31eb;
 
     /// The operations of `Iommu`, by their stable numbers.
     ///
@@ -72,11 +72,23 @@ pub mod iommu {
         UnitCount = (INTERFACE_ID as u32) << 16 | 12,
         /// What the unit's server has done so far (for benchmarks).
         Counters = (INTERFACE_ID as u32) << 16 | 13,
+        /// Points interrupt-remapping entry `handle` of `unit` at `route`: one
+        /// 128-bit exchange when the CPU has CX16, else blocked first and then
+        /// rewritten (never delivering through a half-written entry), then an
+        /// index-selective interrupt-entry-cache invalidation. Replies with what
+        /// the entry held, so the undo is "set it back".
+        SetIrte = (INTERFACE_ID as u32) << 16 | 14,
+        /// What interrupt-remapping entry `handle` of `unit` holds now: the
+        /// truth a restarted broker reconciles its books with.
+        GetIrte = (INTERFACE_ID as u32) << 16 | 15,
+        /// How many interrupt-remapping entries `unit` has (0: it does not remap
+        /// interrupts, and MSIs are not isolated).
+        InterruptEntries = (INTERFACE_ID as u32) << 16 | 16,
     }
 
     impl Op {
         /// Every operation, in declaration order.
-        pub const ALL: [Op; 13] = [
+        pub const ALL: [Op; 16] = [
             Op::CreateDomain,
             Op::DestroyDomain,
             Op::MapRange,
@@ -90,6 +102,9 @@ pub mod iommu {
             Op::UnitCaps,
             Op::UnitCount,
             Op::Counters,
+            Op::SetIrte,
+            Op::GetIrte,
+            Op::InterruptEntries,
         ];
 
         /// The operation with this number, if there is one.
@@ -108,6 +123,9 @@ pub mod iommu {
                 x if x == Op::UnitCaps as u32 => Some(Op::UnitCaps),
                 x if x == Op::UnitCount as u32 => Some(Op::UnitCount),
                 x if x == Op::Counters as u32 => Some(Op::Counters),
+                x if x == Op::SetIrte as u32 => Some(Op::SetIrte),
+                x if x == Op::GetIrte as u32 => Some(Op::GetIrte),
+                x if x == Op::InterruptEntries as u32 => Some(Op::InterruptEntries),
                 _ => None,
             }
         }
@@ -128,6 +146,9 @@ pub mod iommu {
                 Op::UnitCaps => "unit_caps",
                 Op::UnitCount => "unit_count",
                 Op::Counters => "counters",
+                Op::SetIrte => "set_irte",
+                Op::GetIrte => "get_irte",
+                Op::InterruptEntries => "interrupt_entries",
             }
         }
 
@@ -147,6 +168,9 @@ pub mod iommu {
                 Op::UnitCaps => &UNIT_CAPS,
                 Op::UnitCount => &UNIT_COUNT,
                 Op::Counters => &COUNTERS,
+                Op::SetIrte => &SET_IRTE,
+                Op::GetIrte => &GET_IRTE,
+                Op::InterruptEntries => &INTERRUPT_ENTRIES,
             }
         }
     }
@@ -814,6 +838,162 @@ pub mod iommu {
         reply_max: COUNTERS_REPLY_MAX,
     };
 
+    /// Arguments of [`Op::SetIrte`].
+    ///
+    /// Encoding: fixed layouts of 10 and 13 bytes, checked in place (16 and 16 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
+    #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 10)]
+    pub struct SetIrteArgs {
+        /// Argument `unit`.
+        pub unit: UnitId,
+        /// Argument `handle`.
+        pub handle: u16,
+        /// Argument `route`.
+        pub route: InterruptRoute,
+    }
+
+    impl MaxEncodedLen for SetIrteArgs {
+        const MAX_ENCODED_LEN: usize = <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
+            + <u16 as MaxEncodedLen>::MAX_ENCODED_LEN
+            + <InterruptRoute as MaxEncodedLen>::MAX_ENCODED_LEN;
+    }
+
+    /// The `set_irte` request: its 10-byte fixed layout in 16 bytes (whole words).
+    pub const SET_IRTE_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <SetIrteArgs as Fixed>::SIZE,
+    );
+
+    /// The largest `set_irte` reply (its value or its error): 16 bytes.
+    pub const SET_IRTE_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<InterruptChange as Fixed>::SIZE, <IommuError as Fixed>::SIZE),
+    );
+
+    const _: () = assert!(
+        SET_IRTE_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "iommu.set_irte: the request can exceed the kernel's MAX_MESSAGE"
+    );
+
+    const _: () = assert!(
+        SET_IRTE_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "iommu.set_irte: the reply can exceed the kernel's MAX_MESSAGE"
+    );
+
+    /// What client and server know about `set_irte`.
+    ///
+    /// Encoding: fixed layouts of 10 and 13 bytes, checked in place (16 and 16 on the wire).
+    pub const SET_IRTE: OpSpec = OpSpec {
+        op: Op::SetIrte as u32,
+        encoding: Encoding::Fixed,
+        idempotent: false,
+        callers: &["broker"],
+        leases: &[],
+        request_min: SET_IRTE_REQUEST_MAX,
+        request_max: SET_IRTE_REQUEST_MAX,
+        reply_max: SET_IRTE_REPLY_MAX,
+    };
+
+    /// Arguments of [`Op::GetIrte`].
+    ///
+    /// Encoding: fixed layouts of 3 and 13 bytes, checked in place (8 and 16 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
+    #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 3)]
+    pub struct GetIrteArgs {
+        /// Argument `unit`.
+        pub unit: UnitId,
+        /// Argument `handle`.
+        pub handle: u16,
+    }
+
+    impl MaxEncodedLen for GetIrteArgs {
+        const MAX_ENCODED_LEN: usize = <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN
+            + <u16 as MaxEncodedLen>::MAX_ENCODED_LEN;
+    }
+
+    /// The `get_irte` request: its 3-byte fixed layout in 8 bytes (whole words).
+    pub const GET_IRTE_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <GetIrteArgs as Fixed>::SIZE,
+    );
+
+    /// The largest `get_irte` reply (its value or its error): 16 bytes.
+    pub const GET_IRTE_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<InterruptRoute as Fixed>::SIZE, <IommuError as Fixed>::SIZE),
+    );
+
+    const _: () = assert!(
+        GET_IRTE_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "iommu.get_irte: the request can exceed the kernel's MAX_MESSAGE"
+    );
+
+    const _: () = assert!(
+        GET_IRTE_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "iommu.get_irte: the reply can exceed the kernel's MAX_MESSAGE"
+    );
+
+    /// What client and server know about `get_irte`.
+    ///
+    /// Encoding: fixed layouts of 3 and 13 bytes, checked in place (8 and 16 on the wire).
+    pub const GET_IRTE: OpSpec = OpSpec {
+        op: Op::GetIrte as u32,
+        encoding: Encoding::Fixed,
+        idempotent: true,
+        callers: &[],
+        leases: &[],
+        request_min: GET_IRTE_REQUEST_MAX,
+        request_max: GET_IRTE_REQUEST_MAX,
+        reply_max: GET_IRTE_REPLY_MAX,
+    };
+
+    /// Arguments of [`Op::InterruptEntries`].
+    ///
+    /// Encoding: fixed layouts of 1 and 13 bytes, checked in place (8 and 16 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
+    #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 1)]
+    pub struct InterruptEntriesArgs {
+        /// Argument `unit`.
+        pub unit: UnitId,
+    }
+
+    impl MaxEncodedLen for InterruptEntriesArgs {
+        const MAX_ENCODED_LEN: usize = <UnitId as MaxEncodedLen>::MAX_ENCODED_LEN;
+    }
+
+    /// The `interrupt_entries` request: its 1-byte fixed layout in 8 bytes (whole words).
+    pub const INTERRUPT_ENTRIES_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <InterruptEntriesArgs as Fixed>::SIZE,
+    );
+
+    /// The largest `interrupt_entries` reply (its value or its error): 16 bytes.
+    pub const INTERRUPT_ENTRIES_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<u16 as Fixed>::SIZE, <IommuError as Fixed>::SIZE),
+    );
+
+    const _: () = assert!(
+        INTERRUPT_ENTRIES_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "iommu.interrupt_entries: the request can exceed the kernel's MAX_MESSAGE"
+    );
+
+    const _: () = assert!(
+        INTERRUPT_ENTRIES_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "iommu.interrupt_entries: the reply can exceed the kernel's MAX_MESSAGE"
+    );
+
+    /// What client and server know about `interrupt_entries`.
+    ///
+    /// Encoding: fixed layouts of 1 and 13 bytes, checked in place (8 and 16 on the wire).
+    pub const INTERRUPT_ENTRIES: OpSpec = OpSpec {
+        op: Op::InterruptEntries as u32,
+        encoding: Encoding::Fixed,
+        idempotent: true,
+        callers: &[],
+        leases: &[],
+        request_min: INTERRUPT_ENTRIES_REQUEST_MAX,
+        request_max: INTERRUPT_ENTRIES_REQUEST_MAX,
+        reply_max: INTERRUPT_ENTRIES_REPLY_MAX,
+    };
+
     /// A client of `Iommu`: one method per operation. It holds the server's
     /// task ID and follows the server's restarts (see `ClientError`).
     pub struct Client<T: Transport> {
@@ -1148,6 +1328,76 @@ pub mod iommu {
                 &mut [],
             )
         }
+
+        /// Points interrupt-remapping entry `handle` of `unit` at `route`: one
+        /// 128-bit exchange when the CPU has CX16, else blocked first and then
+        /// rewritten (never delivering through a half-written entry), then an
+        /// index-selective interrupt-entry-cache invalidation. Replies with what
+        /// the entry held, so the undo is "set it back".
+        ///
+        /// Undone by `set_irte` (see `Compensation::for_set_irte`).
+        /// Callers: broker.
+        /// Encoding: fixed layouts of 10 and 13 bytes, checked in place (16 and 16 on the wire).
+        pub fn set_irte(
+            &mut self,
+            unit: UnitId,
+            handle: u16,
+            route: InterruptRoute,
+        ) -> Result<InterruptChange, ClientError<IommuError>> {
+            let args = SetIrteArgs { unit, handle, route };
+            let mut reply = [0; SET_IRTE_REPLY_MAX];
+            idl_runtime::call_fixed(
+                &mut self.transport,
+                &mut self.server,
+                &SET_IRTE,
+                &args,
+                &mut reply,
+                &mut [],
+            )
+        }
+
+        /// What interrupt-remapping entry `handle` of `unit` holds now: the
+        /// truth a restarted broker reconciles its books with.
+        ///
+        /// Idempotent: retried once if the server restarted.
+        /// Encoding: fixed layouts of 3 and 13 bytes, checked in place (8 and 16 on the wire).
+        pub fn get_irte(
+            &mut self,
+            unit: UnitId,
+            handle: u16,
+        ) -> Result<InterruptRoute, ClientError<IommuError>> {
+            let args = GetIrteArgs { unit, handle };
+            let mut reply = [0; GET_IRTE_REPLY_MAX];
+            idl_runtime::call_fixed(
+                &mut self.transport,
+                &mut self.server,
+                &GET_IRTE,
+                &args,
+                &mut reply,
+                &mut [],
+            )
+        }
+
+        /// How many interrupt-remapping entries `unit` has (0: it does not remap
+        /// interrupts, and MSIs are not isolated).
+        ///
+        /// Idempotent: retried once if the server restarted.
+        /// Encoding: fixed layouts of 1 and 13 bytes, checked in place (8 and 16 on the wire).
+        pub fn interrupt_entries(
+            &mut self,
+            unit: UnitId,
+        ) -> Result<u16, ClientError<IommuError>> {
+            let args = InterruptEntriesArgs { unit };
+            let mut reply = [0; INTERRUPT_ENTRIES_REPLY_MAX];
+            idl_runtime::call_fixed(
+                &mut self.transport,
+                &mut self.server,
+                &INTERRUPT_ENTRIES,
+                &args,
+                &mut reply,
+                &mut [],
+            )
+        }
     }
 
     /// The server side of `Iommu`: one method per operation, called by
@@ -1254,6 +1504,33 @@ pub mod iommu {
             caller: TaskId,
             args: CountersArgs,
         ) -> Result<IommuCounters, IommuError>;
+
+        /// Points interrupt-remapping entry `handle` of `unit` at `route`: one
+        /// 128-bit exchange when the CPU has CX16, else blocked first and then
+        /// rewritten (never delivering through a half-written entry), then an
+        /// index-selective interrupt-entry-cache invalidation. Replies with what
+        /// the entry held, so the undo is "set it back".
+        fn set_irte(
+            &mut self,
+            caller: TaskId,
+            args: SetIrteArgs,
+        ) -> Result<InterruptChange, IommuError>;
+
+        /// What interrupt-remapping entry `handle` of `unit` holds now: the
+        /// truth a restarted broker reconciles its books with.
+        fn get_irte(
+            &mut self,
+            caller: TaskId,
+            args: GetIrteArgs,
+        ) -> Result<InterruptRoute, IommuError>;
+
+        /// How many interrupt-remapping entries `unit` has (0: it does not remap
+        /// interrupts, and MSIs are not isolated).
+        fn interrupt_entries(
+            &mut self,
+            caller: TaskId,
+            args: InterruptEntriesArgs,
+        ) -> Result<u16, IommuError>;
 
         /// The notification bits this server wakes up for.
         fn notification_mask(&self) -> u32 {
@@ -1394,6 +1671,33 @@ pub mod iommu {
                 let result = server.counters(call.caller, admitted.args);
                 idl_runtime::encode_reply_fixed(result, reply)
             }
+            Op::SetIrte => {
+                let checked = idl_runtime::admit_fixed(call, ctx, &SET_IRTE);
+                let admitted = match checked {
+                    Ok(admitted) => admitted,
+                    Err(refusal) => return refusal,
+                };
+                let result = server.set_irte(call.caller, admitted.args);
+                idl_runtime::encode_reply_fixed(result, reply)
+            }
+            Op::GetIrte => {
+                let checked = idl_runtime::admit_fixed(call, ctx, &GET_IRTE);
+                let admitted = match checked {
+                    Ok(admitted) => admitted,
+                    Err(refusal) => return refusal,
+                };
+                let result = server.get_irte(call.caller, admitted.args);
+                idl_runtime::encode_reply_fixed(result, reply)
+            }
+            Op::InterruptEntries => {
+                let checked = idl_runtime::admit_fixed(call, ctx, &INTERRUPT_ENTRIES);
+                let admitted = match checked {
+                    Ok(admitted) => admitted,
+                    Err(refusal) => return refusal,
+                };
+                let result = server.interrupt_entries(call.caller, admitted.args);
+                idl_runtime::encode_reply_fixed(result, reply)
+            }
         }
     }
 
@@ -1439,6 +1743,9 @@ pub mod iommu {
         /// Undoes `quarantine_device` with
         /// `set_context(unit = unit, rid = rid, entry = reply.previous, mode = mode)`.
         QuarantineDevice(SetContextArgs),
+        /// Undoes `set_irte` with
+        /// `set_irte(unit = unit, handle = handle, route = reply.previous)`.
+        SetIrte(SetIrteArgs),
     }
 
     impl MaxEncodedLen for Compensation {
@@ -1448,6 +1755,7 @@ pub mod iommu {
                     <DestroyDomainArgs as MaxEncodedLen>::MAX_ENCODED_LEN,
                     <UnmapRangeArgs as MaxEncodedLen>::MAX_ENCODED_LEN,
                     <SetContextArgs as MaxEncodedLen>::MAX_ENCODED_LEN,
+                    <SetIrteArgs as MaxEncodedLen>::MAX_ENCODED_LEN,
                 ],
             );
     }
@@ -1508,6 +1816,18 @@ pub mod iommu {
             })
         }
 
+        /// The undo of an `set_irte(args)` that replied `reply`.
+        pub fn for_set_irte(
+            args: &SetIrteArgs,
+            reply: &InterruptChange,
+        ) -> Compensation {
+            Compensation::SetIrte(SetIrteArgs {
+                unit: args.unit.clone(),
+                handle: args.handle.clone(),
+                route: reply.previous.clone(),
+            })
+        }
+
         /// Sends the undo through `client`. The undo's reply value is dropped:
         /// an undo reports only whether it worked.
         pub fn execute<T: Transport>(
@@ -1548,6 +1868,15 @@ pub mod iommu {
                             undo.rid.clone(),
                             undo.entry.clone(),
                             undo.mode.clone(),
+                        )
+                        .map(|_| ())
+                }
+                Compensation::SetIrte(undo) => {
+                    client
+                        .set_irte(
+                            undo.unit.clone(),
+                            undo.handle.clone(),
+                            undo.route.clone(),
                         )
                         .map(|_| ())
                 }

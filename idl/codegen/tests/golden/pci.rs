@@ -20,7 +20,7 @@ pub mod pci {
     /// from its name and every operation's encoding (`idl/README.md`): a
     /// client and a server built from different encodings refuse each
     /// other's messages.
-    pub const INTERFACE_ID: u16 = 0x519e;
+    pub const INTERFACE_ID: u16 = 0x84fd;
 
     /// The operations of `Pci`, by their stable numbers.
     ///
@@ -58,11 +58,16 @@ pub mod pci {
         /// Names the task that owns a device (`None`: nobody); replies with the
         /// previous owner.
         SetOwner = (INTERFACE_ID as u32) << 16 | 8,
+        /// Programs the device's MSI once, in remappable format naming
+        /// interrupt-remapping entry `handle`, enables it and disables INTx:
+        /// from then on the IOMMU's entry alone decides where its interrupts go.
+        /// `NoMsi` for a device without the capability.
+        ProgramMsi = (INTERFACE_ID as u32) << 16 | 9,
     }
 
     impl Op {
         /// Every operation, in declaration order.
-        pub const ALL: [Op; 8] = [
+        pub const ALL: [Op; 9] = [
             Op::ConfigRead,
             Op::ConfigWrite,
             Op::ConfigDump,
@@ -71,6 +76,7 @@ pub mod pci {
             Op::NextDevice,
             Op::RequesterIds,
             Op::SetOwner,
+            Op::ProgramMsi,
         ];
 
         /// The operation with this number, if there is one.
@@ -84,6 +90,7 @@ pub mod pci {
                 x if x == Op::NextDevice as u32 => Some(Op::NextDevice),
                 x if x == Op::RequesterIds as u32 => Some(Op::RequesterIds),
                 x if x == Op::SetOwner as u32 => Some(Op::SetOwner),
+                x if x == Op::ProgramMsi as u32 => Some(Op::ProgramMsi),
                 _ => None,
             }
         }
@@ -99,6 +106,7 @@ pub mod pci {
                 Op::NextDevice => "next_device",
                 Op::RequesterIds => "requester_ids",
                 Op::SetOwner => "set_owner",
+                Op::ProgramMsi => "program_msi",
             }
         }
 
@@ -113,6 +121,7 @@ pub mod pci {
                 Op::NextDevice => &NEXT_DEVICE,
                 Op::RequesterIds => &REQUESTER_IDS,
                 Op::SetOwner => &SET_OWNER,
+                Op::ProgramMsi => &PROGRAM_MSI,
             }
         }
     }
@@ -539,6 +548,58 @@ pub mod pci {
         reply_max: SET_OWNER_REPLY_MAX,
     };
 
+    /// Arguments of [`Op::ProgramMsi`].
+    ///
+    /// Encoding: fixed layouts of 5 and 12 bytes, checked in place (8 and 16 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
+    #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 5)]
+    pub struct ProgramMsiArgs {
+        /// Argument `device`.
+        pub device: Bdf,
+        /// Argument `handle`.
+        pub handle: u16,
+    }
+
+    impl MaxEncodedLen for ProgramMsiArgs {
+        const MAX_ENCODED_LEN: usize = <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
+            + <u16 as MaxEncodedLen>::MAX_ENCODED_LEN;
+    }
+
+    /// The `program_msi` request: its 5-byte fixed layout in 8 bytes (whole words).
+    pub const PROGRAM_MSI_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <ProgramMsiArgs as Fixed>::SIZE,
+    );
+
+    /// The largest `program_msi` reply (its value or its error): 16 bytes.
+    pub const PROGRAM_MSI_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<() as Fixed>::SIZE, <PciError as Fixed>::SIZE),
+    );
+
+    const _: () = assert!(
+        PROGRAM_MSI_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "pci.program_msi: the request can exceed the kernel's MAX_MESSAGE"
+    );
+
+    const _: () = assert!(
+        PROGRAM_MSI_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "pci.program_msi: the reply can exceed the kernel's MAX_MESSAGE"
+    );
+
+    /// What client and server know about `program_msi`.
+    ///
+    /// Encoding: fixed layouts of 5 and 12 bytes, checked in place (8 and 16 on the wire).
+    pub const PROGRAM_MSI: OpSpec = OpSpec {
+        op: Op::ProgramMsi as u32,
+        encoding: Encoding::Fixed,
+        idempotent: true,
+        callers: &["broker"],
+        leases: &[],
+        request_min: PROGRAM_MSI_REQUEST_MAX,
+        request_max: PROGRAM_MSI_REQUEST_MAX,
+        reply_max: PROGRAM_MSI_REPLY_MAX,
+    };
+
     /// A client of `Pci`: one method per operation. It holds the server's
     /// task ID and follows the server's restarts (see `ClientError`).
     pub struct Client<T: Transport> {
@@ -753,6 +814,31 @@ pub mod pci {
                 &mut [],
             )
         }
+
+        /// Programs the device's MSI once, in remappable format naming
+        /// interrupt-remapping entry `handle`, enables it and disables INTx:
+        /// from then on the IOMMU's entry alone decides where its interrupts go.
+        /// `NoMsi` for a device without the capability.
+        ///
+        /// Idempotent: retried once if the server restarted.
+        /// Callers: broker.
+        /// Encoding: fixed layouts of 5 and 12 bytes, checked in place (8 and 16 on the wire).
+        pub fn program_msi(
+            &mut self,
+            device: Bdf,
+            handle: u16,
+        ) -> Result<(), ClientError<PciError>> {
+            let args = ProgramMsiArgs { device, handle };
+            let mut reply = [0; PROGRAM_MSI_REPLY_MAX];
+            idl_runtime::call_fixed(
+                &mut self.transport,
+                &mut self.server,
+                &PROGRAM_MSI,
+                &args,
+                &mut reply,
+                &mut [],
+            )
+        }
     }
 
     /// The server side of `Pci`: one method per operation, called by
@@ -822,6 +908,16 @@ pub mod pci {
             caller: TaskId,
             args: SetOwnerArgs,
         ) -> Result<Option<TaskIndex>, PciError>;
+
+        /// Programs the device's MSI once, in remappable format naming
+        /// interrupt-remapping entry `handle`, enables it and disables INTx:
+        /// from then on the IOMMU's entry alone decides where its interrupts go.
+        /// `NoMsi` for a device without the capability.
+        fn program_msi(
+            &mut self,
+            caller: TaskId,
+            args: ProgramMsiArgs,
+        ) -> Result<(), PciError>;
 
         /// The notification bits this server wakes up for.
         fn notification_mask(&self) -> u32 {
@@ -916,6 +1012,15 @@ pub mod pci {
                     Err(refusal) => return refusal,
                 };
                 let result = server.set_owner(call.caller, admitted.args);
+                idl_runtime::encode_reply_fixed(result, reply)
+            }
+            Op::ProgramMsi => {
+                let checked = idl_runtime::admit_fixed(call, ctx, &PROGRAM_MSI);
+                let admitted = match checked {
+                    Ok(admitted) => admitted,
+                    Err(refusal) => return refusal,
+                };
+                let result = server.program_msi(call.caller, admitted.args);
                 idl_runtime::encode_reply_fixed(result, reply)
             }
         }

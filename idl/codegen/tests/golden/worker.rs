@@ -10,13 +10,13 @@ pub mod worker {
         Call, ClientError, Dispatch, DispatchOutcome, Encoding, Fixed, MaxEncodedLen,
         OpSpec, ServerContext, Transport,
     };
-    use idl_types::{Bdf, DmaReport, WorkerError};
+    use idl_types::{Bdf, DmaReport, NoError, WorkerError};
 
     /// `Worker`'s tag: the upper 16 bits of its operation codes,
     /// from its name and every operation's encoding (`idl/README.md`): a
     /// client and a server built from different encodings refuse each
     /// other's messages.
-    pub const INTERFACE_ID: u16 = 0xde3b;
+    pub const INTERFACE_ID: u16 = 0x30e0;
 
     /// The operations of `Worker`, by their stable numbers.
     ///
@@ -47,17 +47,31 @@ pub mod worker {
         /// going if the broker takes the device away meanwhile (a device does
         /// not stop because its owner lost it).
         Storm = (INTERFACE_ID as u32) << 16 | 6,
+        /// Makes `device` raise its interrupt (edu's raise register), whoever
+        /// holds it: the device decides to interrupt, and only the IOMMU's
+        /// interrupt-remapping entry decides which task that reaches.
+        RaiseInterrupt = (INTERFACE_ID as u32) << 16 | 7,
+        /// How many device interrupts have reached this worker's `irq`
+        /// notification since it started.
+        InterruptsSeen = (INTERFACE_ID as u32) << 16 | 8,
+        /// A hostile owner: its `device` DMA-writes the 32-bit `data` to
+        /// `address` (the MSI window at 0xFEE0_0000), forging an interrupt
+        /// message. Needs an edu created with `dma_mask=0xffffffff`.
+        ForgeMsi = (INTERFACE_ID as u32) << 16 | 9,
     }
 
     impl Op {
         /// Every operation, in declaration order.
-        pub const ALL: [Op; 6] = [
+        pub const ALL: [Op; 9] = [
             Op::Dma,
             Op::StartDma,
             Op::FinishDma,
             Op::Holds,
             Op::QuarantineDma,
             Op::Storm,
+            Op::RaiseInterrupt,
+            Op::InterruptsSeen,
+            Op::ForgeMsi,
         ];
 
         /// The operation with this number, if there is one.
@@ -69,6 +83,9 @@ pub mod worker {
                 x if x == Op::Holds as u32 => Some(Op::Holds),
                 x if x == Op::QuarantineDma as u32 => Some(Op::QuarantineDma),
                 x if x == Op::Storm as u32 => Some(Op::Storm),
+                x if x == Op::RaiseInterrupt as u32 => Some(Op::RaiseInterrupt),
+                x if x == Op::InterruptsSeen as u32 => Some(Op::InterruptsSeen),
+                x if x == Op::ForgeMsi as u32 => Some(Op::ForgeMsi),
                 _ => None,
             }
         }
@@ -82,6 +99,9 @@ pub mod worker {
                 Op::Holds => "holds",
                 Op::QuarantineDma => "quarantine_dma",
                 Op::Storm => "storm",
+                Op::RaiseInterrupt => "raise_interrupt",
+                Op::InterruptsSeen => "interrupts_seen",
+                Op::ForgeMsi => "forge_msi",
             }
         }
 
@@ -94,6 +114,9 @@ pub mod worker {
                 Op::Holds => &HOLDS,
                 Op::QuarantineDma => &QUARANTINE_DMA,
                 Op::Storm => &STORM,
+                Op::RaiseInterrupt => &RAISE_INTERRUPT,
+                Op::InterruptsSeen => &INTERRUPTS_SEEN,
+                Op::ForgeMsi => &FORGE_MSI,
             }
         }
     }
@@ -411,6 +434,151 @@ pub mod worker {
         reply_max: STORM_REPLY_MAX,
     };
 
+    /// Arguments of [`Op::RaiseInterrupt`].
+    ///
+    /// Encoding: fixed layouts of 3 and 9 bytes, checked in place (8 and 16 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
+    #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 3)]
+    pub struct RaiseInterruptArgs {
+        /// Argument `device`.
+        pub device: Bdf,
+    }
+
+    impl MaxEncodedLen for RaiseInterruptArgs {
+        const MAX_ENCODED_LEN: usize = <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN;
+    }
+
+    /// The `raise_interrupt` request: its 3-byte fixed layout in 8 bytes (whole words).
+    pub const RAISE_INTERRUPT_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <RaiseInterruptArgs as Fixed>::SIZE,
+    );
+
+    /// The largest `raise_interrupt` reply (its value or its error): 16 bytes.
+    pub const RAISE_INTERRUPT_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<() as Fixed>::SIZE, <WorkerError as Fixed>::SIZE),
+    );
+
+    const _: () = assert!(
+        RAISE_INTERRUPT_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "worker.raise_interrupt: the request can exceed the kernel's MAX_MESSAGE"
+    );
+
+    const _: () = assert!(
+        RAISE_INTERRUPT_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "worker.raise_interrupt: the reply can exceed the kernel's MAX_MESSAGE"
+    );
+
+    /// What client and server know about `raise_interrupt`.
+    ///
+    /// Encoding: fixed layouts of 3 and 9 bytes, checked in place (8 and 16 on the wire).
+    pub const RAISE_INTERRUPT: OpSpec = OpSpec {
+        op: Op::RaiseInterrupt as u32,
+        encoding: Encoding::Fixed,
+        idempotent: false,
+        callers: &[],
+        leases: &[],
+        request_min: RAISE_INTERRUPT_REQUEST_MAX,
+        request_max: RAISE_INTERRUPT_REQUEST_MAX,
+        reply_max: RAISE_INTERRUPT_REPLY_MAX,
+    };
+
+    /// Arguments of [`Op::InterruptsSeen`].
+    ///
+    /// Encoding: fixed layouts of 0 and 4 bytes, checked in place (0 and 8 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
+    #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 0)]
+    pub struct InterruptsSeenArgs {}
+
+    impl MaxEncodedLen for InterruptsSeenArgs {
+        const MAX_ENCODED_LEN: usize = 0;
+    }
+
+    /// The `interrupts_seen` request: its 0-byte fixed layout in 0 bytes (whole words).
+    pub const INTERRUPTS_SEEN_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <InterruptsSeenArgs as Fixed>::SIZE,
+    );
+
+    /// The largest `interrupts_seen` reply: 8 bytes.
+    pub const INTERRUPTS_SEEN_REPLY_MAX: usize = idl_types::wire::message_len(
+        <u32 as Fixed>::SIZE,
+    );
+
+    const _: () = assert!(
+        INTERRUPTS_SEEN_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "worker.interrupts_seen: the reply can exceed the kernel's MAX_MESSAGE"
+    );
+
+    /// What client and server know about `interrupts_seen`.
+    ///
+    /// Encoding: fixed layouts of 0 and 4 bytes, checked in place (0 and 8 on the wire).
+    pub const INTERRUPTS_SEEN: OpSpec = OpSpec {
+        op: Op::InterruptsSeen as u32,
+        encoding: Encoding::Fixed,
+        idempotent: true,
+        callers: &[],
+        leases: &[],
+        request_min: INTERRUPTS_SEEN_REQUEST_MAX,
+        request_max: INTERRUPTS_SEEN_REQUEST_MAX,
+        reply_max: INTERRUPTS_SEEN_REPLY_MAX,
+    };
+
+    /// Arguments of [`Op::ForgeMsi`].
+    ///
+    /// Encoding: fixed layouts of 15 and 9 bytes, checked in place (16 and 16 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
+    #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 15)]
+    pub struct ForgeMsiArgs {
+        /// Argument `device`.
+        pub device: Bdf,
+        /// Argument `address`.
+        pub address: u64,
+        /// Argument `data`.
+        pub data: u32,
+    }
+
+    impl MaxEncodedLen for ForgeMsiArgs {
+        const MAX_ENCODED_LEN: usize = <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
+            + <u64 as MaxEncodedLen>::MAX_ENCODED_LEN
+            + <u32 as MaxEncodedLen>::MAX_ENCODED_LEN;
+    }
+
+    /// The `forge_msi` request: its 15-byte fixed layout in 16 bytes (whole words).
+    pub const FORGE_MSI_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <ForgeMsiArgs as Fixed>::SIZE,
+    );
+
+    /// The largest `forge_msi` reply (its value or its error): 16 bytes.
+    pub const FORGE_MSI_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<() as Fixed>::SIZE, <WorkerError as Fixed>::SIZE),
+    );
+
+    const _: () = assert!(
+        FORGE_MSI_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "worker.forge_msi: the request can exceed the kernel's MAX_MESSAGE"
+    );
+
+    const _: () = assert!(
+        FORGE_MSI_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "worker.forge_msi: the reply can exceed the kernel's MAX_MESSAGE"
+    );
+
+    /// What client and server know about `forge_msi`.
+    ///
+    /// Encoding: fixed layouts of 15 and 9 bytes, checked in place (16 and 16 on the wire).
+    pub const FORGE_MSI: OpSpec = OpSpec {
+        op: Op::ForgeMsi as u32,
+        encoding: Encoding::Fixed,
+        idempotent: false,
+        callers: &[],
+        leases: &[],
+        request_min: FORGE_MSI_REQUEST_MAX,
+        request_max: FORGE_MSI_REQUEST_MAX,
+        reply_max: FORGE_MSI_REPLY_MAX,
+    };
+
     /// A client of `Worker`: one method per operation. It holds the server's
     /// task ID and follows the server's restarts (see `ClientError`).
     pub struct Client<T: Transport> {
@@ -571,6 +739,74 @@ pub mod worker {
                 &mut [],
             )
         }
+
+        /// Makes `device` raise its interrupt (edu's raise register), whoever
+        /// holds it: the device decides to interrupt, and only the IOMMU's
+        /// interrupt-remapping entry decides which task that reaches.
+        ///
+        /// Not idempotent: a server death is reported, not retried.
+        /// Encoding: fixed layouts of 3 and 9 bytes, checked in place (8 and 16 on the wire).
+        pub fn raise_interrupt(
+            &mut self,
+            device: Bdf,
+        ) -> Result<(), ClientError<WorkerError>> {
+            let args = RaiseInterruptArgs { device };
+            let mut reply = [0; RAISE_INTERRUPT_REPLY_MAX];
+            idl_runtime::call_fixed(
+                &mut self.transport,
+                &mut self.server,
+                &RAISE_INTERRUPT,
+                &args,
+                &mut reply,
+                &mut [],
+            )
+        }
+
+        /// How many device interrupts have reached this worker's `irq`
+        /// notification since it started.
+        ///
+        /// Idempotent: retried once if the server restarted.
+        /// Encoding: fixed layouts of 0 and 4 bytes, checked in place (0 and 8 on the wire).
+        pub fn interrupts_seen(&mut self) -> Result<u32, ClientError<NoError>> {
+            let args = InterruptsSeenArgs {};
+            let mut reply = [0; INTERRUPTS_SEEN_REPLY_MAX];
+            idl_runtime::call_fixed(
+                &mut self.transport,
+                &mut self.server,
+                &INTERRUPTS_SEEN,
+                &args,
+                &mut reply,
+                &mut [],
+            )
+        }
+
+        /// A hostile owner: its `device` DMA-writes the 32-bit `data` to
+        /// `address` (the MSI window at 0xFEE0_0000), forging an interrupt
+        /// message. Needs an edu created with `dma_mask=0xffffffff`.
+        ///
+        /// Not idempotent: a server death is reported, not retried.
+        /// Encoding: fixed layouts of 15 and 9 bytes, checked in place (16 and 16 on the wire).
+        pub fn forge_msi(
+            &mut self,
+            device: Bdf,
+            address: u64,
+            data: u32,
+        ) -> Result<(), ClientError<WorkerError>> {
+            let args = ForgeMsiArgs {
+                device,
+                address,
+                data,
+            };
+            let mut reply = [0; FORGE_MSI_REPLY_MAX];
+            idl_runtime::call_fixed(
+                &mut self.transport,
+                &mut self.server,
+                &FORGE_MSI,
+                &args,
+                &mut reply,
+                &mut [],
+            )
+        }
     }
 
     /// The server side of `Worker`: one method per operation, called by
@@ -622,6 +858,28 @@ pub mod worker {
         /// going if the broker takes the device away meanwhile (a device does
         /// not stop because its owner lost it).
         fn storm(&mut self, caller: TaskId, args: StormArgs) -> Result<u32, WorkerError>;
+
+        /// Makes `device` raise its interrupt (edu's raise register), whoever
+        /// holds it: the device decides to interrupt, and only the IOMMU's
+        /// interrupt-remapping entry decides which task that reaches.
+        fn raise_interrupt(
+            &mut self,
+            caller: TaskId,
+            args: RaiseInterruptArgs,
+        ) -> Result<(), WorkerError>;
+
+        /// How many device interrupts have reached this worker's `irq`
+        /// notification since it started.
+        fn interrupts_seen(&mut self, caller: TaskId, args: InterruptsSeenArgs) -> u32;
+
+        /// A hostile owner: its `device` DMA-writes the 32-bit `data` to
+        /// `address` (the MSI window at 0xFEE0_0000), forging an interrupt
+        /// message. Needs an edu created with `dma_mask=0xffffffff`.
+        fn forge_msi(
+            &mut self,
+            caller: TaskId,
+            args: ForgeMsiArgs,
+        ) -> Result<(), WorkerError>;
 
         /// The notification bits this server wakes up for.
         fn notification_mask(&self) -> u32 {
@@ -697,6 +955,33 @@ pub mod worker {
                     Err(refusal) => return refusal,
                 };
                 let result = server.storm(call.caller, admitted.args);
+                idl_runtime::encode_reply_fixed(result, reply)
+            }
+            Op::RaiseInterrupt => {
+                let checked = idl_runtime::admit_fixed(call, ctx, &RAISE_INTERRUPT);
+                let admitted = match checked {
+                    Ok(admitted) => admitted,
+                    Err(refusal) => return refusal,
+                };
+                let result = server.raise_interrupt(call.caller, admitted.args);
+                idl_runtime::encode_reply_fixed(result, reply)
+            }
+            Op::InterruptsSeen => {
+                let checked = idl_runtime::admit_fixed(call, ctx, &INTERRUPTS_SEEN);
+                let admitted = match checked {
+                    Ok(admitted) => admitted,
+                    Err(refusal) => return refusal,
+                };
+                let value = server.interrupts_seen(call.caller, admitted.args);
+                idl_runtime::encode_reply_fixed(Ok::<_, NoError>(value), reply)
+            }
+            Op::ForgeMsi => {
+                let checked = idl_runtime::admit_fixed(call, ctx, &FORGE_MSI);
+                let admitted = match checked {
+                    Ok(admitted) => admitted,
+                    Err(refusal) => return refusal,
+                };
+                let result = server.forge_msi(call.caller, admitted.args);
                 idl_runtime::encode_reply_fixed(result, reply)
             }
         }

@@ -190,7 +190,11 @@ pub struct Iommu {
     pub contexts: BTreeMap<Bdf, ContextState>,
     pub domains: BTreeMap<u16, BTreeMap<u64, u64>>,
     pub faults: u32,
+    pub irtes: BTreeMap<u16, InterruptRoute>,
 }
+
+/// Entries in the fake's interrupt-remapping table.
+const FAKE_IRT_ENTRIES: u16 = 16;
 
 impl Iommu {
     fn change(
@@ -385,6 +389,47 @@ impl iommu::Server for Iommu {
     ) -> Result<IommuCounters, IommuError> {
         Err(IommuError::NoSuchUnit(a.unit))
     }
+
+    fn set_irte(
+        &mut self,
+        _c: TaskId,
+        a: iommu::SetIrteArgs,
+    ) -> Result<InterruptChange, IommuError> {
+        if a.handle >= FAKE_IRT_ENTRIES {
+            return Err(IommuError::NoSuchIrte {
+                unit: a.unit,
+                handle: a.handle,
+            });
+        }
+        let previous = match a.route {
+            InterruptRoute::Blocked => self.irtes.remove(&a.handle),
+            route => self.irtes.insert(a.handle, route),
+        };
+        Ok(InterruptChange {
+            previous: previous.unwrap_or(InterruptRoute::Blocked),
+            atomic: true,
+        })
+    }
+
+    fn get_irte(
+        &mut self,
+        _c: TaskId,
+        a: iommu::GetIrteArgs,
+    ) -> Result<InterruptRoute, IommuError> {
+        Ok(self
+            .irtes
+            .get(&a.handle)
+            .copied()
+            .unwrap_or(InterruptRoute::Blocked))
+    }
+
+    fn interrupt_entries(
+        &mut self,
+        _c: TaskId,
+        _a: iommu::InterruptEntriesArgs,
+    ) -> Result<u16, IommuError> {
+        Ok(FAKE_IRT_ENTRIES)
+    }
 }
 
 /// acpi: two units, unit 1 covering bus 0 device 3, one RMRR on 00:02.0.
@@ -461,6 +506,7 @@ impl acpi::Server for Acpi {
 pub struct Pci {
     pub bus_master: BTreeMap<Bdf, bool>,
     pub owners: BTreeMap<Bdf, TaskIndex>,
+    pub msi: BTreeMap<Bdf, u16>,
 }
 
 fn present(d: Bdf) -> Result<(), PciError> {
@@ -545,6 +591,12 @@ impl pci::Server for Pci {
             device: a.device,
             ids,
         })
+    }
+
+    fn program_msi(&mut self, _c: TaskId, a: pci::ProgramMsiArgs) -> Result<(), PciError> {
+        present(a.device)?;
+        self.msi.insert(a.device, a.handle);
+        Ok(())
     }
 
     fn set_owner(

@@ -167,6 +167,27 @@ fn all_types() -> (BTreeSet<&'static str>, usize) {
             previous: ContextState::Quarantine { did: DID },
             atomic: true,
         }],
+        MsiSource => [
+            MsiSource::Any,
+            MsiSource::Exact(BDF),
+            MsiSource::BusRange { first: 1, last: 0xff },
+        ],
+        InterruptRoute => [
+            InterruptRoute::Blocked,
+            InterruptRoute::Deliver {
+                vector: 0xff,
+                destination: 0xfe,
+                source: MsiSource::BusRange { first: 1, last: 2 },
+            },
+        ],
+        InterruptChange => [InterruptChange {
+            previous: InterruptRoute::Deliver {
+                vector: 64,
+                destination: 0,
+                source: MsiSource::Exact(BDF2),
+            },
+            atomic: false,
+        }],
         Access => [Access::Read, Access::Write, Access::ReadWrite],
         PageRange => [RANGE],
         BenchRecord => [BenchRecord {
@@ -359,6 +380,8 @@ fn all_types() -> (BTreeSet<&'static str>, usize) {
         ],
         IommuError => [
             IommuError::BadRange { iova: u64::MAX, pages: 1 },
+            IommuError::InterruptRemappingOff(UnitId(3)),
+            IommuError::NoSuchIrte { unit: UnitId(1), handle: u16::MAX },
             IommuError::ContextMismatch {
                 device: BDF,
                 found: ContextState::Domain { domain: DOM, did: DID },
@@ -391,6 +414,7 @@ fn all_types() -> (BTreeSet<&'static str>, usize) {
             PciError::NoDevice(BDF),
             PciError::BadOffset { offset: 0x1000, width: 4 },
             PciError::LeaseFailed,
+            PciError::NoMsi(BDF2),
             PciError::Unassignable { device: BDF, flaw: DeviceFlaw::CapabilityLoop },
             PciError::ProtectedRegister {
                 device: BDF,

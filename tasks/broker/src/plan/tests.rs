@@ -103,6 +103,10 @@ struct World {
     strangers: usize,
     /// The domains' memory.
     memory: Vec<DomainMap>,
+    /// The moving device's interrupt entry (None: its MSI is not remapped).
+    interrupt: Option<InterruptNow>,
+    /// The domains' interrupt vectors.
+    vectors: Vec<(DomainId, u8)>,
 }
 
 impl World {
@@ -137,6 +141,8 @@ impl World {
         World {
             books,
             hardware,
+            interrupt: None,
+            vectors: Vec::new(),
             strangers: 0,
             memory: Vec::new(),
         }
@@ -219,6 +225,8 @@ impl World {
             books: &self.books,
             memory: &self.memory,
             two_step,
+            interrupt: self.interrupt,
+            vectors: &self.vectors,
         };
         plan_move(
             &MoveRequest {
@@ -681,4 +689,122 @@ fn single_device_is_not_claimed_while_a_device_of_the_source_has_unknown_facts()
     }
     let plan = moved(w.plan(ENDPOINT, Custody::Domain(D2), false));
     assert!(!plan.mode.contains(ReassignMode::SINGLE_DEVICE));
+}
+
+/// Vectors of the test domains D1 and D2 (D3 has none).
+const V1: u8 = 64;
+const V2: u8 = 65;
+
+fn with_interrupts(mut w: World, current: InterruptRoute) -> World {
+    w.vectors = vec![(D1, V1), (D2, V2)];
+    w.interrupt = Some(InterruptNow { handle: 3, current });
+    w
+}
+
+fn delivering(vector: u8, source: idl_types::MsiSource) -> InterruptRoute {
+    InterruptRoute::Deliver {
+        vector,
+        destination: crate::interrupts::MSI_DESTINATION,
+        source,
+    }
+}
+
+fn irte_steps(plan: &Plan) -> Vec<(usize, u16, InterruptRoute, InterruptRoute)> {
+    plan.steps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match *s {
+            PlannedStep::SetIrte { handle, from, to } => Some((i, handle, from, to)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_move_points_the_interrupt_at_the_targets_vector_after_the_dma_moved() {
+    let exact = idl_types::MsiSource::Exact(ENDPOINT);
+    let w = with_interrupts(
+        World::new(&[(ENDPOINT, Custody::Domain(D1))]),
+        delivering(V1, exact),
+    );
+    let plan = moved(w.plan(ENDPOINT, Custody::Domain(D2), false));
+    let irte = irte_steps(&plan);
+    assert_eq!(
+        irte.iter().map(|s| (s.1, s.2, s.3)).collect::<Vec<_>>(),
+        [(3, delivering(V1, exact), delivering(V2, exact))]
+    );
+    // The last step: the interrupt follows the DMA, never precedes it.
+    assert_eq!(irte[0].0, plan.steps.len() - 1);
+}
+
+#[test]
+fn quarantine_and_release_block_the_interrupt() {
+    let exact = idl_types::MsiSource::Exact(ENDPOINT);
+    for target in [Custody::Quarantined, Custody::Unassigned] {
+        let w = with_interrupts(
+            World::new(&[(ENDPOINT, Custody::Domain(D1))]),
+            delivering(V1, exact),
+        );
+        let plan = moved(w.plan(ENDPOINT, target, false));
+        assert_eq!(
+            irte_steps(&plan).iter().map(|s| s.3).collect::<Vec<_>>(),
+            [InterruptRoute::Blocked],
+            "{target:?}"
+        );
+    }
+}
+
+#[test]
+fn a_domain_without_a_vector_gets_its_devices_with_their_interrupts_blocked() {
+    let exact = idl_types::MsiSource::Exact(ENDPOINT);
+    let w = with_interrupts(
+        World::new(&[(ENDPOINT, Custody::Domain(D1))]),
+        delivering(V1, exact),
+    );
+    let plan = moved(w.plan(ENDPOINT, Custody::Domain(D3), false));
+    assert_eq!(
+        irte_steps(&plan).iter().map(|s| s.3).collect::<Vec<_>>(),
+        [InterruptRoute::Blocked]
+    );
+}
+
+#[test]
+fn an_entry_that_already_routes_right_plans_no_interrupt_step() {
+    let w = with_interrupts(
+        World::new(&[(ENDPOINT, Custody::Domain(D1))]),
+        InterruptRoute::Blocked,
+    );
+    let plan = moved(w.plan(ENDPOINT, Custody::Quarantined, false));
+    assert!(irte_steps(&plan).is_empty());
+}
+
+#[test]
+fn a_device_whose_msi_is_not_remapped_plans_no_interrupt_step() {
+    let mut w = with_interrupts(
+        World::new(&[(ENDPOINT, Custody::Domain(D1))]),
+        InterruptRoute::Blocked,
+    );
+    w.interrupt = None;
+    let plan = moved(w.plan(ENDPOINT, Custody::Domain(D2), false));
+    assert!(irte_steps(&plan).is_empty());
+}
+
+#[test]
+fn a_device_behind_a_pcie_to_pci_bridge_is_checked_by_bus_range_as_linux_does() {
+    use idl_types::MsiSource;
+    assert_eq!(
+        crate::interrupts::msi_source(&facts(LEGACY)),
+        MsiSource::BusRange {
+            first: SECBUS.bus,
+            last: LEGACY.bus
+        }
+    );
+    assert_eq!(
+        crate::interrupts::msi_source(&facts(ENDPOINT)),
+        MsiSource::Exact(ENDPOINT)
+    );
+    // A device behind a conventional PCI bridge only: the bridge's ID.
+    let mut f = facts(LEGACY);
+    f.rids.retain(|r| r.role != RidRole::SecondaryBus);
+    assert_eq!(crate::interrupts::msi_source(&f), MsiSource::Exact(BRIDGE));
 }
