@@ -68,7 +68,7 @@ impl<'p> Hardware<'p> {
         let units = platform.units.min(MAX_UNITS);
         let models: Vec<Model> = (0..units)
             .map(|_| {
-                let m = Model::qemu();
+                let m = Model::qemu_intremap();
                 m.set_cx16(platform.cx16);
                 m
             })
@@ -229,6 +229,26 @@ impl<'p> Hardware<'p> {
 }
 
 /// RTADDR of a model, read as the CPU would.
+impl Hardware<'_> {
+    /// Interrupt-remapping entry `handle` of `unit`, read from memory, once
+    /// the unit remaps interrupts.
+    pub fn irte(&self, unit: UnitId, handle: u16) -> Option<vtd::format::Irte> {
+        use vtd::Registers;
+        let m = self.model(unit)?;
+        let mut registers = m.registers();
+        let remapping = vtd::format::GstsBit::Ires.mask();
+        if registers.read32(regs::GSTS) & remapping == 0 {
+            return None;
+        }
+        let base = registers.read64(regs::IRTA) & regs::IRTA_BASE_MASK;
+        let at = base + u64::from(handle) * vtd::IRTE_SIZE;
+        Some(vtd::format::Irte::from_words(
+            m.read_phys(at),
+            m.read_phys(at + 8),
+        ))
+    }
+}
+
 fn rtaddr(m: &Model) -> u64 {
     use vtd::Registers;
     m.registers().read64(regs::RTADDR)

@@ -16,6 +16,9 @@
 //!   quarantine scratch page, or is blocked; an RMRR stays identity-mapped
 //!   through each of them wherever the device is; no domain keeps an RMRR
 //!   map none of its devices needs;
+//! - a device's interrupts reach its custodian or no one: its
+//!   interrupt-remapping entry delivers its domain's vector or is not
+//!   present, and is never present in quarantine or when unassigned;
 //! - no request changes what a device it did not move sees through any of
 //!   its requester IDs: not the move of a neighbour behind the same bridge,
 //!   not a rollback, not a recovery.
@@ -220,10 +223,45 @@ pub fn check(
     check_dids(m, &custody, &mut bad);
     check_dma(m, &custody, &mut bad);
     check_rmrr_maps(m, &custody, &mut bad);
+    check_interrupts(m, &custody, &mut bad);
     if let Some((op, before, result)) = request {
         check_request(m, op, &before, result, &mut bad);
     }
     bad
+}
+
+fn check_interrupts(
+    m: &Machine<'_, '_, '_>,
+    custody: &BTreeMap<Bdf, Custody>,
+    bad: &mut Vec<String>,
+) {
+    for d in &m.platform.devices {
+        let (Some(handle), Some(c)) = (m.interrupt_handle(d.bdf), custody.get(&d.bdf)) else {
+            continue;
+        };
+        let Some(entry) = m.hw.irte(d.unit, handle) else {
+            bad.push(format!("{}: its unit does not remap interrupts", d.bdf));
+            continue;
+        };
+        let want = match c {
+            Custody::Domain(dom) => DOMAINS
+                .iter()
+                .position(|(x, _)| x == dom)
+                .map(crate::machine::vector_of),
+            _ => None,
+        };
+        // Blocked is always custody (a device whose MSI could not be
+        // programmed, e.g. pci down at the broker's start, stays blocked);
+        // delivering is only ever to the custodian's vector.
+        let got = entry.present().then(|| entry.vector());
+        if got.is_some() && got != want {
+            bad.push(format!(
+                "{} is {c:?} but its interrupt goes to {} (entry {handle})",
+                d.bdf,
+                got.map_or("nobody".to_string(), |v| format!("vector {v}"))
+            ));
+        }
+    }
 }
 
 fn check_rid_records(m: &Machine<'_, '_, '_>, bad: &mut Vec<String>) {

@@ -192,9 +192,11 @@ impl Layout {
                     };
                     FakeFunction::new(bdf, VENDOR, id, class, HEADER_ENDPOINT)
                         .pcie(port, phantom_bits)
+                        .msi(true, false)
                 }
                 Role::LegacyEndpoint => {
                     FakeFunction::new(bdf, VENDOR, id, CLASS_SERIAL_BUS, HEADER_ENDPOINT)
+                        .msi(false, false)
                 }
             };
             let multi = (0..8u8).any(|g| g != func && self.functions.contains_key(&(bus, dev, g)));

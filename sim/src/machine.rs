@@ -31,6 +31,12 @@ pub const DOMAINS: [(DomainId, &str); 3] = [
     (DomainId(2), "dma-b"),
     (DomainId(3), "console"),
 ];
+/// The interrupt vector of domain `DOMAINS[i]` (app.toml's `interrupt`).
+pub const fn vector_of(i: usize) -> u8 {
+    FIRST_VECTOR + i as u8
+}
+/// The first domain's vector.
+const FIRST_VECTOR: u8 = 64;
 /// The operator (may move anything).
 pub const OPERATOR: &str = "console";
 /// Every domain maps this I/O address to its own probe page.
@@ -207,10 +213,11 @@ pub fn with_machine_assigning<R>(
     };
     let domains: Vec<DomainConfig> = DOMAINS
         .iter()
-        .map(|&(domain, owner)| DomainConfig {
+        .enumerate()
+        .map(|(i, &(domain, owner))| DomainConfig {
             domain,
             owner: index(owner),
-            vector: None,
+            vector: Some(vector_of(i)),
         })
         .collect();
     let mut m = Machine {
@@ -311,6 +318,14 @@ impl<'a, 's, 'h> Machine<'a, 's, 'h> {
     }
 
     /// The broker, read-only.
+    /// Each device's interrupt-remapping entry: its index in the broker's
+    /// device list.
+    pub fn interrupt_handle(&self, device: Bdf) -> Option<u16> {
+        let i = self.devices.iter().position(|d| d.device == device)?;
+        u16::try_from(i).ok()
+    }
+
+    /// The broker (panics before it started).
     pub fn broker_ref(&self) -> &SimBroker<'a, 's, 'h> {
         self.broker
             .as_ref()

@@ -20,7 +20,7 @@ use crate::platform::{Acpi, Config, Platform};
 use domid::{BitmapAllocator, DomidServer};
 use idl_runtime::abi::TaskId;
 use idl_runtime::{Call, Dispatch, DispatchOutcome, ServerContext};
-use idl_types::{DeathCause, DeathRecord, TaskIndex};
+use idl_types::{DeathCause, DeathRecord, TaskIndex, UnitId};
 use task_iommu::{IommuServer, SharedLedger};
 use task_pci::PciServer;
 use task_supervisor::{supervisor, DeathLog};
@@ -177,6 +177,12 @@ fn iommu<'h>(hw: &'h Hardware<'h>) -> Result<Iommu<'h>, String> {
             vtd::Config::default(),
         )
         .map_err(|e| format!("iommu could not start a unit: {e}"))?;
+    }
+    // As the firmware does: remapping on (a unit taken over keeps its table).
+    for unit in 0..hw.models.len() {
+        let unit = UnitId(u8::try_from(unit).unwrap_or(u8::MAX));
+        s.enable_interrupt_remapping(unit)
+            .map_err(|e| format!("iommu could not remap interrupts: {e}"))?;
     }
     Ok(s)
 }
