@@ -148,8 +148,22 @@ fn remap_interrupts(server: &mut FirmwareServer, unit: UnitId) {
     }
 }
 
-/// Logs one DMA fault in words.
+/// First fault reason of an interrupt request (0x20..=0x27 are the
+/// interrupt-remapping faults; the record's address is the request's).
+const FIRST_INTERRUPT_REASON: u8 = 0x20;
+
+/// Logs one DMA or interrupt-remapping fault in words.
 fn log_fault(r: &FaultRecord) {
+    if r.reason >= FIRST_INTERRUPT_REASON {
+        defmt::warn!(
+            "interrupt-remapping fault on unit {=u8}: an interrupt request from {} (to {=u64:#x}) blocked: {}",
+            r.unit.0,
+            D(&r.source),
+            r.address,
+            D(&FaultReason::from_code(r.reason))
+        );
+        return;
+    }
     let direction = match r.direction {
         DmaDirection::Read => "read",
         DmaDirection::Write => "write",
