@@ -10,7 +10,7 @@ use vtd::format::{
     decode_msi, remappable_msi, Descriptor, FaultReason, Irte, MsiRequest, SourceCheck,
 };
 use vtd::model::{Delivered, Model};
-use vtd::{Config, Error, InvalidationChoice, Rid};
+use vtd::{Config, Error, GstsBit, InvalidationChoice, Rid};
 
 const QUEUE: Config = Config {
     invalidation: InvalidationChoice::Queue,
@@ -86,6 +86,55 @@ fn enabling_blocks_every_entry_until_one_is_set() {
 }
 
 #[test]
+fn enabling_keeps_translation_and_the_queue_on_and_never_sets_cfi() {
+    let rig = remapping(Model::qemu_intremap());
+    let gsts = vtd::Registers::read32(&mut rig.model.registers(), vtd::regs::GSTS);
+    for bit in [GstsBit::Te, GstsBit::Qies, GstsBit::Ires, GstsBit::Irtps] {
+        assert_ne!(gsts & bit.mask(), 0, "{bit:?} in {gsts:#x}");
+    }
+    assert_eq!(gsts & GstsBit::Cfis.mask(), 0, "CFIS in {gsts:#x}");
+    // A later GCMD write (a write-buffer flush) keeps remapping on, and
+    // does not re-latch the table.
+    let mut rig = rig;
+    rig.unit.flush_write_buffer().unwrap();
+    let gsts = vtd::Registers::read32(&mut rig.model.registers(), vtd::regs::GSTS);
+    for bit in [GstsBit::Te, GstsBit::Qies, GstsBit::Ires] {
+        assert_ne!(gsts & bit.mask(), 0, "{bit:?} in {gsts:#x}");
+    }
+}
+
+#[test]
+fn an_entry_with_fields_this_driver_never_writes_is_refused_as_reserved() {
+    let mut rig = remapping(Model::qemu_intremap());
+    let table = rig.unit.interrupt_remapping().unwrap();
+    let ours = Irte::remapped(VECTOR_A, 0, SourceCheck::None);
+    // Bit 15: the posted-interrupt format, which this unit does not offer.
+    let posted = Irte::from_words(ours.lo() | 1 << 15, ours.hi());
+    assert!(!posted.only_known_fields());
+    rig.model.write_phys(table.base + 2 * 16, posted.lo());
+    assert_eq!(msi_of(&rig, 2, DEV), Err(FaultReason::IrReservedEntry));
+    rig.unit.set_irte(2, ours).unwrap();
+    assert_eq!(msi_of(&rig, 2, DEV), Ok(to_cpu0(VECTOR_A)));
+}
+
+#[test]
+fn irte_fields_sit_at_spec_positions() {
+    let entry = Irte::remapped(0x40, 0x03, SourceCheck::Exact(DEV));
+    // P (0), vector 23:16, xAPIC destination 47:40; fixed, physical, edge,
+    // RH 0, FPD 0.
+    assert_eq!(entry.lo(), 1 | 0x40 << 16 | 0x03 << 40);
+    // SID 79:64 = 00:02.0, SQ 81:80 = 0, SVT 83:82 = 01.
+    assert_eq!(entry.hi(), 0x0010 | 0b01 << 18);
+    assert!(entry.present());
+    assert_eq!((entry.vector(), entry.destination()), (0x40, 0x03));
+    assert_eq!(entry.source(), SourceCheck::Exact(DEV));
+    assert_eq!(Irte::remapped(1, 2, SourceCheck::None).hi(), 0);
+    assert!(!Irte::NOT_PRESENT.present());
+    assert!(!entry.blocked().present());
+    assert_eq!(entry.blocked().vector(), 0x40);
+}
+
+#[test]
 fn a_compatibility_format_msi_is_blocked_once_remapping_is_on() {
     let model = Model::qemu_intremap();
     let rig = rig_on(model.clone(), QUEUE);
@@ -154,11 +203,19 @@ fn moving_an_irte_is_one_cmpxchg16b_and_one_index_invalidation() {
         .unwrap();
     assert_eq!(msi_of(&rig, 3, DEV), Ok(to_cpu0(VECTOR_A)));
     let before = (*rig.unit.counters(), rig.model.iec_invalidations());
-    let old = rig
-        .unit
-        .set_irte(3, Irte::remapped(VECTOR_B, 0, SourceCheck::Exact(DEV)))
-        .unwrap();
+    rig.model.watch_irte(3);
+    let new = Irte::remapped(VECTOR_B, 0, SourceCheck::Exact(DEV));
+    let old = rig.unit.set_irte(3, new).unwrap();
     assert_eq!(old.vector(), VECTOR_A);
+    // One store: memory goes straight from the old entry to the new (the
+    // IEC keeps the old one until the invalidation); never blocked, never
+    // torn.
+    let states = rig.model.irte_states(3);
+    assert_eq!(states.first(), Some(&Some(new)), "{states:#x?}");
+    assert!(
+        states.iter().all(|s| *s == Some(new) || *s == Some(old)),
+        "{states:#x?}"
+    );
     let after = (*rig.unit.counters(), rig.model.iec_invalidations());
     assert_eq!(after.0.irte_writes - before.0.irte_writes, 1);
     assert_eq!(after.0.irte_fallbacks, before.0.irte_fallbacks);
@@ -188,19 +245,26 @@ fn without_the_iec_invalidation_the_old_owner_would_still_get_the_interrupt() {
     assert_eq!(msi_of(&rig, 3, DEV), Ok(to_cpu0(VECTOR_B)));
 }
 
+/// Whether every state `states` records is blocked, `old` or `new`.
+fn only_blocked_old_or_new(states: &[Option<Irte>], old: Irte, new: Irte) -> bool {
+    states
+        .iter()
+        .all(|state| state.is_none() || *state == Some(old) || *state == Some(new))
+}
+
 #[test]
-fn without_cx16_the_fallback_blocks_first_and_never_delivers_a_torn_entry() {
+fn without_cx16_the_fallback_never_delivers_through_a_torn_entry() {
     let model = Model::qemu_intremap();
     model.set_cx16(false);
-    let mut rig = remapping(model);
-    rig.unit
-        .set_irte(3, Irte::remapped(VECTOR_A, 0, SourceCheck::Exact(DEV)))
-        .unwrap();
-    let table = rig.unit.interrupt_remapping().unwrap();
+    let mut rig = remapping(model.clone());
+    let old = Irte::remapped(VECTOR_A, 0, SourceCheck::Exact(DEV));
+    let new = Irte::remapped(VECTOR_B, 1, SourceCheck::Exact(OTHER));
+    rig.unit.set_irte(3, old).unwrap();
+    // Cached, as it would be on a busy device.
+    assert_eq!(msi_of(&rig, 3, DEV), Ok(to_cpu0(VECTOR_A)));
+    model.watch_irte(3);
     let before = *rig.unit.counters();
-    rig.unit
-        .set_irte(3, Irte::remapped(VECTOR_B, 0, SourceCheck::Exact(OTHER)))
-        .unwrap();
+    assert_eq!(rig.unit.set_irte(3, new), Ok(old));
     let after = *rig.unit.counters();
     assert_eq!(after.irte_fallbacks - before.irte_fallbacks, 1);
     assert_eq!(
@@ -208,15 +272,41 @@ fn without_cx16_the_fallback_blocks_first_and_never_delivers_a_torn_entry() {
         2,
         "after blocking, and after the new entry"
     );
-    assert_eq!(msi_of(&rig, 3, OTHER), Ok(to_cpu0(VECTOR_B)));
-    assert_eq!(msi_of(&rig, 3, DEV), Err(FaultReason::IrSourceRefused));
-    // Every state memory passed through: blocked, or old, or new; never
-    // the new vector with the old source check.
-    let entry = Irte::from_words(
-        rig.model.read_phys(table.base + 48),
-        rig.model.read_phys(table.base + 56),
+    let states = model.irte_states(3);
+    assert!(only_blocked_old_or_new(&states, old, new), "{states:#x?}");
+    let blocked_at = states.iter().position(Option::is_none);
+    let new_at = states.iter().position(|s| *s == Some(new));
+    assert!(
+        matches!((blocked_at, new_at), (Some(b), Some(n)) if b < n),
+        "blocked before the new entry appears: {states:#x?}"
     );
-    assert_eq!(entry.source(), SourceCheck::Exact(OTHER));
+    assert_eq!(states.last(), Some(&Some(new)));
+    assert_eq!(
+        msi_of(&rig, 3, OTHER),
+        Ok(Delivered {
+            vector: VECTOR_B,
+            destination: 1
+        })
+    );
+    assert_eq!(msi_of(&rig, 3, DEV), Err(FaultReason::IrSourceRefused));
+}
+
+#[test]
+fn the_entry_watch_sees_a_naive_two_store_update_as_torn() {
+    // The check above can fail: two plain stores, low word first, pass
+    // through "new vector, old source check".
+    let model = Model::qemu_intremap();
+    let mut rig = remapping(model.clone());
+    let old = Irte::remapped(VECTOR_A, 0, SourceCheck::Exact(DEV));
+    let new = Irte::remapped(VECTOR_B, 0, SourceCheck::Exact(OTHER));
+    rig.unit.set_irte(3, old).unwrap();
+    let slot = rig.unit.interrupt_remapping().unwrap().base + 3 * 16;
+    model.watch_irte(3);
+    let mut cpu = model.memory();
+    vtd::TableMemory::write_u64(&mut cpu, slot, new.lo());
+    vtd::TableMemory::write_u64(&mut cpu, slot + 8, new.hi());
+    let states = model.irte_states(3);
+    assert!(!only_blocked_old_or_new(&states, old, new), "{states:#x?}");
 }
 
 #[test]

@@ -10,6 +10,7 @@
 
 mod caches;
 mod interrupts;
+mod irte_watch;
 mod memory;
 mod observer;
 mod registers;
@@ -149,6 +150,26 @@ impl Model {
     pub fn iec_invalidations(&self) -> (u64, u64) {
         let state = self.0.borrow();
         (state.ir.iec_global, state.ir.iec_index)
+    }
+
+    /// Watches interrupt-remapping entry `index` from now on: every CPU
+    /// store into it records the entry a message naming it would use
+    /// (see [`Model::irte_states`]). Forgets what was recorded before.
+    pub fn watch_irte(&self, index: u32) {
+        self.0.borrow_mut().ir_watch.seen.insert(index, Vec::new());
+    }
+
+    /// What watched entry `index` was after each CPU store into it, in
+    /// order: the entry as stored, then the IEC's copy when it differs;
+    /// `None` where it was not present (a message would be blocked).
+    pub fn irte_states(&self, index: u32) -> Vec<Option<crate::format::Irte>> {
+        self.0
+            .borrow()
+            .ir_watch
+            .seen
+            .get(&index)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Watches `rid` from now on; `rmrrs` are its (base, length) ranges.

@@ -73,6 +73,8 @@ pub(crate) struct State {
     pub(crate) context_pages: HashMap<u64, u8>,
     /// Interrupt remapping (see `interrupts`).
     pub(crate) ir: super::interrupts::IrState,
+    /// Watched interrupt-remapping entries (see `irte_watch`).
+    pub(crate) ir_watch: super::irte_watch::IrteWatch,
 }
 
 impl State {
@@ -248,6 +250,7 @@ impl State {
         if self.regs.root == Some(addr & !0xfff) {
             self.rebuild_context_pages();
         }
+        self.watch_irte_store(addr);
     }
 
     /// A 64-bit store by the CPU, seen by the observer when it hits a
