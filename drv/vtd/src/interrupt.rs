@@ -115,11 +115,18 @@ impl<R: Registers, M: TableMemory, A: PageAllocator, D: Delay> Unit<R, M, A, D> 
 
     /// Replaces entry `index` with `new` and invalidates its cached copy;
     /// returns what it held. One compare-exchange with CX16; else the
-    /// blocked-first fallback (module doc).
+    /// blocked-first fallback (module doc). Setting the entry it already
+    /// holds stores nothing but still invalidates the index, so repeating
+    /// an interrupted call finishes it.
     pub fn set_irte(&mut self, index: u16, new: Irte) -> Result<Irte, Error> {
         let slot = self.irte_slot(index)?;
         let old = self.get_irte(index)?;
         if old == new {
+            // Nothing to store, but the cached copy may still be older:
+            // a store whose invalidation never ran (the driver restarted
+            // in between, or the queue failed) is completed by setting the
+            // same entry again.
+            self.invalidate_iec(Some(index))?;
             return Ok(old);
         }
         self.counters.irte_writes += 1;

@@ -310,6 +310,27 @@ fn the_entry_watch_sees_a_naive_two_store_update_as_torn() {
 }
 
 #[test]
+fn setting_the_entry_again_finishes_a_store_whose_invalidation_never_ran() {
+    // A restart between the store and the invalidation leaves the IEC's
+    // old copy in force; repeating the call must not stop at "unchanged".
+    let model = Model::qemu_intremap();
+    let mut rig = remapping(model.clone());
+    rig.unit
+        .set_irte(3, Irte::remapped(VECTOR_A, 0, SourceCheck::Exact(DEV)))
+        .unwrap();
+    assert_eq!(msi_of(&rig, 3, DEV), Ok(to_cpu0(VECTOR_A)));
+    let new = Irte::remapped(VECTOR_B, 0, SourceCheck::Exact(DEV));
+    let slot = rig.unit.interrupt_remapping().unwrap().base + 3 * 16;
+    model.write_phys(slot + 8, new.hi());
+    model.write_phys(slot, new.lo());
+    assert_eq!(msi_of(&rig, 3, DEV), Ok(to_cpu0(VECTOR_A)), "stale");
+    let writes = rig.unit.counters().irte_writes;
+    assert_eq!(rig.unit.set_irte(3, new), Ok(new));
+    assert_eq!(rig.unit.counters().irte_writes, writes, "nothing stored");
+    assert_eq!(msi_of(&rig, 3, DEV), Ok(to_cpu0(VECTOR_B)));
+}
+
+#[test]
 fn policy_requiring_cx16_refuses_the_fallback() {
     let model = Model::qemu_intremap();
     model.set_cx16(false);
