@@ -165,7 +165,7 @@ impl<R: Registers, M: TableMemory, A: PageAllocator, D: Delay> Unit<R, M, A, D> 
     pub fn invalidate_iec(&mut self, index: Option<u16>) -> Result<(), Error> {
         self.counters.iec_invalidations += 1;
         // IM = 0: exactly the one entry.
-        self.submit_descriptor(Descriptor::InterruptEntryCache {
+        self.submit(Descriptor::InterruptEntryCache {
             index: index.map(|i| (i, 0)),
         })
     }

@@ -242,15 +242,9 @@ impl<R: Registers, M: TableMemory, A: PageAllocator, D: Delay> Unit<R, M, A, D> 
         }
     }
 
-    /// A descriptor of another kind than the context cache's or the
-    /// IOTLB's, through the queue (it has no register form).
-    pub(crate) fn submit_descriptor(&mut self, desc: Descriptor) -> Result<(), Error> {
-        self.submit(desc)
-    }
-
     /// Queues `desc` and a status-write wait, rings IQT and waits for the
     /// status word.
-    fn submit(&mut self, desc: Descriptor) -> Result<(), Error> {
+    pub(crate) fn submit(&mut self, desc: Descriptor) -> Result<(), Error> {
         let InvalidationMode::Queue(mut queue) = self.inval else {
             return Err(Error::NotBroughtUp);
         };

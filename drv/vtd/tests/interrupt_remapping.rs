@@ -6,11 +6,15 @@
 mod common;
 
 use common::{rig_on, DEV, OTHER};
-use vtd::format::{
-    decode_msi, remappable_msi, Descriptor, FaultReason, Irte, MsiRequest, SourceCheck,
-};
+use vtd::format::{decode_msi, Descriptor, FaultReason, Irte, MsiRequest, SourceCheck};
 use vtd::model::{Delivered, Model};
 use vtd::{Config, Error, GstsBit, InvalidationChoice, Rid};
+
+/// The remappable message pci programs for entry `handle`.
+fn remappable_msi(handle: u16) -> (u32, u32) {
+    let m = pci::MsiMessage::remappable(handle);
+    (m.address as u32, u32::from(m.data))
+}
 
 const QUEUE: Config = Config {
     invalidation: InvalidationChoice::Queue,

@@ -20,9 +20,12 @@
 
 use heapless::Vec;
 use idl_runtime::Transport;
-use idl_types::{Bdf, BrokerError, Custody, DomainId, InterruptRoute, MsiSource};
+use idl_types::{Bdf, BrokerError, Custody, DomainId, InterruptRoute, MsiSource, UnitId};
 
 use crate::books::MAX_DEVICES;
+
+/// Units one machine may have (app.toml `[capacity] units`).
+const MAX_UNITS: usize = capacity::UNITS.value;
 use crate::engine::Broker;
 use crate::facts::{DeviceFacts, RidRole};
 use crate::journal::JournalStore;
@@ -112,12 +115,23 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
         self.interrupts.programmed.clear();
         let devices: Vec<Bdf, MAX_DEVICES> =
             self.books.devices().iter().map(|d| d.device).collect();
+        // Each unit's table size, asked once per unit.
+        let mut entries: Vec<(UnitId, u16), MAX_UNITS> = Vec::new();
         for device in devices {
             let (Some(handle), Ok(facts)) = (self.interrupt_handle(device), self.facts(device))
             else {
                 continue;
             };
-            if !matches!(self.peers.iommu.interrupt_entries(facts.unit), Ok(n) if handle < n) {
+            let known = entries.iter().find(|(u, _)| *u == facts.unit).map(|e| e.1);
+            let n = match known {
+                Some(n) => n,
+                None => {
+                    let n = self.peers.iommu.interrupt_entries(facts.unit).unwrap_or(0);
+                    let _ = entries.push((facts.unit, n));
+                    n
+                }
+            };
+            if handle >= n {
                 continue;
             }
             if self.peers.pci.program_msi(device, handle).is_err() {

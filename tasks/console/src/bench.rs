@@ -20,7 +20,7 @@ use task_console::BENCH_MAX_COUNT;
 use userlib::rdtsc;
 
 use crate::serial::Out;
-use crate::{config, device_name, domain_by_name, resolve, Console, DeviceRef};
+use crate::{config, device_name, domain_by_name, resolve_or_say, Console, DeviceRef};
 
 impl Console {
     /// Messages the kernel has delivered to every task but the supervisor
@@ -43,12 +43,8 @@ impl Console {
     /// Runs the benchmark and prints its summary.
     pub(crate) fn bench(&mut self, device: DeviceRef, first: &str, second: &str, count: u16) {
         let mut o = Out;
-        let dev = match resolve(device) {
-            Ok(dev) => dev,
-            Err(why) => {
-                let _ = writeln!(o, "error: {why}");
-                return;
-            }
+        let Some(dev) = resolve_or_say(device) else {
+            return;
         };
         let (Some(a), Some(b)) = (domain_by_name(first), domain_by_name(second)) else {
             let _ = writeln!(o, "error: no domain by that name (see 'domains')");

@@ -66,13 +66,6 @@ pub enum DeviceRef<'a> {
     Name(&'a str),
 }
 
-/// The MSI window's base: a DMA write here is an interrupt request.
-const MSI_WINDOW: u64 = 0xfee0_0000;
-/// Remappable format: the format bit of the address.
-const REMAPPABLE: u64 = 1 << 4;
-/// Remappable format: where handle bits 14:0 go in the address.
-const HANDLE_SHIFT: u32 = 5;
-
 /// An interrupt message a hostile device writes.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ForgedMsi {
@@ -85,13 +78,12 @@ pub enum ForgedMsi {
 impl ForgedMsi {
     /// The (address, data) the device writes.
     pub fn message(self) -> (u64, u32) {
-        match self {
-            ForgedMsi::Vector(v) => (MSI_WINDOW, u32::from(v)),
-            ForgedMsi::Entry(h) => (
-                MSI_WINDOW | REMAPPABLE | (u64::from(h & 0x7fff) << HANDLE_SHIFT),
-                0,
-            ),
-        }
+        let m = match self {
+            // CPU 0, as every other interrupt of the machine.
+            ForgedMsi::Vector(v) => pci::MsiMessage::x86(0, v),
+            ForgedMsi::Entry(h) => pci::MsiMessage::remappable(h),
+        };
+        (m.address, u32::from(m.data))
     }
 }
 

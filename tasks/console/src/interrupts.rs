@@ -15,7 +15,7 @@ use task_console::{DeviceRef, ForgedMsi};
 use userlib::{sys_get_timer, sys_recv_notification, sys_set_timer};
 
 use crate::serial::Out;
-use crate::{config, current_id, device_name, resolve, worker, Console, NAMES};
+use crate::{config, current_id, device_name, resolve_or_say, worker, Console, NAMES};
 
 /// How long the console waits for the interrupt to be taken (guest ms).
 const DELIVERY_MS: u64 = 20;
@@ -23,12 +23,8 @@ const DELIVERY_MS: u64 = 20;
 impl Console {
     pub(crate) fn irq(&mut self, device: DeviceRef) {
         let mut o = Out;
-        let dev = match resolve(device) {
-            Ok(d) => d,
-            Err(why) => {
-                let _ = writeln!(o, "error: {why}");
-                return;
-            }
+        let Some(dev) = resolve_or_say(device) else {
+            return;
         };
         let workers = workers();
         let before = self.seen(&workers);
@@ -55,12 +51,8 @@ impl Console {
 
     pub(crate) fn forge_msi(&mut self, device: DeviceRef, forged: ForgedMsi) {
         let mut o = Out;
-        let dev = match resolve(device) {
-            Ok(d) => d,
-            Err(why) => {
-                let _ = writeln!(o, "error: {why}");
-                return;
-            }
+        let Some(dev) = resolve_or_say(device) else {
+            return;
         };
         let Some(owner) = self.owner_of(dev) else {
             let _ = writeln!(o, "error: {dev} is not owned by a worker's domain");

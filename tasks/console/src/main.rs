@@ -62,6 +62,15 @@ fn resolve(d: DeviceRef) -> Result<Bdf, &'static str> {
     }
 }
 
+/// [`resolve`], saying why not on the console.
+fn resolve_or_say(d: DeviceRef) -> Option<Bdf> {
+    resolve(d)
+        .map_err(|why| {
+            let _ = writeln!(Out, "error: {why}");
+        })
+        .ok()
+}
+
 fn device_name(b: Bdf) -> &'static str {
     let rid = b.requester_id().unwrap_or(0);
     config::system::DEVICES
@@ -390,12 +399,8 @@ impl Console {
 
     fn dma(&mut self, device: DeviceRef, iova: Option<u64>) {
         let mut o = Out;
-        let dev = match resolve(device) {
-            Ok(d) => d,
-            Err(why) => {
-                let _ = writeln!(o, "error: {why}");
-                return;
-            }
+        let Some(dev) = resolve_or_say(device) else {
+            return;
         };
         let owner = match self.owner_of(dev) {
             Some(t) => t,

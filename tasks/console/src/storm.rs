@@ -11,17 +11,15 @@ use idl_types::{Custody, DomainId};
 use task_console::DeviceRef;
 
 use crate::serial::Out;
-use crate::{config, current_id, custody, device_name, domain_name, resolve, worker, Console};
+use crate::{
+    config, current_id, custody, device_name, domain_name, resolve_or_say, worker, Console,
+};
 
 impl Console {
     pub(crate) fn dma_storm(&mut self, device: DeviceRef, iova: u64, millis: u32) {
         let mut o = Out;
-        let dev = match resolve(device) {
-            Ok(d) => d,
-            Err(why) => {
-                let _ = writeln!(o, "error: {why}");
-                return;
-            }
+        let Some(dev) = resolve_or_say(device) else {
+            return;
         };
         let Some(owner) = self.owner_of(dev) else {
             let _ = writeln!(o, "error: {dev} is not owned by a worker's domain");

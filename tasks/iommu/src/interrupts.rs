@@ -63,13 +63,7 @@ where
         handle: u16,
         route: InterruptRoute,
     ) -> Result<InterruptChange, IommuError> {
-        let entries = self.interrupt_entries(unit)?;
-        if entries == 0 {
-            return Err(IommuError::InterruptRemappingOff(unit));
-        }
-        if handle >= entries {
-            return Err(IommuError::NoSuchIrte { unit, handle });
-        }
+        self.check_handle(unit, handle)?;
         let new = irte(route)?;
         let slot = self.slot(unit)?;
         let fallbacks = slot.hw.counters().irte_fallbacks;
@@ -84,15 +78,19 @@ where
         })
     }
 
+    /// Refuses a unit that does not remap or a handle beyond its table, in
+    /// the client's terms (the library would say it too, less precisely).
+    fn check_handle(&mut self, unit: UnitId, handle: u16) -> Result<(), IommuError> {
+        match self.interrupt_entries(unit)? {
+            0 => Err(IommuError::InterruptRemappingOff(unit)),
+            n if handle >= n => Err(IommuError::NoSuchIrte { unit, handle }),
+            _ => Ok(()),
+        }
+    }
+
     /// What entry `handle` of `unit` holds.
     pub fn route(&mut self, unit: UnitId, handle: u16) -> Result<InterruptRoute, IommuError> {
-        let entries = self.interrupt_entries(unit)?;
-        if entries == 0 {
-            return Err(IommuError::InterruptRemappingOff(unit));
-        }
-        if handle >= entries {
-            return Err(IommuError::NoSuchIrte { unit, handle });
-        }
+        self.check_handle(unit, handle)?;
         let slot = self.slot(unit)?;
         let entry = slot
             .hw

@@ -1,5 +1,6 @@
 //! Interrupt-remapping table entries (128-bit, remapped format, xAPIC
-//! destination) and the remappable MSI address that names one.
+//! destination) and what a message written to the MSI window asks for
+//! (pci's `MsiMessage::remappable` writes the remappable format).
 //!
 //! Low 64 bits: P (0), FPD (1), DM (2), RH (3), TM (4), DLM (7:5), AVAIL
 //! (11:8), vector (23:16), destination (63:32; with the xAPIC the APIC ID
@@ -141,30 +142,13 @@ impl Irte {
     }
 }
 
-/// MSI address window every interrupt request is written to.
-pub const MSI_ADDRESS_BASE: u32 = 0xfee0_0000;
-/// Mask of the window's fixed bits (31:20).
-pub const MSI_ADDRESS_WINDOW_MASK: u32 = 0xfff0_0000;
 /// Address bit 4: the interrupt format (1: remappable).
-pub const MSI_REMAPPABLE: u32 = 1 << 4;
+const MSI_REMAPPABLE: u32 = 1 << 4;
 /// Address bit 3: SHV, the data holds a sub-handle.
-pub const MSI_SHV: u32 = 1 << 3;
+const MSI_SHV: u32 = 1 << 3;
 const HANDLE_LOW_SHIFT: u32 = 5;
 const HANDLE_LOW_MASK: u32 = 0x7fff;
 const HANDLE_BIT15_SHIFT: u32 = 2;
-
-/// The remappable-format message (address, data) naming entry `handle`.
-pub const fn remappable_msi(handle: u16) -> (u32, u32) {
-    let low = (handle as u32) & HANDLE_LOW_MASK;
-    let bit15 = (handle as u32) >> 15;
-    (
-        MSI_ADDRESS_BASE
-            | MSI_REMAPPABLE
-            | (low << HANDLE_LOW_SHIFT)
-            | (bit15 << HANDLE_BIT15_SHIFT),
-        0,
-    )
-}
 
 /// What a message written to the MSI window asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

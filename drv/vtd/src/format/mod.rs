@@ -14,10 +14,7 @@ pub use command::{CcGranularity, Ccmd, GstsBit, IotlbCmd, IotlbGranularity, Iva,
 pub use context::{ContextEntry, TranslationType};
 pub use descriptor::{Descriptor, DESC_CONTEXT, DESC_IEC, DESC_IOTLB, DESC_WAIT};
 pub use fault_record::{FaultReason, FaultRecord};
-pub use irte::{
-    decode_msi, remappable_msi, Irte, MsiRequest, SourceCheck, MSI_ADDRESS_BASE,
-    MSI_ADDRESS_WINDOW_MASK, MSI_REMAPPABLE, MSI_SHV,
-};
+pub use irte::{decode_msi, Irte, MsiRequest, SourceCheck};
 pub use pte::SlPte;
 pub use root::RootEntry;
 
