@@ -56,6 +56,8 @@ pub struct Hardware<'p> {
     pub ledger: RefCell<Ledger>,
     /// Per unit, the DIDs the observer was told about (DID → root).
     registered: RefCell<Vec<BTreeMap<u16, u64>>>,
+    /// The kernel's page tables, as far as device registers go.
+    pub kernel: crate::kernel_model::KernelModel,
 }
 
 fn rid(b: Bdf) -> Rid {
@@ -78,6 +80,11 @@ impl<'p> Hardware<'p> {
             registered: RefCell::new(vec![BTreeMap::new(); units]),
             models,
             ledger: RefCell::new(Ledger::EMPTY),
+            kernel: crate::kernel_model::KernelModel::new(
+                &vec![None; platform.devices.len()],
+                &crate::machine::DOMAINS.map(|(_, owner)| crate::servers::index(owner)),
+                crate::servers::index("broker"),
+            ),
         }
     }
 

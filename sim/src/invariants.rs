@@ -224,6 +224,7 @@ pub fn check(
     check_dma(m, &custody, &mut bad);
     check_rmrr_maps(m, &custody, &mut bad);
     check_interrupts(m, &custody, &mut bad);
+    check_registers(m, &custody, &mut bad);
     if let Some((op, before, result)) = request {
         check_request(m, op, &before, result, &mut bad);
     }
@@ -259,6 +260,40 @@ fn check_interrupts(
                 "{} is {c:?} but its interrupt goes to {} (entry {handle})",
                 d.bdf,
                 got.map_or("nobody".to_string(), |v| format!("vector {v}"))
+            ));
+        }
+    }
+}
+
+/// A device's registers are mapped into its DMA custodian's owner and no
+/// one else; in quarantine or unassigned, into no task.
+fn check_registers(
+    m: &Machine<'_, '_, '_>,
+    custody: &BTreeMap<Bdf, Custody>,
+    bad: &mut Vec<String>,
+) {
+    for (i, d) in m.platform.devices.iter().enumerate() {
+        let Some(c) = custody.get(&d.bdf) else {
+            continue;
+        };
+        let want = match c {
+            Custody::Domain(dom) => DOMAINS
+                .iter()
+                .find(|(x, _)| x == dom)
+                .map(|(_, owner)| crate::servers::index(owner)),
+            _ => None,
+        };
+        let got = m.hw.kernel.holder(i);
+        if got != want {
+            let name = |t: Option<idl_types::TaskIndex>| {
+                t.and_then(|t| crate::servers::NAMES.get(usize::from(t.0)).copied())
+                    .unwrap_or("no task")
+            };
+            bad.push(format!(
+                "{} is {c:?} but its registers are mapped into {} (want {})",
+                d.bdf,
+                name(got),
+                name(want)
             ));
         }
     }

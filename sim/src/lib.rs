@@ -17,6 +17,7 @@ pub mod fixtures;
 pub mod hardware;
 pub mod inspect;
 pub mod invariants;
+pub mod kernel_model;
 pub mod layout;
 pub mod machine;
 pub mod platform;

@@ -130,6 +130,16 @@ fn ids(system: &InProcess<'_, 9>) -> PeerIds {
     }
 }
 
+/// The kernel's index of `device`'s registers: its place in the
+/// platform's device list.
+pub fn register_index(platform: &Platform, device: Bdf) -> Option<u16> {
+    platform
+        .devices
+        .iter()
+        .position(|d| d.bdf == device)
+        .and_then(|i| u16::try_from(i).ok())
+}
+
 /// The broker's devices and where each starts: RMRR devices first (so a
 /// legacy RMRR device takes its bridge aliases before its neighbours),
 /// domains 1 and 2 alternating, and every device behind one bridge in the
@@ -149,6 +159,9 @@ pub fn initial_assignments(platform: &Platform) -> Vec<DeviceConfig> {
         out.push(DeviceConfig {
             device: d.bdf,
             initial: Some(domain),
+            // Every device's registers are in custody, indexed by its place
+            // in the platform's list (the kernel model's order).
+            registers: register_index(platform, d.bdf),
         });
     }
     out

@@ -125,6 +125,9 @@ impl Control {
     }
 }
 
+/// The name the trace gives kernel IPC (the broker's register requests).
+pub const KERNEL: &str = "kernel";
+
 /// The shared control block.
 pub type Ctl = Rc<RefCell<Control>>;
 
@@ -215,6 +218,9 @@ impl FaultyTransport<'_, '_, '_> {
         reply: &mut [u8],
         leases: &mut [Lease<'_>],
     ) -> Result<(u32, usize), SendError> {
+        if target == TaskId::KERNEL {
+            return Ok(self.hw.kernel.ipc(index("broker"), op, msg, reply));
+        }
         let to_iommu = target.index() == usize::from(index("iommu").0);
         if !to_iommu {
             return self.inner.send(target, op, msg, reply, leases);
@@ -250,7 +256,11 @@ impl Transport for FaultyTransport<'_, '_, '_> {
         reply: &mut [u8],
         leases: &mut [Lease<'_>],
     ) -> Result<(u32, usize), SendError> {
-        let name = NAMES.get(target.index()).copied().unwrap_or("?");
+        let name = if target == TaskId::KERNEL {
+            KERNEL
+        } else {
+            NAMES.get(target.index()).copied().unwrap_or("?")
+        };
         let fault = {
             let mut c = self.ctl.borrow_mut();
             if c.broker_dead {

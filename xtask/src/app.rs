@@ -228,6 +228,10 @@ pub struct TaskToml {
     /// images and the demo's `kill`, never a production system.
     #[serde(default)]
     pub fault_injection: bool,
+    /// The one task (the broker) the kernel lets grant and revoke device
+    /// registers (`[devices] bar0-size`).
+    #[serde(default)]
+    pub device_custodian: bool,
 }
 
 fn default_stack() -> u64 {
@@ -347,6 +351,8 @@ pub struct App {
     pub tasks: Vec<Task>,
     pub regions: Vec<Region>,
     pub supervisor: usize,
+    /// The task with `device-custodian = true`, if any.
+    pub custodian: Option<usize>,
     pub fault_bit: u32,
     /// `[kernel] test-acpi-root`.
     pub test_acpi_root: Option<u64>,
@@ -536,6 +542,22 @@ fn check(
             return Err(err(
                 &format!("[tasks.{second}]"),
                 "supervisor: a second supervisor".into(),
+            ))
+        }
+    };
+
+    let custodians: Vec<&String> = parsed
+        .iter()
+        .filter(|(_, t)| t.device_custodian)
+        .map(|(n, _)| n)
+        .collect();
+    let custodian = match custodians.as_slice() {
+        [] => None,
+        [one] => names.iter().position(|n| n == *one),
+        [_, second, ..] => {
+            return Err(err(
+                &format!("[tasks.{second}]"),
+                "device-custodian: a second custodian (one task moves device registers)".into(),
             ))
         }
     };
@@ -736,6 +758,7 @@ fn check(
         tasks,
         regions,
         supervisor,
+        custodian,
         fault_bit: 1 << fault,
         test_acpi_root: raw.kernel.test_acpi_root,
         test: raw.test,

@@ -368,6 +368,11 @@ fn task_config(app: &App, layout: &Layout, index: usize) -> String {
     let _ = writeln!(s, "#[allow(dead_code)]\npub mod config {{");
     let _ = writeln!(s, "    pub const TASK_NAME: &str = {:?};", t.name);
     let _ = writeln!(s, "    pub const TASK_INDEX: u16 = {index};");
+    let _ = writeln!(
+        s,
+        "    /// Where device registers granted to this task go (0: it may hold none);\n    /// device `d` at `DEVICE_WINDOW + system::DEVICE_REGISTERS[d].0`.\n    pub const DEVICE_WINDOW: u64 = {:#x};",
+        layout.tasks[index].device_window.unwrap_or(0)
+    );
     let _ = writeln!(s, "    pub const TASK_COUNT: usize = {};", app.tasks.len());
     let names: Vec<String> = app.tasks.iter().map(|t| format!("{:?}", t.name)).collect();
     let _ = writeln!(
@@ -530,6 +535,28 @@ fn kernel_config(
     let _ = writeln!(s, "    name: {:?},", app.name);
     let _ = writeln!(s, "    supervisor: {},", app.supervisor);
     let _ = writeln!(s, "    fault_notification: {:#x},", app.fault_bit);
+    let _ = writeln!(
+        s,
+        "    custodian: {},",
+        app.custodian.map_or(u16::MAX as usize, |c| c)
+    );
+    let _ = writeln!(s, "    devices: &[");
+    for (d, offset) in app.system.devices.iter().zip(&layout.device_offsets) {
+        let holder = d
+            .domain
+            .map_or(u16::MAX as usize, |di| app.system.domains[di].owner);
+        let (paddr, size) = match (offset, d.bar0, d.bar0_size) {
+            (Some(_), Some(b), Some(sz)) => (b, sz),
+            _ => (0, 0),
+        };
+        let _ = writeln!(
+            s,
+            "        kern::desc::DeviceRegs {{ name: {:?}, paddr: {paddr:#x}, size: {size:#x}, offset: {:#x}, initial_holder: {holder} }},",
+            d.name,
+            offset.unwrap_or(0)
+        );
+    }
+    let _ = writeln!(s, "    ],");
     let _ = writeln!(s, "    tasks: &[");
     for (i, t) in app.tasks.iter().enumerate() {
         let entry = entry_of(&elves[i])?;
@@ -542,6 +569,11 @@ fn kernel_config(
         let _ = writeln!(s, "            stack_size: {:#x},", t.stacksize);
         let _ = writeln!(s, "            start: {},", t.start);
         let _ = writeln!(s, "            rights: {},", crate::rights::literal(app, i));
+        let _ = writeln!(
+            s,
+            "            device_window: {:#x},",
+            tl.device_window.unwrap_or(0)
+        );
         let _ = writeln!(s, "            segments: &[");
         for seg in &segments[i] {
             let _ = writeln!(

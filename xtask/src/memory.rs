@@ -12,17 +12,23 @@
 //!   time by the acpi task, from [`config_module`]'s list);
 //! - a domain may map only DMA regions its owner holds and no other task
 //!   does (never the iommu's page tables, never another domain's buffer),
-//!   at IOVA ranges that overlap neither each other nor an RMRR.
+//!   at IOVA ranges that overlap neither each other nor an RMRR;
+//! - a device's registers reach one task at most: no region may cover the
+//!   BAR of a device whose registers are in custody (`bar0-size`: the
+//!   kernel maps it into the device's owner alone), and a region over any
+//!   other device's BAR0 may be granted to one task only.
 //!
 //! Each refusal is one line naming the table and key.
 
 use std::fmt::Write as _;
 
-use crate::app::App;
+use crate::app::{App, RegionKind};
 use crate::layout::{Layout, FRAMES_END, KERNEL_BASE};
 
 /// `(first byte, one past the last, what it is)`.
 pub type Range = (u64, u64, String);
+
+const PAGE: u64 = 4096;
 
 /// What the kernel image and its frame pool are called in refusals.
 const KERNEL_MEMORY: &str = "the kernel image and its frame pool";
@@ -46,7 +52,49 @@ fn overlaps(a: (u64, u64), b: (u64, u64)) -> bool {
 pub fn check(app: &App, layout: &Layout) -> Result<(), (String, String)> {
     check_bases(app, layout)?;
     check_rmrrs(app, layout)?;
-    check_domains(app)
+    check_domains(app)?;
+    check_device_registers(app, layout)
+}
+
+/// No device's registers in two tasks, none in custody as a region.
+fn check_device_registers(app: &App, layout: &Layout) -> Result<(), (String, String)> {
+    for d in &app.system.devices {
+        let Some(bar) = d.bar0 else { continue };
+        let bar_end = bar.saturating_add(d.bar0_size.unwrap_or(PAGE));
+        for (r, &pa) in app.regions.iter().zip(&layout.region_phys) {
+            if r.kind != RegionKind::Mmio
+                || !overlaps((pa, pa.saturating_add(r.size)), (bar, bar_end))
+            {
+                continue;
+            }
+            let place = format!("[regions.{}]", r.name);
+            if d.bar0_size.is_some() {
+                return Err((
+                    place,
+                    format!(
+                        "base: {pa:#x} covers the registers of device {} ({bar:#x}..{bar_end:#x}), which are in custody: the kernel maps them into the device's owner only; remove the region",
+                        d.name
+                    ),
+                ));
+            }
+            let holders: Vec<&str> = app
+                .tasks
+                .iter()
+                .filter(|t| t.regions.contains(&r.name))
+                .map(|t| t.name.as_str())
+                .collect();
+            if let [first, second, ..] = holders.as_slice() {
+                return Err((
+                    place,
+                    format!(
+                        "granted to {first} and {second}: it covers device {}'s registers, and one device's registers go to one task (give the device bar0-size to have them follow its owner)",
+                        d.name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Explicit bases against the kernel, its pool and placed regions.

@@ -9,6 +9,8 @@
 //! address = "00:02.0"          # [segment:]bus:device.function
 //! domain = "dma_a"             # initial owner; none = quarantine
 //! bar0 = 0xfe000000            # optional: where the pci task puts BAR0
+//! bar0-size = 0x100000         # optional: BAR0's registers in custody,
+//!                              # mapped only into the owner (needs bar0)
 //!
 //! [domains.dma_a]
 //! owner = "dma_a"              # the task that owns the domain
@@ -79,6 +81,10 @@ struct DeviceToml {
     /// Where the pci task places the device's BAR0 (so tasks can be
     /// granted its registers as an mmio region at a fixed address).
     bar0: Option<u64>,
+    /// BAR0's size: its registers are in custody, mapped by the kernel
+    /// only into the task that owns the device, on the broker's word.
+    #[serde(rename = "bar0-size")]
+    bar0_size: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -153,7 +159,13 @@ pub struct Device {
     pub domain: Option<usize>,
     /// The BAR0 placement, if app.toml fixes it.
     pub bar0: Option<u64>,
+    /// BAR0's size when its registers are in custody.
+    pub bar0_size: Option<u64>,
 }
+
+/// The largest BAR app.toml may put in custody (each domain owner keeps a
+/// window for every device's registers).
+pub const MAX_BAR_SIZE: u64 = 0x0100_0000;
 
 /// A checked domain.
 #[derive(Debug, Clone)]
@@ -287,11 +299,15 @@ pub fn check(raw: SystemToml, app: &App) -> Result<System, (String, String)> {
                 ));
             }
         }
+        if let Some(size) = d.bar0_size {
+            check_bar_size(d.bar0, size, app).map_err(|m| (place.clone(), m))?;
+        }
         devices.push(Device {
             name: name.clone(),
             address,
             domain,
             bar0: d.bar0,
+            bar0_size: d.bar0_size,
         });
     }
     let platform: PlatformToml = match raw.platform {
@@ -393,6 +409,33 @@ fn msi_vector(task: &crate::app::Task, note: &str) -> Option<u8> {
         .map(|(vector, _, _)| *vector)
 }
 
+/// `bar0-size`: a power of two from 4 KiB to [`MAX_BAR_SIZE`], BAR0
+/// naturally aligned to it (as PCI places BARs), and a custodian to move it.
+fn check_bar_size(bar0: Option<u64>, size: u64, app: &App) -> Result<(), String> {
+    let Some(base) = bar0 else {
+        return Err(format!(
+            "bar0-size: {size:#x} without bar0: registers in custody need a fixed BAR0 address"
+        ));
+    };
+    if !size.is_power_of_two() || !(PAGE..=MAX_BAR_SIZE).contains(&size) {
+        return Err(format!(
+            "bar0-size: {size:#x} is not a power of two from 0x1000 to {MAX_BAR_SIZE:#x}"
+        ));
+    }
+    if !base.is_multiple_of(size) {
+        return Err(format!(
+            "bar0-size: bar0 {base:#x} is not aligned to its size {size:#x} (PCI aligns a BAR to its size)"
+        ));
+    }
+    if app.custodian.is_none() {
+        return Err(
+            "bar0-size: registers in custody need a task with device-custodian = true (the broker) to move them"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
 /// The `config::system` module every task gets.
 pub fn config_module(app: &App, layout: &Layout) -> String {
     let sys = &app.system;
@@ -437,6 +480,21 @@ pub fn config_module(app: &App, layout: &Layout) -> String {
         "        /// BAR0 placements: (requester ID, address); the pci task applies them.\n        pub const DEVICE_BARS: [(u16, u64); {}] = [{}];",
         bars.len(),
         bars.join(", ")
+    );
+    let regs: Vec<String> = layout
+        .device_offsets
+        .iter()
+        .zip(&sys.devices)
+        .map(|(o, d)| match (o, d.bar0_size) {
+            (Some(off), Some(size)) => format!("Some(({off:#x}, {size:#x}))"),
+            _ => "None".to_string(),
+        })
+        .collect();
+    let _ = writeln!(
+        s,
+        "        /// Per device: its registers in custody as (offset in a device window, bytes).\n        pub const DEVICE_REGISTERS: [Option<(u64, u64)>; {}] = [{}];",
+        regs.len(),
+        regs.join(", ")
     );
     let _ = writeln!(s, "        /// Domain IDs are `FIRST_DOMAIN_ID + index`.");
     let _ = writeln!(

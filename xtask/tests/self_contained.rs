@@ -172,10 +172,12 @@ fn the_fixtures_are_inside_the_repository() {
 
 #[test]
 fn no_task_or_driver_crate_depends_on_the_kernel_crate() {
-    // Tasks reach the kernel only through `sys/abi` and `sys/userlib`.
+    // Tasks reach the kernel only through `sys/abi` and `sys/userlib`. The
+    // simulator may: its kernel model runs the kernel's own decisions
+    // (`kern::device_regs`), so the model cannot drift from the kernel.
     let root = repository_root();
     let mut offenders = Vec::new();
-    for group in ["tasks", "drv", "idl", "sim"] {
+    for group in ["tasks", "drv", "idl"] {
         let Ok(entries) = std::fs::read_dir(root.join(group)) else {
             continue;
         };

@@ -1,7 +1,16 @@
-//! Kernel IPC: messages the supervisor sends to [`crate::TaskId::KERNEL`].
+//! Kernel IPC: messages tasks send to [`crate::TaskId::KERNEL`].
 //!
-//! Only the task the build marks as supervisor may use these (Hubris lets any
-//! task, its issue #1083); everyone else gets [`crate::rc::ACCESS`].
+//! Three kinds, by who may send them; anyone else gets [`crate::rc::ACCESS`]:
+//! - the supervisor's (task status, restart, fault injection, shutdown):
+//!   only the task the build marks as supervisor (Hubris lets any task, its
+//!   issue #1083);
+//! - the device custodian's ([`KipcOp::GrantRegisters`],
+//!   [`KipcOp::RevokeRegisters`]): only the task app.toml marks
+//!   `device-custodian` (the broker), so a device's registers follow its
+//!   owner on the kernel's word, not by convention;
+//! - questions any task may ask about device registers
+//!   ([`KipcOp::RegisterHolder`], [`KipcOp::RegisterWindow`]), answered
+//!   from the page tables themselves.
 
 /// Operations of kernel IPC; the message body is the argument, little-endian.
 #[repr(u32)]
@@ -31,7 +40,29 @@ pub enum KipcOp {
     /// `[u16 index]` → `[u32 count]`: messages delivered to the task since
     /// boot (wrapping; across restarts), for measurements.
     MessageCount = 8,
+    /// Custodian only. `[u16 device, u16 task]`: map the device's
+    /// registers (its BAR, app.toml `[devices]` order) into the task's
+    /// device window. Granting what the task already holds is done;
+    /// [`crate::rc::REGISTERS_HELD`] if another task holds them (revoke
+    /// first: one holder at a time), [`crate::rc::NO_WINDOW`] if the
+    /// device has no registers in custody or the task may hold none.
+    GrantRegisters = 9,
+    /// Custodian only. `[u16 device]`: unmap the device's registers from
+    /// whoever holds them; the page-table entries are cleared and the TLB
+    /// flushed before the reply, so no access of the old holder lands
+    /// after it. Revoking what no one holds is done.
+    RevokeRegisters = 10,
+    /// `[u16 device]` → `[u16 task]`: who holds the device's registers, read
+    /// from the page tables, or [`NO_HOLDER`].
+    RegisterHolder = 11,
+    /// `[u16 device]` → `[u64 address, u64 bytes]`: where the device's
+    /// registers are in the caller's address space;
+    /// [`crate::rc::REGISTERS_NOT_HELD`] if the caller does not hold them.
+    RegisterWindow = 12,
 }
+
+/// "No task" in [`KipcOp::RegisterHolder`]'s reply.
+pub const NO_HOLDER: u16 = 0xFFFF;
 
 impl KipcOp {
     /// Decodes an operation code.
@@ -46,6 +77,10 @@ impl KipcOp {
             Shutdown,
             ArmFault,
             MessageCount,
+            GrantRegisters,
+            RevokeRegisters,
+            RegisterHolder,
+            RegisterWindow,
         ]
         .into_iter()
         .find(|o| *o as u32 == raw)

@@ -19,7 +19,7 @@ mod status;
 mod task_id;
 
 pub use fault::{FaultInfo, ReplyFaultReason};
-pub use kipc::KipcOp;
+pub use kipc::{KipcOp, NO_HOLDER};
 pub use status::{SchedState, TaskStatus, TASK_STATUS_LEN};
 pub use task_id::{Generation, TaskId};
 
@@ -123,6 +123,13 @@ pub mod rc {
     /// bits for it (post), or neither (looking up its ID). Nothing was
     /// delivered; the kernel counts the refusal against the caller.
     pub const NO_RIGHT: u32 = 0xFFFF_FE07;
+    /// Device registers: another task holds them (revoke first).
+    pub const REGISTERS_HELD: u32 = 0xFFFF_FE08;
+    /// Device registers: the caller does not hold them.
+    pub const REGISTERS_NOT_HELD: u32 = 0xFFFF_FE09;
+    /// Device registers: the device has none in custody, or the task has
+    /// no device window (app.toml gives windows to domain owners).
+    pub const NO_WINDOW: u32 = 0xFFFF_FE0A;
 
     /// The dead code that names generation `gen`.
     pub const fn dead(gen: u8) -> u32 {

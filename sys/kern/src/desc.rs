@@ -109,6 +109,32 @@ pub struct TaskDesc {
     pub start: bool,
     /// Whom it may send to and post to (app.toml `task-slots`, `notify`).
     pub rights: crate::rights::Rights,
+    /// Where device registers granted to it are mapped (device `d` at
+    /// `device_window + DEVICES[d].offset`), or [`NO_DEVICE_WINDOW`]: only
+    /// domain owners may hold a device's registers.
+    pub device_window: u64,
+}
+
+/// [`TaskDesc::device_window`] of a task that may hold no device's
+/// registers.
+pub const NO_DEVICE_WINDOW: u64 = 0;
+
+/// A device's registers in custody (app.toml `[devices]`, in order): mapped
+/// only into the task that owns the device, on the custodian's word.
+#[derive(Debug)]
+pub struct DeviceRegs {
+    /// Its name in app.toml.
+    pub name: &'static str,
+    /// BAR0's physical base (app.toml `bar0`), or 0: no registers in
+    /// custody.
+    pub paddr: u64,
+    /// BAR0's size (app.toml `bar0-size`), a multiple of 4 KiB.
+    pub size: u64,
+    /// Where in a device window it goes.
+    pub offset: u64,
+    /// The task that holds it at boot (its initial domain's owner), or
+    /// `abi::NO_HOLDER`.
+    pub initial_holder: u16,
 }
 
 /// The whole image.
@@ -122,4 +148,9 @@ pub struct AppDesc {
     pub supervisor: u16,
     /// Bits posted to the supervisor when a task faults.
     pub fault_notification: u32,
+    /// The task that grants and revokes device registers (app.toml
+    /// `device-custodian`), or `abi::NO_HOLDER`.
+    pub custodian: u16,
+    /// Every app.toml device, by index.
+    pub devices: &'static [DeviceRegs],
 }

@@ -1,6 +1,8 @@
 //! Kernel IPC: the supervisor's messages to the kernel (task status,
-//! restart, fault injection, shutdown). Answered at once, without blocking.
-//! Only the supervisor may send them; anyone else gets `rc::ACCESS`.
+//! restart, fault injection, shutdown) and the device-register requests
+//! (`registers`). Answered at once, without blocking. Only the supervisor
+//! may send its messages, only the custodian may grant or revoke
+//! registers; anyone else gets `rc::ACCESS`.
 
 use abi::{rc, FaultInfo, KipcOp, SchedState, Sysnum, TaskStatus};
 
@@ -13,13 +15,17 @@ use crate::{arch, config};
 const MAX_REQUEST: usize = 8;
 /// Longest kernel IPC reply (a task's status is the longest).
 const MAX_REPLY: usize = abi::TASK_STATUS_LEN;
+/// A register window reply (address, bytes) fits.
+const _: () = assert!(MAX_REPLY >= 16);
 /// "No such task" in `FindFaultedTask`.
 const NONE_FOUND: u16 = 0xFFFF;
 
 /// Handles a `send` to `TaskId::KERNEL` from `me`.
 pub fn handle(kk: &mut Kernel, me: usize) -> SysResult {
     let a = kk.tasks[me].regs.send_args();
-    if me != config::APP.supervisor as usize {
+    let op = KipcOp::from_raw(a.op);
+    let for_registers = op.is_some_and(kern::device_regs::is_register_op);
+    if !for_registers && me != config::APP.supervisor as usize {
         kk.refuse(me, kern::rights::Need::Send, usize::MAX);
         return Err(UserError::Code(rc::ACCESS));
     }
@@ -30,7 +36,23 @@ pub fn handle(kk: &mut Kernel, me: usize) -> SysResult {
     req[..n].copy_from_slice(bytes);
     let arg = u16::from_le_bytes([req[0], req[1]]) as usize;
     let mut out = [0u8; MAX_REPLY];
-    let result = match KipcOp::from_raw(a.op) {
+    if let (true, Some(op)) = (for_registers, op) {
+        let len = match crate::registers::handle(kk, me, op, &req[..n], &mut out) {
+            Ok(len) => len.min(a.reply.len as usize),
+            Err(code) => {
+                if code == rc::ACCESS {
+                    kk.refuse(me, kern::rights::Need::Send, usize::MAX);
+                }
+                return Err(UserError::Code(code));
+            }
+        };
+        if !kk.write_user(me, a.reply.addr, &out[..len]) {
+            return Err(usage);
+        }
+        kk.tasks[me].regs.set_ok(len as u64, 0);
+        return Ok(());
+    }
+    let result = match op {
         Some(KipcOp::ReadTaskStatus) => read_status(kk, arg, &mut out),
         Some(KipcOp::RestartTask) => valid(kk, arg).map(|i| {
             kk.restart(i);
@@ -66,7 +88,13 @@ pub fn handle(kk: &mut Kernel, me: usize) -> SysResult {
             kk.tasks[i].fault_after = (n > 0).then_some(n);
             0
         }),
-        None => Err(()),
+        Some(
+            KipcOp::GrantRegisters
+            | KipcOp::RevokeRegisters
+            | KipcOp::RegisterHolder
+            | KipcOp::RegisterWindow,
+        )
+        | None => Err(()),
     };
     let len = result.map_err(|()| usage)?.min(a.reply.len as usize);
     if !kk.write_user(me, a.reply.addr, &out[..len]) {

@@ -8,6 +8,7 @@
 
 pub mod acpi_window;
 pub mod desc;
+pub mod device_regs;
 pub mod ipc_rules;
 pub mod regions;
 pub mod rights;

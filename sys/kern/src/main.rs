@@ -16,6 +16,7 @@ mod kipc;
 mod log;
 mod outcome;
 mod ready;
+mod registers;
 mod setup;
 mod syscalls;
 mod task;

@@ -272,6 +272,7 @@ fn build_task(info: &StartInfo, index: usize, desc: &'static TaskDesc) -> Result
         })?;
     }
 
+    crate::registers::prepare(frames, t, index).map_err(map_err)?;
     t.reset_registers(desc.entry, desc.stack_top);
     t.state = if desc.start {
         State::Runnable

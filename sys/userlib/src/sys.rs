@@ -303,7 +303,44 @@ pub fn sys_panic(msg: &[u8]) -> ! {
     }
 }
 
-/// Sends a kernel IPC (supervisor only).
+/// Sends a kernel IPC (see `abi::KipcOp` for who may send which).
 pub fn sys_kipc(op: abi::KipcOp, arg: &[u8], reply: &mut [u8]) -> (u32, usize) {
     sys_send(TaskId::KERNEL, op as u32, arg, reply, &[])
+}
+
+/// Where this task holds device `device`'s registers (its index in
+/// app.toml `[devices]`): `(address, bytes)`, or `None` if it does not hold
+/// them now. The broker grants and revokes them as the device moves, so a
+/// driver asks again before every use.
+pub fn sys_register_window(device: u16) -> Option<(u64, u64)> {
+    let mut reply = [0u8; 16];
+    match sys_kipc(
+        abi::KipcOp::RegisterWindow,
+        &device.to_le_bytes(),
+        &mut reply,
+    ) {
+        (abi::rc::OK, 16) => {
+            let word = |i: usize| {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&reply[i..i + 8]);
+                u64::from_le_bytes(b)
+            };
+            Some((word(0), word(8)))
+        }
+        _ => None,
+    }
+}
+
+/// Which task holds device `device`'s registers, read from the page
+/// tables, or `None`.
+pub fn sys_register_holder(device: u16) -> Option<u16> {
+    let mut reply = [0u8; 2];
+    match sys_kipc(
+        abi::KipcOp::RegisterHolder,
+        &device.to_le_bytes(),
+        &mut reply,
+    ) {
+        (abi::rc::OK, 2) => Some(u16::from_le_bytes(reply)).filter(|h| *h != abi::NO_HOLDER),
+        _ => None,
+    }
 }

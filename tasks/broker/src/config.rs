@@ -12,6 +12,9 @@ pub struct DeviceConfig {
     pub device: Bdf,
     /// The domain it starts in (first boot only), if any.
     pub initial: Option<DomainId>,
+    /// The kernel's index of its registers (app.toml `[devices]` order),
+    /// if they are in custody (`bar0-size`): they follow its owner.
+    pub registers: Option<u16>,
 }
 
 /// One domain.

@@ -95,6 +95,8 @@ pub struct Broker<T: Transport + Clone, S: JournalStore> {
     pub(crate) topology: Option<crate::gather::Topology>,
     /// The domains' vectors and the devices whose MSI is remapped.
     pub(crate) interrupts: crate::interrupts::InterruptBooks,
+    /// Devices whose registers are in custody, with the kernel's index.
+    pub(crate) registers: crate::registers::RegisterBooks,
 }
 
 impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
@@ -137,6 +139,11 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             memory: Vec::new(),
             topology: None,
             interrupts: crate::interrupts::InterruptBooks::default(),
+            registers: config
+                .devices
+                .iter()
+                .filter_map(|d| d.registers.map(|i| (d.device, i)))
+                .collect(),
         };
         for d in config.domains {
             if let Some(vector) = d.vector {
@@ -175,6 +182,7 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
                 .mark_booted()
                 .map_err(|_| BrokerError::JournalFailed)?;
         }
+        broker.reconcile_registers();
         Ok(broker)
     }
 
@@ -356,6 +364,7 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
         let hardware = self.read_rids(&facts)?;
         let neighbours = self.neighbours(&facts)?;
         let interrupt = self.read_interrupt(&facts)?;
+        let registers = self.read_registers(device)?;
         if let Custody::Domain(domain) = source {
             self.read_facts_of(domain);
         }
@@ -374,6 +383,7 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             two_step: self.knobs.two_step,
             interrupt,
             vectors: &self.interrupts.vectors,
+            registers,
         };
         let plan = match plan_move(&request, &situation)? {
             Planned::AlreadyThere(report) => return Ok(report),

@@ -16,7 +16,8 @@ use crate::facts::{DeviceFacts, MAX_DEVICE_RIDS};
 use crate::journal::JournalStore;
 use crate::plan::{NewEntry, Plan, PlannedStep, MAX_PLAN_STEPS};
 use crate::steps::{
-    AcquireDid, AcquireQuarantineDid, MapRmrr, QuarantineRid, SetIrte, SwitchContext,
+    AcquireDid, AcquireQuarantineDid, GrantRegisters, MapRmrr, QuarantineRid, RevokeRegisters,
+    SetIrte, SwitchContext,
 };
 use crate::transaction::{finish, StepFailed, Transaction};
 
@@ -138,6 +139,14 @@ fn run_step<T: Transport + Clone, S: JournalStore>(
         }
         PlannedStep::MapRmrr { domain, pages } => {
             tx.step(MapRmrr { domain, pages })?;
+            return Ok(());
+        }
+        PlannedStep::RevokeRegisters { index, from } => {
+            tx.step(RevokeRegisters { index, from })?;
+            return Ok(());
+        }
+        PlannedStep::GrantRegisters { index, to } => {
+            tx.step(GrantRegisters { index, to })?;
             return Ok(());
         }
         PlannedStep::SetIrte { handle, from, to } => {

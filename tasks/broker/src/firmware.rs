@@ -38,6 +38,8 @@ pub struct SystemConfig<'c> {
     pub domains: &'c [DomainRow<'c>],
     /// Per domain: the vector its devices' interrupts are remapped to.
     pub domain_vectors: &'c [Option<u8>],
+    /// Per device: its registers in custody (offset, bytes), if any.
+    pub device_registers: &'c [Option<(u64, u64)>],
     /// Domain *i* is `first_domain_id + i`.
     pub first_domain_id: u16,
     /// Task indices that may move any device.
@@ -71,7 +73,7 @@ impl SystemTables {
                 .and_then(|i| system.first_domain_id.checked_add(i))
                 .map(DomainId)
         };
-        for &(name, segment, rid, initial) in system.devices {
+        for (index, &(name, segment, rid, initial)) in system.devices.iter().enumerate() {
             if segment != 0 {
                 defmt::warn!(
                     "broker: {=str} is on segment {=u16}; only 0 is served",
@@ -83,6 +85,12 @@ impl SystemTables {
             let device = DeviceConfig {
                 device: Bdf::from_requester_id(rid),
                 initial: initial.and_then(|i| domain_id(usize::from(i))),
+                registers: system
+                    .device_registers
+                    .get(index)
+                    .copied()
+                    .flatten()
+                    .and_then(|_| u16::try_from(index).ok()),
             };
             if t.devices.push(device).is_err() {
                 defmt::warn!(

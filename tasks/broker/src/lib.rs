@@ -47,6 +47,7 @@ pub mod plan;
 mod policy;
 pub mod ranges;
 mod recovery;
+pub mod registers;
 mod server;
 mod steps;
 mod transaction;

@@ -26,6 +26,8 @@ pub enum Peer {
     Pci,
     /// The supervisor.
     Supervisor,
+    /// The kernel (device registers).
+    Kernel,
 }
 
 /// How a call failed.
@@ -39,6 +41,8 @@ pub enum FailureKind {
     Acpi(AcpiError),
     /// Pci refused.
     Pci(PciError),
+    /// The kernel refused a register request.
+    Kernel(crate::registers::RegisterRefusal),
     /// The peer died during the call; it may have done the work.
     Died,
     /// The peer could not be reached or answered nonsense.
@@ -112,6 +116,7 @@ impl fmt::Display for PeerFailure {
             FailureKind::Domid(e) => write!(f, "domid refused: {e}"),
             FailureKind::Acpi(e) => write!(f, "acpi refused: {e}"),
             FailureKind::Pci(e) => write!(f, "pci refused: {e}"),
+            FailureKind::Kernel(e) => write!(f, "the kernel refused: {e}"),
             FailureKind::Died => write!(f, "{:?} died during the call", self.peer),
             FailureKind::Unreachable => write!(f, "{:?} could not be reached", self.peer),
         }
@@ -130,6 +135,8 @@ pub struct Peers<T: Transport + Clone> {
     pub pci: pci::Client<T>,
     /// Deaths of tasks.
     pub supervisor: supervisor::Client<T>,
+    /// Device registers (kernel IPC).
+    pub kernel: crate::registers::Registers<T>,
 }
 
 /// The task IDs of the broker's peers.
@@ -155,7 +162,8 @@ impl<T: Transport + Clone> Peers<T> {
             domid: domid::Client::new(transport.clone(), ids.domid),
             iommu: iommu::Client::new(transport.clone(), ids.iommu),
             pci: pci::Client::new(transport.clone(), ids.pci),
-            supervisor: supervisor::Client::new(transport, ids.supervisor),
+            supervisor: supervisor::Client::new(transport.clone(), ids.supervisor),
+            kernel: crate::registers::Registers::new(transport),
         }
     }
 }

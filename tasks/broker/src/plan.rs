@@ -33,7 +33,7 @@
 use heapless::Vec;
 use idl_types::{
     Bdf, BrokerError, ContextState, Custody, DomainId, InterruptRoute, PageRange, ReassignMode,
-    ReassignReport, UnitId,
+    ReassignReport, TaskIndex, UnitId,
 };
 
 use crate::books::Books;
@@ -42,13 +42,15 @@ use crate::interrupts::{route_for, InterruptNow};
 use crate::journal::TxRecord;
 use crate::memory::DomainMap;
 use crate::ranges::uncovered;
+use crate::registers::{holder_for, RegistersNow};
 
 #[cfg(test)]
 mod tests;
 
 /// Forward steps one plan may hold: a DID, the RMRR pieces, every
 /// requester ID twice (the test-only two-step way) and the interrupt entry.
-pub const MAX_PLAN_STEPS: usize = 1 + 2 * idl_types::MAX_RMRRS_PER_DEVICE + 2 * MAX_DEVICE_RIDS + 1;
+pub const MAX_PLAN_STEPS: usize =
+    1 + 2 * idl_types::MAX_RMRRS_PER_DEVICE + 2 * MAX_DEVICE_RIDS + 1 + 2;
 /// Cleanup actions one plan may hold: a DID and the RMRR pieces.
 pub const MAX_CLEANUPS: usize = 1 + 2 * idl_types::MAX_RMRRS_PER_DEVICE;
 
@@ -126,6 +128,8 @@ pub struct Situation<'a> {
     pub interrupt: Option<InterruptNow>,
     /// Each domain's interrupt vector (app.toml's `interrupt`).
     pub vectors: &'a [(DomainId, u8)],
+    /// The device's registers, if in custody (read from the kernel).
+    pub registers: Option<RegistersNow>,
 }
 
 impl Situation<'_> {
@@ -204,6 +208,21 @@ pub enum PlannedStep {
         from: InterruptRoute,
         /// What it will hold.
         to: InterruptRoute,
+    },
+    /// Unmap the device's registers from the source's owner (its TLB
+    /// flushed before the kernel answers).
+    RevokeRegisters {
+        /// The kernel's device index.
+        index: u16,
+        /// Who holds them now.
+        from: TaskIndex,
+    },
+    /// Map the device's registers into the target's owner.
+    GrantRegisters {
+        /// The kernel's device index.
+        index: u16,
+        /// The target's owner.
+        to: TaskIndex,
     },
 }
 
@@ -594,6 +613,25 @@ pub fn plan_move(request: &MoveRequest, s: &Situation<'_>) -> Result<Planned, Br
                 from: now.current,
                 to,
             })?;
+        }
+    }
+    // 5. and 6. Its registers leave the source's owner, then reach the
+    // target's: never mapped into two tasks, even for a step.
+    if let Some(now) = s.registers {
+        let want = holder_for(target, s.books);
+        if now.holder != want {
+            if let Some(from) = now.holder {
+                push(PlannedStep::RevokeRegisters {
+                    index: now.index,
+                    from,
+                })?;
+            }
+            if let Some(to) = want {
+                push(PlannedStep::GrantRegisters {
+                    index: now.index,
+                    to,
+                })?;
+            }
         }
     }
     if let Some(refused) = neighbour_refusal(device, target, s, &steps) {

@@ -18,6 +18,7 @@ use crate::books::RidRecord;
 use crate::engine::Broker;
 use crate::interrupts::route_for;
 use crate::journal::{JournalStore, TxState};
+use crate::registers::{holder_for, RegisterUndo};
 use crate::transaction::{finish, roll_back, Rollback};
 use crate::undo::Undo;
 use crate::{domid, iommu};
@@ -99,6 +100,7 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             unit == facts.unit && (rid == record.device || facts.rids.iter().any(|r| r.bdf == rid))
         };
         let handle = self.interrupt_handle(record.device);
+        let registers = self.register_index(record.device);
         let vectors = self.interrupts.vectors.clone();
         let moves = |d: DomainId| {
             record.source == Custody::Domain(d) || record.target == Custody::Domain(d)
@@ -124,6 +126,18 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
                     && (a.route == route_for(record.source, &vectors, &facts)
                         || a.route == route_for(record.target, &vectors, &facts)
                         || a.route == idl_types::InterruptRoute::Blocked)
+            }
+            // The device's own registers, revoked or given back to one of
+            // the transaction's custodians' owners (never another task).
+            Undo::Kernel(r) => {
+                registers == Some(r.index())
+                    && match *r {
+                        RegisterUndo::Revoke { .. } => true,
+                        RegisterUndo::Grant { task, .. } => {
+                            Some(task) == holder_for(record.source, &self.books)
+                                || Some(task) == holder_for(record.target, &self.books)
+                        }
+                    }
             }
         })
     }

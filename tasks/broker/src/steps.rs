@@ -9,10 +9,11 @@
 use idl_runtime::Transport;
 use idl_types::{
     Bdf, ContextChange, ContextState, Did, DidGrant, DomainId, InterruptChange, InterruptRoute,
-    ReassignMode, RmrrList, UnitId,
+    ReassignMode, RmrrList, TaskIndex, UnitId,
 };
 
 use crate::peers::{Peer, PeerFailure, Peers};
+use crate::registers::RegisterUndo;
 use crate::undo::Undo;
 use crate::{domid, iommu};
 
@@ -363,6 +364,59 @@ impl<T: Transport + Clone> Step<T> for SetIrte {
     }
     fn undo(&self, reply: &InterruptChange) -> Undo {
         Undo::Iommu(iommu::Compensation::for_set_irte(&self.args(), reply))
+    }
+}
+
+/// Step 5: the source owner's mapping of the device's registers removed
+/// (its TLB flushed before the kernel answers), undone by granting them
+/// back.
+#[derive(Copy, Clone, Debug)]
+pub struct RevokeRegisters {
+    /// The kernel's device index.
+    pub index: u16,
+    /// Who holds them now.
+    pub from: TaskIndex,
+}
+
+impl<T: Transport + Clone> Step<T> for RevokeRegisters {
+    type Reply = ();
+    fn intent(&self) -> Undo {
+        Undo::Kernel(RegisterUndo::Grant {
+            index: self.index,
+            task: self.from,
+        })
+    }
+    fn send(&self, peers: &mut Peers<T>) -> Result<(), PeerFailure> {
+        peers.kernel.revoke(self.index)
+    }
+    fn undo(&self, _: &()) -> Undo {
+        <Self as Step<T>>::intent(self)
+    }
+}
+
+/// Step 6: the device's registers mapped into the target owner, undone by
+/// revoking them. A refusal (another task holds them) changed nothing.
+#[derive(Copy, Clone, Debug)]
+pub struct GrantRegisters {
+    /// The kernel's device index.
+    pub index: u16,
+    /// The target domain's owner.
+    pub to: TaskIndex,
+}
+
+impl<T: Transport + Clone> Step<T> for GrantRegisters {
+    type Reply = ();
+    fn intent(&self) -> Undo {
+        Undo::Kernel(RegisterUndo::Revoke { index: self.index })
+    }
+    fn send(&self, peers: &mut Peers<T>) -> Result<(), PeerFailure> {
+        peers.kernel.grant(self.index, self.to)
+    }
+    fn undo(&self, _: &()) -> Undo {
+        <Self as Step<T>>::intent(self)
+    }
+    fn refusal_changes_nothing(&self) -> bool {
+        true
     }
 }
 

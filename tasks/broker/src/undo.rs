@@ -25,12 +25,17 @@ pub enum Undo {
     Domid(domid::Compensation),
     /// To the iommu task.
     Iommu(iommu::Compensation),
+    /// To the kernel (device registers).
+    Kernel(crate::registers::RegisterUndo),
 }
 
 impl MaxEncodedLen for Undo {
     const MAX_ENCODED_LEN: usize = 1 + idl_types::max_len(
-        <domid::Compensation as MaxEncodedLen>::MAX_ENCODED_LEN,
-        <iommu::Compensation as MaxEncodedLen>::MAX_ENCODED_LEN,
+        idl_types::max_len(
+            <domid::Compensation as MaxEncodedLen>::MAX_ENCODED_LEN,
+            <iommu::Compensation as MaxEncodedLen>::MAX_ENCODED_LEN,
+        ),
+        crate::registers::REGISTER_UNDO_MAX_LEN,
     );
 }
 
@@ -40,6 +45,7 @@ impl Undo {
         match self {
             Undo::Nothing | Undo::Domid(_) => Peer::Domid,
             Undo::Iommu(_) => Peer::Iommu,
+            Undo::Kernel(_) => Peer::Kernel,
         }
     }
 
@@ -58,6 +64,7 @@ impl Undo {
                 .execute(&mut peers.iommu)
                 .or_else(already_undone_iommu)
                 .map_err(|e| PeerFailure::from_client(Peer::Iommu, e)),
+            Undo::Kernel(r) => r.execute(&mut peers.kernel),
         }
     }
 

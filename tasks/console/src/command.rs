@@ -29,6 +29,12 @@ commands:
   irq DEV                   the device raises its interrupt: which worker it
                             reaches (its owner's, or none in quarantine) and
                             its interrupt-remapping entry
+  regs DEV                  which task the kernel maps the device's registers
+                            into (its owner only, or none in quarantine)
+  touch DEV TASK            worker TASK reads the device's ID register where
+                            its registers would be, without asking the kernel
+                            (a stale driver): the ID if it holds them, else a
+                            page fault and a restart
   forge-msi DEV VECTOR      a hostile owner makes its device DMA-write a
   forge-msi DEV entry N     compatibility-format MSI for VECTOR, or a
                             remappable one naming remapping entry N, to
@@ -139,6 +145,17 @@ pub enum Command<'a> {
     Irq {
         device: DeviceRef<'a>,
     },
+    /// Which task holds the device's registers, by the kernel's page
+    /// tables.
+    Regs {
+        device: DeviceRef<'a>,
+    },
+    /// Worker `task` reads the device's ID register without asking the
+    /// kernel whether it holds it.
+    Touch {
+        device: DeviceRef<'a>,
+        task: &'a str,
+    },
     /// The device's owner makes it DMA-write an interrupt message.
     ForgeMsi {
         device: DeviceRef<'a>,
@@ -228,6 +245,8 @@ fn usage(command: &str) -> &'static str {
         "dma-move" => "dma-move DEV DOMAIN [IOVA]",
         "dma-storm" => "dma-storm DEV IOVA [MS]",
         "irq" => "irq DEV",
+        "regs" => "regs DEV",
+        "touch" => "touch DEV TASK",
         "forge-msi" => "forge-msi DEV VECTOR | forge-msi DEV entry N",
         "bench" => "bench DEV DOM1 DOM2 [N]",
         "shutdown" => "shutdown",
@@ -339,6 +358,20 @@ pub fn parse(line: &str) -> Result<Command<'_>, ParseError<'_>> {
                 device: device(words.next(), "irq")?,
             },
         ),
+        "regs" => (
+            "regs",
+            Command::Regs {
+                device: device(words.next(), "regs")?,
+            },
+        ),
+        "touch" => {
+            let device = device(words.next(), "touch")?;
+            let task = words.next().ok_or(ParseError::Missing {
+                command: "touch",
+                what: "TASK",
+            })?;
+            ("touch", Command::Touch { device, task })
+        }
         "forge-msi" => {
             let device = device(words.next(), "forge-msi")?;
             let missing = ParseError::Missing {
@@ -608,6 +641,62 @@ mod tests {
     }
 
     #[test]
+    fn regs_takes_one_device() {
+        assert_eq!(
+            parse("regs edu0"),
+            Ok(Command::Regs {
+                device: DeviceRef::Name("edu0")
+            })
+        );
+        assert_eq!(
+            parse("regs 00:02.0"),
+            Ok(Command::Regs {
+                device: addr(0, 2, 0)
+            })
+        );
+        assert_eq!(
+            parse("regs").unwrap_err().to_string(),
+            "regs: missing DEV (usage: regs DEV)"
+        );
+        assert_eq!(
+            parse("regs edu0 dma_a").unwrap_err().to_string(),
+            "regs: unexpected 'dma_a' (usage: regs DEV)"
+        );
+    }
+
+    #[test]
+    fn touch_takes_a_device_and_a_task() {
+        assert_eq!(
+            parse("touch edu0 dma_a"),
+            Ok(Command::Touch {
+                device: DeviceRef::Name("edu0"),
+                task: "dma_a"
+            })
+        );
+        assert_eq!(
+            parse("touch 01:01.0 dma_b"),
+            Ok(Command::Touch {
+                device: addr(1, 1, 0),
+                task: "dma_b"
+            })
+        );
+        assert_eq!(
+            parse("touch edu0").unwrap_err().to_string(),
+            "touch: missing TASK (usage: touch DEV TASK)"
+        );
+        assert_eq!(
+            parse("touch").unwrap_err().to_string(),
+            "touch: missing DEV (usage: touch DEV TASK)"
+        );
+        assert_eq!(
+            parse("touch edu0 dma_a now").unwrap_err().to_string(),
+            "touch: unexpected 'now' (usage: touch DEV TASK)"
+        );
+        let e = parse("touch 00:02.9 dma_a").unwrap_err().to_string();
+        assert_eq!(e, "bad device '00:02.9': function is not 0..7");
+    }
+
+    #[test]
     fn dma_storm_takes_a_device_an_iova_and_at_most_ten_seconds() {
         assert_eq!(
             parse("dma-storm edu0 0x300000"),
@@ -735,7 +824,7 @@ mod tests {
         #[test]
         fn no_word_soup_of_commands_and_addresses_panics(
             words in proptest::collection::vec(
-                "(assign|reassign|kill|quarantine|devices|[0-9a-f:.]{0,12}|[a-z_]{0,8})", 0..5)
+                "(assign|reassign|kill|quarantine|devices|regs|touch|[0-9a-f:.]{0,12}|[a-z_]{0,8})", 0..5)
         ) {
             let line = words.join(" ");
             let _ = parse(&line).map_err(|e| e.to_string());

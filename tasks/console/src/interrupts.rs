@@ -1,6 +1,8 @@
 //! `irq DEV`: a device raises its interrupt, and the console shows which
-//! worker it reached: its owner's and no other, or nobody while it is in
-//! quarantine (its interrupt-remapping entry is then not present). The
+//! worker it reached: its owner's and no other. The task that holds the
+//! device's registers (the kernel maps them into its owner only) makes it
+//! raise it; a quarantined device's registers are mapped into no task, so
+//! nothing can, and its interrupt-remapping entry is blocked besides. The
 //! device's entry, as the iommu holds it, is printed beside it.
 //!
 //! `forge-msi DEV VECTOR` and `forge-msi DEV entry N`: the device's owner,
@@ -14,6 +16,7 @@ use idl_types::{Bdf, InterruptRoute, UnitId};
 use task_console::{DeviceRef, ForgedMsi};
 use userlib::{sys_get_timer, sys_recv_notification, sys_set_timer};
 
+use crate::registers::{holder_of, task_name, Refusal};
 use crate::serial::Out;
 use crate::{config, current_id, device_name, resolve_or_say, worker, Console, NAMES};
 
@@ -27,19 +30,42 @@ impl Console {
             return;
         };
         let workers = workers();
-        let before = self.seen(&workers);
-        // The owner raises it; a device no worker holds is made to raise it
-        // by the first worker (the device decides to interrupt; only the
-        // IOMMU's entry decides whom that reaches).
-        let raiser = self
-            .owner_of(dev)
-            .or_else(|| workers.first().map(|&w| current_id(w)));
-        let Some(raiser) = raiser else {
-            let _ = writeln!(o, "error: no worker to drive {dev}");
-            return;
+        // Whoever holds the registers makes the device raise it (the device
+        // decides to interrupt; only the IOMMU's entry decides whom that
+        // reaches). Nobody holds a quarantined device's.
+        let raiser = match holder_of(dev) {
+            Some(h) if workers.contains(&h) => h,
+            Some(h) => {
+                let _ = writeln!(
+                    o,
+                    "error: {dev}'s registers are mapped into {}, which is not a DMA worker",
+                    task_name(h)
+                );
+                return;
+            }
+            None if self.quarantined(dev) => {
+                self.say_quarantined(dev, "make it raise its interrupt");
+                let _ = writeln!(o, "; its remapping entry: {}", self.route_of(dev));
+                return;
+            }
+            None => {
+                let _ = writeln!(
+                    o,
+                    "{dev} ({}): its registers are mapped into no task, so no one can make it raise its interrupt; its remapping entry: {}",
+                    device_name(dev),
+                    self.route_of(dev)
+                );
+                return;
+            }
         };
-        if let Err(e) = worker::Client::new(self.transport, raiser).raise_interrupt(dev) {
-            let _ = writeln!(o, "error: {dev} could not raise its interrupt: {e}");
+        let before = self.seen(&workers);
+        let r = worker::Client::new(self.transport, current_id(raiser)).raise_interrupt(dev);
+        if let Err(e) = r {
+            let _ = writeln!(
+                o,
+                "error: {dev} could not raise its interrupt: {}",
+                Refusal(task_name(raiser), e)
+            );
             return;
         }
         wait_for_delivery();
@@ -63,7 +89,11 @@ impl Console {
         let (address, data) = forged.message();
         let r = worker::Client::new(self.transport, owner).forge_msi(dev, address, data);
         if let Err(e) = r {
-            let _ = writeln!(o, "error: {dev} could not forge the message: {e}");
+            let _ = writeln!(
+                o,
+                "error: {dev} could not forge the message: {}",
+                Refusal(task_name(owner.index() as u16), e)
+            );
             return;
         }
         wait_for_delivery();
@@ -129,10 +159,10 @@ fn write_reached(o: &mut Out, workers: &[u16], before: &[u32], after: &[u32]) {
 }
 
 /// Worker tasks the console may ask (domain owners, each once).
-const MAX_WORKERS: usize = 8;
+pub(crate) const MAX_WORKERS: usize = 8;
 
 /// The worker tasks: the owners of app.toml's domains, each once.
-fn workers() -> heapless::Vec<u16, MAX_WORKERS> {
+pub(crate) fn workers() -> heapless::Vec<u16, MAX_WORKERS> {
     let mut out = heapless::Vec::new();
     for d in config::system::DOMAINS.iter() {
         if !out.contains(&d.1) {

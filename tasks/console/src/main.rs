@@ -8,6 +8,7 @@ include!(concat!(env!("OUT_DIR"), "/idl.rs"));
 
 mod bench;
 mod interrupts;
+mod registers;
 mod serial;
 mod storm;
 
@@ -21,6 +22,7 @@ use task_console::{parse, Command, DeviceRef, LineEditor, LineEvent, HELP};
 use task_supervisor::supervisor;
 use userlib::*;
 
+use registers::Refusal;
 use serial::Out;
 
 task_config!();
@@ -204,6 +206,8 @@ impl Console {
             }
             Command::Dma { device, iova } => self.dma(device, iova),
             Command::Irq { device } => self.irq(device),
+            Command::Regs { device } => self.regs(device),
+            Command::Touch { device, task } => self.touch(device, task),
             Command::ForgeMsi { device, forged } => self.forge_msi(device, forged),
             Command::DmaMove {
                 device,
@@ -404,7 +408,11 @@ impl Console {
         };
         let owner = match self.owner_of(dev) {
             Some(t) => t,
-            None if self.quarantined(dev) => return self.quarantine_dma(dev, iova),
+            None if self.quarantined(dev) => {
+                self.say_quarantined(dev, "start its DMA");
+                let _ = writeln!(o);
+                return;
+            }
             None => {
                 let _ = writeln!(o, "error: {dev} is not owned by a worker's domain");
                 return;
@@ -439,7 +447,7 @@ impl Console {
                 );
             }
             Err(e) => {
-                let _ = writeln!(o, "error: {e}");
+                let _ = writeln!(o, "error: {}", Refusal(task_of(owner), e));
             }
         }
     }
@@ -488,7 +496,7 @@ impl Console {
         let by_pattern = pattern ^ 0x0F;
         let by_started = bystander.is_some_and(|d| to.start_dma(d, by_iova, by_pattern).is_ok());
         if let Err(e) = from.start_dma(dev, iova, pattern) {
-            let _ = writeln!(o, "error: starting the DMA: {e}");
+            let _ = writeln!(o, "error: starting the DMA: {}", Refusal(task_of(old), e));
             return;
         }
         let moved = self.broker.reassign(dev, target);
@@ -533,7 +541,11 @@ impl Console {
                 let _ = writeln!(o, "error: the reassignment failed: {e}");
             }
             (_, Err(e)) => {
-                let _ = writeln!(o, "error: the DMA did not finish: {e}");
+                let _ = writeln!(
+                    o,
+                    "error: the DMA did not finish: {}",
+                    Refusal(task_of(old), e)
+                );
             }
         }
     }
@@ -561,46 +573,24 @@ impl Console {
             .is_some_and(|e| e.custody == Custody::Quarantined)
     }
 
-    /// DMA from a quarantined device, driven by the first domain's worker:
-    /// it must land in no owner's buffer and raise no DMA fault (the
-    /// device's quarantine tables send every IOVA to a scratch page).
-    fn quarantine_dma(&mut self, dev: Bdf, iova: Option<u64>) {
-        let mut o = Out;
-        let Some(&(_, owner, maps)) = config::system::DOMAINS.first() else {
-            let _ = writeln!(o, "error: no worker to drive {dev}");
-            return;
-        };
-        let target = iova.unwrap_or_else(|| maps.first().map_or(0, |m| m.0 + 0x1000));
-        let mut w = worker::Client::new(self.transport, current_id(owner));
-        match w.quarantine_dma(dev, target, PATTERN) {
-            Ok(r) => {
-                let _ = writeln!(
-                    o,
-                    "{dev} is quarantined: its DMA to IOVA {:#x} {} ({} ms)",
-                    r.iova,
-                    if r.landed || !r.rest_untouched {
-                        "REACHED a worker's buffer"
-                    } else {
-                        "went to its scratch page, not to any owner's buffer"
-                    },
-                    r.millis
-                );
-            }
-            Err(e) => {
-                let _ = writeln!(o, "error: {e}");
-            }
-        }
-    }
-
     /// The worker task owning `dev`'s domain, by the broker's books.
     fn owner_of(&mut self, dev: Bdf) -> Option<TaskId> {
         let Custody::Domain(d) = self.find_device(|e| e.device == dev)?.custody else {
             return None;
         };
-        let i = d.0.checked_sub(config::system::FIRST_DOMAIN_ID)? as usize;
-        let owner = config::system::DOMAINS.get(i)?.1;
-        Some(current_id(owner))
+        owner_task(d).map(current_id)
     }
+}
+
+/// The task owning domain `d` (its index), by app.toml.
+fn owner_task(d: DomainId) -> Option<u16> {
+    let i = d.0.checked_sub(config::system::FIRST_DOMAIN_ID)? as usize;
+    Some(config::system::DOMAINS.get(i)?.1)
+}
+
+/// A task's name by its ID.
+fn task_of(t: TaskId) -> &'static str {
+    registers::task_name(t.index() as u16)
 }
 
 /// The current ID of task `index` (one of the console's task slots).

@@ -10,6 +10,7 @@ use core::fmt::Write as _;
 use idl_types::{Custody, DomainId};
 use task_console::DeviceRef;
 
+use crate::registers::{task_name, Refusal};
 use crate::serial::Out;
 use crate::{
     config, current_id, custody, device_name, domain_name, resolve_or_say, worker, Console,
@@ -25,6 +26,7 @@ impl Console {
             let _ = writeln!(o, "error: {dev} is not owned by a worker's domain");
             return;
         };
+        let was = self.find_device(|e| e.device == dev).map(|e| e.custody);
         // Another worker's device, DMAing into its own buffer meanwhile.
         let bystander = self.find_device(|e| match e.custody {
             Custody::Domain(d) => {
@@ -49,7 +51,18 @@ impl Console {
             .map(|(d, _, w, page)| w.start_dma(*d, *page, BYSTANDER_PATTERN));
         let mut w = worker::Client::new(self.transport, owner);
         let storm = w.storm(dev, iova, millis);
+        let now = self.find_device(|e| e.device == dev).map(|e| e.custody);
         match storm {
+            // The worker stops when the device, and so its registers, are
+            // taken from it.
+            Ok(n) if now != was => {
+                let _ = writeln!(
+                    o,
+                    "{dev} ({}) DMAed to IOVA {iova:#x} {n} times, until the broker took it from {} (its registers with it)",
+                    device_name(dev),
+                    task_name(owner.index() as u16)
+                );
+            }
             Ok(n) => {
                 let _ = writeln!(
                     o,
@@ -58,7 +71,11 @@ impl Console {
                 );
             }
             Err(e) => {
-                let _ = writeln!(o, "error: the storm: {e:?}");
+                let _ = writeln!(
+                    o,
+                    "error: the storm: {}",
+                    Refusal(task_name(owner.index() as u16), e)
+                );
             }
         }
         if let (Some((d, domain, w, page)), Some(started)) = (by.as_mut(), by_started) {
@@ -79,7 +96,11 @@ impl Console {
                     );
                 }
                 Err(e) => {
-                    let _ = writeln!(o, "meanwhile {d}'s DMA failed: {e:?}");
+                    let _ = writeln!(
+                        o,
+                        "meanwhile {d}'s DMA failed: {}",
+                        Refusal(worker_of(*domain).map_or("?", task_name), e)
+                    );
                 }
             }
         }

@@ -1,6 +1,13 @@
 //! A DMA worker task: serves `worker.idl`, driving the edu devices the
 //! broker's books give its domain, and checking its own memory for where
 //! each transfer landed.
+//!
+//! A device's registers are in custody: the kernel maps them into the
+//! owner of the device's domain only, and the broker revokes and grants
+//! them as the device moves. So the worker never keeps a pointer to them:
+//! it asks the kernel where it holds them (`sys_register_window`) before
+//! every use, with no IPC or sleep between the answer and the access, and
+//! treats "not held" as "the device is no longer mine".
 #![no_std]
 #![no_main]
 
@@ -24,6 +31,10 @@ const STORM_MAX_MS: u32 = 10_000;
 /// The IRQ_STATUS bit `raise_interrupt` raises (edu keeps the others for
 /// its own events).
 const RAISED: u32 = 0x8000;
+/// How long edu takes for a transfer (ms of guest time): a transfer whose
+/// device was taken away is given twice that to land before the buffer is
+/// checked (its completion can't be polled without the registers).
+const TRANSFER_MS: u64 = 100;
 
 /// Sleeps on the task's timer between polls.
 struct TimerSleep;
@@ -77,22 +88,91 @@ fn region_at(pa: u64) -> Option<(u64, u64)> {
         .map(|r| (r.1, r.3))
 }
 
+/// `device`'s index in app.toml `[devices]`: the kernel's name for its
+/// registers.
+fn device_index(device: Bdf) -> Option<u16> {
+    let rid = device.requester_id()?;
+    let i = config::system::DEVICES.iter().position(|d| d.2 == rid)?;
+    u16::try_from(i).ok()
+}
+
+/// How a wait for a running transfer ended.
+#[derive(Copy, Clone, PartialEq, Eq)]
+enum Waited {
+    /// The device says the transfer is over.
+    Done,
+    /// The registers were taken away (the device moved) before it said so.
+    Gone,
+}
+
 impl Worker {
+    /// `device`'s registers where the kernel maps them into this task now,
+    /// asked afresh: `NoRegisters` when this task does not hold them. The
+    /// bus must be dropped before the next IPC or sleep (the broker may
+    /// revoke the registers then); every caller asks again after one.
+    fn bus(&self, device: Bdf) -> Result<Edu<MmioBus>, WorkerError> {
+        let none = WorkerError::NoRegisters(device);
+        let index = device_index(device).ok_or(none)?;
+        let (va, bytes) = sys_register_window(index).ok_or(none)?;
+        if bytes < edu::regs::BAR0_SIZE {
+            return Err(none);
+        }
+        // SAFETY: the kernel has just said this task holds `device`'s
+        // registers, mapped uncached at `va` for `bytes` >= BAR0_SIZE
+        // bytes (MmioBus keeps every access inside BAR0_SIZE). The broker
+        // is the only one that can unmap them, and the bus is used only
+        // until this task's next IPC or sleep; should a revoke still come
+        // in between (the broker preempting this task), the access
+        // page-faults and the kernel ends this task: it reaches no other
+        // device and no memory. Only the device's holder drives it.
+        Ok(Edu::new(unsafe { MmioBus::new(va as *mut u8) }))
+    }
+
+    /// [`Self::bus`], checked to be an edu.
     fn edu(&self, device: Bdf) -> Result<Edu<MmioBus>, WorkerError> {
-        let rid = device
-            .requester_id()
-            .ok_or(WorkerError::NoRegisters(device))?;
-        let bar = config::system::DEVICE_BARS
-            .iter()
-            .find(|b| b.0 == rid)
-            .ok_or(WorkerError::NoRegisters(device))?;
-        let (va, _) = region_at(bar.1).ok_or(WorkerError::NoRegisters(device))?;
-        // SAFETY: `va` is the device's BAR0, granted to this task as an
-        // uncached mmio region of BAR0's size by app.toml; only the task
-        // that owns the device (checked with the broker) drives it.
-        let mut edu = Edu::new(unsafe { MmioBus::new(va as *mut u8) });
+        let mut edu = self.bus(device)?;
         edu.identify().map_err(|_| WorkerError::NotEdu(device))?;
         Ok(edu)
+    }
+
+    /// Polls `device`'s running transfer until it ends, asking for the
+    /// registers before each poll: [`Waited::Gone`] as soon as they are
+    /// no longer this task's.
+    fn wait(&self, device: Bdf) -> Result<Waited, WorkerError> {
+        for poll in 0..=MAX_POLLS {
+            // The bus lives for this one poll, never across the sleep.
+            match self.bus(device).map(|mut edu| edu.dma_running()) {
+                Err(_) => return Ok(Waited::Gone),
+                Ok(false) => return Ok(Waited::Done),
+                Ok(true) => {}
+            }
+            if poll < MAX_POLLS {
+                TimerSleep.sleep();
+            }
+        }
+        Err(WorkerError::Timeout(device))
+    }
+
+    /// Starts a transfer on `device` (registers asked afresh) and waits for
+    /// it; `NoRegisters` if they go meanwhile.
+    fn transfer(
+        &self,
+        device: Bdf,
+        edu_of: impl Fn(Edu<MmioBus>) -> Edu<MmioBus>,
+        direction: Direction,
+        iova: u64,
+        len: u32,
+    ) -> Result<(), WorkerError> {
+        edu_of(self.bus(device)?)
+            .start_dma(direction, iova, 0, len, false)
+            .map_err(|e| match e {
+                edu::EduError::DmaBusy => WorkerError::Busy,
+                _ => WorkerError::BadIova(iova),
+            })?;
+        match self.wait(device)? {
+            Waited::Done => Ok(()),
+            Waited::Gone => Err(WorkerError::NoRegisters(device)),
+        }
     }
 
     fn check_mine(&mut self, device: Bdf) -> Result<(), WorkerError> {
@@ -116,31 +196,22 @@ impl Worker {
 
     fn start(&mut self, device: Bdf, iova: u64, pattern: u8) -> Result<(), WorkerError> {
         self.check_mine(device)?;
-        self.start_unchecked(device, iova, pattern)
-    }
-
-    /// Starts a transfer from `device` without checking whose it is.
-    fn start_unchecked(&mut self, device: Bdf, iova: u64, pattern: u8) -> Result<(), WorkerError> {
         if self.running.is_some() {
             return Err(WorkerError::Busy);
         }
         if !Buffer::reachable(iova) {
             return Err(WorkerError::BadIova(iova));
         }
-        let mut edu = self.edu(device)?;
+        // Held now and an edu (the registers are asked for again after
+        // the call to pci: the device may have moved meanwhile).
+        self.edu(device)?;
         let _ = self.pci.enable_bus_master(device, true);
         let target = self.buffer.offset_of(iova);
         let before = prepare(self.mem, target, pattern);
-        edu.dma(
-            Direction::ToDevice,
-            self.buffer.staging(),
-            0,
-            TRANSFER as u32,
-            &mut TimerSleep,
-            MAX_POLLS,
-        )
-        .map_err(|_| WorkerError::Timeout(device))?;
-        edu.start_dma(Direction::ToRam, iova, 0, TRANSFER as u32, false)
+        let staging = self.buffer.staging();
+        self.transfer(device, |e| e, Direction::ToDevice, staging, TRANSFER as u32)?;
+        self.bus(device)?
+            .start_dma(Direction::ToRam, iova, 0, TRANSFER as u32, false)
             .map_err(|_| WorkerError::Busy)?;
         self.running = Some(Running {
             device,
@@ -153,11 +224,19 @@ impl Worker {
         Ok(())
     }
 
+    /// Waits for the started transfer and checks this task's buffer. If
+    /// the device moved meanwhile, its registers went with it: the end of
+    /// the transfer can't be polled, so the worker waits as long as edu
+    /// takes (twice over) without touching the device, then looks.
     fn finish(&mut self) -> Result<DmaReport, WorkerError> {
         let r = self.running.take().ok_or(WorkerError::NothingRunning)?;
-        let mut edu = self.edu(r.device)?;
-        edu.wait_dma(&mut TimerSleep, MAX_POLLS)
-            .map_err(|_| WorkerError::Timeout(r.device))?;
+        let waited = self.wait(r.device)?;
+        if waited == Waited::Gone {
+            let until = r.started + 2 * TRANSFER_MS;
+            while sys_get_timer() < until {
+                TimerSleep.sleep();
+            }
+        }
         let (landed, rest_untouched) = check(self.mem, r.target, r.pattern, r.before);
         let report = DmaReport {
             device: r.device,
@@ -167,7 +246,7 @@ impl Worker {
             millis: (sys_get_timer() - r.started) as u32,
         };
         defmt::info!(
-            "DMA from {=u8:02x}:{=u8:02x}.{=u8} to IOVA {=u64:#x}: {=str}{=str}",
+            "DMA from {=u8:02x}:{=u8:02x}.{=u8} to IOVA {=u64:#x}: {=str}{=str}{=str}",
             r.device.bus,
             r.device.device,
             r.device.function,
@@ -181,6 +260,11 @@ impl Worker {
                 ""
             } else {
                 "; OTHER BYTES CHANGED"
+            },
+            if waited == Waited::Gone {
+                " (the device moved away with its registers while it ran)"
+            } else {
+                ""
             }
         );
         Ok(report)
@@ -195,18 +279,6 @@ impl worker::Server for Worker {
 
     fn start_dma(&mut self, _caller: TaskId, a: worker::StartDmaArgs) -> Result<(), WorkerError> {
         self.start(a.device, a.iova, a.pattern)
-    }
-
-    fn quarantine_dma(
-        &mut self,
-        _caller: TaskId,
-        a: worker::QuarantineDmaArgs,
-    ) -> Result<DmaReport, WorkerError> {
-        if self.custody_of(a.device) != Some(Custody::Quarantined) {
-            return Err(WorkerError::NotMine(a.device));
-        }
-        self.start_unchecked(a.device, a.iova, a.pattern)?;
-        self.finish()
     }
 
     fn holds(&mut self, _caller: TaskId, a: worker::HoldsArgs) -> Result<bool, WorkerError> {
@@ -224,26 +296,40 @@ impl worker::Server for Worker {
         if !Buffer::reachable(a.iova) {
             return Err(WorkerError::BadIova(a.iova));
         }
-        let mut edu = self.edu(a.device)?;
+        self.edu(a.device)?;
         let _ = self.pci.enable_bus_master(a.device, true);
         let millis = a.millis.min(STORM_MAX_MS);
         let end = sys_get_timer().saturating_add(u64::from(millis));
         let mut started = 0u32;
+        let mut taken = false;
         while sys_get_timer() < end {
+            // The broker's fault budget may take the device (and so its
+            // registers) away at any poll: then the storm is over.
+            let Ok(mut edu) = self.bus(a.device) else {
+                taken = true;
+                break;
+            };
             edu.start_dma(Direction::ToRam, a.iova, 0, TRANSFER as u32, false)
                 .map_err(|_| WorkerError::Busy)?;
             started += 1;
-            edu.wait_dma(&mut TimerSleep, MAX_POLLS)
-                .map_err(|_| WorkerError::Timeout(a.device))?;
+            if self.wait(a.device)? == Waited::Gone {
+                taken = true;
+                break;
+            }
         }
         defmt::info!(
-            "storm from {=u8:02x}:{=u8:02x}.{=u8} to IOVA {=u64:#x}: {=u32} transfers in {=u32} ms",
+            "storm from {=u8:02x}:{=u8:02x}.{=u8} to IOVA {=u64:#x}: {=u32} transfers in {=u32} ms{=str}",
             a.device.bus,
             a.device.device,
             a.device.function,
             a.iova,
             started,
-            millis
+            millis,
+            if taken {
+                " (cut short: the device was taken away with its registers)"
+            } else {
+                ""
+            }
         );
         Ok(started)
     }
@@ -261,11 +347,12 @@ impl worker::Server for Worker {
         _caller: TaskId,
         a: worker::RaiseInterruptArgs,
     ) -> Result<(), WorkerError> {
-        let mut edu = self.edu(a.device)?;
+        self.edu(a.device)?;
         // An MSI is a memory write: a device that may not master the bus
         // cannot send one. The owner turns it on, as its driver would; for
         // anyone else pci refuses and the device keeps what it has.
         let _ = self.pci.enable_bus_master(a.device, true);
+        let mut edu = self.bus(a.device)?;
         edu.raise_irq(RAISED);
         // The MSI is edge-triggered and sent on the raise; clearing the
         // status keeps the next raise a fresh one.
@@ -278,32 +365,17 @@ impl worker::Server for Worker {
         if self.running.is_some() {
             return Err(WorkerError::Busy);
         }
-        let mut edu = self.edu(a.device)?.with_32_bit_dma();
+        self.edu(a.device)?;
         let _ = self.pci.enable_bus_master(a.device, true);
         let message = a.data.to_le_bytes();
         if let Some(stage) = self.mem.get_mut(..message.len()) {
             stage.copy_from_slice(&message);
         }
         let len = message.len() as u32;
-        let timeout = |_| WorkerError::Timeout(a.device);
-        edu.dma(
-            Direction::ToDevice,
-            self.buffer.staging(),
-            0,
-            len,
-            &mut TimerSleep,
-            MAX_POLLS,
-        )
-        .map_err(timeout)?;
-        edu.dma(
-            Direction::ToRam,
-            a.address,
-            0,
-            len,
-            &mut TimerSleep,
-            MAX_POLLS,
-        )
-        .map_err(|_| WorkerError::BadIova(a.address))?;
+        let wide = Edu::with_32_bit_dma;
+        let staging = self.buffer.staging();
+        self.transfer(a.device, wide, Direction::ToDevice, staging, len)?;
+        self.transfer(a.device, wide, Direction::ToRam, a.address, len)?;
         defmt::warn!(
             "{=u8:02x}:{=u8:02x}.{=u8} DMA-wrote {=u32:#x} to {=u64:#x} (a forged interrupt message)",
             a.device.bus,
@@ -313,6 +385,46 @@ impl worker::Server for Worker {
             a.address
         );
         Ok(())
+    }
+
+    fn touch_registers(
+        &mut self,
+        _caller: TaskId,
+        a: worker::TouchRegistersArgs,
+    ) -> Result<u32, WorkerError> {
+        let none = WorkerError::NoRegisters(a.device);
+        let index = device_index(a.device).ok_or(none)?;
+        let (offset, bytes) = config::system::DEVICE_REGISTERS
+            .get(usize::from(index))
+            .copied()
+            .flatten()
+            .ok_or(none)?;
+        if config::DEVICE_WINDOW == 0 || bytes < (edu::regs::ID + 4) as u64 {
+            return Err(none);
+        }
+        let va = config::DEVICE_WINDOW + offset + edu::regs::ID as u64;
+        defmt::warn!(
+            "reading {=str}'s ID register at {=u64:#x} without asking the kernel whether I hold it",
+            config::system::DEVICES[usize::from(index)].0,
+            va
+        );
+        // SAFETY: deliberately not checked with the kernel: this op plays
+        // a driver with a stale pointer. `va` is 4-byte aligned (device
+        // slots are page-aligned, ID is offset 0) and lies in this task's
+        // device window, which the layout reserves for device registers:
+        // no Rust object of this task lives there. If the kernel maps
+        // `device`'s registers there now, this is an uncached read of
+        // edu's ID register, which has no side effect. If not, the page is
+        // not present: the read traps and the kernel faults this task
+        // before the instruction completes, so no value is ever made from
+        // unmapped memory (the supervisor then restarts the task).
+        let id = unsafe { (va as *const u32).read_volatile() };
+        defmt::info!(
+            "{=str}'s ID register reads {=u32:#010x}",
+            config::system::DEVICES[usize::from(index)].0,
+            id
+        );
+        Ok(id)
     }
 
     fn interrupts_seen(&mut self, _caller: TaskId, _a: worker::InterruptsSeenArgs) -> u32 {
@@ -366,6 +478,8 @@ fn main() -> ! {
         interrupts: 0,
     });
     sys_irq_control(config::notifications::IRQ, true);
-    let mut tt = t;
-    idl_runtime::serve(&mut tt, &mut w, &mut [0; abi::MAX_MESSAGE])
+    // The server learns app.toml's caller groups: `touch_registers` is for
+    // operators only.
+    let mut server = KernelTransport::with_groups(&NAMES, &config::powers::GROUPS);
+    idl_runtime::serve(&mut server, &mut w, &mut [0; abi::MAX_MESSAGE])
 }

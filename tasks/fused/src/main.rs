@@ -245,6 +245,7 @@ fn main() -> ! {
         devices: &config::system::DEVICES,
         domains: &config::system::DOMAINS,
         domain_vectors: &config::system::DOMAIN_VECTORS,
+        device_registers: &config::system::DEVICE_REGISTERS,
         first_domain_id: config::system::FIRST_DOMAIN_ID,
         operators: &config::system::OPERATORS,
         fault_budget: config::system::FAULT_BUDGET,

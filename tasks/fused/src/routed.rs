@@ -4,7 +4,8 @@
 //! The in-process registry lists the image's real tasks first (same
 //! indices, so `callers` checks see the fused task's own app.toml name) and
 //! the fused servers after them; an index at or above `first_local` is one
-//! of those.
+//! of those. The kernel itself (`TaskId::KERNEL`: kernel IPC, such as the
+//! broker's register grants) is always reached through the kernel.
 
 use idl_runtime::abi::TaskId;
 use idl_runtime::{Lease, SendError, Transport};
@@ -29,7 +30,7 @@ impl<K: Transport, L: Transport> Transport for Routed<K, L> {
         reply: &mut [u8],
         leases: &mut [Lease<'_>],
     ) -> Result<(u32, usize), SendError> {
-        if target.index() >= self.first_local {
+        if target != TaskId::KERNEL && target.index() >= self.first_local {
             self.local.send(target, op, msg, reply, leases)
         } else {
             self.kernel.send(target, op, msg, reply, leases)
@@ -92,6 +93,22 @@ mod tests {
         }
         assert_eq!(kernel.sent, [0, 9]);
         assert_eq!(local.sent, [10, 12]);
+    }
+
+    #[test]
+    fn kernel_ipc_goes_to_the_kernel_though_its_index_is_above_every_task() {
+        let mut kernel = Recorder::default();
+        let mut local = Recorder::default();
+        let mut routed = Routed {
+            kernel: &mut kernel,
+            local: &mut local,
+            first_local: 10,
+        };
+        routed
+            .send(TaskId::KERNEL, 9, &[], &mut [], &mut [])
+            .unwrap();
+        assert_eq!(kernel.sent, [TaskId::KERNEL.index()]);
+        assert!(local.sent.is_empty());
     }
 
     #[test]

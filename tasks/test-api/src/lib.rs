@@ -75,3 +75,15 @@ pub const VICTIM_ACPI_WINDOW: u32 = 13;
 
 /// Initial value of the victim's `.data` variable.
 pub const VICTIM_DATA_INITIAL: u32 = 0x1234_5678;
+/// Grant device 0's registers to itself, as if it were the custodian
+/// (kernel IPC `GrantRegisters`).
+pub const ATTACK_GRANT_REGISTERS: u8 = 6;
+/// Revoke device 0's registers, as if it were the custodian.
+pub const ATTACK_REVOKE_REGISTERS: u8 = 7;
+/// Victim: ask the kernel where it holds device 0's registers and read
+/// their first word: `[u32 held (0 or 1), u32 value]`.
+pub const VICTIM_READ_REGISTERS: u32 = 14;
+/// Victim: read device 0's first register word where its device window
+/// puts it, without asking the kernel (a driver's stale pointer): faults
+/// unless it holds the registers.
+pub const VICTIM_READ_STALE_REGISTERS: u32 = 15;

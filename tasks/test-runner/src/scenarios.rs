@@ -83,6 +83,22 @@ pub const ALL: &[Scenario] = &[
         "the_kernel_reports_what_each_task_is_doing_and_its_stack_mark",
         task_states,
     ),
+    (
+        "registers_in_custody_start_mapped_into_their_devices_owner_only",
+        registers_start_with_owner,
+    ),
+    (
+        "a_register_grant_or_revoke_from_a_task_but_the_custodian_is_refused",
+        registers_only_by_custodian,
+    ),
+    (
+        "a_grant_while_another_task_holds_the_registers_is_refused",
+        registers_one_holder,
+    ),
+    (
+        "after_a_revoke_the_old_holders_access_faults_and_a_new_grant_works",
+        registers_revoke_faults,
+    ),
 ];
 
 const RUNNER_PING: u32 = 1 << 0;
@@ -572,5 +588,132 @@ fn task_states(r: &mut Runner) -> Outcome {
     ensure(
         matches!(it.activity, TaskActivity::Receiving { .. }),
         "the idle server was not reported receiving",
+    )
+}
+
+/// The device whose registers the kernel scenarios move (app.toml
+/// `[devices.regs]`, the image's first device).
+const REGS: u16 = 0;
+
+/// The custodian's (this runner's) register requests, raw.
+fn grant(device: u16, task: u16) -> u32 {
+    let mut body = [0u8; 4];
+    body[..2].copy_from_slice(&device.to_le_bytes());
+    body[2..].copy_from_slice(&task.to_le_bytes());
+    sys_kipc(abi::KipcOp::GrantRegisters, &body, &mut []).0
+}
+
+fn revoke(device: u16) -> u32 {
+    sys_kipc(abi::KipcOp::RevokeRegisters, &device.to_le_bytes(), &mut []).0
+}
+
+/// Whether the victim holds the registers by the kernel's word, and the
+/// first word it read through them.
+fn victim_reads_registers(r: &mut Runner) -> Result<(bool, u32), &'static str> {
+    let mut out = [0u8; 8];
+    let (code, len) = r.call_live(Peer::Victim, VICTIM_READ_REGISTERS, &[], &mut out);
+    ensure(code == rc::OK && len == 8, "the victim did not answer")?;
+    let w = |i: usize| u32::from_le_bytes([out[i], out[i + 1], out[i + 2], out[i + 3]]);
+    Ok((w(0) == 1, w(4)))
+}
+
+fn registers_start_with_owner(r: &mut Runner) -> Outcome {
+    ensure(
+        sys_register_holder(REGS) == Some(config::tasks::VICTIM),
+        "the kernel does not map the device's registers into its domain's owner at boot",
+    )?;
+    let (held, _) = victim_reads_registers(r)?;
+    ensure(held, "the owner cannot find its device's registers")?;
+    ensure(
+        sys_register_window(REGS).is_none(),
+        "the runner (not the owner) has a window on the device's registers",
+    )
+}
+
+fn registers_only_by_custodian(r: &mut Runner) -> Outcome {
+    let (code, _) = victim_attack(r, ATTACK_REVOKE_REGISTERS)?;
+    ensure(
+        code == rc::ACCESS,
+        "the kernel let a non-custodian revoke registers",
+    )?;
+    ensure(
+        sys_register_holder(REGS) == Some(config::tasks::VICTIM),
+        "a refused revoke changed who holds the registers",
+    )?;
+    ensure(revoke(REGS) == rc::OK, "the custodian could not revoke")?;
+    let (code, _) = victim_attack(r, ATTACK_GRANT_REGISTERS)?;
+    ensure(
+        code == rc::ACCESS,
+        "the kernel let a non-custodian grant registers",
+    )?;
+    ensure(
+        sys_register_holder(REGS).is_none(),
+        "a refused grant mapped the registers",
+    )?;
+    ensure(
+        grant(REGS, config::tasks::VICTIM) == rc::OK,
+        "the custodian could not grant",
+    )?;
+    everyone_answers(r)
+}
+
+fn registers_one_holder(_r: &mut Runner) -> Outcome {
+    ensure(
+        grant(REGS, config::tasks::SENDER_A) == rc::REGISTERS_HELD,
+        "the kernel mapped one device's registers into a second task",
+    )?;
+    ensure(
+        grant(REGS, config::tasks::VICTIM) == rc::OK,
+        "a grant to the task that holds them is not done",
+    )?;
+    ensure(
+        grant(REGS, config::tasks::SERVER) == rc::NO_WINDOW,
+        "the kernel granted registers to a task that owns no domain",
+    )?;
+    ensure(
+        grant(7, config::tasks::VICTIM) == rc::NO_WINDOW,
+        "the kernel granted registers of a device that does not exist",
+    )?;
+    ensure(
+        sys_register_holder(REGS) == Some(config::tasks::VICTIM),
+        "refused grants changed who holds the registers",
+    )
+}
+
+fn registers_revoke_faults(r: &mut Runner) -> Outcome {
+    // While it holds them, its stale pointer works.
+    let mut out = [0u8; 4];
+    let (code, _) = r.call_live(Peer::Victim, VICTIM_READ_STALE_REGISTERS, &[], &mut out);
+    ensure(code == rc::OK, "the holder could not read its registers")?;
+    ensure(revoke(REGS) == rc::OK, "the custodian could not revoke")?;
+    fault_case(r, VICTIM_READ_STALE_REGISTERS, |f| {
+        matches!(
+            f,
+            FaultInfo::PageFault {
+                write: false,
+                present: false,
+                ..
+            }
+        )
+    })?;
+    ensure(
+        grant(REGS, config::tasks::SENDER_A) == rc::OK,
+        "revoked registers could not be granted to another owner",
+    )?;
+    ensure(
+        sys_register_holder(REGS) == Some(config::tasks::SENDER_A),
+        "the kernel does not report the new holder",
+    )?;
+    let (held, _) = victim_reads_registers(r)?;
+    ensure(!held, "the old holder still has a window after the move")?;
+    ensure(revoke(REGS) == rc::OK, "the custodian could not revoke")?;
+    ensure(
+        grant(REGS, config::tasks::VICTIM) == rc::OK,
+        "the registers could not come back",
+    )?;
+    let (held, _) = victim_reads_registers(r)?;
+    ensure(
+        held,
+        "the victim has no window after the registers came back",
     )
 }

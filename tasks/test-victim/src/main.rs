@@ -113,6 +113,21 @@ fn main() -> ! {
                 }
                 sys_reply(msg.sender, 0, &out);
             }
+            VICTIM_READ_REGISTERS => {
+                let mut out = [0u8; 8];
+                if let Some((va, _)) = sys_register_window(0) {
+                    out[..4].copy_from_slice(&1u32.to_le_bytes());
+                    // SAFETY: the kernel just said this task holds device
+                    // 0's registers at `va` (uncached, at least one page).
+                    let v = unsafe { (va as *const u32).read_volatile() };
+                    out[4..].copy_from_slice(&v.to_le_bytes());
+                }
+                sys_reply(msg.sender, 0, &out);
+            }
+            VICTIM_READ_STALE_REGISTERS => {
+                let v = read_stale_registers();
+                sys_reply(msg.sender, 0, &v.to_le_bytes());
+            }
             VICTIM_ATTACK => {
                 let (rc, detail) = attack(buf[0]);
                 let mut out = [0u8; 8];
@@ -171,12 +186,35 @@ fn attack(kind: u8) -> (u32, u32) {
                 Err(code) => (code, 0),
             }
         }
+        ATTACK_GRANT_REGISTERS => {
+            let body = [
+                0,
+                0,
+                config::TASK_INDEX as u8,
+                (config::TASK_INDEX >> 8) as u8,
+            ];
+            (sys_kipc(abi::KipcOp::GrantRegisters, &body, &mut []).0, 0)
+        }
+        ATTACK_REVOKE_REGISTERS => (
+            sys_kipc(abi::KipcOp::RevokeRegisters, &[0, 0], &mut []).0,
+            0,
+        ),
         ATTACK_REFRESH_SERVER => match sys_refresh_task_id(id(config::tasks::SERVER)) {
             Ok(server) => (abi::rc::OK, server.0 as u32),
             Err(code) => (code, 0),
         },
         _ => (u32::MAX, 0),
     }
+}
+
+/// Reads device 0's first register word at its slot in this task's device
+/// window, without asking the kernel whether the task holds it.
+fn read_stale_registers() -> u32 {
+    let offset = config::system::DEVICE_REGISTERS[0].map_or(0, |r| r.0);
+    let va = config::DEVICE_WINDOW + offset;
+    // SAFETY: deliberately reads where this task may no longer hold a
+    // mapping; the kernel must fault it with a page fault on read.
+    unsafe { (va as *const u32).read_volatile() }
 }
 
 /// Not inlined: a fault here shows `main` as its caller in the backtrace

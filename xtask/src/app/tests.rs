@@ -703,3 +703,116 @@ fn a_domains_interrupt_its_owner_does_not_route_is_refused_naming_both() {
         "{e}"
     );
 }
+
+// Registers in custody (`bar0-size`): one device's registers, one task.
+
+/// GOOD with pong as the device custodian and `extra` appended, over SYSTEM
+/// with edu0's BAR0 at 0xfe800000 (`bar0_keys` replaces its address line).
+fn custody_app(bar0_keys: &str, extra: &str) -> Result<App, String> {
+    let good = GOOD.replacen(
+        "crate = \"task-ping\"\npriority = 2",
+        "crate = \"task-ping\"\npriority = 2\ndevice-custodian = true",
+        1,
+    );
+    let system = SYSTEM.replacen(
+        "address = \"00:02.0\"",
+        &format!("address = \"00:02.0\"\n{bar0_keys}"),
+        1,
+    );
+    load(&format!("{good}{extra}{system}"))
+}
+
+#[test]
+fn a_device_with_bar0_size_has_its_registers_in_a_window_of_every_domain_owner_only() {
+    let app = custody_app("bar0 = 0xfe800000\nbar0-size = 0x100000", "").unwrap();
+    assert_eq!(app.custodian, Some(1));
+    assert_eq!(app.system.devices[0].bar0_size, Some(0x10_0000));
+    let layout = crate::layout::layout(&app).unwrap();
+    assert_eq!(layout.device_offsets, vec![Some(0), None]);
+    let windows: Vec<bool> = layout
+        .tasks
+        .iter()
+        .map(|t| t.device_window.is_some())
+        .collect();
+    assert_eq!(windows, [false, false, true, false], "ping owns domain a");
+}
+
+#[test]
+fn bar0_size_without_bar0_misaligned_or_not_a_power_of_two_is_refused() {
+    for (keys, words) in [
+        ("bar0-size = 0x100000", "without bar0"),
+        ("bar0 = 0xfe800000\nbar0-size = 0x3000", "power of two"),
+        (
+            "bar0 = 0xfe801000\nbar0-size = 0x100000",
+            "not aligned to its size",
+        ),
+        (
+            "bar0 = 0xfe800000\nbar0-size = 0x800",
+            "power of two from 0x1000",
+        ),
+    ] {
+        let e = custody_app(keys, "").unwrap_err();
+        assert!(
+            e.contains("[devices.edu0] bar0-size") && e.contains(words),
+            "{keys}: {e}"
+        );
+    }
+}
+
+#[test]
+fn registers_in_custody_without_a_custodian_are_refused() {
+    let system = SYSTEM.replacen(
+        "address = \"00:02.0\"",
+        "address = \"00:02.0\"\nbar0 = 0xfe800000\nbar0-size = 0x100000",
+        1,
+    );
+    let e = load(&format!("{GOOD}{system}")).unwrap_err();
+    assert!(
+        e.contains("[devices.edu0] bar0-size") && e.contains("device-custodian"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_second_device_custodian_is_refused() {
+    let text = GOOD
+        .replacen("priority = 2", "priority = 2\ndevice-custodian = true", 1)
+        .replacen("priority = 3", "priority = 3\ndevice-custodian = true", 1);
+    let e = load(&text).unwrap_err();
+    assert!(
+        e.contains("[tasks.ping] device-custodian") && e.contains("second"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_region_over_registers_in_custody_is_refused() {
+    let region = "[regions.edu0-bar]\nkind = \"mmio\"\nbase = 0xfe800000\nsize = 0x100000\n";
+    let e = custody_app("bar0 = 0xfe800000\nbar0-size = 0x100000", region).unwrap_err();
+    assert!(
+        e.contains("[regions.edu0-bar]") && e.contains("in custody"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_region_over_a_devices_bar0_granted_to_two_tasks_is_refused() {
+    let text = GOOD
+        .replacen("priority = 2", "priority = 2\nregions = [\"edu0-bar\"]", 1)
+        .replacen(
+            "regions = [\"buf\"]",
+            "regions = [\"buf\", \"edu0-bar\"]",
+            1,
+        );
+    let system = SYSTEM.replacen(
+        "address = \"00:02.0\"",
+        "address = \"00:02.0\"\nbar0 = 0xfe800000",
+        1,
+    );
+    let region = "[regions.edu0-bar]\nkind = \"mmio\"\nbase = 0xfe800000\nsize = 0x100000\n";
+    let e = load(&format!("{text}{region}{system}")).unwrap_err();
+    assert!(
+        e.contains("[regions.edu0-bar]") && e.contains("granted to pong and ping"),
+        "{e}"
+    );
+}

@@ -16,7 +16,7 @@ pub mod worker {
     /// from its name and every operation's encoding (`idl/README.md`): a
     /// client and a server built from different encodings refuse each
     /// other's messages.
-    pub const INTERFACE_ID: u16 = 0x30e0;
+    pub const INTERFACE_ID: u16 = 0x80b2;
 
     /// The operations of `Worker`, by their stable numbers.
     ///
@@ -37,19 +37,17 @@ pub mod worker {
         /// Whether this worker's buffer holds a transfer of `pattern` at `iova`
         /// (someone else's DMA may land here after a reassignment).
         Holds = (INTERFACE_ID as u32) << 16 | 4,
-        /// DMA from a device the broker holds in quarantine (not this worker's)
-        /// to `iova`: it must reach only the device's scratch page, so nothing
-        /// lands in this worker's buffer and the IOMMU reports no fault.
-        QuarantineDma = (INTERFACE_ID as u32) << 16 | 5,
         /// A hostile owner: `device` (this worker's) DMAs to `iova` over and
         /// over for `millis` ms of guest time, each transfer started as soon as
-        /// the last ends; returns how many were started. The transfers keep
-        /// going if the broker takes the device away meanwhile (a device does
-        /// not stop because its owner lost it).
+        /// the last ends; returns how many were started. If the broker takes
+        /// the device away meanwhile, its registers go with it: the worker
+        /// stops starting transfers and returns (the one in flight runs on: a
+        /// device does not stop because its owner lost it).
         Storm = (INTERFACE_ID as u32) << 16 | 6,
-        /// Makes `device` raise its interrupt (edu's raise register), whoever
-        /// holds it: the device decides to interrupt, and only the IOMMU's
-        /// interrupt-remapping entry decides which task that reaches.
+        /// Makes `device` raise its interrupt (edu's raise register), if this
+        /// worker holds its registers now (the kernel maps them into the
+        /// device's owner only): the device decides to interrupt, and only the
+        /// IOMMU's interrupt-remapping entry decides which task that reaches.
         RaiseInterrupt = (INTERFACE_ID as u32) << 16 | 7,
         /// How many device interrupts have reached this worker's `irq`
         /// notification since it started.
@@ -58,6 +56,16 @@ pub mod worker {
         /// `address` (the MSI window at 0xFEE0_0000), forging an interrupt
         /// message. Needs an edu created with `dma_mask=0xffffffff`.
         ForgeMsi = (INTERFACE_ID as u32) << 16 | 9,
+        /// A stale or hostile driver: reads `device`'s identification register
+        /// (edu's offset 0) where this worker's device window would hold it,
+        /// WITHOUT asking the kernel whether it holds the registers now. If it
+        /// does, the reply is the ID (edu: 0x010000ed); if not, the read
+        /// page-faults, the kernel faults this worker and the supervisor
+        /// restarts it, and the caller sees the server die. A worker with no
+        /// device window, or a device with no registers in custody, gets
+        /// `NoRegisters` and nothing is touched. Operators only: it can crash
+        /// the worker.
+        TouchRegisters = (INTERFACE_ID as u32) << 16 | 10,
     }
 
     impl Op {
@@ -67,11 +75,11 @@ pub mod worker {
             Op::StartDma,
             Op::FinishDma,
             Op::Holds,
-            Op::QuarantineDma,
             Op::Storm,
             Op::RaiseInterrupt,
             Op::InterruptsSeen,
             Op::ForgeMsi,
+            Op::TouchRegisters,
         ];
 
         /// The operation with this number, if there is one.
@@ -81,11 +89,11 @@ pub mod worker {
                 x if x == Op::StartDma as u32 => Some(Op::StartDma),
                 x if x == Op::FinishDma as u32 => Some(Op::FinishDma),
                 x if x == Op::Holds as u32 => Some(Op::Holds),
-                x if x == Op::QuarantineDma as u32 => Some(Op::QuarantineDma),
                 x if x == Op::Storm as u32 => Some(Op::Storm),
                 x if x == Op::RaiseInterrupt as u32 => Some(Op::RaiseInterrupt),
                 x if x == Op::InterruptsSeen as u32 => Some(Op::InterruptsSeen),
                 x if x == Op::ForgeMsi as u32 => Some(Op::ForgeMsi),
+                x if x == Op::TouchRegisters as u32 => Some(Op::TouchRegisters),
                 _ => None,
             }
         }
@@ -97,11 +105,11 @@ pub mod worker {
                 Op::StartDma => "start_dma",
                 Op::FinishDma => "finish_dma",
                 Op::Holds => "holds",
-                Op::QuarantineDma => "quarantine_dma",
                 Op::Storm => "storm",
                 Op::RaiseInterrupt => "raise_interrupt",
                 Op::InterruptsSeen => "interrupts_seen",
                 Op::ForgeMsi => "forge_msi",
+                Op::TouchRegisters => "touch_registers",
             }
         }
 
@@ -112,11 +120,11 @@ pub mod worker {
                 Op::StartDma => &START_DMA,
                 Op::FinishDma => &FINISH_DMA,
                 Op::Holds => &HOLDS,
-                Op::QuarantineDma => &QUARANTINE_DMA,
                 Op::Storm => &STORM,
                 Op::RaiseInterrupt => &RAISE_INTERRUPT,
                 Op::InterruptsSeen => &INTERRUPTS_SEEN,
                 Op::ForgeMsi => &FORGE_MSI,
+                Op::TouchRegisters => &TOUCH_REGISTERS,
             }
         }
     }
@@ -324,61 +332,6 @@ pub mod worker {
         reply_max: HOLDS_REPLY_MAX,
     };
 
-    /// Arguments of [`Op::QuarantineDma`].
-    ///
-    /// Encoding: fixed layouts of 12 and 17 bytes, checked in place (16 and 24 on the wire).
-    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
-    #[serde(crate = "idl_runtime::serde")]
-    #[fixed(size = 12)]
-    pub struct QuarantineDmaArgs {
-        /// Argument `device`.
-        pub device: Bdf,
-        /// Argument `iova`.
-        pub iova: u64,
-        /// Argument `pattern`.
-        pub pattern: u8,
-    }
-
-    impl MaxEncodedLen for QuarantineDmaArgs {
-        const MAX_ENCODED_LEN: usize = <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN
-            + <u64 as MaxEncodedLen>::MAX_ENCODED_LEN
-            + <u8 as MaxEncodedLen>::MAX_ENCODED_LEN;
-    }
-
-    /// The `quarantine_dma` request: its 12-byte fixed layout in 16 bytes (whole words).
-    pub const QUARANTINE_DMA_REQUEST_MAX: usize = idl_types::wire::message_len(
-        <QuarantineDmaArgs as Fixed>::SIZE,
-    );
-
-    /// The largest `quarantine_dma` reply (its value or its error): 24 bytes.
-    pub const QUARANTINE_DMA_REPLY_MAX: usize = idl_types::wire::message_len(
-        idl_types::max_len(<DmaReport as Fixed>::SIZE, <WorkerError as Fixed>::SIZE),
-    );
-
-    const _: () = assert!(
-        QUARANTINE_DMA_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
-        "worker.quarantine_dma: the request can exceed the kernel's MAX_MESSAGE"
-    );
-
-    const _: () = assert!(
-        QUARANTINE_DMA_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
-        "worker.quarantine_dma: the reply can exceed the kernel's MAX_MESSAGE"
-    );
-
-    /// What client and server know about `quarantine_dma`.
-    ///
-    /// Encoding: fixed layouts of 12 and 17 bytes, checked in place (16 and 24 on the wire).
-    pub const QUARANTINE_DMA: OpSpec = OpSpec {
-        op: Op::QuarantineDma as u32,
-        encoding: Encoding::Fixed,
-        idempotent: false,
-        callers: &[],
-        leases: &[],
-        request_min: QUARANTINE_DMA_REQUEST_MAX,
-        request_max: QUARANTINE_DMA_REQUEST_MAX,
-        reply_max: QUARANTINE_DMA_REPLY_MAX,
-    };
-
     /// Arguments of [`Op::Storm`].
     ///
     /// Encoding: fixed layouts of 15 and 9 bytes, checked in place (16 and 16 on the wire).
@@ -579,6 +532,55 @@ pub mod worker {
         reply_max: FORGE_MSI_REPLY_MAX,
     };
 
+    /// Arguments of [`Op::TouchRegisters`].
+    ///
+    /// Encoding: fixed layouts of 3 and 9 bytes, checked in place (8 and 16 on the wire).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
+    #[serde(crate = "idl_runtime::serde")]
+    #[fixed(size = 3)]
+    pub struct TouchRegistersArgs {
+        /// Argument `device`.
+        pub device: Bdf,
+    }
+
+    impl MaxEncodedLen for TouchRegistersArgs {
+        const MAX_ENCODED_LEN: usize = <Bdf as MaxEncodedLen>::MAX_ENCODED_LEN;
+    }
+
+    /// The `touch_registers` request: its 3-byte fixed layout in 8 bytes (whole words).
+    pub const TOUCH_REGISTERS_REQUEST_MAX: usize = idl_types::wire::message_len(
+        <TouchRegistersArgs as Fixed>::SIZE,
+    );
+
+    /// The largest `touch_registers` reply (its value or its error): 16 bytes.
+    pub const TOUCH_REGISTERS_REPLY_MAX: usize = idl_types::wire::message_len(
+        idl_types::max_len(<u32 as Fixed>::SIZE, <WorkerError as Fixed>::SIZE),
+    );
+
+    const _: () = assert!(
+        TOUCH_REGISTERS_REQUEST_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "worker.touch_registers: the request can exceed the kernel's MAX_MESSAGE"
+    );
+
+    const _: () = assert!(
+        TOUCH_REGISTERS_REPLY_MAX <= idl_runtime::abi::MAX_MESSAGE,
+        "worker.touch_registers: the reply can exceed the kernel's MAX_MESSAGE"
+    );
+
+    /// What client and server know about `touch_registers`.
+    ///
+    /// Encoding: fixed layouts of 3 and 9 bytes, checked in place (8 and 16 on the wire).
+    pub const TOUCH_REGISTERS: OpSpec = OpSpec {
+        op: Op::TouchRegisters as u32,
+        encoding: Encoding::Fixed,
+        idempotent: false,
+        callers: &["@operators"],
+        leases: &[],
+        request_min: TOUCH_REGISTERS_REQUEST_MAX,
+        request_max: TOUCH_REGISTERS_REQUEST_MAX,
+        reply_max: TOUCH_REGISTERS_REPLY_MAX,
+    };
+
     /// A client of `Worker`: one method per operation. It holds the server's
     /// task ID and follows the server's restarts (see `ClientError`).
     pub struct Client<T: Transport> {
@@ -686,39 +688,12 @@ pub mod worker {
             )
         }
 
-        /// DMA from a device the broker holds in quarantine (not this worker's)
-        /// to `iova`: it must reach only the device's scratch page, so nothing
-        /// lands in this worker's buffer and the IOMMU reports no fault.
-        ///
-        /// Not idempotent: a server death is reported, not retried.
-        /// Encoding: fixed layouts of 12 and 17 bytes, checked in place (16 and 24 on the wire).
-        pub fn quarantine_dma(
-            &mut self,
-            device: Bdf,
-            iova: u64,
-            pattern: u8,
-        ) -> Result<DmaReport, ClientError<WorkerError>> {
-            let args = QuarantineDmaArgs {
-                device,
-                iova,
-                pattern,
-            };
-            let mut reply = [0; QUARANTINE_DMA_REPLY_MAX];
-            idl_runtime::call_fixed(
-                &mut self.transport,
-                &mut self.server,
-                &QUARANTINE_DMA,
-                &args,
-                &mut reply,
-                &mut [],
-            )
-        }
-
         /// A hostile owner: `device` (this worker's) DMAs to `iova` over and
         /// over for `millis` ms of guest time, each transfer started as soon as
-        /// the last ends; returns how many were started. The transfers keep
-        /// going if the broker takes the device away meanwhile (a device does
-        /// not stop because its owner lost it).
+        /// the last ends; returns how many were started. If the broker takes
+        /// the device away meanwhile, its registers go with it: the worker
+        /// stops starting transfers and returns (the one in flight runs on: a
+        /// device does not stop because its owner lost it).
         ///
         /// Not idempotent: a server death is reported, not retried.
         /// Encoding: fixed layouts of 15 and 9 bytes, checked in place (16 and 16 on the wire).
@@ -740,9 +715,10 @@ pub mod worker {
             )
         }
 
-        /// Makes `device` raise its interrupt (edu's raise register), whoever
-        /// holds it: the device decides to interrupt, and only the IOMMU's
-        /// interrupt-remapping entry decides which task that reaches.
+        /// Makes `device` raise its interrupt (edu's raise register), if this
+        /// worker holds its registers now (the kernel maps them into the
+        /// device's owner only): the device decides to interrupt, and only the
+        /// IOMMU's interrupt-remapping entry decides which task that reaches.
         ///
         /// Not idempotent: a server death is reported, not retried.
         /// Encoding: fixed layouts of 3 and 9 bytes, checked in place (8 and 16 on the wire).
@@ -807,6 +783,34 @@ pub mod worker {
                 &mut [],
             )
         }
+
+        /// A stale or hostile driver: reads `device`'s identification register
+        /// (edu's offset 0) where this worker's device window would hold it,
+        /// WITHOUT asking the kernel whether it holds the registers now. If it
+        /// does, the reply is the ID (edu: 0x010000ed); if not, the read
+        /// page-faults, the kernel faults this worker and the supervisor
+        /// restarts it, and the caller sees the server die. A worker with no
+        /// device window, or a device with no registers in custody, gets
+        /// `NoRegisters` and nothing is touched. Operators only: it can crash
+        /// the worker.
+        ///
+        /// Callers: @operators.
+        /// Encoding: fixed layouts of 3 and 9 bytes, checked in place (8 and 16 on the wire).
+        pub fn touch_registers(
+            &mut self,
+            device: Bdf,
+        ) -> Result<u32, ClientError<WorkerError>> {
+            let args = TouchRegistersArgs { device };
+            let mut reply = [0; TOUCH_REGISTERS_REPLY_MAX];
+            idl_runtime::call_fixed(
+                &mut self.transport,
+                &mut self.server,
+                &TOUCH_REGISTERS,
+                &args,
+                &mut reply,
+                &mut [],
+            )
+        }
     }
 
     /// The server side of `Worker`: one method per operation, called by
@@ -843,25 +847,18 @@ pub mod worker {
             args: HoldsArgs,
         ) -> Result<bool, WorkerError>;
 
-        /// DMA from a device the broker holds in quarantine (not this worker's)
-        /// to `iova`: it must reach only the device's scratch page, so nothing
-        /// lands in this worker's buffer and the IOMMU reports no fault.
-        fn quarantine_dma(
-            &mut self,
-            caller: TaskId,
-            args: QuarantineDmaArgs,
-        ) -> Result<DmaReport, WorkerError>;
-
         /// A hostile owner: `device` (this worker's) DMAs to `iova` over and
         /// over for `millis` ms of guest time, each transfer started as soon as
-        /// the last ends; returns how many were started. The transfers keep
-        /// going if the broker takes the device away meanwhile (a device does
-        /// not stop because its owner lost it).
+        /// the last ends; returns how many were started. If the broker takes
+        /// the device away meanwhile, its registers go with it: the worker
+        /// stops starting transfers and returns (the one in flight runs on: a
+        /// device does not stop because its owner lost it).
         fn storm(&mut self, caller: TaskId, args: StormArgs) -> Result<u32, WorkerError>;
 
-        /// Makes `device` raise its interrupt (edu's raise register), whoever
-        /// holds it: the device decides to interrupt, and only the IOMMU's
-        /// interrupt-remapping entry decides which task that reaches.
+        /// Makes `device` raise its interrupt (edu's raise register), if this
+        /// worker holds its registers now (the kernel maps them into the
+        /// device's owner only): the device decides to interrupt, and only the
+        /// IOMMU's interrupt-remapping entry decides which task that reaches.
         fn raise_interrupt(
             &mut self,
             caller: TaskId,
@@ -880,6 +877,21 @@ pub mod worker {
             caller: TaskId,
             args: ForgeMsiArgs,
         ) -> Result<(), WorkerError>;
+
+        /// A stale or hostile driver: reads `device`'s identification register
+        /// (edu's offset 0) where this worker's device window would hold it,
+        /// WITHOUT asking the kernel whether it holds the registers now. If it
+        /// does, the reply is the ID (edu: 0x010000ed); if not, the read
+        /// page-faults, the kernel faults this worker and the supervisor
+        /// restarts it, and the caller sees the server die. A worker with no
+        /// device window, or a device with no registers in custody, gets
+        /// `NoRegisters` and nothing is touched. Operators only: it can crash
+        /// the worker.
+        fn touch_registers(
+            &mut self,
+            caller: TaskId,
+            args: TouchRegistersArgs,
+        ) -> Result<u32, WorkerError>;
 
         /// The notification bits this server wakes up for.
         fn notification_mask(&self) -> u32 {
@@ -939,15 +951,6 @@ pub mod worker {
                 let result = server.holds(call.caller, admitted.args);
                 idl_runtime::encode_reply_fixed(result, reply)
             }
-            Op::QuarantineDma => {
-                let checked = idl_runtime::admit_fixed(call, ctx, &QUARANTINE_DMA);
-                let admitted = match checked {
-                    Ok(admitted) => admitted,
-                    Err(refusal) => return refusal,
-                };
-                let result = server.quarantine_dma(call.caller, admitted.args);
-                idl_runtime::encode_reply_fixed(result, reply)
-            }
             Op::Storm => {
                 let checked = idl_runtime::admit_fixed(call, ctx, &STORM);
                 let admitted = match checked {
@@ -982,6 +985,15 @@ pub mod worker {
                     Err(refusal) => return refusal,
                 };
                 let result = server.forge_msi(call.caller, admitted.args);
+                idl_runtime::encode_reply_fixed(result, reply)
+            }
+            Op::TouchRegisters => {
+                let checked = idl_runtime::admit_fixed(call, ctx, &TOUCH_REGISTERS);
+                let admitted = match checked {
+                    Ok(admitted) => admitted,
+                    Err(refusal) => return refusal,
+                };
+                let result = server.touch_registers(call.caller, admitted.args);
                 idl_runtime::encode_reply_fixed(result, reply)
             }
         }

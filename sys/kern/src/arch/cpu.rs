@@ -67,6 +67,13 @@ pub unsafe fn write_cr3(pml4: u64) {
     unsafe { asm!("mov cr3, {}", in(reg) pml4, options(nostack, preserves_flags)) }
 }
 
+/// Flushes every non-global TLB entry (reloads CR3): after a page-table
+/// entry is cleared, no access can go through its old translation.
+pub fn flush_tlb() {
+    // SAFETY: reloading CR3 with its own value changes no mapping.
+    unsafe { x86::tlb::flush_all() }
+}
+
 /// Reads the time-stamp counter (counts from reset; under QEMU's
 /// `-icount shift=0` it advances once per guest instruction).
 #[inline(always)]

@@ -71,6 +71,82 @@ fn table(pa: u64) -> *mut u64 {
     pa as *mut u64
 }
 
+/// The level-1 entry of `va` under `pml4`, if its tables exist.
+fn leaf_entry(pml4: u64, va: u64) -> Option<*mut u64> {
+    let mut t = pml4;
+    for level in (1..4).rev() {
+        let index = (va >> (12 + 9 * level)) & (ENTRIES - 1);
+        // SAFETY: `t` is a page-table page (from the frame pool or the boot
+        // tables), identity-mapped; `index < 512`.
+        let value = unsafe { table(t).add(index as usize).read() };
+        if value & P == 0 {
+            return None;
+        }
+        t = value & ADDR_MASK;
+    }
+    // SAFETY: as above, `t` is a level-1 table.
+    Some(unsafe { table(t).add(((va >> 12) & (ENTRIES - 1)) as usize) })
+}
+
+/// Creates the tables above `[va, va + size)` (leaves left not present), so
+/// that [`set_leaves`] later needs no memory: run-time grants never
+/// allocate.
+pub fn prepare_range(
+    frames: &mut FrameAllocator,
+    pml4: u64,
+    va: u64,
+    size: u64,
+) -> Result<(), MapError> {
+    let mut off = 0;
+    while off < size {
+        map_page(frames, pml4, va + off, 0, 0)?;
+        if let Some(leaf) = leaf_entry(pml4, va + off) {
+            // SAFETY: the level-1 entry `map_page` just wrote.
+            unsafe { leaf.write(0) };
+        }
+        off += PAGE;
+    }
+    Ok(())
+}
+
+/// Writes the leaves `[va, va + size) → [pa, ...)` with `flags` (P
+/// implied) into tables [`prepare_range`] made; `false` if one is missing.
+pub fn set_leaves(pml4: u64, va: u64, pa: u64, size: u64, flags: u64) -> bool {
+    let mut off = 0;
+    while off < size {
+        let Some(leaf) = leaf_entry(pml4, va + off) else {
+            return false;
+        };
+        // SAFETY: a level-1 entry of this task's tables.
+        unsafe { leaf.write(((pa + off) & ADDR_MASK) | flags | P) };
+        off += PAGE;
+    }
+    true
+}
+
+/// Clears the leaves of `[va, va + size)`, then flushes every non-global
+/// translation (one CPU, no PCIDs: reloading CR3 is the whole shootdown),
+/// so no access through them can happen after this returns.
+pub fn clear_leaves(pml4: u64, va: u64, size: u64) {
+    let mut off = 0;
+    while off < size {
+        if let Some(leaf) = leaf_entry(pml4, va + off) {
+            // SAFETY: a level-1 entry of this task's tables.
+            unsafe { leaf.write(0) };
+        }
+        off += PAGE;
+    }
+    super::cpu::flush_tlb();
+}
+
+/// The physical page `va` maps to under `pml4`, if present.
+pub fn lookup(pml4: u64, va: u64) -> Option<u64> {
+    let leaf = leaf_entry(pml4, va)?;
+    // SAFETY: a level-1 entry of this task's tables.
+    let value = unsafe { leaf.read() };
+    (value & P != 0).then_some(value & ADDR_MASK)
+}
+
 /// Maps one 4 KiB page `va → pa` with `flags` (P is implied) under `pml4`.
 /// Intermediate tables are user-accessible and writable; the leaf decides.
 pub fn map_page(

@@ -107,6 +107,8 @@ struct World {
     interrupt: Option<InterruptNow>,
     /// The domains' interrupt vectors.
     vectors: Vec<(DomainId, u8)>,
+    /// The moving device's registers (None: not in custody).
+    registers: Option<RegistersNow>,
 }
 
 impl World {
@@ -143,6 +145,7 @@ impl World {
             hardware,
             interrupt: None,
             vectors: Vec::new(),
+            registers: None,
             strangers: 0,
             memory: Vec::new(),
         }
@@ -227,6 +230,7 @@ impl World {
             two_step,
             interrupt: self.interrupt,
             vectors: &self.vectors,
+            registers: self.registers,
         };
         plan_move(
             &MoveRequest {
@@ -807,4 +811,126 @@ fn a_device_behind_a_pcie_to_pci_bridge_is_checked_by_bus_range_as_linux_does() 
     let mut f = facts(LEGACY);
     f.rids.retain(|r| r.role != RidRole::SecondaryBus);
     assert_eq!(crate::interrupts::msi_source(&f), MsiSource::Exact(BRIDGE));
+}
+
+// Registers in custody: owner of D1 is task 1, of D2 task 2 (`World::new`).
+
+fn with_registers(mut w: World, holder: Option<TaskIndex>) -> World {
+    w.registers = Some(RegistersNow { index: 4, holder });
+    w
+}
+
+fn register_steps(plan: &Plan) -> Vec<(usize, PlannedStep)> {
+    plan.steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| {
+            matches!(
+                s,
+                PlannedStep::RevokeRegisters { .. } | PlannedStep::GrantRegisters { .. }
+            )
+        })
+        .map(|(i, s)| (i, s.clone()))
+        .collect()
+}
+
+#[test]
+fn a_move_revokes_the_old_owners_registers_then_grants_the_new_owners_as_its_last_steps() {
+    let w = with_registers(
+        with_interrupts(
+            World::new(&[(ENDPOINT, Custody::Domain(D1))]),
+            delivering(V1, idl_types::MsiSource::Exact(ENDPOINT)),
+        ),
+        Some(TaskIndex(1)),
+    );
+    let plan = moved(w.plan(ENDPOINT, Custody::Domain(D2), false));
+    let regs = register_steps(&plan);
+    let n = plan.steps.len();
+    assert_eq!(
+        regs,
+        [
+            (
+                n - 2,
+                PlannedStep::RevokeRegisters {
+                    index: 4,
+                    from: TaskIndex(1)
+                }
+            ),
+            (
+                n - 1,
+                PlannedStep::GrantRegisters {
+                    index: 4,
+                    to: TaskIndex(2)
+                }
+            ),
+        ],
+        "after the DMA and the interrupt moved, revoke before grant"
+    );
+}
+
+#[test]
+fn quarantine_and_release_revoke_the_registers_and_grant_them_to_no_one() {
+    for target in [Custody::Quarantined, Custody::Unassigned] {
+        let w = with_registers(
+            World::new(&[(ENDPOINT, Custody::Domain(D1))]),
+            Some(TaskIndex(1)),
+        );
+        let plan = moved(w.plan(ENDPOINT, target, false));
+        assert_eq!(
+            register_steps(&plan)
+                .into_iter()
+                .map(|s| s.1)
+                .collect::<Vec<_>>(),
+            [PlannedStep::RevokeRegisters {
+                index: 4,
+                from: TaskIndex(1)
+            }],
+            "{target:?}"
+        );
+    }
+}
+
+#[test]
+fn registers_the_target_owner_already_holds_need_no_step() {
+    // Two domains of one owner, or a replay after the grant happened.
+    let w = with_registers(
+        World::new(&[(ENDPOINT, Custody::Domain(D1))]),
+        Some(TaskIndex(2)),
+    );
+    let plan = moved(w.plan(ENDPOINT, Custody::Domain(D2), false));
+    assert!(register_steps(&plan).is_empty());
+}
+
+#[test]
+fn registers_held_by_a_stranger_are_revoked_before_the_owner_gets_them() {
+    // A corrupt or hostile start left them with task 7: the move takes them
+    // from whoever the kernel says holds them, not from whom the books expect.
+    let w = with_registers(
+        World::new(&[(ENDPOINT, Custody::Unassigned)]),
+        Some(TaskIndex(7)),
+    );
+    let plan = moved(w.plan(ENDPOINT, Custody::Domain(D1), false));
+    assert_eq!(
+        register_steps(&plan)
+            .into_iter()
+            .map(|s| s.1)
+            .collect::<Vec<_>>(),
+        [
+            PlannedStep::RevokeRegisters {
+                index: 4,
+                from: TaskIndex(7)
+            },
+            PlannedStep::GrantRegisters {
+                index: 4,
+                to: TaskIndex(1)
+            }
+        ]
+    );
+}
+
+#[test]
+fn a_device_without_registers_in_custody_gets_no_register_step() {
+    let w = World::new(&[(ENDPOINT, Custody::Domain(D1))]);
+    let plan = moved(w.plan(ENDPOINT, Custody::Domain(D2), false));
+    assert!(register_steps(&plan).is_empty());
 }
