@@ -111,32 +111,43 @@ pub fn prepare_range(
 
 /// Writes the leaves `[va, va + size) → [pa, ...)` with `flags` (P
 /// implied) into tables [`prepare_range`] made; `false` if one is missing.
+/// One walk per level-1 table, then consecutive stores: a 1 MiB BAR is
+/// one walk and 256 stores.
 pub fn set_leaves(pml4: u64, va: u64, pa: u64, size: u64, flags: u64) -> bool {
-    let mut off = 0;
-    while off < size {
-        let Some(leaf) = leaf_entry(pml4, va + off) else {
-            return false;
-        };
+    for_each_leaf(pml4, va, size, |leaf, off| {
         // SAFETY: a level-1 entry of this task's tables.
-        unsafe { leaf.write(((pa + off) & ADDR_MASK) | flags | P) };
-        off += PAGE;
-    }
-    true
+        unsafe { leaf.write(((pa + off) & ADDR_MASK) | flags | P) }
+    })
 }
 
 /// Clears the leaves of `[va, va + size)`, then flushes every non-global
 /// translation (one CPU, no PCIDs: reloading CR3 is the whole shootdown),
 /// so no access through them can happen after this returns.
 pub fn clear_leaves(pml4: u64, va: u64, size: u64) {
+    for_each_leaf(pml4, va, size, |leaf, _| {
+        // SAFETY: a level-1 entry of this task's tables.
+        unsafe { leaf.write(0) }
+    });
+    super::cpu::flush_tlb();
+}
+
+/// Calls `f(leaf, offset)` for each page of `[va, va + size)`, walking
+/// the upper levels once per level-1 table; `false` if a table is missing.
+fn for_each_leaf(pml4: u64, va: u64, size: u64, mut f: impl FnMut(*mut u64, u64)) -> bool {
     let mut off = 0;
     while off < size {
-        if let Some(leaf) = leaf_entry(pml4, va + off) {
-            // SAFETY: a level-1 entry of this task's tables.
-            unsafe { leaf.write(0) };
+        let Some(first) = leaf_entry(pml4, va + off) else {
+            return false;
+        };
+        let index = ((va + off) >> 12) & (ENTRIES - 1);
+        let run = (ENTRIES - index).min((size - off).div_ceil(PAGE));
+        for i in 0..run {
+            // SAFETY: `index + i < 512`: inside the same level-1 table.
+            f(unsafe { first.add(i as usize) }, off + i * PAGE);
         }
-        off += PAGE;
+        off += run * PAGE;
     }
-    super::cpu::flush_tlb();
+    true
 }
 
 /// The physical page `va` maps to under `pml4`, if present.
