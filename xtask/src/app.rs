@@ -294,17 +294,9 @@ pub struct RegionToml {
     pub writable: bool,
 }
 
-/// What a region is.
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum RegionKind {
-    Mmio,
-    Dma,
-    Persist,
-    Ram,
-    /// A read-only snapshot of the firmware's ACPI tables (the kernel fills it).
-    AcpiTables,
-}
+/// What a region is: the kernel's own enum, read from app.toml's kebab-case
+/// names (`acpi-tables`).
+pub use config_schema::kernel::RegionKind;
 
 /// A checked task.
 #[derive(Debug, Clone)]

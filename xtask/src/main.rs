@@ -8,6 +8,7 @@ mod bench;
 mod cli;
 mod fuzz;
 mod gdb;
+mod generate;
 mod graph;
 mod image;
 mod install;

@@ -20,8 +20,6 @@
 //!
 //! Each refusal is one line naming the table and key.
 
-use std::fmt::Write as _;
-
 use crate::app::{App, RegionKind};
 use crate::layout::{Layout, FRAMES_END, KERNEL_BASE};
 
@@ -233,25 +231,4 @@ fn check_domains(app: &App) -> Result<(), (String, String)> {
         }
     }
     Ok(())
-}
-
-/// `config::system::CUSTODY_MEMORY` for every task (the acpi task refuses
-/// firmware RMRRs over it).
-pub fn config_module(app: &App, layout: &Layout) -> String {
-    let ranges = custody(app, layout);
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "        /// Memory custody uses: (first byte, one past the last, what), the kernel first."
-    );
-    let _ = writeln!(
-        s,
-        "        pub const CUSTODY_MEMORY: [(u64, u64, &str); {}] = [",
-        ranges.len()
-    );
-    for (lo, hi, what) in ranges {
-        let _ = writeln!(s, "            ({lo:#x}, {hi:#x}, {what:?}),");
-    }
-    let _ = writeln!(s, "        ];");
-    s
 }

@@ -4,7 +4,8 @@
 //! `refresh_task_id` against it (`sys/kern/src/rights.rs`); a task's
 //! interrupts and timers are posted by the kernel itself and need no right.
 
-use std::fmt::Write as _;
+use proc_macro2::TokenStream;
+use quote::quote;
 
 use crate::app::App;
 
@@ -34,22 +35,17 @@ pub fn of(app: &App, index: usize) -> TaskRights {
     TaskRights { send, post }
 }
 
-/// The `kern::rights::Rights` literal of task `index`, for the kernel's
+/// The `kern::rights::Rights` value of task `index`, for the kernel's
 /// generated task table.
-pub fn literal(app: &App, index: usize) -> String {
+pub fn literal(app: &App, index: usize) -> TokenStream {
     let r = of(app, index);
-    let mut post = String::new();
-    for (task, bits) in &r.post {
-        let _ = write!(
-            post,
-            "kern::rights::PostRight {{ task: {task}, bits: {bits:#x} }}, "
-        );
-    }
-    format!(
-        "kern::rights::Rights {{ send: {:#x}, post: &[{}] }}",
-        r.send,
-        post.trim_end_matches(", ")
-    )
+    let send = crate::generate::hex(r.send);
+    let post = r.post.iter().map(|&(task, bits)| {
+        let task = task as u16;
+        let bits = crate::generate::hex(u64::from(bits));
+        quote!(kern::rights::PostRight { task: #task, bits: #bits })
+    });
+    quote!(kern::rights::Rights { send: #send, post: &[#(#post),*] })
 }
 
 #[cfg(test)]
@@ -116,12 +112,23 @@ priority = 9
     fn the_kernel_gets_a_rights_literal_per_task() {
         let app = app();
         assert_eq!(
-            literal(&app, 2),
-            "kern::rights::Rights { send: 0x3, post: &[kern::rights::PostRight { task: 1, bits: 0x3 }] }"
+            literal(&app, 2).to_string(),
+            quote!(kern::rights::Rights {
+                send: 0x3,
+                post: &[kern::rights::PostRight {
+                    task: 1u16,
+                    bits: 0x3
+                }]
+            })
+            .to_string()
         );
         assert_eq!(
-            literal(&app, 3),
-            "kern::rights::Rights { send: 0x0, post: &[] }"
+            literal(&app, 3).to_string(),
+            quote!(kern::rights::Rights {
+                send: 0x0,
+                post: &[]
+            })
+            .to_string()
         );
     }
 }

@@ -14,6 +14,7 @@ mod tsc;
 mod runtime;
 
 pub use abi;
+pub use config_schema as schema;
 pub use sys::*;
 pub use tsc::rdtsc;
 

@@ -1,5 +1,4 @@
-//! The extra RMRRs app.toml declares (`config::system::RMRRS`, as
-//! `(base, end inclusive, [(segment, requester ID)])`), turned into the
+//! The extra RMRRs app.toml declares (`config::system::RMRRS`), turned into the
 //! [`ExtraRmrr`]s the server checks and serves.
 //!
 //! No heap: the caller provides the storage (sized from the table at build
@@ -10,7 +9,7 @@ use core::fmt;
 use acpi::extra_rmrr::{ExtraRmrr, PciAddress};
 
 /// One configured RMRR as xtask generates it.
-pub type ConfiguredRmrr = (u64, u64, &'static [(u16, u16)]);
+pub use config_schema::system::Rmrr as ConfiguredRmrr;
 
 /// Why the configured RMRRs do not fit the storage given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,7 +49,7 @@ pub const fn device_count(table: &[ConfiguredRmrr]) -> usize {
     let mut total = 0;
     let mut i = 0;
     while i < table.len() {
-        total += table[i].2.len();
+        total += table[i].devices.len();
         i += 1;
     }
     total
@@ -81,7 +80,8 @@ pub fn configured_rmrrs<'a>(
     }
     let capacity = addresses.len();
     let mut free = addresses;
-    for (index, ((base, end, devices), slot)) in table.iter().zip(out.iter_mut()).enumerate() {
+    for (index, (rmrr, slot)) in table.iter().zip(out.iter_mut()).enumerate() {
+        let devices = rmrr.devices;
         if devices.len() > free.len() {
             return Err(ConfiguredError::TooManyDevices {
                 rmrr: index,
@@ -89,13 +89,13 @@ pub fn configured_rmrrs<'a>(
             });
         }
         let (mine, rest) = core::mem::take(&mut free).split_at_mut(devices.len());
-        for (a, &(segment, rid)) in mine.iter_mut().zip(devices.iter()) {
-            *a = address(segment, rid);
+        for (a, d) in mine.iter_mut().zip(devices.iter()) {
+            *a = address(d.segment, d.rid);
         }
         free = rest;
         *slot = ExtraRmrr {
-            base: *base,
-            end: *end,
+            base: rmrr.base,
+            end: rmrr.end,
             devices: mine,
         };
     }
@@ -105,6 +105,11 @@ pub fn configured_rmrrs<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use config_schema::system::PciAddress as PciAddress2;
+
+    const fn rmrr(base: u64, end: u64, devices: &'static [PciAddress2]) -> ConfiguredRmrr {
+        ConfiguredRmrr { base, end, devices }
+    }
 
     const NONE: PciAddress = PciAddress {
         segment: 0,
@@ -121,8 +126,28 @@ mod tests {
     #[test]
     fn requester_ids_become_bus_device_function() {
         let table: [ConfiguredRmrr; 2] = [
-            (0x300_0000, 0x300_0fff, &[(0, 0x0108)]),
-            (0x310_0000, 0x310_1fff, &[(0, 0x0010), (1, 0x00ff)]),
+            rmrr(
+                0x300_0000,
+                0x300_0fff,
+                &[PciAddress2 {
+                    segment: 0,
+                    rid: 0x0108,
+                }],
+            ),
+            rmrr(
+                0x310_0000,
+                0x310_1fff,
+                &[
+                    PciAddress2 {
+                        segment: 0,
+                        rid: 0x0010,
+                    },
+                    PciAddress2 {
+                        segment: 1,
+                        rid: 0x00ff,
+                    },
+                ],
+            ),
         ];
         let mut addrs = [NONE; 3];
         let mut out = [EMPTY; 2];
@@ -159,7 +184,7 @@ mod tests {
 
     #[test]
     fn more_rmrrs_than_slots_is_an_error() {
-        let table: [ConfiguredRmrr; 2] = [(0, 0xfff, &[]), (0x1000, 0x1fff, &[])];
+        let table: [ConfiguredRmrr; 2] = [rmrr(0, 0xfff, &[]), rmrr(0x1000, 0x1fff, &[])];
         let mut out = [EMPTY; 1];
         assert_eq!(
             configured_rmrrs(&table, &mut [], &mut out),
@@ -172,7 +197,17 @@ mod tests {
 
     #[test]
     fn more_devices_than_address_slots_is_an_error_naming_the_rmrr() {
-        let table: [ConfiguredRmrr; 2] = [(0, 0xfff, &[(0, 8)]), (0x1000, 0x1fff, &[(0, 16)])];
+        let table: [ConfiguredRmrr; 2] = [
+            rmrr(0, 0xfff, &[PciAddress2 { segment: 0, rid: 8 }]),
+            rmrr(
+                0x1000,
+                0x1fff,
+                &[PciAddress2 {
+                    segment: 0,
+                    rid: 16,
+                }],
+            ),
+        ];
         let mut addrs = [NONE; 1];
         let mut out = [EMPTY; 2];
         assert_eq!(
@@ -186,8 +221,18 @@ mod tests {
 
     #[test]
     fn device_count_sums_every_rmrr() {
-        let table: [ConfiguredRmrr; 3] =
-            [(0, 0, &[(0, 1)]), (0, 0, &[]), (0, 0, &[(0, 2), (0, 3)])];
+        let table: [ConfiguredRmrr; 3] = [
+            rmrr(0, 0, &[PciAddress2 { segment: 0, rid: 1 }]),
+            rmrr(0, 0, &[]),
+            rmrr(
+                0,
+                0,
+                &[
+                    PciAddress2 { segment: 0, rid: 2 },
+                    PciAddress2 { segment: 0, rid: 3 },
+                ],
+            ),
+        ];
         assert_eq!(device_count(&table), 3);
     }
 }

@@ -14,15 +14,14 @@
 use abi::acpi_window::{firmware_covers, MemEntry};
 use idl_types::{AcpiError, Bdf};
 
-/// Memory custody uses: `(first byte, one past the last, what it is)`,
-/// from xtask (`config::system::CUSTODY_MEMORY`).
-pub type CustodyRange = (u64, u64, &'static str);
+/// Memory custody uses, from xtask (`config::system::CUSTODY_MEMORY`).
+pub use config_schema::system::CustodyRange;
 
 /// The custody memory `[base, end]` (inclusive) overlaps, if any.
 pub fn overlap(custody: &[CustodyRange], base: u64, end: u64) -> Option<CustodyRange> {
     custody
         .iter()
-        .find(|&&(lo, hi, _)| base < hi && lo <= end)
+        .find(|c| base < c.end && c.start <= end)
         .copied()
 }
 
@@ -47,8 +46,16 @@ mod tests {
     use abi::acpi_window::{E820_RAM, E820_RESERVED};
 
     const CUSTODY: [CustodyRange; 2] = [
-        (0x10_0000, 0x200_0000, "the kernel image and its frame pool"),
-        (0xfed9_0000, 0xfed9_1000, "region vtd"),
+        CustodyRange {
+            start: 0x10_0000,
+            end: 0x200_0000,
+            what: "the kernel image and its frame pool",
+        },
+        CustodyRange {
+            start: 0xfed9_0000,
+            end: 0xfed9_1000,
+            what: "region vtd",
+        },
     ];
     const DEV: Bdf = Bdf {
         bus: 0,
@@ -67,7 +74,7 @@ mod tests {
             })
         );
         assert_eq!(
-            overlap(&CUSTODY, 0xf_f000, 0x10_0000).map(|c| c.2),
+            overlap(&CUSTODY, 0xf_f000, 0x10_0000).map(|c| c.what),
             Some("the kernel image and its frame pool")
         );
     }

@@ -102,7 +102,8 @@ fn check_rmrrs(
     config_space: &PciTaskConfig,
 ) {
     let warn = |base: u64, end: u64, device: &dyn core::fmt::Display| {
-        if let Some((lo, hi, what)) = crate::custody::overlap(custody, base, end) {
+        if let Some(c) = crate::custody::overlap(custody, base, end) {
+            let (lo, hi, what) = (c.start, c.end, c.what);
             defmt::warn!(
                 "acpi: RMRR {=u64:#x}..={=u64:#x} of {} overlaps {=str} ({=u64:#x}..{=u64:#x}): refused; the device stays blocked",
                 base,

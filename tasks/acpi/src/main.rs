@@ -26,7 +26,10 @@ static NAMES: [&str; config::TASK_COUNT] = config::TASK_NAMES;
 
 #[export_name = "main"]
 fn main() -> ! {
-    let (virt, _, size) = config::regions::ACPI_TABLES;
+    let (virt, size) = (
+        config::regions::ACPI_TABLES.vaddr,
+        config::regions::ACPI_TABLES.size,
+    );
     // SAFETY: the kernel maps the `acpi-tables` region read-only at `virt`
     // for `size` bytes for the task's whole life, and nothing writes it.
     let region: &'static [u8] =

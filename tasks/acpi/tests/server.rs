@@ -208,7 +208,11 @@ fn a_device_whose_rmrr_covers_custody_memory_gets_a_refusal_not_the_range() {
         end: 0x10_0fff,
         devices: &devices,
     }];
-    let custody = [(0x10_0000, 0x200_0000, "the kernel image and its frame pool")];
+    let custody = [task_acpi::CustodyRange {
+        start: 0x10_0000,
+        end: 0x200_0000,
+        what: "the kernel image and its frame pool",
+    }];
     let server = AcpiServer::new(&table, &extras, &[], config())
         .unwrap()
         .with_custody_memory(&custody);

@@ -9,6 +9,8 @@
 //! journal and rebuilds the books from the hardware, so a restarted broker
 //! picks up where the last one died.
 
+use config_schema::system::{Device, DeviceRegisters, Domain};
+use config_schema::task::Region;
 use defmt::{Debug2Format as Dbg, Display2Format as D};
 use heapless::Vec;
 use idl_runtime::Transport;
@@ -26,20 +28,16 @@ const MAX_OPERATORS: usize = 8;
 /// The journal's store: the persist region's bytes.
 pub type Store = &'static mut [u8];
 
-/// One `config::system::DOMAINS` row: `(name, owner task index,
-/// [(iova, phys, bytes)])`.
-pub type DomainRow<'c> = (&'c str, u16, &'c [(u64, u64, u64)]);
-
 /// app.toml's `config::system` tables, as the generated config gives them.
 pub struct SystemConfig<'c> {
-    /// `(name, segment, requester ID, initial domain index)`.
-    pub devices: &'c [(&'c str, u16, u16, Option<u16>)],
+    /// The devices.
+    pub devices: &'c [Device],
     /// The domains.
-    pub domains: &'c [DomainRow<'c>],
+    pub domains: &'c [Domain],
     /// Per domain: the vector its devices' interrupts are remapped to.
     pub domain_vectors: &'c [Option<u8>],
-    /// Per device: its registers in custody (offset, bytes), if any.
-    pub device_registers: &'c [Option<(u64, u64)>],
+    /// Per device: its registers in custody, if any.
+    pub device_registers: &'c [Option<DeviceRegisters>],
     /// Domain *i* is `first_domain_id + i`.
     pub first_domain_id: u16,
     /// Task indices that may move any device.
@@ -73,17 +71,18 @@ impl SystemTables {
                 .and_then(|i| system.first_domain_id.checked_add(i))
                 .map(DomainId)
         };
-        for (index, &(name, segment, rid, initial)) in system.devices.iter().enumerate() {
-            if segment != 0 {
+        for (index, d) in system.devices.iter().enumerate() {
+            let (name, initial) = (d.name, d.domain);
+            if d.address.segment != 0 {
                 defmt::warn!(
                     "broker: {=str} is on segment {=u16}; only 0 is served",
                     name,
-                    segment
+                    d.address.segment
                 );
                 continue;
             }
             let device = DeviceConfig {
-                device: Bdf::from_requester_id(rid),
+                device: Bdf::from_requester_id(d.address.rid),
                 initial: initial.and_then(|i| domain_id(usize::from(i))),
                 registers: system
                     .device_registers
@@ -100,9 +99,9 @@ impl SystemTables {
                 );
             }
         }
-        for (i, &(name, owner, maps)) in system.domains.iter().enumerate() {
+        for (i, d) in system.domains.iter().enumerate() {
             let Some(domain) = domain_id(i) else { continue };
-            let owner = TaskIndex(owner);
+            let (name, owner) = (d.name, TaskIndex(d.owner));
             let vector = system.domain_vectors.get(i).copied().flatten();
             let record = DomainConfig {
                 domain,
@@ -117,12 +116,12 @@ impl SystemTables {
                 );
                 continue;
             }
-            for &(iova, phys, bytes) in maps {
+            for m in d.maps {
                 let map = DomainMap {
                     domain,
-                    iova,
-                    phys,
-                    bytes,
+                    iova: m.iova,
+                    phys: m.paddr,
+                    bytes: m.size,
                 };
                 if t.maps.push(map).is_err() {
                     defmt::warn!("broker: more than {=usize} domain maps", MAX_MAPS);
@@ -138,10 +137,10 @@ impl SystemTables {
     }
 }
 
-/// The journal's persist region, `(virtual, physical, size)` as
-/// `config::regions` gives it, as bytes. Call once per task life.
-pub fn journal_region(region: (u64, u64, u64)) -> Store {
-    let (va, _, size) = region;
+/// The journal's persist region (from `config::regions`) as bytes. Call
+/// once per task life.
+pub fn journal_region(region: Region) -> Store {
+    let (va, size) = (region.vaddr, region.size);
     // SAFETY: the caller's app.toml grants the persist region at `va`,
     // `size` bytes, read/write; it is taken once per life and the journal
     // is its only user.

@@ -165,8 +165,8 @@ pub(crate) const MAX_WORKERS: usize = 8;
 pub(crate) fn workers() -> heapless::Vec<u16, MAX_WORKERS> {
     let mut out = heapless::Vec::new();
     for d in config::system::DOMAINS.iter() {
-        if !out.contains(&d.1) {
-            let _ = out.push(d.1);
+        if !out.contains(&d.owner) {
+            let _ = out.push(d.owner);
         }
     }
     out
@@ -176,7 +176,9 @@ pub(crate) fn workers() -> heapless::Vec<u16, MAX_WORKERS> {
 /// as the broker numbers them.
 fn handle_of(dev: Bdf) -> Option<u16> {
     let rid = dev.requester_id()?;
-    let i = config::system::DEVICES.iter().position(|d| d.2 == rid)?;
+    let i = config::system::DEVICES
+        .iter()
+        .position(|d| d.address.rid == rid)?;
     u16::try_from(i).ok()
 }
 

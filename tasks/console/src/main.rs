@@ -58,8 +58,8 @@ fn resolve(d: DeviceRef) -> Result<Bdf, &'static str> {
         DeviceRef::Address { .. } => Err("only segment 0 exists on this machine"),
         DeviceRef::Name(n) => config::system::DEVICES
             .iter()
-            .find(|d| d.0 == n)
-            .map(|d| Bdf::from_requester_id(d.2))
+            .find(|d| d.name == n)
+            .map(|d| Bdf::from_requester_id(d.address.rid))
             .ok_or("no device by that name (see 'devices')"),
     }
 }
@@ -77,20 +77,20 @@ fn device_name(b: Bdf) -> &'static str {
     let rid = b.requester_id().unwrap_or(0);
     config::system::DEVICES
         .iter()
-        .find(|d| d.2 == rid)
-        .map_or("-", |d| d.0)
+        .find(|d| d.address.rid == rid)
+        .map_or("-", |d| d.name)
 }
 
 fn domain_by_name(n: &str) -> Option<DomainId> {
     config::system::DOMAINS
         .iter()
-        .position(|d| d.0 == n)
+        .position(|d| d.name == n)
         .map(|i| DomainId(config::system::FIRST_DOMAIN_ID + i as u16))
 }
 
 fn domain_name(d: DomainId) -> &'static str {
     let i = d.0.wrapping_sub(config::system::FIRST_DOMAIN_ID) as usize;
-    config::system::DOMAINS.get(i).map_or("?", |d| d.0)
+    config::system::DOMAINS.get(i).map_or("?", |d| d.name)
 }
 
 fn custody(c: Custody) -> &'static str {
@@ -423,9 +423,9 @@ impl Console {
             self.dma_count += 1;
             let d = config::system::DOMAINS
                 .iter()
-                .find(|d| d.1 as usize == owner.index());
-            d.and_then(|d| d.2.first())
-                .map_or(0, |m| m.0 + 0x1000 * (1 + self.dma_count % 4))
+                .find(|d| d.owner as usize == owner.index());
+            d.and_then(|d| d.maps.first())
+                .map_or(0, |m| m.iova + 0x1000 * (1 + self.dma_count % 4))
         });
         match w.dma(dev, target, PATTERN) {
             Ok(r) => {
@@ -474,7 +474,7 @@ impl Console {
             return;
         };
         let new_index = (target.0 - config::system::FIRST_DOMAIN_ID) as usize;
-        let Some(new_owner) = config::system::DOMAINS.get(new_index).map(|d| d.1) else {
+        let Some(new_owner) = config::system::DOMAINS.get(new_index).map(|d| d.owner) else {
             let _ = writeln!(o, "error: no domain by that name (see 'domains')");
             return;
         };
@@ -482,17 +482,17 @@ impl Console {
         let pattern = 0xA0 | (self.dma_count % 16) as u8;
         let buffer = config::system::DOMAINS
             .get(new_index)
-            .and_then(|d| d.2.first())
+            .and_then(|d| d.maps.first())
             .copied();
         let iova =
-            at.unwrap_or_else(|| buffer.map_or(0, |m| m.0 + 0x1000 * (1 + self.dma_count % 4)));
-        let in_buffer = buffer.is_some_and(|m| iova >= m.0 && iova < m.0 + m.2);
+            at.unwrap_or_else(|| buffer.map_or(0, |m| m.iova + 0x1000 * (1 + self.dma_count % 4)));
+        let in_buffer = buffer.is_some_and(|m| iova >= m.iova && iova < m.iova + m.size);
         let mut from = worker::Client::new(self.transport, old);
         let mut to = worker::Client::new(self.transport, current_id(new_owner));
         // Meanwhile the target domain's worker runs a DMA of its own device
         // (if it has one) to another page: it must land untouched.
         let bystander = self.device_of(target, dev);
-        let by_iova = buffer.map_or(0, |m| m.0 + 0x1000 * (1 + (self.dma_count + 2) % 4));
+        let by_iova = buffer.map_or(0, |m| m.iova + 0x1000 * (1 + (self.dma_count + 2) % 4));
         let by_pattern = pattern ^ 0x0F;
         let by_started = bystander.is_some_and(|d| to.start_dma(d, by_iova, by_pattern).is_ok());
         if let Err(e) = from.start_dma(dev, iova, pattern) {
@@ -585,7 +585,7 @@ impl Console {
 /// The task owning domain `d` (its index), by app.toml.
 fn owner_task(d: DomainId) -> Option<u16> {
     let i = d.0.checked_sub(config::system::FIRST_DOMAIN_ID)? as usize;
-    Some(config::system::DOMAINS.get(i)?.1)
+    Some(config::system::DOMAINS.get(i)?.owner)
 }
 
 /// A task's name by its ID.

@@ -43,7 +43,9 @@ impl fmt::Display for Label {
 /// registers.
 pub(crate) fn device_index(dev: Bdf) -> Option<u16> {
     let rid = dev.requester_id()?;
-    let i = config::system::DEVICES.iter().position(|d| d.2 == rid)?;
+    let i = config::system::DEVICES
+        .iter()
+        .position(|d| d.address.rid == rid)?;
     u16::try_from(i).ok()
 }
 

@@ -121,14 +121,14 @@ const BYSTANDER_PATTERN: u8 = 0x3C;
 /// The worker task owning domain `d`.
 fn worker_of(d: DomainId) -> Option<u16> {
     let i = d.0.checked_sub(config::system::FIRST_DOMAIN_ID)? as usize;
-    config::system::DOMAINS.get(i).map(|d| d.1)
+    config::system::DOMAINS.get(i).map(|d| d.owner)
 }
 
 /// A page of domain `d`'s buffer for the bystander's transfer.
 fn buffer_page(d: DomainId) -> Option<u64> {
     let i = d.0.checked_sub(config::system::FIRST_DOMAIN_ID)? as usize;
-    let map = config::system::DOMAINS.get(i)?.2.first()?;
-    Some(map.0 + BYSTANDER_PAGE_OFFSET)
+    let map = config::system::DOMAINS.get(i)?.maps.first()?;
+    Some(map.iova + BYSTANDER_PAGE_OFFSET)
 }
 
 /// Where in its buffer the bystander DMAs (a page `dma` does not use).

@@ -76,23 +76,25 @@ fn my_domain() -> Option<(usize, u64, u64, u64)> {
     config::system::DOMAINS
         .iter()
         .enumerate()
-        .find(|(_, d)| d.1 == config::TASK_INDEX)
-        .and_then(|(i, d)| d.2.first().map(|m| (i, m.0, m.1, m.2)))
+        .find(|(_, d)| d.owner == config::TASK_INDEX)
+        .and_then(|(i, d)| d.maps.first().map(|m| (i, m.iova, m.paddr, m.size)))
 }
 
 /// The virtual address of a granted region by physical base.
 fn region_at(pa: u64) -> Option<(u64, u64)> {
     config::REGIONS
         .iter()
-        .find(|r| r.2 == pa)
-        .map(|r| (r.1, r.3))
+        .find(|r| r.paddr == pa)
+        .map(|r| (r.vaddr, r.size))
 }
 
 /// `device`'s index in app.toml `[devices]`: the kernel's name for its
 /// registers.
 fn device_index(device: Bdf) -> Option<u16> {
     let rid = device.requester_id()?;
-    let i = config::system::DEVICES.iter().position(|d| d.2 == rid)?;
+    let i = config::system::DEVICES
+        .iter()
+        .position(|d| d.address.rid == rid)?;
     u16::try_from(i).ok()
 }
 
@@ -394,18 +396,19 @@ impl worker::Server for Worker {
     ) -> Result<u32, WorkerError> {
         let none = WorkerError::NoRegisters(a.device);
         let index = device_index(a.device).ok_or(none)?;
-        let (offset, bytes) = config::system::DEVICE_REGISTERS
+        let registers = config::system::DEVICE_REGISTERS
             .get(usize::from(index))
             .copied()
             .flatten()
             .ok_or(none)?;
+        let (offset, bytes) = (registers.offset, registers.size);
         if config::DEVICE_WINDOW == 0 || bytes < (edu::regs::ID + 4) as u64 {
             return Err(none);
         }
         let va = config::DEVICE_WINDOW + offset + edu::regs::ID as u64;
         defmt::warn!(
             "reading {=str}'s ID register at {=u64:#x} without asking the kernel whether I hold it",
-            config::system::DEVICES[usize::from(index)].0,
+            config::system::DEVICES[usize::from(index)].name,
             va
         );
         // SAFETY: deliberately not checked with the kernel: this op plays
@@ -421,7 +424,7 @@ impl worker::Server for Worker {
         let id = unsafe { (va as *const u32).read_volatile() };
         defmt::info!(
             "{=str}'s ID register reads {=u32:#010x}",
-            config::system::DEVICES[usize::from(index)].0,
+            config::system::DEVICES[usize::from(index)].name,
             id
         );
         Ok(id)
@@ -460,7 +463,7 @@ fn main() -> ! {
     let domain = DomainId(config::system::FIRST_DOMAIN_ID + index as u16);
     defmt::info!(
         "worker of {=str}: buffer IOVA {=u64:#x}, {=u64} KiB",
-        config::system::DOMAINS[index].0,
+        config::system::DOMAINS[index].name,
         iova,
         size / 1024
     );

@@ -186,7 +186,10 @@ fn main() -> ! {
     let kernel = KernelTransport::new(&NAMES);
     let iommu = RefCell::new(task_iommu::iommu::Endpoint(start_iommu()));
 
-    let (virt, _, size) = config::regions::ACPI_TABLES;
+    let (virt, size) = (
+        config::regions::ACPI_TABLES.vaddr,
+        config::regions::ACPI_TABLES.size,
+    );
     // SAFETY: the kernel maps the `acpi-tables` region read-only at `virt`
     // for `size` bytes for the task's whole life, and nothing writes it.
     let tables: &'static [u8] =

@@ -8,6 +8,7 @@
 //! ([`crate::start`]); translation never stops, and the ledger and page books
 //! in the persist region tell the new life whose tables each root is.
 
+use config_schema::task::Region;
 use defmt::Display2Format as D;
 use idl_types::{DmaDirection, FaultRecord, UnitId};
 use vtd::format::FaultReason;
@@ -31,15 +32,14 @@ pub type FirmwareServer = IommuServer<
     RegionLedger<'static>,
 >;
 
-/// What app.toml grants the iommu logic: `(virtual, physical, size)` of
-/// each region, as `config::regions` gives them.
+/// What app.toml grants the iommu logic, as `config::regions` gives it.
 pub struct Regions {
     /// The unit's register page (`mmio`, uncached).
-    pub registers: (u64, u64, u64),
+    pub registers: Region,
     /// The DMA pool its tables come from (`dma`).
-    pub tables: (u64, u64, u64),
+    pub tables: Region,
     /// The ledger and page books that outlive a restart (`persist`).
-    pub state: (u64, u64, u64),
+    pub state: Region,
 }
 
 /// How invalidations are issued: the build's choice (feature `queue`).
@@ -54,13 +54,17 @@ pub const INVALIDATION: InvalidationChoice = if cfg!(feature = "queue") {
 /// must be granted to the calling task, each used by nothing else, and
 /// `build` called once per task life.
 pub fn build(regions: &Regions, fault_vector: u8) -> Result<FirmwareServer, &'static str> {
-    let (pool_va, pool_pa, pool_size) = regions.tables;
+    let (pool_va, pool_pa, pool_size) = (
+        regions.tables.vaddr,
+        regions.tables.paddr,
+        regions.tables.size,
+    );
     // SAFETY: the caller's app.toml grants the DMA pool at `pool_va`,
     // backed by `[pool_pa, pool_pa+pool_size)`; only the unit's memory and
     // page allocator made here use it.
     let window = unsafe { PoolWindow::new(pool_va as usize, pool_pa, pool_size) }
         .map_err(|_| "the iommu-tables region is not page aligned")?;
-    let (state_va, _, state_size) = regions.state;
+    let (state_va, state_size) = (regions.state.vaddr, regions.state.size);
     // SAFETY: the caller's app.toml grants the persist region at
     // `state_va`, `state_size` bytes, read/write; `build` runs once per life
     // and nothing else touches that memory.
@@ -84,7 +88,7 @@ pub fn build(regions: &Regions, fault_vector: u8) -> Result<FirmwareServer, &'st
     };
     // SAFETY: the caller's app.toml grants the unit's register page
     // (uncached) at this address; no other task programs the unit.
-    let regs = unsafe { MmioRegisters::new(regions.registers.0 as *mut u8) };
+    let regs = unsafe { MmioRegisters::new(regions.registers.vaddr as *mut u8) };
     let added = server.add_unit(regs, PoolMemory::new(window), pages, SpinDelay, unit_config);
     let (unit, started) = added.map_err(|e| {
         match server.start_error() {

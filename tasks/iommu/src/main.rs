@@ -79,9 +79,9 @@ impl Task {
 
 /// Posts the fault subscribers of app.toml (the broker).
 fn tell_subscribers() {
-    for (id, bits) in config::NOTIFY {
-        if let Ok(current) = sys_refresh_task_id(id) {
-            let _ = sys_post(current, bits);
+    for n in config::NOTIFY {
+        if let Ok(current) = sys_refresh_task_id(n.task) {
+            let _ = sys_post(current, n.bits);
         }
     }
 }

@@ -91,7 +91,8 @@ const BAR_FLAGS: u32 = 0xF;
 /// address must lie in the upstream bridge's window for a device behind a
 /// bridge (app.toml uses the firmware's own window for those).
 fn place_bars(cfg: &mut PortConfig) {
-    for &(rid, bar) in config::system::DEVICE_BARS.iter() {
+    for b in config::system::DEVICE_BARS.iter() {
+        let (rid, bar) = (b.rid, b.address);
         let bdf = Bdf::from_rid(SEGMENT, rid);
         let (Ok(current), Ok(command)) = (cfg.read32(bdf, BAR0), cfg.read16(bdf, COMMAND)) else {
             defmt::warn!("pci: {} is not there; its BAR0 stays unplaced", D(&bdf));

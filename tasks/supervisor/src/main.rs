@@ -121,9 +121,9 @@ impl Dispatch for Task {
 /// they pull the records with `Supervisor::death_after` (calls go uphill,
 /// posts may not).
 fn tell_subscribers() {
-    for (id, bits) in config::NOTIFY {
-        if let Ok(current) = sys_refresh_task_id(id) {
-            let _ = sys_post(current, bits);
+    for n in config::NOTIFY {
+        if let Ok(current) = sys_refresh_task_id(n.task) {
+            let _ = sys_post(current, n.bits);
         }
     }
 }

@@ -66,7 +66,7 @@ fn chaos_beside_the_system(rig: &mut Rig) -> Outcome {
     let mut sup = supervisor::Client::new(KernelTransport::new(&[]), config::slots::SUPERVISOR);
     let before = faults(&mut sup)?;
     let id = TaskId::new(chaos, abi::Generation::new(0));
-    sys_post(id, config::NOTIFY[0].1).map_err(|_| "the runner may not post chaos its go")?;
+    sys_post(id, config::NOTIFY[0].bits).map_err(|_| "the runner may not post chaos its go")?;
     let start = sys_get_timer();
     let mut report = [0u8; REPORT_LEN];
     let mut moves = 0u32;

@@ -84,15 +84,16 @@ pub struct Rig {
 fn region_at(pa: u64) -> Option<(u64, u64)> {
     config::REGIONS
         .iter()
-        .find(|r| r.2 == pa)
-        .map(|r| (r.1, r.3))
+        .find(|r| r.paddr == pa)
+        .map(|r| (r.vaddr, r.size))
 }
 
 fn domain_memory(index: u16) -> Result<DomainMemory, &'static str> {
-    let (_, _, maps) = config::system::DOMAINS
+    let domain = config::system::DOMAINS
         .get(usize::from(index))
         .ok_or("app.toml has fewer than two domains")?;
-    let &(iova, pa, size) = maps.first().ok_or("a domain has no memory map")?;
+    let map = domain.maps.first().ok_or("a domain has no memory map")?;
+    let (iova, pa, size) = (map.iova, map.paddr, map.size);
     let (va, granted) = region_at(pa).ok_or("a domain's memory is not granted to the runner")?;
     // SAFETY: the domain's dma region, granted read/write to this task at
     // `va` (`granted` bytes); the runner makes one slice of it, once.
@@ -276,8 +277,8 @@ fn bar_of(dev: Bdf) -> Option<u64> {
     let rid = dev.requester_id()?;
     config::system::DEVICE_BARS
         .iter()
-        .find(|b| b.0 == rid)
-        .map(|b| b.1)
+        .find(|b| b.rid == rid)
+        .map(|b| b.address)
 }
 
 /// The edu at `dev`, through its granted BAR0 region.

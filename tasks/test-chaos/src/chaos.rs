@@ -74,7 +74,10 @@ static mut LEASES: [Lease; MAX_LEASES] = [Lease {
 }; MAX_LEASES];
 
 fn state() -> &'static mut State {
-    let (va, _, size) = config::regions::CHAOS_STATE;
+    let (va, size) = (
+        config::regions::CHAOS_STATE.vaddr,
+        config::regions::CHAOS_STATE.size,
+    );
     const _: () = assert!(core::mem::size_of::<State>() <= 4096);
     debug_assert!(size >= 4096);
     // SAFETY: the task's own persist region, page-aligned, writable, at
@@ -152,7 +155,7 @@ pub fn run() -> ! {
         st.seed,
         st.done
     );
-    let (va, _, _) = config::regions::CHAOS_STATE;
+    let va = config::regions::CHAOS_STATE.vaddr;
     let ctx = Ctx {
         me: usize::from(config::TASK_INDEX),
         echo: config::slots::ECHO.index(),

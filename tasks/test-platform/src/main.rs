@@ -40,7 +40,7 @@ pub fn sleep(ms: u64) {
 
 /// The notification that makes domid (built with `fault-injection`) crash.
 pub fn domid_crash_notification() -> Option<(abi::TaskId, u32)> {
-    config::NOTIFY.first().copied()
+    config::NOTIFY.first().map(|n| (n.task, n.bits))
 }
 
 #[export_name = "main"]

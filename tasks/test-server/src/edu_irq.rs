@@ -60,7 +60,7 @@ fn cfg_write(off: u16, v: u32) {
 
 fn mmio_write(off: u64, v: u32) {
     // SAFETY: edu's BAR0, mapped uncached into this task by app.toml.
-    unsafe { ((config::regions::EDU.0 + off) as *mut u32).write_volatile(v) }
+    unsafe { ((config::regions::EDU.vaddr + off) as *mut u32).write_volatile(v) }
 }
 
 /// Places edu's BAR0 at its region and enables memory decoding and bus
@@ -72,7 +72,7 @@ pub fn enable() -> bool {
     }
     let cmd = cfg_read(REG_COMMAND) & 0xFFFF;
     cfg_write(REG_COMMAND, cmd & !CMD_MEMORY);
-    cfg_write(REG_BAR0, config::regions::EDU.1 as u32);
+    cfg_write(REG_BAR0, config::regions::EDU.paddr as u32);
     cfg_write(REG_COMMAND, cmd | CMD_MEMORY | CMD_BUS_MASTER);
     true
 }

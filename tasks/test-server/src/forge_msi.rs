@@ -26,7 +26,7 @@ const DMA_WAIT_MS: u64 = 1000;
 const POLL_MS: u64 = 10;
 
 fn reg(off: u64) -> *mut u64 {
-    (config::regions::EDU.0 + off) as *mut u64
+    (config::regions::EDU.vaddr + off) as *mut u64
 }
 
 /// Runs one edu DMA; false if it did not finish in time.
@@ -59,7 +59,10 @@ pub fn forge(data: u32) -> bool {
     if !edu_irq::enable() {
         return false;
     }
-    let (va, pa, _) = config::regions::SERVER_DMA;
+    let (va, pa) = (
+        config::regions::SERVER_DMA.vaddr,
+        config::regions::SERVER_DMA.paddr,
+    );
     // SAFETY: this task's own DMA region, mapped writable.
     unsafe { (va as *mut u32).write_volatile(data) };
     dma(pa, EDU_BUFFER, 4, 0) && dma(EDU_BUFFER, INTERRUPT_WINDOW, 4, CMD_TO_RAM)

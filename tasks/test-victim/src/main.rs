@@ -29,7 +29,7 @@ fn main() -> ! {
             VICTIM_PING => sys_reply(msg.sender, 0, b"ok"),
             VICTIM_WRITE_KERNEL => write_to(KERNEL_ADDRESS),
             VICTIM_WRITE_OTHER_TASK => {
-                let (va, _, _) = config::regions::VICTIM_PERSIST;
+                let va = config::regions::VICTIM_PERSIST.vaddr;
                 // Another task's window: same offset, one window over.
                 write_to(va + 0x1000_0000);
             }
@@ -57,8 +57,8 @@ fn main() -> ! {
             VICTIM_STORE => {
                 // SAFETY: the regions are this task's, mapped writable.
                 unsafe {
-                    (config::regions::VICTIM_PERSIST.0 as *mut u32).write_volatile(arg);
-                    (config::regions::VICTIM_RAM.0 as *mut u32).write_volatile(arg);
+                    (config::regions::VICTIM_PERSIST.vaddr as *mut u32).write_volatile(arg);
+                    (config::regions::VICTIM_RAM.vaddr as *mut u32).write_volatile(arg);
                     DATA = arg;
                 }
                 sys_reply(msg.sender, 0, &[]);
@@ -68,8 +68,8 @@ fn main() -> ! {
                 // SAFETY: as for VICTIM_STORE.
                 let (p, r, d) = unsafe {
                     (
-                        (config::regions::VICTIM_PERSIST.0 as *const u32).read_volatile(),
-                        (config::regions::VICTIM_RAM.0 as *const u32).read_volatile(),
+                        (config::regions::VICTIM_PERSIST.vaddr as *const u32).read_volatile(),
+                        (config::regions::VICTIM_RAM.vaddr as *const u32).read_volatile(),
                         DATA,
                     )
                 };
@@ -101,7 +101,10 @@ fn main() -> ! {
                 sys_reply(msg.sender, 0, &[(now == pattern) as u8]);
             }
             VICTIM_ACPI_WINDOW => {
-                let (va, _, size) = config::regions::ACPI_TABLES;
+                let (va, size) = (
+                    config::regions::ACPI_TABLES.vaddr,
+                    config::regions::ACPI_TABLES.size,
+                );
                 // SAFETY: this task's own read-only region, mapped for its
                 // whole life.
                 let region = unsafe { core::slice::from_raw_parts(va as *const u8, size as usize) };
@@ -210,7 +213,7 @@ fn attack(kind: u8) -> (u32, u32) {
 /// Reads device 0's first register word at its slot in this task's device
 /// window, without asking the kernel whether the task holds it.
 fn read_stale_registers() -> u32 {
-    let offset = config::system::DEVICE_REGISTERS[0].map_or(0, |r| r.0);
+    let offset = config::system::DEVICE_REGISTERS[0].map_or(0, |r| r.offset);
     let va = config::DEVICE_WINDOW + offset;
     // SAFETY: deliberately reads where this task may no longer hold a
     // mapping; the kernel must fault it with a page fault on read.

@@ -134,7 +134,12 @@ pub struct Bench {
 impl Bench {
     /// Places the BARs and opens the bridge window, or says why not.
     pub fn new() -> Result<Bench, &'static str> {
-        let (va, pa, size) = config::regions::DMA_POOL;
+        let userlib::schema::task::Region {
+            vaddr: va,
+            paddr: pa,
+            size,
+            ..
+        } = config::regions::DMA_POOL;
         // SAFETY: app.toml grants this task the DMA pool at `va`, backed by
         // `[pa, pa+size)`; nothing else in the task uses it.
         let pool = unsafe { PoolWindow::new(va as usize, pa, size) }
@@ -145,8 +150,8 @@ impl Bench {
         // and `place_bars` just put the BARs exactly there.
         let (edu, edu_bridged) = unsafe {
             (
-                Edu::new(MmioBus::new(config::regions::EDU.0 as *mut u8)),
-                Edu::new(MmioBus::new(config::regions::EDU_BRIDGED.0 as *mut u8)),
+                Edu::new(MmioBus::new(config::regions::EDU.vaddr as *mut u8)),
+                Edu::new(MmioBus::new(config::regions::EDU_BRIDGED.vaddr as *mut u8)),
             )
         };
         Ok(Bench {
@@ -196,7 +201,7 @@ impl Bench {
         };
         // SAFETY: app.toml grants this task the VT-d register page
         // (uncached) and no other task programs the unit.
-        let regs = unsafe { MmioRegisters::new(config::regions::VTD.0 as *mut u8) };
+        let regs = unsafe { MmioRegisters::new(config::regions::VTD.vaddr as *mut u8) };
         let unit = Unit::new(regs, PoolMemory::new(self.pool), alloc, SpinDelay, cfg)?;
         Ok(self.unit.insert(unit))
     }
@@ -219,16 +224,16 @@ fn place_bars(pci: &mut PortConfig) -> Result<(), &'static str> {
         }
     }
     let (base, limit) = bridge::memory_window(
-        config::regions::EDU_BRIDGED.1,
-        config::regions::EDU_BRIDGED.2,
+        config::regions::EDU_BRIDGED.paddr,
+        config::regions::EDU_BRIDGED.size,
     )
     .ok_or("the edu-bridged region cannot be a bridge window")?;
     let step = |r: Result<(), AccessError>| r.map_err(|_| "config write failed");
     step(pci.write16(BRIDGE, bridge::MEMORY_BASE, base))?;
     step(pci.write16(BRIDGE, bridge::MEMORY_LIMIT, limit))?;
     enable(pci, BRIDGE)?;
-    place_bar(pci, EDU, config::regions::EDU.1)?;
-    place_bar(pci, EDU_BRIDGED, config::regions::EDU_BRIDGED.1)
+    place_bar(pci, EDU, config::regions::EDU.paddr)?;
+    place_bar(pci, EDU_BRIDGED, config::regions::EDU_BRIDGED.paddr)
 }
 
 fn place_bar(pci: &mut PortConfig, dev: Bdf, addr: u64) -> Result<(), &'static str> {

@@ -79,13 +79,14 @@ pub fn bridge_scope(p: &mut Peers) -> Outcome {
 }
 
 pub fn configured_rmrr(p: &mut Peers) -> Outcome {
-    let &(base, end, devices) = config::system::RMRRS
+    let rmrr = config::system::RMRRS
         .first()
         .ok_or("app.toml declares no RMRR to look for")?;
+    let (base, end) = (rmrr.base, rmrr.end);
     let wanted = MemRange { base, end };
     let mut named = [false; 2];
-    for &(_, rid) in devices {
-        let device = Bdf::from_requester_id(rid);
+    for d in rmrr.devices {
+        let device = Bdf::from_requester_id(d.rid);
         let list = p.acpi.rmrrs_of(device).map_err(|_| "rmrrs_of failed")?;
         ensure(
             list.device == device,
