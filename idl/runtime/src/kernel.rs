@@ -6,6 +6,7 @@
 //! because the slices stay borrowed across the send.
 
 use abi::{RecvMessage, ReplyFaultReason, TaskId, MAX_LEASES};
+use config_schema::task::CallerGroup;
 
 use crate::lease::Lease;
 use crate::transport::{SendError, ServerContext, ServerTransport, Transport};
@@ -15,7 +16,7 @@ use crate::transport::{SendError, ServerContext, ServerTransport, Transport};
 #[derive(Copy, Clone, Debug)]
 pub struct KernelTransport {
     task_names: &'static [&'static str],
-    groups: &'static [(&'static str, &'static [u16])],
+    groups: &'static [CallerGroup],
 }
 
 impl KernelTransport {
@@ -27,11 +28,11 @@ impl KernelTransport {
         }
     }
 
-    /// One that also knows caller groups as (name, task indices), from
+    /// One that also knows caller groups (name, task indices), from
     /// app.toml (`config::powers::GROUPS`), for `callers = ["@group"]`.
     pub const fn with_groups(
         task_names: &'static [&'static str],
-        groups: &'static [(&'static str, &'static [u16])],
+        groups: &'static [CallerGroup],
     ) -> Self {
         KernelTransport { task_names, groups }
     }
@@ -95,8 +96,8 @@ impl ServerContext for KernelTransport {
     fn in_group(&self, task: TaskId, group: &str) -> bool {
         self.groups
             .iter()
-            .filter(|(name, _)| *name == group)
-            .any(|(_, members)| members.iter().any(|&m| usize::from(m) == task.index()))
+            .filter(|g| g.name == group)
+            .any(|g| g.members.iter().any(|&m| usize::from(m) == task.index()))
     }
 }
 

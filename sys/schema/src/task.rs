@@ -24,3 +24,14 @@ pub struct Notify {
     /// The bits.
     pub bits: u32,
 }
+
+/// A group of tasks an IDL operation may name as its callers
+/// (`callers = ["@operators"]`), from app.toml's `operator` and
+/// `fault-injection`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct CallerGroup {
+    /// The group's name, without the `@`.
+    pub name: &'static str,
+    /// Its members' task indices.
+    pub members: &'static [u16],
+}

@@ -77,6 +77,83 @@ mod tests {
         assert_eq!(const_name("-").to_string(), "N__");
     }
 
+    /// Every constant of every generated file of `app`, with its type.
+    fn constants(app: &str) -> Vec<(String, syn::Type)> {
+        let path = crate::image::root().join(app);
+        let app = crate::App::load(&path, &crate::workspace_crates().unwrap()).unwrap();
+        let layout = crate::layout::layout(&app).unwrap();
+        let mut out = Vec::new();
+        for i in 0..app.tasks.len() {
+            let text = task_config(&app, &layout, i).unwrap();
+            let file: syn::File = syn::parse_str(&text).unwrap();
+            collect(&file.items, &mut out);
+        }
+        out
+    }
+
+    fn collect(items: &[syn::Item], out: &mut Vec<(String, syn::Type)>) {
+        for item in items {
+            match item {
+                syn::Item::Const(c) => out.push((c.ident.to_string(), (*c.ty).clone())),
+                syn::Item::Mod(m) => {
+                    if let Some((_, inner)) = &m.content {
+                        collect(inner, out);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Whether `ty` is or holds a tuple (an unnamed field).
+    fn holds_tuple(ty: &syn::Type) -> bool {
+        match ty {
+            syn::Type::Tuple(t) => !t.elems.is_empty(),
+            syn::Type::Array(a) => holds_tuple(&a.elem),
+            syn::Type::Reference(r) => holds_tuple(&r.elem),
+            syn::Type::Slice(s) => holds_tuple(&s.elem),
+            syn::Type::Path(p) => p.path.segments.iter().any(|s| match &s.arguments {
+                syn::PathArguments::AngleBracketed(a) => a.args.iter().any(|g| match g {
+                    syn::GenericArgument::Type(t) => holds_tuple(t),
+                    _ => false,
+                }),
+                _ => false,
+            }),
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn every_generated_value_of_every_app_is_a_named_field_never_a_tuple() {
+        // What the config held before the schema: the check sees it.
+        assert!(holds_tuple(&syn::parse_quote!(
+            [(&str, u16, u16, Option<u16>); 3]
+        )));
+        assert!(holds_tuple(&syn::parse_quote!([Option<(u64, u64)>; 3])));
+        assert!(!holds_tuple(&syn::parse_quote!(
+            [Option<DeviceRegisters>; 3]
+        )));
+        let mut apps = vec!["app.toml".to_string()];
+        let dir = crate::image::root().join("apps");
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            apps.push(format!("apps/{}", e.file_name().to_string_lossy()));
+        }
+        for app in &apps {
+            let consts = constants(app);
+            assert!(
+                consts.iter().any(|(n, _)| n == "DEVICES"),
+                "{app}: no DEVICES"
+            );
+            for (name, ty) in consts {
+                assert!(
+                    !holds_tuple(&ty),
+                    "{app}: {name} is a tuple: {}",
+                    quote!(#ty)
+                );
+            }
+        }
+    }
+
     #[test]
     fn addresses_are_written_in_hex() {
         assert_eq!(hex(0xfee0_0000).to_string(), "0xfee00000");

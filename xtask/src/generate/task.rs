@@ -121,8 +121,11 @@ fn powers(app: &App) -> TokenStream {
             pub const OPERATORS: &[u16] = #operators;
             /// Tasks with `fault-injection = true`.
             pub const FAULT_INJECTORS: &[u16] = #injectors;
-            /// (group, members), for `callers = ["@group"]`.
-            pub const GROUPS: [(&str, &[u16]); 2] = [("operators", OPERATORS), ("fault-injectors", FAULT_INJECTORS)];
+            /// The groups, for `callers = ["@group"]`.
+            pub const GROUPS: [userlib::schema::task::CallerGroup; 2] = [
+                userlib::schema::task::CallerGroup { name: "operators", members: OPERATORS },
+                userlib::schema::task::CallerGroup { name: "fault-injectors", members: FAULT_INJECTORS },
+            ];
         }
     }
 }
