@@ -62,7 +62,7 @@ fn all() -> io::Result<Vec<(&'static str, Seeds)>> {
         ("acpi_server", one("clients", acpi_calls())),
         ("iommu_server", one("clients", iommu_calls())),
         ("domid_server", one("clients", domid_calls())),
-        ("pci_server", one("clients", pci_calls())),
+        ("pci_server", pci_calls()),
         ("supervisor_server", supervisor_calls()),
         ("broker_server", broker_calls()),
         ("journal", journals()),
@@ -155,8 +155,8 @@ fn domid_calls() -> Script {
     })
 }
 
-fn pci_calls() -> Script {
-    record("pci", &mut servers::pci_server(), "broker", |t, id| {
+fn pci_calls() -> Seeds {
+    let broker = record("pci", &mut servers::pci_server(), "broker", |t, id| {
         let mut c = task_pci::pci::Client::new(t, id);
         let _ = c.next_device(None);
         let _ = c.device_info(EDU);
@@ -166,7 +166,32 @@ fn pci_calls() -> Script {
         let _ = c.set_owner(EDU, Some(TaskIndex(7)));
         let _ = c.enable_bus_master(EDU, true);
         let _ = c.config_write(EDU, 4, AccessWidth::Word, 6);
-    })
+        let _ = c.program_msi(EDU, 1);
+    });
+    // The owner of edu (dma-a): its own registers, and those that stay
+    // pci's (BAR0, the MSI address, the command register's decode bits).
+    let owner = record("pci", &mut servers::pci_server(), "dma-a", |t, id| {
+        let mut c = task_pci::pci::Client::new(t, id);
+        let _ = c.config_read(EDU, 0x10, AccessWidth::Dword);
+        let _ = c.config_write(EDU, 0x10, AccessWidth::Dword, 0xfe00_0000);
+        let _ = c.config_write(EDU, 4, AccessWidth::Word, 0x0406);
+        let _ = c.config_write(EDU, 0x40, AccessWidth::Byte, 1);
+        let _ = c.config_dump(EDU, 0x40, &mut [0u8; 64]);
+        let _ = c.config_read(servers::PCI_BRIDGED_EDU, 0, AccessWidth::Dword);
+        let _ = c.enable_bus_master(EDU, true);
+    });
+    let reader = record("pci", &mut servers::pci_server(), "console", |t, id| {
+        let mut c = task_pci::pci::Client::new(t, id);
+        let _ = c.next_device(Some(EDU));
+        let _ = c.device_info(servers::PCI_BRIDGED_EDU);
+        let _ = c.requester_ids(servers::PCI_BRIDGED_EDU, AliasOrder::Assign);
+        let _ = c.config_write(EDU, 4, AccessWidth::Word, 6);
+    });
+    vec![
+        ("from-broker".to_string(), broker.encode()),
+        ("from-owner".to_string(), owner.encode()),
+        ("from-reader".to_string(), reader.encode()),
+    ]
 }
 
 fn supervisor_calls() -> Seeds {

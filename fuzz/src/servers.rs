@@ -134,14 +134,40 @@ pub fn domid(data: &[u8]) {
 }
 
 /// The pci server over q35 as the default system starts it: the broker
-/// privileged, the broker, acpi and the console (an operator) readers.
+/// privileged, the broker, acpi and the console (an operator) readers, and
+/// the devices given to their owners as the broker's start does (edu to
+/// dma-a, the bridged edu to dma-b), so a script from an owner reaches
+/// the owner's side of config-space mediation (a script has one caller).
 pub fn pci_server() -> task_pci::pci::Endpoint<task_pci::PciServer<FakeConfig<{ q35::FUNCTIONS }>>>
 {
     let broker = TaskIndex(index("broker"));
     let readers = [broker, TaskIndex(index("acpi")), TaskIndex(index("console"))];
     let s = task_pci::PciServer::new(q35::machine(), 0, &[broker], &readers);
-    task_pci::pci::Endpoint(s)
+    let mut endpoint = task_pci::pci::Endpoint(s);
+    {
+        let (system, id) = registry("pci", &mut endpoint);
+        let t = system.client("broker").expect("a task of NAMES");
+        let mut c = task_pci::pci::Client::new(t, id);
+        for (device, owner) in [(PCI_EDU, "dma-a"), (PCI_BRIDGED_EDU, "dma-b")] {
+            let _ = c.set_owner(device, Some(TaskIndex(index(owner))));
+        }
+    }
+    endpoint
 }
+
+/// q35's edu, as the default system places it.
+pub const PCI_EDU: idl_types::Bdf = idl_types::Bdf {
+    bus: 0,
+    device: 2,
+    function: 0,
+};
+
+/// q35's edu behind the PCIe-to-PCI bridge.
+pub const PCI_BRIDGED_EDU: idl_types::Bdf = idl_types::Bdf {
+    bus: 1,
+    device: 1,
+    function: 0,
+};
 
 /// Fuzz target `pci_server`.
 pub fn pci(data: &[u8]) {
