@@ -18,7 +18,7 @@ use abi::TaskId;
 use idl_runtime::KernelTransport;
 use idl_types::TaskIndex;
 use idl_types::{Bdf, Custody, DeviceEntry, DomainId, UnitId};
-use task_console::{parse, Command, DeviceRef, LineEditor, LineEvent, HELP};
+use task_console::{parse, write_help, Command, DeviceRef, LineEditor, LineEvent};
 use task_supervisor::supervisor;
 use userlib::*;
 
@@ -107,7 +107,7 @@ impl Console {
         match cmd {
             Command::Nothing => {}
             Command::Help => {
-                let _ = writeln!(o, "{HELP}");
+                let _ = write_help(&mut o);
             }
             Command::Devices => self.devices(),
             Command::Domains => self.domains(),
