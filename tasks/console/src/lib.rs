@@ -11,9 +11,12 @@
 #![no_std]
 
 mod command;
+mod exec;
 mod help;
 mod line;
 mod parse;
+mod services;
+mod system;
 mod table;
 mod task_list;
 
@@ -21,9 +24,12 @@ pub use command::{
     Command, DeviceRef, ForgedMsi, BENCH_DEFAULT_COUNT, BENCH_MAX_COUNT, STORM_DEFAULT_MS,
     STORM_MAX_MS,
 };
+pub use exec::Console;
 pub use help::{write_help, Usage};
 pub use line::{LineEditor, LineEvent, MAX_LINE};
 pub use parse::{parse, Mismatch, ParseError, Value, Values, Wanted};
+pub use services::{Reply, Services, Worker};
+pub use system::{Buffer, Device, Domain, System, MAX_WORKERS};
 pub use table::{find, Arg, Build, CommandSpec, COMMANDS, MAX_ARGS};
 pub use task_list::write_row;
 
