@@ -114,8 +114,11 @@ impl fmt::Display for ParseError<'_> {
 /// What one argument parsed to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Value<'a> {
+    /// An [`Arg::Device`].
     Device(DeviceRef<'a>),
+    /// An [`Arg::Name`].
     Word(&'a str),
+    /// A number given (or a [`Arg::Ranged`]'s default).
     Number(u64),
     /// The number after a keyword.
     Keyword(u64),

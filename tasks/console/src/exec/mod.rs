@@ -29,13 +29,14 @@ use crate::system::{System, NO_NAME};
 /// The console's state between commands and what it needs to run them.
 pub struct Console<'s, S> {
     /// Whom the commands ask.
-    pub services: S,
+    services: S,
     system: System<'s>,
     /// DMAs asked for so far: picks the next page of a buffer and pattern.
     dma_count: u64,
 }
 
 impl<'s, S: Services> Console<'s, S> {
+    /// The console of `system`, asking `services`.
     pub fn new(services: S, system: System<'s>) -> Self {
         Console {
             services,
