@@ -12,91 +12,95 @@
 //! count of messages delivered to every task but the supervisor (which
 //! answers the counting itself) gives the kernel IPC each one took.
 
-use core::fmt::Write as _;
+use core::fmt::{self, Write};
 
 use heapless::Vec;
-use idl_types::{IommuCounters, UnitId};
-use task_console::BENCH_MAX_COUNT;
-use userlib::rdtsc;
+use idl_types::{IommuCounters, TaskIndex, UnitId};
 
-use crate::serial::Out;
-use crate::{config, device_name, domain_by_name, resolve_or_say, Console, DeviceRef};
+use super::Console;
+use crate::command::{DeviceRef, BENCH_MAX_COUNT};
+use crate::services::Services;
 
-impl Console {
-    /// Messages the kernel has delivered to every task but the supervisor
-    /// (whose count includes these questions); `None` if it would not say.
-    fn messages_delivered(&mut self) -> Option<u64> {
-        let supervisor = config::slots::SUPERVISOR.index();
-        let mut total = 0u64;
-        for task in (0..config::TASK_COUNT).filter(|&t| t != supervisor) {
-            let index = idl_types::TaskIndex(u16::try_from(task).ok()?);
-            total += u64::from(self.supervisor.message_count(index).ok()?);
-        }
-        Some(total)
-    }
-}
+/// The unit whose counters give the work done.
+const UNIT: UnitId = UnitId(0);
 
 /// One timed reassignment's length, in TSC ticks.
 type Sample = u64;
 
-impl Console {
+impl<S: Services> Console<'_, S> {
+    /// Messages the kernel has delivered to every task but the supervisor
+    /// (whose count includes these questions); `None` if it would not say.
+    fn messages_delivered(&mut self) -> Option<u64> {
+        let mut total = 0u64;
+        for task in (0..self.system.task_names.len()).map(u16::try_from) {
+            let task = task.ok()?;
+            if task != self.system.supervisor {
+                total += u64::from(self.services.message_count(TaskIndex(task)).ok()?);
+            }
+        }
+        Some(total)
+    }
+
     /// Runs the benchmark and prints its summary.
-    pub(crate) fn bench(&mut self, device: DeviceRef, first: &str, second: &str, count: u16) {
-        let mut o = Out;
-        let Some(dev) = resolve_or_say(device) else {
-            return;
+    pub(super) fn bench(
+        &mut self,
+        o: &mut dyn Write,
+        device: DeviceRef,
+        first: &str,
+        second: &str,
+        count: u16,
+    ) -> fmt::Result {
+        let Some(dev) = self.resolve_or_say(o, device)? else {
+            return Ok(());
         };
-        let (Some(a), Some(b)) = (domain_by_name(first), domain_by_name(second)) else {
-            let _ = writeln!(o, "error: no domain by that name (see 'domains')");
-            return;
+        let (Some(a), Some(b)) = (
+            self.system.domain_by_name(first),
+            self.system.domain_by_name(second),
+        ) else {
+            return writeln!(o, "error: no domain by that name (see 'domains')");
         };
-        let name = device_name(dev);
+        let name = self.system.device_name(dev);
         // Untimed: puts the device in DOM1 (refused if it is there already,
         // which is fine) and warms every path once.
-        let _ = self.broker.reassign(dev, a);
-        let before = match self.iommu.counters(UnitId(0)) {
+        let _ = self.services.reassign(dev, a);
+        let before = match self.services.counters(UNIT) {
             Ok(c) => c,
-            Err(e) => {
-                let _ = writeln!(o, "error: the iommu's counters: {e}");
-                return;
-            }
+            Err(e) => return writeln!(o, "error: the iommu's counters: {e}"),
         };
         let messages_before = self.messages_delivered();
         let mut samples: Vec<Sample, { BENCH_MAX_COUNT as usize }> = Vec::new();
         for i in 0..count {
             let target = if i % 2 == 0 { b } else { a };
-            let start = rdtsc();
-            let result = self.broker.reassign(dev, target);
-            let took = rdtsc().wrapping_sub(start);
+            let start = self.services.tsc();
+            let result = self.services.reassign(dev, target);
+            let took = self.services.tsc().wrapping_sub(start);
             if let Err(e) = result {
-                let _ = writeln!(o, "error: reassignment {i} refused: {e}");
-                return;
+                return writeln!(o, "error: reassignment {i} refused: {e}");
             }
-            defmt::info!("BENCH reassign_{=str} {=u64}", name, took);
+            self.services.log_bench(name, None, took);
             let _ = samples.push(took);
         }
         let messages = messages_before
             .zip(self.messages_delivered())
             .map(|(before, after)| after.wrapping_sub(before));
-        let after = match self.iommu.counters(UnitId(0)) {
+        let after = match self.services.counters(UNIT) {
             Ok(c) => c,
-            Err(e) => {
-                let _ = writeln!(o, "error: the iommu's counters: {e}");
-                return;
-            }
+            Err(e) => return writeln!(o, "error: the iommu's counters: {e}"),
         };
         samples.sort_unstable();
         let median = samples.get(samples.len() / 2).copied().unwrap_or(0);
         let work = Work::between(&before, &after);
-        work.log(name, count);
-        if let Some(m) = messages {
-            defmt::info!("BENCH reassign_{=str}_kernel_messages {=u64}", name, m);
+        for (what, total) in work.totals(count) {
+            self.services.log_bench(name, Some(what), total);
         }
-        let _ = writeln!(
+        if let Some(m) = messages {
+            self.services.log_bench(name, Some("kernel_messages"), m);
+        }
+        writeln!(
             o,
             "bench {dev} ({name}): {count} reassignments {first} <-> {second}: median {median} TSC ticks (guest instructions under -icount)"
-        );
-        let _ = writeln!(
+        )?;
+        writeln!(
             o,
             "  in all: {} context writes ({} atomic); context-cache invalidations {} global / {} domain / {} device; IOTLB {} global / {} domain / {} page",
             work.context_changes,
@@ -107,10 +111,11 @@ impl Console {
             work.iotlb_global,
             work.iotlb_domain,
             work.iotlb_page
-        );
+        )?;
         if let Some(m) = messages {
-            let _ = writeln!(o, "  kernel IPC messages delivered: {m}");
+            writeln!(o, "  kernel IPC messages delivered: {m}")?;
         }
+        Ok(())
     }
 }
 
@@ -143,9 +148,10 @@ impl Work {
         }
     }
 
-    /// `BENCH reassign_DEV_WHAT total` lines, with the count to divide by.
-    fn log(&self, name: &str, count: u16) {
-        for (what, total) in [
+    /// The `BENCH reassign_DEV_WHAT total` figures, with the count to
+    /// divide by.
+    fn totals(&self, count: u16) -> [(&'static str, u64); 9] {
+        [
             ("count", u64::from(count)),
             ("context_writes", self.context_changes),
             ("atomic_writes", self.atomic_changes),
@@ -155,8 +161,6 @@ impl Work {
             ("iotlb_global", self.iotlb_global),
             ("iotlb_domain", self.iotlb_domain),
             ("iotlb_page", self.iotlb_page),
-        ] {
-            defmt::info!("BENCH reassign_{=str}_{=str} {=u64}", name, what, total);
-        }
+        ]
     }
 }
