@@ -20,6 +20,7 @@ mod rights;
 mod stack_bound;
 mod symbols;
 mod system;
+mod terminal;
 mod test;
 
 use std::path::PathBuf;
@@ -312,6 +313,10 @@ fn cmd_run(
         qemu::Exit::Other(c) => {
             eprintln!("xtask: QEMU exited with status {c}");
             ExitCode::FAILURE
+        }
+        qemu::Exit::Quit => {
+            eprintln!("xtask: stopped (Ctrl-A x)");
+            ExitCode::SUCCESS
         }
     })
 }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::app::App;
 use crate::logs::{Decoder, LogLine, Tables};
+use crate::terminal::{Key, Keys, RawMode, Screen};
 
 /// QEMU's binary.
 pub const QEMU: &str = "qemu-system-x86_64";
@@ -45,6 +46,8 @@ pub enum Exit {
     Other(i32),
     /// The time limit passed; QEMU was killed.
     Timeout,
+    /// The operator quit (`Ctrl-A x`); QEMU was stopped.
+    Quit,
 }
 
 /// What a run produced.
@@ -192,6 +195,35 @@ pub fn command(app: &App, image: &Path, opts: &MachineOptions) -> Result<Command
     Ok(c)
 }
 
+/// Forwards the operator's keys to the console until `Ctrl-A x`, which
+/// sets `quit`.
+fn relay_keys(mut console: std::process::ChildStdin, quit: &std::sync::atomic::AtomicBool) {
+    use std::io::Write;
+    let mut keys = Keys::default();
+    let mut buf = [0u8; 256];
+    let mut stdin = std::io::stdin();
+    while let Ok(n) = stdin.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        match keys.feed(&buf[..n]) {
+            Key::Send(bytes) => {
+                if console
+                    .write_all(&bytes)
+                    .and_then(|()| console.flush())
+                    .is_err()
+                {
+                    break;
+                }
+            }
+            Key::Quit => {
+                quit.store(true, std::sync::atomic::Ordering::Release);
+                break;
+            }
+        }
+    }
+}
+
 /// Boots `image`; `interactive` gives the console to the user's terminal,
 /// otherwise it is captured (and echoed when `echo`).
 pub fn run(
@@ -208,18 +240,16 @@ pub fn run(
     let _ = std::fs::remove_file(&log_path);
     std::fs::write(&log_path, []).map_err(|e| format!("{}: {e}", log_path.display()))?;
     let mut cmd = command(app, image, opts)?;
-    if interactive {
-        cmd.args(["-serial", "mon:stdio"]);
+    // The console is always QEMU's stdio, relayed by xtask: so the logs can
+    // be printed above the line being typed (see terminal.rs).
+    let stdin = if script.is_some() || interactive {
+        Stdio::piped()
     } else {
-        let stdin = if script.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        };
-        cmd.args(["-serial", "stdio"])
-            .stdin(stdin)
-            .stdout(Stdio::piped());
-    }
+        Stdio::null()
+    };
+    cmd.args(["-serial", "stdio"])
+        .stdin(stdin)
+        .stdout(Stdio::piped());
     cmd.arg("-serial")
         .arg(format!("file:{}", log_path.display()));
     cmd.stderr(Stdio::piped());
@@ -227,18 +257,32 @@ pub fn run(
         .spawn()
         .map_err(|e| format!("cannot start {QEMU}: {e}"))?;
     let shared = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let shown = echo || interactive;
+    let screen = std::sync::Arc::new(std::sync::Mutex::new(Screen::new(std::io::stdout())));
+    // Raw input while the operator has the console (restored when `run`
+    // returns, however it returns).
+    let _raw = interactive.then(RawMode::enter);
+    let quit = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if interactive {
+        if let Some(stdin) = child.stdin.take() {
+            let quit = quit.clone();
+            // Not joined: it waits on the terminal, which outlives QEMU.
+            std::thread::spawn(move || relay_keys(stdin, &quit));
+        }
+    }
     let console_thread = child.stdout.take().map(|mut out| {
         let shared = shared.clone();
+        let screen = screen.clone();
         std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             while let Ok(n) = out.read(&mut buf) {
                 if n == 0 {
                     break;
                 }
-                if echo {
-                    use std::io::Write;
-                    let _ = std::io::stdout().write_all(&buf[..n]);
-                    let _ = std::io::stdout().flush();
+                if shown {
+                    if let Ok(mut screen) = screen.lock() {
+                        screen.console(&buf[..n]);
+                    }
                 }
                 if let Ok(mut all) = shared.lock() {
                     all.extend_from_slice(&buf[..n]);
@@ -265,8 +309,10 @@ pub fn run(
         let mut buf = Vec::new();
         let _ = log.read_to_end(&mut buf);
         for l in decoder.feed(&buf) {
-            if echo || interactive {
-                println!("{l}");
+            if shown {
+                if let Ok(mut screen) = screen.lock() {
+                    screen.log(&l.to_string());
+                }
             }
             lines.push(l);
         }
@@ -284,6 +330,12 @@ pub fn run(
             }
             Ok(None) => {}
             Err(e) => return Err(format!("waiting for {QEMU}: {e}")),
+        }
+        if quit.load(std::sync::atomic::Ordering::Acquire) {
+            let _ = child.kill();
+            let _ = child.wait();
+            println!();
+            break Exit::Quit;
         }
         if !interactive && start.elapsed() > limit {
             let _ = child.kill();

@@ -256,6 +256,7 @@ fn scenario_app(path: &Path, machine: &MachineOptions, tally: &mut Tally) {
         Exit::Fail => "the image exited reporting failure".to_string(),
         Exit::Timeout => format!("hang: no exit within {} s", app.qemu.timeout),
         Exit::Other(c) => format!("QEMU exited with status {c}"),
+        Exit::Quit => "stopped by the operator".to_string(),
     };
     let mut any_failed = false;
     for s in &scenarios {
