@@ -73,3 +73,38 @@ fn a_journal_of_an_unknown_device_programs_no_context_entry() {
     let v = replay(journal(unknown, foreign, 1, 0));
     assert!(v.is_empty(), "{v:#?}");
 }
+
+/// A committed move of `device` from `source` to `target`, owing nothing:
+/// only the source's cleanup is left.
+fn committed(device: Bdf, source: Custody, target: Custody) -> Vec<u8> {
+    let mut bytes = vec![0u8; JOURNAL_BYTES];
+    let store: &mut [u8] = &mut bytes;
+    let (mut j, _) = Journal::open(store).expect("fresh");
+    j.begin(TxRecord {
+        device,
+        source,
+        target,
+    })
+    .expect("in range");
+    j.set_state(TxState::Committed).expect("in range");
+    bytes
+}
+
+/// Found by the `journal` fuzz target: a journal claiming that the device
+/// behind the bridge (which has an RMRR) was moved out of its domain to a
+/// domain that does not exist. The source's cleanup unmapped the RMRR
+/// from the domain the device is still in.
+#[test]
+fn a_committed_move_the_hardware_does_not_show_takes_no_rmrr_from_the_device_still_there() {
+    let behind_bridge = Bdf {
+        bus: 1,
+        device: 2,
+        function: 0,
+    };
+    let v = replay(committed(
+        behind_bridge,
+        Custody::Domain(DomainId(2)),
+        Custody::Domain(DomainId(105)),
+    ));
+    assert!(v.is_empty(), "{v:#?}");
+}

@@ -77,8 +77,19 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             }
             TxState::Committed => {
                 self.stats.replays += 1;
-                if let Ok(facts) = self.facts(record.device) {
-                    self.cleanup_after(record, &facts);
+                // A commit the hardware does not show (a hostile or corrupt
+                // region whose checksums hold) is not this broker's: the
+                // source's cleanup would take an RMRR map or a DID from the
+                // device that is still there. The books were just read
+                // from the context entries.
+                let committed = self
+                    .books
+                    .device(record.device)
+                    .is_some_and(|d| d.custody == record.target);
+                if committed {
+                    if let Ok(facts) = self.facts(record.device) {
+                        self.cleanup_after(record, &facts);
+                    }
                 }
                 let _ = finish(&mut self.journal);
             }
