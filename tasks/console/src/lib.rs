@@ -29,7 +29,7 @@ pub use help::{write_help, Usage};
 pub use line::{LineEditor, LineEvent, MAX_LINE};
 pub use parse::{parse, Mismatch, ParseError, Value, Values, Wanted};
 pub use services::{Reply, Services, Worker};
-pub use system::{Buffer, Device, Domain, System, MAX_WORKERS};
+pub use system::{System, MAX_WORKERS};
 pub use table::{find, Arg, Build, CommandSpec, COMMANDS, MAX_ARGS};
 pub use task_list::write_row;
 

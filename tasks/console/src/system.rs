@@ -1,52 +1,24 @@
 //! The machine the console describes, as app.toml declares it: devices,
-//! domains, tasks. `main.rs` fills a [`System`] from the generated
-//! `config::system` tables (so a change of their shape touches one
-//! adapter), the host tests from a made-up machine. Every lookup by name or
-//! number that a command needs lives here, once.
+//! domains, tasks. `main.rs` gives a [`System`] the generated
+//! `config::system` tables themselves (their shapes are `config-schema`'s),
+//! the host tests a made-up machine. Every lookup by name or number that a
+//! command needs lives here, once.
 
+pub use config_schema::system::{Device, DeviceRegisters, DmaMap, Domain};
 use idl_types::{Bdf, Custody, DomainId};
 
 use crate::command::DeviceRef;
-
-/// An app.toml device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Device<'a> {
-    /// Its app.toml name.
-    pub name: &'a str,
-    /// Its requester ID (segment 0).
-    pub rid: u16,
-    /// Whether its registers are in custody (app.toml gives a bar0-size).
-    pub registers: bool,
-}
-
-/// An app.toml domain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Domain<'a> {
-    /// Its app.toml name.
-    pub name: &'a str,
-    /// The task owning it (its index).
-    pub owner: u16,
-    /// Its first map, where its owner's DMA buffer is.
-    pub buffer: Option<Buffer>,
-}
-
-/// A domain's DMA buffer, as its IOMMU maps it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Buffer {
-    /// Where the domain's devices see it.
-    pub iova: u64,
-    /// Its length.
-    pub bytes: u64,
-}
 
 /// The machine: app.toml's devices, domains and tasks.
 #[derive(Debug, Clone, Copy)]
 pub struct System<'a> {
     /// Devices, in app.toml order (the index is the kernel's and the
     /// broker's name for a device's registers and interrupt entry).
-    pub devices: &'a [Device<'a>],
+    pub devices: &'a [Device],
+    /// Per device (same order): its registers in custody, if any.
+    pub device_registers: &'a [Option<DeviceRegisters>],
     /// Domains, in app.toml order (domain ID `first_domain_id + index`).
-    pub domains: &'a [Domain<'a>],
+    pub domains: &'a [Domain],
     /// The first domain's ID.
     pub first_domain_id: u16,
     /// Every task's name, by index.
@@ -84,7 +56,7 @@ impl<'a> System<'a> {
                 .devices
                 .iter()
                 .find(|d| d.name == n)
-                .map(|d| Bdf::from_requester_id(d.rid))
+                .map(|d| Bdf::from_requester_id(d.address.rid))
                 .ok_or("no device by that name (see 'devices')"),
         }
     }
@@ -93,7 +65,7 @@ impl<'a> System<'a> {
     /// registers, the broker's for its interrupt-remapping entry.
     pub fn device_index(&self, dev: Bdf) -> Option<u16> {
         let rid = dev.requester_id()?;
-        let i = self.devices.iter().position(|d| d.rid == rid)?;
+        let i = self.devices.iter().position(|d| d.address.rid == rid)?;
         u16::try_from(i).ok()
     }
 
@@ -106,9 +78,9 @@ impl<'a> System<'a> {
 
     /// Whether app.toml puts device `index`'s registers in custody.
     pub fn in_custody(&self, index: u16) -> bool {
-        self.devices
+        self.device_registers
             .get(usize::from(index))
-            .is_some_and(|d| d.registers)
+            .is_some_and(|r| r.is_some())
     }
 
     /// The domain called `name`.
@@ -119,7 +91,7 @@ impl<'a> System<'a> {
     }
 
     /// Domain `d` as app.toml declares it.
-    pub fn domain(&self, d: DomainId) -> Option<&'a Domain<'a>> {
+    pub fn domain(&self, d: DomainId) -> Option<&'a Domain> {
         let i = d.0.checked_sub(self.first_domain_id)?;
         self.domains.get(usize::from(i))
     }
@@ -127,6 +99,11 @@ impl<'a> System<'a> {
     /// Domain `d`'s name, or [`UNKNOWN`].
     pub fn domain_name(&self, d: DomainId) -> &'a str {
         self.domain(d).map_or(UNKNOWN, |d| d.name)
+    }
+
+    /// Domain `d`'s DMA buffer: its first map.
+    pub fn buffer(&self, d: &Domain) -> Option<DmaMap> {
+        d.maps.first().copied()
     }
 
     /// The task owning domain `d` (its index).

@@ -7,7 +7,7 @@ use core::fmt::{self, Write};
 use super::Console;
 use crate::command::DeviceRef;
 use crate::services::{Services, Worker};
-use crate::system::Buffer;
+use crate::system::DmaMap;
 
 /// The pattern workers write when asked by `dma`.
 const PATTERN: u8 = 0x5A;
@@ -24,7 +24,7 @@ const PAGES: u64 = 4;
 const BYSTANDER_STEP: u64 = 2;
 
 /// Page `n` (in turn) of a buffer: never its first.
-fn page(buffer: Option<Buffer>, n: u64) -> u64 {
+fn page(buffer: Option<DmaMap>, n: u64) -> u64 {
     buffer.map_or(0, |b| b.iova + PAGE * (1 + n % PAGES))
 }
 
@@ -55,7 +55,7 @@ impl<S: Services> Console<'_, S> {
                     .domains
                     .iter()
                     .find(|d| d.owner == owner)
-                    .and_then(|d| d.buffer);
+                    .and_then(|d| d.maps.first().copied());
                 page(buffer, self.dma_count)
             }
         };
@@ -110,16 +110,15 @@ impl<S: Services> Console<'_, S> {
         };
         self.dma_count += 1;
         let pattern = MOVE_PATTERN | (self.dma_count % 16) as u8;
-        let iova = at.unwrap_or_else(|| page(new.buffer, self.dma_count));
-        let in_buffer = new
-            .buffer
-            .is_some_and(|b| iova >= b.iova && iova < b.iova + b.bytes);
+        let buffer = self.system.buffer(&new);
+        let iova = at.unwrap_or_else(|| page(buffer, self.dma_count));
+        let in_buffer = buffer.is_some_and(|b| iova >= b.iova && iova < b.iova + b.size);
         let mut from = self.services.worker(old);
         let mut to = self.services.worker(new.owner);
         // Meanwhile the target domain's worker runs a DMA of its own device
         // (if it has one) to another page: it must land untouched.
         let bystander = self.device_of(target, dev);
-        let by_iova = page(new.buffer, self.dma_count + BYSTANDER_STEP);
+        let by_iova = page(buffer, self.dma_count + BYSTANDER_STEP);
         let by_pattern = pattern ^ BYSTANDER_FLIP;
         let by_started = bystander.is_some_and(|d| to.start_dma(d, by_iova, by_pattern).is_ok());
         if let Err(e) = from.start_dma(dev, iova, pattern) {

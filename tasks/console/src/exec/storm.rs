@@ -45,7 +45,7 @@ impl<S: Services> Console<'_, S> {
             .and_then(|e| match e.custody {
                 Custody::Domain(d) => {
                     let domain = system.domain(d)?;
-                    let page = domain.buffer?.iova + BYSTANDER_PAGE_OFFSET;
+                    let page = domain.maps.first()?.iova + BYSTANDER_PAGE_OFFSET;
                     Some((e.device, domain, page))
                 }
                 _ => None,

@@ -22,7 +22,8 @@ use idl_types::{
 };
 
 use crate::services::{Reply, Services, Worker};
-use crate::system::{Buffer, Device, Domain, System};
+use crate::system::{Device, DeviceRegisters, DmaMap, Domain, System};
+use config_schema::system::PciAddress;
 
 pub const SUPERVISOR: u16 = 0;
 pub const DMA_A: u16 = 4;
@@ -43,49 +44,53 @@ pub const EDU2: Bdf = Bdf::from_requester_id(0x0018);
 /// A device without registers in custody.
 pub const NIC0: Bdf = Bdf::from_requester_id(0x0020);
 
+/// An app.toml device on segment 0 (none starts in a domain: the fake
+/// broker's books say where each is).
+const fn device(name: &'static str, rid: u16) -> Device {
+    Device {
+        name,
+        address: PciAddress { segment: 0, rid },
+        domain: None,
+    }
+}
+
 pub static DEVICES: [Device; 4] = [
-    Device {
-        name: "edu0",
-        rid: 0x0010,
-        registers: true,
-    },
-    Device {
-        name: "edu1",
-        rid: 0x0108,
-        registers: true,
-    },
-    Device {
-        name: "edu2",
-        rid: 0x0018,
-        registers: true,
-    },
-    Device {
-        name: "nic0",
-        rid: 0x0020,
-        registers: false,
-    },
+    device("edu0", 0x0010),
+    device("edu1", 0x0108),
+    device("edu2", 0x0018),
+    device("nic0", 0x0020),
 ];
+
+/// A device's registers in custody (the console only asks whether).
+const REGISTERS: Option<DeviceRegisters> = Some(DeviceRegisters {
+    offset: 0,
+    size: 0x10_0000,
+});
+
+/// Every device but nic0 has its registers in custody.
+pub static DEVICE_REGISTERS: [Option<DeviceRegisters>; 4] = [REGISTERS, REGISTERS, REGISTERS, None];
 
 pub const BUFFER: u64 = 0x10_0000;
 pub const DOM_A: DomainId = DomainId(1);
 pub const DOM_B: DomainId = DomainId(2);
 
+/// Each domain's buffer (its only map).
+static BUFFER_MAP: [DmaMap; 1] = [DmaMap {
+    iova: BUFFER,
+    paddr: 0x200_0000,
+    size: 0x1_0000,
+}];
+
 pub static DOMAINS: [Domain; 2] = [
     Domain {
         name: "dom_a",
         owner: DMA_A,
-        buffer: Some(Buffer {
-            iova: BUFFER,
-            bytes: 0x1_0000,
-        }),
+        maps: &BUFFER_MAP,
     },
     Domain {
         name: "dom_b",
         owner: DMA_B,
-        buffer: Some(Buffer {
-            iova: BUFFER,
-            bytes: 0x1_0000,
-        }),
+        maps: &BUFFER_MAP,
     },
 ];
 
@@ -94,6 +99,7 @@ pub const FAULT_BUDGET: u32 = 5;
 pub fn system() -> System<'static> {
     System {
         devices: &DEVICES,
+        device_registers: &DEVICE_REGISTERS,
         domains: &DOMAINS,
         first_domain_id: 1,
         task_names: &TASKS,
@@ -271,7 +277,7 @@ impl State {
 
     /// Maps device `index`'s registers into its owner by the books.
     fn grant(&mut self, index: u16) {
-        let rid = DEVICES[usize::from(index)].rid;
+        let rid = DEVICES[usize::from(index)].address.rid;
         let custody = self
             .books
             .iter()
