@@ -63,13 +63,17 @@ impl KernelModel {
     }
 
     /// Answers a kernel IPC from `sender`: the response code and reply
-    /// length, as the kernel's `kipc` would.
+    /// length, as the kernel's `kipc` would for a task that is not the
+    /// supervisor (the broker): an operation other than a register
+    /// request is refused (`ACCESS`), a register request too short to
+    /// name its device has no window (`NO_WINDOW`).
     pub fn ipc(&self, sender: TaskIndex, op: u32, msg: &[u8], reply: &mut [u8]) -> (u32, usize) {
-        let Some(op) = KipcOp::from_raw(op) else {
+        let Some(op) = KipcOp::from_raw(op).filter(|op| kern::device_regs::is_register_op(*op))
+        else {
             return (rc::ACCESS, 0);
         };
         let Some(request) = Request::decode(op, msg) else {
-            return (rc::ACCESS, 0);
+            return (rc::NO_WINDOW, 0);
         };
         match self.answer(request, usize::from(sender.0), reply) {
             Ok(len) => (rc::OK, len),
@@ -132,6 +136,18 @@ mod tests {
         body[..2].copy_from_slice(&device.to_le_bytes());
         body[2..].copy_from_slice(&task.0.to_le_bytes());
         k.ipc(from, KipcOp::GrantRegisters as u32, &body, &mut []).0
+    }
+
+    #[test]
+    fn other_kernel_requests_are_refused_and_short_ones_have_no_window_as_in_the_kernel() {
+        let k = KernelModel::new(&[Some(A)], &[A, B], BROKER);
+        let mut reply = [0u8; 16];
+        let restart = KipcOp::RestartTask as u32;
+        assert_eq!(k.ipc(BROKER, restart, &[0, 0], &mut reply), (rc::ACCESS, 0));
+        assert_eq!(k.ipc(BROKER, 0xdead, &[0, 0], &mut reply), (rc::ACCESS, 0));
+        let grant = KipcOp::GrantRegisters as u32;
+        assert_eq!(k.ipc(BROKER, grant, &[0], &mut reply), (rc::NO_WINDOW, 0));
+        assert_eq!(k.holder(0), Some(A), "nothing changed");
     }
 
     #[test]

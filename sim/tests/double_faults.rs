@@ -10,8 +10,11 @@
 use idl_types::{Bdf, BrokerError, Custody, DomainId};
 use sim::machine::{with_machine, Op};
 use sim::run::{run_double_matrix_of, KINDS};
-use sim::{fixtures, Fault, Platform};
+use sim::Fault;
 use task_broker::Knobs;
+
+mod common;
+use common::platform;
 
 /// Every 31st first fault of the single matrix, every 17th second fault of
 /// its recovery: each kind, both faults on every task, in a few seconds.
@@ -22,12 +25,6 @@ const RMRR_ENDPOINT: Bdf = Bdf {
     device: 0x1f,
     function: 2,
 };
-
-fn platform() -> Platform {
-    fixtures::load(fixtures::QEMU)
-        .and_then(Platform::matrix)
-        .expect("matrix platform")
-}
 
 #[test]
 fn a_second_fault_during_the_recovery_from_the_first_finds_no_violation_for_each_device_kind() {

@@ -5,16 +5,12 @@
 
 use idl_types::{Bdf, ContextState, Custody, Did, DomainId, ReassignMode, UnitId};
 use sim::machine::with_machine;
-use sim::{fixtures, Platform};
 use task_broker::{
     iommu, Journal, JournalEntry, Knobs, Phase, TxRecord, TxState, Undo, JOURNAL_BYTES,
 };
 
-fn platform() -> Platform {
-    fixtures::load(fixtures::QEMU)
-        .and_then(Platform::matrix)
-        .expect("matrix platform")
-}
+mod common;
+use common::platform;
 
 /// A running transaction of `device` owing one context undo: `rid` into
 /// `domain` with DID `did`.

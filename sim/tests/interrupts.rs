@@ -9,17 +9,10 @@ use idl_types::{Bdf, Custody, DomainId, UnitId};
 use sim::machine::{vector_of, with_machine, Machine, Op, DOMAINS};
 use sim::run::Kind;
 use sim::transport::Fault;
-use sim::{fixtures, Platform};
 use task_broker::Knobs;
 
-const D1: DomainId = DomainId(1);
-const D2: DomainId = DomainId(2);
-
-fn platform() -> Platform {
-    fixtures::load(fixtures::QEMU)
-        .and_then(Platform::matrix)
-        .expect("matrix platform")
-}
+mod common;
+use common::{device_of, platform, D1, D2};
 
 fn vector(domain: DomainId) -> u8 {
     let i = DOMAINS
@@ -35,15 +28,6 @@ fn route(m: &Machine<'_, '_, '_>, device: Bdf, unit: UnitId) -> Option<u8> {
     let handle = m.interrupt_handle(device).expect("a broker device");
     let entry = m.hw.irte(unit, handle).expect("the unit remaps");
     entry.present().then(|| entry.vector())
-}
-
-fn device_of(m: &Machine<'_, '_, '_>, kind: Kind) -> (Bdf, UnitId) {
-    m.platform
-        .devices
-        .iter()
-        .find(|d| kind.matches(d, m.platform))
-        .map(|d| (d.bdf, d.unit))
-        .expect("a device of the kind")
 }
 
 #[test]

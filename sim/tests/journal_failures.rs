@@ -7,8 +7,11 @@
 use idl_types::{Bdf, BrokerError, Custody, DomainId};
 use sim::machine::{with_machine, Op};
 use sim::run::initial_domain;
-use sim::{fixtures, Fault, Platform};
+use sim::{Fault, Platform};
 use task_broker::Knobs;
+
+mod common;
+use common::platform;
 
 const RMRR_ENDPOINT: Bdf = Bdf {
     bus: 0,
@@ -17,12 +20,6 @@ const RMRR_ENDPOINT: Bdf = Bdf {
 };
 const D3: DomainId = DomainId(3);
 const OP_SET_CONTEXT: u32 = task_iommu::iommu::Op::SetContext as u32;
-
-fn platform() -> Platform {
-    fixtures::load(fixtures::QEMU)
-        .and_then(Platform::matrix)
-        .expect("matrix platform")
-}
 
 /// Journal writes of one fault-free move.
 fn writes(p: &Platform) -> usize {

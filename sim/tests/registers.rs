@@ -11,17 +11,11 @@ use sim::machine::{register_index, with_machine, Machine, Op, DOMAINS};
 use sim::run::Kind;
 use sim::servers::{index, KILLABLE};
 use sim::transport::{Fault, KERNEL};
-use sim::{fixtures, Platform};
+use sim::Platform;
 use task_broker::Knobs;
 
-const D1: DomainId = DomainId(1);
-const D2: DomainId = DomainId(2);
-
-fn platform() -> Platform {
-    fixtures::load(fixtures::QEMU)
-        .and_then(Platform::matrix)
-        .expect("matrix platform")
-}
+mod common;
+use common::{device_of, platform, D1, D2};
 
 fn owner(domain: DomainId) -> TaskIndex {
     DOMAINS
@@ -34,15 +28,6 @@ fn owner(domain: DomainId) -> TaskIndex {
 fn holder(m: &Machine<'_, '_, '_>, device: Bdf) -> Option<TaskIndex> {
     let i = register_index(m.platform, device).expect("a platform device");
     m.hw.kernel.holder(usize::from(i))
-}
-
-fn device_of(m: &Machine<'_, '_, '_>, kind: Kind) -> Bdf {
-    m.platform
-        .devices
-        .iter()
-        .find(|d| kind.matches(d, m.platform))
-        .map(|d| d.bdf)
-        .expect("a device of the kind")
 }
 
 fn other(domain: Option<Custody>) -> DomainId {
@@ -74,7 +59,7 @@ fn a_move_hands_the_registers_to_the_new_owner_and_quarantine_and_release_to_no_
     let p = platform();
     let violations = with_machine(&p, Knobs::default(), |m| {
         for kind in [Kind::Endpoint, Kind::Legacy, Kind::Phantom] {
-            let device = device_of(m, kind);
+            let (device, _) = device_of(m, kind);
             let to = other(m.custody(device));
             m.step(Op::Reassign(device, to), None);
             assert_eq!(holder(m, device), Some(owner(to)), "{kind:?}");
@@ -95,7 +80,7 @@ fn a_move_hands_the_registers_to_the_new_owner_and_quarantine_and_release_to_no_
 /// a fault-free run of the same move.
 fn register_messages(p: &Platform, kind: Kind) -> Vec<usize> {
     with_machine(p, Knobs::default(), |m| {
-        let device = device_of(m, kind);
+        let (device, _) = device_of(m, kind);
         let to = other(m.custody(device));
         m.step(Op::Reassign(device, to), None);
         let c = m.ctl.borrow();
@@ -129,7 +114,7 @@ fn killing_each_server_or_the_broker_at_the_revoke_and_grant_leaves_dma_interrup
                         after,
                     };
                     let violations = with_machine(&p, Knobs::default(), |m| {
-                        let device = device_of(m, kind);
+                        let (device, _) = device_of(m, kind);
                         let to = other(m.custody(device));
                         m.step(Op::Reassign(device, to), Some(fault));
                         let custody = m.custody(device);
@@ -152,7 +137,7 @@ fn killing_each_server_or_the_broker_at_the_revoke_and_grant_leaves_dma_interrup
 fn an_owner_that_dies_loses_its_devices_registers_with_its_devices() {
     let p = platform();
     let violations = with_machine(&p, Knobs::default(), |m| {
-        let device = device_of(m, Kind::Endpoint);
+        let (device, _) = device_of(m, Kind::Endpoint);
         m.step(Op::Reassign(device, D2), None);
         assert_eq!(holder(m, device), Some(owner(D2)));
         m.step(Op::OwnerDied("dma-b"), None);

@@ -14,8 +14,10 @@ use domid::DidAllocator;
 use idl_types::{Bdf, BrokerError, Custody, DomainId, UnitId};
 use sim::hardware::Owner;
 use sim::machine::{initial_assignments, with_machine, with_machine_assigning, Machine, Op};
-use sim::{fixtures, Platform};
 use task_broker::{DeviceConfig, Knobs};
+
+mod common;
+use common::{platform, D1, D2};
 
 const ENDPOINT: Bdf = bdf(0, 1, 0);
 const LEGACY: Bdf = bdf(1, 1, 0);
@@ -23,8 +25,6 @@ const LEGACY_RMRR: Bdf = bdf(1, 2, 0);
 const BRIDGE: Bdf = bdf(0, 3, 0);
 const SECBUS_ALIAS: Bdf = bdf(1, 0, 0);
 const ALIASES: [Bdf; 2] = [BRIDGE, SECBUS_ALIAS];
-const D1: DomainId = DomainId(1);
-const D2: DomainId = DomainId(2);
 const D3: DomainId = DomainId(3);
 const UNIT: UnitId = UnitId(0);
 const OP_SET_CONTEXT: u32 = task_iommu::iommu::Op::SetContext as u32;
@@ -35,12 +35,6 @@ const fn bdf(bus: u8, device: u8, function: u8) -> Bdf {
         device,
         function,
     }
-}
-
-fn platform() -> Platform {
-    fixtures::load(fixtures::QEMU)
-        .and_then(Platform::matrix)
-        .expect("matrix platform")
 }
 
 fn clean(violations: Result<Vec<String>, String>) {

@@ -1,0 +1,31 @@
+//! What the simulator's integration tests share: the platform most of them
+//! run on (QEMU's DMAR with the matrix's devices) and the devices of each
+//! kind on it. Each test file uses its part.
+#![allow(dead_code)]
+
+use idl_types::{Bdf, DomainId, UnitId};
+use sim::machine::Machine;
+use sim::run::Kind;
+use sim::{fixtures, Platform};
+
+/// The first simulated domain.
+pub const D1: DomainId = DomainId(1);
+/// The second.
+pub const D2: DomainId = DomainId(2);
+
+/// QEMU's DMAR with every kind of device the matrix covers.
+pub fn platform() -> Platform {
+    fixtures::load(fixtures::QEMU)
+        .and_then(Platform::matrix)
+        .expect("matrix platform")
+}
+
+/// The first device of `kind` on the machine's platform, and its unit.
+pub fn device_of(m: &Machine<'_, '_, '_>, kind: Kind) -> (Bdf, UnitId) {
+    m.platform
+        .devices
+        .iter()
+        .find(|d| kind.matches(d, m.platform))
+        .map(|d| (d.bdf, d.unit))
+        .expect("a device of the kind")
+}
