@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::context::ContextState;
+use crate::faults::DmaDirection;
 use crate::ids::{Bdf, DomainId, TaskIndex};
 use crate::max_len::{max_len, MaxEncodedLen, ENUM_TAG_LEN};
 use crate::wire::Fixed;
@@ -148,7 +149,7 @@ wire_struct! {
 
 /// Something the broker wants its clients to know.
 #[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Fixed)]
-#[fixed(size = 12)]
+#[fixed(size = 14)]
 pub enum BrokerEvent {
     /// A device changed custody.
     Moved {
@@ -167,12 +168,17 @@ pub enum BrokerEvent {
         /// The dead owner's domain.
         domain: DomainId,
     },
-    /// The device made a DMA fault.
+    /// The device made a DMA fault, or an interrupt-remapping fault.
     DmaFault {
         /// The device.
         device: Bdf,
-        /// The address it tried.
+        /// The address it tried (for an interrupt-remapping fault, the
+        /// remapping entry it named, as the unit records it).
         address: u64,
+        /// The VT-d fault reason (0x20 and up: interrupt remapping).
+        reason: u8,
+        /// Read or write.
+        direction: DmaDirection,
     },
     /// The device made more DMA faults within the broker's fault interval
     /// than app.toml's `[broker] fault-budget` allows, and was put in
@@ -195,7 +201,10 @@ impl MaxEncodedLen for BrokerEvent {
             max_len(
                 DomainId::MAX_ENCODED_LEN,
                 max_len(
-                    Bdf::MAX_ENCODED_LEN + u64::MAX_ENCODED_LEN,
+                    Bdf::MAX_ENCODED_LEN
+                        + u64::MAX_ENCODED_LEN
+                        + u8::MAX_ENCODED_LEN
+                        + DmaDirection::MAX_ENCODED_LEN,
                     Bdf::MAX_ENCODED_LEN + u32::MAX_ENCODED_LEN,
                 ),
             ),
@@ -206,7 +215,7 @@ wire_struct! {
     /// An event and its sequence number (clients pull after the last seen).
     #[derive(Copy)]
     #[derive(Fixed)]
-    #[fixed(size = 16)]
+    #[fixed(size = 18)]
     pub struct SequencedEvent {
         /// Increases by one per event.
         pub seq: u32,

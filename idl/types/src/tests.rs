@@ -81,6 +81,8 @@ fn named_type_bounds_are_tight_for_their_largest_values() {
     assert_tight(&BrokerEvent::DmaFault {
         device: bdf,
         address: u64::MAX,
+        reason: u8::MAX,
+        direction: crate::DmaDirection::Write,
     });
     assert_tight(&IommuError::BadRange {
         iova: u64::MAX,

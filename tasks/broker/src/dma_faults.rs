@@ -52,6 +52,8 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
                 self.events.push(BrokerEvent::DmaFault {
                     device,
                     address: record.address,
+                    reason: record.reason,
+                    direction: record.direction,
                 });
                 pulled.seen += 1;
                 if let Some(faults) = self.fault_policy.count(device, now_ms) {

@@ -121,6 +121,8 @@ mod tests {
                 function: 0,
             },
             address: n,
+            reason: 0x5,
+            direction: idl_types::DmaDirection::Write,
         }
     }
 

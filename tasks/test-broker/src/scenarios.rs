@@ -139,10 +139,17 @@ fn dma_lands_in_the_owner_domain_buffer(rig: &mut Rig) -> Outcome {
 
 fn dma_outside_the_domain_is_blocked_and_reported(rig: &mut Rig) -> Outcome {
     rig.stray_write(EDU0, STRAY)?;
-    let seen = rig.wait_event(
-        |e| matches!(*e, BrokerEvent::DmaFault { device, address } if device == EDU0 && address == STRAY),
-    );
-    ensure(seen, "no DmaFault event names the device and the address")
+    // A write, refused by DMA translation (reasons below 0x20; interrupt
+    // remapping's start there).
+    let seen = rig.wait_event(|e| {
+        matches!(*e, BrokerEvent::DmaFault { device, address, reason, direction }
+            if device == EDU0 && address == STRAY && (1..0x20).contains(&reason)
+                && direction == idl_types::DmaDirection::Write)
+    });
+    ensure(
+        seen,
+        "no DmaFault event names the device, the address, a write and a DMA fault reason",
+    )
 }
 
 fn direct_reassign_moves_dma_to_the_new_owner(rig: &mut Rig) -> Outcome {

@@ -11,6 +11,9 @@ const HI_FR_MASK: u64 = 0xff;
 const HI_T: u64 = 1 << 62;
 const HI_F: u64 = 1 << 63;
 
+/// The first fault reason of interrupt remapping (VT-d 7.1.3, table 26).
+const IR_REASONS_FROM: u8 = 0x20;
+
 /// Why a DMA request (legacy-mode reason codes 1..0xD) or an interrupt
 /// request (0x20..0x27) was blocked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -78,6 +81,12 @@ impl FaultReason {
     }
 
     /// The code of a reason.
+    /// Whether the fault is interrupt remapping's (reasons 0x20 and up),
+    /// not a DMA translation's.
+    pub const fn is_interrupt_remapping(self) -> bool {
+        self.code() >= IR_REASONS_FROM
+    }
+
     pub const fn code(self) -> u8 {
         match self {
             FaultReason::RootNotPresent => 0x1,

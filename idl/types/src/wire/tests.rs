@@ -12,6 +12,7 @@ use std::vec::Vec;
 use zerocopy::{FromBytes, IntoBytes};
 
 use super::*;
+use crate::DmaDirection;
 use crate::*;
 
 /// xorshift64*: seeded, so a failure reproduces.
@@ -307,7 +308,12 @@ fn all_types() -> (BTreeSet<&'static str>, usize) {
             BrokerEvent::Moved { device: BDF, custody: Custody::Quarantined },
             BrokerEvent::RollbackFailed { device: BDF2 },
             BrokerEvent::OwnerDied { domain: DOM },
-            BrokerEvent::DmaFault { device: BDF, address: u64::MAX },
+            BrokerEvent::DmaFault {
+                device: BDF,
+                address: u64::MAX,
+                reason: 0x25,
+                direction: DmaDirection::Read,
+            },
             BrokerEvent::FaultQuarantined { device: BDF, faults: u32::MAX },
         ],
         SequencedEvent => [SequencedEvent {

@@ -5,7 +5,8 @@
 
 use core::fmt::{self, Write};
 
-use idl_types::{BrokerEvent, TaskIndex, UnitId};
+use idl_types::{Bdf, BrokerEvent, DmaDirection, TaskIndex, UnitId};
+use vtd::FaultReason;
 
 use super::Console;
 use crate::services::Services;
@@ -82,13 +83,14 @@ impl<S: Services> Console<'_, S> {
         while let Ok(Some(ev)) = self.services.event_after(after) {
             after = ev.seq;
             match ev.event {
-                BrokerEvent::DmaFault { device, address } => {
+                BrokerEvent::DmaFault {
+                    device,
+                    address,
+                    reason,
+                    direction,
+                } => {
                     shown += 1;
-                    writeln!(
-                        o,
-                        "fault: {device} ({}) at {address:#x} blocked",
-                        self.system.device_name(device)
-                    )?;
+                    self.write_fault(o, device, address, reason, direction)?;
                 }
                 BrokerEvent::FaultQuarantined { device, faults } => {
                     shown += 1;
@@ -105,21 +107,41 @@ impl<S: Services> Console<'_, S> {
         if let Ok(batch) = self.services.pull_faults() {
             for f in batch.records.iter() {
                 shown += 1;
-                writeln!(
-                    o,
-                    "fault: {} ({}) {:?} at {:#x}, reason {}",
-                    f.source,
-                    self.system.device_name(f.source),
-                    f.direction,
-                    f.address,
-                    f.reason
-                )?;
+                self.write_fault(o, f.source, f.address, f.reason, f.direction)?;
             }
         }
         if shown == 0 {
             writeln!(o, "no DMA faults recorded")?;
         }
         Ok(())
+    }
+
+    /// One fault in words: a DMA fault's address, direction and reason,
+    /// or an interrupt-remapping fault's reason.
+    fn write_fault(
+        &self,
+        o: &mut dyn Write,
+        device: Bdf,
+        address: u64,
+        code: u8,
+        direction: DmaDirection,
+    ) -> fmt::Result {
+        let name = self.system.device_name(device);
+        let reason = FaultReason::from_code(code);
+        if reason.is_interrupt_remapping() {
+            return writeln!(
+                o,
+                "fault: {device} ({name}) interrupt blocked: {reason} (reason {code:#x})"
+            );
+        }
+        let direction = match direction {
+            DmaDirection::Read => "read",
+            DmaDirection::Write => "write",
+        };
+        writeln!(
+            o,
+            "fault: {device} ({name}) at {address:#x} blocked ({direction}): {reason} (reason {code:#x})"
+        )
     }
 
     /// The iommu's counters of unit 0: context changes by path and

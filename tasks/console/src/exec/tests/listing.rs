@@ -5,7 +5,7 @@ use std::format;
 use idl_runtime::ClientError;
 use idl_types::{BrokerEvent, DmaDirection, FaultRecord, SequencedEvent, SupervisorError, UnitId};
 
-use super::fake::{EDU0, EDU1, FAULT_BUDGET};
+use super::fake::{EDU0, EDU1, EDU2, FAULT_BUDGET};
 use super::Machine;
 
 #[test]
@@ -59,7 +59,7 @@ fn tasks_shows_a_row_per_task_and_a_refusal_in_words() {
 }
 
 #[test]
-fn faults_shows_the_brokers_events_and_what_the_iommu_still_holds() {
+fn faults_names_each_fault_its_reason_in_words_dma_and_interrupt_remapping_alike() {
     let mut m = Machine::with(|s| {
         s.events = std::vec![
             SequencedEvent {
@@ -67,10 +67,21 @@ fn faults_shows_the_brokers_events_and_what_the_iommu_still_holds() {
                 event: BrokerEvent::DmaFault {
                     device: EDU0,
                     address: 0x30_0000,
+                    reason: 0x2,
+                    direction: DmaDirection::Write,
                 },
             },
             SequencedEvent {
                 seq: 2,
+                event: BrokerEvent::DmaFault {
+                    device: EDU2,
+                    address: 0,
+                    reason: 0x25,
+                    direction: DmaDirection::Write,
+                },
+            },
+            SequencedEvent {
+                seq: 3,
                 event: BrokerEvent::FaultQuarantined {
                     device: EDU0,
                     faults: 6,
@@ -81,7 +92,7 @@ fn faults_shows_the_brokers_events_and_what_the_iommu_still_holds() {
             unit: UnitId(0),
             source: EDU1,
             address: 0x7f0_0000,
-            reason: 6,
+            reason: 5,
             direction: DmaDirection::Write,
         });
     });
@@ -89,9 +100,10 @@ fn faults_shows_the_brokers_events_and_what_the_iommu_still_holds() {
         m.type_line("faults"),
         format!(
             "\
-fault: 00:02.0 (edu0) at 0x300000 blocked
+fault: 00:02.0 (edu0) at 0x300000 blocked (write): context entry not present (reason 0x2)
+fault: 00:03.0 (edu2) interrupt blocked: compatibility-format interrupt blocked (remapping on) (reason 0x25)
 fault: 00:02.0 (edu0) quarantined after 6 DMA faults within the broker's fault interval (budget {FAULT_BUDGET})
-fault: 01:01.0 (edu1) Write at 0x7f00000, reason 6
+fault: 01:01.0 (edu1) at 0x7f00000 blocked (write): write to a page without write permission (reason 0x5)
 "
         )
     );
