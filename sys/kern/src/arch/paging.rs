@@ -21,6 +21,8 @@ pub const PCD: u64 = 1 << 4;
 pub const NX: u64 = 1 << 63;
 const ADDR_MASK: u64 = 0x000F_FFFF_FFFF_F000;
 const ENTRIES: u64 = 512;
+/// Bytes one level-1 table maps (512 pages).
+const LEVEL1_SPAN: u64 = ENTRIES * PAGE;
 
 /// Why memory could not be set up.
 #[derive(Copy, Clone, Debug)]
@@ -90,21 +92,18 @@ fn leaf_entry(pml4: u64, va: u64) -> Option<*mut u64> {
 
 /// Creates the tables above `[va, va + size)` (leaves left not present), so
 /// that [`set_leaves`] later needs no memory: run-time grants never
-/// allocate.
+/// allocate. One walk per level-1 table.
 pub fn prepare_range(
     frames: &mut FrameAllocator,
     pml4: u64,
     va: u64,
     size: u64,
 ) -> Result<(), MapError> {
-    let mut off = 0;
-    while off < size {
-        map_page(frames, pml4, va + off, 0, 0)?;
-        if let Some(leaf) = leaf_entry(pml4, va + off) {
-            // SAFETY: the level-1 entry `map_page` just wrote.
-            unsafe { leaf.write(0) };
-        }
-        off += PAGE;
+    let mut at = va;
+    while at < va + size {
+        level1_table(frames, pml4, at)?;
+        // The next level-1 table's first page.
+        at = (at | (LEVEL1_SPAN - 1)) + 1;
     }
     Ok(())
 }
@@ -158,15 +157,10 @@ pub fn lookup(pml4: u64, va: u64) -> Option<u64> {
     (value & P != 0).then_some(value & ADDR_MASK)
 }
 
-/// Maps one 4 KiB page `va → pa` with `flags` (P is implied) under `pml4`.
-/// Intermediate tables are user-accessible and writable; the leaf decides.
-pub fn map_page(
-    frames: &mut FrameAllocator,
-    pml4: u64,
-    va: u64,
-    pa: u64,
-    flags: u64,
-) -> Result<(), MapError> {
+/// The level-1 table that holds `va`'s leaf under `pml4`, creating the
+/// tables above it that are missing (user-accessible and writable: the
+/// leaf decides).
+fn level1_table(frames: &mut FrameAllocator, pml4: u64, va: u64) -> Result<u64, MapError> {
     let mut t = pml4;
     for level in (1..4).rev() {
         let index = (va >> (12 + 9 * level)) & (ENTRIES - 1);
@@ -184,6 +178,19 @@ pub fn map_page(
             next
         };
     }
+    Ok(t)
+}
+
+/// Maps one 4 KiB page `va → pa` with `flags` (P is implied) under `pml4`.
+/// Intermediate tables are user-accessible and writable; the leaf decides.
+pub fn map_page(
+    frames: &mut FrameAllocator,
+    pml4: u64,
+    va: u64,
+    pa: u64,
+    flags: u64,
+) -> Result<(), MapError> {
+    let t = level1_table(frames, pml4, va)?;
     let index = (va >> 12) & (ENTRIES - 1);
     // SAFETY: `t` is a level-1 table page, `index < 512`.
     let leaf = unsafe { table(t).add(index as usize) };
