@@ -758,6 +758,7 @@ fn check(
         console: raw.console,
         capacity: capacities,
     };
+    names::check(&app).map_err(|(place, msg)| err(&place, msg))?;
     app.system =
         crate::system::check(system_toml, &app).map_err(|(place, msg)| err(&place, msg))?;
     let layout = crate::layout::layout(&app).map_err(|e| err("", e.0))?;
@@ -770,6 +771,8 @@ fn check(
 pub mod capacity;
 #[path = "app/interfaces.rs"]
 pub mod interfaces;
+#[path = "app/names.rs"]
+pub mod names;
 
 pub use interfaces::CrateInfo;
 

@@ -816,3 +816,16 @@ fn a_region_over_a_devices_bar0_granted_to_two_tasks_is_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn two_task_names_that_are_one_constant_are_refused_naming_both() {
+    let text = format!(
+        "{GOOD}[tasks.ping-2]\ncrate = \"task-ping\"\npriority = 4\n[tasks.ping_2]\ncrate = \"task-ping\"\npriority = 5\n"
+    );
+    let e = load(&text).unwrap_err();
+    assert!(
+        e.contains("[tasks]")
+            && e.contains("\"ping-2\" and \"ping_2\" are both config::tasks::PING_2"),
+        "{e}"
+    );
+}

@@ -45,37 +45,15 @@ pub fn option<T: quote::ToTokens>(v: Option<T>) -> TokenStream {
     }
 }
 
-/// An app.toml name as an upper-case Rust constant name (`edu0-bar` is
-/// `EDU0_BAR`; one that does not start with a letter gets `N_` before it,
-/// so every name is an identifier).
+/// An app.toml name as the identifier of its constant (see
+/// `app::names`, which refuses two names of a module that share one).
 pub fn const_name(s: &str) -> proc_macro2::Ident {
-    let mut name: String = s
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
-        name.insert_str(0, "N_");
-    }
-    quote::format_ident!("{name}")
+    quote::format_ident!("{}", crate::app::names::const_name(s))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_become_upper_case_identifiers_whatever_they_hold() {
-        assert_eq!(const_name("edu0-bar").to_string(), "EDU0_BAR");
-        assert_eq!(const_name("0dev").to_string(), "N_0DEV");
-        assert_eq!(const_name("").to_string(), "N_");
-        assert_eq!(const_name("-").to_string(), "N__");
-    }
 
     /// Every constant of every generated file of `app`, with its type.
     fn constants(app: &str) -> Vec<(String, syn::Type)> {
