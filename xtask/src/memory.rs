@@ -9,7 +9,8 @@
 //!   persist regions at boot);
 //! - an app.toml RMRR is identity-mapped into its device's domain, so it
 //!   must not cover custody memory (the firmware's RMRRs are checked at run
-//!   time by the acpi task, from [`config_module`]'s list);
+//!   time by the acpi task, from [`custody`]'s list, generated as
+//!   `config::system::CUSTODY_MEMORY`);
 //! - a domain may map only DMA regions its owner holds and no other task
 //!   does (never the iommu's page tables, never another domain's buffer),
 //!   at IOVA ranges that overlap neither each other nor an RMRR;
