@@ -9,7 +9,8 @@
 //! Map: [`script`] (a server input: calls and leases), [`servers`] (every
 //! IDL server's dispatch), [`acpi`] (DMAR, the ACPI walk), [`journal`]
 //! (the broker's journal), [`vtd`] (`Unit::resume`), [`pci`] (config
-//! space), [`console`], [`app_toml`], [`seeds`].
+//! space), [`worker`] (the DMA worker's server on a fake machine),
+//! [`console`], [`app_toml`], [`seeds`].
 
 pub mod acpi;
 // Not in the library's test build: xtask's modules bring their own tests,
@@ -23,6 +24,7 @@ pub mod script;
 pub mod seeds;
 pub mod servers;
 pub mod vtd;
+pub mod worker;
 
 // xtask's app.toml checker, compiled from xtask's own sources (xtask is a
 // binary crate; these modules depend only on each other, as `crate::`).

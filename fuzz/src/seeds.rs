@@ -63,6 +63,7 @@ fn all() -> io::Result<Vec<(&'static str, Seeds)>> {
         ("iommu_server", one("clients", iommu_calls())),
         ("domid_server", one("clients", domid_calls())),
         ("pci_server", pci_calls()),
+        ("worker_server", crate::worker::seeds()),
         ("supervisor_server", supervisor_calls()),
         ("broker_server", broker_calls()),
         ("journal", journals()),

@@ -141,7 +141,11 @@ pub fn domid(data: &[u8]) {
 pub fn pci_server() -> task_pci::pci::Endpoint<task_pci::PciServer<FakeConfig<{ q35::FUNCTIONS }>>>
 {
     let broker = TaskIndex(index("broker"));
-    let readers = [broker, TaskIndex(index("acpi")), TaskIndex(index("console"))];
+    let readers = [
+        broker,
+        TaskIndex(index("acpi")),
+        TaskIndex(index("console")),
+    ];
     let s = task_pci::PciServer::new(q35::machine(), 0, &[broker], &readers);
     let mut endpoint = task_pci::pci::Endpoint(s);
     {

@@ -34,3 +34,27 @@ fn a_written_journal_input_is_the_journal_the_broker_writes() {
         );
     }
 }
+
+#[test]
+fn the_worker_seed_machine_lets_the_worker_drive_its_own_device_only() {
+    use custody_fuzz::servers::{GROUPS, PCI_BRIDGED_EDU, PCI_EDU};
+    use idl_runtime::InProcess;
+    use idl_types::WorkerError;
+    let own_device = custody_fuzz::worker::seed_state();
+    let (own, other) = custody_fuzz::worker::with_worker(own_device, |server| {
+        let callers = InProcess::new(sim::servers::NAMES).with_groups(GROUPS);
+        let id = callers.register("dma-a", server).expect("a task");
+        let t = callers.client("console").expect("a task");
+        let mut c = task_dma_worker::worker::Client::new(t, id);
+        (
+            c.dma(PCI_EDU, 0x10_1000, 0x5a),
+            c.dma(PCI_BRIDGED_EDU, 0x10_1000, 0x5a),
+        )
+    });
+    let report = own.expect("a transfer on the worker's own device runs to its end");
+    assert_eq!(report.device, PCI_EDU);
+    assert!(
+        matches!(other, Err(idl_runtime::ClientError::Op(WorkerError::NotMine(d))) if d == PCI_BRIDGED_EDU),
+        "{other:?}"
+    );
+}

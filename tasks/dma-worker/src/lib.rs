@@ -8,7 +8,14 @@
 //! from edu to the target IOVA. Before a transfer the target page is filled
 //! with [`CANARY`] and the rest of the buffer is fingerprinted, so the
 //! report says both "it landed" and "nothing else changed".
+//!
+//! The server itself ([`server::Worker`]) is here too, over a
+//! [`server::Machine`], so it is host-built and fuzzed (`worker_server`).
 #![no_std]
+
+pub mod server;
+
+include!(concat!(env!("OUT_DIR"), "/idl.rs"));
 
 /// Bytes moved by one transfer: half a page (QEMU's edu refuses a transfer
 /// that reaches the last byte of its 4 KiB buffer).
