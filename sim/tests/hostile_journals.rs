@@ -104,3 +104,22 @@ fn a_committed_move_the_hardware_does_not_show_takes_no_rmrr_from_the_device_sti
     ));
     assert!(v.is_empty(), "{v:#?}");
 }
+
+/// Found by the `journal` fuzz target after the fix above: a committed
+/// "move" of the device from its domain into that same domain. The
+/// hardware shows the device in the target, but the source's cleanup
+/// unmapped the RMRR it still needs there.
+#[test]
+fn a_committed_move_into_the_domain_it_came_from_takes_no_rmrr_from_the_device() {
+    let behind_bridge = Bdf {
+        bus: 1,
+        device: 2,
+        function: 0,
+    };
+    let v = replay(committed(
+        behind_bridge,
+        Custody::Domain(DomainId(2)),
+        Custody::Domain(DomainId(2)),
+    ));
+    assert!(v.is_empty(), "{v:#?}");
+}

@@ -77,15 +77,17 @@ impl<T: Transport + Clone, S: JournalStore> Broker<T, S> {
             }
             TxState::Committed => {
                 self.stats.replays += 1;
-                // A commit the hardware does not show (a hostile or corrupt
-                // region whose checksums hold) is not this broker's: the
-                // source's cleanup would take an RMRR map or a DID from the
-                // device that is still there. The books were just read
-                // from the context entries.
-                let committed = self
-                    .books
-                    .device(record.device)
-                    .is_some_and(|d| d.custody == record.target);
+                // A commit the hardware does not show, or a "move" into the
+                // domain it came from (the broker never journals one: it is
+                // Xen's no-op), is not this broker's (a hostile or corrupt
+                // region whose checksums hold): the source's cleanup would
+                // take an RMRR map or a DID from the device that is still
+                // there. The books were just read from the context entries.
+                let committed = record.source != record.target
+                    && self
+                        .books
+                        .device(record.device)
+                        .is_some_and(|d| d.custody == record.target);
                 if committed {
                     if let Ok(facts) = self.facts(record.device) {
                         self.cleanup_after(record, &facts);
