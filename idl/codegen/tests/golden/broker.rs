@@ -20,7 +20,7 @@ pub mod broker {
     /// from its name and every operation's encoding (`idl/README.md`): a
     /// client and a server built from different encodings refuse each
     /// other's messages.
-    pub const INTERFACE_ID: u16 = 0xce5c;
+    pub const INTERFACE_ID: u16 = 0x47e4;
 
     /// The operations of `Broker`, by their stable numbers.
     ///
@@ -448,7 +448,7 @@ pub mod broker {
 
     /// Arguments of [`Op::EventAfter`].
     ///
-    /// Encoding: fixed layouts of 4 and 17 bytes, checked in place (8 and 24 on the wire).
+    /// Encoding: fixed layouts of 4 and 19 bytes, checked in place (8 and 24 on the wire).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Fixed)]
     #[serde(crate = "idl_runtime::serde")]
     #[fixed(size = 4)]
@@ -483,7 +483,7 @@ pub mod broker {
 
     /// What client and server know about `event_after`.
     ///
-    /// Encoding: fixed layouts of 4 and 17 bytes, checked in place (8 and 24 on the wire).
+    /// Encoding: fixed layouts of 4 and 19 bytes, checked in place (8 and 24 on the wire).
     pub const EVENT_AFTER: OpSpec = OpSpec {
         op: Op::EventAfter as u32,
         encoding: Encoding::Fixed,
@@ -704,7 +704,7 @@ pub mod broker {
         /// kept), or `None` if there is none yet.
         ///
         /// Idempotent: retried once if the server restarted.
-        /// Encoding: fixed layouts of 4 and 17 bytes, checked in place (8 and 24 on the wire).
+        /// Encoding: fixed layouts of 4 and 19 bytes, checked in place (8 and 24 on the wire).
         pub fn event_after(
             &mut self,
             after: u32,
