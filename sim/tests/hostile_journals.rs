@@ -70,6 +70,13 @@ fn a_journal_of_an_unknown_device_programs_no_context_entry() {
     assert!(v.is_empty(), "{v:#?}");
 }
 
+/// The device behind the bridge, which has an RMRR, in domain 2 at start.
+const BEHIND_BRIDGE: Bdf = Bdf {
+    bus: 1,
+    device: 2,
+    function: 0,
+};
+
 /// A committed move of `device` from `source` to `target`, owing nothing:
 /// only the source's cleanup is left.
 fn committed(device: Bdf, source: Custody, target: Custody) -> Vec<u8> {
@@ -92,13 +99,8 @@ fn committed(device: Bdf, source: Custody, target: Custody) -> Vec<u8> {
 /// from the domain the device is still in.
 #[test]
 fn a_committed_move_the_hardware_does_not_show_takes_no_rmrr_from_the_device_still_there() {
-    let behind_bridge = Bdf {
-        bus: 1,
-        device: 2,
-        function: 0,
-    };
     let v = replay(committed(
-        behind_bridge,
+        BEHIND_BRIDGE,
         Custody::Domain(DomainId(2)),
         Custody::Domain(DomainId(105)),
     ));
@@ -111,13 +113,8 @@ fn a_committed_move_the_hardware_does_not_show_takes_no_rmrr_from_the_device_sti
 /// unmapped the RMRR it still needs there.
 #[test]
 fn a_committed_move_into_the_domain_it_came_from_takes_no_rmrr_from_the_device() {
-    let behind_bridge = Bdf {
-        bus: 1,
-        device: 2,
-        function: 0,
-    };
     let v = replay(committed(
-        behind_bridge,
+        BEHIND_BRIDGE,
         Custody::Domain(DomainId(2)),
         Custody::Domain(DomainId(2)),
     ));

@@ -8,11 +8,10 @@
 use idl_types::{Bdf, Custody, DomainId, UnitId};
 use sim::machine::{vector_of, with_machine, Machine, Op, DOMAINS};
 use sim::run::Kind;
-use sim::transport::Fault;
 use task_broker::Knobs;
 
 mod common;
-use common::{device_of, platform, D1, D2};
+use common::{device_of, message_faults, other, platform};
 
 fn vector(domain: DomainId) -> u8 {
     let i = DOMAINS
@@ -53,10 +52,7 @@ fn a_move_points_the_interrupt_at_the_new_domain_and_quarantine_blocks_it() {
     let violations = with_machine(&p, Knobs::default(), |m| {
         for kind in [Kind::Endpoint, Kind::Legacy, Kind::Phantom] {
             let (device, unit) = device_of(m, kind);
-            let other = match m.custody(device) {
-                Some(Custody::Domain(D1)) => D2,
-                _ => D1,
-            };
+            let other = other(m.custody(device));
             m.step(Op::Reassign(device, other), None);
             assert_eq!(route(m, device, unit), Some(vector(other)), "{kind:?}");
             m.step(Op::Quarantine(device), None);
@@ -75,38 +71,31 @@ fn a_move_points_the_interrupt_at_the_new_domain_and_quarantine_blocks_it() {
 #[test]
 fn a_crash_at_any_message_of_a_move_never_delivers_to_the_other_domain() {
     let p = platform();
-    for task in ["iommu", "broker", "pci", "domid"] {
-        for message in 0..12 {
-            for after in [false, true] {
-                let fault = Fault::Message {
-                    task,
-                    message,
-                    after,
-                };
-                let violations = with_machine(&p, Knobs::default(), |m| {
-                    let (device, unit) = device_of(m, Kind::Endpoint);
-                    let Some(Custody::Domain(from)) = m.custody(device) else {
-                        panic!("the endpoint starts assigned");
-                    };
-                    let to = if from == D1 { D2 } else { D1 };
-                    m.step(Op::Reassign(device, to), Some(fault));
-                    // Committed or rolled back: the interrupt is where the
-                    // DMA is, or blocked; never with the other domain.
-                    let custody = m.custody(device);
-                    let got = route(m, device, unit);
-                    let want = match custody {
-                        Some(Custody::Domain(d)) => Some(vector(d)),
-                        _ => None,
-                    };
-                    assert!(
-                        got.is_none() || got == want,
-                        "{fault:?}: {custody:?} but the interrupt goes to {got:?}"
-                    );
-                    m.out.violations.clone()
-                })
-                .expect("machine boots");
-                assert!(violations.is_empty(), "{fault:?}: {violations:#?}");
-            }
-        }
+    for fault in message_faults(&["iommu", "broker", "pci", "domid"], 0..12) {
+        let violations = with_machine(&p, Knobs::default(), |m| {
+            let (device, unit) = device_of(m, Kind::Endpoint);
+            let Some(Custody::Domain(from)) = m.custody(device) else {
+                panic!("the endpoint starts assigned");
+            };
+            m.step(
+                Op::Reassign(device, other(Some(Custody::Domain(from)))),
+                Some(fault),
+            );
+            // Committed or rolled back: the interrupt is where the DMA is,
+            // or blocked; never with the other domain.
+            let custody = m.custody(device);
+            let got = route(m, device, unit);
+            let want = match custody {
+                Some(Custody::Domain(d)) => Some(vector(d)),
+                _ => None,
+            };
+            assert!(
+                got.is_none() || got == want,
+                "{fault:?}: {custody:?} but the interrupt goes to {got:?}"
+            );
+            m.out.violations.clone()
+        })
+        .expect("machine boots");
+        assert!(violations.is_empty(), "{fault:?}: {violations:#?}");
     }
 }

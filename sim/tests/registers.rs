@@ -10,12 +10,12 @@ use idl_types::{Bdf, Custody, DomainId, TaskIndex};
 use sim::machine::{register_index, with_machine, Machine, Op, DOMAINS};
 use sim::run::Kind;
 use sim::servers::{index, KILLABLE};
-use sim::transport::{Fault, KERNEL};
+use sim::transport::KERNEL;
 use sim::Platform;
 use task_broker::Knobs;
 
 mod common;
-use common::{device_of, platform, D1, D2};
+use common::{device_of, message_faults, other, platform, D2};
 
 fn owner(domain: DomainId) -> TaskIndex {
     DOMAINS
@@ -28,14 +28,6 @@ fn owner(domain: DomainId) -> TaskIndex {
 fn holder(m: &Machine<'_, '_, '_>, device: Bdf) -> Option<TaskIndex> {
     let i = register_index(m.platform, device).expect("a platform device");
     m.hw.kernel.holder(usize::from(i))
-}
-
-fn other(domain: Option<Custody>) -> DomainId {
-    if domain == Some(Custody::Domain(D1)) {
-        D2
-    } else {
-        D1
-    }
 }
 
 #[test]
@@ -105,30 +97,21 @@ fn killing_each_server_or_the_broker_at_the_revoke_and_grant_leaves_dma_interrup
     for kind in [Kind::Endpoint, Kind::Legacy] {
         let messages = register_messages(&p, kind);
         assert_eq!(messages.len(), 2, "{kind:?}: a move revokes, then grants");
-        for &message in &messages {
-            for task in KILLABLE {
-                for after in [false, true] {
-                    let fault = Fault::Message {
-                        task,
-                        message,
-                        after,
-                    };
-                    let violations = with_machine(&p, Knobs::default(), |m| {
-                        let (device, _) = device_of(m, kind);
-                        let to = other(m.custody(device));
-                        m.step(Op::Reassign(device, to), Some(fault));
-                        let custody = m.custody(device);
-                        let want = match custody {
-                            Some(Custody::Domain(d)) => Some(owner(d)),
-                            _ => None,
-                        };
-                        assert_eq!(holder(m, device), want, "{kind:?} {fault:?}: {custody:?}");
-                        m.out.violations.clone()
-                    })
-                    .expect("machine boots");
-                    assert!(violations.is_empty(), "{kind:?} {fault:?}: {violations:#?}");
-                }
-            }
+        for fault in message_faults(&KILLABLE, messages) {
+            let violations = with_machine(&p, Knobs::default(), |m| {
+                let (device, _) = device_of(m, kind);
+                let to = other(m.custody(device));
+                m.step(Op::Reassign(device, to), Some(fault));
+                let custody = m.custody(device);
+                let want = match custody {
+                    Some(Custody::Domain(d)) => Some(owner(d)),
+                    _ => None,
+                };
+                assert_eq!(holder(m, device), want, "{kind:?} {fault:?}: {custody:?}");
+                m.out.violations.clone()
+            })
+            .expect("machine boots");
+            assert!(violations.is_empty(), "{kind:?} {fault:?}: {violations:#?}");
         }
     }
 }

@@ -20,6 +20,16 @@ impl MaxEncodedLen for DmaDirection {
     const MAX_ENCODED_LEN: usize = ENUM_TAG_LEN;
 }
 
+impl DmaDirection {
+    /// The direction in words, as logs and the console say it.
+    pub const fn words(self) -> &'static str {
+        match self {
+            DmaDirection::Read => "read",
+            DmaDirection::Write => "write",
+        }
+    }
+}
+
 wire_struct! {
     /// One fault the hardware recorded.
     #[derive(Copy)]

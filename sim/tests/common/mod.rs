@@ -3,9 +3,10 @@
 //! kind on it. Each test file uses its part.
 #![allow(dead_code)]
 
-use idl_types::{Bdf, DomainId, UnitId};
+use idl_types::{Bdf, Custody, DomainId, UnitId};
 use sim::machine::Machine;
 use sim::run::Kind;
+use sim::transport::Fault;
 use sim::{fixtures, Platform};
 
 /// The first simulated domain.
@@ -28,4 +29,34 @@ pub fn device_of(m: &Machine<'_, '_, '_>, kind: Kind) -> (Bdf, UnitId) {
         .find(|d| kind.matches(d, m.platform))
         .map(|d| (d.bdf, d.unit))
         .expect("a device of the kind")
+}
+
+/// The simulated domain a device held in `custody` moves to: the other one.
+pub fn other(custody: Option<Custody>) -> DomainId {
+    if custody == Some(Custody::Domain(D1)) {
+        D2
+    } else {
+        D1
+    }
+}
+
+/// Every crash of one of `tasks` at one of `messages`, before the message
+/// is handled and after.
+pub fn message_faults(
+    tasks: &[&'static str],
+    messages: impl IntoIterator<Item = usize> + Clone,
+) -> Vec<Fault> {
+    let mut out = Vec::new();
+    for &task in tasks {
+        for message in messages.clone() {
+            for after in [false, true] {
+                out.push(Fault::Message {
+                    task,
+                    message,
+                    after,
+                });
+            }
+        }
+    }
+    out
 }

@@ -10,7 +10,7 @@
 
 use config_schema::task::Region;
 use defmt::Display2Format as D;
-use idl_types::{DmaDirection, FaultRecord, UnitId};
+use idl_types::{FaultRecord, UnitId};
 use vtd::format::FaultReason;
 use vtd::mmio::{MmioRegisters, PoolMemory, PoolWindow};
 use vtd::{regs, Config, InvalidationChoice, Registers, SpinDelay};
@@ -168,15 +168,11 @@ fn log_fault(r: &FaultRecord) {
         );
         return;
     }
-    let direction = match r.direction {
-        DmaDirection::Read => "read",
-        DmaDirection::Write => "write",
-    };
     defmt::warn!(
         "DMA fault on unit {=u8}: {} {=str} at {=u64:#x} blocked: {}",
         r.unit.0,
         D(&r.source),
-        direction,
+        r.direction.words(),
         r.address,
         D(&FaultReason::from_code(r.reason))
     );

@@ -134,10 +134,7 @@ impl<S: Services> Console<'_, S> {
                 "fault: {device} ({name}) interrupt blocked: {reason} (reason {code:#x})"
             );
         }
-        let direction = match direction {
-            DmaDirection::Read => "read",
-            DmaDirection::Write => "write",
-        };
+        let direction = direction.words();
         writeln!(
             o,
             "fault: {device} ({name}) at {address:#x} blocked ({direction}): {reason} (reason {code:#x})"
